@@ -1,0 +1,226 @@
+"""Hooks on any ``nn.Module``: capture activations by name, edit them in a forward pass.
+
+The names and calling conventions follow TransformerLens so the skills transfer:
+``run_with_cache`` returns ``(output, cache)``, ``run_with_hooks`` takes
+``fwd_hooks=[(name, hook_fn)]`` and a hook function has the signature
+``hook_fn(activation, hook) -> activation | None`` where ``hook.name`` is the
+module's name. Module names are those of ``model.named_modules()``
+(``"conv1"``, ``"layer1.0.relu"``, ...).
+
+Example:
+    >>> import torch, torch.nn as nn
+    >>> net = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 2))
+    >>> out, cache = run_with_cache(net, torch.randn(3, 4))
+    >>> cache["1"].shape
+    torch.Size([3, 8])
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from .validation import close_matches
+
+__all__ = [
+    "HookContext",
+    "ActivationCache",
+    "LayerInfo",
+    "get_module",
+    "module_names",
+    "run_with_cache",
+    "run_with_hooks",
+    "hooks",
+    "list_layers",
+]
+
+HookFn = Callable[[torch.Tensor, "HookContext"], torch.Tensor | None]
+
+
+@dataclass(frozen=True)
+class HookContext:
+    """What a hook function is told about where it runs (TransformerLens' ``hook``)."""
+
+    name: str
+    module: nn.Module
+
+
+def module_names(model: nn.Module) -> list[str]:
+    """All hookable module names of ``model`` (the root's empty name excluded)."""
+    return [name for name, _ in model.named_modules() if name]
+
+
+def _unknown_name(kind: str, name: str, valid: Sequence[str]) -> KeyError:
+    near = close_matches(name, valid)
+    hint = f" Did you mean {', '.join(repr(n) for n in near)}?" if near else ""
+    listing = ", ".join(valid[:60]) + (" ..." if len(valid) > 60 else "")
+    return KeyError(f"No {kind} named {name!r}.{hint} Valid names: {listing}")
+
+
+def get_module(model: nn.Module, name: str) -> nn.Module:
+    """Return the submodule called ``name``, or raise listing the valid names.
+
+    Example:
+        >>> net = nn.Sequential(nn.Linear(2, 2))
+        >>> get_module(net, "0")
+        Linear(in_features=2, out_features=2, bias=True)
+    """
+    modules = dict(model.named_modules())
+    if not name or name not in modules:
+        raise _unknown_name("module", name, module_names(model))
+    return modules[name]
+
+
+class ActivationCache(Mapping[str, torch.Tensor]):
+    """A read-only mapping from module name to the activation it produced.
+
+    Looking up a name that was not cached raises a ``KeyError`` that lists the
+    cached names and the nearest matches.
+    """
+
+    def __init__(self, activations: dict[str, torch.Tensor]):
+        self._acts = dict(activations)
+
+    def __getitem__(self, name: str) -> torch.Tensor:
+        if name not in self._acts:
+            raise _unknown_name("cached activation", name, list(self._acts))
+        return self._acts[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._acts)
+
+    def __len__(self) -> int:
+        return len(self._acts)
+
+    def __repr__(self) -> str:
+        shapes = ", ".join(f"{k}: {tuple(v.shape)}" for k, v in self._acts.items())
+        return f"ActivationCache({shapes})"
+
+    def to(self, device: torch.device | str) -> "ActivationCache":
+        """Return a copy with every activation moved to ``device``."""
+        return ActivationCache({k: v.to(device) for k, v in self._acts.items()})
+
+
+def _output_tensor(output: object, name: str) -> torch.Tensor:
+    if isinstance(output, torch.Tensor):
+        return output
+    raise TypeError(f"Module {name!r} returned a {type(output).__name__}, not a tensor: it cannot be cached")
+
+
+@contextlib.contextmanager
+def hooks(model: nn.Module, fwd_hooks: Sequence[tuple[str, HookFn]]) -> Iterator[nn.Module]:
+    """Attach forward hooks for the duration of a ``with`` block.
+
+    Each hook gets ``(activation, hook)`` and may return a replacement tensor of
+    the same shape (or ``None`` to leave the activation unchanged).
+
+    Example:
+        >>> net = nn.Sequential(nn.Linear(2, 2), nn.ReLU())
+        >>> with hooks(net, [("1", lambda act, hook: act * 0)]):
+        ...     net(torch.ones(1, 2)).abs().sum().item()
+        0.0
+    """
+    handles = []
+    try:
+        for name, fn in fwd_hooks:
+            module = get_module(model, name)
+            ctx = HookContext(name, module)
+
+            def forward_hook(mod, inputs, output, fn=fn, ctx=ctx):
+                act = _output_tensor(output, ctx.name)
+                new = fn(act, ctx)
+                if new is None:
+                    return None
+                if not isinstance(new, torch.Tensor) or new.shape != act.shape:
+                    got = tuple(new.shape) if isinstance(new, torch.Tensor) else type(new).__name__
+                    raise ValueError(
+                        f"Hook on {ctx.name!r} returned {got}; it must return None or a tensor "
+                        f"of the activation's shape {tuple(act.shape)}"
+                    )
+                return new
+
+            handles.append(module.register_forward_hook(forward_hook))
+        yield model
+    finally:
+        for handle in handles:
+            handle.remove()
+
+
+def run_with_hooks(
+    model: nn.Module, x: torch.Tensor, fwd_hooks: Sequence[tuple[str, HookFn]] = ()
+) -> torch.Tensor:
+    """Run ``model(x)`` with temporary forward hooks and return the output."""
+    with hooks(model, fwd_hooks):
+        return model(x)
+
+
+def run_with_cache(
+    model: nn.Module,
+    x: torch.Tensor,
+    names: Sequence[str] | None = None,
+    *,
+    detach: bool = True,
+) -> tuple[torch.Tensor, ActivationCache]:
+    """Run ``model(x)`` and record the outputs of the named modules.
+
+    Args:
+        model: Any ``nn.Module``.
+        x: The input batch.
+        names: Module names to record; all leaf-or-not modules when ``None``.
+        detach: Detach the cached activations from the autograd graph.
+
+    Returns:
+        ``(output, cache)`` where ``cache[name]`` has the module's output shape.
+    """
+    names = module_names(model) if names is None else list(names)
+    store: dict[str, torch.Tensor] = {}
+
+    def save(act: torch.Tensor, hook: HookContext) -> None:
+        store[hook.name] = act.detach() if detach else act
+
+    output = run_with_hooks(model, x, [(n, save) for n in names])
+    return output, ActivationCache({n: store[n] for n in names if n in store})
+
+
+@dataclass(frozen=True)
+class LayerInfo:
+    """One row of :func:`list_layers`."""
+
+    name: str
+    kind: str
+    n_params: int
+    output_shape: tuple[int, ...]
+
+
+def list_layers(model: nn.Module, x: torch.Tensor, leaves_only: bool = True) -> list[LayerInfo]:
+    """List a network's layers with their parameter counts and output shapes.
+
+    Args:
+        model: The network.
+        x: An example input batch (its batch size appears in the shapes).
+        leaves_only: Only modules without children (conv, relu, linear...).
+
+    Returns:
+        One :class:`LayerInfo` per module, in execution order.
+    """
+    modules = dict(model.named_modules())
+    names = [n for n in module_names(model) if not leaves_only or not list(modules[n].children())]
+    order: list[str] = []
+    shapes: dict[str, tuple[int, ...]] = {}
+
+    def record(act: torch.Tensor, hook: HookContext) -> None:
+        if hook.name not in shapes:
+            order.append(hook.name)
+            shapes[hook.name] = tuple(act.shape)
+
+    with torch.no_grad():
+        run_with_hooks(model, x, [(n, record) for n in names])
+    return [
+        LayerInfo(n, type(modules[n]).__name__,
+                  sum(p.numel() for p in modules[n].parameters(recurse=True)), shapes[n])
+        for n in order
+    ]

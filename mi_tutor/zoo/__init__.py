@@ -1,0 +1,10 @@
+"""The course's model zoo: ``available()`` lists it, ``load(name)`` returns a trained model.
+
+Example:
+    >>> from mi_tutor import zoo
+    >>> model = zoo.load("convnet_shapes_s0", device="cpu")
+"""
+
+from .registry import WEIGHTS_DIR, ZooEntry, available, load, register, train, weights_path
+
+__all__ = ["WEIGHTS_DIR", "ZooEntry", "available", "load", "register", "train", "weights_path"]
