@@ -1,0 +1,1 @@
+"""Course tooling: student release, nbgrader course, autograding, self-check, site."""

@@ -1,0 +1,160 @@
+"""The ``mi-tutor`` command line.
+
+    mi-tutor build                     everything: student lessons, instructor course, executed site
+    mi-tutor release                   write lessons/ from solutions/
+    mi-tutor course init DIR           an nbgrader course with every lesson as an assignment
+    mi-tutor autograde DIR [LESSON]    grade submitted/, write grades.csv and feedback
+    mi-tutor check NOTEBOOK            run your notebook like the grader, with the visible tests
+    mi-tutor site                      prepare the lesson pages and build the site (mkdocs, strict)
+    mi-tutor zoo list | train NAME     the model zoo
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+from pathlib import Path
+
+from .execute import DEFAULT_TIMEOUT
+
+__all__ = ["main"]
+
+
+def _release(args) -> int:
+    from .lessons import release_lessons
+
+    for path in release_lessons(args.root / "solutions", args.root / "lessons", args.lessons or None):
+        print(f"wrote {path}")
+    return 0
+
+
+def _course_init(args) -> int:
+    from .nbgrader_course import init_course
+
+    released = init_course(args.dir, args.root / "solutions", args.lessons or None, timeout=args.timeout)
+    print(f"nbgrader course at {Path(args.dir).resolve()} with {len(released)} assignments:")
+    for path in released:
+        print(f"  {path}")
+    print("Put submissions in submitted/<student>/<lesson>/<lesson>.ipynb, then run `mi-tutor autograde DIR`.")
+    return 0
+
+
+def _autograde(args) -> int:
+    from .autograde import autograde_course, summary_table, write_grades_csv
+
+    results = autograde_course(args.dir, args.lesson, feedback=not args.no_feedback)
+    csv_path = write_grades_csv(results, args.csv or Path(args.dir) / "grades.csv")
+    print(summary_table(results))
+    print(f"grades: {csv_path}\nfeedback: {Path(args.dir).resolve() / 'feedback'}")
+    return 0 if all(r.graded for r in results) else 1
+
+
+def _check(args) -> int:
+    from .scoring import format_table
+    from .selfcheck import check_notebook
+
+    print(f"Running {args.notebook} as the grader would (visible tests only) ...", flush=True)
+    scores = check_notebook(args.notebook, timeout=args.timeout)
+    print(format_table(scores))
+    return 0 if all(s.score is None or not s.message for s in scores) else 1
+
+
+def _mkdocs_build(root: Path, site_dir: Path | None = None) -> int:
+    cmd = [sys.executable, "-m", "mkdocs", "build", "--strict", "-f", str(root / "mkdocs.yml")]
+    if site_dir:
+        cmd += ["--site-dir", str(site_dir)]
+    return subprocess.call(cmd, cwd=root)
+
+
+def _site(args) -> int:
+    rc = _mkdocs_build(args.root, args.site_dir)
+    if rc == 0:
+        print(f"site: {(args.site_dir or args.root / 'build' / 'site').resolve() / 'index.html'}")
+    return rc
+
+
+def _build(args) -> int:
+    from .lessons import release_lessons
+    from .nbgrader_course import init_course
+
+    lessons = release_lessons(args.root / "solutions", args.root / "lessons")
+    course_dir = args.root / "build" / "course"
+    released = init_course(course_dir, args.root / "solutions")
+    rc = _mkdocs_build(args.root)
+    print("\n== mi-tutor build ==")
+    print(f"student lessons ({len(lessons)}): {(args.root / 'lessons').resolve()}")
+    print(f"instructor course ({len(released)} assignments): {course_dir.resolve()}")
+    print(f"executed site: {(args.root / 'build' / 'site' / 'index.html').resolve()}"
+          + ("" if rc == 0 else "  (FAILED, see above)"))
+    return rc
+
+
+def _zoo(args) -> int:
+    from .. import zoo
+
+    if args.zoo_command == "list":
+        for name, line in zoo.available().items():
+            print(f"{name:<28}{line}")
+        return 0
+    zoo.train(args.name, save=True, progress=True)
+    print(f"saved {zoo.weights_path(args.name)}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="mi-tutor", description="Course tooling for mi-tutor.")
+    p.add_argument("--root", type=Path, default=Path("."), help="repository root (default: .)")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    s = sub.add_parser("build", help="build student lessons, the instructor course and the executed site")
+    s.set_defaults(fn=_build)
+    s = sub.add_parser("release", help="write lessons/ (student versions) from solutions/")
+    s.add_argument("lessons", nargs="*", help="lesson slugs or numbers (default: all)")
+    s.set_defaults(fn=_release)
+
+    s = sub.add_parser("course", help="instructor course")
+    csub = s.add_subparsers(dest="course_command", required=True)
+    c = csub.add_parser("init", help="create an nbgrader course directory")
+    c.add_argument("dir", type=Path)
+    c.add_argument("lessons", nargs="*", help="lesson slugs or numbers (default: all)")
+    c.add_argument("--timeout", type=int, default=DEFAULT_TIMEOUT, help="per-cell timeout in seconds")
+    c.set_defaults(fn=_course_init)
+
+    s = sub.add_parser("autograde", help="grade every submission of a course")
+    s.add_argument("dir", type=Path)
+    s.add_argument("lesson", nargs="?", help="one assignment (default: all)")
+    s.add_argument("--csv", type=Path, help="grades file (default: DIR/grades.csv)")
+    s.add_argument("--no-feedback", action="store_true", help="skip the feedback HTML")
+    s.set_defaults(fn=_autograde)
+
+    s = sub.add_parser("check", help="run a notebook like the autograder, with its visible tests")
+    s.add_argument("notebook", type=Path)
+    s.add_argument("--timeout", type=int, default=DEFAULT_TIMEOUT)
+    s.set_defaults(fn=_check)
+
+    s = sub.add_parser("site", help="build the executed course site (mkdocs --strict)")
+    s.add_argument("--site-dir", type=Path)
+    s.set_defaults(fn=_site)
+
+    s = sub.add_parser("zoo", help="the model zoo")
+    zsub = s.add_subparsers(dest="zoo_command", required=True)
+    zsub.add_parser("list", help="list the shipped models")
+    z = zsub.add_parser("train", help="re-train a model from its recipe and save its weights")
+    z.add_argument("name")
+    s.set_defaults(fn=_zoo)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``mi-tutor`` console script."""
+    args = build_parser().parse_args(argv)
+    try:
+        return args.fn(args)
+    except (FileNotFoundError, KeyError, ValueError) as err:
+        print(f"mi-tutor: error: {err}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,382 @@
+# ---
+# jupyter:
+#   jupytext:
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Lesson 1: Networks as programs: hooks and activations
+#
+# A trained network is a program that nobody wrote. Gradient descent "compiled" it into millions of
+# numbers, and mechanistic interpretability is the craft of decompiling those numbers back into
+# steps a person can read. Before we can read anything we need the two basic tools of every
+# reverse engineer: a way to **watch** the program's intermediate state, and a way to **edit** it
+# while it runs and see what breaks.
+#
+# **Learning objectives.** After this lesson you can
+#
+# - explain why a trained network is a program, and why reading it is harder than reading source code;
+# - capture any layer's activations by name with PyTorch forward hooks, and list a network's layers;
+# - edit activations during a forward pass (zero or scale a channel) with a hook;
+# - measure what an edit costs the network, and rank the channels of a layer by that cost.
+#
+# **Prerequisites.** Python, basic PyTorch (`nn.Module`, tensors, a forward pass) and what a
+# convolution is. No interpretability background.
+#
+# **Estimated time.** 1.5-2 hours. The notebook itself runs in well under a minute on a laptop CPU.
+#
+# **How this works.** Exercises have a difficulty (★ easy to ★★★★★ hard), a hint you can unfold, a
+# visible test you can run, and hidden tests the grader adds (other seeds and shapes). Write
+# your code between the lines of the solution cells and replace `raise NotImplementedError()`.
+
+# %% nbgrader={"grade": false, "grade_id": "setup", "locked": true, "schema_version": 3, "solution": false}
+from mi_tutor.course.setup import setup_lesson
+
+device = setup_lesson(seed=0)
+
+import matplotlib.pyplot as plt
+import torch
+from torch import nn
+
+from mi_tutor import zoo
+from mi_tutor.checks import lesson01 as checks
+from mi_tutor.edits import channel_importance as reference_channel_importance
+from mi_tutor.edits import scale_sweep
+from mi_tutor.hooks import run_with_cache, run_with_hooks
+from mi_tutor.vision import SHAPE_KINDS, render_shapes
+from mi_tutor.vision.plots import plot_bars, plot_curve, show_feature_maps, show_images
+
+print(f"Running on {device}")
+
+# %% [markdown]
+# ## 1. The program we will read
+#
+# Our subject is a small convolutional network from the course's model zoo. It was trained to tell
+# four shapes apart (a disk, a square, a triangle and a bar) in a procedural image world that the
+# package draws on the fly: each image holds one shape with a random colour, size, position and
+# rotation on a textured grey background. Because we generate the world, we know everything about
+# every image, which is what makes it a good laboratory.
+
+# %%
+model = zoo.load("convnet_shapes_s0", device=device)
+kinds = SHAPE_KINDS  # ("disk", "square", "triangle", "bar"): label i is kinds[i]
+world = render_shapes(512, seed=1)
+images, labels = world.images.to(device), world.labels.to(device)
+
+fig, shown = show_images(world.images[:16], [kinds[i] for i in world.labels[:16]])
+with torch.no_grad():
+    clean_accuracy = (model(images).argmax(-1) == labels).float().mean().item()
+print(f"Accuracy on 512 fresh images: {clean_accuracy:.1%}")
+model
+
+# %% [markdown]
+# Printing the model shows its *architecture*: the source code's control flow, if you like. What it
+# does not show is the **program**: the learned weights that decide what each channel computes. A
+# conventional decompiler can lean on the structure of the compiler that produced a binary; here
+# the "compiler" is gradient descent, the instructions are continuous, every unit talks to every
+# unit of the next layer through a non-linearity, and a layer with 64 channels lives in a
+# 64-dimensional space whose directions need not line up with the channels at all. That is why
+# we start by looking at the intermediate state directly.
+#
+# ## 2. Watching: forward hooks
+#
+# PyTorch lets you attach a function to any submodule that runs right after the module's forward
+# pass: `module.register_forward_hook(fn)`, where `fn(module, inputs, output)` sees the output and
+# may return a replacement. Registering returns a *handle*; `handle.remove()` detaches the hook.
+# Submodules are addressed by the names of `model.named_modules()`: here `conv1`, `relu1`, `pool1`,
+# ..., `fc`.
+
+# %% [markdown]
+# ### Exercise 1.1: capture activations by name
+# **Difficulty:** ★★☆☆☆  **Importance:** ★★★★★
+#
+# Write `capture_activations(model, x, names)` that runs `model(x)` once and returns a dict mapping
+# each requested module name to the output that module produced (detached from the autograd graph).
+# Every hook you add must be removed before the function returns, even if the forward pass fails.
+#
+# <details><summary>Hint</summary>
+#
+# `dict(model.named_modules())[name]` finds a module by name. Inside a loop, a closure that captures
+# the loop variable needs a default argument (`def hook(mod, inp, out, name=name): ...`). Use
+# `try: ... finally: handle.remove()`.
+#
+# </details>
+
+# %% nbgrader={"grade": false, "grade_id": "ex1_1_solution", "locked": false, "schema_version": 3, "solution": true}
+def capture_activations(model: nn.Module, x: torch.Tensor, names: list[str]) -> dict[str, torch.Tensor]:
+    """Run ``model(x)`` and return ``{name: output of that module}`` for each name."""
+    ### BEGIN SOLUTION
+    modules = dict(model.named_modules())
+    store: dict[str, torch.Tensor] = {}
+    handles = []
+    try:
+        for name in names:
+            def hook(module, inputs, output, name=name):
+                store[name] = output.detach()
+            handles.append(modules[name].register_forward_hook(hook))
+        with torch.no_grad():
+            model(x)
+    finally:
+        for handle in handles:
+            handle.remove()
+    return {name: store[name] for name in names}
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "ex1_1_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false}
+checks.check_capture_activations(capture_activations)
+
+# %% nbgrader={"grade": true, "grade_id": "ex1_1_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false}
+# Hidden tests: other seeds and batch sizes, run only at grading time.
+### BEGIN HIDDEN TESTS
+checks.check_capture_activations(capture_activations, seed=7, batch=5)
+checks.check_capture_activations(capture_activations, seed=123, batch=1)
+### END HIDDEN TESTS
+
+# %% [markdown]
+# The package's own version of this tool is `mi_tutor.hooks.run_with_cache(model, x, names)`, named
+# after TransformerLens, which we will meet in the transformer lessons. It returns
+# `(output, cache)` and the cache tells you which names exist when you ask for one that does not.
+# Here are the 16 feature maps of the first convolution for one image: many are plainly edge
+# detectors of one orientation, or colour detectors.
+
+# %%
+logits, cache = run_with_cache(model, images[:1], ["conv1", "relu3"])
+fig, maps = show_feature_maps(cache["conv1"][0], title=f"conv1 on a {kinds[labels[0]]}")
+print({name: tuple(act.shape) for name, act in cache.items()})
+
+# %% [markdown]
+# ### Exercise 1.2: list the layers
+# **Difficulty:** ★★☆☆☆  **Importance:** ★★★☆☆
+#
+# Write `layer_table(model, x)` that returns one row per **leaf** module (a module without children),
+# in the order the forward pass runs them, each row a tuple
+# `(name, number_of_parameters, output_shape)`, where `output_shape` is a tuple of ints for the batch `x`.
+#
+# <details><summary>Hint</summary>
+#
+# `list(module.children())` is empty for a leaf. Record names in a forward hook as they fire: that
+# gives execution order. `sum(p.numel() for p in module.parameters())` counts parameters.
+#
+# </details>
+
+# %% nbgrader={"grade": false, "grade_id": "ex1_2_solution", "locked": false, "schema_version": 3, "solution": true}
+def layer_table(model: nn.Module, x: torch.Tensor) -> list[tuple[str, int, tuple[int, ...]]]:
+    """One ``(name, n_params, output_shape)`` row per leaf module, in execution order."""
+    ### BEGIN SOLUTION
+    rows = []
+    handles = []
+    try:
+        for name, module in model.named_modules():
+            if name and not list(module.children()):
+                def hook(mod, inputs, output, name=name):
+                    n_params = sum(p.numel() for p in mod.parameters())
+                    rows.append((name, n_params, tuple(output.shape)))
+                handles.append(module.register_forward_hook(hook))
+        with torch.no_grad():
+            model(x)
+    finally:
+        for handle in handles:
+            handle.remove()
+    return rows
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "ex1_2_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false}
+checks.check_layer_table(layer_table)
+
+# %% nbgrader={"grade": true, "grade_id": "ex1_2_hidden", "locked": true, "points": 1, "schema_version": 3, "solution": false}
+### BEGIN HIDDEN TESTS
+checks.check_layer_table(layer_table, seed=3, batch=4)
+### END HIDDEN TESTS
+
+# %% [markdown]
+# ## 3. Editing: interventions in the forward pass
+#
+# Watching tells us what is computed; it does not tell us what is **used**. For that we intervene:
+# change an activation during the forward pass and see what the output loses. A hook that returns a
+# tensor replaces the module's output with it. The simplest intervention is a *zero ablation*:
+# set one channel to zero everywhere.
+#
+# In the course's convention (shared with TransformerLens) a hook function has the signature
+# `hook_fn(activation, hook)`, where `hook.name` is the module's name, and it returns the new
+# activation; `run_with_hooks(model, x, fwd_hooks=[(name, hook_fn)])` runs the model with it.
+
+# %% [markdown]
+# ### Exercise 1.3: a hook that zeroes a channel
+# **Difficulty:** ★☆☆☆☆  **Importance:** ★★★★☆
+#
+# Write `zero_channel_hook(channel)` that **returns a function** `hook_fn(activation, hook)` which
+# returns the activation `[batch, channels, height, width]` with channel `channel` set to zero and
+# every other channel untouched.
+#
+# <details><summary>Hint</summary>
+#
+# A function that builds and returns another function (a closure). Clone the activation before
+# editing it so the original is not modified.
+#
+# </details>
+
+# %% nbgrader={"grade": false, "grade_id": "ex1_3_solution", "locked": false, "schema_version": 3, "solution": true}
+def zero_channel_hook(channel: int):
+    """Return ``hook_fn(activation, hook)`` that zeroes ``activation[:, channel]``."""
+    ### BEGIN SOLUTION
+    def hook_fn(activation: torch.Tensor, hook) -> torch.Tensor:
+        activation = activation.clone()
+        activation[:, channel] = 0.0
+        return activation
+    return hook_fn
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "ex1_3_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false}
+checks.check_zero_channel_hook(zero_channel_hook)
+
+# %% nbgrader={"grade": true, "grade_id": "ex1_3_hidden", "locked": true, "points": 1, "schema_version": 3, "solution": false}
+### BEGIN HIDDEN TESTS
+checks.check_zero_channel_hook(zero_channel_hook, seed=5, channels=9)
+### END HIDDEN TESTS
+
+# %% [markdown]
+# ### Exercise 1.4: what does one channel cost?
+# **Difficulty:** ★★☆☆☆  **Importance:** ★★★★☆
+#
+# Write `accuracy_after_ablation(model, images, labels, layer, channel)` that returns the
+# classification accuracy (a float in [0, 1]) of `model` on `images` when `channel` of module
+# `layer` is zeroed. Use `run_with_hooks` and your hook from 1.3.
+#
+# <details><summary>Hint</summary>
+#
+# `logits = run_with_hooks(model, images, [(layer, zero_channel_hook(channel))])`, then compare
+# `logits.argmax(-1)` with `labels`. Wrap it in `torch.no_grad()`.
+#
+# </details>
+
+# %% nbgrader={"grade": false, "grade_id": "ex1_4_solution", "locked": false, "schema_version": 3, "solution": true}
+def accuracy_after_ablation(model: nn.Module, images: torch.Tensor, labels: torch.Tensor,
+                            layer: str, channel: int) -> float:
+    """Accuracy of ``model`` on ``images`` with ``channel`` of ``layer`` zeroed."""
+    ### BEGIN SOLUTION
+    with torch.no_grad():
+        logits = run_with_hooks(model, images, [(layer, zero_channel_hook(channel))])
+    return (logits.argmax(-1) == labels).float().mean().item()
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "ex1_4_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false}
+checks.check_accuracy_after_ablation(accuracy_after_ablation)
+
+# %% nbgrader={"grade": true, "grade_id": "ex1_4_hidden", "locked": true, "points": 1, "schema_version": 3, "solution": false}
+### BEGIN HIDDEN TESTS
+checks.check_accuracy_after_ablation(accuracy_after_ablation, seed=9, batch=50)
+### END HIDDEN TESTS
+
+# %% [markdown]
+# ### Exercise 1.5: rank the channels of a layer
+# **Difficulty:** ★★★☆☆  **Importance:** ★★★★☆
+#
+# Accuracy is a blunt instrument: it only changes when a prediction flips. A finer measure is the
+# **logit drop**: the mean, over images, of the correct class's logit in the clean run minus the
+# same logit with the channel zeroed. Write `channel_importance(model, images, labels, layer)`
+# returning a tensor `[channels]` with the logit drop of zeroing each channel of `layer` alone.
+#
+# <details><summary>Hint</summary>
+#
+# Find the number of channels from one cached activation. `logits.gather(1, labels[:, None])`
+# picks each image's correct-class logit.
+#
+# </details>
+
+# %% nbgrader={"grade": false, "grade_id": "ex1_5_solution", "locked": false, "schema_version": 3, "solution": true}
+def channel_importance(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, layer: str) -> torch.Tensor:
+    """``[channels]`` mean drop of the correct-class logit when each channel of ``layer`` is zeroed."""
+    ### BEGIN SOLUTION
+    with torch.no_grad():
+        clean = model(images).gather(1, labels[:, None]).squeeze(1)
+        n_channels = capture_activations(model, images[:1], [layer])[layer].shape[1]
+        drops = []
+        for c in range(n_channels):
+            ablated = run_with_hooks(model, images, [(layer, zero_channel_hook(c))])
+            drops.append((clean - ablated.gather(1, labels[:, None]).squeeze(1)).mean())
+    return torch.stack(drops)
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "ex1_5_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false}
+checks.check_channel_importance(channel_importance)
+
+# %% nbgrader={"grade": true, "grade_id": "ex1_5_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false}
+### BEGIN HIDDEN TESTS
+checks.check_channel_importance(channel_importance, seed=21, batch=7)
+### END HIDDEN TESTS
+
+# %% [markdown]
+# Now on the real model. The figure ranks the 64 channels of the last convolutional stage (`relu3`)
+# by how many logits the correct class loses without them. (The figure uses the package's reference
+# implementation, so it is right even while your exercise is not.)
+
+# %%
+importance = reference_channel_importance(model, images, labels, "relu3")
+top = int(importance.argmax())
+fig, bars = plot_bars(importance, "channel of relu3", "correct-class logit drop",
+                      "What each channel of relu3 is worth", highlight=top)
+print(f"Most important channel: {top} (drop {importance[top]:.2f} logits); "
+      f"median channel: {importance.median():.2f} logits")
+
+# %% nbgrader={"grade": true, "grade_id": "figure_importance", "locked": true, "points": 1, "schema_version": 3, "solution": false}
+checks.check_importance_figure(bars, n_channels=model.cfg.channels[-1])
+
+# %% [markdown]
+# A few channels carry much of the decision and most carry little: the program has structure we can
+# find by intervening. Zeroing is one edit among many. Scaling the top channel up and down shows a
+# smooth, roughly monotone dependence of the correct logit on that single number, which is the
+# first hint that a channel can behave like a variable the rest of the program reads.
+
+# %%
+factors = [0.0, 0.25, 0.5, 1.0, 1.5, 2.0, 3.0]
+sweep = scale_sweep(model, images, labels, "relu3", top, factors)
+fig, (xs, ys) = plot_curve(factors, sweep, f"scale of relu3 channel {top}", "mean correct-class logit",
+                           "Turning one channel up and down")
+
+# %% nbgrader={"grade": true, "grade_id": "figure_sweep", "locked": true, "points": 1, "schema_version": 3, "solution": false}
+assert ys.shape == (len(factors),), "one mean logit per factor"
+assert ys[0] < ys[factors.index(1.0)], "removing the most important channel should lower the correct logit"
+print(f"correct-class logit: {ys[0]:.2f} ablated, {ys[3]:.2f} clean, {ys[-1]:.2f} at x3")
+
+# %% [markdown] nbgrader={"grade": true, "grade_id": "written_programs", "locked": false, "points": 2, "schema_version": 3, "solution": true}
+# **Written question (graded by hand).** In what sense is the trained network a program, and why is
+# decompiling it harder than decompiling an ordinary binary? Name two obstacles, and say what your
+# ablation results above tell you about whether the channels of `relu3` are a good "unit of reading".
+#
+# ### BEGIN SOLUTION
+# The weights play the role of compiled instructions: they were produced by an optimiser rather than
+# written, and the forward pass executes them. Obstacles: non-linearities couple everything, so the
+# effect of a unit depends on the others; the high dimension lets features be directions that mix
+# many channels (superposition), so no channel need mean one thing; nothing like symbol names or a
+# known compiler structure exists. The ablations show a skewed importance profile (a few channels
+# matter a lot), so channels are a reasonable first unit, but effects are not additive and many
+# channels matter a little, so single-channel reading will be incomplete.
+# ### END SOLUTION
+
+# %% [markdown]
+# ## Summary
+#
+# - A network's weights are a program written by gradient descent; interpretability reads it.
+# - Forward hooks **watch** (capture activations by name) and **edit** (return a replacement).
+# - Interventions measure what is *used*, not just what is *computed*: the logit drop of an
+#   ablation is finer than accuracy, and ranks channels.
+# - The tools here, under their TransformerLens names `run_with_cache` and `run_with_hooks`, are the
+#   ones every later lesson uses, on CNNs and on transformers alike.
+#
+# ## Further reading
+#
+# - Olah et al., [Zoom In: An Introduction to Circuits](https://distill.pub/2020/circuits/zoom-in/) (Distill, 2020).
+# - Elhage et al., [A Mathematical Framework for Transformer Circuits](https://transformer-circuits.pub/2021/framework/index.html) (2021).
+# - Meyes et al., [Ablation Studies in Artificial Neural Networks](https://arxiv.org/abs/1901.08644) (2019).
+# - PyTorch documentation: [`register_forward_hook`](https://pytorch.org/docs/stable/generated/torch.nn.Module.html#torch.nn.Module.register_forward_hook).
