@@ -48,7 +48,6 @@ from torch import nn
 
 from mi_tutor import zoo
 from mi_tutor.checks import lesson01 as checks
-from mi_tutor.edits import channel_importance as reference_channel_importance
 from mi_tutor.edits import scale_sweep
 from mi_tutor.hooks import run_with_cache, run_with_hooks
 from mi_tutor.vision import SHAPE_KINDS, render_shapes
@@ -213,8 +212,8 @@ checks.check_zero_channel_hook(zero_channel_hook)
 #
 # <details><summary>Hint</summary>
 #
-# `logits = run_with_hooks(model, images, [(layer, zero_channel_hook(channel))])`, then compare
-# `logits.argmax(-1)` with `labels`. Wrap it in `torch.no_grad()`.
+# Pass `fwd_hooks=[(layer, your_hook)]` to `run_with_hooks`, then compare the predicted classes
+# (`argmax` over the logit axis) with `labels`. No gradients are needed: use `torch.no_grad()`.
 #
 # </details>
 
@@ -261,12 +260,13 @@ checks.check_channel_importance(channel_importance)
 # %% nbgrader={"grade": true, "grade_id": "ex1_5_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false}
 
 # %% [markdown]
-# Now on the real model. The figure ranks the 64 channels of the last convolutional stage (`relu3`)
-# by how many logits the correct class loses without them. (The figure uses the package's reference
-# implementation, so it is right even while your exercise is not.)
+# Now on the real model, with your function. The figure ranks the 64 channels of the last
+# convolutional stage (`relu3`) by how many logits the correct class loses without them. The test
+# under it checks the numbers behind the figure; the package's reference version,
+# `mi_tutor.edits.channel_importance`, gives the same figure if you want to compare.
 
 # %%
-importance = reference_channel_importance(model, images, labels, "relu3")
+importance = channel_importance(model, images, labels, "relu3")
 top = int(importance.argmax())
 fig, bars = plot_bars(importance, "channel of relu3", "correct-class logit drop",
                       "What each channel of relu3 is worth", highlight=top)

@@ -20,7 +20,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from .hooks import HookContext, get_module, run_with_cache, run_with_hooks
+from .hooks import HookContext, HookFn, get_module, run_with_cache, run_with_hooks
 from .validation import check_tensor
 
 __all__ = ["zero_channels", "scale_channels", "ablation_effect", "channel_importance", "scale_sweep"]
@@ -41,7 +41,7 @@ def _check_channels(act: torch.Tensor, channels: list[int], hook: HookContext) -
         )
 
 
-def scale_channels(channels: int | Sequence[int], factor: float):
+def scale_channels(channels: int | Sequence[int], factor: float) -> HookFn:
     """A hook that multiplies the given channels (axis 1) by ``factor``.
 
     Args:
@@ -62,7 +62,7 @@ def scale_channels(channels: int | Sequence[int], factor: float):
     return hook_fn
 
 
-def zero_channels(channels: int | Sequence[int]):
+def zero_channels(channels: int | Sequence[int]) -> HookFn:
     """A hook that sets the given channels (axis 1) to zero: a zero ablation."""
     return scale_channels(channels, 0.0)
 

@@ -28,6 +28,7 @@ from .validation import close_matches
 
 __all__ = [
     "HookContext",
+    "HookFn",
     "ActivationCache",
     "LayerInfo",
     "get_module",

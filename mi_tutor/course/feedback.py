@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from nbconvert.preprocessors import Preprocessor
+from traitlets import Bool
 
 __all__ = ["HideHiddenTests"]
 
@@ -18,6 +19,8 @@ class HideHiddenTests(Preprocessor):
     failing test's traceback quotes the failing line. This keeps the verdict and
     the message (our checks write student-facing messages) and drops the code.
     """
+
+    enabled = Bool(True).tag(config=True)  # nbconvert preprocessors are off unless enabled
 
     def preprocess_cell(self, cell, resources, index):
         if cell.cell_type == "code" and "BEGIN HIDDEN TESTS" in cell.source:

@@ -38,6 +38,8 @@ c = get_config()
 c.CourseDirectory.course_id = {course_id!r}
 c.CourseDirectory.root = {root!r}
 c.CourseDirectory.db_url = {db_url!r}
+# a course-local exchange; point it at a shared folder to use nbgrader's release/collect.
+c.Exchange.root = {exchange!r}
 # torch lessons are slow on a laptop CPU: nbgrader's 30 s default would fail correct work.
 c.Execute.timeout = {timeout}
 c.Execute.interrupt_on_timeout = True
@@ -93,9 +95,10 @@ def init_course(root: str | Path, solutions_dir: str | Path = "solutions", only:
         RuntimeError: if nbgrader fails to generate an assignment (its log is quoted).
     """
     root = Path(root).resolve()
-    root.mkdir(parents=True, exist_ok=True)
+    (root / "exchange").mkdir(parents=True, exist_ok=True)
     (root / "nbgrader_config.py").write_text(CONFIG_TEMPLATE.format(
-        course_id=course_id, root=str(root), db_url=f"sqlite:///{root / 'gradebook.db'}", timeout=timeout))
+        course_id=course_id, root=str(root), db_url=f"sqlite:///{root / 'gradebook.db'}",
+        exchange=str(root / "exchange"), timeout=timeout))
     api = load_course(root)
     released = []
     for lesson in find_lessons(solutions_dir, only):

@@ -64,28 +64,39 @@ def display_notebook(executed: nbformat.NotebookNode, student: nbformat.Notebook
     return out
 
 
-def leaked_lines(lesson_path: str | Path, text: str, min_length: int = 25) -> list[str]:
+def leaked_lines(lesson_path: str | Path, text: str, min_length: int = 25,
+                 kinds: tuple[str, ...] = ("SOLUTION", "HIDDEN TESTS")) -> list[str]:
     """Lines of the lesson's solution blocks and hidden tests that appear in ``text``.
 
     Used to prove that a page, a release or a feedback file leaks nothing: a
     distinctive line (at least ``min_length`` characters once stripped) of a
     solution or a hidden test found in ``text`` is a leak. Markers count too.
+
+    Args:
+        lesson_path: The lesson's solution file.
+        text: The text to search.
+        min_length: Shorter lines (``return x``) are too generic to count.
+        kinds: Which blocks are secret: ``"SOLUTION"``, ``"HIDDEN TESTS"`` or both.
     """
     secret: list[str] = []
+    public: set[str] = set()
     for cell in read_lesson(lesson_path).cells:
         inside = False
         for line in cell.source.splitlines():
             s = line.strip().lstrip("# ").strip()
-            if "BEGIN SOLUTION" in s or "BEGIN HIDDEN TESTS" in s:
+            if any(f"BEGIN {k}" in s for k in kinds):
                 inside = True
                 continue
-            if "END SOLUTION" in s or "END HIDDEN TESTS" in s:
+            if any(f"END {k}" in s for k in kinds):
                 inside = False
                 continue
             if inside and len(s) >= min_length:
                 secret.append(s)
-    found = [m for m in LEAK_MARKERS if m in text]
-    return found + [s for s in secret if s in text]
+            elif not inside:
+                public.add(s)
+    secret = [s for s in secret if s not in public]  # lines the lesson shows anyway are no secret
+    found = [m for m in LEAK_MARKERS if m in text and any(k in m for k in kinds)]
+    return found + [s for s in dict.fromkeys(secret) if s in text]
 
 
 def prepare_site(docs_dir: str | Path = "site", solutions_dir: str | Path = "solutions",
