@@ -132,8 +132,10 @@ def compare_functions(
         name: The function's name, quoted in messages.
         student_fn: The student's implementation.
         reference_fn: ``mi_tutor``'s implementation.
-        cases: Keyword-argument dicts; each is passed to both functions (tensors
-            are cloned, so an in-place edit by the student cannot leak).
+        cases: Argument dicts in the order of the exercise's signature; the
+            values are passed *positionally* to both functions (a student may
+            name parameters differently) and tensors are cloned, so an
+            in-place edit by the student cannot leak into the reference run.
         compare: ``compare(got, want, context)``; defaults to :func:`expect_close`.
         describe: Turns a case into words for messages (default: argument shapes).
 
@@ -154,14 +156,14 @@ def compare_functions(
     for case in cases:
         context = describe(case)
         try:
-            got = student_fn(**clone(case))
+            got = student_fn(*clone(case).values())
         except NotImplementedError:
             raise CheckFailure(f"`{name}` is not implemented yet: replace `raise NotImplementedError()`.") from None
         except CheckFailure:
             raise
         except Exception as err:  # the student's code crashed: say where and on what
             raise CheckFailure(f"`{name}` raised {type(err).__name__}: {err}\n(called {context})") from None
-        want = reference_fn(**clone(case))
+        want = reference_fn(*clone(case).values())
         compare(got, want, context)
         n += 1
     return n
