@@ -135,3 +135,18 @@ def test_invalid_lesson_metadata_is_refused(tmp_path):
     with pytest.raises(ValueError, match="01_bad"):
         release_lessons(tmp_path / "solutions", tmp_path / "lessons")
     assert not (tmp_path / "lessons" / "01_bad.py").exists()
+
+
+def test_nbgrader_own_commands_work_in_the_course(tiny):
+    import shutil
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    _, course, _ = tiny
+    nbgrader = shutil.which("nbgrader") or str(Path(sys.executable).parent / "nbgrader")
+    out = subprocess.run([nbgrader, "db", "assignment", "list"], cwd=course, capture_output=True, text=True)
+    assert out.returncode == 0 and "01_tiny" in out.stdout + out.stderr
+    val = subprocess.run([nbgrader, "validate", "source/01_tiny/01_tiny.ipynb"], cwd=course,
+                         capture_output=True, text=True)
+    assert "Success!" in val.stdout, val.stdout + val.stderr

@@ -35,10 +35,10 @@ class ExecutionResult:
 
 
 def package_fingerprint() -> str:
-    """A hash of every ``.py`` file of ``mi_tutor`` (changes when the library changes)."""
+    """A hash of the code and shipped weights of ``mi_tutor`` (changes when either changes)."""
     root = Path(__file__).resolve().parents[1]
     h = hashlib.sha256()
-    for path in sorted(root.rglob("*.py")):
+    for path in sorted(p for p in root.rglob("*") if p.suffix in (".py", ".pt")):
         h.update(str(path.relative_to(root)).encode())
         h.update(path.read_bytes())
     return h.hexdigest()[:16]
