@@ -75,6 +75,25 @@ print(f"Accuracy on 512 fresh images: {clean_accuracy:.1%}")
 model
 
 # %% [markdown]
+# The analogy between a network and a compiled program is worth making precise, because the rest
+# of the course leans on it:
+#
+# | A compiled program | A trained network |
+# |---|---|
+# | the binary's instructions | the learned parameters |
+# | the virtual machine that runs it | the architecture (conv, ReLU, pooling, attention...) |
+# | the program's variables and memory | activations, the residual stream |
+# | a function or subroutine | a circuit: units and the weights that connect them |
+# | a debugger's watch and breakpoints | hooks that capture and edit activations |
+#
+# Why not simply read the weights, since we can see every one of them? Because we cannot see what
+# they *mean*. A linear regression of wages on age is transparent: one coefficient, one meaning.
+# A deep network earns its accuracy through non-linearities that make each unit's effect depend on
+# all the others, and through high-dimensional layers that can store features as directions that mix
+# many channels. Looked at from outside, input in and prediction out, it is a *black box*: we know
+# that it works, not how, which matters as soon as we must trust it, debug it or find where it
+# will fail.
+#
 # Printing the model shows its *architecture*: the source code's control flow, if you like. What it
 # does not show is the **program**: the learned weights that decide what each channel computes. A
 # conventional decompiler can lean on the structure of the compiler that produced a binary; here
