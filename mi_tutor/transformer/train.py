@@ -1,0 +1,117 @@
+"""Training the transformer on a stream of token batches, with snapshots along the way.
+
+Example:
+    >>> from mi_tutor.transformer import HookedTransformer, TransformerConfig, SequenceConfig, induction_batch
+    >>> model = HookedTransformer(TransformerConfig(n_layers=1, d_vocab=16, n_ctx=16))
+    >>> data = SequenceConfig(d_vocab=16, n_ctx=16)
+    >>> model, log = train_transformer(model, lambda n, s: induction_batch(n, data, s),
+    ...                                TrainConfig(steps=5, batch_size=4), progress=False)
+    >>> len(log.losses)
+    5
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import torch
+from tqdm.auto import tqdm
+
+from ..device import get_device, seed_everything
+from .model import HookedTransformer
+
+__all__ = ["TrainConfig", "TrainLog", "train_transformer"]
+
+
+@dataclass
+class TrainConfig:
+    """Settings of :func:`train_transformer`.
+
+    Attributes:
+        steps: Optimiser steps (a fresh batch each step).
+        batch_size: Sequences per step.
+        lr: Peak AdamW learning rate (linear warm-up, then constant).
+        warmup: Warm-up steps.
+        weight_decay: AdamW weight decay.
+        seed: Seeds the data stream and dropout-free training order.
+        checkpoint_steps: Steps after which a snapshot of the weights is kept
+            (step 0 is the initialisation).
+        checkpoint_dtype: Dtype of the snapshots (half precision keeps files small).
+    """
+
+    steps: int = 2000
+    batch_size: int = 64
+    lr: float = 1e-3
+    warmup: int = 100
+    weight_decay: float = 0.01
+    seed: int = 0
+    checkpoint_steps: Sequence[int] = ()
+    checkpoint_dtype: torch.dtype = torch.float16
+
+
+@dataclass
+class TrainLog:
+    """What :func:`train_transformer` records.
+
+    Attributes:
+        losses: Training loss of every step.
+        checkpoint_steps: The steps of the snapshots.
+        checkpoints: One ``state_dict`` (on the CPU) per snapshot.
+    """
+
+    losses: list[float] = field(default_factory=list)
+    checkpoint_steps: list[int] = field(default_factory=list)
+    checkpoints: list[dict[str, torch.Tensor]] = field(default_factory=list)
+
+
+def _snapshot(model: HookedTransformer, dtype: torch.dtype) -> dict[str, torch.Tensor]:
+    return {k: v.detach().to("cpu", dtype).clone() for k, v in model.state_dict().items()}
+
+
+def train_transformer(
+    model: HookedTransformer,
+    make_batch: Callable[[int, int], torch.Tensor],
+    cfg: TrainConfig | None = None,
+    progress: bool = True,
+    device: torch.device | str | None = None,
+) -> tuple[HookedTransformer, TrainLog]:
+    """Train ``model`` on next-token prediction.
+
+    Args:
+        model: The transformer to train (in place).
+        make_batch: ``(batch_size, seed) -> tokens [batch_size, pos]``; called
+            with a new seed every step.
+        cfg: Training settings.
+        progress: Show a tqdm progress bar with the running loss.
+        device: Where to train (default :func:`~mi_tutor.get_device`).
+
+    Returns:
+        ``(model, log)``: the trained model in eval mode and a :class:`TrainLog`.
+    """
+    cfg = cfg or TrainConfig()
+    seed_everything(cfg.seed)
+    device = torch.device(device) if device is not None else get_device()
+    model = model.to(device).train()
+    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay, betas=(0.9, 0.98))
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / max(1, cfg.warmup)))
+    log = TrainLog()
+    wanted = set(cfg.checkpoint_steps)
+    if 0 in wanted:
+        log.checkpoint_steps.append(0)
+        log.checkpoints.append(_snapshot(model, cfg.checkpoint_dtype))
+    bar = tqdm(range(1, cfg.steps + 1), disable=not progress, desc="training")
+    for step in bar:
+        tokens = make_batch(cfg.batch_size, cfg.seed * 1_000_003 + step).to(device)
+        loss = model(tokens, return_type="loss")
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        sched.step()
+        log.losses.append(loss.item())
+        if step in wanted:
+            log.checkpoint_steps.append(step)
+            log.checkpoints.append(_snapshot(model, cfg.checkpoint_dtype))
+        if step % 25 == 0:
+            bar.set_postfix(loss=f"{loss.item():.3f}")
+    return model.eval(), log

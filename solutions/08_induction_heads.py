@@ -1,0 +1,707 @@
+# ---
+# jupyter:
+#   jupytext:
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Lesson 8: Transformer circuits: induction heads
+#
+# Language models get better at predicting a document the further they read into it. A large part
+# of that improvement comes from one small, well-understood circuit: the **induction head**. When
+# the current token `A` appeared earlier in the context, followed by `B`, an induction head looks
+# back at that `B` and makes the model predict `B` again: `... A B ... A → B`. Two heads in two
+# different layers cooperate to do this, which makes it the simplest circuit in a transformer that
+# needs more than one layer, and the perfect first circuit to take apart completely.
+#
+# In this lesson we reverse-engineer induction in tiny attention-only transformers from the course's
+# model zoo. We find the heads by what they attend to, confirm that they help the loss exactly where
+# the circuit predicts, watch them appear suddenly during training, and then read the mechanism off
+# the weights themselves: the QK and OV circuits and the way two heads compose.
+#
+# **Learning objectives.** After this lesson you can
+#
+# - describe an attention-only transformer as a sum of paths through the residual stream, and say
+#   what 0-, 1- and 2-layer models can compute;
+# - compute attention patterns and score heads as previous-token, duplicate-token and induction heads;
+# - use the per-token loss and the in-context-learning score to show what a circuit buys the model;
+# - observe the induction "phase change" across training checkpoints;
+# - read a head's QK and OV circuits as (factored) matrices, measure copying with eigenvalues,
+#   and detect K-composition between heads of different layers;
+# - attribute a prediction to individual heads with direct logit attribution.
+#
+# **Prerequisites.** Lesson 1 (hooks and activations). Self-attention (queries, keys, values,
+# softmax, causal mask) at the level of any transformer tutorial. Eigenvalues and the Frobenius norm.
+#
+# **Estimated time.** 2.5-3 hours. The notebook itself executes in about a minute on a laptop CPU.
+#
+# **How this works.** Each exercise has a difficulty (★ easy to ★★★★★ hard), a hint you can unfold,
+# a visible test you can run, and hidden tests the grader adds (other seeds and shapes). Write your
+# code between the lines of the solution cells and replace `raise NotImplementedError()`.
+
+# %% nbgrader={"grade": false, "grade_id": "setup", "locked": true, "schema_version": 3, "solution": false}
+from mi_tutor.course.setup import setup_lesson
+
+device = setup_lesson(seed=0)
+
+import math
+
+import matplotlib.pyplot as plt
+import torch
+
+import mi_tutor.circuits as circuits
+from mi_tutor import zoo
+from mi_tutor.checks import lesson08 as checks
+from mi_tutor.circuits import FactoredMatrix
+from mi_tutor.circuits.plots import (
+    plot_attention_patterns,
+    plot_composition_scores,
+    plot_head_scores,
+    plot_ov_circuit,
+    plot_per_token_loss,
+    plot_phase_change,
+)
+from mi_tutor.transformer import load_checkpoints, repeated_random_tokens
+
+print(f"Running on {device}")
+
+# %% [markdown]
+# ## 1. Two tiny transformers and their hook points
+#
+# The zoo holds two **attention-only** transformers: no MLPs, no LayerNorm, just token and position
+# embeddings, attention layers that add their output to the residual stream, and an unembedding.
+# Both have a residual stream of 64 dimensions, four heads of 16 dimensions per layer, a vocabulary
+# of 64 tokens (token 0 is the beginning-of-sequence token `BOS`) and a context of 64 positions.
+# `attn_only_1l` has one layer, `attn_only_2l` two. They were trained with the same recipe (see
+# `mi_tutor/zoo/entries/transformers.py`) on sequences of uniform random tokens in which two random
+# spans of 4-24 tokens are repeated later on. The only way to beat chance on such data is to notice
+# a repeat and continue it.
+#
+# Without MLPs and LayerNorm the model is linear except for the attention softmax, so the logits are
+# a **sum of paths**: the direct path `W_E W_U` (a bigram table: all a 0-layer model can learn), one
+# path through each head, and, in the 2-layer model, paths through a layer-0 head *and* a layer-1
+# head. Keep this picture in mind: the whole lesson is about one such two-head path.
+
+# %%
+model_2l = zoo.load("attn_only_2l", device=device)
+model_1l = zoo.load("attn_only_1l", device=device)
+cfg = model_2l.cfg
+print(cfg)
+print("W_Q", tuple(model_2l.W_Q.shape), " W_O", tuple(model_2l.W_O.shape), " W_E", tuple(model_2l.W_E.shape))
+
+# %% [markdown]
+# Every activation has a name, the same as in TransformerLens (the site's page *TransformerLens
+# names* maps them to TransformerLens 3's bridge names). `run_with_cache` returns the logits and a
+# cache of every activation; `cache["pattern", 1]` is shorthand for
+# `cache["blocks.1.attn.hook_pattern"]`. A mistyped name raises an error that lists the near matches.
+#
+# Our test data is **repeated random tokens**: `[BOS] + r + r` with `r` a random segment of 30
+# tokens. The first copy of `r` is pure noise; the second copy is perfectly predictable for a model
+# that can look back.
+
+# %%
+SEQ_LEN = 30
+tokens = repeated_random_tokens(batch=32, seq_len=SEQ_LEN, d_vocab=cfg.d_vocab, seed=0, device=device)
+logits, cache = model_2l.run_with_cache(tokens)
+print("tokens", tuple(tokens.shape), " logits", tuple(logits.shape))
+print("pattern of layer 1:", tuple(cache["pattern", 1].shape), "= [batch, head, query_pos, key_pos]")
+print(model_2l.hook_names()[:8], "...")
+try:
+    cache["blocks.1.attn.hook_patern"]
+except KeyError as err:
+    print("KeyError:", str(err)[:110], "...")
+
+# %% [markdown]
+# ### Exercise 8.1: the attention pattern
+# **Difficulty:** ★★☆☆☆  **Importance:** ★★★★☆
+#
+# Implement `attention_pattern(q, k)`: given queries and keys `[batch, pos, head, d_head]`, return
+# the causal attention pattern `[batch, head, query_pos, key_pos]`. The score of query `i` and key
+# `j` is `q_i · k_j / sqrt(d_head)`; keys after the query (`j > i`) are masked out; a softmax over
+# the keys turns each row into a probability distribution.
+#
+# <details><summary>Hint</summary>
+#
+# `torch.einsum("bqhd,bkhd->bhqk", q, k)` gives every query-key dot product. Build the mask with
+# `torch.triu(torch.ones(n, n, dtype=torch.bool, device=q.device), diagonal=1)` and fill the masked
+# scores with `float("-inf")` (not 0: a zero score still gets attention after the softmax).
+#
+# </details>
+
+# %% nbgrader={"grade": false, "grade_id": "ex_1_solution", "locked": false, "schema_version": 3, "solution": true}
+def attention_pattern(q: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
+    """Causal attention pattern: q, k [batch, pos, head, d_head] -> [batch, head, query_pos, key_pos]."""
+    ### BEGIN SOLUTION
+    n, d_head = q.shape[1], q.shape[-1]
+    scores = torch.einsum("bqhd,bkhd->bhqk", q, k) / math.sqrt(d_head)
+    future = torch.triu(torch.ones(n, n, dtype=torch.bool, device=q.device), diagonal=1)
+    return scores.masked_fill(future, float("-inf")).softmax(dim=-1)
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "ex_1_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false}
+checks.check_attention_pattern(attention_pattern)
+
+# %% nbgrader={"grade": true, "grade_id": "ex_1_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false}
+# Hidden tests: more seeds and shapes, run only at grading time.
+### BEGIN HIDDEN TESTS
+checks.check_attention_pattern(attention_pattern, seed=11, batch=3, pos=9, heads=2, d_head=8)
+checks.check_attention_pattern(attention_pattern, seed=12, batch=1, pos=1, heads=4, d_head=3)
+### END HIDDEN TESTS
+
+# %% [markdown]
+# Your function recomputes what the model's hook `hook_pattern` recorded: the queries and keys are
+# in the cache too (`cache["q", 0]`, `cache["k", 0]`).
+
+# %%
+same = torch.allclose(attention_pattern(cache["q", 0], cache["k", 0]), cache["pattern", 0], atol=1e-5)
+print("your pattern equals the model's layer-0 pattern:", same)
+
+# %% [markdown]
+# ## 2. What the heads look at
+#
+# Here are the attention patterns of both layers of the 2-layer model on one sequence (the second
+# copy of `r` starts at position 31). Look for two shapes: a line just below the diagonal (each token
+# attends to the token before it) and, in the second half, a line `SEQ_LEN - 1` positions below the
+# diagonal (each token attends to the token *after* its earlier copy).
+
+# %%
+fig, shown_0 = plot_attention_patterns(cache["pattern", 0][0], title="attn_only_2l, layer 0")
+fig, shown_1 = plot_attention_patterns(cache["pattern", 1][0], title="attn_only_2l, layer 1")
+
+# %% [markdown]
+# To find such heads without staring at pictures, we **score** them. On `[BOS] + r + r` with token
+# `r[i]` at positions `1 + i` and `1 + SEQ_LEN + i`:
+#
+# - the **previous-token score** is the average attention from each position `q` to `q - 1`;
+# - the **duplicate-token score** is the average attention from a token of the second copy to the
+#   same token in the first copy, key `q - SEQ_LEN`;
+# - the **induction score** is the average attention from a token of the second copy to the token
+#   *after* its first occurrence, key `q - SEQ_LEN + 1`.
+#
+# Scores are averaged over the batch and the scored queries; a head above 0.4 gets the label.
+
+# %% [markdown]
+# ### Exercise 8.2: previous-token score
+# **Difficulty:** ★☆☆☆☆  **Importance:** ★★★☆☆
+#
+# Implement `previous_token_score(pattern)`: `pattern` is `[batch, head, query_pos, key_pos]`;
+# return `[head]`, the mean of `pattern[:, h, q, q - 1]` over the batch and the queries
+# `q = 1 .. pos - 1`.
+#
+# <details><summary>Hint</summary>
+#
+# `pattern.diagonal(offset=-1, dim1=-2, dim2=-1)` collects exactly the entries `(q, q - 1)` into a
+# last axis; then average over every axis except the head axis.
+#
+# </details>
+
+# %% nbgrader={"grade": false, "grade_id": "ex_2_solution", "locked": false, "schema_version": 3, "solution": true}
+def previous_token_score(pattern: torch.Tensor) -> torch.Tensor:
+    """Mean attention to the previous token: pattern [batch, head, q, k] -> [head]."""
+    ### BEGIN SOLUTION
+    return pattern.diagonal(offset=-1, dim1=-2, dim2=-1).mean(dim=(0, -1))
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "ex_2_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false}
+checks.check_previous_token_score(previous_token_score)
+
+# %% nbgrader={"grade": true, "grade_id": "ex_2_hidden", "locked": true, "points": 1, "schema_version": 3, "solution": false}
+# Hidden tests: more seeds and shapes, run only at grading time.
+### BEGIN HIDDEN TESTS
+checks.check_previous_token_score(previous_token_score, seed=21, batch=1, heads=2, n=15)
+checks.check_previous_token_score(previous_token_score, seed=22, batch=5, heads=6, n=4)
+### END HIDDEN TESTS
+
+# %% [markdown]
+# ### Exercise 8.3: induction score
+# **Difficulty:** ★★☆☆☆  **Importance:** ★★★★☆
+#
+# Implement `induction_score(pattern, seq_len)` for patterns computed on `[BOS] + r + r`, shape
+# `[batch, head, 1 + 2 seq_len, 1 + 2 seq_len]`. Return `[head]`: the mean of
+# `pattern[:, h, q, q - seq_len + 1]` over the batch and the queries of the second copy,
+# `q = seq_len + 1 .. 2 seq_len`.
+#
+# <details><summary>Hint</summary>
+#
+# The entries `(q, q - seq_len + 1)` lie on the diagonal with `offset = 1 - seq_len`. That diagonal
+# starts at query `seq_len - 1`; keep only its last `seq_len` entries, which belong to the second copy.
+#
+# </details>
+
+# %% nbgrader={"grade": false, "grade_id": "ex_3_solution", "locked": false, "schema_version": 3, "solution": true}
+def induction_score(pattern: torch.Tensor, seq_len: int) -> torch.Tensor:
+    """Mean attention to the token after the earlier copy: [batch, head, q, k] -> [head]."""
+    ### BEGIN SOLUTION
+    return pattern.diagonal(offset=1 - seq_len, dim1=-2, dim2=-1)[..., -seq_len:].mean(dim=(0, -1))
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "ex_3_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false}
+checks.check_induction_score(induction_score)
+
+# %% nbgrader={"grade": true, "grade_id": "ex_3_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false}
+# Hidden tests: more seeds and shapes, run only at grading time.
+### BEGIN HIDDEN TESTS
+checks.check_induction_score(induction_score, seed=31, batch=2, heads=3, seq_len=9)
+checks.check_induction_score(induction_score, seed=32, batch=4, heads=1, seq_len=2)
+### END HIDDEN TESTS
+
+# %% [markdown]
+# Now the scores of every head of both models. The library's `circuits.head_scores` scores any
+# tokens (it builds, for each query, the set of keys a head of each kind should attend to); on
+# repeated random tokens it agrees with the diagonal definitions up to accidental repeats inside `r`.
+# We score on **fresh** tokens (another seed) so nothing depends on the sequences above.
+
+# %%
+fresh = repeated_random_tokens(batch=32, seq_len=SEQ_LEN, d_vocab=cfg.d_vocab, seed=1, device=device)
+scores_2l = circuits.head_scores(model_2l, fresh)
+scores_1l = circuits.head_scores(model_1l, fresh)
+fig, score_data_2l = plot_head_scores(scores_2l, title="attn_only_2l")
+fig, score_data_1l = plot_head_scores(scores_1l, title="attn_only_1l")
+for label in circuits.detect_heads(model_2l, fresh):
+    print(f"{label.name}: {label.kind} head (score {label.score:.2f})")
+
+# %% [markdown]
+# The 2-layer model has one clear **previous-token head** in layer 0 and **induction heads** in
+# layer 1 (all four heads of layer 1 learned the same job: with one task and four heads, redundancy
+# is cheap). The 1-layer model has neither. The locked cell below checks the numbers behind the
+# heatmaps (it checks the course's models, not your code, so it carries no points).
+
+# %% nbgrader={"grade": false, "grade_id": "fig_head_scores", "locked": true, "schema_version": 3, "solution": false}
+checks.check_head_scores(score_data_2l, score_data_1l)
+PREV_HEAD = int(score_data_2l["previous_token"][0].argmax())
+IND_HEAD = int(score_data_2l["induction"][1].argmax())
+
+# %% [markdown]
+# ## 3. What the circuit buys: the per-token loss
+#
+# Attention patterns tell us where a head looks, not whether it helps. The **per-token loss** does:
+# the cross-entropy of predicting each next token, one number per position.
+
+# %% [markdown]
+# ### Exercise 8.4: per-token loss
+# **Difficulty:** ★★☆☆☆  **Importance:** ★★★★☆
+#
+# Implement `per_token_loss(logits, tokens)`: `logits` is `[batch, pos, d_vocab]`, `tokens`
+# `[batch, pos]`. The logits at position `p` predict `tokens[:, p + 1]`; return `[batch, pos - 1]`
+# with entry `p` equal to `-log softmax(logits[:, p])[tokens[:, p + 1]]`.
+#
+# <details><summary>Hint</summary>
+#
+# Take `log_softmax` over the last axis of `logits[:, :-1]`, then pick each row's target with
+# `.gather(-1, tokens[:, 1:, None])`.
+#
+# </details>
+
+# %% nbgrader={"grade": false, "grade_id": "ex_4_solution", "locked": false, "schema_version": 3, "solution": true}
+def per_token_loss(logits: torch.Tensor, tokens: torch.Tensor) -> torch.Tensor:
+    """Next-token cross-entropy at every position: [batch, pos, d_vocab], [batch, pos] -> [batch, pos - 1]."""
+    ### BEGIN SOLUTION
+    logprobs = logits[:, :-1].log_softmax(dim=-1)
+    return -logprobs.gather(-1, tokens[:, 1:, None])[..., 0]
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "ex_4_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false}
+checks.check_per_token_loss(per_token_loss)
+
+# %% nbgrader={"grade": true, "grade_id": "ex_4_hidden", "locked": true, "points": 1, "schema_version": 3, "solution": false}
+# Hidden tests: more seeds and shapes, run only at grading time.
+### BEGIN HIDDEN TESTS
+checks.check_per_token_loss(per_token_loss, seed=41, batch=1, pos=12, d_vocab=5)
+checks.check_per_token_loss(per_token_loss, seed=42, batch=6, pos=2, d_vocab=30)
+### END HIDDEN TESTS
+
+# %% [markdown]
+# On the fresh repeated tokens, the first copy costs about `log 63 ≈ 4.14` nats per token for
+# both models: nothing can predict random tokens. On the second copy the 2-layer model's loss
+# collapses. The 1-layer model also improves a little: its heads learned to *copy* tokens that
+# appeared anywhere in the context (a skip-trigram), which helps a bit because a repeated token is
+# more likely than an unseen one, but it cannot tell which earlier token comes next.
+
+# %%
+with torch.no_grad():
+    losses = {name: circuits.per_token_loss(m(fresh), fresh) for name, m in
+              [("attn_only_1l", model_1l), ("attn_only_2l", model_2l)]}
+fig, loss_data = plot_per_token_loss(losses, split=SEQ_LEN, title="loss on [BOS] + r + r")
+
+# %% nbgrader={"grade": false, "grade_id": "fig_loss", "locked": true, "schema_version": 3, "solution": false}
+checks.check_repeated_loss(loss_data["attn_only_2l"], SEQ_LEN)
+
+# %% [markdown]
+# ## 4. Hooks instead of caches
+#
+# Caching every activation is convenient but wasteful: to score heads we only need the patterns.
+# A hook function `fn(activation, hook)` runs during the forward pass; `hook.name` says where
+# (e.g. `"blocks.1.attn.hook_pattern"`). `model.run_with_hooks(tokens, fwd_hooks=[(name, fn)])`
+# attaches hooks for one forward pass and removes them afterwards; `name` may also be a predicate
+# `lambda name: ...` that selects several hook points at once.
+
+# %% [markdown]
+# ### Exercise 8.5: induction scores with a hook
+# **Difficulty:** ★★★☆☆  **Importance:** ★★★☆☆
+#
+# Implement `induction_scores_with_hooks(model, tokens, seq_len)` returning a `[n_layers, n_heads]`
+# tensor of induction scores, computed inside a hook on every layer's `hook_pattern` (do not use
+# `run_with_cache`). Use your `induction_score` from exercise 8.3 (or `circuits.induction_score`).
+# Leave no hook attached when you return.
+#
+# <details><summary>Hint</summary>
+#
+# Start from a `[n_layers, n_heads]` tensor of zeros on the tokens' device. In the hook, read the
+# layer from the hook's name (`"blocks.1.attn.hook_pattern"` belongs to layer 1) and fill that row.
+# Run with `fwd_hooks=[(lambda name: name.endswith("hook_pattern"), hook_fn)]` under `torch.no_grad()`.
+# The hook returns nothing, so the forward pass is unchanged.
+#
+# </details>
+
+# %% nbgrader={"grade": false, "grade_id": "ex_5_solution", "locked": false, "schema_version": 3, "solution": true}
+def induction_scores_with_hooks(model, tokens: torch.Tensor, seq_len: int) -> torch.Tensor:
+    """Induction score of every head, read by hooks on hook_pattern: -> [n_layers, n_heads]."""
+    ### BEGIN SOLUTION
+    scores = torch.zeros(model.cfg.n_layers, model.cfg.n_heads, device=tokens.device)
+
+    def hook_fn(pattern, hook):
+        layer = int(hook.name.split(".")[1])
+        scores[layer] = induction_score(pattern, seq_len)
+
+    with torch.no_grad():
+        model.run_with_hooks(tokens, fwd_hooks=[(lambda name: name.endswith("hook_pattern"), hook_fn)])
+    return scores
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "ex_5_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false}
+checks.check_induction_scores_with_hooks(induction_scores_with_hooks)
+
+# %% nbgrader={"grade": true, "grade_id": "ex_5_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false}
+# Hidden tests: more seeds and shapes, run only at grading time.
+### BEGIN HIDDEN TESTS
+checks.check_induction_scores_with_hooks(induction_scores_with_hooks, seed=51, batch=2, seq_len=5)
+checks.check_induction_scores_with_hooks(induction_scores_with_hooks, seed=52, batch=3, seq_len=20, model=model_2l)
+### END HIDDEN TESTS
+
+# %% [markdown]
+# ## 5. The phase change
+#
+# Olsson et al. (2022) found that induction heads do not grow slowly: they appear within a short
+# window of training, and at the same moment the model's **in-context-learning score** jumps (the
+# paper compares the loss at token 50 with the loss at token 500: how much the context helps).
+# The zoo ships 21 snapshots of `attn_only_2l` taken every 50 steps of its 1000-step training. For
+# each snapshot we measure the best induction score in layer 1, the best previous-token score in
+# layer 0, and an in-context-learning score suited to our data: the loss on token `r[10]` in the
+# first copy minus the loss on the *same* token in the second copy.
+
+# %%
+steps, snapshots = load_checkpoints("attn_only_2l", device=device)
+history = {"induction (L1 best)": [], "previous token (L0 best)": [], "ICL score (nats)": [], "loss on r + r": []}
+early, late = 10, 10 + SEQ_LEN
+with torch.no_grad():
+    for snapshot in snapshots:
+        s = circuits.head_scores(snapshot, fresh)
+        loss = circuits.per_token_loss(snapshot(fresh), fresh)
+        history["induction (L1 best)"].append(s["induction"][1].max().item())
+        history["previous token (L0 best)"].append(s["previous_token"][0].max().item())
+        history["ICL score (nats)"].append(circuits.in_context_learning_score(loss, early, late).item())
+        history["loss on r + r"].append(loss.mean().item())
+fig, phase = plot_phase_change(steps, history, title="attn_only_2l during training")
+
+# %% nbgrader={"grade": false, "grade_id": "fig_phase_change", "locked": true, "schema_version": 3, "solution": false}
+checks.check_phase_change(phase["steps"].int().tolist(), phase["induction (L1 best)"], phase["ICL score (nats)"])
+
+# %% [markdown]
+# For several hundred steps nothing seems to happen: the loss sits near `log 63`. Then, within about
+# 150 steps, the previous-token head and the induction heads appear together, and the loss on
+# repeated tokens falls off a cliff. Neither head is useful alone (a previous-token head predicts
+# nothing by itself; an induction head has nothing to match without it), which is one explanation
+# of why the change is so abrupt.
+
+# %% [markdown]
+# ## 6. Reading the weights: QK and OV circuits
+#
+# A head does two separate things. Its **QK circuit** `W_QK = W_Q W_K^T` `[d_model, d_model]` decides
+# where it attends (`score = x_query W_QK x_key^T`); its **OV circuit** `W_OV = W_V W_O`
+# `[d_model, d_model]` decides what it writes once it attends (`output = x_key W_OV`). Both have
+# rank at most `d_head`, so the library keeps them as a `FactoredMatrix`: the pair of factors,
+# with cheap norms, SVDs and eigenvalues. `model.OV[layer, head]` is one head's OV circuit.
+#
+# Sandwiching the OV circuit between the embedding and the unembedding gives the **full OV circuit**
+# `W_E W_OV W_U` `[d_vocab, d_vocab]`: row `i` is how attending to token `i` changes every output
+# logit (through this head alone). A head that copies has a large positive diagonal.
+
+# %%
+ov = model_2l.OV[1, IND_HEAD]
+print(ov, " norm", round(ov.norm().item(), 2), " top singular values", ov.S[:4].detach().cpu().numpy().round(2))
+
+# %% [markdown]
+# ### Exercise 8.6: the full OV circuit
+# **Difficulty:** ★★☆☆☆  **Importance:** ★★★★☆
+#
+# Implement `full_ov_circuit(model, layer, head)` returning `W_E W_V W_O W_U` for that head, either
+# as a `FactoredMatrix` or as a dense `[d_vocab, d_vocab]` tensor.
+#
+# <details><summary>Hint</summary>
+#
+# `model.W_V[layer, head]` is `[d_model, d_head]` and `model.W_O[layer, head]` is `[d_head, d_model]`.
+# `FactoredMatrix(A, B)` supports `@` with tensors on either side, so
+# `model.W_E @ FactoredMatrix(W_V, W_O) @ model.W_U` never builds a `d_model x d_model` matrix.
+#
+# </details>
+
+# %% nbgrader={"grade": false, "grade_id": "ex_6_solution", "locked": false, "schema_version": 3, "solution": true}
+def full_ov_circuit(model, layer: int, head: int):
+    """W_E W_V W_O W_U of one head: a FactoredMatrix or tensor [d_vocab, d_vocab]."""
+    ### BEGIN SOLUTION
+    return model.W_E @ FactoredMatrix(model.W_V[layer, head], model.W_O[layer, head]) @ model.W_U
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "ex_6_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false}
+checks.check_full_ov_circuit(full_ov_circuit)
+
+# %% nbgrader={"grade": true, "grade_id": "ex_6_hidden", "locked": true, "points": 1, "schema_version": 3, "solution": false}
+# Hidden tests: more seeds and shapes, run only at grading time.
+### BEGIN HIDDEN TESTS
+checks.check_full_ov_circuit(full_ov_circuit, seed=61)
+checks.check_full_ov_circuit(full_ov_circuit, seed=62, model=model_2l)
+### END HIDDEN TESTS
+
+# %% [markdown]
+# ### Exercise 8.7: the copying score
+# **Difficulty:** ★★☆☆☆  **Importance:** ★★★☆☆
+#
+# A matrix copies when its eigenvalues are positive: an eigenvector is mapped onto a positive
+# multiple of itself. Elhage et al. summarise a full OV circuit by
+# `sum(eigenvalues) / sum(|eigenvalues|)`, which is 1 for a pure copier and -1 for a pure
+# anti-copier. Implement `copying_score(matrix)` for a square tensor `[n, n]`, returning a real
+# scalar tensor.
+#
+# <details><summary>Hint</summary>
+#
+# `torch.linalg.eigvals` returns complex eigenvalues. Sum them and keep `.real`; divide by
+# `eigenvalues.abs().sum()`.
+#
+# </details>
+
+# %% nbgrader={"grade": false, "grade_id": "ex_7_solution", "locked": false, "schema_version": 3, "solution": true}
+def copying_score(matrix: torch.Tensor) -> torch.Tensor:
+    """sum(eigenvalues) / sum(|eigenvalues|) of a square matrix [n, n] -> scalar in [-1, 1]."""
+    ### BEGIN SOLUTION
+    eig = torch.linalg.eigvals(matrix)
+    return eig.sum().real / eig.abs().sum()
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "ex_7_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false}
+checks.check_copying_score(copying_score)
+
+# %% nbgrader={"grade": true, "grade_id": "ex_7_hidden", "locked": true, "points": 1, "schema_version": 3, "solution": false}
+# Hidden tests: more seeds and shapes, run only at grading time.
+### BEGIN HIDDEN TESTS
+checks.check_copying_score(copying_score, seed=71, n=5)
+checks.check_copying_score(copying_score, seed=72, n=30)
+### END HIDDEN TESTS
+
+# %% [markdown]
+# The induction head's full OV circuit is a bright diagonal: whatever token it attends to, it
+# raises that token's logit. That is the "copying" half of induction. The table below lists every
+# head's copying score, computed with the library's reference functions.
+
+# %%
+with torch.no_grad():
+    ov_matrix = circuits.full_ov_circuit(model_2l, 1, IND_HEAD).AB
+    fig, ov_data = plot_ov_circuit(ov_matrix, title=f"full OV circuit of L1H{IND_HEAD}")
+    for name, m in [("attn_only_2l", model_2l), ("attn_only_1l", model_1l)]:
+        row = [[round(circuits.copying_score(circuits.full_ov_circuit(m, layer, h)).item(), 2)
+                for h in range(m.cfg.n_heads)] for layer in range(m.cfg.n_layers)]
+        print(name, "copying scores per layer:", row)
+hits = (ov_data.argmax(-1) == torch.arange(len(ov_data))).float().mean().item()
+print(f"the diagonal entry is its row's largest for {hits:.0%} of the tokens (chance: {1 / len(ov_data):.0%})")
+
+# %% [markdown]
+# ## 7. How the heads compose
+#
+# An induction head must attend to the token *after* the earlier copy of the current token. Its
+# query at position `q` holds the current token `A`. The key it needs is at the position of `B`,
+# and `B`'s own embedding says nothing about `A`. But the previous-token head in layer 0 has copied
+# `A` (the token before `B`) into the residual stream at `B`'s position. If the induction head's
+# *keys* read what the previous-token head wrote, then "query token = key's previous token" becomes
+# a simple match. A later head reading an earlier head's output through its keys is called
+# **K-composition** (through its queries: Q-composition; through its values: V-composition).
+#
+# We measure composition from the weights alone. For an earlier head A and a later head B,
+#
+# `K-composition = ‖W_OV^A (W_QK^B)^T‖_F / (‖W_OV^A‖_F ‖W_QK^B‖_F)`,
+#
+# and the same with `W_QK^B` for Q- and `W_OV^B` for V-composition. The score is in `[0, 1]`; since
+# random matrices already score well above 0, we compare with the score of random low-rank matrices.
+
+# %% [markdown]
+# ### Exercise 8.8: composition score
+# **Difficulty:** ★★☆☆☆  **Importance:** ★★★☆☆
+#
+# Implement `composition_score(W_A, W_B)` = `‖W_A W_B‖_F / (‖W_A‖_F ‖W_B‖_F)` for tensors
+# `[..., m, r]` and `[..., r, n]`; leading (batch) axes are kept, so `[3, 16, 16]` inputs give `[3]`.
+#
+# <details><summary>Hint</summary>
+#
+# `torch.linalg.matrix_norm(x)` is the Frobenius norm of the last two axes.
+#
+# </details>
+
+# %% nbgrader={"grade": false, "grade_id": "ex_8_solution", "locked": false, "schema_version": 3, "solution": true}
+def composition_score(W_A: torch.Tensor, W_B: torch.Tensor) -> torch.Tensor:
+    """|W_A W_B|_F / (|W_A|_F |W_B|_F) over the last two axes: -> [...]."""
+    ### BEGIN SOLUTION
+    norm = torch.linalg.matrix_norm
+    return norm(W_A @ W_B) / (norm(W_A) * norm(W_B))
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "ex_8_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false}
+checks.check_composition_score(composition_score)
+
+# %% nbgrader={"grade": true, "grade_id": "ex_8_hidden", "locked": true, "points": 1, "schema_version": 3, "solution": false}
+# Hidden tests: more seeds and shapes, run only at grading time.
+### BEGIN HIDDEN TESTS
+checks.check_composition_score(composition_score, seed=81, d_model=24, d_head=6)
+checks.check_composition_score(composition_score, seed=82, d_model=8, d_head=8)
+### END HIDDEN TESTS
+
+# %%
+with torch.no_grad():
+    comp = {kind: circuits.composition_scores(model_2l, kind) for kind in circuits.COMPOSITION_KINDS}
+baseline = circuits.random_composition_baseline(cfg.d_model, cfg.d_head).item()
+fig, comp_data = plot_composition_scores(comp, baseline, title="layer-0 head -> layer-1 head")
+
+# %% nbgrader={"grade": false, "grade_id": "fig_composition", "locked": true, "schema_version": 3, "solution": false}
+checks.check_composition(comp_data["k"], comp_data["baseline"].item(), PREV_HEAD, IND_HEAD)
+
+# %% [markdown]
+# The previous-token head's row stands out in the K-composition map, and only there: its output
+# feeds the keys of every induction head. Q- and V-composition stay at or below the random baseline:
+# the induction heads' queries and values read the current token itself, not what layer 0 wrote.
+
+# %% [markdown]
+# ## 8. Direct logit attribution
+#
+# Without LayerNorm the final residual stream is exactly a sum of pieces: the token embedding, the
+# position embedding, the output of every head (`hook_result`, `[batch, pos, head, d_model]`) and
+# the attention biases. The unembedding is linear, so each piece's share of the correct next
+# token's logit is its output dotted with that token's column of `W_U`. This is **direct logit
+# attribution**. It counts only the *direct* path to the logits: the previous-token head scores
+# near zero although the induction heads could not work without it.
+
+# %% [markdown]
+# ### Exercise 8.9: logit attribution
+# **Difficulty:** ★★★☆☆  **Importance:** ★★★★☆
+#
+# Implement `logit_attribution(components, W_U, tokens)`: `components` is
+# `[component, batch, pos, d_model]`, `W_U` is `[d_model, d_vocab]`, `tokens` is `[batch, pos]`.
+# Return `[batch, pos - 1, component]` where entry `[b, p, c]` is
+# `components[c, b, p] · W_U[:, tokens[b, p + 1]]`.
+#
+# <details><summary>Hint</summary>
+#
+# `W_U.T[tokens[:, 1:]]` is `[batch, pos - 1, d_model]`: the unembedding direction of every next
+# token. Then `torch.einsum("cbpd,bpd->bpc", components[:, :, :-1], directions)`.
+#
+# </details>
+
+# %% nbgrader={"grade": false, "grade_id": "ex_9_solution", "locked": false, "schema_version": 3, "solution": true}
+def logit_attribution(components: torch.Tensor, W_U: torch.Tensor, tokens: torch.Tensor) -> torch.Tensor:
+    """Direct contribution of each component to the next token's logit: -> [batch, pos - 1, component]."""
+    ### BEGIN SOLUTION
+    directions = W_U.T[tokens[:, 1:]]
+    return torch.einsum("cbpd,bpd->bpc", components[:, :, :-1], directions)
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "ex_9_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false}
+checks.check_logit_attribution(logit_attribution)
+
+# %% nbgrader={"grade": true, "grade_id": "ex_9_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false}
+# Hidden tests: more seeds and shapes, run only at grading time.
+### BEGIN HIDDEN TESTS
+checks.check_logit_attribution(logit_attribution, seed=91, n_comp=11, batch=3, pos=4, d_model=16, d_vocab=7)
+checks.check_logit_attribution(logit_attribution, seed=92, n_comp=1, batch=1, pos=9, d_model=4, d_vocab=20)
+### END HIDDEN TESTS
+
+# %% [markdown]
+# The library splits the cached residual stream into labelled components (`circuits.decompose_resid`)
+# and applies the same attribution. On the repeated half, the induction heads supply almost all of
+# the correct logit; on the random first half nobody does.
+
+# %%
+with torch.no_grad():
+    _, fresh_cache = model_2l.run_with_cache(fresh)
+    stack, labels = circuits.decompose_resid(model_2l, fresh_cache)
+    dla = circuits.logit_attribution(stack, model_2l.W_U, fresh)  # [batch, pos - 1, component]
+first_half, second_half = dla[:, :SEQ_LEN].mean((0, 1)).cpu(), dla[:, SEQ_LEN:].mean((0, 1)).cpu()
+fig, ax = plt.subplots(figsize=(7, 2.8))
+x = torch.arange(len(labels))
+ax.bar(x - 0.2, first_half, width=0.4, label="first copy")
+ax.bar(x + 0.2, second_half, width=0.4, label="second copy")
+ax.set_xticks(x.tolist(), labels, rotation=45, fontsize=8)
+ax.set_ylabel("logit of the correct token")
+ax.legend()
+fig.tight_layout()
+top = labels[int(second_half.argmax())]
+print(f"largest direct contribution on the repeat: {top} ({second_half.max():.2f})")
+
+# %% [markdown] nbgrader={"grade": true, "grade_id": "written_1", "locked": false, "points": 3, "schema_version": 3, "solution": true}
+# **Written question.** The 1-layer model improves a little on the second copy of `r`, yet has no
+# induction head. (a) What can a single layer of attention heads compute that helps here, and why
+# can it not implement "attend to the token after the previous occurrence of the current token"?
+# (b) Direct logit attribution gives the previous-token head almost no credit. Describe an experiment
+# with this notebook's tools that shows it is nevertheless necessary, and the result you expect.
+#
+# ### BEGIN SOLUTION
+# (a) A 1-layer attention-only model is a sum of a bigram term (`W_E W_U`) and "skip-trigram"
+# terms: a head's QK circuit compares the current token with the tokens at other positions, and
+# its OV circuit moves the attended token's embedding to the logits. Our 1-layer heads attend to
+# earlier tokens broadly and copy them (copying scores near 1), so tokens already seen become more
+# likely, which lowers the loss a little on a repeat. Induction needs the key at position `j` to
+# contain information about token `j - 1`; in one layer the keys are built from the embeddings of
+# position `j` only (token and position), so the query "my token" cannot be matched against "the
+# token before you". Information must first be moved one position to the right by another head,
+# which needs a second layer (K-composition).
+# (b) Ablate the previous-token head: with `model.run_with_hooks` zero (or mean-ablate) its
+# `hook_result` (or its `hook_pattern` row -> uniform), then recompute the induction scores of the
+# layer-1 heads and the per-token loss on repeated tokens. Expected: the induction scores fall to
+# chance and the second-copy loss rises back towards `log 63`, although the head's direct effect on
+# the logits was near zero, because its effect is indirect, through the keys of the layer-1 heads.
+# ### END SOLUTION
+
+# %% [markdown]
+# ## Summary
+#
+# - An attention-only transformer is a sum of paths; a 0-layer model is a bigram table, a 1-layer
+#   model adds skip-trigrams, and only with two layers can heads compose.
+# - An **induction head** attends from the current token to the token after its earlier copy and
+#   copies it. Scores computed from attention patterns on repeated random tokens find it; in our
+#   2-layer model a previous-token head in layer 0 and induction heads in layer 1 score above 0.4,
+#   and the 1-layer model has none.
+# - The per-token loss shows what the circuit is for: the repeated half of a sequence becomes
+#   almost free. Over training, the induction heads and the in-context-learning score appear
+#   together, in a sudden phase change.
+# - The weights tell the same story: the induction head's full OV circuit copies (copying score
+#   near 1), and its QK circuit reads the previous-token head's output through K-composition, far
+#   above the random baseline.
+# - Direct logit attribution credits the heads that write the answer, not the heads that make that
+#   possible; to see the latter you need interventions, the topic of lesson 9.
+#
+# ## Further reading
+#
+# - N. Elhage et al., [A Mathematical Framework for Transformer Circuits](https://transformer-circuits.pub/2021/framework/index.html), 2021: paths, QK/OV circuits, composition, induction heads in 2-layer models.
+# - C. Olsson et al., [In-context Learning and Induction Heads](https://transformer-circuits.pub/2022/in-context-learning-and-induction-heads/index.html), 2022: the phase change and six lines of evidence.
+# - Anthropic, [Transformer Circuits exercises](https://transformer-circuits.pub/2021/exercises/index.html): build induction heads by hand.
+# - N. Nanda, [TransformerLens](https://github.com/TransformerLensOrg/TransformerLens): the library whose names our transformer borrows; its head detector and `FactoredMatrix`.
