@@ -25,7 +25,7 @@ def get_device(prefer: str | None = None) -> torch.device:
     Returns:
         The chosen ``torch.device``.
 
-    Example:
+    Examples:
         >>> get_device("cpu")
         device(type='cpu')
     """
@@ -45,7 +45,7 @@ def seed_everything(seed: int = 0) -> torch.Generator:
         A CPU ``torch.Generator`` seeded with ``seed``, for code that wants its
         own stream of random numbers.
 
-    Example:
+    Examples:
         >>> g = seed_everything(0)
         >>> torch.rand(1, generator=g).item() == seed_everything(0) and True
         True

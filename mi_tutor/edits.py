@@ -4,7 +4,7 @@ These are the interventions of lesson 1, on any network whose hooked module
 outputs ``[batch, channels, ...]``: zero or scale channels with a hook, then
 compare the edited output with the clean one.
 
-Example:
+Examples:
     >>> import torch, torch.nn as nn
     >>> from mi_tutor.hooks import run_with_hooks
     >>> net = nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU())

@@ -7,7 +7,7 @@ The names and calling conventions follow TransformerLens so the skills transfer:
 module's name. Module names are those of ``model.named_modules()``
 (``"conv1"``, ``"layer1.0.relu"``, ...).
 
-Example:
+Examples:
     >>> import torch, torch.nn as nn
     >>> net = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 2))
     >>> out, cache = run_with_cache(net, torch.randn(3, 4))
@@ -65,7 +65,7 @@ def _unknown_name(kind: str, name: str, valid: Sequence[str]) -> KeyError:
 def get_module(model: nn.Module, name: str) -> nn.Module:
     """Return the submodule called ``name``, or raise listing the valid names.
 
-    Example:
+    Examples:
         >>> net = nn.Sequential(nn.Linear(2, 2))
         >>> get_module(net, "0")
         Linear(in_features=2, out_features=2, bias=True)
@@ -119,7 +119,7 @@ def hooks(model: nn.Module, fwd_hooks: Sequence[tuple[str, HookFn]]) -> Iterator
     Each hook gets ``(activation, hook)`` and may return a replacement tensor of
     the same shape (or ``None`` to leave the activation unchanged).
 
-    Example:
+    Examples:
         >>> net = nn.Sequential(nn.Linear(2, 2), nn.ReLU())
         >>> with hooks(net, [("1", lambda act, hook: act * 0)]):
         ...     net(torch.ones(1, 2)).abs().sum().item()

@@ -56,7 +56,7 @@ def check_tensor(
     Raises:
         ShapeError: with the argument's name, the shape seen and the shape wanted.
 
-    Example:
+    Examples:
         >>> check_tensor("x", torch.zeros(2, 3), ("batch", 3))
         {'batch': 2}
     """
@@ -119,7 +119,7 @@ def close_matches(word: str, choices: Iterable[str], n: int = 5) -> list[str]:
 def check_choice(name: str, value: str, choices: Iterable[str]) -> None:
     """Raise ``KeyError`` naming the argument and listing valid or near choices.
 
-    Example:
+    Examples:
         >>> check_choice("mode", "zero", ["zero", "mean"])
     """
     choices = list(choices)

@@ -6,7 +6,7 @@ differ it raises :class:`CheckFailure` with a message a student can act on
 (what was wrong, on which input, and a likely cause), and it never prints to
 stderr: nbgrader gives zero points to a test cell that writes to stderr.
 
-Example:
+Examples:
     >>> import torch
     >>> expect_close("softmax", torch.tensor([0.5, 0.5]), torch.tensor([0.5, 0.5]))
 """

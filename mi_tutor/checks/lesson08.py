@@ -1,6 +1,6 @@
 """Checks of lesson 8 (induction heads). Each ``check_*`` compares a student's function with ``mi_tutor``'s.
 
-Example:
+Examples:
     >>> from mi_tutor.circuits import previous_token_score
     >>> check_previous_token_score(previous_token_score)
     ✓ previous_token_score matches the reference on 3 inputs

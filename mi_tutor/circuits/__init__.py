@@ -1,6 +1,6 @@
 """Circuit analysis for the transformer: head scores, QK/OV circuits, composition, attribution.
 
-Example:
+Examples:
     >>> from mi_tutor.transformer import HookedTransformer, TransformerConfig, repeated_random_tokens
     >>> from mi_tutor.circuits import head_scores
     >>> model = HookedTransformer(TransformerConfig(n_layers=2))

@@ -4,7 +4,7 @@ The final residual stream is a sum of component outputs (embeddings, every
 head, MLPs, biases). The unembedding is linear, so each component's share of
 a logit is its output times the token's column of ``W_U``.
 
-Example:
+Examples:
     >>> comps = torch.randn(3, 2, 5, 8)  # [component, batch, pos, d_model]
     >>> W_U, tokens = torch.randn(8, 11), torch.randint(0, 11, (2, 5))
     >>> logit_attribution(comps, W_U, tokens).shape  # [batch, pos - 1, component]

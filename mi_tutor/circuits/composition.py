@@ -14,7 +14,7 @@ A later head B *composes* with an earlier head A when B reads what A writes:
 each divided by ``|W_OV^A| |W_QK^B|`` (Frobenius norms), and compared with the
 same score of random matrices of the same shapes.
 
-Example:
+Examples:
     >>> A = torch.eye(4)
     >>> round(composition_score(A, A).item(), 3)  # |I| / (|I| |I|) = 1 / 2
     0.5

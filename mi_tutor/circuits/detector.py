@@ -1,6 +1,6 @@
 """A head detector: label every head by the scores it earns on repeated random tokens.
 
-Example:
+Examples:
     >>> from mi_tutor.transformer import HookedTransformer, TransformerConfig
     >>> detect_heads(HookedTransformer(TransformerConfig(n_layers=1)))  # untrained: nothing stands out
     []

@@ -5,7 +5,7 @@ A head's QK circuit ``W_Q W_K^T`` and OV circuit ``W_V W_O`` are
 factors makes norms, singular values and eigenvalues cheap, and composing
 circuits (``W_E @ OV @ W_U``) never builds a big matrix until asked.
 
-Example:
+Examples:
     >>> A, B = torch.randn(6, 2), torch.randn(2, 5)
     >>> M = FactoredMatrix(A, B)
     >>> torch.allclose(M.AB, A @ B) and M.shape == (6, 5) and M.rank == 2

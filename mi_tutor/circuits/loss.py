@@ -1,6 +1,6 @@
 """Per-token loss and the in-context-learning score.
 
-Example:
+Examples:
     >>> logits = torch.zeros(1, 4, 10)  # uniform predictions
     >>> loss = per_token_loss(logits, torch.tensor([[1, 2, 3, 4]]))
     >>> round(loss[0, 0].item(), 4)  # log(10)

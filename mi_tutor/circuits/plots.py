@@ -1,6 +1,6 @@
 """Figures of lesson 8. Every helper returns ``(fig, data)``: the numbers behind the figure.
 
-Example:
+Examples:
     >>> fig, data = plot_head_scores(torch.rand(2, 4), title="induction")
     >>> data.shape
     torch.Size([2, 4])

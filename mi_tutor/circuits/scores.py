@@ -15,7 +15,7 @@ All scores are averaged over the batch and the scored query positions, and
 lie in ``[0, 1]`` (1 = every scored query puts all its attention on the
 expected key).
 
-Example:
+Examples:
     >>> pattern = torch.zeros(1, 1, 5, 5)
     >>> pattern[0, 0, 0, 0] = 1
     >>> pattern[0, 0, torch.arange(1, 5), torch.arange(0, 4)] = 1  # always the previous token
@@ -101,7 +101,7 @@ def induction_score(pattern: torch.Tensor, seq_len: int) -> torch.Tensor:
         ``[head]``: the mean of ``pattern[:, h, q, q - seq_len + 1]`` over the
         second copy's queries ``q = seq_len + 1 .. 2 seq_len``.
 
-    Example:
+    Examples:
         >>> L = 3
         >>> pattern = torch.zeros(2, 1, 7, 7)
         >>> q = torch.arange(L + 1, 2 * L + 1)
@@ -125,7 +125,7 @@ def token_masks(tokens: torch.Tensor) -> dict[str, torch.Tensor]:
         ``duplicate_token`` (an earlier key holding the query's token) and
         ``induction`` (a key whose *previous* token is the query's token).
 
-    Example:
+    Examples:
         >>> m = token_masks(torch.tensor([[5, 6, 5]]))
         >>> m["induction"][0, 2].tolist()
         [False, True, False]
@@ -172,7 +172,7 @@ def head_scores(model: "HookedTransformer", tokens: torch.Tensor) -> dict[str, t
     Returns:
         ``{kind: scores [n_layers, n_heads]}`` on the CPU.
 
-    Example:
+    Examples:
         >>> from mi_tutor.transformer import HookedTransformer, TransformerConfig, repeated_random_tokens
         >>> model = HookedTransformer(TransformerConfig(n_layers=2))
         >>> head_scores(model, repeated_random_tokens(4, 10, 64))["induction"].shape

@@ -1,6 +1,6 @@
 """A tiny transformer with TransformerLens hook names, its data and its training.
 
-Example:
+Examples:
     >>> from mi_tutor.transformer import HookedTransformer, TransformerConfig, repeated_random_tokens
     >>> model = HookedTransformer(TransformerConfig(n_layers=2))
     >>> logits, cache = model.run_with_cache(repeated_random_tokens(2, 10, 64))

@@ -3,7 +3,7 @@
 ``cache["blocks.1.attn.hook_pattern"]`` and ``cache["pattern", 1]`` are the
 same tensor; :func:`get_act_name` turns the short form into the full name.
 
-Example:
+Examples:
     >>> get_act_name("pattern", 1)
     'blocks.1.attn.hook_pattern'
     >>> get_act_name("resid_pre", 0)
@@ -78,7 +78,7 @@ def get_act_name(name: str, layer: int | None = None, layer_type: str | None = N
 class TransformerCache(ActivationCache):
     """An :class:`~mi_tutor.hooks.ActivationCache` that also takes ``cache[short_name, layer]``.
 
-    Example:
+    Examples:
         >>> cache = TransformerCache({"blocks.0.attn.hook_pattern": torch.ones(1, 2, 3, 3)})
         >>> cache["pattern", 0].shape
         torch.Size([1, 2, 3, 3])

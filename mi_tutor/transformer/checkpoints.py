@@ -4,7 +4,7 @@ The file ``mi_tutor/zoo/weights/<name>_checkpoints.pt`` holds the config, the
 step and the half-precision ``state_dict`` of every snapshot, and the training
 loss of every step.
 
-Example:
+Examples:
     >>> steps, models = load_checkpoints("attn_only_2l", device="cpu")  # doctest: +SKIP
     >>> steps[:3], type(models[0]).__name__  # doctest: +SKIP
     ([0, 50, 100], 'HookedTransformer')

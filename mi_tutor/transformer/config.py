@@ -36,7 +36,7 @@ class TransformerConfig:
         init_range: Standard deviation of the normal weight initialisation.
         seed: Seed of the weight initialisation.
 
-    Example:
+    Examples:
         >>> cfg = TransformerConfig(n_layers=2, d_model=64, n_heads=4, d_head=16)
         >>> cfg.n_params_attn
         32768

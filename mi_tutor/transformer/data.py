@@ -4,7 +4,7 @@ Token 0 is the beginning-of-sequence token ``BOS``; the other ids are ordinary
 tokens. Every generator takes a ``seed`` and returns the same tokens for the
 same seed.
 
-Example:
+Examples:
     >>> toks = repeated_random_tokens(batch=2, seq_len=5, d_vocab=20, seed=0)
     >>> toks.shape  # [batch, 1 + 2 * seq_len]
     torch.Size([2, 11])

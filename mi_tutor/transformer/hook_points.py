@@ -11,7 +11,7 @@ TransformerLens calling conventions:
 * ``with model.hooks(fwd_hooks=...):`` for temporary hooks;
 * ``add_hook(name, fn, is_permanent=False)`` and ``reset_hooks()``.
 
-Example:
+Examples:
     >>> from mi_tutor.transformer import HookedTransformer, TransformerConfig
     >>> model = HookedTransformer(TransformerConfig(n_layers=1))
     >>> tokens = torch.randint(0, 64, (2, 8))
@@ -139,7 +139,7 @@ class HookedRootModule(nn.Module):
     def hooks(self, fwd_hooks: Sequence[tuple[str | Callable[[str], bool], HookFn]] = ()) -> Iterator["HookedRootModule"]:
         """Attach ``fwd_hooks`` for the duration of a ``with`` block.
 
-        Example:
+        Examples:
             >>> with model.hooks(fwd_hooks=[("hook_embed", lambda a, h: a * 0)]):  # doctest: +SKIP
             ...     logits = model(tokens)
         """

@@ -16,7 +16,7 @@ Hook points (``model.hook_names()`` lists them)::
     blocks.{L}.mlp.hook_pre | hook_post                    [batch, pos, d_mlp]
     ln_final.hook_scale | hook_normalized                  (LayerNorm models only)
 
-Example:
+Examples:
     >>> model = HookedTransformer(TransformerConfig(n_layers=2, d_vocab=16, n_ctx=8))
     >>> tokens = torch.randint(0, 16, (3, 8))
     >>> logits, cache = model.run_with_cache(tokens)
@@ -51,7 +51,7 @@ def attention_pattern(q: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
         ``[batch, head, query_pos, key_pos]``: ``softmax_k(q . k / sqrt(d_head))``
         with keys after the query masked out; every row sums to 1.
 
-    Example:
+    Examples:
         >>> p = attention_pattern(torch.zeros(1, 3, 1, 2), torch.zeros(1, 3, 1, 2))
         >>> p[0, 0]
         tensor([[1.0000, 0.0000, 0.0000],
@@ -177,7 +177,7 @@ class HookedTransformer(HookedRootModule):
     logits ``[batch, pos, d_vocab]``; ``return_type="loss"`` returns the mean
     next-token cross-entropy instead.
 
-    Example:
+    Examples:
         >>> model = HookedTransformer(TransformerConfig(n_layers=1, d_vocab=10, n_ctx=6))
         >>> model(torch.tensor([[1, 2, 3]])).shape
         torch.Size([1, 3, 10])

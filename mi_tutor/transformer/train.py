@@ -1,6 +1,6 @@
 """Training the transformer on a stream of token batches, with snapshots along the way.
 
-Example:
+Examples:
     >>> from mi_tutor.transformer import HookedTransformer, TransformerConfig, SequenceConfig, induction_batch
     >>> model = HookedTransformer(TransformerConfig(n_layers=1, d_vocab=16, n_ctx=16))
     >>> data = SequenceConfig(d_vocab=16, n_ctx=16)

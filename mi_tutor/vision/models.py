@@ -33,7 +33,7 @@ class ConvNet(nn.Module):
     Module names (what ``run_with_cache`` and ``run_with_hooks`` take) are
     ``conv1, relu1, pool1, conv2, ..., gap, fc``.
 
-    Example:
+    Examples:
         >>> net = ConvNet(ConvNetConfig())
         >>> net(torch.zeros(2, 3, 32, 32)).shape
         torch.Size([2, 4])

@@ -6,7 +6,7 @@ pixel grid. Alongside the images come labels (for training and probes) and
 per-pixel concept masks (for network dissection). Rendering is vectorised over
 the batch: 4,000 images of 32x32 take well under a second on a CPU.
 
-Example:
+Examples:
     >>> batch = render_shapes(8, seed=0)
     >>> batch.images.shape, batch.labels.shape
     (torch.Size([8, 3, 32, 32]), torch.Size([8]))

@@ -1,6 +1,6 @@
 """The course's model zoo: ``available()`` lists it, ``load(name)`` returns a trained model.
 
-Example:
+Examples:
     >>> from mi_tutor import zoo
     >>> model = zoo.load("convnet_shapes_s0", device="cpu")
 """

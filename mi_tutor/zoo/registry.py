@@ -68,7 +68,7 @@ def _entry(name: str) -> ZooEntry:
 def available() -> dict[str, str]:
     """Name -> one-line description of every model in the zoo.
 
-    Example:
+    Examples:
         >>> "convnet_shapes_s0" in available()
         True
     """
