@@ -11,7 +11,7 @@ Examples:
     >>> batch.images.shape, batch.labels.shape
     (torch.Size([8, 3, 32, 32]), torch.Size([8]))
     >>> sorted(batch.masks)[:3]
-    ['background', 'bar', 'blue']
+    ['background', 'bar', 'black']
 """
 
 from __future__ import annotations
