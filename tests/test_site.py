@@ -14,6 +14,7 @@ import nbformat
 import pytest
 
 from conftest import LESSONS, ROOT
+from mi_tutor.course.site import leaked_lines
 
 
 def _text(page: str) -> str:
@@ -51,8 +52,6 @@ def test_lesson_page(built_site, lesson):
     assert page.count("data:image/png") >= 2, "a lesson page shows its figures"
     text = _text(page)
     assert "raise NotImplementedError()" in text, "exercises appear as the student sees them"
-    from mi_tutor.course.site import leaked_lines
-
     assert leaked_lines(lesson.path, text) == []
     index = json.loads((built_site / "search" / "search_index.json").read_text())
     lesson_text = " ".join(d["text"] for d in index["docs"] if d["location"].startswith(f"lessons/{lesson.slug}"))
