@@ -1,0 +1,349 @@
+"""Checks for lesson 4, "Circuits in vision: curve detectors".
+
+Each ``check_<exercise>(student_fn, seed=...)`` compares the student's function
+with the reference in :mod:`mi_tutor.circuits_vision` on random inputs; the
+``check_*_result`` functions verify the numbers behind the lesson's key
+figures, recomputed from the model.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..circuits_vision import handbuilt as hb
+from ..circuits_vision import polysemantic as poly
+from ..circuits_vision import rotation as rot
+from ..circuits_vision import tuning as tn
+from ..circuits_vision import weights as wt
+from ..circuits_vision.stimuli import render_curves
+from ..vision.models import ConvNet, ConvNetConfig
+from .core import CheckFailure, compare_functions, expect, expect_close, expect_tensor_like, expect_type, passed
+
+__all__ = [
+    "check_tuning_grid",
+    "check_preferred_orientation",
+    "check_max_circular_gap",
+    "check_curve_line_selectivity",
+    "check_curve_family",
+    "check_rotate_images",
+    "check_handoff_result",
+    "check_tangent_alignment",
+    "check_alignment_result",
+    "check_equivariance_score",
+    "check_handbuilt_kernel",
+    "check_handbuilt_result",
+    "check_concept_scores",
+]
+
+TWO_PI = 2 * math.pi
+
+
+def _gen(seed: int) -> torch.Generator:
+    return torch.Generator().manual_seed(seed)
+
+
+def _tiny_net(seed: int) -> nn.Module:
+    torch.manual_seed(seed)
+    return ConvNet(ConvNetConfig(channels=(6, 8, 10), kernel_size=5, n_classes=9)).eval()
+
+
+def _reference_tuning_grid(model, layer, channel, orientations, curvatures):
+    theta = orientations.repeat(len(curvatures))
+    kappa = curvatures.repeat_interleave(len(orientations))
+    device = next(model.parameters()).device
+    resp = tn.unit_responses(model, layer, render_curves(theta, kappa, device=device), [channel], "center")
+    return resp[:, 0].reshape(len(curvatures), len(orientations))
+
+
+def check_tuning_grid(tuning_grid, seed: int = 0) -> None:
+    """``tuning_grid(model, layer, channel, orientations, curvatures)`` -> ``[n_curv, n_orient]``."""
+    g = _gen(seed)
+    model = _tiny_net(seed)
+    cases = []
+    for layer, n_o, curv in (("relu2", 8, [0.0, 2.0, 4.0]), ("relu3", 5, [1.0, 3.0])):
+        channel = int(torch.randint(6, (1,), generator=g))
+        cases.append({"model": model, "layer": layer, "channel": channel,
+                      "orientations": torch.rand(n_o, generator=g) * TWO_PI, "curvatures": torch.tensor(curv)})
+
+    def compare(got, want, ctx):
+        if isinstance(got, torch.Tensor) and got.shape == want.shape[::-1]:
+            raise CheckFailure(f"Your grid has shape {tuple(got.shape)}, the transpose of {tuple(want.shape)}: "
+                               "rows are curvatures, columns orientations.")
+        expect_close("tuning_grid(...)", got, want, rtol=1e-3, atol=1e-4, context=ctx,
+                     hint="render one arc per (curvature, orientation) with render_curves, run the model once, "
+                          "and read the channel at the centre of the map [h // 2, w // 2].")
+
+    n = compare_functions("tuning_grid", tuning_grid, _reference_tuning_grid, cases, compare=compare)
+    passed(f"tuning_grid matches the reference on {n} layers of a random network")
+
+
+def _angles_close(name: str, hint: str):
+    def compare(got, want, ctx):
+        expect_tensor_like(name, got, want)
+        err = tn.angle_difference(got.detach().double().cpu(), want.detach().double().cpu()).abs()
+        if float(err.max()) > 1e-3:
+            i = int(err.flatten().argmax())
+            raise CheckFailure(f"`{name}` is off by {math.degrees(float(err.flatten()[i])):.1f}° at index {i} {ctx} "
+                               f"(got {float(got.flatten()[i]):.3f} rad, expected {float(want.flatten()[i]):.3f}).\n"
+                               f"Hint: {hint}")
+        expect(bool(((got >= 0) & (got < TWO_PI + 1e-6)).all()),
+               f"`{name}` should lie in [0, 2 pi): use torch.remainder(angle, 2 * math.pi).")
+    return compare
+
+
+def check_preferred_orientation(preferred_orientation, seed: int = 0, units: int = 6) -> None:
+    """``preferred_orientation(radial, orientations)`` -> ``[units]`` angles in ``[0, 2 pi)``."""
+    g = _gen(seed)
+    cases = []
+    for n_o in (12, 24):
+        th = torch.arange(n_o) * (TWO_PI / n_o)
+        prefs = torch.rand(units, generator=g) * TWO_PI
+        radial = torch.exp(2 * torch.cos(th[None] - prefs[:, None])) - 2.5       # negative away from the lobe
+        radial = radial + 0.3 * torch.randn(units, n_o, generator=g)
+        cases.append({"radial": radial, "orientations": th})
+    compare = _angles_close("preferred_orientation(...)",
+                            "sum the unit vectors (cos, sin) of the orientations weighted by the responses "
+                            "clipped at 0, then take atan2(y_sum, x_sum); argmax is not enough.")
+    n = compare_functions("preferred_orientation", preferred_orientation, tn.preferred_orientation, cases,
+                          compare=compare)
+    passed(f"preferred_orientation matches the reference on {n} batches of {units} tuning curves")
+
+
+def check_max_circular_gap(max_circular_gap, seed: int = 0) -> None:
+    """``max_circular_gap(angles)`` -> float, the largest gap around the circle."""
+    g = _gen(seed)
+    cases = [{"angles": torch.tensor([0.3])}, {"angles": torch.tensor([5.0, 1.0, 3.0])},
+             {"angles": torch.tensor([-0.5, 6.5, 2.0])}]
+    cases += [{"angles": torch.rand(n, generator=g) * TWO_PI} for n in (4, 9)]
+
+    def compare(got, want, ctx):
+        expect_type("max_circular_gap(...)", got, (float, int, torch.Tensor))
+        got = float(got)
+        if abs(got - want) > 1e-4:
+            raise CheckFailure(f"max_circular_gap gave {got:.4f} rad but the largest gap is {want:.4f} rad {ctx}.\n"
+                               "Hint: wrap the angles into [0, 2 pi) with torch.remainder, sort them, and do not "
+                               "forget the gap that wraps from the largest angle back to the smallest (+ 2 pi).")
+
+    n = compare_functions("max_circular_gap", max_circular_gap, tn.max_circular_gap, cases, compare=compare)
+    passed(f"max_circular_gap is right on {n} sets of angles (one angle, unsorted, outside [0, 2 pi))")
+
+
+def check_curve_line_selectivity(curve_line_selectivity, seed: int = 0, n: int = 10) -> None:
+    """``curve_line_selectivity(curve_response, line_response)`` -> ``(c - l) / (c + l)`` of the rectified values."""
+    g = _gen(seed)
+    c = torch.randn(n, generator=g) * 2
+    l = torch.randn(n, generator=g) * 2
+    c[0], l[0] = -1.0, -2.0          # neither fires
+    c[1], l[1] = 3.0, -1.0           # line response negative
+    cases = [{"curve_response": c, "line_response": l},
+             {"curve_response": torch.rand(3, 4, generator=g), "line_response": torch.rand(3, 4, generator=g)}]
+
+    def compare(got, want, ctx):
+        expect_close("curve_line_selectivity(...)", got, want, context=ctx,
+                     hint="clip both responses at 0 first, and return 0 where both are 0 "
+                          "(divide by (c + l).clamp_min(1e-12)).")
+
+    k = compare_functions("curve_line_selectivity", curve_line_selectivity, tn.curve_line_selectivity, cases,
+                          compare=compare)
+    passed(f"curve_line_selectivity is right on {k} cases, including units that do not fire")
+
+
+def check_curve_family(family, model: nn.Module, layer: str, min_units: int = 6,
+                       max_gap_degrees: float = 90.0) -> None:
+    """The family found in ``layer`` is a real curve family: re-measured from the model here."""
+    expect(isinstance(family, tn.CurveFamily), "Pass the CurveFamily returned by find_curve_family.")
+    expect(len(family) >= min_units, f"The family has {len(family)} members; at least {min_units} are needed.")
+    grid_curv = torch.tensor([0.0, 1.5, 2.5, 3.5, 5.0])
+    tuning, grid = tn.tuning_map(model, layer, family.channels, n_orientations=24, curvatures=grid_curv)
+    radial = tuning[:, 1:].amax(1).cpu()
+    best = radial.argmax(-1)
+    curve = radial.gather(1, best[:, None])[:, 0]
+    line = tuning[:, 0].cpu().gather(1, best[:, None])[:, 0]
+    ratio = curve / line.clamp_min(1e-6)
+    weak = [(ch, float(r)) for ch, r in zip(family.channels, ratio) if r < 2]
+    expect(not weak, "These members fire less than twice as much on their best curve as on the line of the same "
+                     f"orientation: {weak}.")
+    pref = tn.preferred_orientation(radial - radial.amin(-1, keepdim=True), grid.orientations.cpu())
+    gap = math.degrees(tn.max_circular_gap(pref))
+    expect(gap <= max_gap_degrees, f"The members' orientations leave a gap of {gap:.0f}° (more than "
+                                   f"{max_gap_degrees:.0f}°): the family does not cover the circle.")
+    passed(f"{len(family)} curve detectors in {layer}, each firing {float(ratio.min()):.1f}x or more on its curve than "
+           f"on its line, orientations cover the circle (largest gap {gap:.0f}°)")
+
+
+def _smooth_images(seed: int, n: int, size: int) -> torch.Tensor:
+    x = torch.rand(n, 3, size // 4, size // 4, generator=_gen(seed))
+    return F.interpolate(x, size=(size, size), mode="bilinear", align_corners=False)
+
+
+def check_rotate_images(rotate_images, seed: int = 0, size: int = 32) -> None:
+    """``rotate_images(images, angle)`` rotates counter-clockwise (y up) about the centre."""
+    images = _smooth_images(seed, 3, size)
+    yy, xx = torch.meshgrid(torch.linspace(-1, 1, size), torch.linspace(-1, 1, size), indexing="ij")
+    disc = (xx**2 + yy**2) < 0.7**2                      # corners depend on the padding: ignore them
+    for angle in (0.5, math.pi / 2, -2.0, 3.0):
+        try:
+            got = rotate_images(images.clone(), angle)
+        except NotImplementedError:
+            raise CheckFailure("`rotate_images` is not implemented yet: replace `raise NotImplementedError()`.") \
+                from None
+        want = rot.rotate_images(images, angle)
+        expect_tensor_like("rotate_images(...)", got, want)
+        err = (got - want).abs()[:, :, disc].max().item()
+        if err > 0.03:
+            back = (got - rot.rotate_images(images, -angle)).abs()[:, :, disc].max().item()
+            hint = ("You rotate clockwise: with y pointing up, counter-clockwise by a means the output at p "
+                    "reads the input at R(-a) p; in grid_sample's y-down coordinates theta = "
+                    "[[cos, -sin, 0], [sin, cos, 0]]." if back < 0.03 else
+                    "Rotate about the image centre with F.affine_grid + F.grid_sample (bilinear, align_corners=False).")
+            raise CheckFailure(f"rotate_images(images, {angle:.2f}) differs from the reference by up to {err:.3f} "
+                               f"inside the central disc.\nHint: {hint}")
+    passed("rotate_images turns images counter-clockwise by the given angle")
+
+
+def check_handoff_result(results, min_accuracy: float = 0.5, max_error_degrees: float = 45.0) -> None:
+    """Rotating examples hands activation from one family member to the next, in order.
+
+    ``results`` is one :class:`~mi_tutor.circuits_vision.rotation.Handoff` or a
+    list of them (one experiment per family member); the criteria apply to
+    their averages.
+    """
+    results = [results] if isinstance(results, rot.Handoff) else list(results)
+    expect(results and all(isinstance(r, rot.Handoff) for r in results),
+           "Pass the Handoff (or list of Handoffs) returned by handoff(...).")
+    for r in results:  # recompute from the responses: the numbers must come from the data
+        again = rot.handoff(r.responses, r.angles, torch.remainder(r.peak_angles + r.offset + r.errors, TWO_PI))
+        expect(abs(again.mean_abs_error - r.mean_abs_error) < 1e-4, "A Handoff's numbers are inconsistent.")
+    err = math.degrees(sum(r.mean_abs_error for r in results) / len(results))
+    acc = sum(r.handoff_accuracy for r in results) / len(results)
+    winners = sum(len(set(r.winners.tolist())) for r in results) / len(results)
+    expect(err <= max_error_degrees, f"Members peak {err:.0f}° away (on average) from where their preferred "
+                                     f"orientations say they should: more than {max_error_degrees:.0f}°.")
+    tol = math.degrees(results[0].tolerance)
+    expect(acc >= min_accuracy, f"The most active member prefers an orientation within {tol:.0f}° of the rotated "
+                                f"example's at only {acc:.0%} of the angles.")
+    expect(winners >= 3, f"Only {winners:.1f} members win on average: activation is not handed around the family.")
+    passed(f"rotating examples hands activation along the family: peaks {err:.0f}° from the prediction on average, "
+           f"{winners:.1f} different winners per example set, winner within {tol:.0f}° at {acc:.0%} of angles")
+
+
+def check_tangent_alignment(tangent_alignment, seed: int = 0, n_pre: int = 8) -> None:
+    """``tangent_alignment(kernels, pre_orientations, orientation, curvature, step)`` -> float."""
+    g = _gen(seed)
+    cases = []
+    for k, curv in ((5, 3.0), (7, 0.0), (9, 2.0)):
+        pre = torch.rand(n_pre, generator=g) * math.pi
+        orient = float(torch.rand(1, generator=g) * TWO_PI)
+        aligned = hb.handbuilt_curve_weights(pre, orient, max(curv, 0.0), 0.125, hb.HandBuiltConfig(kernel_size=k))
+        kernels = aligned + 0.3 * torch.randn(n_pre, k, k, generator=g)
+        cases.append({"kernels": kernels, "pre_orientations": pre, "orientation": orient, "curvature": curv,
+                      "step": 0.125})
+
+    def compare(got, want, ctx):
+        expect_type("tangent_alignment(...)", got, (float, torch.Tensor))
+        if abs(float(got) - want) > 1e-4:
+            raise CheckFailure(f"tangent_alignment gave {float(got):.4f}, expected {want:.4f} {ctx}.\n"
+                               "Hint: keep only positive weights (clamp_min(0)) in numerator and denominator, use "
+                               "cos(2 * (phi_i - normal)) for axial edge orientations, and weight by `near`.")
+
+    n = compare_functions("tangent_alignment", tangent_alignment, wt.tangent_alignment, cases, compare=compare)
+    passed(f"tangent_alignment matches the reference on {n} kernels (curves and a line)")
+
+
+def check_alignment_result(alignment: float, null: torch.Tensor, min_margin: float = 0.02) -> None:
+    """The real weights' tangent alignment beats (nearly) every shuffle of the lower units' orientations."""
+    expect_type("null", null, torch.Tensor)
+    expect(null.numel() >= 20, "Use at least 20 shuffles for the null distribution.")
+    frac = float((null >= alignment).float().mean())
+    expect(frac <= 0.05, f"{frac:.0%} of shuffled orientations align as well as the real ones ({alignment:.3f}): "
+                         "the weights do not follow the curve's tangent.")
+    expect(alignment - float(null.mean()) >= min_margin,
+           f"The alignment {alignment:.3f} is barely above the shuffled mean {float(null.mean()):.3f}.")
+    passed(f"tangent alignment {alignment:.2f} beats {1 - frac:.0%} of {null.numel()} shuffles "
+           f"(shuffled mean {float(null.mean()):.2f})")
+
+
+def check_equivariance_score(equivariance_score, seed: int = 0) -> None:
+    """``equivariance_score(weights, out_orientations, in_orientations)`` -> R^2 of a 2-harmonic fit."""
+    g = _gen(seed)
+    cases = []
+    for n_out, n_in, noise in ((6, 8, 0.1), (5, 7, 1.0), (9, 4, 0.5)):
+        o = torch.rand(n_out, generator=g) * TWO_PI
+        i = torch.rand(n_in, generator=g) * TWO_PI
+        d = i[None] - o[:, None]
+        w = torch.cos(d) + 0.5 * torch.sin(2 * d) + noise * torch.randn(n_out, n_in, generator=g)
+        cases.append({"weights": w, "out_orientations": o, "in_orientations": i})
+
+    def compare(got, want, ctx):
+        expect_type("equivariance_score(...)", got, (float, torch.Tensor))
+        if abs(float(got) - want) > 1e-3:
+            raise CheckFailure(f"equivariance_score gave {float(got):.4f}, expected {want:.4f} {ctx}.\nHint: the "
+                               "design matrix has columns 1, cos(k d), sin(k d) for k = 1, 2 with d = in - out; "
+                               "R^2 = 1 - residual sum of squares / total sum of squares about the mean.")
+
+    n = compare_functions("equivariance_score", equivariance_score,
+                          lambda w, o, i: wt.equivariance_score(w, o, i, order=2), cases, compare=compare)
+    passed(f"equivariance_score matches the reference on {n} weight matrices")
+
+
+def check_handbuilt_kernel(handbuilt_kernel, seed: int = 0, n_pre: int = 6) -> None:
+    """``handbuilt_kernel(pre_orientations, orientation, curvature, step, kernel_size)`` -> ``[n_pre, k, k]``."""
+    g = _gen(seed)
+    cases = []
+    for k, curv, step in ((7, 3.0, 0.125), (5, 2.0, 0.25), (9, 0.0, 0.125)):
+        cases.append({"pre_orientations": torch.rand(n_pre, generator=g) * math.pi,
+                      "orientation": float(torch.rand(1, generator=g) * TWO_PI), "curvature": curv,
+                      "step": step, "kernel_size": k})
+
+    def reference(pre, orient, curv, step, k):
+        return hb.handbuilt_curve_weights(pre, orient, curv, step, hb.HandBuiltConfig(kernel_size=k))
+
+    def compare(got, want, ctx):
+        expect_close("handbuilt_kernel(...)", got, want, atol=1e-5, context=ctx,
+                     hint="near * (match.clamp_min(0) ** 2 - 0.5 * (-match).clamp_min(0)) - 0.05 * (1 - near) "
+                          "with match = cos(2 * (phi_i - normal)); shapes [n_pre, 1, 1] against [k, k].")
+
+    n = compare_functions("handbuilt_kernel", handbuilt_kernel, reference, cases, compare=compare)
+    passed(f"handbuilt_kernel writes the reference kernels for {n} curves")
+
+
+def check_handbuilt_result(learned_radial: torch.Tensor, built_radial: torch.Tensor, min_correlation: float = 0.8
+                           ) -> None:
+    """The hand-built detector's radial tuning curve correlates with the learned one's."""
+    expect_type("learned_radial", learned_radial, torch.Tensor)
+    expect_type("built_radial", built_radial, torch.Tensor)
+    expect(learned_radial.shape == built_radial.shape and learned_radial.dim() == 1,
+           f"Pass two radial tuning curves of the same length, got {tuple(learned_radial.shape)} and "
+           f"{tuple(built_radial.shape)}.")
+    expect(float(built_radial.max()) > 0, "The hand-built detector never fires on the curves.")
+    r = float(hb.tuning_correlation(learned_radial.float().cpu(), built_radial.float().cpu()))
+    expect(r >= min_correlation, f"The tuning curves correlate at r = {r:.2f}, below {min_correlation}.")
+    passed(f"the hand-built detector reproduces the learned detector's radial tuning (r = {r:.2f})")
+
+
+def check_concept_scores(concept_scores, seed: int = 0, n: int = 6) -> None:
+    """``concept_scores(acts, masks)`` -> ``[C, n_concepts]`` standardised mean activation on each concept."""
+    g = _gen(seed)
+    cases = []
+    for c, h, big in ((4, 8, 32), (3, 16, 16)):
+        masks = {}
+        for name in ("curve", "stripes", "red"):
+            m = torch.rand(n, big // 4, big // 4, generator=g) > 0.6
+            masks[name] = m.repeat_interleave(4, 1).repeat_interleave(4, 2)      # blocky masks
+        acts = torch.rand(n, c, h, h, generator=g) + 2 * F.adaptive_avg_pool2d(
+            masks["curve"][:, None].float(), (h, h)).expand(n, c, h, h) * torch.rand(1, c, 1, 1, generator=g)
+        cases.append({"acts": acts, "masks": masks})
+
+    def compare(got, want, ctx):
+        expect_close("concept_scores(...)", got, want, rtol=1e-3, atol=1e-4, context=ctx,
+                     hint="shrink each mask to the map size with F.adaptive_avg_pool2d, count positions covered "
+                          "more than half, and standardise with the unit's mean and std over (images, y, x).")
+
+    k = compare_functions("concept_scores", concept_scores, poly.concept_scores, cases, compare=compare,
+                          describe=lambda case: f"with acts of shape {tuple(case['acts'].shape)} and masks of "
+                                                f"shape {tuple(case['masks']['curve'].shape)}")
+    passed(f"concept_scores matches the reference on {k} layers (masks at image resolution)")

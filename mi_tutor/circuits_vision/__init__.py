@@ -1,0 +1,111 @@
+"""Circuits in vision: curve detectors in the course's own CNNs (lesson 4).
+
+Seven lines of evidence that a unit is a curve detector, each a small tool:
+
+* :mod:`.stimuli` - synthetic arcs over orientation x curvature, lines and angles,
+  with cosmetic variation (stroke width, colour, background);
+* :mod:`.tuning` - tuning maps, radial tuning curves, preferred orientations,
+  curve-vs-line selectivity, the search for a family that tiles the circle;
+* :mod:`.rotation` - rotated dataset examples and the hand-off between family members;
+* :mod:`.weights` - kernels between layers, expanded weights, tangent
+  alignment of positive weight, equivariance of the weights between families;
+* :mod:`.handbuilt` - a curve detector written by hand from the network's own
+  edge units, and the correlation of its tuning with a learned detector's;
+* :mod:`.polysemantic` - units that fire on two unrelated concepts;
+* :mod:`.googlenet` - the optional path: ImageNet GoogLeNet's mixed3b from a local weights file;
+* :mod:`.plots` - the lesson's figures (each returns its data).
+
+Examples:
+    >>> import torch
+    >>> from mi_tutor.circuits_vision import curve_grid, radial_tuning
+    >>> grid = curve_grid(8, [0.0, 3.0])
+    >>> radial_tuning(torch.rand(2, 2, 8)).shape
+    torch.Size([2, 8])
+"""
+
+from .handbuilt import (
+    EdgeUnits,
+    HandBuiltConfig,
+    HandBuiltCurveDetector,
+    axial_preference,
+    build_curve_detectors,
+    find_edge_units,
+    handbuilt_curve_weights,
+    tuning_correlation,
+)
+from .polysemantic import PolysemanticUnit, concept_overlap, concept_scores, find_polysemantic
+from .stimuli import (
+    StimulusGrid,
+    StimulusStyle,
+    cosmetic_variants,
+    curve_grid,
+    render_angles,
+    render_curves,
+    render_lines,
+)
+from .rotation import Handoff, center_examples, handoff, rotate_images, rotation_responses
+from .tuning import (
+    CurveFamily,
+    angle_difference,
+    curve_line_selectivity,
+    find_curve_family,
+    max_circular_gap,
+    orientation_coverage,
+    orientation_selectivity,
+    preferred_orientation,
+    radial_tuning,
+    tuning_map,
+    unit_responses,
+)
+from .weights import (
+    arc_normal_field,
+    conv_weights,
+    equivariance_score,
+    expanded_weights,
+    shuffled_alignment,
+    tangent_alignment,
+)
+
+__all__ = [
+    "EdgeUnits",
+    "HandBuiltConfig",
+    "HandBuiltCurveDetector",
+    "axial_preference",
+    "build_curve_detectors",
+    "find_edge_units",
+    "handbuilt_curve_weights",
+    "tuning_correlation",
+    "PolysemanticUnit",
+    "concept_overlap",
+    "concept_scores",
+    "find_polysemantic",
+    "StimulusGrid",
+    "StimulusStyle",
+    "cosmetic_variants",
+    "curve_grid",
+    "render_angles",
+    "render_curves",
+    "render_lines",
+    "CurveFamily",
+    "Handoff",
+    "angle_difference",
+    "curve_line_selectivity",
+    "find_curve_family",
+    "handoff",
+    "max_circular_gap",
+    "orientation_coverage",
+    "orientation_selectivity",
+    "preferred_orientation",
+    "radial_tuning",
+    "center_examples",
+    "rotate_images",
+    "rotation_responses",
+    "tuning_map",
+    "unit_responses",
+    "arc_normal_field",
+    "conv_weights",
+    "equivariance_score",
+    "expanded_weights",
+    "shuffled_alignment",
+    "tangent_alignment",
+]

@@ -1,0 +1,550 @@
+"""Curve-detector toolkit (lesson 4): stimuli, tuning, weights, hand-built detector, polysemanticity, plots."""
+
+from __future__ import annotations
+
+import math
+
+import matplotlib
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+from mi_tutor import circuits_vision as cv  # noqa: E402
+from mi_tutor.circuits_vision import plots  # noqa: E402
+from mi_tutor.circuits_vision.stimuli import StimulusStyle, arc_distance, pixel_grid, stroke_alpha  # noqa: E402
+from mi_tutor.circuits_vision.weights import kernel_offsets  # noqa: E402
+from mi_tutor.validation import ShapeError  # noqa: E402
+
+TWO_PI = 2 * math.pi
+
+
+def circ_err(a, b) -> float:
+    return abs(float(cv.angle_difference(torch.as_tensor(a), torch.as_tensor(b))))
+
+
+# ------------------------------------------------------------------ hand-made networks
+def line_filter_bank(n: int = 8, k: int = 5) -> tuple[nn.Module, torch.Tensor]:
+    """A conv layer of ``n`` oriented line detectors (weights set by hand) and their orientations."""
+    orient = torch.arange(n, dtype=torch.float32) * (math.pi / n)
+    x, y = kernel_offsets(k, 1.0)
+    kernels = []
+    for t in orient:
+        d = (x * torch.cos(t) + y * torch.sin(t)).abs()          # distance from the line with normal t
+        on = torch.exp(-d**2 / 0.5)
+        kernels.append(on - on.mean())
+    conv = nn.Conv2d(3, n, k, padding=k // 2, bias=False)
+    with torch.no_grad():
+        conv.weight.copy_(torch.stack(kernels)[:, None].expand(n, 3, k, k) / 3)
+    return nn.Sequential(conv, nn.ReLU()), orient
+
+
+# ------------------------------------------------------------------ stimuli
+@pytest.mark.parametrize("theta,kappa", [(0.0, 3.0), (1.0, 2.0), (4.0, 4.0)])
+def test_arc_matches_the_analytic_arc(theta, kappa):
+    style = StimulusStyle(size=64, width=0.05, length=1.0)
+    img = cv.render_curves(torch.tensor([theta]), kappa, style)
+    alpha = (img[0, 0] - 0.4) / (0.95 - 0.4)                 # white stroke on 0.4 grey
+    r = 1 / kappa
+    cx, cy = -r * math.cos(theta), -r * math.sin(theta)
+    x, y = pixel_grid(64)
+    # Every painted pixel lies on the circle (within the half-width and a pixel) and inside the span.
+    painted = alpha > 0.5
+    rho = torch.sqrt((x - cx) ** 2 + (y - cy) ** 2)
+    assert painted.sum() > 20
+    assert ((rho[painted] - r).abs() <= 0.05 + 2 / 64).all()
+    phi = torch.atan2(y - cy, x - cx)
+    assert (cv.angle_difference(phi[painted], torch.tensor(theta)).abs() <= (0.5 + 0.05 + 2 / 64) / r).all()  # span + round cap
+    # Every point of the analytic arc is painted.
+    for s in torch.linspace(-0.45, 0.45, 19):
+        a = theta + s / r
+        px, py = cx + r * math.cos(a), cy + r * math.sin(a)
+        col, row = int((px + 1) / 2 * 64), int((1 - py) / 2 * 64)
+        assert alpha[row, col] > 0.2, f"arc point at arc length {s:.2f} is not drawn"
+
+
+def test_orientation_convention_and_lines():
+    imgs = cv.render_curves(torch.tensor([0.0, math.pi / 2]), 4.0)
+    x, y = pixel_grid(32)
+    w = imgs[:, 0] - 0.4
+    cx = (w * x).sum((1, 2)) / w.sum((1, 2))
+    cy = (w * y).sum((1, 2)) / w.sum((1, 2))
+    # Convex side faces the orientation: the arc's ends (and centroid) lie on the other side.
+    assert cx[0] < -0.05 and abs(cy[0]) < 0.02
+    assert cy[1] < -0.05 and abs(cx[1]) < 0.02
+    line = cv.render_lines(torch.tensor([0.0]))[0, 0] - 0.4       # normal 0: a vertical line
+    assert line[:, 15:17].sum() > 0.8 * line.sum()
+    assert torch.allclose(cv.render_angles(torch.tensor([0.7]), math.pi), cv.render_lines(torch.tensor([0.7])),
+                          atol=0.05)
+
+
+def test_angles_point_at_their_orientation():
+    img = cv.render_angles(torch.tensor([0.0]), math.pi / 3)[0, 0] - 0.4
+    x, _ = pixel_grid(32)
+    assert (img * x).sum() / img.sum() < -0.1                    # the arms go back, away from 0 rad
+
+
+def test_cosmetic_variants_change_only_looks():
+    styles = cv.cosmetic_variants()
+    assert {"base", "thin", "thick", "red stroke", "dark background"} <= set(styles)
+    red = cv.render_curves(torch.tensor([0.0]), 3.0, styles["red stroke"])[0]
+    assert red[0].max() > 0.85 and red[1].max() < 0.45
+    dark = cv.render_curves(torch.tensor([0.0]), 3.0, styles["dark background"])[0]
+    assert abs(dark[:, 0, 0].mean().item() - 0.15) < 1e-6
+    thick = cv.render_curves(torch.tensor([0.0]), 3.0, styles["thick"])[0]
+    thin = cv.render_curves(torch.tensor([0.0]), 3.0, styles["thin"])[0]
+    assert (thick[0] > 0.7).sum() > (thin[0] > 0.7).sum()
+
+
+def test_curve_grid_layout():
+    grid = cv.curve_grid(6, [0.0, 3.0])
+    assert grid.shape == (2, 6) and grid.images.shape == (12, 3, 32, 32)
+    assert torch.allclose(grid.images[6 + 2], cv.render_curves(grid.orientations[2:3], 3.0)[0])
+
+
+def test_stimuli_reject_bad_arguments():
+    with pytest.raises(ValueError, match="curvatures"):
+        cv.render_curves(torch.zeros(2), torch.tensor([-1.0, 1.0]))
+    with pytest.raises(ValueError, match="curvatures"):
+        cv.render_curves(torch.zeros(3), torch.ones(2))
+    with pytest.raises(KeyError, match="colour"):
+        cv.render_curves(torch.zeros(1), 1.0, StimulusStyle(colour="mauve"))
+    with pytest.raises(ValueError, match="openings"):
+        cv.render_angles(torch.zeros(1), 4.0)
+
+
+# ------------------------------------------------------------------ tuning
+def test_edge_filter_shows_the_orientation_it_was_given():
+    net, orient = line_filter_bank(8)
+    edges = cv.find_edge_units(net, "1", n_orientations=16)
+    assert edges.channels == list(range(8))
+    for got, want in zip(edges.orientations, orient):
+        assert circ_err(2 * got, 2 * want) / 2 < math.radians(8)
+
+
+def synthetic_tuning(prefs: torch.Tensor, n_orient: int = 24, line_factor: float = 0.2):
+    th = torch.arange(n_orient) * (TWO_PI / n_orient)
+    curv = torch.tensor([0.0, 1.0, 3.0])
+    lobe = torch.exp(3 * (torch.cos(th[None] - prefs[:, None]) - 1))          # [units, n_orient]
+    gain = torch.tensor([line_factor, 0.7, 1.0])
+    return gain[None, :, None] * lobe[:, None, :], th, curv
+
+
+def test_family_search_finds_a_synthetic_family():
+    prefs = torch.tensor([0.3, 1.1, 2.0, 2.9, 3.7, 4.5, 5.4])
+    tuning, th, curv = synthetic_tuning(prefs)
+    # Distractors: a line detector, a flat unit, and a duplicate of unit 0 that is weaker.
+    line_unit = torch.cat([tuning[:1, :1] * 5, tuning[:1, 1:] * 0.2], 1)
+    flat = torch.ones(1, 3, len(th))
+    dup = tuning[:1] * 0.5
+    all_units = torch.cat([tuning, line_unit, flat, dup])
+    fam = cv.find_curve_family(all_units, th, curv, channels=list(range(10, 20)))
+    assert fam.channels == [10, 11, 12, 13, 14, 15, 16]
+    assert all(circ_err(a, b) < 0.05 for a, b in zip(fam.orientations, prefs))
+    assert fam.max_gap < math.radians(75) and fam.coverage >= 7 / 8
+    assert torch.allclose(fam.selectivity, torch.full((7,), (1 - 0.2) / 1.2), atol=1e-4)
+    assert "largest gap" in fam.summary()
+    # Half the family: the gap shows it does not cover the circle.
+    half = cv.find_curve_family(tuning[:3], th, curv)
+    assert half.max_gap > math.pi
+
+
+def test_family_search_rejects_line_lovers_and_bad_shapes():
+    tuning, th, curv = synthetic_tuning(torch.tensor([1.0, 2.0]), line_factor=0.8)   # selectivity 0.11
+    assert len(cv.find_curve_family(tuning, th, curv)) == 0
+    with pytest.raises(ValueError, match="exactly one 0"):
+        cv.find_curve_family(tuning, th, torch.tensor([0.5, 1.0, 3.0]))
+    with pytest.raises(ShapeError, match="tuning"):
+        cv.find_curve_family(tuning[:, :2], th, curv)
+
+
+def test_tuning_of_template_units_peaks_at_their_curve():
+    # Units whose kernels are arc templates (minus the line's): a family we know.
+    prefs = torch.arange(8) * (TWO_PI / 8)
+    style = StimulusStyle(size=15, length=0.9, width=0.12)
+    arcs = cv.render_curves(prefs, 2.5, style)[:, 0] - 0.4
+    lines = cv.render_lines(prefs, style)[:, 0] - 0.4
+    kernels = arcs - 0.8 * lines
+    kernels = kernels - kernels.mean((1, 2), keepdim=True)
+    conv = nn.Conv2d(3, 8, 15, padding=7, bias=False)
+    with torch.no_grad():
+        conv.weight.copy_(kernels[:, None].expand(8, 3, 15, 15) / 3)
+    net = nn.Sequential(conv, nn.ReLU())
+    tuning, grid = cv.tuning_map(net, "1", n_orientations=16, curvatures=[0.0, 1.5, 2.5, 4.0],
+                                 style=StimulusStyle(size=15, length=0.9, width=0.12), position="center")
+    assert tuning.shape == (8, 4, 16)
+    radial = cv.radial_tuning(tuning)
+    got = cv.preferred_orientation(radial, grid.orientations)
+    assert all(circ_err(a, b) < math.radians(15) for a, b in zip(got, prefs))
+    fam = cv.find_curve_family(tuning, grid.orientations, grid.curvatures, min_orientation_selectivity=0.1)
+    assert len(fam) == 8 and fam.coverage == 1.0
+
+
+def test_circular_helpers():
+    assert math.isclose(cv.max_circular_gap(torch.tensor([0.0, math.pi])), math.pi, rel_tol=1e-6)
+    assert math.isclose(cv.max_circular_gap(torch.tensor([0.1])), TWO_PI, rel_tol=1e-6)
+    assert cv.orientation_coverage(torch.arange(8) * (TWO_PI / 8)) == 1.0
+    assert cv.orientation_coverage(torch.tensor([0.0, 0.1, 0.2])) == 1 / 8
+    r = torch.tensor([[1.0, 0.0, 1.0, 0.0]])
+    th = torch.tensor([0.0, math.pi / 2, math.pi, 3 * math.pi / 2])
+    assert cv.orientation_selectivity(r, th).item() < 1e-6      # an "echo" has no net direction
+    assert torch.allclose(cv.curve_line_selectivity(torch.tensor([2.0, -1.0]), torch.tensor([1.0, -1.0])),
+                          torch.tensor([1 / 3, 0.0]))
+
+
+def test_rotation_matches_rendering_at_the_rotated_orientation():
+    for theta, a in [(0.3, 1.2), (2.0, -0.8), (5.0, 2.5)]:
+        rotated = cv.rotate_images(cv.render_curves(torch.tensor([theta]), 3.0), a)
+        direct = cv.render_curves(torch.tensor([theta + a]), 3.0)
+        other = cv.render_curves(torch.tensor([theta - a]), 3.0)
+        err = (rotated - direct).abs().mean()
+        assert err < 0.5 * (rotated - other).abs().mean() and err < 0.02
+    dot = torch.zeros(1, 1, 5, 5)
+    dot[0, 0, 2, 4] = 1
+    assert cv.rotate_images(dot, math.pi / 2)[0, 0].argmax().item() == 2   # right -> top
+
+
+def test_center_examples_moves_the_mask_centroid_to_the_centre():
+    style = StimulusStyle(size=33, center=(0.4, -0.3))
+    img = cv.render_curves(torch.tensor([1.0]), 0.0, style)          # a line away from the centre
+    mask = (img[:, 0] - 0.4) > 0.3
+    moved = cv.center_examples(img, mask)
+    x, y = pixel_grid(33)
+    w = (moved[0, 0] - 0.4).clamp_min(0)
+    assert abs(float((w * x).sum() / w.sum())) < 0.03 and abs(float((w * y).sum() / w.sum())) < 0.03
+    empty = torch.zeros(1, 33, 33, dtype=torch.bool)
+    assert torch.allclose(cv.center_examples(img, empty), img, atol=1e-5)
+    with pytest.raises(ShapeError, match="masks"):
+        cv.center_examples(img, mask[:, :10])
+
+
+def test_handoff_recovers_order_and_offset():
+    ang = torch.arange(36) * (TWO_PI / 36)
+    pref = torch.arange(6) * (TWO_PI / 6) + 0.2
+    resp = torch.exp(2 * (torch.cos(ang[:, None] + 1.0 - pref[None]) - 1))
+    h = cv.handoff(resp, ang, pref)
+    assert abs(h.offset - 1.0) < 0.1 and h.mean_abs_error < 0.1 and h.handoff_accuracy > 0.9
+    scrambled = cv.handoff(resp, ang, pref[torch.tensor([3, 0, 5, 1, 4, 2])])
+    assert scrambled.mean_abs_error > 0.8 and scrambled.handoff_accuracy < 0.5
+
+
+def test_rotation_responses_of_template_units():
+    net, _ = line_filter_bank(4)
+    img = cv.render_lines(torch.tensor([0.0]))
+    ang = torch.arange(8) * (math.pi / 8)
+    resp = cv.rotation_responses(net, "1", [0, 1, 2, 3], img, ang)
+    assert resp.shape == (8, 4)
+    assert resp.argmax(1)[::2].tolist() == [0, 1, 2, 3]     # rotating a line hands it from unit to unit
+
+
+def test_unit_responses_checks_its_arguments():
+    net, _ = line_filter_bank(2)
+    with pytest.raises(ShapeError, match="images"):
+        cv.unit_responses(net, "1", torch.rand(3, 32, 32))
+    with pytest.raises(KeyError, match="position"):
+        cv.unit_responses(net, "1", torch.rand(1, 3, 8, 8), position="centre")
+    with pytest.raises(KeyError, match="No module named"):
+        cv.unit_responses(net, "relu9", torch.rand(1, 3, 8, 8))
+
+
+# ------------------------------------------------------------------ weights
+def test_expanded_weights_equal_the_composed_kernel():
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Conv2d(2, 3, 3), nn.Conv2d(3, 2, 3))
+    got = cv.expanded_weights(net, ["0", "1"], out_channel=1, size=9)          # [2, 9, 9]
+    w1, w2 = net[0].weight.detach(), net[1].weight.detach()
+    want = torch.zeros(2, 5, 5)
+    for i in range(2):
+        for m in range(3):
+            for a in range(3):
+                for b in range(3):
+                    want[i, a:a + 3, b:b + 3] += w2[1, m, a, b] * w1[m, i]
+    assert torch.allclose(got[:, 2:7, 2:7], want, atol=1e-6)
+    assert got[:, :2].abs().max() == 0 and got[:, 7:].abs().max() == 0
+
+
+def test_expanded_weights_need_a_linear_path():
+    net = nn.Sequential(nn.Conv2d(1, 2, 3), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(2, 1, 3))
+    with pytest.raises(ValueError, match="linearize"):
+        cv.expanded_weights(net, ["0", "1", "2", "3"], 0)
+    w = cv.expanded_weights(net, ["0", "1", "2", "3"], 0, size=16, linearize=True)
+    assert w.shape == (1, 16, 16) and w.abs().sum() > 0
+    with pytest.raises(TypeError, match="not an nn.Conv2d"):
+        cv.conv_weights(net, "1")
+    assert cv.conv_weights(net, "3", [0], [1]).shape == (1, 1, 3, 3)
+
+
+def test_tangent_alignment_rewards_tangent_weights():
+    pre = torch.arange(8) * (math.pi / 8)
+    aligned = cv.handbuilt_curve_weights(pre, 0.5, 3.0, step=0.125,
+                                         config=cv.HandBuiltConfig(kernel_size=9, inhibition=0, surround=0))
+    good = cv.tangent_alignment(aligned, pre, 0.5, 3.0, step=0.125)
+    crossed = cv.tangent_alignment(aligned, pre + math.pi / 2, 0.5, 3.0, step=0.125)
+    random = cv.tangent_alignment(torch.randn(8, 9, 9, generator=torch.Generator().manual_seed(0)), pre, 0.5, 3.0,
+                                  step=0.125)
+    assert good > 0.5 and crossed < -0.2 and abs(random) < 0.2
+    null = cv.shuffled_alignment(aligned, pre, 0.5, 3.0, step=0.125, n_shuffles=50)
+    assert good > null.max()
+    with pytest.raises(ShapeError, match="kernels"):
+        cv.tangent_alignment(aligned[:, :3], pre, 0.5, 3.0, 0.125)
+
+
+def test_equivariance_score():
+    o = torch.arange(6) * (TWO_PI / 6)
+    i = torch.arange(8) * (TWO_PI / 8)
+    d = i[None] - o[:, None]
+    assert cv.equivariance_score(torch.cos(d) + 0.3 * torch.cos(2 * d), o, i) > 0.999
+    rand = torch.randn(6, 8, generator=torch.Generator().manual_seed(0))
+    assert cv.equivariance_score(rand, o, i) < 0.5
+    # Kernels that rotate with the output unit and scale with cos(d): equivariant position by position.
+    x, y = kernel_offsets(9, 0.25)
+    blob = torch.exp(-((x - 0.5) ** 2 + y**2) / 0.1)                        # off-centre, points to 0 rad
+    turned = cv.rotate_images(blob.expand(6, 1, 9, 9).contiguous(), o, fill="zeros")[:, 0]   # [6, 9, 9]
+    kernels = torch.cos(d)[:, :, None, None] * turned[:, None]
+    real = cv.equivariance_score(kernels, o, i)
+    shuffled = cv.equivariance_score(kernels, o[torch.tensor([3, 1, 5, 0, 2, 4])], i)
+    assert real > 0.9 and real > shuffled + 0.3
+    assert cv.equivariance_score(torch.ones(6, 8), o, i) == 0.0
+
+
+# ------------------------------------------------------------------ hand-built detector
+def test_handbuilt_detector_on_hand_made_edges_is_a_curve_detector():
+    net, _ = line_filter_bank(8)
+    edges = cv.find_edge_units(net, "1", n_orientations=16)
+    targets = torch.tensor([0.0, math.pi / 2, 4.0])
+    det = cv.build_curve_detectors(net, edges, targets, curvature=3.0, step=2 / 32,
+                                   config=cv.HandBuiltConfig(kernel_size=15))
+    tuning, grid = cv.tuning_map(det, "relu", n_orientations=24, curvatures=[0.0, 2.0, 3.0, 4.0])
+    radial = cv.radial_tuning(tuning)
+    got = cv.preferred_orientation(radial, grid.orientations)
+    assert all(circ_err(a, b) < math.radians(20) for a, b in zip(got, targets))
+    fam = cv.find_curve_family(tuning, grid.orientations, grid.curvatures)
+    assert len(fam) == 3
+    # Two detectors of the same orientation correlate; of opposite orientations they do not.
+    assert cv.tuning_correlation(radial[0], radial[0] * 2 + 1).item() > 0.999
+    assert cv.tuning_correlation(radial[0], radial[2]).item() < 0.5
+
+
+def test_axial_preference_and_correlation_edge_cases():
+    th = torch.arange(8) * (math.pi / 8)
+    o, s = cv.axial_preference(torch.ones(8), th)
+    assert s.item() < 1e-5
+    assert cv.tuning_correlation(torch.ones(5), torch.arange(5.0)).item() == 0.0
+    with pytest.raises(ShapeError, match="b"):
+        cv.tuning_correlation(torch.ones(5), torch.ones(4))
+
+
+# ------------------------------------------------------------------ polysemantic
+def test_polysemantic_units_are_found_from_masks():
+    g = torch.Generator().manual_seed(0)
+    n, size = 20, 8
+    masks = {k: torch.zeros(n, size, size, dtype=torch.bool) for k in ("curve_0", "curve", "stripes", "red")}
+    masks["curve_0"][:10, 2, :] = True
+    masks["curve"][:10, 2, :] = True
+    masks["curve"][10:, 5, :] = True
+    masks["stripes"][:, 6:, :] = True
+    masks["red"][10:, 5, :] = True                       # red overlaps the second half's curves
+    acts = 0.1 * torch.rand(n, 3, size, size, generator=g)
+    acts[:, 0] += 3 * (masks["curve_0"].float() + masks["stripes"].float())   # curve_0 + stripes: unrelated
+    acts[:, 1] += 3 * masks["curve"].float()                                    # curve only (and curve_0)
+    acts[:, 2] += 3 * (masks["curve"].float() + masks["red"].float())          # curve + red: they overlap
+    scores = cv.concept_scores(acts, masks)
+    assert scores.shape == (3, 4)
+    overlap = cv.concept_overlap(masks)
+    found = cv.find_polysemantic(scores, list(masks), overlap, threshold=0.5)
+    assert [u.channel for u in found] == [0]
+    assert set(found[0].concepts) == {"curve_0", "stripes"}
+
+
+# ------------------------------------------------------------------ plots
+def test_plots_return_their_data():
+    th = torch.arange(8) * (TWO_PI / 8)
+    curv = torch.tensor([0.0, 2.0, 4.0])
+    tuning = torch.rand(3, 3, 8)
+    fig, data = plots.plot_tuning_heatmaps(tuning, th, curv)
+    assert torch.equal(data, tuning)
+    fig2, r = plots.plot_radial_tuning(tuning.amax(1), th, labels=["a", "b", "c"])
+    assert torch.allclose(r.amax(1), torch.ones(3))
+    fig3, k = plots.plot_kernels(torch.randn(2, 3, 5, 5))
+    assert k.shape == (2, 3, 5, 5)
+    fig4, d = plots.plot_handbuilt_vs_learned(tuning[0], tuning[0] * 2, th, curv)
+    assert d["correlation"].item() > 0.999
+    ang = torch.arange(12) * (TWO_PI / 12)
+    h = cv.handoff(torch.rand(12, 3), ang, torch.tensor([0.0, 2.0, 4.0]))
+    fig5, hr = plots.plot_handoff(h)
+    assert hr.shape == (12, 3)
+    fig6, s = plots.plot_concept_scores(torch.randn(2, 3), ["a", "b", "c"])
+    fig7, im = plots.plot_stimuli(cv.render_curves(th, 3.0))
+    assert im.shape == (8, 32, 32, 3)
+    plt.close("all")
+
+
+@pytest.mark.cuda
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_tuning_follows_the_model_device():
+    net, _ = line_filter_bank(4)
+    net = net.cuda()
+    tuning, grid = cv.tuning_map(net, "1", n_orientations=8, curvatures=[0.0, 3.0])
+    assert tuning.device.type == "cuda"
+    edges = cv.find_edge_units(net, "1")
+    det = cv.build_curve_detectors(net, edges, torch.tensor([0.0]), 3.0, 2 / 32)
+    assert det(grid.images.cuda()).device.type == "cuda"
+
+
+# ------------------------------------------------------------------ optional GoogLeNet path
+def test_googlenet_loader_reads_a_local_file(tmp_path, monkeypatch):
+    from torchvision.models import googlenet
+
+    from mi_tutor.circuits_vision import googlenet as gn
+
+    monkeypatch.setenv("MI_TUTOR_GOOGLENET", str(tmp_path / "missing.pth"))
+    monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path))
+    assert gn.find_googlenet_weights() is None
+    with pytest.raises(FileNotFoundError, match="No GoogLeNet weights"):
+        gn.load_googlenet()
+    torch.manual_seed(0)
+    fake = googlenet(weights=None, aux_logits=True, init_weights=False)   # a stand-in for the ImageNet file
+    path = tmp_path / gn.GOOGLENET_FILE
+    torch.save(fake.state_dict(), path)
+    monkeypatch.setenv("MI_TUTOR_GOOGLENET", str(path))
+    assert gn.find_googlenet_weights() == path
+    model = gn.load_googlenet(device="cpu")
+    assert torch.equal(model.inception3b.branch1.conv.weight, fake.inception3b.branch1.conv.weight)
+    wrapped = gn.ResizedInput(model, size=64)
+    resp = cv.unit_responses(wrapped, gn.MIXED3B, cv.render_curves(torch.zeros(2), 3.0), [0, 5])
+    assert resp.shape == (2, 2)
+
+
+# ------------------------------------------------------------------ lesson-4 checks
+from mi_tutor.checks import lesson04 as checks  # noqa: E402
+from mi_tutor.checks.core import CheckFailure  # noqa: E402
+from mi_tutor.circuits_vision import tuning as tn  # noqa: E402
+from mi_tutor.circuits_vision import weights as wt  # noqa: E402
+
+
+def test_checks_accept_the_reference(capsys):
+    def tuning_grid(model, layer, channel, orientations, curvatures):
+        return checks._reference_tuning_grid(model, layer, channel, orientations, curvatures)
+
+    checks.check_tuning_grid(tuning_grid)
+    checks.check_preferred_orientation(tn.preferred_orientation)
+    checks.check_max_circular_gap(tn.max_circular_gap)
+    checks.check_curve_line_selectivity(tn.curve_line_selectivity)
+    checks.check_rotate_images(cv.rotate_images)
+    checks.check_tangent_alignment(lambda k, p, o, c, s: wt.tangent_alignment(k, p, o, c, s))
+    checks.check_equivariance_score(lambda w, o, i: wt.equivariance_score(w, o, i))
+    checks.check_handbuilt_kernel(lambda p, o, c, s, k: cv.handbuilt_curve_weights(p, o, c, s, cv.HandBuiltConfig(k)))
+    checks.check_concept_scores(cv.concept_scores)
+    out = capsys.readouterr()
+    assert out.err == "" and out.out.count("\u2713") == 9
+
+
+def test_checks_reject_plausible_mistakes():
+    with pytest.raises(CheckFailure, match="argmax is not enough"):
+        checks.check_preferred_orientation(lambda r, th: th[r.argmax(-1)])
+    with pytest.raises(CheckFailure, match="clockwise"):
+        checks.check_rotate_images(lambda im, a: cv.rotate_images(im, -a))
+    with pytest.raises(CheckFailure, match="wraps"):
+        checks.check_max_circular_gap(lambda a: float(torch.sort(a).values.diff().max()) if len(a) > 1 else 0.0)
+    with pytest.raises(CheckFailure, match="clip both"):
+        checks.check_curve_line_selectivity(lambda c, l: (c - l) / (c + l))
+    with pytest.raises(CheckFailure, match="transpose"):
+        checks.check_tuning_grid(lambda m, la, ch, o, c: checks._reference_tuning_grid(m, la, ch, o, c).T)
+    with pytest.raises(CheckFailure, match="positive weights"):
+        checks.check_tangent_alignment(lambda k, p, o, c, s: wt.tangent_alignment(k.abs(), p, o, c, s))
+    with pytest.raises(CheckFailure, match="not implemented"):
+        def todo(*args):
+            raise NotImplementedError()
+        checks.check_concept_scores(todo)
+
+
+def test_result_checks_use_the_data():
+    ang = torch.arange(36) * (TWO_PI / 36)
+    pref = torch.arange(6) * (TWO_PI / 6)
+    good = cv.handoff(torch.exp(2 * (torch.cos(ang[:, None] + 0.4 - pref[None]) - 1)), ang, pref)
+    checks.check_handoff_result([good, good])
+    bad = cv.handoff(torch.rand(36, 6, generator=torch.Generator().manual_seed(1)), ang, pref)
+    with pytest.raises(CheckFailure):
+        checks.check_handoff_result(bad)
+    checks.check_alignment_result(0.3, torch.randn(50, generator=torch.Generator().manual_seed(0)) * 0.05)
+    with pytest.raises(CheckFailure, match="shuffled"):
+        checks.check_alignment_result(0.01, torch.randn(50, generator=torch.Generator().manual_seed(0)) * 0.05)
+    r = torch.cos(ang - 1.0).clamp_min(0)
+    checks.check_handbuilt_result(r, r * 3 + 0.1)
+    with pytest.raises(CheckFailure, match="below 0.8"):
+        checks.check_handbuilt_result(r, torch.cos(ang + 1.0).clamp_min(0))
+
+
+def test_family_check_remeasures_the_model():
+    # Hand-built detectors at 8 orientations on a hand-made edge layer pass; half of them do not.
+    net, _ = line_filter_bank(8)
+    edges = cv.find_edge_units(net, "1", n_orientations=16)
+    det = cv.build_curve_detectors(net, edges, torch.arange(8) * (TWO_PI / 8), curvature=3.0, step=2 / 32,
+                                   config=cv.HandBuiltConfig(kernel_size=15))
+    tuning, grid = cv.tuning_map(det, "relu", n_orientations=24, curvatures=[0.0, 1.5, 2.5, 3.5, 5.0])
+    fam = cv.find_curve_family(tuning, grid.orientations, grid.curvatures)
+    assert len(fam) >= 6
+    checks.check_curve_family(fam, det, "relu")
+    half = cv.find_curve_family(tuning[:4], grid.orientations, grid.curvatures)
+    with pytest.raises(CheckFailure, match="gap"):
+        checks.check_curve_family(half, det, "relu", min_units=3)
+
+
+# ------------------------------------------------------------------ the shipped model has a curve family
+LESSON_MODEL, LESSON_LAYER = "convnet_curves_s1", "relu3"
+
+
+def _zoo_model(name):
+    from mi_tutor import zoo
+
+    return zoo.load(name, device="cpu")
+
+
+def test_lesson_model_has_a_curve_family():
+    """The property lesson 4 relies on: >= 6 curve detectors, 2x curve over line, orientations tile the circle."""
+    model = _zoo_model(LESSON_MODEL)
+    tuning, grid = cv.tuning_map(model, LESSON_LAYER, n_orientations=24, curvatures=[0.0, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0])
+    fam = cv.find_curve_family(tuning, grid.orientations, grid.curvatures,
+                               min_response=0.1 * float(tuning[:, 1:].amax()))
+    assert len(fam) >= 6, fam.summary()
+    assert (fam.curve_response >= 2 * fam.line_response).all(), fam.summary()
+    assert fam.max_gap <= math.radians(90), fam.summary()
+    checks.check_curve_family(fam, model, LESSON_LAYER)
+
+
+def test_lesson_model_passes_the_lesson_numbers():
+    """Hand-off, tangent alignment and the hand-built detector, computed as lesson 4 does."""
+    from mi_tutor.vision.curves import render_world
+
+    model = _zoo_model(LESSON_MODEL)
+    tuning, grid = cv.tuning_map(model, LESSON_LAYER, n_orientations=24, curvatures=[0.0, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0])
+    fam = cv.find_curve_family(tuning, grid.orientations, grid.curvatures,
+                               min_response=0.1 * float(tuning[:, 1:].amax()))
+    fam_tuning = tuning[fam.channels]
+    world = render_world(3000, seed=4)
+    clean = world.has_curve & ~world.has_line
+    examples = cv.center_examples(world.images[clean], world.masks["curve"][clean])
+    resp = cv.unit_responses(model, LESSON_LAYER, examples, fam.channels, "center")
+    ang = torch.arange(36) * (TWO_PI / 36)
+    handoffs = [cv.handoff(cv.rotation_responses(model, LESSON_LAYER, fam.channels, examples[resp[:, u].topk(8).indices],
+                                                 ang, position="center"), ang, fam.orientations)
+                for u in range(len(fam))]
+    checks.check_handoff_result(handoffs)
+    edges = cv.find_edge_units(model, "relu2")
+    kernels = cv.conv_weights(model, "conv3", fam.channels, edges.channels) * edges.scale[None, :, None, None]
+    best_curv = [float(grid.curvatures[fam_tuning[i].amax(-1).argmax()]) for i in range(len(fam))]
+    align = sum(cv.tangent_alignment(kernels[i], edges.orientations, float(fam.orientations[i]), best_curv[i], 0.25)
+                for i in range(len(fam))) / len(fam)
+    null = torch.stack([cv.shuffled_alignment(kernels[i], edges.orientations, float(fam.orientations[i]), best_curv[i],
+                                              0.25, n_shuffles=200, seed=1) for i in range(len(fam))]).mean(0)
+    checks.check_alignment_result(align, null)
+    corr = []
+    for i in range(len(fam)):
+        det = cv.build_curve_detectors(model, edges, fam.orientations[i:i + 1], best_curv[i], 0.125,
+                                       cv.HandBuiltConfig(kernel_size=9))
+        built, _ = cv.tuning_map(det, "relu", grid=grid)
+        corr.append(float(cv.tuning_correlation(cv.radial_tuning(built[0]), cv.radial_tuning(fam_tuning[i]))))
+    assert max(corr) >= 0.8, corr
