@@ -17,6 +17,7 @@ import torch
 from matplotlib.figure import Figure
 
 from ..validation import check_tensor
+from ..vision.plots import show_images
 from .rotation import Handoff
 
 __all__ = [
@@ -50,19 +51,7 @@ def plot_stimuli(images: torch.Tensor, titles: Sequence[str] | None = None, ncol
                  ) -> tuple[Figure, torch.Tensor]:
     """Show ``[n, 3, H, W]`` stimuli in a grid; returns ``(fig, images as [n, H, W, 3])``."""
     check_tensor("images", images, ("n", 3, "height", "width"), floating=True)
-    shown = _cpu(images).permute(0, 2, 3, 1).clamp(0, 1)
-    n = len(shown)
-    ncols = max(1, min(ncols, n))
-    nrows = (n + ncols - 1) // ncols
-    fig, axes = plt.subplots(nrows, ncols, figsize=(1.2 * ncols, 1.3 * nrows), squeeze=False)
-    for i, ax in enumerate(axes.flat):
-        ax.axis("off")
-        if i < n:
-            ax.imshow(shown[i].numpy())
-            if titles is not None:
-                ax.set_title(titles[i], fontsize=7)
-    fig.tight_layout()
-    return fig, shown
+    return show_images(images, titles, ncols)
 
 
 def plot_tuning_heatmaps(tuning: torch.Tensor, orientations: torch.Tensor, curvatures: torch.Tensor,

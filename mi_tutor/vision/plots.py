@@ -16,9 +16,9 @@ def show_images(images: torch.Tensor, titles: Sequence[str] | None = None, ncols
     Returns:
         ``(fig, images)`` with the images as shown (``[n, H, W, 3]``, CPU).
     """
-    shown = images.detach().cpu().permute(0, 2, 3, 1).clamp(0, 1)
+    shown = images.detach().float().cpu().permute(0, 2, 3, 1).clamp(0, 1)
     n = len(shown)
-    ncols = min(ncols, n)
+    ncols = max(1, min(ncols, n))
     nrows = (n + ncols - 1) // ncols
     fig, axes = plt.subplots(nrows, ncols, figsize=(1.3 * ncols, 1.45 * nrows), squeeze=False)
     for i, ax in enumerate(axes.flat):
