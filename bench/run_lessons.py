@@ -46,6 +46,8 @@ def machine() -> dict:
         "python": platform.python_version(),
         "torch": torch.__version__,
         "device": "cuda: " + torch.cuda.get_device_name(0) if torch.cuda.is_available() else "cpu",
+        # other work on the machine inflates the timings: the 1-minute load average tells
+        "load_average_1min": round(os.getloadavg()[0], 2),
     }
 
 
