@@ -153,8 +153,10 @@ def segment_distance(x: torch.Tensor, y: torch.Tensor, mid_x: torch.Tensor, mid_
     """Distance from pixels to a straight segment.
 
     Args:
-        x, y: ``[H, W]`` pixel coordinates.
-        mid_x, mid_y: ``[n, 1, 1]`` the segment's midpoint.
+        x: ``[H, W]`` pixel x coordinates.
+        y: ``[H, W]`` pixel y coordinates (up).
+        mid_x: ``[n, 1, 1]`` x of the segment's midpoint.
+        mid_y: ``[n, 1, 1]`` y of the segment's midpoint.
         normal: ``[n, 1, 1]`` angle of the segment's normal (the segment runs
             perpendicular to it, like the tangent of an arc of that orientation).
         half_length: ``[n, 1, 1]``.
@@ -176,8 +178,13 @@ def arc_distance(x: torch.Tensor, y: torch.Tensor, mid_x: torch.Tensor, mid_y: t
     ``orientation`` and it runs ``half_length`` along the circle on each side.
 
     Args:
-        x, y: ``[H, W]`` pixel coordinates.
-        mid_x, mid_y, orientation, curvature, half_length: ``[n, 1, 1]``.
+        x: ``[H, W]`` pixel x coordinates.
+        y: ``[H, W]`` pixel y coordinates (up).
+        mid_x: ``[n, 1, 1]`` x of the arc's midpoint.
+        mid_y: ``[n, 1, 1]`` y of the arc's midpoint.
+        orientation: ``[n, 1, 1]`` direction the convex side faces (radians).
+        curvature: ``[n, 1, 1]`` ``1 / radius``.
+        half_length: ``[n, 1, 1]`` arc length on each side of the midpoint.
 
     Returns:
         ``[n, H, W]`` distances.

@@ -34,6 +34,9 @@ class ZooEntry:
         recipe: ``recipe(progress) -> trained model``; deterministic for the entry.
         family: Grouping shown in listings (``"vision"``, ``"transformer"``...).
         info: Free-form facts about the trained model (seed, task, accuracy...).
+        loader: For models whose weights do not ship (e.g. ImageNet weights from a
+            local file): returns the loaded model; ``load`` calls it instead of
+            reading ``weights/<name>.pt``.
     """
 
     name: str
@@ -42,6 +45,7 @@ class ZooEntry:
     recipe: Callable[[bool], nn.Module]
     family: str = "misc"
     info: dict = field(default_factory=dict)
+    loader: Callable[[], nn.Module] | None = None
 
 
 _REGISTRY: dict[str, ZooEntry] = {}
@@ -90,6 +94,8 @@ def load(name: str, device: torch.device | str | None = None) -> nn.Module:
         FileNotFoundError: if the weights file is missing (says how to train it).
     """
     entry = _entry(name)
+    if entry.loader is not None:
+        return entry.loader().to(device or get_device()).eval()
     path = weights_path(name)
     if not path.exists():
         raise FileNotFoundError(

@@ -1,0 +1,241 @@
+"""Checks for lesson 2, "Features: neurons, directions, probes, dissection"."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import torch
+
+from ..features import atlas, dissection, directions, examples, probes
+from .core import CheckFailure, compare_functions, expect, expect_close, expect_tensor_like, expect_type, passed
+
+__all__ = [
+    "check_top_k_examples",
+    "check_mass_mean_probe",
+    "check_train_probe",
+    "check_quantile_thresholds",
+    "check_dissection_iou",
+    "check_direction_activation",
+    "check_grid_average",
+    "check_probe_depth",
+    "check_dissection_counts",
+    "check_direction_vs_neurons",
+]
+
+
+def _gen(seed: int) -> torch.Generator:
+    return torch.Generator().manual_seed(seed)
+
+
+def _acts(seed: int, n: int, c: int, h: int, w: int) -> torch.Tensor:
+    return torch.relu(torch.randn(n, c, h, w, generator=_gen(seed)))
+
+
+def _call(name: str, fn, *args):
+    try:
+        return fn(*args)
+    except NotImplementedError:
+        raise CheckFailure(f"`{name}` is not implemented yet: replace `raise NotImplementedError()`.") from None
+    except CheckFailure:
+        raise
+    except Exception as err:
+        raise CheckFailure(f"`{name}` raised {type(err).__name__}: {err}") from None
+
+
+def _pair(name: str, got, n: int) -> tuple:
+    expect(isinstance(got, tuple) and len(got) == n,
+           f"`{name}` should return a tuple of {n} tensors but returned {type(got).__name__}"
+           + (f" of length {len(got)}" if isinstance(got, tuple) else "") + ".")
+    return got
+
+
+def check_top_k_examples(top_k_examples, seed: int = 0, n: int = 20, channels: int = 6, k: int = 4) -> None:
+    """``top_k_examples(acts, unit, k)`` -> ``(values [k], indices [k])`` of the largest spatial maxima."""
+    acts = _acts(seed, n, channels, 5, 5)
+    for unit in (0, channels - 1):
+        got = _pair("top_k_examples(...)", _call("top_k_examples", top_k_examples, acts.clone(), unit, k), 2)
+        want_values, want_indices = examples.top_activating(acts, unit, k)
+        means = acts.flatten(2).mean(-1)[:, unit].topk(k).indices
+        hint = ("these are the images with the largest *mean* activation: take the maximum over positions "
+                "(`acts.flatten(2).amax(-1)`)." if torch.equal(got[1].long().cpu(), means) else
+                "take the maximum over the two spatial axes of channel `unit`, then `topk` over the images.")
+        expect_close("values", got[0], want_values, hint=hint, context=f"for unit {unit}")
+        expect(torch.equal(got[1].long().cpu(), want_indices),
+               f"Your indices {got[1].tolist()} differ from the expected {want_indices.tolist()} for unit {unit}: "
+               "return the image indices in decreasing order of activation.")
+    passed(f"top_k_examples finds the top {k} images of {n} by spatial max")
+
+
+def check_mass_mean_probe(mass_mean_probe, seed: int = 0, n: int = 40, d: int = 6) -> None:
+    """``mass_mean_probe(acts, labels)`` -> ``(direction [d], bias [])``."""
+    g = _gen(seed)
+    labels = torch.arange(n) % 2 == 0
+    labels = labels[torch.randperm(n, generator=g)]
+    acts = torch.randn(n, d, generator=g) + 2.0 * labels[:, None].float() * torch.randn(d, generator=g)
+    for lab in (labels, labels.long()):
+        got = _pair("mass_mean_probe(...)", _call("mass_mean_probe", mass_mean_probe, acts.clone(), lab.clone()), 2)
+        want = probes.mass_mean_probe(acts, lab)
+        if isinstance(got[0], torch.Tensor) and got[0].shape == want[0].shape and torch.allclose(got[0], -want[0]):
+            raise CheckFailure("Your direction points the wrong way: it should be mean(positives) - mean(negatives).")
+        expect_close("direction", got[0], want[0], hint="direction = mean of the label-1 rows minus mean of the "
+                                                           "label-0 rows.")
+        expect_type("bias", got[1], torch.Tensor)
+        expect_close("bias", got[1].reshape(()), want[1],
+                     hint="the bias puts the boundary half-way between the two means: "
+                          "-direction . (mu_pos + mu_neg) / 2.")
+    passed(f"mass_mean_probe matches the reference on {n} examples of dimension {d}")
+
+
+def _clusters(seed: int, n: int, d: int, k: int) -> tuple[torch.Tensor, torch.Tensor]:
+    g = _gen(seed)
+    centres = 1.2 * torch.randn(k, d, generator=g)
+    labels = torch.randint(k, (n,), generator=g)
+    scales = torch.rand(d, generator=g) * 5 + 0.2  # features on very different scales
+    return (centres[labels] + torch.randn(n, d, generator=g)) * scales + 3.0, labels
+
+
+def check_train_probe(train_probe, seed: int = 0, d: int = 12, n_classes: int = 4) -> None:
+    """``train_probe(acts, labels, n_classes)`` -> ``(weight [n_classes, d], bias [n_classes])`` whose
+    held-out accuracy is within 5 points of the reference probe's."""
+    x, y = _clusters(seed, 800, d, n_classes)
+    train_x, train_y, test_x, test_y = x[:400], y[:400], x[400:], y[400:]
+    got = _pair("train_probe(...)", _call("train_probe", train_probe, train_x.clone(), train_y.clone(), n_classes), 2)
+    weight, bias = got
+    expect_type("weight", weight, torch.Tensor)
+    expect_type("bias", bias, torch.Tensor)
+    expect(tuple(weight.shape) == (n_classes, d),
+           f"`weight` has shape {tuple(weight.shape)} but should be (n_classes, d) = {(n_classes, d)}.")
+    expect(tuple(bias.shape) == (n_classes,), f"`bias` has shape {tuple(bias.shape)}, wanted ({n_classes},).")
+    acc = ((test_x @ weight.detach().T + bias.detach()).argmax(-1) == test_y).float().mean().item()
+    ref = probes.probe_accuracy(probes.train_linear_probe(train_x, train_y, n_classes), test_x, test_y)
+    expect(acc >= ref - 0.05,
+           f"Your probe reaches {acc:.1%} held-out accuracy, the reference {ref:.1%}. Check that your logits are "
+           "`acts @ weight.T + bias` on the raw activations (fold any standardisation into weight and bias), "
+           "that you minimise cross-entropy, and that you train long enough (features here have very "
+           "different scales: standardising them first helps a lot).")
+    passed(f"train_probe reaches {acc:.1%} held-out accuracy (reference {ref:.1%})")
+
+
+def check_quantile_thresholds(quantile_thresholds, seed: int = 0, n: int = 10, channels: int = 5,
+                              quantile: float = 0.005) -> None:
+    """``quantile_thresholds(acts, quantile)`` -> ``[channels]``."""
+    acts = torch.randn(n, channels, 6, 7, generator=_gen(seed)) * torch.arange(1, channels + 1)[None, :, None, None]
+
+    def compare(got, want, ctx):
+        low = dissection.quantile_thresholds(acts, 1 - quantile)
+        hint = ("these are the *lowest* values: the threshold leaves a fraction `quantile` of values above it, "
+                "so use the (1 - quantile) quantile." if isinstance(got, torch.Tensor) and got.shape == low.shape
+                and torch.allclose(got, low, atol=1e-4) else
+                "flatten images and positions of each channel together (`acts.transpose(0, 1).flatten(1)`).")
+        expect_close("quantile_thresholds(...)", got, want, hint=hint, context=ctx, rtol=1e-4, atol=1e-4)
+
+    compare_functions("quantile_thresholds", quantile_thresholds, dissection.quantile_thresholds,
+                      [{"acts": acts, "quantile": quantile}, {"acts": acts[:3], "quantile": 0.1}], compare=compare)
+    passed(f"quantile_thresholds matches the reference on {n} images x {channels} channels")
+
+
+def check_dissection_iou(dissection_iou, seed: int = 0, n: int = 6, channels: int = 4, concepts: int = 3,
+                         size: int = 16, act_size: int = 8) -> None:
+    """``dissection_iou(acts, masks, thresholds)`` -> ``[channels, concepts]`` dataset-wide IoU."""
+    g = _gen(seed)
+    masks = torch.rand(n, concepts, size, size, generator=g) > 0.7
+    acts = torch.randn(n, channels, act_size, act_size, generator=g)
+    acts[:, 0] += 3 * torch.nn.functional.adaptive_avg_pool2d(masks[:, :1].float(), act_size)[:, 0]
+    thresholds = dissection.quantile_thresholds(acts, 0.2)
+    got = _call("dissection_iou", dissection_iou, acts.clone(), masks.clone(), thresholds.clone())
+    want = dissection.dissection_iou(acts, masks, thresholds)
+    nearest = torch.nn.functional.interpolate(acts, size=(size, size), mode="nearest")
+    on = nearest > thresholds[None, :, None, None]
+    alt = torch.einsum("nuhw,nchw->uc", on.float(), masks.float())
+    alt = alt / (on.float().sum((0, 2, 3))[:, None] + masks.float().sum((0, 2, 3))[None] - alt)
+    per_image = None
+    if isinstance(got, torch.Tensor) and got.shape == want.shape and torch.allclose(got.float(), alt, atol=1e-4):
+        hint = "you upsampled with nearest neighbours: use bilinear interpolation (`mode='bilinear'`)."
+    else:
+        up = torch.nn.functional.interpolate(acts, size=(size, size), mode="bilinear", align_corners=False)
+        on = (up > thresholds[None, :, None, None]).float()
+        inter = torch.einsum("nuhw,nchw->nuc", on, masks.float())
+        union = on.sum((2, 3))[:, :, None] + masks.float().sum((2, 3))[:, None] - inter
+        per_image = (inter / union.clamp_min(1e-10)).mean(0)
+        hint = ("upsample each unit's map to the mask size (bilinear), threshold it, and sum intersections and "
+                "unions over *all* images before dividing.")
+    if per_image is not None and isinstance(got, torch.Tensor) and got.shape == want.shape \
+            and torch.allclose(got.float(), per_image, atol=1e-4):
+        hint = ("you averaged per-image IoUs: accumulate the intersection and the union over the whole dataset "
+                "and divide once (that is network dissection's IoU).")
+    expect_close("dissection_iou(...)", got, want, hint=hint, rtol=1e-4, atol=1e-4,
+                 context=f"on {n} images, maps {act_size}x{act_size}, masks {size}x{size}")
+    passed(f"dissection_iou matches the reference ({channels} units x {concepts} concepts)")
+
+
+def check_direction_activation(direction_activation, seed: int = 0, n: int = 3, channels: int = 5) -> None:
+    """``direction_activation(acts, direction)`` -> ``[n, h, w]`` projection on the unit direction."""
+    g = _gen(seed)
+    cases = [{"acts": torch.randn(n, channels, 4, 5, generator=g), "direction": 3 * torch.randn(channels, generator=g)},
+             {"acts": torch.randn(1, channels, 2, 2, generator=g), "direction": torch.eye(channels)[1] * 7}]
+    compare_functions("direction_activation", direction_activation, directions.direction_activation, cases,
+                      compare=lambda got, want, ctx: expect_close(
+                          "direction_activation(...)", got, want, context=ctx,
+                          hint="normalise the direction to unit length, then take the dot product over the "
+                               "channel axis at every position (einsum 'nchw,c->nhw')."))
+    passed("direction_activation projects every position on the normalised direction")
+
+
+def check_grid_average(grid_average, seed: int = 0, n: int = 50, d: int = 3, n_cells: int = 4) -> None:
+    """``grid_average(coords, values, n_cells)`` -> ``(cells [n_cells, n_cells, d], counts [n_cells, n_cells])``."""
+    g = _gen(seed)
+    coords = torch.randn(n, 2, generator=g)
+    values = torch.randn(n, d, generator=g)
+    got = _pair("grid_average(...)", _call("grid_average", grid_average, coords.clone(), values.clone(), n_cells), 2)
+    want = atlas.grid_average(coords, values, n_cells)
+    expect_tensor_like("counts", got[1], want[1], check_device=False)
+    expect(int(got[1].sum()) == n, f"Your counts add up to {int(got[1].sum())} but there are {n} points: the point "
+                                   "with the largest coordinate must fall in the last cell (clamp the index).")
+    if torch.equal(got[1].long(), want[1].T.long()) and not torch.equal(got[1].long(), want[1].long()):
+        raise CheckFailure("Your grid is transposed: rows follow coords[:, 1] (y), columns follow coords[:, 0] (x).")
+    expect(torch.equal(got[1].long(), want[1].long()),
+           f"Your counts differ from the expected ones:\n{got[1].tolist()}\nvs\n{want[1].tolist()}\n"
+           "Cell index = floor((coord - min) / (max - min) * n_cells), clamped to n_cells - 1.")
+    expect_close("cells", got[0], want[0], hint="each cell holds the mean of its points' values (0 when empty).")
+    passed(f"grid_average bins {n} points into a {n_cells}x{n_cells} grid correctly")
+
+
+def check_probe_depth(accuracy: Mapping[str, float], chance: float, margin: float = 0.15) -> None:
+    """The probe accuracies (``layer -> accuracy``, input first) rise with depth and end well above chance."""
+    names, values = list(accuracy), list(accuracy.values())
+    expect(len(values) >= 3, "Give the accuracy of at least three layers, in order of depth.")
+    expect(values[-1] >= values[0] + margin,
+           f"The deepest layer's probe ({values[-1]:.1%}) should beat the input's ({values[0]:.1%}) by "
+           f"{margin:.0%}.")
+    drops = [(a, b) for a, b in zip(names, names[1:]) if accuracy[b] < accuracy[a] - 0.03]
+    if drops:
+        raise CheckFailure(f"Accuracy falls from {drops[0][0]} ({accuracy[drops[0][0]]:.1%}) to {drops[0][1]} "
+                           f"({accuracy[drops[0][1]]:.1%}): it should rise with depth.")
+    expect(values[-1] > chance + margin, f"The deepest probe ({values[-1]:.1%}) is barely above chance ({chance:.1%}).")
+    passed("probe accuracy rises with depth: " + ", ".join(f"{k} {v:.0%}" for k, v in accuracy.items()))
+
+
+def check_dissection_counts(result: dissection.Dissection, counts: Mapping[str, int],
+                            threshold: float = dissection.IOU_THRESHOLD) -> None:
+    """The plotted counts are the units whose best IoU exceeds the threshold, per best concept."""
+    best, idx = result.iou.max(-1)
+    recount: dict[str, int] = {}
+    for value, i in zip(best.tolist(), idx.tolist()):
+        if value > threshold:
+            recount[result.concepts[i]] = recount.get(result.concepts[i], 0) + 1
+    expect(dict(counts) == recount, f"The figure's counts {dict(counts)} differ from a recount {recount}.")
+    expect(sum(recount.values()) > 0, f"No unit reaches IoU {threshold}: dissection found no detectors.")
+    passed(f"{sum(recount.values())} of {len(best)} units are detectors (IoU > {threshold}): "
+           + ", ".join(f"{k} {v}" for k, v in recount.items()))
+
+
+def check_direction_vs_neurons(comparison: directions.DirectionComparison, concept: str) -> None:
+    """The held-out IoU of the concept direction beats every neuron it mixes, and every neuron of the layer."""
+    expect(comparison.direction_iou > comparison.best_neuron_iou,
+           f"The direction's IoU with {concept!r} ({comparison.direction_iou:.3f}) does not beat its best neuron "
+           f"({comparison.best_neuron_iou:.3f}).")
+    expect(comparison.direction_iou > comparison.best_any_iou,
+           f"The direction's IoU with {concept!r} ({comparison.direction_iou:.3f}) does not beat unit "
+           f"{comparison.best_any_neuron} ({comparison.best_any_iou:.3f}).")
+    passed(f"direction IoU {comparison.direction_iou:.3f} > best mixed neuron {comparison.best_neuron_iou:.3f} "
+           f"and best neuron of the layer {comparison.best_any_iou:.3f} for {concept!r}")

@@ -1,0 +1,152 @@
+"""Checks for lesson 3, "Feature visualization"."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import torch
+
+from ..featvis import objectives, param, transforms
+from ..featvis.render import deepdream_step as ref_deepdream_step
+from ..featvis.render import high_frequency_share as ref_high_frequency_share
+from ..vision.architectures import CurveNetConfig, PlainNet
+from .core import CheckFailure, compare_functions, expect, expect_close, passed
+
+__all__ = [
+    "check_channel_loss",
+    "check_diversity_loss",
+    "check_jitter",
+    "check_fft_scale",
+    "check_high_frequency_share",
+    "check_deepdream_step",
+    "check_hf_reduction",
+    "check_vis_agreement",
+]
+
+
+def _gen(seed: int) -> torch.Generator:
+    return torch.Generator().manual_seed(seed)
+
+
+def check_channel_loss(channel_loss, seed: int = 0, batch: int = 2, channels: int = 5) -> None:
+    """``channel_loss(acts, unit)`` -> scalar ``-mean(acts[:, unit])``."""
+    g = _gen(seed)
+    acts = torch.randn(batch, channels, 4, 3, generator=g)
+    cases = [{"acts": acts, "unit": 0}, {"acts": acts, "unit": channels - 1}]
+
+    def compare(got, want, ctx):
+        if isinstance(got, torch.Tensor) and got.numel() == 1 and torch.allclose(got.reshape(()), -want, atol=1e-5):
+            raise CheckFailure("Your loss has the wrong sign: the render loop *minimises* the loss, so return "
+                               "minus the mean activation.")
+        expect_close("channel_loss(...)", got.reshape(()) if isinstance(got, torch.Tensor) and got.numel() == 1
+                     else got, want, context=ctx,
+                     hint="average channel `unit` over the batch and both spatial axes, then negate.")
+
+    compare_functions("channel_loss", channel_loss, objectives.channel_loss, cases, compare=compare)
+    passed("channel_loss is minus the mean activation of the channel")
+
+
+def check_diversity_loss(diversity_loss, seed: int = 0, batch: int = 3, channels: int = 4) -> None:
+    """``diversity_loss(acts)`` -> ``sum_{i != j} cos(G_i, G_j) / batch``."""
+    g = _gen(seed)
+    cases = [{"acts": torch.relu(torch.randn(batch, channels, 5, 5, generator=g))},
+             {"acts": torch.relu(torch.randn(2, channels + 2, 3, 3, generator=g))}]
+    compare_functions("diversity_loss", diversity_loss, objectives.diversity_loss, cases,
+                      compare=lambda got, want, ctx: expect_close(
+                          "diversity_loss(...)", got.reshape(()) if isinstance(got, torch.Tensor) and got.numel() == 1
+                          else got, want, context=ctx, rtol=1e-4, atol=1e-5,
+                          hint="Gram matrix of image i: A_i @ A_i.T with A_i the [channels, h*w] map; flatten and "
+                               "normalise each, sum the cosine similarities over pairs i != j (both orders), "
+                               "divide by the batch size."))
+    passed("diversity_loss matches the reference")
+
+
+def check_jitter(jitter, seed: int = 0, size: int = 8, d: int = 3) -> None:
+    """``jitter(images, d, ox, oy)`` -> the ``[.., H-d, W-d]`` window at column ``ox``, row ``oy``."""
+    images = torch.rand(2, 3, size, size + 1, generator=_gen(seed))
+    cases = [{"images": images, "d": d, "ox": ox, "oy": oy} for ox, oy in ((0, 0), (d, 1), (1, d))]
+
+    def compare(got, want, ctx):
+        swapped = transforms.jitter(images, d, cases[1]["oy"], cases[1]["ox"])
+        hint = "`ox` moves the window along the columns (last axis), `oy` along the rows."
+        if isinstance(got, torch.Tensor) and got.shape == want.shape and torch.equal(got, swapped) \
+                and not torch.equal(got, want):
+            hint = "you swapped the offsets: " + hint
+        expect_close("jitter(...)", got, want, context=ctx, hint=hint)
+
+    compare_functions("jitter", jitter, transforms.jitter, cases, compare=compare)
+    passed(f"jitter crops the right {size - d}x{size + 1 - d} window")
+
+
+def check_fft_scale(fft_scale, h: int = 6, w: int = 8) -> None:
+    """``fft_scale(h, w)`` -> ``[h, w // 2 + 1]`` ``1 / max(f, 1 / max(h, w))``."""
+    cases = [{"h": h, "w": w}, {"h": w + 1, "w": h + 1}]
+
+    def compare(got, want, ctx):
+        hint = ("frequencies along the rows come from `torch.fft.fftfreq(h)`, along the (half) columns from "
+                "`torch.fft.rfftfreq(w)`; f = sqrt(fx^2 + fy^2); clamp f below at 1 / max(h, w) before inverting.")
+        expect_close("fft_scale(...)", got, want, context=ctx, hint=hint)
+
+    compare_functions("fft_scale", fft_scale, param.fft_scale, cases, compare=compare)
+    passed("fft_scale gives every rfft2 entry its 1/f weight")
+
+
+def check_high_frequency_share(high_frequency_share, seed: int = 0, batch: int = 3, size: int = 16) -> None:
+    """``high_frequency_share(images, cutoff)`` -> ``[batch]`` energy share above ``cutoff``."""
+    g = _gen(seed)
+    smooth = torch.nn.functional.interpolate(torch.rand(batch, 3, 4, 4, generator=g), size=(size, size),
+                                             mode="bilinear", align_corners=False)
+    noisy = torch.rand(batch, 3, size, size, generator=g)
+    cases = [{"images": smooth, "cutoff": 0.25}, {"images": noisy, "cutoff": 0.25},
+             {"images": noisy + 5.0, "cutoff": 0.1}]
+    compare_functions("high_frequency_share", high_frequency_share, ref_high_frequency_share, cases,
+                      compare=lambda got, want, ctx: expect_close(
+                          "high_frequency_share(...)", got, want, context=ctx, rtol=1e-3, atol=1e-4,
+                          hint="remove each channel's mean first (else the constant term dominates), sum "
+                               "|rfft2|^2 over channels, and divide the energy at radial frequency > cutoff by "
+                               "the total, per image."))
+    passed("high_frequency_share matches the reference on smooth and noisy images")
+
+
+def check_deepdream_step(deepdream_step, seed: int = 0, batch: int = 2, lr: float = 0.05) -> None:
+    """``deepdream_step(model, layer, image, lr)`` -> the image after one normalised ascent step."""
+    torch.manual_seed(seed)
+    model = PlainNet(CurveNetConfig(channels=(4, 6, 8))).eval()
+    image = torch.rand(batch, 3, 16, 16, generator=_gen(seed))
+    cases = [{"model": model, "layer": "layer2", "image": image, "lr": lr},
+             {"model": model, "layer": "layer1", "image": image[:1], "lr": 2 * lr}]
+
+    def compare(got, want, ctx):
+        expect(isinstance(got, torch.Tensor) and not got.requires_grad,
+               "Return a detached tensor (`.detach()`): the image is data, not part of a graph.")
+        expect_close("deepdream_step(...)", got, want, context=ctx, rtol=1e-4, atol=1e-5,
+                     hint="gradient of mean(acts ** 2) with respect to the image, divided by its mean absolute "
+                          "value, times lr, *added* to the image, then clamped to [0, 1].")
+
+    def describe(case):
+        return f"on layer {case['layer']!r}, batch {len(case['image'])}, lr {case['lr']}"
+
+    compare_functions("deepdream_step", deepdream_step, ref_deepdream_step, cases, compare=compare,
+                      describe=describe)
+    passed("deepdream_step matches the reference")
+
+
+def check_hf_reduction(shares: Mapping[str, torch.Tensor], naive: str, regularised: str,
+                       max_ratio: float = 0.8) -> None:
+    """The regularised renders carry a smaller high-frequency share than the naive ones."""
+    a, b = float(shares[naive].mean()), float(shares[regularised].mean())
+    expect(b < max_ratio * a, f"High-frequency share: {naive} {a:.3f}, {regularised} {b:.3f} (ratio {b / a:.2f}); "
+                              f"expected a ratio below {max_ratio}.")
+    passed(f"high-frequency share falls from {a:.3f} ({naive}) to {b:.3f} ({regularised}): ratio {b / a:.2f}")
+
+
+def check_vis_agreement(agreement: torch.Tensor, min_match: float = 0.5) -> None:
+    """The agreement matrix is diagonal-dominant: visualizations resemble their own unit's examples."""
+    n = agreement.shape[0]
+    match = (agreement.argmax(1) == torch.arange(n)).float().mean().item()
+    diag = agreement.diagonal().mean().item()
+    off = (agreement.sum() - agreement.diagonal().sum()).item() / (n * n - n)
+    expect(diag > off, f"Visualizations resemble other units' examples ({off:.3f}) as much as their own ({diag:.3f}).")
+    expect(match >= min_match, f"Only {match:.0%} of the visualizations are closest to their own unit's examples.")
+    passed(f"{match:.0%} of visualizations are closest to their own unit's dataset examples "
+           f"(mean cosine {diag:.2f} on the diagonal vs {off:.2f} off it)")

@@ -1,0 +1,165 @@
+"""Three small CNN families for the curve world, built from torchvision blocks.
+
+All three share the same outline so lessons can compare them layer by layer:
+``layer1`` (32x32, edges), ``layer2`` (16x16, curves), ``layer3`` (8x8), then
+global average pooling ``gap`` and a linear ``fc``. The outputs of ``layer1..3``
+are post-ReLU feature maps; their inner modules can be hooked too
+(``layer2.0``, ``layer2.0.conv1``...).
+
+* :class:`PlainNet`: one conv + ReLU per stage (5x5, 5x5, 3x3).
+* :class:`VGGNet`: two 3x3 conv + ReLU per stage (``torchvision.ops.Conv2dNormActivation``).
+* :class:`ResNet`: a 5x5 stem, then ``torchvision.models.resnet.BasicBlock`` s
+  with batch norm and skip connections.
+
+Examples:
+    >>> net = build_curve_net("resnet")
+    >>> net(torch.zeros(2, 3, 32, 32)).shape
+    torch.Size([2, 9])
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+from torchvision.models.resnet import BasicBlock
+from torchvision.ops import Conv2dNormActivation
+
+from ..validation import check_choice
+
+__all__ = ["CurveNetConfig", "PlainNet", "VGGNet", "ResNet", "ARCHITECTURES", "LAYERS", "build_curve_net"]
+
+LAYERS: tuple[str, ...] = ("layer1", "layer2", "layer3")
+
+
+@dataclass
+class CurveNetConfig:
+    """Widths and output size shared by the three families.
+
+    Attributes:
+        channels: Channels of ``layer1``, ``layer2``, ``layer3``.
+        n_classes: Number of logits (8 orientation bins + "line").
+        in_channels: Image channels.
+    """
+
+    channels: tuple[int, int, int] = (16, 32, 64)
+    n_classes: int = 9
+    in_channels: int = 3
+
+
+class _CurveNet(nn.Module):
+    """Shared forward: ``layer1 -> pool1 -> layer2 -> pool2 -> layer3 -> gap -> fc``."""
+
+    layer_names: tuple[str, ...] = LAYERS
+
+    def _head(self, cfg: CurveNetConfig) -> None:
+        self.gap = nn.AdaptiveAvgPool2d(1)
+        self.flatten = nn.Flatten()
+        self.fc = nn.Linear(cfg.channels[2], cfg.n_classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``x``: ``[batch, 3, H, W]`` in ``[0, 1]`` -> logits ``[batch, n_classes]``."""
+        for module in self.children():
+            x = module(x)
+        return x
+
+
+class PlainNet(_CurveNet):
+    """Plain conv net: ``conv(5x5)-ReLU`` stages with max pooling between them.
+
+    Examples:
+        >>> PlainNet()(torch.zeros(1, 3, 32, 32)).shape
+        torch.Size([1, 9])
+    """
+
+    def __init__(self, cfg: CurveNetConfig | None = None):
+        super().__init__()
+        self.cfg = cfg = cfg or CurveNetConfig()
+        c1, c2, c3 = cfg.channels
+        self.layer1 = Conv2dNormActivation(cfg.in_channels, c1, 5, inplace=False)
+        self.pool1 = nn.MaxPool2d(2)
+        self.layer2 = Conv2dNormActivation(c1, c2, 5, inplace=False)
+        self.pool2 = nn.MaxPool2d(2)
+        self.layer3 = Conv2dNormActivation(c2, c3, 3, inplace=False)
+        self._head(cfg)
+
+
+class VGGNet(_CurveNet):
+    """VGG-style net: two ``conv(3x3)-ReLU`` per stage, max pooling between stages.
+
+    Examples:
+        >>> VGGNet()(torch.zeros(1, 3, 32, 32)).shape
+        torch.Size([1, 9])
+    """
+
+    def __init__(self, cfg: CurveNetConfig | None = None):
+        super().__init__()
+        self.cfg = cfg = cfg or CurveNetConfig()
+        c1, c2, c3 = cfg.channels
+
+        def stage(c_in: int, c_out: int) -> nn.Sequential:
+            return nn.Sequential(Conv2dNormActivation(c_in, c_out, 3, inplace=False),
+                                 Conv2dNormActivation(c_out, c_out, 3, inplace=False))
+
+        self.layer1 = stage(cfg.in_channels, c1)
+        self.pool1 = nn.MaxPool2d(2)
+        self.layer2 = stage(c1, c2)
+        self.pool2 = nn.MaxPool2d(2)
+        self.layer3 = stage(c2, c3)
+        self._head(cfg)
+
+
+def _out_of_place(block: BasicBlock) -> BasicBlock:
+    """torchvision's blocks use in-place ReLUs, which would overwrite hooked pre-ReLU activations."""
+    block.relu = nn.ReLU()
+    return block
+
+
+class _Identity(nn.Module):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x
+
+
+class ResNet(_CurveNet):
+    """ResNet-style net: a 5x5 conv stem, then torchvision ``BasicBlock`` s.
+
+    ``layer1`` = stem + one block at full resolution; ``layer2`` and ``layer3``
+    = one stride-2 block each (so ``pool1``/``pool2`` are identities, kept for
+    the shared layout).
+
+    Examples:
+        >>> ResNet()(torch.zeros(1, 3, 32, 32)).shape
+        torch.Size([1, 9])
+    """
+
+    def __init__(self, cfg: CurveNetConfig | None = None):
+        super().__init__()
+        self.cfg = cfg = cfg or CurveNetConfig()
+        c1, c2, c3 = cfg.channels
+
+        def down(c_in: int, c_out: int) -> BasicBlock:
+            skip = nn.Sequential(nn.Conv2d(c_in, c_out, 1, stride=2, bias=False), nn.BatchNorm2d(c_out))
+            return _out_of_place(BasicBlock(c_in, c_out, stride=2, downsample=skip))
+
+        self.layer1 = nn.Sequential(Conv2dNormActivation(cfg.in_channels, c1, 5, inplace=False),
+                                    _out_of_place(BasicBlock(c1, c1)))
+        self.pool1 = _Identity()
+        self.layer2 = nn.Sequential(down(c1, c2))
+        self.pool2 = _Identity()
+        self.layer3 = nn.Sequential(down(c2, c3))
+        self._head(cfg)
+
+
+ARCHITECTURES: dict[str, type[_CurveNet]] = {"plainnet": PlainNet, "vgg": VGGNet, "resnet": ResNet}
+
+
+def build_curve_net(arch: str, cfg: CurveNetConfig | None = None) -> nn.Module:
+    """Build an untrained net of family ``arch`` (``"plainnet"``, ``"vgg"`` or ``"resnet"``).
+
+    Examples:
+        >>> type(build_curve_net("vgg")).__name__
+        'VGGNet'
+    """
+    check_choice("arch", arch, ARCHITECTURES)
+    return ARCHITECTURES[arch](cfg)

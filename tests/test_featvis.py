@@ -1,0 +1,137 @@
+"""Lesson 3 library: objectives, transforms, parameterisations, render loop, DeepDream, spectra; bad input."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from mi_tutor import featvis as V
+from mi_tutor.vision.architectures import CurveNetConfig, PlainNet
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    torch.manual_seed(0)
+    return PlainNet(CurveNetConfig(channels=(4, 6, 8))).eval()
+
+
+def test_objectives_compose():
+    acts = {"a": torch.arange(24.0).reshape(1, 2, 3, 4)}
+    c0, c1 = V.channel("a", 0), V.channel("a", 1)
+    assert c0(acts).item() == pytest.approx(-5.5) and c1(acts).item() == pytest.approx(-17.5)
+    assert (c0 + 2 * c1)(acts).item() == pytest.approx(-5.5 - 35.0)
+    assert (c0 - c1)(acts).item() == pytest.approx(12.0)
+    assert V.neuron("a", 1)(acts).item() == -(12 + 4 * 1 + 2)      # centre (y=1, x=2)
+    assert V.direction("a", torch.tensor([0.0, 3.0]))(acts).item() == pytest.approx(-17.5)
+    assert (c0 + c1).layers == ("a",)
+
+
+def test_channel_out_of_range_says_the_range():
+    with pytest.raises(ValueError, match=r"\[0, 7\]"):
+        V.channel_loss(torch.rand(1, 8, 2, 2), 8)
+    with pytest.raises(ValueError, match=r"\[0, 7\]"):
+        V.render(PlainNet(CurveNetConfig(channels=(4, 6, 8))).eval(), V.channel("layer3", 12), steps=1, progress=False)
+
+
+def test_render_bad_layer_lists_valid_names(tiny):
+    with pytest.raises(KeyError, match="layer3"):
+        V.render(tiny, V.channel("layer_3", 0), steps=1, progress=False)
+
+
+def test_diversity_loss_by_hand():
+    same = torch.rand(1, 3, 4, 4).expand(3, 3, 4, 4)
+    assert V.diversity_loss(same).item() == pytest.approx(2.0, abs=1e-5)    # 6 pairs of cos 1 / 3
+    a = torch.zeros(2, 2, 1, 1)
+    a[0, 0], a[1, 1] = 1.0, 1.0                                            # orthogonal Gram matrices
+    assert V.diversity_loss(a).item() == pytest.approx(0.0)
+    with pytest.raises(ValueError):
+        V.diversity_loss(torch.rand(1, 2, 2, 2))
+
+
+def test_jitter_and_transforms():
+    x = torch.arange(25.0).reshape(1, 1, 5, 5)
+    assert V.jitter(x, 2, 2, 0)[0, 0, 0].tolist() == [2.0, 3.0, 4.0]
+    assert V.jitter(x, 2, 0, 2)[0, 0, 0].tolist() == [10.0, 11.0, 12.0]
+    with pytest.raises(ValueError):
+        V.jitter(x, 2, 3, 0)
+    g = torch.Generator().manual_seed(0)
+    out = V.standard_transforms(32)(torch.rand(2, 3, 32, 32), g)
+    assert out.shape == (2, 3, 32, 32)
+    assert V.pad(3)(torch.zeros(1, 3, 4, 4), g).shape == (1, 3, 10, 10)
+
+
+def test_fft_scale_and_spectrum_init_is_about_one_over_f():
+    scale = V.fft_scale(8, 8)
+    assert scale[0, 0] == 8.0 and scale[0, 1] == pytest.approx(8.0) and scale[0, 4] == pytest.approx(2.0)
+    img = V.FourierImage(16, 32, 32, seed=0, decorrelate=False)()
+    assert ((img > 0) & (img < 1)).all()
+    f, power = V.radial_spectrum(torch.logit(img))
+    # amplitude ~ 1/f  ->  power ~ 1/f^2: slope of log power vs log f close to -2
+    keep = (f > 0.05) & (f < 0.45)
+    x, y = f[keep].log(), power[keep].log()
+    slope = ((x - x.mean()) * (y - y.mean())).sum() / ((x - x.mean()) ** 2).sum()
+    assert -2.6 < slope.item() < -1.4
+
+
+def test_decorrelate_colors_uses_the_matrix():
+    x = torch.zeros(1, 3, 1, 1)
+    x[0, 0] = 1.0
+    out = V.decorrelate_colors(x)[0, :, 0, 0]
+    assert torch.allclose(out, V.COLOR_CORRELATION[:, 0])
+    assert V.COLOR_CORRELATION.norm(dim=0).max().item() == pytest.approx(1.0)
+
+
+def test_high_frequency_share_by_hand():
+    checker = ((torch.arange(8)[:, None] + torch.arange(8)[None]) % 2).float().expand(1, 3, 8, 8)
+    assert V.high_frequency_share(checker).item() == pytest.approx(1.0)
+    wave = torch.cos(2 * math.pi * torch.arange(16) / 16).expand(1, 1, 16, 16)
+    assert V.high_frequency_share(wave).item() == pytest.approx(0.0, abs=1e-6)
+
+
+def test_render_raises_its_objective_and_regularisation_lowers_high_frequencies(tiny):
+    obj = V.channel("layer2.1", 2)          # pre-ReLU (batch-norm output)
+    naive = V.render(tiny, obj, param="pixel", transforms=None, steps=40, seed=0, progress=False)
+    smooth = V.render(tiny, obj, param="fourier", steps=40, seed=0, progress=False)
+    assert naive.losses[-1] < naive.losses[0] and smooth.losses[-1] < smooth.losses[0]
+    assert naive.images.shape == (1, 3, 32, 32) and 0 < naive.images.min() and naive.images.max() < 1
+    assert V.high_frequency_share(smooth.images).item() < V.high_frequency_share(naive.images).item()
+
+
+def test_render_leaves_the_model_unchanged(tiny):
+    before = {k: v.clone() for k, v in tiny.state_dict().items()}
+    V.render(tiny, V.channel("layer1", 0), steps=3, progress=False)
+    assert all(torch.equal(before[k], v) for k, v in tiny.state_dict().items())
+    assert all(p.requires_grad for p in tiny.parameters())
+
+
+def test_channels_objective_drives_each_image_to_its_unit(tiny):
+    res = V.render(tiny, V.channels("layer3.1", [0, 5]), param="pixel", batch=2, steps=60, progress=False)
+    ranks = V.own_unit_rank(tiny, "layer3.1", res.images, [0, 5])
+    assert (ranks <= 2).all()
+    with pytest.raises(ValueError, match="batch"):
+        V.render(tiny, V.channels("layer3", [0, 5]), batch=3, steps=1, progress=False)
+
+
+def test_deepdream_step_raises_the_layer_energy(tiny):
+    img = torch.rand(2, 3, 32, 32, generator=torch.Generator().manual_seed(1))
+    energy = lambda x: (V.layer_signature(tiny, "layer2", x) ** 2).mean()  # noqa: E731
+    out = V.run_deepdream(tiny, "layer2", img, steps=5, lr=0.02, progress=False)
+    assert out.shape == img.shape and not out.requires_grad and 0 <= out.min() and out.max() <= 1
+    assert energy(out) > energy(img)
+
+
+def test_agreement_matrix_shape_and_self_similarity(tiny):
+    imgs = torch.rand(3, 3, 32, 32)
+    m = V.vis_example_agreement(tiny, "layer3", imgs, [imgs[i:i + 1] for i in range(3)])
+    assert m.shape == (3, 3) and torch.allclose(m.diagonal(), torch.ones(3), atol=1e-5)
+
+
+@pytest.mark.cuda
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_render_on_cuda(tiny):
+    model = PlainNet(CurveNetConfig(channels=(4, 6, 8))).eval().cuda()
+    res = V.render(model, V.channel("layer2", 1), steps=3, progress=False)
+    assert res.images.device.type == "cpu"
+    assert V.deepdream_step(model, "layer1", torch.rand(1, 3, 32, 32, device="cuda")).device.type == "cuda"
