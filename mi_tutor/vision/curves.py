@@ -33,6 +33,7 @@ import torch
 import torch.nn.functional as F
 
 from .world import COLOURS, shape_sdf
+from .world import _grid as shape_grid
 
 __all__ = [
     "TEXTURES",
@@ -143,9 +144,8 @@ def orientation_bin(angle: torch.Tensor, n_orientations: int = 8) -> torch.Tenso
 
 
 def _grid(size: int) -> tuple[torch.Tensor, torch.Tensor]:
-    coords = (torch.arange(size, dtype=torch.float32) + 0.5) / size * 2 - 1
-    rows, cols = torch.meshgrid(coords, coords, indexing="ij")
-    return cols, -rows  # x to the right, y up; [size, size] each
+    x, y_down = shape_grid(size)
+    return x, -y_down  # x to the right, y up; [size, size] each
 
 
 def segment_distance(x: torch.Tensor, y: torch.Tensor, mid_x: torch.Tensor, mid_y: torch.Tensor,
