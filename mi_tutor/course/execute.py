@@ -16,10 +16,15 @@ from pathlib import Path
 
 import nbformat
 from nbclient import NotebookClient
+from traitlets.config import Config
 
 from .lessons import read_lesson
 
-__all__ = ["ExecutionResult", "execute_notebook", "execute_lesson", "package_fingerprint", "DEFAULT_TIMEOUT"]
+__all__ = ["ExecutionResult", "execute_notebook", "execute_lesson", "package_fingerprint", "kernel_env",
+           "cache_path", "DEFAULT_TIMEOUT"]
+
+#: Environment variables that cap the threads of torch, OpenMP and the BLAS libraries in a kernel.
+THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMEXPR_NUM_THREADS")
 
 #: Per-cell timeout in seconds: generous, torch cells on a slow CPU take a while.
 DEFAULT_TIMEOUT = 600
@@ -44,22 +49,61 @@ def package_fingerprint() -> str:
     return h.hexdigest()[:16]
 
 
+def kernel_env(threads: int | None = None) -> dict[str, str]:
+    """The environment of a lesson kernel: quiet progress bars, inline figures, capped threads.
+
+    Args:
+        threads: torch/OpenMP/BLAS threads of the kernel (``None``: leave the caller's setting).
+
+    Examples:
+        >>> kernel_env(threads=1)["OMP_NUM_THREADS"]
+        '1'
+    """
+    env = dict(os.environ, TQDM_DISABLE="1", MPLBACKEND="module://matplotlib_inline.backend_inline")
+    if threads is not None:
+        if threads < 1:
+            raise ValueError(f"threads must be at least 1, got {threads}")
+        env.update({name: str(threads) for name in THREAD_VARS})
+    return env
+
+
+def _kernel_config() -> Config:
+    # IPC (Unix sockets) instead of TCP on localhost: the kernel has nothing to warn about
+    # ("Kernel is running over TCP without encryption") and no port is opened.
+    config = Config()
+    config.KernelManager.transport = "ipc"
+    return config
+
+
 def execute_notebook(nb: nbformat.NotebookNode, cwd: str | Path = ".", timeout: int = DEFAULT_TIMEOUT,
-                     allow_errors: bool = False) -> nbformat.NotebookNode:
+                     allow_errors: bool = False, threads: int | None = None) -> nbformat.NotebookNode:
     """Execute ``nb`` in a fresh python3 kernel started in ``cwd``; return it with outputs.
+
+    Args:
+        nb: The notebook (changed in place).
+        cwd: Working directory of the kernel.
+        timeout: Per-cell timeout in seconds.
+        allow_errors: Keep going after a failing cell.
+        threads: torch threads of the kernel (see :func:`kernel_env`).
 
     Raises:
         nbclient.exceptions.CellExecutionError: when a cell fails and ``allow_errors`` is False.
     """
-    env = dict(os.environ, TQDM_DISABLE="1", MPLBACKEND="module://matplotlib_inline.backend_inline")
     client = NotebookClient(nb, timeout=timeout, kernel_name="python3", allow_errors=allow_errors,
-                            resources={"metadata": {"path": str(cwd)}})
-    client.execute(env=env)
+                            resources={"metadata": {"path": str(cwd)}}, config=_kernel_config())
+    client.execute(env=kernel_env(threads))
     return nb
 
 
+def cache_path(path: str | Path, cache_dir: str | Path) -> Path:
+    """Where the executed notebook of lesson ``path`` is cached: its name carries the content key."""
+    path = Path(path)
+    key = hashlib.sha256((path.read_text() + package_fingerprint()).encode()).hexdigest()[:16]
+    return Path(cache_dir) / f"{path.stem}.{key}.ipynb"
+
+
 def execute_lesson(path: str | Path, cache_dir: str | Path | None = None, cwd: str | Path = ".",
-                   timeout: int = DEFAULT_TIMEOUT) -> ExecutionResult:
+                   timeout: int = DEFAULT_TIMEOUT, threads: int | None = None) -> ExecutionResult:
     """Execute the solution notebook of a lesson, reusing the cache when it is fresh.
 
     Args:
@@ -67,19 +111,20 @@ def execute_lesson(path: str | Path, cache_dir: str | Path | None = None, cwd: s
         cache_dir: Folder of cached executed notebooks (``None``: no cache).
         cwd: Working directory of the kernel.
         timeout: Per-cell timeout in seconds.
+        threads: torch threads of the kernel (``None``: the caller's environment decides).
     """
     path = Path(path)
-    text = path.read_text()
-    key = hashlib.sha256((text + package_fingerprint()).encode()).hexdigest()[:16]
-    cached = Path(cache_dir) / f"{path.stem}.{key}.ipynb" if cache_dir else None
+    cached = cache_path(path, cache_dir) if cache_dir else None
     if cached and cached.exists():
         return ExecutionResult(nbformat.read(cached, as_version=4), 0.0, True)
     start = time.perf_counter()
-    nb = execute_notebook(read_lesson(path), cwd=cwd, timeout=timeout)
+    nb = execute_notebook(read_lesson(path), cwd=cwd, timeout=timeout, threads=threads)
     seconds = time.perf_counter() - start
     if cached:
         cached.parent.mkdir(parents=True, exist_ok=True)
         for old in cached.parent.glob(f"{path.stem}.*.ipynb"):
-            old.unlink()
-        nbformat.write(nb, cached)
+            old.unlink(missing_ok=True)
+        partial = cached.with_name(f".{cached.name}.{os.getpid()}.tmp")  # parallel builds never see half a file
+        nbformat.write(nb, partial)
+        partial.replace(cached)
     return ExecutionResult(nb, seconds, False)

@@ -22,7 +22,8 @@ def setup_lesson(seed: int = 0, threads: int | None = None) -> torch.device:
 
     Args:
         seed: Seeds Python, NumPy and torch.
-        threads: torch CPU threads (default: all cores, at most 4).
+        threads: torch CPU threads (default: ``$OMP_NUM_THREADS`` when set, as by a parallel
+            ``mi-tutor build``, else all cores, at most 4).
 
     Returns:
         The device the lesson runs on (CUDA when present, else CPU).
@@ -31,7 +32,9 @@ def setup_lesson(seed: int = 0, threads: int | None = None) -> torch.device:
     logging.getLogger("matplotlib").setLevel(logging.ERROR)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TQDM_DISABLE", "1")
-    torch.set_num_threads(threads or min(4, os.cpu_count() or 1))
+    env_threads = os.environ.get("OMP_NUM_THREADS", "")
+    torch.set_num_threads(threads or (int(env_threads) if env_threads.isdigit() and int(env_threads) > 0
+                                      else min(4, os.cpu_count() or 1)))
     try:  # inside a notebook: inline figures at a size that reads well on the site
         import matplotlib.pyplot as plt
 
