@@ -103,7 +103,7 @@ class Attention(nn.Module):
         mask = torch.tril(torch.ones(cfg.n_ctx, cfg.n_ctx, dtype=torch.bool))
         self.register_buffer("mask", mask, persistent=False)  # [pos, key_pos], True = may attend
         self.scale = 1 / math.sqrt(dh)
-        for name in ("q", "k", "v", "z", "attn_scores", "pattern", "result"):
+        for name in ("q", "k", "v", "attn_scores", "pattern", "z", "result"):  # forward order
             self.add_module(f"hook_{name}", HookPoint())
 
     def forward(self, q_in: torch.Tensor, k_in: torch.Tensor, v_in: torch.Tensor) -> torch.Tensor:
@@ -145,15 +145,17 @@ class TransformerBlock(nn.Module):
         super().__init__()
         self.cfg = cfg
         norm = cfg.normalization_type == "LN"
+        # registered in the order of the forward pass, so hook_names() lists them in that order
+        self.hook_resid_pre = HookPoint()  # [batch, pos, d_model]
         self.ln1 = LayerNorm(cfg) if norm else nn.Identity()
         self.attn = Attention(cfg)
+        self.hook_attn_out = HookPoint()  # [batch, pos, d_model]
         if not cfg.attn_only:
+            self.hook_resid_mid = HookPoint()  # [batch, pos, d_model]
             self.ln2 = LayerNorm(cfg) if norm else nn.Identity()
             self.mlp = MLP(cfg)
-        for name in ("resid_pre", "attn_out", "resid_mid", "mlp_out", "resid_post"):
-            if cfg.attn_only and name in ("resid_mid", "mlp_out"):
-                continue
-            self.add_module(f"hook_{name}", HookPoint())
+            self.hook_mlp_out = HookPoint()  # [batch, pos, d_model]
+        self.hook_resid_post = HookPoint()  # [batch, pos, d_model]
 
     def forward(self, resid: torch.Tensor, pos_embed: torch.Tensor | None = None) -> torch.Tensor:
         """``resid`` ``[batch, pos, d_model]``; ``pos_embed`` only for shortformer models."""
