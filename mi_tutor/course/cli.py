@@ -12,8 +12,10 @@
 from __future__ import annotations
 
 import argparse
+import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from .execute import DEFAULT_TIMEOUT
@@ -61,32 +63,63 @@ def _check(args) -> int:
 
 
 def _mkdocs_build(root: Path, site_dir: Path | None = None) -> int:
-    cmd = [sys.executable, "-m", "mkdocs", "build", "--strict", "-f", str(root / "mkdocs.yml")]
+    cmd = [sys.executable, "-m", "mkdocs", "build", "--strict", "--quiet", "-f", str(root / "mkdocs.yml")]
     if site_dir:
         cmd += ["--site-dir", str(site_dir)]
-    return subprocess.call(cmd, cwd=root)
+    # NO_MKDOCS_2_WARNING: Material's documented switch for its end-of-life banner.
+    return subprocess.call(cmd, cwd=root, env=dict(os.environ, NO_MKDOCS_2_WARNING="1"))
+
+
+def _execute(args) -> list:
+    """Execute the lessons the cache lacks, in parallel; print failures in full."""
+    from .build import execute_lessons, failure_report
+    from .lessons import find_lessons
+    from .site import default_cache_dir
+
+    runs = execute_lessons(find_lessons(args.root / "solutions"), default_cache_dir(args.root), cwd=args.root.resolve(),
+                           jobs=args.jobs, timeout=args.timeout)
+    report = failure_report(runs)
+    if report:
+        print(report, file=sys.stderr, flush=True)
+    return runs
 
 
 def _site(args) -> int:
-    rc = _mkdocs_build(args.root, args.site_dir)
+    start = time.perf_counter()
+    runs = _execute(args)
+    failed = [r.slug for r in runs if r.state == "failed"]
+    rc = 1 if failed else _mkdocs_build(args.root, args.site_dir)
+    from .build import format_summary
+
+    print(format_summary(runs, time.perf_counter() - start))
     if rc == 0:
         print(f"site: {(args.site_dir or args.root / 'build' / 'site').resolve() / 'index.html'}")
+    else:
+        print("site: not built" + (f" ({', '.join(failed)} failed, see above)" if failed else " (see above)"))
     return rc
 
 
 def _build(args) -> int:
+    from .build import format_summary
     from .lessons import release_lessons
     from .nbgrader_course import init_course
 
+    start = time.perf_counter()
     lessons = release_lessons(args.root / "solutions", args.root / "lessons")
     course_dir = args.root / "build" / "course"
     released = init_course(course_dir, args.root / "solutions")
-    rc = _mkdocs_build(args.root)
+    runs = _execute(args)
+    failed = [r.slug for r in runs if r.state == "failed"]
+    rc = 1 if failed else _mkdocs_build(args.root)
     print("\n== mi-tutor build ==")
+    print(format_summary(runs, time.perf_counter() - start))
     print(f"student lessons ({len(lessons)}): {(args.root / 'lessons').resolve()}")
     print(f"instructor course ({len(released)} assignments): {course_dir.resolve()}")
-    print(f"executed site: {(args.root / 'build' / 'site' / 'index.html').resolve()}"
-          + ("" if rc == 0 else "  (FAILED, see above)"))
+    if failed:
+        print(f"executed site: not built ({', '.join(failed)} failed, errors above)")
+    else:
+        print(f"executed site: {(args.root / 'build' / 'site' / 'index.html').resolve()}"
+              + ("" if rc == 0 else "  (FAILED, see above)"))
     return rc
 
 
@@ -102,12 +135,26 @@ def _zoo(args) -> int:
     return 0
 
 
+def _jobs(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"--jobs must be a whole number of at least 1, got {text!r}")
+    return int(text)
+
+
+def _execution_options(s: argparse.ArgumentParser) -> None:
+    s.add_argument("-j", "--jobs", type=_jobs, default=None,
+                   help="lessons executed at once (default: the number of cores); each kernel gets its "
+                        "share of the torch threads")
+    s.add_argument("--timeout", type=int, default=DEFAULT_TIMEOUT, help="per-cell timeout in seconds")
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="mi-tutor", description="Course tooling for mi-tutor.")
     p.add_argument("--root", type=Path, default=Path("."), help="repository root (default: .)")
     sub = p.add_subparsers(dest="command", required=True)
 
     s = sub.add_parser("build", help="build student lessons, the instructor course and the executed site")
+    _execution_options(s)
     s.set_defaults(fn=_build)
     s = sub.add_parser("release", help="write lessons/ (student versions) from solutions/")
     s.add_argument("lessons", nargs="*", help="lesson slugs or numbers (default: all)")
@@ -135,6 +182,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("site", help="build the executed course site (mkdocs --strict)")
     s.add_argument("--site-dir", type=Path)
+    _execution_options(s)
     s.set_defaults(fn=_site)
 
     s = sub.add_parser("zoo", help="the model zoo")

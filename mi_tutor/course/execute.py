@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,11 +40,20 @@ class ExecutionResult:
     cached: bool
 
 
+#: Tooling modules that no lesson kernel imports: editing them (the site, the build) keeps the cache.
+NOT_IN_KERNEL = frozenset({"course/build.py", "course/cli.py", "course/mkdocs_hooks.py", "course/site.py",
+                           "course/views.py"})
+
+
 def package_fingerprint() -> str:
-    """A hash of the code and shipped weights of ``mi_tutor`` (changes when either changes)."""
+    """A hash of the code and shipped weights of ``mi_tutor`` (changes when either changes).
+
+    The modules in :data:`NOT_IN_KERNEL` (site and build tooling) are left out.
+    """
     root = Path(__file__).resolve().parents[1]
     h = hashlib.sha256()
-    for path in sorted(p for p in root.rglob("*") if p.suffix in (".py", ".pt")):
+    for path in sorted(p for p in root.rglob("*") if p.suffix in (".py", ".pt")
+                       and p.relative_to(root).as_posix() not in NOT_IN_KERNEL):
         h.update(str(path.relative_to(root)).encode())
         h.update(path.read_bytes())
     return h.hexdigest()[:16]
@@ -67,11 +77,13 @@ def kernel_env(threads: int | None = None) -> dict[str, str]:
     return env
 
 
-def _kernel_config() -> Config:
-    # IPC (Unix sockets) instead of TCP on localhost: the kernel has nothing to warn about
-    # ("Kernel is running over TCP without encryption") and no port is opened.
+def _kernel_config(socket_dir: str) -> Config:
+    # IPC (Unix sockets in a private folder) instead of TCP on localhost: the kernel has nothing
+    # to warn about ("Kernel is running over TCP without encryption"), no port is opened, and
+    # kernels running side by side never share a socket.
     config = Config()
     config.KernelManager.transport = "ipc"
+    config.KernelManager.ip = os.path.join(socket_dir, "kernel")
     return config
 
 
@@ -89,9 +101,10 @@ def execute_notebook(nb: nbformat.NotebookNode, cwd: str | Path = ".", timeout: 
     Raises:
         nbclient.exceptions.CellExecutionError: when a cell fails and ``allow_errors`` is False.
     """
-    client = NotebookClient(nb, timeout=timeout, kernel_name="python3", allow_errors=allow_errors,
-                            resources={"metadata": {"path": str(cwd)}}, config=_kernel_config())
-    client.execute(env=kernel_env(threads))
+    with tempfile.TemporaryDirectory(prefix="mi-tutor-kernel-") as socket_dir:
+        client = NotebookClient(nb, timeout=timeout, kernel_name="python3", allow_errors=allow_errors,
+                                resources={"metadata": {"path": str(cwd)}}, config=_kernel_config(socket_dir))
+        client.execute(env=kernel_env(threads))
     return nb
 
 

@@ -1,0 +1,171 @@
+"""Executing every lesson in parallel, with one progress bar and a summary.
+
+:func:`execute_lessons` runs the lessons that the cache lacks in ``jobs`` worker
+processes (each drives one kernel, capped at its share of the CPU threads),
+shows one progress bar whose line says which lessons are running, writes one
+line per lesson as it ends (cached, done in N s, failed) and returns what
+happened. The executed notebooks land in the content-addressed cache of
+:mod:`mi_tutor.course.execute`, so the site build that follows only reads them.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+import traceback
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TextIO
+
+from tqdm.auto import tqdm
+
+from .execute import DEFAULT_TIMEOUT, cache_path, execute_lesson
+from .lessons import Lesson
+
+__all__ = ["LessonRun", "default_jobs", "thread_share", "execute_lessons", "format_summary", "failure_report"]
+
+
+@dataclass
+class LessonRun:
+    """What happened to one lesson in a build.
+
+    Attributes:
+        slug: ``NN_slug``.
+        state: ``"cached"``, ``"done"`` or ``"failed"``.
+        seconds: Execution time (0 for a cached lesson).
+        error: The full error (the failing cell and its traceback) of a failed lesson.
+    """
+
+    slug: str
+    state: str
+    seconds: float = 0.0
+    error: str = ""
+
+
+def default_jobs() -> int:
+    """The number of CPU cores this process may use (the default of ``--jobs``)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def thread_share(jobs: int, cores: int | None = None) -> int:
+    """torch threads each of ``jobs`` parallel kernels gets: the cores split evenly, at least 1.
+
+    Examples:
+        >>> thread_share(2, cores=2), thread_share(1, cores=8), thread_share(3, cores=8)
+        (1, 8, 2)
+    """
+    if jobs < 1:
+        raise ValueError(f"jobs must be at least 1, got {jobs}")
+    return max(1, (cores or default_jobs()) // jobs)
+
+
+def _run_one(path: str, cache_dir: str, cwd: str, timeout: int, threads: int) -> tuple[float, str]:
+    """Worker thread: execute one lesson into the cache; return (seconds, error text or "")."""
+    start = time.perf_counter()
+    try:
+        execute_lesson(path, cache_dir=cache_dir, cwd=cwd, timeout=timeout, threads=threads)
+        return time.perf_counter() - start, ""
+    except Exception as err:  # a failing cell (CellExecutionError carries cell and traceback) or a dead kernel
+        text = str(err) if type(err).__name__ == "CellExecutionError" else traceback.format_exc()
+        return time.perf_counter() - start, text
+
+
+def _status(running: dict[str, float]) -> str:
+    now = time.perf_counter()
+    return ", ".join(f"{slug[:2]} running {now - t:.0f} s" for slug, t in running.items()) or "-"
+
+
+def execute_lessons(lessons: list[Lesson], cache_dir: str | Path, cwd: str | Path = ".",
+                    jobs: int | None = None, timeout: int = DEFAULT_TIMEOUT,
+                    file: TextIO | None = None) -> list[LessonRun]:
+    """Execute the lessons the cache lacks, ``jobs`` at a time, showing progress on ``file``.
+
+    Args:
+        lessons: From :func:`~mi_tutor.course.lessons.find_lessons`.
+        cache_dir: The executed-lesson cache (read and filled).
+        cwd: Working directory of the kernels (the repository root).
+        jobs: Lessons executed at once (default: the number of cores). Each kernel gets
+            ``cores // jobs`` torch threads (at least 1).
+        timeout: Per-cell timeout in seconds.
+        file: Where the progress bar and the per-lesson lines go (default: stderr).
+
+    Returns:
+        One :class:`LessonRun` per lesson, in lesson order.
+    """
+    jobs = jobs or default_jobs()
+    threads = thread_share(jobs)
+    file = file or sys.stderr
+    runs: dict[str, LessonRun] = {}
+    todo = []
+    for lesson in lessons:
+        if cache_path(lesson.path, cache_dir).exists():
+            runs[lesson.slug] = LessonRun(lesson.slug, "cached")
+        else:
+            todo.append(lesson)
+    bar = tqdm(total=len(lessons), desc="lessons", unit="lesson", file=file, dynamic_ncols=True,
+               bar_format="{desc} {n_fmt}/{total_fmt} |{bar:20}| {elapsed} {postfix}")
+    for slug in runs:
+        bar.write(f"  {slug:<32} cached", file=file)
+        bar.update(1)
+    if todo:
+        bar.write(f"  executing {len(todo)} lesson(s), {min(jobs, len(todo))} at a time, "
+                  f"{threads} torch thread(s) each", file=file)
+        running: dict[str, float] = {}
+        workers = min(jobs, len(todo))
+        queue = list(todo)
+        # Threads suffice: each only relays messages of its own kernel process (own socket folder).
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="lesson") as pool:
+            futures: dict[Future, Lesson] = {}
+            while queue or futures:
+                # Submit only as many as there are workers, so "running" means a kernel is busy with it.
+                while queue and len(futures) < workers:
+                    lesson = queue.pop(0)
+                    fut = pool.submit(_run_one, str(lesson.path), str(cache_dir), str(cwd), timeout, threads)
+                    futures[fut] = lesson
+                    running[lesson.slug] = time.perf_counter()
+                bar.set_postfix_str(_status(running))
+                done, _ = wait(futures, timeout=1.0, return_when=FIRST_COMPLETED)
+                for fut in done:
+                    lesson = futures.pop(fut)
+                    running.pop(lesson.slug, None)
+                    try:
+                        seconds, error = fut.result()
+                    except Exception:  # the kernel could not even be started
+                        seconds, error = 0.0, traceback.format_exc()
+                    state = "failed" if error else "done"
+                    runs[lesson.slug] = LessonRun(lesson.slug, state, seconds, error)
+                    bar.write(f"  {lesson.slug:<32} {'FAILED after' if error else 'done in'} {seconds:.0f} s",
+                              file=file)
+                    bar.update(1)
+    bar.set_postfix_str("")
+    bar.close()
+    return [runs[l.slug] for l in lessons]
+
+
+def format_summary(runs: list[LessonRun], wall: float | None = None) -> str:
+    """A short summary of a build's lessons.
+
+    Examples:
+        >>> print(format_summary([LessonRun("01_hooks", "cached"), LessonRun("02_x", "done", 31.4)], wall=33))
+        lessons: 2 (1 executed, 1 cached, 0 failed) in 33 s; executing took 31 s of kernel time
+    """
+    count = {s: sum(r.state == s for r in runs) for s in ("done", "cached", "failed")}
+    line = (f"lessons: {len(runs)} ({count['done'] + count['failed']} executed, {count['cached']} cached, "
+            f"{count['failed']} failed)")
+    if wall is not None:
+        line += f" in {wall:.0f} s"
+    kernel = sum(r.seconds for r in runs)
+    if kernel:
+        line += f"; executing took {kernel:.0f} s of kernel time"
+    return line
+
+
+def failure_report(runs: list[LessonRun]) -> str:
+    """The full error of every failed lesson (empty when none failed)."""
+    parts = [f"\n==== {r.slug} FAILED ====\n{r.error.rstrip()}\n" for r in runs if r.state == "failed"]
+    return "".join(parts)
