@@ -122,9 +122,10 @@ model
 #
 # <details><summary>Hint</summary>
 #
-# `dict(model.named_modules())[name]` finds a module by name. Inside a loop, a closure that captures
-# the loop variable needs a default argument (`def hook(mod, inp, out, name=name): ...`). Use
-# `try: ... finally: handle.remove()`.
+# Two traps. A hook defined inside a `for` loop looks up the loop variable when it *runs*, not
+# when it is defined, so every hook would store under the last name: bind the current value when
+# you define the function (a default argument does it). And a forward pass can raise: put the clean-up
+# where it runs whether or not the pass succeeded. `model.named_modules()` yields `(name, module)` pairs.
 #
 # </details>
 
@@ -139,7 +140,6 @@ def capture_activations(model: nn.Module, x: torch.Tensor, names: list[str]) -> 
 checks.check_capture_activations(capture_activations)
 
 # %% nbgrader={"grade": true, "grade_id": "ex1_1_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false}
-# Hidden tests: other seeds and batch sizes, run only at grading time.
 
 # %% [markdown]
 # The package's own version of this tool is `mi_tutor.hooks.run_with_cache(model, x, names)`, named
@@ -163,8 +163,9 @@ print({name: tuple(act.shape) for name, act in cache.items()})
 #
 # <details><summary>Hint</summary>
 #
-# `list(module.children())` is empty for a leaf. Record names in a forward hook as they fire: that
-# gives execution order. `sum(p.numel() for p in module.parameters())` counts parameters.
+# A leaf is a module with no child modules. Dictionary order of `named_modules()` is definition
+# order, which need not be the order the forward pass runs: let the hooks tell you the order by
+# recording each row *when it fires*. Count every parameter of the module, weights and biases.
 #
 # </details>
 
@@ -261,8 +262,10 @@ checks.check_accuracy_after_ablation(accuracy_after_ablation)
 #
 # <details><summary>Hint</summary>
 #
-# Find the number of channels from one cached activation. `logits.gather(1, labels[:, None])`
-# picks each image's correct-class logit.
+# You need the clean correct-class logits once, then one ablated run per channel. Selecting one
+# entry per row (the label's logit) is a job for indexing along the class axis with the labels; a
+# mean over *all* logits instead of the correct one is a common slip. How many channels does the
+# layer have? Capture it once and look at axis 1.
 #
 # </details>
 
@@ -292,7 +295,7 @@ fig, bars = plot_bars(importance, "channel of relu3", "correct-class logit drop"
 print(f"Most important channel: {top} (drop {importance[top]:.2f} logits); "
       f"median channel: {importance.median():.2f} logits")
 
-# %% nbgrader={"grade": true, "grade_id": "figure_importance", "locked": true, "points": 1, "schema_version": 3, "solution": false}
+# %% nbgrader={"grade": false, "grade_id": "figure_importance", "locked": true, "schema_version": 3, "solution": false}
 checks.check_importance_figure(bars, n_channels=model.cfg.channels[-1])
 
 # %% [markdown]
@@ -307,7 +310,7 @@ sweep = scale_sweep(model, images, labels, "relu3", top, factors)
 fig, (xs, ys) = plot_curve(factors, sweep, f"scale of relu3 channel {top}", "mean correct-class logit",
                            "Turning one channel up and down")
 
-# %% nbgrader={"grade": true, "grade_id": "figure_sweep", "locked": true, "points": 1, "schema_version": 3, "solution": false}
+# %% nbgrader={"grade": false, "grade_id": "figure_sweep", "locked": true, "schema_version": 3, "solution": false}
 assert ys.shape == (len(factors),), "one mean logit per factor"
 assert ys[0] < ys[factors.index(1.0)], "removing the most important channel should lower the correct logit"
 print(f"correct-class logit: {ys[0]:.2f} ablated, {ys[3]:.2f} clean, {ys[-1]:.2f} at x3")

@@ -97,17 +97,16 @@ print({name: tuple(a.shape) for name, a in acts.items()})
 #
 # </details>
 
-# %% nbgrader={"grade": false, "grade_id": "ex_1_solution", "locked": false, "schema_version": 3, "solution": true}
+# %% nbgrader={"grade": false, "grade_id": "ex2_1_solution", "locked": false, "schema_version": 3, "solution": true}
 def top_k_examples(acts: torch.Tensor, unit: int, k: int) -> tuple[torch.Tensor, torch.Tensor]:
     """``acts`` [n, units, h, w] -> (values [k], indices [k]) of the largest spatial maxima of ``unit``."""
     # YOUR CODE HERE
     raise NotImplementedError()
 
-# %% nbgrader={"grade": true, "grade_id": "ex_1_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false}
+# %% nbgrader={"grade": true, "grade_id": "ex2_1_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false}
 checks.check_top_k_examples(top_k_examples)
 
-# %% nbgrader={"grade": true, "grade_id": "ex_1_hidden", "locked": true, "points": 1, "schema_version": 3, "solution": false}
-# Hidden tests: more seeds and shapes, run only at grading time.
+# %% nbgrader={"grade": true, "grade_id": "ex2_1_hidden", "locked": true, "points": 1, "schema_version": 3, "solution": false}
 
 # %% [markdown]
 # Here are the top examples of a few `layer3` units. Look for what they share: orientation of an arc?
@@ -148,22 +147,22 @@ plt.show()
 #
 # <details><summary>Hint</summary>
 #
-# The boundary passes through the midpoint `m = (mu_pos + mu_neg) / 2`, so `direction @ m + bias = 0`.
+# Write the condition "closer to the positive side of the midpoint" as an equation: the boundary
+# point half-way between the two class means must score exactly zero. That one equation fixes the bias.
 #
 # </details>
 
-# %% nbgrader={"grade": false, "grade_id": "ex_2_solution", "locked": false, "schema_version": 3, "solution": true}
+# %% nbgrader={"grade": false, "grade_id": "ex2_2_solution", "locked": false, "schema_version": 3, "solution": true}
 def mass_mean_probe(acts: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """``acts`` [n, d], binary ``labels`` [n] -> (direction [d], bias [])."""
     # YOUR CODE HERE
     raise NotImplementedError()
 
-# %% nbgrader={"grade": true, "grade_id": "ex_2_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false}
+# %% nbgrader={"grade": true, "grade_id": "ex2_2_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false}
 checks.check_mass_mean_probe(mass_mean_probe)
 
 
-# %% nbgrader={"grade": true, "grade_id": "ex_2_hidden", "locked": true, "points": 1, "schema_version": 3, "solution": false}
-# Hidden tests: more seeds and shapes, run only at grading time.
+# %% nbgrader={"grade": true, "grade_id": "ex2_2_hidden", "locked": true, "points": 1, "schema_version": 3, "solution": false}
 
 # %% [markdown]
 # ### Exercise 2.3: a logistic-regression probe
@@ -177,23 +176,24 @@ checks.check_mass_mean_probe(mass_mean_probe)
 #
 # <details><summary>Hint</summary>
 #
-# Standardise: `x = (acts - mean) / std`. Train `W, b` on `x` with `F.cross_entropy`. Then fold the
-# standardisation back: `logits = ((acts - mean) / std) @ W.T + b = acts @ (W / std).T + (b - (W / std) @ mean)`.
+# The optimiser behaves well on standardised features, but the exercise wants a probe that reads
+# the raw activations. Train on standardised data, then substitute the standardisation into the logits
+# and collect what multiplies `acts` (the new weight) and what does not (the new bias). A zero std
+# needs guarding.
 #
 # </details>
 
-# %% nbgrader={"grade": false, "grade_id": "ex_3_solution", "locked": false, "schema_version": 3, "solution": true}
+# %% nbgrader={"grade": false, "grade_id": "ex2_3_solution", "locked": false, "schema_version": 3, "solution": true}
 def train_probe(acts: torch.Tensor, labels: torch.Tensor, n_classes: int,
                 steps: int = 200, lr: float = 0.1) -> tuple[torch.Tensor, torch.Tensor]:
     """``acts`` [n, d], ``labels`` [n] -> (weight [n_classes, d], bias [n_classes]) on raw activations."""
     # YOUR CODE HERE
     raise NotImplementedError()
 
-# %% nbgrader={"grade": true, "grade_id": "ex_3_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false}
+# %% nbgrader={"grade": true, "grade_id": "ex2_3_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false}
 checks.check_train_probe(train_probe)
 
-# %% nbgrader={"grade": true, "grade_id": "ex_3_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false}
-# Hidden tests: more seeds and shapes, run only at grading time.
+# %% nbgrader={"grade": true, "grade_id": "ex2_3_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false}
 
 # %% [markdown]
 # Now the experiment. We probe two concepts on every layer, training on the first 750 images and testing on
@@ -253,23 +253,23 @@ checks.check_probe_depth(dict(zip(probe_data["layers"], probe_data["accuracy"]["
 #
 # <details><summary>Hint</summary>
 #
-# Move the unit axis first and flatten the rest: `acts.transpose(0, 1).flatten(1)`; then
-# `torch.quantile(..., 1 - quantile, dim=1)`.
+# The threshold is over every image *and* every position of a unit, so bring each unit's values
+# together into one row before asking for a quantile. Which quantile: the value that a fraction
+# `quantile` *exceeds* sits near the top, not the bottom.
 #
 # </details>
 
-# %% nbgrader={"grade": false, "grade_id": "ex_4_solution", "locked": false, "schema_version": 3, "solution": true}
+# %% nbgrader={"grade": false, "grade_id": "ex2_4_solution", "locked": false, "schema_version": 3, "solution": true}
 def quantile_thresholds(acts: torch.Tensor, quantile: float = 0.005) -> torch.Tensor:
     """``acts`` [n, units, h, w] -> [units] thresholds exceeded by a fraction ``quantile`` of values."""
     # YOUR CODE HERE
     raise NotImplementedError()
 
-# %% nbgrader={"grade": true, "grade_id": "ex_4_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false}
+# %% nbgrader={"grade": true, "grade_id": "ex2_4_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false}
 checks.check_quantile_thresholds(quantile_thresholds)
 
 
-# %% nbgrader={"grade": true, "grade_id": "ex_4_hidden", "locked": true, "points": 1, "schema_version": 3, "solution": false}
-# Hidden tests: more seeds and shapes, run only at grading time.
+# %% nbgrader={"grade": true, "grade_id": "ex2_4_hidden", "locked": true, "points": 1, "schema_version": 3, "solution": false}
 
 # %% [markdown]
 # ### Exercise 2.5: dataset-wide IoU
@@ -280,23 +280,24 @@ checks.check_quantile_thresholds(quantile_thresholds)
 #
 # <details><summary>Hint</summary>
 #
-# `torch.nn.functional.interpolate(acts, size=(H, W), mode="bilinear", align_corners=False)`, compare with
-# `thresholds[None, :, None, None]`, then the intersection of every unit with every concept is one
-# `einsum("nuhw,nchw->uc", ...)` on floats. Union = |M_k| + |L_c| - intersection, all summed over the dataset.
+# Three steps in order: bring the activation maps to the mask resolution (bilinear, as the text
+# says), threshold each unit with its own value (broadcast the `[units]` thresholds over images and
+# positions), then count overlaps. Summing the products of two 0/1 maps counts their intersection, and
+# one contraction over images and pixels gives every unit-concept pair at once. Sum over the whole
+# dataset *before* dividing: a mean of per-image IoUs is a different number.
 #
 # </details>
 
-# %% nbgrader={"grade": false, "grade_id": "ex_5_solution", "locked": false, "schema_version": 3, "solution": true}
+# %% nbgrader={"grade": false, "grade_id": "ex2_5_solution", "locked": false, "schema_version": 3, "solution": true}
 def dissection_iou(acts: torch.Tensor, masks: torch.Tensor, thresholds: torch.Tensor) -> torch.Tensor:
     """``acts`` [n, units, h, w], ``masks`` [n, concepts, H, W] bool, ``thresholds`` [units] -> IoU [units, concepts]."""
     # YOUR CODE HERE
     raise NotImplementedError()
 
-# %% nbgrader={"grade": true, "grade_id": "ex_5_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false}
+# %% nbgrader={"grade": true, "grade_id": "ex2_5_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false}
 checks.check_dissection_iou(dissection_iou)
 
-# %% nbgrader={"grade": true, "grade_id": "ex_5_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false}
-# Hidden tests: more seeds and shapes, run only at grading time.
+# %% nbgrader={"grade": true, "grade_id": "ex2_5_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false}
 
 # %% [markdown]
 # Now we dissect all three layers with the reference implementation (`mi_tutor.features.dissect`) and count
@@ -334,21 +335,21 @@ checks.check_dissection_counts(dissections["layer3"], dissection_counts)
 #
 # <details><summary>Hint</summary>
 #
-# `torch.einsum("nchw,c->nhw", acts, direction / direction.norm())`.
+# A projection on a direction is a dot product over the channel axis at every image and position.
+# The exercise says *normalised*: a direction of norm 3 must give the same answer as its unit vector.
 #
 # </details>
 
-# %% nbgrader={"grade": false, "grade_id": "ex_6_solution", "locked": false, "schema_version": 3, "solution": true}
+# %% nbgrader={"grade": false, "grade_id": "ex2_6_solution", "locked": false, "schema_version": 3, "solution": true}
 def direction_activation(acts: torch.Tensor, direction: torch.Tensor) -> torch.Tensor:
     """``acts`` [n, channels, h, w], ``direction`` [channels] -> [n, h, w]."""
     # YOUR CODE HERE
     raise NotImplementedError()
 
-# %% nbgrader={"grade": true, "grade_id": "ex_6_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false}
+# %% nbgrader={"grade": true, "grade_id": "ex2_6_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false}
 checks.check_direction_activation(direction_activation)
 
-# %% nbgrader={"grade": true, "grade_id": "ex_6_hidden", "locked": true, "points": 1, "schema_version": 3, "solution": false}
-# Hidden tests: more seeds and shapes, run only at grading time.
+# %% nbgrader={"grade": true, "grade_id": "ex2_6_hidden", "locked": true, "points": 1, "schema_version": 3, "solution": false}
 
 # %% [markdown]
 # Which direction? The network must find arcs of *every* orientation, and dissection labels units with one
@@ -427,17 +428,16 @@ checks.check_direction_vs_neurons(comparison, concept)
 #
 # </details>
 
-# %% nbgrader={"grade": false, "grade_id": "ex_7_solution", "locked": false, "schema_version": 3, "solution": true}
+# %% nbgrader={"grade": false, "grade_id": "ex2_7_solution", "locked": false, "schema_version": 3, "solution": true}
 def grid_average(coords: torch.Tensor, values: torch.Tensor, n_cells: int) -> tuple[torch.Tensor, torch.Tensor]:
     """``coords`` [n, 2], ``values`` [n, d] -> (cells [n_cells, n_cells, d], counts [n_cells, n_cells])."""
     # YOUR CODE HERE
     raise NotImplementedError()
 
-# %% nbgrader={"grade": true, "grade_id": "ex_7_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false}
+# %% nbgrader={"grade": true, "grade_id": "ex2_7_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false}
 checks.check_grid_average(grid_average)
 
-# %% nbgrader={"grade": true, "grade_id": "ex_7_hidden", "locked": true, "points": 1, "schema_version": 3, "solution": false}
-# Hidden tests: more seeds and shapes, run only at grading time.
+# %% nbgrader={"grade": true, "grade_id": "ex2_7_hidden", "locked": true, "points": 1, "schema_version": 3, "solution": false}
 
 # %%
 vectors = F.spatial_max(acts["layer3"])

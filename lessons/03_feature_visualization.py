@@ -95,17 +95,16 @@ print("curve units of layer3, one per orientation bin:", UNITS)
 #
 # </details>
 
-# %% nbgrader={"grade": false, "grade_id": "ex_1_solution", "locked": false, "schema_version": 3, "solution": true}
+# %% nbgrader={"grade": false, "grade_id": "ex3_1_solution", "locked": false, "schema_version": 3, "solution": true}
 def channel_loss(acts: torch.Tensor, unit: int) -> torch.Tensor:
     """``acts`` [batch, channels, h, w] -> scalar: minus the mean of channel ``unit``."""
     # YOUR CODE HERE
     raise NotImplementedError()
 
-# %% nbgrader={"grade": true, "grade_id": "ex_1_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false}
+# %% nbgrader={"grade": true, "grade_id": "ex3_1_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false}
 checks.check_channel_loss(channel_loss)
 
-# %% nbgrader={"grade": true, "grade_id": "ex_1_hidden", "locked": true, "points": 1, "schema_version": 3, "solution": false}
-# Hidden tests: more seeds and shapes, run only at grading time.
+# %% nbgrader={"grade": true, "grade_id": "ex3_1_hidden", "locked": true, "points": 1, "schema_version": 3, "solution": false}
 
 # %% [markdown]
 # ## 2. Naive gradient ascent
@@ -140,23 +139,25 @@ print(f"final loss {naive.losses[-1]:.1f}; high-frequency share per image: {naiv
 #
 # <details><summary>Hint</summary>
 #
-# `freq = torch.sqrt(torch.fft.rfftfreq(W)[None, :] ** 2 + torch.fft.fftfreq(H)[:, None] ** 2)` has the
-# shape `[H, W // 2 + 1]` of `torch.fft.rfft2(x)`'s last two axes.
+# The radial frequency of entry `(row, col)` combines the row frequency (a full FFT axis, so it
+# has negative frequencies) and the column frequency (an `rfft` axis: only the non-negative half).
+# Build both 1-d frequency vectors with the matching `torch.fft` helpers and broadcast them into a grid
+# the shape of the spectrum. Remember to remove each channel's mean first, or the zero frequency
+# dominates the total.
 #
 # </details>
 
-# %% nbgrader={"grade": false, "grade_id": "ex_2_solution", "locked": false, "schema_version": 3, "solution": true}
+# %% nbgrader={"grade": false, "grade_id": "ex3_2_solution", "locked": false, "schema_version": 3, "solution": true}
 def high_frequency_share(images: torch.Tensor, cutoff: float = 0.25) -> torch.Tensor:
     """``images`` [batch, C, H, W] -> [batch] share of spectral energy above ``cutoff`` cycles/pixel."""
     # YOUR CODE HERE
     raise NotImplementedError()
 
-# %% nbgrader={"grade": true, "grade_id": "ex_2_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false}
+# %% nbgrader={"grade": true, "grade_id": "ex3_2_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false}
 checks.check_high_frequency_share(high_frequency_share)
 
 
-# %% nbgrader={"grade": true, "grade_id": "ex_2_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false}
-# Hidden tests: more seeds and shapes, run only at grading time.
+# %% nbgrader={"grade": true, "grade_id": "ex3_2_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false}
 
 # %% [markdown]
 # ## 3. Transformation robustness
@@ -179,18 +180,17 @@ checks.check_high_frequency_share(high_frequency_share)
 #
 # </details>
 
-# %% nbgrader={"grade": false, "grade_id": "ex_3_solution", "locked": false, "schema_version": 3, "solution": true}
+# %% nbgrader={"grade": false, "grade_id": "ex3_3_solution", "locked": false, "schema_version": 3, "solution": true}
 def jitter(images: torch.Tensor, d: int, ox: int, oy: int) -> torch.Tensor:
     """``images`` [batch, C, H, W] -> the [batch, C, H-d, W-d] window at column ``ox``, row ``oy``."""
     # YOUR CODE HERE
     raise NotImplementedError()
 
-# %% nbgrader={"grade": true, "grade_id": "ex_3_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false}
+# %% nbgrader={"grade": true, "grade_id": "ex3_3_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false}
 checks.check_jitter(jitter)
 
 
-# %% nbgrader={"grade": true, "grade_id": "ex_3_hidden", "locked": true, "points": 1, "schema_version": 3, "solution": false}
-# Hidden tests: more seeds and shapes, run only at grading time.
+# %% nbgrader={"grade": true, "grade_id": "ex3_3_hidden", "locked": true, "points": 1, "schema_version": 3, "solution": false}
 
 # %% [markdown]
 # ## 4. A better basis: Fourier with 1/f scaling, decorrelated colours
@@ -215,17 +215,16 @@ checks.check_jitter(jitter)
 #
 # </details>
 
-# %% nbgrader={"grade": false, "grade_id": "ex_4_solution", "locked": false, "schema_version": 3, "solution": true}
+# %% nbgrader={"grade": false, "grade_id": "ex3_4_solution", "locked": false, "schema_version": 3, "solution": true}
 def fft_scale(h: int, w: int) -> torch.Tensor:
     """-> [h, w // 2 + 1]: 1 / max(f, 1 / max(h, w)) for every rfft2 coefficient."""
     # YOUR CODE HERE
     raise NotImplementedError()
 
-# %% nbgrader={"grade": true, "grade_id": "ex_4_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false}
+# %% nbgrader={"grade": true, "grade_id": "ex3_4_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false}
 checks.check_fft_scale(fft_scale)
 
-# %% nbgrader={"grade": true, "grade_id": "ex_4_hidden", "locked": true, "points": 1, "schema_version": 3, "solution": false}
-# Hidden tests: more seeds and shapes, run only at grading time.
+# %% nbgrader={"grade": true, "grade_id": "ex3_4_hidden", "locked": true, "points": 1, "schema_version": 3, "solution": false}
 
 # %% [markdown]
 # Now the experiment the whole section builds to: the same eight units, the same number of steps, four
@@ -310,22 +309,23 @@ checks.check_vis_agreement(agreement, min_match=0.5)
 #
 # <details><summary>Hint</summary>
 #
-# `grams = torch.einsum("bcp,bdp->bcd", A, A).flatten(1)`; after normalising, `grams @ grams.T` holds all
-# pairwise cosines; drop its diagonal.
+# A Gram matrix compares every channel with every other over positions: after flattening space,
+# that is a batched product of the map with its own transpose. Once each Gram matrix is a unit vector,
+# one matrix product of the stack with itself holds every pairwise cosine; the diagonal (an image with
+# itself) must not count.
 #
 # </details>
 
-# %% nbgrader={"grade": false, "grade_id": "ex_5_solution", "locked": false, "schema_version": 3, "solution": true}
+# %% nbgrader={"grade": false, "grade_id": "ex3_5_solution", "locked": false, "schema_version": 3, "solution": true}
 def diversity_loss(acts: torch.Tensor) -> torch.Tensor:
     """``acts`` [batch, channels, h, w] -> scalar: summed pairwise Gram cosine similarity / batch."""
     # YOUR CODE HERE
     raise NotImplementedError()
 
-# %% nbgrader={"grade": true, "grade_id": "ex_5_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false}
+# %% nbgrader={"grade": true, "grade_id": "ex3_5_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false}
 checks.check_diversity_loss(diversity_loss)
 
-# %% nbgrader={"grade": true, "grade_id": "ex_5_hidden", "locked": true, "points": 1, "schema_version": 3, "solution": false}
-# Hidden tests: more seeds and shapes, run only at grading time.
+# %% nbgrader={"grade": true, "grade_id": "ex3_5_hidden", "locked": true, "points": 1, "schema_version": 3, "solution": false}
 
 # %%
 unit = UNITS[0]
@@ -362,22 +362,23 @@ with torch.no_grad():
 #
 # <details><summary>Hint</summary>
 #
-# `mi_tutor.run_with_cache(model, x, [layer], detach=False)` returns activations that keep their graph.
-# Make `x = image.clone().requires_grad_(True)`, call `.backward()` on the loss, read `x.grad`.
+# The gradient must flow from the layer's activations back to the pixels, so the image needs
+# `requires_grad` and the activations must keep their graph (the package's caching helper detaches by
+# default: look at its arguments). Work on a copy of the image, never on the caller's tensor, and return
+# a result that is detached.
 #
 # </details>
 
-# %% nbgrader={"grade": false, "grade_id": "ex_6_solution", "locked": false, "schema_version": 3, "solution": true}
+# %% nbgrader={"grade": false, "grade_id": "ex3_6_solution", "locked": false, "schema_version": 3, "solution": true}
 def deepdream_step(model: torch.nn.Module, layer: str, image: torch.Tensor, lr: float = 0.02) -> torch.Tensor:
     """One normalised gradient-ascent step on mean(acts ** 2) of ``layer``; returns [batch, 3, H, W]."""
     # YOUR CODE HERE
     raise NotImplementedError()
 
-# %% nbgrader={"grade": true, "grade_id": "ex_6_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false}
+# %% nbgrader={"grade": true, "grade_id": "ex3_6_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false}
 checks.check_deepdream_step(deepdream_step)
 
-# %% nbgrader={"grade": true, "grade_id": "ex_6_hidden", "locked": true, "points": 1, "schema_version": 3, "solution": false}
-# Hidden tests: more seeds and shapes, run only at grading time.
+# %% nbgrader={"grade": true, "grade_id": "ex3_6_hidden", "locked": true, "points": 1, "schema_version": 3, "solution": false}
 
 # %%
 start = data.images[:4].to(device)

@@ -66,25 +66,24 @@ from mi_tutor.checks import lesson05 as checks
 #
 # <details><summary>Hint</summary>
 #
-# Draw one tensor of uniform values and one of uniform "coins" of shape `(n_batch, *feature_probability.shape)`;
-# comparing the coins with `feature_probability` broadcasts over the batch axis. `torch.where` picks between the
-# values and zero.
+# Two independent random draws per entry: whether the feature is on (compare a uniform number with
+# its probability, which broadcasts over the batch axis) and its value when it is on. Drawing both on
+# the device of the probabilities keeps everything in one place.
 #
 # </details>
 
-# %% nbgrader={"grade": false, "grade_id": "ex1_solution", "locked": false, "schema_version": 3, "solution": true}
+# %% nbgrader={"grade": false, "grade_id": "ex5_1_solution", "locked": false, "schema_version": 3, "solution": true}
 def generate_batch(n_batch: int, feature_probability: torch.Tensor) -> torch.Tensor:
     """Sparse features [n_batch, n_instances, n_features]; feature_probability is [n_instances, n_features]."""
     # YOUR CODE HERE
     raise NotImplementedError()
 
 
-# %% nbgrader={"grade": true, "grade_id": "ex1_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false}
+# %% nbgrader={"grade": true, "grade_id": "ex5_1_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false}
 checks.check_generate_batch(generate_batch)
 
 
-# %% nbgrader={"grade": true, "grade_id": "ex1_hidden", "locked": true, "points": 1, "schema_version": 3, "solution": false}
-# Hidden tests: other probabilities and shapes, run only at grading time.
+# %% nbgrader={"grade": true, "grade_id": "ex5_1_hidden", "locked": true, "points": 1, "schema_version": 3, "solution": false}
 
 # %% [markdown]
 # ## 2. The ReLU output model
@@ -112,19 +111,18 @@ checks.check_generate_batch(generate_batch)
 #
 # </details>
 
-# %% nbgrader={"grade": false, "grade_id": "ex2_solution", "locked": false, "schema_version": 3, "solution": true}
+# %% nbgrader={"grade": false, "grade_id": "ex5_2_solution", "locked": false, "schema_version": 3, "solution": true}
 def toy_forward(W: torch.Tensor, b: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
     """x' = ReLU(W^T W x + b) per instance: W [i, f, h], b [i, f], x [batch, i, f] -> [batch, i, f]."""
     # YOUR CODE HERE
     raise NotImplementedError()
 
 
-# %% nbgrader={"grade": true, "grade_id": "ex2_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false}
+# %% nbgrader={"grade": true, "grade_id": "ex5_2_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false}
 checks.check_toy_forward(toy_forward)
 
 
-# %% nbgrader={"grade": true, "grade_id": "ex2_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false}
-# Hidden tests: other seeds and batch sizes.
+# %% nbgrader={"grade": true, "grade_id": "ex5_2_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false}
 
 # %% [markdown]
 # ### Exercise 5.3: the importance-weighted loss
@@ -141,17 +139,17 @@ checks.check_toy_forward(toy_forward)
 #
 # </details>
 
-# %% nbgrader={"grade": false, "grade_id": "ex3_solution", "locked": false, "schema_version": 3, "solution": true}
+# %% nbgrader={"grade": false, "grade_id": "ex5_3_solution", "locked": false, "schema_version": 3, "solution": true}
 def importance_weighted_loss(x: torch.Tensor, x_hat: torch.Tensor, importance: torch.Tensor) -> torch.Tensor:
     """Per-instance loss [n_instances] from x, x_hat [batch, i, f] and importance [i, f]."""
     # YOUR CODE HERE
     raise NotImplementedError()
 
 
-# %% nbgrader={"grade": true, "grade_id": "ex3_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false}
+# %% nbgrader={"grade": true, "grade_id": "ex5_3_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false}
 checks.check_importance_weighted_loss(importance_weighted_loss)
 
-# %% nbgrader={"grade": true, "grade_id": "ex3_hidden", "locked": true, "points": 1, "schema_version": 3, "solution": false}
+# %% nbgrader={"grade": true, "grade_id": "ex5_3_hidden", "locked": true, "points": 1, "schema_version": 3, "solution": false}
 
 # %% [markdown]
 # ## 3. Five features in two dimensions
@@ -222,18 +220,18 @@ checks.check_pentagon(W_5in2, probabilities)
 #
 # </details>
 
-# %% nbgrader={"grade": false, "grade_id": "ex4_solution", "locked": false, "schema_version": 3, "solution": true}
+# %% nbgrader={"grade": false, "grade_id": "ex5_4_solution", "locked": false, "schema_version": 3, "solution": true}
 def feature_dimensionality(W: torch.Tensor) -> torch.Tensor:
     """D_j = ||W_j||^2 / sum_k (W_j_hat . W_k)^2 for W [..., n_features, d_hidden] -> [..., n_features]."""
     # YOUR CODE HERE
     raise NotImplementedError()
 
 
-# %% nbgrader={"grade": true, "grade_id": "ex4_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false}
+# %% nbgrader={"grade": true, "grade_id": "ex5_4_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false}
 checks.check_feature_dimensionality(feature_dimensionality)
 
 
-# %% nbgrader={"grade": true, "grade_id": "ex4_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false}
+# %% nbgrader={"grade": true, "grade_id": "ex5_4_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false}
 
 # %% [markdown]
 # ### Exercise 5.5: dimensions per feature
@@ -248,17 +246,17 @@ checks.check_feature_dimensionality(feature_dimensionality)
 #
 # </details>
 
-# %% nbgrader={"grade": false, "grade_id": "ex5_solution", "locked": false, "schema_version": 3, "solution": true}
+# %% nbgrader={"grade": false, "grade_id": "ex5_5_solution", "locked": false, "schema_version": 3, "solution": true}
 def dimensions_per_feature(W: torch.Tensor) -> torch.Tensor:
     """m / ||W||_F^2 per instance: [..., n_features, d_hidden] -> [...]."""
     # YOUR CODE HERE
     raise NotImplementedError()
 
 
-# %% nbgrader={"grade": true, "grade_id": "ex5_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false}
+# %% nbgrader={"grade": true, "grade_id": "ex5_5_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false}
 checks.check_dimensions_per_feature(dimensions_per_feature)
 
-# %% nbgrader={"grade": true, "grade_id": "ex5_hidden", "locked": true, "points": 1, "schema_version": 3, "solution": false}
+# %% nbgrader={"grade": true, "grade_id": "ex5_5_hidden", "locked": true, "points": 1, "schema_version": 3, "solution": false}
 
 # %% [markdown]
 # ### Sticky fractions
@@ -305,22 +303,23 @@ checks.check_sticky_dimensionality(dims_data["dims_per_feature"], probabilities_
 #
 # <details><summary>Hint</summary>
 #
-# Start from `torch.full(W.shape[:-2], -1, dtype=torch.long)` and fill it with boolean masks built from
-# `W[..., 0, 0]` and `W[..., 1, 0]`.
+# Start from "every instance is -1" and overwrite it with the three cases, each a boolean mask
+# built from the two features' weights: learned means a large enough magnitude, antipodal means both
+# learned and their product negative. The result keeps the leading axes of `W` and is an integer tensor.
 #
 # </details>
 
-# %% nbgrader={"grade": false, "grade_id": "ex6_solution", "locked": false, "schema_version": 3, "solution": true}
+# %% nbgrader={"grade": false, "grade_id": "ex5_6_solution", "locked": false, "schema_version": 3, "solution": true}
 def classify_phase(W: torch.Tensor) -> torch.Tensor:
     """Phase codes [...] (0 not learned, 1 dedicated, 2 antipodal, -1 other) of W [..., 2, 1]."""
     # YOUR CODE HERE
     raise NotImplementedError()
 
 
-# %% nbgrader={"grade": true, "grade_id": "ex6_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false}
+# %% nbgrader={"grade": true, "grade_id": "ex5_6_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false}
 checks.check_classify_phase(classify_phase)
 
-# %% nbgrader={"grade": true, "grade_id": "ex6_hidden", "locked": true, "points": 1, "schema_version": 3, "solution": false}
+# %% nbgrader={"grade": true, "grade_id": "ex5_6_hidden", "locked": true, "points": 1, "schema_version": 3, "solution": false}
 
 # %% nbgrader={"grade": false, "grade_id": "phase_figure", "locked": true, "schema_version": 3, "solution": false}
 model_phase = zoo.load("tms_phase_2in1", device=device)
@@ -363,17 +362,17 @@ checks.check_phase_diagram(phase_data["phases"], phase_data["importances"], phas
 #
 # </details>
 
-# %% nbgrader={"grade": false, "grade_id": "ex7_solution", "locked": false, "schema_version": 3, "solution": true}
+# %% nbgrader={"grade": false, "grade_id": "ex5_7_solution", "locked": false, "schema_version": 3, "solution": true}
 def neuron_feature_counts(W: torch.Tensor, threshold: float = 0.5) -> torch.Tensor:
     """Number of features with weight >= threshold on each neuron: [..., n_features, d_hidden] -> [..., d_hidden]."""
     # YOUR CODE HERE
     raise NotImplementedError()
 
 
-# %% nbgrader={"grade": true, "grade_id": "ex7_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false}
+# %% nbgrader={"grade": true, "grade_id": "ex5_7_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false}
 checks.check_neuron_feature_counts(neuron_feature_counts)
 
-# %% nbgrader={"grade": true, "grade_id": "ex7_hidden", "locked": true, "points": 1, "schema_version": 3, "solution": false}
+# %% nbgrader={"grade": true, "grade_id": "ex5_7_hidden", "locked": true, "points": 1, "schema_version": 3, "solution": false}
 
 # %% nbgrader={"grade": false, "grade_id": "privileged_figure", "locked": true, "schema_version": 3, "solution": false}
 probabilities_relu = torch.tensor([1.0, 0.1, 0.01])

@@ -72,19 +72,18 @@ from mi_tutor.vision import render_shapes
 #
 # </details>
 
-# %% nbgrader={"grade": false, "grade_id": "ex1_solution", "locked": false, "schema_version": 3, "solution": true}
+# %% nbgrader={"grade": false, "grade_id": "ex6_1_solution", "locked": false, "schema_version": 3, "solution": true}
 def sae_encode(x: torch.Tensor, W_enc: torch.Tensor, b_enc: torch.Tensor, b_dec: torch.Tensor) -> torch.Tensor:
     """f = ReLU((x - b_dec) W_enc + b_enc): x [batch, d_in] -> [batch, d_sae]."""
     # YOUR CODE HERE
     raise NotImplementedError()
 
 
-# %% nbgrader={"grade": true, "grade_id": "ex1_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false}
+# %% nbgrader={"grade": true, "grade_id": "ex6_1_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false}
 checks.check_sae_encode(sae_encode)
 
 
-# %% nbgrader={"grade": true, "grade_id": "ex1_hidden", "locked": true, "points": 1, "schema_version": 3, "solution": false}
-# Hidden tests: other seeds and batch sizes, run only at grading time.
+# %% nbgrader={"grade": true, "grade_id": "ex6_1_hidden", "locked": true, "points": 1, "schema_version": 3, "solution": false}
 
 # %% [markdown]
 # ### Exercise 6.2: decode
@@ -98,18 +97,18 @@ checks.check_sae_encode(sae_encode)
 #
 # </details>
 
-# %% nbgrader={"grade": false, "grade_id": "ex2_solution", "locked": false, "schema_version": 3, "solution": true}
+# %% nbgrader={"grade": false, "grade_id": "ex6_2_solution", "locked": false, "schema_version": 3, "solution": true}
 def sae_decode(f: torch.Tensor, W_dec: torch.Tensor, b_dec: torch.Tensor) -> torch.Tensor:
     """x_hat = f W_dec + b_dec: f [batch, d_sae] -> [batch, d_in]."""
     # YOUR CODE HERE
     raise NotImplementedError()
 
 
-# %% nbgrader={"grade": true, "grade_id": "ex2_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false}
+# %% nbgrader={"grade": true, "grade_id": "ex6_2_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false}
 checks.check_sae_decode(sae_decode)
 
 
-# %% nbgrader={"grade": true, "grade_id": "ex2_hidden", "locked": true, "points": 1, "schema_version": 3, "solution": false}
+# %% nbgrader={"grade": true, "grade_id": "ex6_2_hidden", "locked": true, "points": 1, "schema_version": 3, "solution": false}
 
 # %% [markdown]
 # ### Exercise 6.3: the loss
@@ -134,18 +133,18 @@ checks.check_sae_decode(sae_decode)
 #
 # </details>
 
-# %% nbgrader={"grade": false, "grade_id": "ex3_solution", "locked": false, "schema_version": 3, "solution": true}
+# %% nbgrader={"grade": false, "grade_id": "ex6_3_solution", "locked": false, "schema_version": 3, "solution": true}
 def sae_loss(x, x_hat, f, W_dec, l1_coeff):
     """(total, mse, l1) with mse summed over d_in and l1 weighted by decoder row norms, both batch means."""
     # YOUR CODE HERE
     raise NotImplementedError()
 
 
-# %% nbgrader={"grade": true, "grade_id": "ex3_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false}
+# %% nbgrader={"grade": true, "grade_id": "ex6_3_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false}
 checks.check_sae_loss(sae_loss)
 
 
-# %% nbgrader={"grade": true, "grade_id": "ex3_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false}
+# %% nbgrader={"grade": true, "grade_id": "ex6_3_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false}
 
 # %% [markdown]
 # ## 2. Keeping decoder rows on the unit sphere
@@ -163,22 +162,23 @@ checks.check_sae_loss(sae_loss)
 #
 # <details><summary>Hint</summary>
 #
-# The per-row dot product is `(grad * W).sum(-1, keepdim=True)`.
+# Projecting a vector onto a unit vector needs the dot product of each row pair, kept with a
+# trailing axis of size 1 so it broadcasts back over `d`; subtract that multiple of the row of `W`.
 #
 # </details>
 
-# %% nbgrader={"grade": false, "grade_id": "ex4_solution", "locked": false, "schema_version": 3, "solution": true}
+# %% nbgrader={"grade": false, "grade_id": "ex6_4_solution", "locked": false, "schema_version": 3, "solution": true}
 def remove_parallel_component(grad: torch.Tensor, W: torch.Tensor) -> torch.Tensor:
     """grad minus its projection on each unit-norm row of W: [n, d] -> [n, d]."""
     # YOUR CODE HERE
     raise NotImplementedError()
 
 
-# %% nbgrader={"grade": true, "grade_id": "ex4_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false}
+# %% nbgrader={"grade": true, "grade_id": "ex6_4_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false}
 checks.check_remove_parallel_component(remove_parallel_component)
 
 
-# %% nbgrader={"grade": true, "grade_id": "ex4_hidden", "locked": true, "points": 1, "schema_version": 3, "solution": false}
+# %% nbgrader={"grade": true, "grade_id": "ex6_4_hidden", "locked": true, "points": 1, "schema_version": 3, "solution": false}
 
 # %% [markdown]
 # ## 3. Recovering the features of a toy model
@@ -205,17 +205,17 @@ checks.check_remove_parallel_component(remove_parallel_component)
 #
 # </details>
 
-# %% nbgrader={"grade": false, "grade_id": "ex5_solution", "locked": false, "schema_version": 3, "solution": true}
+# %% nbgrader={"grade": false, "grade_id": "ex6_5_solution", "locked": false, "schema_version": 3, "solution": true}
 def mean_max_cosine_similarity(learned: torch.Tensor, true: torch.Tensor) -> torch.Tensor:
     """For each true feature the best cosine with any learned row, averaged: -> scalar."""
     # YOUR CODE HERE
     raise NotImplementedError()
 
 
-# %% nbgrader={"grade": true, "grade_id": "ex5_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false}
+# %% nbgrader={"grade": true, "grade_id": "ex6_5_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false}
 checks.check_mean_max_cosine_similarity(mean_max_cosine_similarity)
 
-# %% nbgrader={"grade": true, "grade_id": "ex5_hidden", "locked": true, "points": 1, "schema_version": 3, "solution": false}
+# %% nbgrader={"grade": true, "grade_id": "ex6_5_hidden", "locked": true, "points": 1, "schema_version": 3, "solution": false}
 
 # %% [markdown]
 # We train SAEs with 32 latents (twice the number of true features) on freshly drawn toy activations, one per L1
@@ -286,21 +286,22 @@ checks.check_l0_falls(sweep_data["l1_coeff"], sweep_data["l0"])
 #
 # <details><summary>Hint</summary>
 #
-# Centre `x` with its mean over the batch (`x.mean(0, keepdim=True)`) for the denominator only.
+# Explained variance compares the squared reconstruction error with the spread of `x` around its
+# *own mean*, not around zero: centre only in the denominator.
 #
 # </details>
 
-# %% nbgrader={"grade": false, "grade_id": "ex6_solution", "locked": false, "schema_version": 3, "solution": true}
+# %% nbgrader={"grade": false, "grade_id": "ex6_6_solution", "locked": false, "schema_version": 3, "solution": true}
 def fraction_variance_explained(x: torch.Tensor, x_hat: torch.Tensor) -> torch.Tensor:
     """1 - sum ||x - x_hat||^2 / sum ||x - mean(x)||^2 over the batch: -> scalar."""
     # YOUR CODE HERE
     raise NotImplementedError()
 
 
-# %% nbgrader={"grade": true, "grade_id": "ex6_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false}
+# %% nbgrader={"grade": true, "grade_id": "ex6_6_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false}
 checks.check_fraction_variance_explained(fraction_variance_explained)
 
-# %% nbgrader={"grade": true, "grade_id": "ex6_hidden", "locked": true, "points": 1, "schema_version": 3, "solution": false}
+# %% nbgrader={"grade": true, "grade_id": "ex6_6_hidden", "locked": true, "points": 1, "schema_version": 3, "solution": false}
 
 # %% [markdown]
 # ## 5. An SAE on a course CNN
@@ -360,17 +361,17 @@ plt.show()
 #
 # </details>
 
-# %% nbgrader={"grade": false, "grade_id": "ex7_solution", "locked": false, "schema_version": 3, "solution": true}
+# %% nbgrader={"grade": false, "grade_id": "ex6_7_solution", "locked": false, "schema_version": 3, "solution": true}
 def concept_purity(acts: torch.Tensor, concepts: torch.Tensor, min_active: float = 0.01) -> torch.Tensor:
     """Largest share of each unit's activation on one concept: [n_inputs, n_units] -> [n_units]."""
     # YOUR CODE HERE
     raise NotImplementedError()
 
 
-# %% nbgrader={"grade": true, "grade_id": "ex7_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false}
+# %% nbgrader={"grade": true, "grade_id": "ex6_7_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false}
 checks.check_concept_purity(concept_purity)
 
-# %% nbgrader={"grade": true, "grade_id": "ex7_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false}
+# %% nbgrader={"grade": true, "grade_id": "ex6_7_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false}
 
 # %% nbgrader={"grade": false, "grade_id": "purity_figure", "locked": true, "schema_version": 3, "solution": false}
 neuron_purity = dl.concept_purity(test_acts, test_concepts)

@@ -130,24 +130,24 @@ except KeyError as err:
 #
 # <details><summary>Hint</summary>
 #
-# `torch.einsum("bqhd,bkhd->bhqk", q, k)` gives every query-key dot product. Build the mask with
-# `torch.triu(torch.ones(n, n, dtype=torch.bool, device=q.device), diagonal=1)` and fill the masked
-# scores with `float("-inf")` (not 0: a zero score still gets attention after the softmax).
+# Every query-key dot product at once is one `einsum` over `d_head` that keeps batch and head and
+# puts the query axis before the key axis. For the causal mask ask which entries are *strictly* above
+# the diagonal, and give them a score that the softmax turns into exactly zero: a score of 0 still
+# gets attention. Build the mask on the inputs' device.
 #
 # </details>
 
-# %% nbgrader={"grade": false, "grade_id": "ex_1_solution", "locked": false, "schema_version": 3, "solution": true}
+# %% nbgrader={"grade": false, "grade_id": "ex8_1_solution", "locked": false, "schema_version": 3, "solution": true}
 def attention_pattern(q: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
     """Causal attention pattern: q, k [batch, pos, head, d_head] -> [batch, head, query_pos, key_pos]."""
     # YOUR CODE HERE
     raise NotImplementedError()
 
 
-# %% nbgrader={"grade": true, "grade_id": "ex_1_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false}
+# %% nbgrader={"grade": true, "grade_id": "ex8_1_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false}
 checks.check_attention_pattern(attention_pattern)
 
-# %% nbgrader={"grade": true, "grade_id": "ex_1_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false}
-# Hidden tests: more seeds and shapes, run only at grading time.
+# %% nbgrader={"grade": true, "grade_id": "ex8_1_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false}
 
 # %% [markdown]
 # Your function recomputes what the model's hook `hook_pattern` recorded: the queries and keys are
@@ -191,24 +191,24 @@ fig, shown_1 = plot_attention_patterns(cache["pattern", 1][0], title="attn_only_
 #
 # <details><summary>Hint</summary>
 #
-# `pattern.diagonal(offset=-1, dim1=-2, dim2=-1)` collects exactly the entries `(q, q - 1)` into a
-# last axis; then average over every axis except the head axis.
+# The entries `(q, q - 1)` form one diagonal of each `[query, key]` matrix, just below the main
+# one; PyTorch can pull a diagonal out of the last two axes into a new last axis. Then average over
+# everything except the head.
 #
 # </details>
 
-# %% nbgrader={"grade": false, "grade_id": "ex_2_solution", "locked": false, "schema_version": 3, "solution": true}
+# %% nbgrader={"grade": false, "grade_id": "ex8_2_solution", "locked": false, "schema_version": 3, "solution": true}
 def previous_token_score(pattern: torch.Tensor) -> torch.Tensor:
     """Mean attention to the previous token: pattern [batch, head, q, k] -> [head]."""
     # YOUR CODE HERE
     raise NotImplementedError()
 
 
-# %% nbgrader={"grade": true, "grade_id": "ex_2_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false}
+# %% nbgrader={"grade": true, "grade_id": "ex8_2_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false}
 checks.check_previous_token_score(previous_token_score)
 
 
-# %% nbgrader={"grade": true, "grade_id": "ex_2_hidden", "locked": true, "points": 1, "schema_version": 3, "solution": false}
-# Hidden tests: more seeds and shapes, run only at grading time.
+# %% nbgrader={"grade": true, "grade_id": "ex8_2_hidden", "locked": true, "points": 1, "schema_version": 3, "solution": false}
 
 # %% [markdown]
 # ### Exercise 8.3: induction score
@@ -226,18 +226,17 @@ checks.check_previous_token_score(previous_token_score)
 #
 # </details>
 
-# %% nbgrader={"grade": false, "grade_id": "ex_3_solution", "locked": false, "schema_version": 3, "solution": true}
+# %% nbgrader={"grade": false, "grade_id": "ex8_3_solution", "locked": false, "schema_version": 3, "solution": true}
 def induction_score(pattern: torch.Tensor, seq_len: int) -> torch.Tensor:
     """Mean attention to the token after the earlier copy: [batch, head, q, k] -> [head]."""
     # YOUR CODE HERE
     raise NotImplementedError()
 
 
-# %% nbgrader={"grade": true, "grade_id": "ex_3_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false}
+# %% nbgrader={"grade": true, "grade_id": "ex8_3_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false}
 checks.check_induction_score(induction_score)
 
-# %% nbgrader={"grade": true, "grade_id": "ex_3_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false}
-# Hidden tests: more seeds and shapes, run only at grading time.
+# %% nbgrader={"grade": true, "grade_id": "ex8_3_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false}
 
 # %% [markdown]
 # Now the scores of every head of both models. The library's `circuits.head_scores` scores any
@@ -281,23 +280,23 @@ IND_HEAD = int(score_data_2l["induction"][1].argmax())
 #
 # <details><summary>Hint</summary>
 #
-# Take `log_softmax` over the last axis of `logits[:, :-1]`, then pick each row's target with
-# `.gather(-1, tokens[:, 1:, None])`.
+# Position `p` predicts token `p + 1`: drop the last position of the logits and the first of the
+# tokens, so the two line up. Use a log-softmax (not softmax then log: it underflows) and pick the
+# target's entry per row by indexing along the vocabulary axis with the tokens.
 #
 # </details>
 
-# %% nbgrader={"grade": false, "grade_id": "ex_4_solution", "locked": false, "schema_version": 3, "solution": true}
+# %% nbgrader={"grade": false, "grade_id": "ex8_4_solution", "locked": false, "schema_version": 3, "solution": true}
 def per_token_loss(logits: torch.Tensor, tokens: torch.Tensor) -> torch.Tensor:
     """Next-token cross-entropy at every position: [batch, pos, d_vocab], [batch, pos] -> [batch, pos - 1]."""
     # YOUR CODE HERE
     raise NotImplementedError()
 
 
-# %% nbgrader={"grade": true, "grade_id": "ex_4_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false}
+# %% nbgrader={"grade": true, "grade_id": "ex8_4_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false}
 checks.check_per_token_loss(per_token_loss)
 
-# %% nbgrader={"grade": true, "grade_id": "ex_4_hidden", "locked": true, "points": 1, "schema_version": 3, "solution": false}
-# Hidden tests: more seeds and shapes, run only at grading time.
+# %% nbgrader={"grade": true, "grade_id": "ex8_4_hidden", "locked": true, "points": 1, "schema_version": 3, "solution": false}
 
 # %% [markdown]
 # On the fresh repeated tokens, the first copy costs about `log 63 ≈ 4.14` nats per token for
@@ -335,25 +334,24 @@ checks.check_repeated_loss(loss_data["attn_only_2l"], SEQ_LEN)
 #
 # <details><summary>Hint</summary>
 #
-# Start from a `[n_layers, n_heads]` tensor of zeros on the tokens' device. In the hook, read the
-# layer from the hook's name (`"blocks.1.attn.hook_pattern"` belongs to layer 1) and fill that row.
-# Run with `fwd_hooks=[(lambda name: name.endswith("hook_pattern"), hook_fn)]` under `torch.no_grad()`.
-# The hook returns nothing, so the forward pass is unchanged.
+# A hook that returns nothing leaves the forward pass unchanged, so it can just record. It
+# receives every layer's pattern in turn: the hook's name tells you which layer it is. Let one
+# function match all the pattern hooks (a name filter), and make sure the scores are created on the
+# tokens' device.
 #
 # </details>
 
-# %% nbgrader={"grade": false, "grade_id": "ex_5_solution", "locked": false, "schema_version": 3, "solution": true}
+# %% nbgrader={"grade": false, "grade_id": "ex8_5_solution", "locked": false, "schema_version": 3, "solution": true}
 def induction_scores_with_hooks(model, tokens: torch.Tensor, seq_len: int) -> torch.Tensor:
     """Induction score of every head, read by hooks on hook_pattern: -> [n_layers, n_heads]."""
     # YOUR CODE HERE
     raise NotImplementedError()
 
 
-# %% nbgrader={"grade": true, "grade_id": "ex_5_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false}
+# %% nbgrader={"grade": true, "grade_id": "ex8_5_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false}
 checks.check_induction_scores_with_hooks(induction_scores_with_hooks)
 
-# %% nbgrader={"grade": true, "grade_id": "ex_5_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false}
-# Hidden tests: more seeds and shapes, run only at grading time.
+# %% nbgrader={"grade": true, "grade_id": "ex8_5_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false}
 
 # %% [markdown]
 # ## 5. The phase change
@@ -416,25 +414,25 @@ print(ov, " norm", round(ov.norm().item(), 2), " top singular values", ov.S[:4].
 #
 # <details><summary>Hint</summary>
 #
-# `model.W_V[layer, head]` is `[d_model, d_head]` and `model.W_O[layer, head]` is `[d_head, d_model]`.
-# `FactoredMatrix(A, B)` supports `@` with tensors on either side, so
-# `model.W_E @ FactoredMatrix(W_V, W_O) @ model.W_U` never builds a `d_model x d_model` matrix.
+# The OV circuit of one head sends an embedded token through that head's value and output
+# matrices and then to the logits. Indexing the stacked weights by layer and head gives one head's
+# `[d_model, d_head]` and `[d_head, d_model]` matrices. A `FactoredMatrix` of the two keeps the
+# product low-rank, and it multiplies with ordinary tensors on either side.
 #
 # </details>
 
-# %% nbgrader={"grade": false, "grade_id": "ex_6_solution", "locked": false, "schema_version": 3, "solution": true}
+# %% nbgrader={"grade": false, "grade_id": "ex8_6_solution", "locked": false, "schema_version": 3, "solution": true}
 def full_ov_circuit(model, layer: int, head: int):
     """W_E W_V W_O W_U of one head: a FactoredMatrix or tensor [d_vocab, d_vocab]."""
     # YOUR CODE HERE
     raise NotImplementedError()
 
 
-# %% nbgrader={"grade": true, "grade_id": "ex_6_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false}
+# %% nbgrader={"grade": true, "grade_id": "ex8_6_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false}
 checks.check_full_ov_circuit(full_ov_circuit)
 
 
-# %% nbgrader={"grade": true, "grade_id": "ex_6_hidden", "locked": true, "points": 1, "schema_version": 3, "solution": false}
-# Hidden tests: more seeds and shapes, run only at grading time.
+# %% nbgrader={"grade": true, "grade_id": "ex8_6_hidden", "locked": true, "points": 1, "schema_version": 3, "solution": false}
 
 # %% [markdown]
 # ### Exercise 8.7: the copying score
@@ -448,23 +446,22 @@ checks.check_full_ov_circuit(full_ov_circuit)
 #
 # <details><summary>Hint</summary>
 #
-# `torch.linalg.eigvals` returns complex eigenvalues. Sum them and keep `.real`; divide by
-# `eigenvalues.abs().sum()`.
+# A real matrix can have complex eigenvalues (in conjugate pairs). Their sum is real, the trace;
+# keep only its real part, and normalise by the sum of the eigenvalues' absolute values.
 #
 # </details>
 
-# %% nbgrader={"grade": false, "grade_id": "ex_7_solution", "locked": false, "schema_version": 3, "solution": true}
+# %% nbgrader={"grade": false, "grade_id": "ex8_7_solution", "locked": false, "schema_version": 3, "solution": true}
 def copying_score(matrix: torch.Tensor) -> torch.Tensor:
     """sum(eigenvalues) / sum(|eigenvalues|) of a square matrix [n, n] -> scalar in [-1, 1]."""
     # YOUR CODE HERE
     raise NotImplementedError()
 
 
-# %% nbgrader={"grade": true, "grade_id": "ex_7_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false}
+# %% nbgrader={"grade": true, "grade_id": "ex8_7_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false}
 checks.check_copying_score(copying_score)
 
-# %% nbgrader={"grade": true, "grade_id": "ex_7_hidden", "locked": true, "points": 1, "schema_version": 3, "solution": false}
-# Hidden tests: more seeds and shapes, run only at grading time.
+# %% nbgrader={"grade": true, "grade_id": "ex8_7_hidden", "locked": true, "points": 1, "schema_version": 3, "solution": false}
 
 # %% [markdown]
 # The induction head's full OV circuit is a bright diagonal: whatever token it attends to, it
@@ -509,22 +506,23 @@ print(f"the diagonal entry is its row's largest for {hits:.0%} of the tokens (ch
 #
 # <details><summary>Hint</summary>
 #
-# `torch.linalg.matrix_norm(x)` is the Frobenius norm of the last two axes.
+# The Frobenius norm is the square root of the sum of squared entries of a matrix; here every
+# norm is over the last two axes only, so leading axes stay. Batched matrix products with `@` keep
+# leading axes too.
 #
 # </details>
 
-# %% nbgrader={"grade": false, "grade_id": "ex_8_solution", "locked": false, "schema_version": 3, "solution": true}
+# %% nbgrader={"grade": false, "grade_id": "ex8_8_solution", "locked": false, "schema_version": 3, "solution": true}
 def composition_score(W_A: torch.Tensor, W_B: torch.Tensor) -> torch.Tensor:
     """|W_A W_B|_F / (|W_A|_F |W_B|_F) over the last two axes: -> [...]."""
     # YOUR CODE HERE
     raise NotImplementedError()
 
 
-# %% nbgrader={"grade": true, "grade_id": "ex_8_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false}
+# %% nbgrader={"grade": true, "grade_id": "ex8_8_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false}
 checks.check_composition_score(composition_score)
 
-# %% nbgrader={"grade": true, "grade_id": "ex_8_hidden", "locked": true, "points": 1, "schema_version": 3, "solution": false}
-# Hidden tests: more seeds and shapes, run only at grading time.
+# %% nbgrader={"grade": true, "grade_id": "ex8_8_hidden", "locked": true, "points": 1, "schema_version": 3, "solution": false}
 
 # %%
 with torch.no_grad():
@@ -561,23 +559,23 @@ checks.check_composition(comp_data["k"], comp_data["baseline"].item(), PREV_HEAD
 #
 # <details><summary>Hint</summary>
 #
-# `W_U.T[tokens[:, 1:]]` is `[batch, pos - 1, d_model]`: the unembedding direction of every next
-# token. Then `torch.einsum("cbpd,bpd->bpc", components[:, :, :-1], directions)`.
+# The logit of the next token is a dot product with its unembedding column. Gather one column
+# of `W_U` per (batch, position) from the *next* tokens, drop the last position of the components so
+# the two line up, and contract over `d_model` keeping the component axis last.
 #
 # </details>
 
-# %% nbgrader={"grade": false, "grade_id": "ex_9_solution", "locked": false, "schema_version": 3, "solution": true}
+# %% nbgrader={"grade": false, "grade_id": "ex8_9_solution", "locked": false, "schema_version": 3, "solution": true}
 def logit_attribution(components: torch.Tensor, W_U: torch.Tensor, tokens: torch.Tensor) -> torch.Tensor:
     """Direct contribution of each component to the next token's logit: -> [batch, pos - 1, component]."""
     # YOUR CODE HERE
     raise NotImplementedError()
 
 
-# %% nbgrader={"grade": true, "grade_id": "ex_9_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false}
+# %% nbgrader={"grade": true, "grade_id": "ex8_9_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false}
 checks.check_logit_attribution(logit_attribution)
 
-# %% nbgrader={"grade": true, "grade_id": "ex_9_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false}
-# Hidden tests: more seeds and shapes, run only at grading time.
+# %% nbgrader={"grade": true, "grade_id": "ex8_9_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false}
 
 # %% [markdown]
 # The library splits the cached residual stream into labelled components (`circuits.decompose_resid`)

@@ -95,7 +95,7 @@ print({name: tuple(a.shape) for name, a in acts.items()})
 #
 # </details>
 
-# %% nbgrader={"grade": false, "grade_id": "ex_1_solution", "locked": false, "schema_version": 3, "solution": true}
+# %% nbgrader={"grade": false, "grade_id": "ex2_1_solution", "locked": false, "schema_version": 3, "solution": true}
 def top_k_examples(acts: torch.Tensor, unit: int, k: int) -> tuple[torch.Tensor, torch.Tensor]:
     """``acts`` [n, units, h, w] -> (values [k], indices [k]) of the largest spatial maxima of ``unit``."""
     ### BEGIN SOLUTION
@@ -103,12 +103,12 @@ def top_k_examples(acts: torch.Tensor, unit: int, k: int) -> tuple[torch.Tensor,
     return peak.topk(k)
     ### END SOLUTION
 
-# %% nbgrader={"grade": true, "grade_id": "ex_1_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false}
+# %% nbgrader={"grade": true, "grade_id": "ex2_1_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false}
 checks.check_top_k_examples(top_k_examples)
 
-# %% nbgrader={"grade": true, "grade_id": "ex_1_hidden", "locked": true, "points": 1, "schema_version": 3, "solution": false}
-# Hidden tests: more seeds and shapes, run only at grading time.
+# %% nbgrader={"grade": true, "grade_id": "ex2_1_hidden", "locked": true, "points": 1, "schema_version": 3, "solution": false}
 ### BEGIN HIDDEN TESTS
+# Hidden tests: more seeds and shapes, run only at grading time.
 checks.check_top_k_examples(top_k_examples, seed=5, n=33, channels=9, k=7)
 checks.check_top_k_examples(top_k_examples, seed=9, n=4, channels=2, k=1)
 ### END HIDDEN TESTS
@@ -152,11 +152,12 @@ plt.show()
 #
 # <details><summary>Hint</summary>
 #
-# The boundary passes through the midpoint `m = (mu_pos + mu_neg) / 2`, so `direction @ m + bias = 0`.
+# Write the condition "closer to the positive side of the midpoint" as an equation: the boundary
+# point half-way between the two class means must score exactly zero. That one equation fixes the bias.
 #
 # </details>
 
-# %% nbgrader={"grade": false, "grade_id": "ex_2_solution", "locked": false, "schema_version": 3, "solution": true}
+# %% nbgrader={"grade": false, "grade_id": "ex2_2_solution", "locked": false, "schema_version": 3, "solution": true}
 def mass_mean_probe(acts: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """``acts`` [n, d], binary ``labels`` [n] -> (direction [d], bias [])."""
     ### BEGIN SOLUTION
@@ -166,12 +167,12 @@ def mass_mean_probe(acts: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Ten
     return direction, -direction @ (mu_pos + mu_neg) / 2
     ### END SOLUTION
 
-# %% nbgrader={"grade": true, "grade_id": "ex_2_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false}
+# %% nbgrader={"grade": true, "grade_id": "ex2_2_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false}
 checks.check_mass_mean_probe(mass_mean_probe)
 
-# %% nbgrader={"grade": true, "grade_id": "ex_2_hidden", "locked": true, "points": 1, "schema_version": 3, "solution": false}
-# Hidden tests: more seeds and shapes, run only at grading time.
+# %% nbgrader={"grade": true, "grade_id": "ex2_2_hidden", "locked": true, "points": 1, "schema_version": 3, "solution": false}
 ### BEGIN HIDDEN TESTS
+# Hidden tests: more seeds and shapes, run only at grading time.
 checks.check_mass_mean_probe(mass_mean_probe, seed=3, n=101, d=17)
 ### END HIDDEN TESTS
 
@@ -187,12 +188,14 @@ checks.check_mass_mean_probe(mass_mean_probe, seed=3, n=101, d=17)
 #
 # <details><summary>Hint</summary>
 #
-# Standardise: `x = (acts - mean) / std`. Train `W, b` on `x` with `F.cross_entropy`. Then fold the
-# standardisation back: `logits = ((acts - mean) / std) @ W.T + b = acts @ (W / std).T + (b - (W / std) @ mean)`.
+# The optimiser behaves well on standardised features, but the exercise wants a probe that reads
+# the raw activations. Train on standardised data, then substitute the standardisation into the logits
+# and collect what multiplies `acts` (the new weight) and what does not (the new bias). A zero std
+# needs guarding.
 #
 # </details>
 
-# %% nbgrader={"grade": false, "grade_id": "ex_3_solution", "locked": false, "schema_version": 3, "solution": true}
+# %% nbgrader={"grade": false, "grade_id": "ex2_3_solution", "locked": false, "schema_version": 3, "solution": true}
 def train_probe(acts: torch.Tensor, labels: torch.Tensor, n_classes: int,
                 steps: int = 200, lr: float = 0.1) -> tuple[torch.Tensor, torch.Tensor]:
     """``acts`` [n, d], ``labels`` [n] -> (weight [n_classes, d], bias [n_classes]) on raw activations."""
@@ -211,12 +214,12 @@ def train_probe(acts: torch.Tensor, labels: torch.Tensor, n_classes: int,
     return w, bias.detach() - w @ mean
     ### END SOLUTION
 
-# %% nbgrader={"grade": true, "grade_id": "ex_3_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false}
+# %% nbgrader={"grade": true, "grade_id": "ex2_3_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false}
 checks.check_train_probe(train_probe)
 
-# %% nbgrader={"grade": true, "grade_id": "ex_3_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false}
-# Hidden tests: more seeds and shapes, run only at grading time.
+# %% nbgrader={"grade": true, "grade_id": "ex2_3_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false}
 ### BEGIN HIDDEN TESTS
+# Hidden tests: more seeds and shapes, run only at grading time.
 checks.check_train_probe(train_probe, seed=4, d=20, n_classes=6)
 checks.check_train_probe(train_probe, seed=8, d=5, n_classes=2)
 ### END HIDDEN TESTS
@@ -279,24 +282,25 @@ checks.check_probe_depth(dict(zip(probe_data["layers"], probe_data["accuracy"]["
 #
 # <details><summary>Hint</summary>
 #
-# Move the unit axis first and flatten the rest: `acts.transpose(0, 1).flatten(1)`; then
-# `torch.quantile(..., 1 - quantile, dim=1)`.
+# The threshold is over every image *and* every position of a unit, so bring each unit's values
+# together into one row before asking for a quantile. Which quantile: the value that a fraction
+# `quantile` *exceeds* sits near the top, not the bottom.
 #
 # </details>
 
-# %% nbgrader={"grade": false, "grade_id": "ex_4_solution", "locked": false, "schema_version": 3, "solution": true}
+# %% nbgrader={"grade": false, "grade_id": "ex2_4_solution", "locked": false, "schema_version": 3, "solution": true}
 def quantile_thresholds(acts: torch.Tensor, quantile: float = 0.005) -> torch.Tensor:
     """``acts`` [n, units, h, w] -> [units] thresholds exceeded by a fraction ``quantile`` of values."""
     ### BEGIN SOLUTION
     return torch.quantile(acts.transpose(0, 1).flatten(1), 1 - quantile, dim=1)
     ### END SOLUTION
 
-# %% nbgrader={"grade": true, "grade_id": "ex_4_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false}
+# %% nbgrader={"grade": true, "grade_id": "ex2_4_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false}
 checks.check_quantile_thresholds(quantile_thresholds)
 
-# %% nbgrader={"grade": true, "grade_id": "ex_4_hidden", "locked": true, "points": 1, "schema_version": 3, "solution": false}
-# Hidden tests: more seeds and shapes, run only at grading time.
+# %% nbgrader={"grade": true, "grade_id": "ex2_4_hidden", "locked": true, "points": 1, "schema_version": 3, "solution": false}
 ### BEGIN HIDDEN TESTS
+# Hidden tests: more seeds and shapes, run only at grading time.
 checks.check_quantile_thresholds(quantile_thresholds, seed=2, n=30, channels=3, quantile=0.01)
 ### END HIDDEN TESTS
 
@@ -309,13 +313,15 @@ checks.check_quantile_thresholds(quantile_thresholds, seed=2, n=30, channels=3, 
 #
 # <details><summary>Hint</summary>
 #
-# `torch.nn.functional.interpolate(acts, size=(H, W), mode="bilinear", align_corners=False)`, compare with
-# `thresholds[None, :, None, None]`, then the intersection of every unit with every concept is one
-# `einsum("nuhw,nchw->uc", ...)` on floats. Union = |M_k| + |L_c| - intersection, all summed over the dataset.
+# Three steps in order: bring the activation maps to the mask resolution (bilinear, as the text
+# says), threshold each unit with its own value (broadcast the `[units]` thresholds over images and
+# positions), then count overlaps. Summing the products of two 0/1 maps counts their intersection, and
+# one contraction over images and pixels gives every unit-concept pair at once. Sum over the whole
+# dataset *before* dividing: a mean of per-image IoUs is a different number.
 #
 # </details>
 
-# %% nbgrader={"grade": false, "grade_id": "ex_5_solution", "locked": false, "schema_version": 3, "solution": true}
+# %% nbgrader={"grade": false, "grade_id": "ex2_5_solution", "locked": false, "schema_version": 3, "solution": true}
 def dissection_iou(acts: torch.Tensor, masks: torch.Tensor, thresholds: torch.Tensor) -> torch.Tensor:
     """``acts`` [n, units, h, w], ``masks`` [n, concepts, H, W] bool, ``thresholds`` [units] -> IoU [units, concepts]."""
     ### BEGIN SOLUTION
@@ -327,12 +333,12 @@ def dissection_iou(acts: torch.Tensor, masks: torch.Tensor, thresholds: torch.Te
     return inter / (union + 1e-10)
     ### END SOLUTION
 
-# %% nbgrader={"grade": true, "grade_id": "ex_5_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false}
+# %% nbgrader={"grade": true, "grade_id": "ex2_5_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false}
 checks.check_dissection_iou(dissection_iou)
 
-# %% nbgrader={"grade": true, "grade_id": "ex_5_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false}
-# Hidden tests: more seeds and shapes, run only at grading time.
+# %% nbgrader={"grade": true, "grade_id": "ex2_5_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false}
 ### BEGIN HIDDEN TESTS
+# Hidden tests: more seeds and shapes, run only at grading time.
 checks.check_dissection_iou(dissection_iou, seed=6, n=9, channels=5, concepts=4, size=12, act_size=6)
 ### END HIDDEN TESTS
 
@@ -372,23 +378,24 @@ checks.check_dissection_counts(dissections["layer3"], dissection_counts)
 #
 # <details><summary>Hint</summary>
 #
-# `torch.einsum("nchw,c->nhw", acts, direction / direction.norm())`.
+# A projection on a direction is a dot product over the channel axis at every image and position.
+# The exercise says *normalised*: a direction of norm 3 must give the same answer as its unit vector.
 #
 # </details>
 
-# %% nbgrader={"grade": false, "grade_id": "ex_6_solution", "locked": false, "schema_version": 3, "solution": true}
+# %% nbgrader={"grade": false, "grade_id": "ex2_6_solution", "locked": false, "schema_version": 3, "solution": true}
 def direction_activation(acts: torch.Tensor, direction: torch.Tensor) -> torch.Tensor:
     """``acts`` [n, channels, h, w], ``direction`` [channels] -> [n, h, w]."""
     ### BEGIN SOLUTION
     return torch.einsum("nchw,c->nhw", acts, direction / direction.norm())
     ### END SOLUTION
 
-# %% nbgrader={"grade": true, "grade_id": "ex_6_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false}
+# %% nbgrader={"grade": true, "grade_id": "ex2_6_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false}
 checks.check_direction_activation(direction_activation)
 
-# %% nbgrader={"grade": true, "grade_id": "ex_6_hidden", "locked": true, "points": 1, "schema_version": 3, "solution": false}
-# Hidden tests: more seeds and shapes, run only at grading time.
+# %% nbgrader={"grade": true, "grade_id": "ex2_6_hidden", "locked": true, "points": 1, "schema_version": 3, "solution": false}
 ### BEGIN HIDDEN TESTS
+# Hidden tests: more seeds and shapes, run only at grading time.
 checks.check_direction_activation(direction_activation, seed=7, n=2, channels=11)
 ### END HIDDEN TESTS
 
@@ -480,7 +487,7 @@ checks.check_direction_vs_neurons(comparison, concept)
 #
 # </details>
 
-# %% nbgrader={"grade": false, "grade_id": "ex_7_solution", "locked": false, "schema_version": 3, "solution": true}
+# %% nbgrader={"grade": false, "grade_id": "ex2_7_solution", "locked": false, "schema_version": 3, "solution": true}
 def grid_average(coords: torch.Tensor, values: torch.Tensor, n_cells: int) -> tuple[torch.Tensor, torch.Tensor]:
     """``coords`` [n, 2], ``values`` [n, d] -> (cells [n_cells, n_cells, d], counts [n_cells, n_cells])."""
     ### BEGIN SOLUTION
@@ -493,12 +500,12 @@ def grid_average(coords: torch.Tensor, values: torch.Tensor, n_cells: int) -> tu
     return cells.reshape(n_cells, n_cells, -1), counts.reshape(n_cells, n_cells)
     ### END SOLUTION
 
-# %% nbgrader={"grade": true, "grade_id": "ex_7_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false}
+# %% nbgrader={"grade": true, "grade_id": "ex2_7_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false}
 checks.check_grid_average(grid_average)
 
-# %% nbgrader={"grade": true, "grade_id": "ex_7_hidden", "locked": true, "points": 1, "schema_version": 3, "solution": false}
-# Hidden tests: more seeds and shapes, run only at grading time.
+# %% nbgrader={"grade": true, "grade_id": "ex2_7_hidden", "locked": true, "points": 1, "schema_version": 3, "solution": false}
 ### BEGIN HIDDEN TESTS
+# Hidden tests: more seeds and shapes, run only at grading time.
 checks.check_grid_average(grid_average, seed=3, n=200, d=5, n_cells=7)
 ### END HIDDEN TESTS
 

@@ -123,9 +123,9 @@ fig, shown = plots.plot_stimuli(demo, titles)
 #
 # <details><summary>Hint</summary>
 #
-# `orientations.repeat(n_curv)` and `curvatures.repeat_interleave(n_orient)` list all pairs,
-# curvature-major; `run_with_cache(model, images, [layer])` returns `(output, cache)`; reshape
-# the responses to `(n_curv, n_orient)`.
+# List every (curvature, orientation) pair in the order the output rows and columns need:
+# curvature changes slowest. Render all of them as one batch, run the model once, read the centre
+# position of the channel's map, and reshape. Do the images live on the same device as the model?
 #
 # </details>
 
@@ -149,8 +149,8 @@ def tuning_grid(model: nn.Module, layer: str, channel: int, orientations: torch.
 checks.check_tuning_grid(tuning_grid)
 
 # %% nbgrader={"grade": true, "grade_id": "ex4_1_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false}
-# Hidden tests: other seeds, layers and grids, run only at grading time.
 ### BEGIN HIDDEN TESTS
+# Hidden tests: other seeds, layers and grids, run only at grading time.
 checks.check_tuning_grid(tuning_grid, seed=3)
 checks.check_tuning_grid(tuning_grid, seed=17)
 ### END HIDDEN TESTS
@@ -203,8 +203,8 @@ def preferred_orientation(radial: torch.Tensor, orientations: torch.Tensor) -> t
 checks.check_preferred_orientation(preferred_orientation)
 
 # %% nbgrader={"grade": true, "grade_id": "ex4_2_hidden", "locked": true, "points": 1, "schema_version": 3, "solution": false}
-# Hidden tests: other seeds and numbers of units.
 ### BEGIN HIDDEN TESTS
+# Hidden tests: other seeds and numbers of units.
 checks.check_preferred_orientation(preferred_orientation, seed=5, units=3)
 checks.check_preferred_orientation(preferred_orientation, seed=21, units=11)
 ### END HIDDEN TESTS
@@ -225,7 +225,8 @@ checks.check_preferred_orientation(preferred_orientation, seed=21, units=11)
 #
 # <details><summary>Hint</summary>
 #
-# Divide by `(c + l).clamp_min(1e-12)`: where both are 0 the numerator is 0 as well.
+# Clip both responses at zero first. The denominator can be zero only where the numerator is
+# zero too, so a tiny lower bound on the denominator gives 0 there without a branch.
 #
 # </details>
 
@@ -242,8 +243,8 @@ def curve_line_selectivity(curve_response: torch.Tensor, line_response: torch.Te
 checks.check_curve_line_selectivity(curve_line_selectivity)
 
 # %% nbgrader={"grade": true, "grade_id": "ex4_3_hidden", "locked": true, "points": 1, "schema_version": 3, "solution": false}
-# Hidden tests: other seeds and sizes.
 ### BEGIN HIDDEN TESTS
+# Hidden tests: other seeds and sizes.
 checks.check_curve_line_selectivity(curve_line_selectivity, seed=9, n=25)
 ### END HIDDEN TESTS
 
@@ -283,8 +284,8 @@ def max_circular_gap(angles: torch.Tensor) -> float:
 checks.check_max_circular_gap(max_circular_gap)
 
 # %% nbgrader={"grade": true, "grade_id": "ex4_4_hidden", "locked": true, "points": 1, "schema_version": 3, "solution": false}
-# Hidden tests: other random sets of angles.
 ### BEGIN HIDDEN TESTS
+# Hidden tests: other random sets of angles.
 checks.check_max_circular_gap(max_circular_gap, seed=13)
 ### END HIDDEN TESTS
 
@@ -344,10 +345,10 @@ print("90° angles pointing at each member's orientation, response / best-curve 
 #
 # <details><summary>Hint</summary>
 #
-# `F.affine_grid(theta, images.shape, align_corners=False)` with `theta` of shape `[n, 2, 3]`,
-# then `F.grid_sample(images, grid, mode="bilinear", padding_mode="border", align_corners=False)`.
-# The grid tells each output pixel where to *read* the input, and its $y$ axis points down: work
-# out which way the rotation matrix must turn by trying a single bright pixel.
+# PyTorch's sampling grid says, for every *output* pixel, where to read the *input*: that is the
+# inverse of the rotation you want. Its y axis points down while the exercise's points up, which flips
+# the sign of the angle once more. Build one 2x3 affine matrix per image, keep `align_corners` the same
+# in both calls, and test the direction on a single bright pixel before trusting it.
 #
 # </details>
 
@@ -367,8 +368,8 @@ def rotate_images(images: torch.Tensor, angle: float) -> torch.Tensor:
 checks.check_rotate_images(rotate_images)
 
 # %% nbgrader={"grade": true, "grade_id": "ex4_5_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false}
-# Hidden tests: other images and a different size.
 ### BEGIN HIDDEN TESTS
+# Hidden tests: other images and a different size.
 checks.check_rotate_images(rotate_images, seed=8, size=24)
 ### END HIDDEN TESTS
 
@@ -441,8 +442,11 @@ print(f"{len(edges.channels)} orientation-tuned units in relu2")
 #
 # <details><summary>Hint</summary>
 #
-# `near, normal = arc_normal_field(kernels.shape[-1], step, orientation, curvature)` gives two
-# `[k, k]` tensors; `pre_orientations[:, None, None] - normal[None]` broadcasts to `[n_pre, k, k]`.
+# The package's `arc_normal_field` gives, for every kernel position, how near it is to the arc and
+# the arc's normal direction there. The angle difference between each lower unit's orientation and
+# the normal must broadcast over units and positions: add the missing axes so shapes `[n_pre]` and
+# `[k, k]` meet in `[n_pre, k, k]`. Keep only the positive weights in both sums, and guard the case
+# with none.
 #
 # </details>
 
@@ -465,8 +469,8 @@ def tangent_alignment(kernels: torch.Tensor, pre_orientations: torch.Tensor, ori
 checks.check_tangent_alignment(tangent_alignment)
 
 # %% nbgrader={"grade": true, "grade_id": "ex4_6_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false}
-# Hidden tests: other seeds and numbers of lower units.
 ### BEGIN HIDDEN TESTS
+# Hidden tests: other seeds and numbers of lower units.
 checks.check_tangent_alignment(tangent_alignment, seed=4, n_pre=12)
 ### END HIDDEN TESTS
 
@@ -507,8 +511,10 @@ checks.check_alignment_result(family_alignment, family_null)
 #
 # <details><summary>Hint</summary>
 #
-# Flatten $W$ and $d$ to vectors of length `n_out * n_in`, stack the five columns into a design
-# matrix $X$, and solve with `torch.linalg.lstsq(X, w[:, None]).solution`. Work in float64.
+# Each weight is one data point; its predictor is the angle difference between its input and
+# output unit. Build a design matrix with one column per basis function (the constant and two
+# harmonics of cosine and sine) and solve the least-squares problem with a `torch.linalg` solver.
+# Float64 avoids a noisy R²; constant weights have zero total variance.
 #
 # </details>
 
@@ -533,8 +539,8 @@ def equivariance_score(weights: torch.Tensor, out_orientations: torch.Tensor,
 checks.check_equivariance_score(equivariance_score)
 
 # %% nbgrader={"grade": true, "grade_id": "ex4_7_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false}
-# Hidden tests: other orientations and noise levels.
 ### BEGIN HIDDEN TESTS
+# Hidden tests: other orientations and noise levels.
 checks.check_equivariance_score(equivariance_score, seed=6)
 checks.check_equivariance_score(equivariance_score, seed=31)
 ### END HIDDEN TESTS
@@ -616,8 +622,9 @@ print(f"median mismatch {math.degrees(err.median()):.0f}° (45° bins; random wo
 #
 # <details><summary>Hint</summary>
 #
-# Same ingredients as Exercise 4.6: `arc_normal_field(kernel_size, step, orientation, curvature)`,
-# and `match` of shape `[n_pre, k, k]`.
+# Same ingredients as Exercise 4.6: the nearness and normal field of the arc, and the cosine of
+# twice the angle between each lower unit and the normal, as a `[n_pre, k, k]` tensor. Then apply the
+# formula term by term: the positive part squared, the negative part halved, the surround outside the arc.
 #
 # </details>
 
@@ -637,8 +644,8 @@ def handbuilt_kernel(pre_orientations: torch.Tensor, orientation: float, curvatu
 checks.check_handbuilt_kernel(handbuilt_kernel)
 
 # %% nbgrader={"grade": true, "grade_id": "ex4_8_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false}
-# Hidden tests: other orientations, curvatures and kernel sizes.
 ### BEGIN HIDDEN TESTS
+# Hidden tests: other orientations, curvatures and kernel sizes.
 checks.check_handbuilt_kernel(handbuilt_kernel, seed=12, n_pre=10)
 ### END HIDDEN TESTS
 
@@ -685,8 +692,10 @@ checks.check_handbuilt_result(hb_data["learned"], hb_data["built"])
 #
 # <details><summary>Hint</summary>
 #
-# `acts.permute(1, 0, 2, 3)[:, on]` picks every channel's activations at the positions where the
-# `[n, h, w]` mask `on` is true; `acts.std(dim=(0, 2, 3))` is the unit's std.
+# Shrink each mask by average pooling to the activation size, then threshold the coverage. For the
+# mean on the concept's positions, you want, for every channel, the activations at the positions where
+# the `[n, h, w]` mask is true: move the channel axis out of the way so one boolean index selects them.
+# The mean and std of each unit are over images and positions together.
 #
 # </details>
 
@@ -709,8 +718,8 @@ def concept_scores(acts: torch.Tensor, masks: dict[str, torch.Tensor]) -> torch.
 checks.check_concept_scores(concept_scores)
 
 # %% nbgrader={"grade": true, "grade_id": "ex4_9_hidden", "locked": true, "points": 1, "schema_version": 3, "solution": false}
-# Hidden tests: other activations and masks.
 ### BEGIN HIDDEN TESTS
+# Hidden tests: other activations and masks.
 checks.check_concept_scores(concept_scores, seed=2, n=9)
 ### END HIDDEN TESTS
 

@@ -70,7 +70,7 @@ from mi_tutor.vision import render_shapes
 #
 # </details>
 
-# %% nbgrader={"grade": false, "grade_id": "ex1_solution", "locked": false, "schema_version": 3, "solution": true}
+# %% nbgrader={"grade": false, "grade_id": "ex6_1_solution", "locked": false, "schema_version": 3, "solution": true}
 def sae_encode(x: torch.Tensor, W_enc: torch.Tensor, b_enc: torch.Tensor, b_dec: torch.Tensor) -> torch.Tensor:
     """f = ReLU((x - b_dec) W_enc + b_enc): x [batch, d_in] -> [batch, d_sae]."""
     ### BEGIN SOLUTION
@@ -78,12 +78,12 @@ def sae_encode(x: torch.Tensor, W_enc: torch.Tensor, b_enc: torch.Tensor, b_dec:
     ### END SOLUTION
 
 
-# %% nbgrader={"grade": true, "grade_id": "ex1_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false}
+# %% nbgrader={"grade": true, "grade_id": "ex6_1_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false}
 checks.check_sae_encode(sae_encode)
 
-# %% nbgrader={"grade": true, "grade_id": "ex1_hidden", "locked": true, "points": 1, "schema_version": 3, "solution": false}
-# Hidden tests: other seeds and batch sizes, run only at grading time.
+# %% nbgrader={"grade": true, "grade_id": "ex6_1_hidden", "locked": true, "points": 1, "schema_version": 3, "solution": false}
 ### BEGIN HIDDEN TESTS
+# Hidden tests: other seeds and batch sizes, run only at grading time.
 checks.check_sae_encode(sae_encode, seed=12, batch=2)
 ### END HIDDEN TESTS
 
@@ -99,7 +99,7 @@ checks.check_sae_encode(sae_encode, seed=12, batch=2)
 #
 # </details>
 
-# %% nbgrader={"grade": false, "grade_id": "ex2_solution", "locked": false, "schema_version": 3, "solution": true}
+# %% nbgrader={"grade": false, "grade_id": "ex6_2_solution", "locked": false, "schema_version": 3, "solution": true}
 def sae_decode(f: torch.Tensor, W_dec: torch.Tensor, b_dec: torch.Tensor) -> torch.Tensor:
     """x_hat = f W_dec + b_dec: f [batch, d_sae] -> [batch, d_in]."""
     ### BEGIN SOLUTION
@@ -107,11 +107,12 @@ def sae_decode(f: torch.Tensor, W_dec: torch.Tensor, b_dec: torch.Tensor) -> tor
     ### END SOLUTION
 
 
-# %% nbgrader={"grade": true, "grade_id": "ex2_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false}
+# %% nbgrader={"grade": true, "grade_id": "ex6_2_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false}
 checks.check_sae_decode(sae_decode)
 
-# %% nbgrader={"grade": true, "grade_id": "ex2_hidden", "locked": true, "points": 1, "schema_version": 3, "solution": false}
+# %% nbgrader={"grade": true, "grade_id": "ex6_2_hidden", "locked": true, "points": 1, "schema_version": 3, "solution": false}
 ### BEGIN HIDDEN TESTS
+# Another seed and a batch of 4 (the visible test uses 9).
 checks.check_sae_decode(sae_decode, seed=5, batch=4)
 ### END HIDDEN TESTS
 
@@ -138,7 +139,7 @@ checks.check_sae_decode(sae_decode, seed=5, batch=4)
 #
 # </details>
 
-# %% nbgrader={"grade": false, "grade_id": "ex3_solution", "locked": false, "schema_version": 3, "solution": true}
+# %% nbgrader={"grade": false, "grade_id": "ex6_3_solution", "locked": false, "schema_version": 3, "solution": true}
 def sae_loss(x, x_hat, f, W_dec, l1_coeff):
     """(total, mse, l1) with mse summed over d_in and l1 weighted by decoder row norms, both batch means."""
     ### BEGIN SOLUTION
@@ -148,11 +149,12 @@ def sae_loss(x, x_hat, f, W_dec, l1_coeff):
     ### END SOLUTION
 
 
-# %% nbgrader={"grade": true, "grade_id": "ex3_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false}
+# %% nbgrader={"grade": true, "grade_id": "ex6_3_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false}
 checks.check_sae_loss(sae_loss)
 
-# %% nbgrader={"grade": true, "grade_id": "ex3_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false}
+# %% nbgrader={"grade": true, "grade_id": "ex6_3_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false}
 ### BEGIN HIDDEN TESTS
+# Another seed and a batch of 5 (the visible test uses 12).
 checks.check_sae_loss(sae_loss, seed=21, batch=5)
 ### END HIDDEN TESTS
 
@@ -172,11 +174,12 @@ checks.check_sae_loss(sae_loss, seed=21, batch=5)
 #
 # <details><summary>Hint</summary>
 #
-# The per-row dot product is `(grad * W).sum(-1, keepdim=True)`.
+# Projecting a vector onto a unit vector needs the dot product of each row pair, kept with a
+# trailing axis of size 1 so it broadcasts back over `d`; subtract that multiple of the row of `W`.
 #
 # </details>
 
-# %% nbgrader={"grade": false, "grade_id": "ex4_solution", "locked": false, "schema_version": 3, "solution": true}
+# %% nbgrader={"grade": false, "grade_id": "ex6_4_solution", "locked": false, "schema_version": 3, "solution": true}
 def remove_parallel_component(grad: torch.Tensor, W: torch.Tensor) -> torch.Tensor:
     """grad minus its projection on each unit-norm row of W: [n, d] -> [n, d]."""
     ### BEGIN SOLUTION
@@ -184,11 +187,12 @@ def remove_parallel_component(grad: torch.Tensor, W: torch.Tensor) -> torch.Tens
     ### END SOLUTION
 
 
-# %% nbgrader={"grade": true, "grade_id": "ex4_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false}
+# %% nbgrader={"grade": true, "grade_id": "ex6_4_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false}
 checks.check_remove_parallel_component(remove_parallel_component)
 
-# %% nbgrader={"grade": true, "grade_id": "ex4_hidden", "locked": true, "points": 1, "schema_version": 3, "solution": false}
+# %% nbgrader={"grade": true, "grade_id": "ex6_4_hidden", "locked": true, "points": 1, "schema_version": 3, "solution": false}
 ### BEGIN HIDDEN TESTS
+# Another seed for the random decoder and gradient.
 checks.check_remove_parallel_component(remove_parallel_component, seed=6)
 ### END HIDDEN TESTS
 
@@ -217,7 +221,7 @@ checks.check_remove_parallel_component(remove_parallel_component, seed=6)
 #
 # </details>
 
-# %% nbgrader={"grade": false, "grade_id": "ex5_solution", "locked": false, "schema_version": 3, "solution": true}
+# %% nbgrader={"grade": false, "grade_id": "ex6_5_solution", "locked": false, "schema_version": 3, "solution": true}
 def mean_max_cosine_similarity(learned: torch.Tensor, true: torch.Tensor) -> torch.Tensor:
     """For each true feature the best cosine with any learned row, averaged: -> scalar."""
     ### BEGIN SOLUTION
@@ -227,11 +231,12 @@ def mean_max_cosine_similarity(learned: torch.Tensor, true: torch.Tensor) -> tor
     ### END SOLUTION
 
 
-# %% nbgrader={"grade": true, "grade_id": "ex5_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false}
+# %% nbgrader={"grade": true, "grade_id": "ex6_5_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false}
 checks.check_mean_max_cosine_similarity(mean_max_cosine_similarity)
 
-# %% nbgrader={"grade": true, "grade_id": "ex5_hidden", "locked": true, "points": 1, "schema_version": 3, "solution": false}
+# %% nbgrader={"grade": true, "grade_id": "ex6_5_hidden", "locked": true, "points": 1, "schema_version": 3, "solution": false}
 ### BEGIN HIDDEN TESTS
+# Another seed for the learned and true feature sets.
 checks.check_mean_max_cosine_similarity(mean_max_cosine_similarity, seed=17)
 ### END HIDDEN TESTS
 
@@ -304,11 +309,12 @@ checks.check_l0_falls(sweep_data["l1_coeff"], sweep_data["l0"])
 #
 # <details><summary>Hint</summary>
 #
-# Centre `x` with its mean over the batch (`x.mean(0, keepdim=True)`) for the denominator only.
+# Explained variance compares the squared reconstruction error with the spread of `x` around its
+# *own mean*, not around zero: centre only in the denominator.
 #
 # </details>
 
-# %% nbgrader={"grade": false, "grade_id": "ex6_solution", "locked": false, "schema_version": 3, "solution": true}
+# %% nbgrader={"grade": false, "grade_id": "ex6_6_solution", "locked": false, "schema_version": 3, "solution": true}
 def fraction_variance_explained(x: torch.Tensor, x_hat: torch.Tensor) -> torch.Tensor:
     """1 - sum ||x - x_hat||^2 / sum ||x - mean(x)||^2 over the batch: -> scalar."""
     ### BEGIN SOLUTION
@@ -318,11 +324,12 @@ def fraction_variance_explained(x: torch.Tensor, x_hat: torch.Tensor) -> torch.T
     ### END SOLUTION
 
 
-# %% nbgrader={"grade": true, "grade_id": "ex6_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false}
+# %% nbgrader={"grade": true, "grade_id": "ex6_6_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false}
 checks.check_fraction_variance_explained(fraction_variance_explained)
 
-# %% nbgrader={"grade": true, "grade_id": "ex6_hidden", "locked": true, "points": 1, "schema_version": 3, "solution": false}
+# %% nbgrader={"grade": true, "grade_id": "ex6_6_hidden", "locked": true, "points": 1, "schema_version": 3, "solution": false}
 ### BEGIN HIDDEN TESTS
+# Another seed and a batch of 20 (the visible test uses 50).
 checks.check_fraction_variance_explained(fraction_variance_explained, seed=2, batch=20)
 ### END HIDDEN TESTS
 
@@ -384,7 +391,7 @@ plt.show()
 #
 # </details>
 
-# %% nbgrader={"grade": false, "grade_id": "ex7_solution", "locked": false, "schema_version": 3, "solution": true}
+# %% nbgrader={"grade": false, "grade_id": "ex6_7_solution", "locked": false, "schema_version": 3, "solution": true}
 def concept_purity(acts: torch.Tensor, concepts: torch.Tensor, min_active: float = 0.01) -> torch.Tensor:
     """Largest share of each unit's activation on one concept: [n_inputs, n_units] -> [n_units]."""
     ### BEGIN SOLUTION
@@ -397,11 +404,12 @@ def concept_purity(acts: torch.Tensor, concepts: torch.Tensor, min_active: float
     ### END SOLUTION
 
 
-# %% nbgrader={"grade": true, "grade_id": "ex7_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false}
+# %% nbgrader={"grade": true, "grade_id": "ex6_7_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false}
 checks.check_concept_purity(concept_purity)
 
-# %% nbgrader={"grade": true, "grade_id": "ex7_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false}
+# %% nbgrader={"grade": true, "grade_id": "ex6_7_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false}
 ### BEGIN HIDDEN TESTS
+# Another seed and 300 samples (the visible test uses 200).
 checks.check_concept_purity(concept_purity, seed=31, n=300)
 ### END HIDDEN TESTS
 

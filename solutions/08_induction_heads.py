@@ -128,13 +128,14 @@ except KeyError as err:
 #
 # <details><summary>Hint</summary>
 #
-# `torch.einsum("bqhd,bkhd->bhqk", q, k)` gives every query-key dot product. Build the mask with
-# `torch.triu(torch.ones(n, n, dtype=torch.bool, device=q.device), diagonal=1)` and fill the masked
-# scores with `float("-inf")` (not 0: a zero score still gets attention after the softmax).
+# Every query-key dot product at once is one `einsum` over `d_head` that keeps batch and head and
+# puts the query axis before the key axis. For the causal mask ask which entries are *strictly* above
+# the diagonal, and give them a score that the softmax turns into exactly zero: a score of 0 still
+# gets attention. Build the mask on the inputs' device.
 #
 # </details>
 
-# %% nbgrader={"grade": false, "grade_id": "ex_1_solution", "locked": false, "schema_version": 3, "solution": true}
+# %% nbgrader={"grade": false, "grade_id": "ex8_1_solution", "locked": false, "schema_version": 3, "solution": true}
 def attention_pattern(q: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
     """Causal attention pattern: q, k [batch, pos, head, d_head] -> [batch, head, query_pos, key_pos]."""
     ### BEGIN SOLUTION
@@ -145,12 +146,12 @@ def attention_pattern(q: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
     ### END SOLUTION
 
 
-# %% nbgrader={"grade": true, "grade_id": "ex_1_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false}
+# %% nbgrader={"grade": true, "grade_id": "ex8_1_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false}
 checks.check_attention_pattern(attention_pattern)
 
-# %% nbgrader={"grade": true, "grade_id": "ex_1_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false}
-# Hidden tests: more seeds and shapes, run only at grading time.
+# %% nbgrader={"grade": true, "grade_id": "ex8_1_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false}
 ### BEGIN HIDDEN TESTS
+# Hidden tests: more seeds and shapes, run only at grading time.
 checks.check_attention_pattern(attention_pattern, seed=11, batch=3, pos=9, heads=2, d_head=8)
 checks.check_attention_pattern(attention_pattern, seed=12, batch=1, pos=1, heads=4, d_head=3)
 ### END HIDDEN TESTS
@@ -197,12 +198,13 @@ fig, shown_1 = plot_attention_patterns(cache["pattern", 1][0], title="attn_only_
 #
 # <details><summary>Hint</summary>
 #
-# `pattern.diagonal(offset=-1, dim1=-2, dim2=-1)` collects exactly the entries `(q, q - 1)` into a
-# last axis; then average over every axis except the head axis.
+# The entries `(q, q - 1)` form one diagonal of each `[query, key]` matrix, just below the main
+# one; PyTorch can pull a diagonal out of the last two axes into a new last axis. Then average over
+# everything except the head.
 #
 # </details>
 
-# %% nbgrader={"grade": false, "grade_id": "ex_2_solution", "locked": false, "schema_version": 3, "solution": true}
+# %% nbgrader={"grade": false, "grade_id": "ex8_2_solution", "locked": false, "schema_version": 3, "solution": true}
 def previous_token_score(pattern: torch.Tensor) -> torch.Tensor:
     """Mean attention to the previous token: pattern [batch, head, q, k] -> [head]."""
     ### BEGIN SOLUTION
@@ -210,12 +212,12 @@ def previous_token_score(pattern: torch.Tensor) -> torch.Tensor:
     ### END SOLUTION
 
 
-# %% nbgrader={"grade": true, "grade_id": "ex_2_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false}
+# %% nbgrader={"grade": true, "grade_id": "ex8_2_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false}
 checks.check_previous_token_score(previous_token_score)
 
-# %% nbgrader={"grade": true, "grade_id": "ex_2_hidden", "locked": true, "points": 1, "schema_version": 3, "solution": false}
-# Hidden tests: more seeds and shapes, run only at grading time.
+# %% nbgrader={"grade": true, "grade_id": "ex8_2_hidden", "locked": true, "points": 1, "schema_version": 3, "solution": false}
 ### BEGIN HIDDEN TESTS
+# Hidden tests: more seeds and shapes, run only at grading time.
 checks.check_previous_token_score(previous_token_score, seed=21, batch=1, heads=2, n=15)
 checks.check_previous_token_score(previous_token_score, seed=22, batch=5, heads=6, n=4)
 ### END HIDDEN TESTS
@@ -236,7 +238,7 @@ checks.check_previous_token_score(previous_token_score, seed=22, batch=5, heads=
 #
 # </details>
 
-# %% nbgrader={"grade": false, "grade_id": "ex_3_solution", "locked": false, "schema_version": 3, "solution": true}
+# %% nbgrader={"grade": false, "grade_id": "ex8_3_solution", "locked": false, "schema_version": 3, "solution": true}
 def induction_score(pattern: torch.Tensor, seq_len: int) -> torch.Tensor:
     """Mean attention to the token after the earlier copy: [batch, head, q, k] -> [head]."""
     ### BEGIN SOLUTION
@@ -244,12 +246,12 @@ def induction_score(pattern: torch.Tensor, seq_len: int) -> torch.Tensor:
     ### END SOLUTION
 
 
-# %% nbgrader={"grade": true, "grade_id": "ex_3_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false}
+# %% nbgrader={"grade": true, "grade_id": "ex8_3_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false}
 checks.check_induction_score(induction_score)
 
-# %% nbgrader={"grade": true, "grade_id": "ex_3_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false}
-# Hidden tests: more seeds and shapes, run only at grading time.
+# %% nbgrader={"grade": true, "grade_id": "ex8_3_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false}
 ### BEGIN HIDDEN TESTS
+# Hidden tests: more seeds and shapes, run only at grading time.
 checks.check_induction_score(induction_score, seed=31, batch=2, heads=3, seq_len=9)
 checks.check_induction_score(induction_score, seed=32, batch=4, heads=1, seq_len=2)
 ### END HIDDEN TESTS
@@ -296,12 +298,13 @@ IND_HEAD = int(score_data_2l["induction"][1].argmax())
 #
 # <details><summary>Hint</summary>
 #
-# Take `log_softmax` over the last axis of `logits[:, :-1]`, then pick each row's target with
-# `.gather(-1, tokens[:, 1:, None])`.
+# Position `p` predicts token `p + 1`: drop the last position of the logits and the first of the
+# tokens, so the two line up. Use a log-softmax (not softmax then log: it underflows) and pick the
+# target's entry per row by indexing along the vocabulary axis with the tokens.
 #
 # </details>
 
-# %% nbgrader={"grade": false, "grade_id": "ex_4_solution", "locked": false, "schema_version": 3, "solution": true}
+# %% nbgrader={"grade": false, "grade_id": "ex8_4_solution", "locked": false, "schema_version": 3, "solution": true}
 def per_token_loss(logits: torch.Tensor, tokens: torch.Tensor) -> torch.Tensor:
     """Next-token cross-entropy at every position: [batch, pos, d_vocab], [batch, pos] -> [batch, pos - 1]."""
     ### BEGIN SOLUTION
@@ -310,12 +313,12 @@ def per_token_loss(logits: torch.Tensor, tokens: torch.Tensor) -> torch.Tensor:
     ### END SOLUTION
 
 
-# %% nbgrader={"grade": true, "grade_id": "ex_4_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false}
+# %% nbgrader={"grade": true, "grade_id": "ex8_4_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false}
 checks.check_per_token_loss(per_token_loss)
 
-# %% nbgrader={"grade": true, "grade_id": "ex_4_hidden", "locked": true, "points": 1, "schema_version": 3, "solution": false}
-# Hidden tests: more seeds and shapes, run only at grading time.
+# %% nbgrader={"grade": true, "grade_id": "ex8_4_hidden", "locked": true, "points": 1, "schema_version": 3, "solution": false}
 ### BEGIN HIDDEN TESTS
+# Hidden tests: more seeds and shapes, run only at grading time.
 checks.check_per_token_loss(per_token_loss, seed=41, batch=1, pos=12, d_vocab=5)
 checks.check_per_token_loss(per_token_loss, seed=42, batch=6, pos=2, d_vocab=30)
 ### END HIDDEN TESTS
@@ -356,14 +359,14 @@ checks.check_repeated_loss(loss_data["attn_only_2l"], SEQ_LEN)
 #
 # <details><summary>Hint</summary>
 #
-# Start from a `[n_layers, n_heads]` tensor of zeros on the tokens' device. In the hook, read the
-# layer from the hook's name (`"blocks.1.attn.hook_pattern"` belongs to layer 1) and fill that row.
-# Run with `fwd_hooks=[(lambda name: name.endswith("hook_pattern"), hook_fn)]` under `torch.no_grad()`.
-# The hook returns nothing, so the forward pass is unchanged.
+# A hook that returns nothing leaves the forward pass unchanged, so it can just record. It
+# receives every layer's pattern in turn: the hook's name tells you which layer it is. Let one
+# function match all the pattern hooks (a name filter), and make sure the scores are created on the
+# tokens' device.
 #
 # </details>
 
-# %% nbgrader={"grade": false, "grade_id": "ex_5_solution", "locked": false, "schema_version": 3, "solution": true}
+# %% nbgrader={"grade": false, "grade_id": "ex8_5_solution", "locked": false, "schema_version": 3, "solution": true}
 def induction_scores_with_hooks(model, tokens: torch.Tensor, seq_len: int) -> torch.Tensor:
     """Induction score of every head, read by hooks on hook_pattern: -> [n_layers, n_heads]."""
     ### BEGIN SOLUTION
@@ -379,12 +382,12 @@ def induction_scores_with_hooks(model, tokens: torch.Tensor, seq_len: int) -> to
     ### END SOLUTION
 
 
-# %% nbgrader={"grade": true, "grade_id": "ex_5_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false}
+# %% nbgrader={"grade": true, "grade_id": "ex8_5_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false}
 checks.check_induction_scores_with_hooks(induction_scores_with_hooks)
 
-# %% nbgrader={"grade": true, "grade_id": "ex_5_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false}
-# Hidden tests: more seeds and shapes, run only at grading time.
+# %% nbgrader={"grade": true, "grade_id": "ex8_5_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false}
 ### BEGIN HIDDEN TESTS
+# Hidden tests: more seeds and shapes, run only at grading time.
 checks.check_induction_scores_with_hooks(induction_scores_with_hooks, seed=51, batch=2, seq_len=5)
 checks.check_induction_scores_with_hooks(induction_scores_with_hooks, seed=52, batch=3, seq_len=20, model=model_2l)
 ### END HIDDEN TESTS
@@ -450,13 +453,14 @@ print(ov, " norm", round(ov.norm().item(), 2), " top singular values", ov.S[:4].
 #
 # <details><summary>Hint</summary>
 #
-# `model.W_V[layer, head]` is `[d_model, d_head]` and `model.W_O[layer, head]` is `[d_head, d_model]`.
-# `FactoredMatrix(A, B)` supports `@` with tensors on either side, so
-# `model.W_E @ FactoredMatrix(W_V, W_O) @ model.W_U` never builds a `d_model x d_model` matrix.
+# The OV circuit of one head sends an embedded token through that head's value and output
+# matrices and then to the logits. Indexing the stacked weights by layer and head gives one head's
+# `[d_model, d_head]` and `[d_head, d_model]` matrices. A `FactoredMatrix` of the two keeps the
+# product low-rank, and it multiplies with ordinary tensors on either side.
 #
 # </details>
 
-# %% nbgrader={"grade": false, "grade_id": "ex_6_solution", "locked": false, "schema_version": 3, "solution": true}
+# %% nbgrader={"grade": false, "grade_id": "ex8_6_solution", "locked": false, "schema_version": 3, "solution": true}
 def full_ov_circuit(model, layer: int, head: int):
     """W_E W_V W_O W_U of one head: a FactoredMatrix or tensor [d_vocab, d_vocab]."""
     ### BEGIN SOLUTION
@@ -464,12 +468,12 @@ def full_ov_circuit(model, layer: int, head: int):
     ### END SOLUTION
 
 
-# %% nbgrader={"grade": true, "grade_id": "ex_6_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false}
+# %% nbgrader={"grade": true, "grade_id": "ex8_6_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false}
 checks.check_full_ov_circuit(full_ov_circuit)
 
-# %% nbgrader={"grade": true, "grade_id": "ex_6_hidden", "locked": true, "points": 1, "schema_version": 3, "solution": false}
-# Hidden tests: more seeds and shapes, run only at grading time.
+# %% nbgrader={"grade": true, "grade_id": "ex8_6_hidden", "locked": true, "points": 1, "schema_version": 3, "solution": false}
 ### BEGIN HIDDEN TESTS
+# Hidden tests: more seeds and shapes, run only at grading time.
 checks.check_full_ov_circuit(full_ov_circuit, seed=61)
 checks.check_full_ov_circuit(full_ov_circuit, seed=62, model=model_2l)
 ### END HIDDEN TESTS
@@ -486,12 +490,12 @@ checks.check_full_ov_circuit(full_ov_circuit, seed=62, model=model_2l)
 #
 # <details><summary>Hint</summary>
 #
-# `torch.linalg.eigvals` returns complex eigenvalues. Sum them and keep `.real`; divide by
-# `eigenvalues.abs().sum()`.
+# A real matrix can have complex eigenvalues (in conjugate pairs). Their sum is real, the trace;
+# keep only its real part, and normalise by the sum of the eigenvalues' absolute values.
 #
 # </details>
 
-# %% nbgrader={"grade": false, "grade_id": "ex_7_solution", "locked": false, "schema_version": 3, "solution": true}
+# %% nbgrader={"grade": false, "grade_id": "ex8_7_solution", "locked": false, "schema_version": 3, "solution": true}
 def copying_score(matrix: torch.Tensor) -> torch.Tensor:
     """sum(eigenvalues) / sum(|eigenvalues|) of a square matrix [n, n] -> scalar in [-1, 1]."""
     ### BEGIN SOLUTION
@@ -500,12 +504,12 @@ def copying_score(matrix: torch.Tensor) -> torch.Tensor:
     ### END SOLUTION
 
 
-# %% nbgrader={"grade": true, "grade_id": "ex_7_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false}
+# %% nbgrader={"grade": true, "grade_id": "ex8_7_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false}
 checks.check_copying_score(copying_score)
 
-# %% nbgrader={"grade": true, "grade_id": "ex_7_hidden", "locked": true, "points": 1, "schema_version": 3, "solution": false}
-# Hidden tests: more seeds and shapes, run only at grading time.
+# %% nbgrader={"grade": true, "grade_id": "ex8_7_hidden", "locked": true, "points": 1, "schema_version": 3, "solution": false}
 ### BEGIN HIDDEN TESTS
+# Hidden tests: more seeds and shapes, run only at grading time.
 checks.check_copying_score(copying_score, seed=71, n=5)
 checks.check_copying_score(copying_score, seed=72, n=30)
 ### END HIDDEN TESTS
@@ -553,11 +557,13 @@ print(f"the diagonal entry is its row's largest for {hits:.0%} of the tokens (ch
 #
 # <details><summary>Hint</summary>
 #
-# `torch.linalg.matrix_norm(x)` is the Frobenius norm of the last two axes.
+# The Frobenius norm is the square root of the sum of squared entries of a matrix; here every
+# norm is over the last two axes only, so leading axes stay. Batched matrix products with `@` keep
+# leading axes too.
 #
 # </details>
 
-# %% nbgrader={"grade": false, "grade_id": "ex_8_solution", "locked": false, "schema_version": 3, "solution": true}
+# %% nbgrader={"grade": false, "grade_id": "ex8_8_solution", "locked": false, "schema_version": 3, "solution": true}
 def composition_score(W_A: torch.Tensor, W_B: torch.Tensor) -> torch.Tensor:
     """|W_A W_B|_F / (|W_A|_F |W_B|_F) over the last two axes: -> [...]."""
     ### BEGIN SOLUTION
@@ -566,12 +572,12 @@ def composition_score(W_A: torch.Tensor, W_B: torch.Tensor) -> torch.Tensor:
     ### END SOLUTION
 
 
-# %% nbgrader={"grade": true, "grade_id": "ex_8_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false}
+# %% nbgrader={"grade": true, "grade_id": "ex8_8_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false}
 checks.check_composition_score(composition_score)
 
-# %% nbgrader={"grade": true, "grade_id": "ex_8_hidden", "locked": true, "points": 1, "schema_version": 3, "solution": false}
-# Hidden tests: more seeds and shapes, run only at grading time.
+# %% nbgrader={"grade": true, "grade_id": "ex8_8_hidden", "locked": true, "points": 1, "schema_version": 3, "solution": false}
 ### BEGIN HIDDEN TESTS
+# Hidden tests: more seeds and shapes, run only at grading time.
 checks.check_composition_score(composition_score, seed=81, d_model=24, d_head=6)
 checks.check_composition_score(composition_score, seed=82, d_model=8, d_head=8)
 ### END HIDDEN TESTS
@@ -611,12 +617,13 @@ checks.check_composition(comp_data["k"], comp_data["baseline"].item(), PREV_HEAD
 #
 # <details><summary>Hint</summary>
 #
-# `W_U.T[tokens[:, 1:]]` is `[batch, pos - 1, d_model]`: the unembedding direction of every next
-# token. Then `torch.einsum("cbpd,bpd->bpc", components[:, :, :-1], directions)`.
+# The logit of the next token is a dot product with its unembedding column. Gather one column
+# of `W_U` per (batch, position) from the *next* tokens, drop the last position of the components so
+# the two line up, and contract over `d_model` keeping the component axis last.
 #
 # </details>
 
-# %% nbgrader={"grade": false, "grade_id": "ex_9_solution", "locked": false, "schema_version": 3, "solution": true}
+# %% nbgrader={"grade": false, "grade_id": "ex8_9_solution", "locked": false, "schema_version": 3, "solution": true}
 def logit_attribution(components: torch.Tensor, W_U: torch.Tensor, tokens: torch.Tensor) -> torch.Tensor:
     """Direct contribution of each component to the next token's logit: -> [batch, pos - 1, component]."""
     ### BEGIN SOLUTION
@@ -625,12 +632,12 @@ def logit_attribution(components: torch.Tensor, W_U: torch.Tensor, tokens: torch
     ### END SOLUTION
 
 
-# %% nbgrader={"grade": true, "grade_id": "ex_9_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false}
+# %% nbgrader={"grade": true, "grade_id": "ex8_9_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false}
 checks.check_logit_attribution(logit_attribution)
 
-# %% nbgrader={"grade": true, "grade_id": "ex_9_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false}
-# Hidden tests: more seeds and shapes, run only at grading time.
+# %% nbgrader={"grade": true, "grade_id": "ex8_9_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false}
 ### BEGIN HIDDEN TESTS
+# Hidden tests: more seeds and shapes, run only at grading time.
 checks.check_logit_attribution(logit_attribution, seed=91, n_comp=11, batch=3, pos=4, d_model=16, d_vocab=7)
 checks.check_logit_attribution(logit_attribution, seed=92, n_comp=1, batch=1, pos=9, d_model=4, d_vocab=20)
 ### END HIDDEN TESTS

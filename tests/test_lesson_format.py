@@ -1,26 +1,28 @@
-"""Every lesson follows the course format, and lessons/ is a fresh release of solutions/."""
+"""Every lesson follows the lesson spec, lessons/ is a fresh release, and the spec rejects drift.
+
+The spec itself lives in :func:`mi_tutor.course.lessons.validate_lesson` (its module docstring says
+it in words); ``mi-tutor release`` refuses a lesson that breaks it.
+"""
 
 from __future__ import annotations
 
-import re
-
 import pytest
+import jupytext
 
 from conftest import LESSONS, ROOT, lesson_ids
-from mi_tutor.course.lessons import read_lesson, student_source, validate_lesson
+from mi_tutor.course.lessons import exercise_hints, quoted_fragments, read_lesson, release_lessons, \
+    student_source, validate_lesson
 from mi_tutor.course.site import leaked_lines
 
-pytestmark = pytest.mark.parametrize("lesson", LESSONS, ids=lesson_ids())
+each_lesson = pytest.mark.parametrize("lesson", LESSONS, ids=lesson_ids())
 
 
-def _cells(lesson, kind=None):
-    return [c for c in read_lesson(lesson.path).cells if kind is None or c.cell_type == kind]
-
-
-def test_metadata_is_valid(lesson):
+@each_lesson
+def test_lesson_meets_the_spec(lesson):
     assert validate_lesson(read_lesson(lesson.path), lesson.slug) == []
 
 
+@each_lesson
 def test_student_version_is_committed_and_fresh(lesson):
     target = ROOT / "lessons" / lesson.path.name
     assert target.exists(), f"lessons/{lesson.path.name} is missing: run `mi-tutor release`"
@@ -28,35 +30,127 @@ def test_student_version_is_committed_and_fresh(lesson):
         f"lessons/{lesson.path.name} is stale: run `mi-tutor release`")
 
 
+@each_lesson
 def test_student_version_leaks_nothing(lesson):
     text = (ROOT / "lessons" / lesson.path.name).read_text()
     assert leaked_lines(lesson.path, text) == []
 
 
-def test_every_exercise_has_visible_and_hidden_tests(lesson):
-    cells = _cells(lesson)
-    solutions = [c for c in cells if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("solution")]
-    tests = [c for c in cells if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("grade")]
-    hidden = [c for c in tests if "BEGIN HIDDEN TESTS" in c.source]
-    assert solutions, "a lesson needs exercises"
-    assert len(hidden) >= len(solutions), f"{len(solutions)} exercises but only {len(hidden)} hidden test cells"
-    assert len(tests) - len(hidden) >= len(solutions), "every exercise needs a visible test too"
-    assert all(c.metadata["nbgrader"]["points"] > 0 for c in tests)
+@each_lesson
+def test_every_exercise_has_a_hint(lesson):
+    nb = read_lesson(lesson.path)
+    hints = exercise_hints(nb)
+    n_solutions = sum(1 for c in nb.cells if c.metadata.get("nbgrader", {}).get("solution") and c.cell_type == "code")
+    assert len(hints) == n_solutions and all(len(h.split()) >= 10 for h in hints.values())
 
 
-def test_has_written_question_and_course_sections(lesson):
-    md = _cells(lesson, "markdown")
-    written = [c for c in md if c.metadata.get("nbgrader", {}).get("grade")]
-    assert written, "a lesson asks at least one written question graded by hand"
-    text = "\n".join(c.source for c in md)
-    for heading in ("Learning objectives", "Prerequisites", "Estimated time", "## Summary", "Further reading"):
-        assert heading in text, f"missing section: {heading}"
+# --- The spec rejects a lesson that breaks it -------------------------------------------------------
+
+VALID = '''# %% [markdown]
+# # Lesson 9: A tiny lesson
+#
+# **Learning objectives.** Add. **Prerequisites.** None. **Estimated time.** 1 minute.
+
+# %% nbgrader={"grade": false, "grade_id": "setup", "locked": true, "schema_version": 3, "solution": false}
+from mi_tutor.course.setup import setup_lesson
+device = setup_lesson(seed=0)
+
+# %% [markdown]
+# ### Exercise 9.1: add one
+# **Difficulty:** ★☆☆☆☆
+#
+# Write `add_one(x)` that returns `x + 1` without changing `x`.
+#
+# <details><summary>Hint</summary>
+#
+# Adding a constant to a tensor makes a new tensor; an in-place operator would edit the caller's.
+#
+# </details>
+
+# %% nbgrader={"grade": false, "grade_id": "ex9_1_solution", "locked": false, "schema_version": 3, "solution": true}
+def add_one(x):
+    ### BEGIN SOLUTION
+    result_of_the_exercise = x + 1.0
+    return result_of_the_exercise
+    ### END SOLUTION
+
+# %% nbgrader={"grade": true, "grade_id": "ex9_1_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false}
+assert add_one(1) == 2
+
+# %% nbgrader={"grade": true, "grade_id": "ex9_1_hidden", "locked": true, "points": 1, "schema_version": 3, "solution": false}
+### BEGIN HIDDEN TESTS
+# Negative input: the visible test only tries a positive one.
+assert add_one(-1) == 0
+### END HIDDEN TESTS
+
+# %% nbgrader={"grade": false, "grade_id": "figure_result", "locked": true, "schema_version": 3, "solution": false}
+checks.check_something(add_one)
+
+# %% [markdown] nbgrader={"grade": true, "grade_id": "written_1", "locked": false, "points": 1, "schema_version": 3, "solution": true}
+# Why?
+# ### BEGIN SOLUTION
+# Because.
+# ### END SOLUTION
+
+# %% [markdown]
+# ## Summary
+# Done. **Further reading.** None.
+'''
+
+BROKEN = {
+    "old grade_id scheme": (('"ex9_1_solution"', '"ex_1_solution"'), "must be called ex9_1_solution"),
+    "id of another exercise": (('"ex9_1_visible"', '"ex9_2_visible"'), "call it ex9_1_visible"),
+    "exercise numbered for another lesson": (("Exercise 9.1:", "Exercise 3.1:"), "numbered 9.k"),
+    "exercises out of order": (("Exercise 9.1:", "Exercise 9.2:"), "in order"),
+    "no difficulty": (("**Difficulty:** ★☆☆☆☆", "Easy."), "Difficulty"),
+    "no hint": (("<details><summary>Hint</summary>", "Hint:"), "<details>"),
+    "hint quotes the solution": (("an in-place operator would edit the caller's.",
+                                  "write result_of_the_exercise = x + 1.0"), "quotes the solution"),
+    "hidden test without a comment": (("# Negative input: the visible test only tries a positive one.\n", ""),
+                                      "comment inside its hidden block"),
+    "hidden test without a hidden block": (("### BEGIN HIDDEN TESTS\n", ""), "HIDDEN TESTS"),
+    "missing hidden test": (('"grade": true, "grade_id": "ex9_1_hidden", "locked": true, "points": 1,',
+                             '"grade": false, "grade_id": "other_cell", "locked": true,'), "exactly the cells"),
+    "unlocked test": (('"grade_id": "ex9_1_visible", "locked": true', '"grade_id": "ex9_1_visible", "locked": false'),
+                      "must be locked"),
+    "story cell with points": (('"grade": false, "grade_id": "figure_result", "locked": true,',
+                                '"grade": true, "grade_id": "figure_result", "locked": true, "points": 1,'),
+                               "only ex9_k_visible/_hidden test cells carry points"),
+    "result check not locked": (('"grade": false, "grade_id": "figure_result", "locked": true,',
+                                 '"grade": false, "grade_id": "figure_result", "locked": false,'), "must be locked"),
+    "result check outside nbgrader": (('# %% nbgrader={"grade": false, "grade_id": "figure_result", "locked": true, '
+                                       '"schema_version": 3, "solution": false}', "# %%"), "runs a check"),
+    "written question named otherwise": (('"grade_id": "written_1"', '"grade_id": "essay"'), "must start with 'written'"),
+    "missing section": (("## Summary", "## The end"), "## Summary"),
+    "wrong title": (("# # Lesson 9:", "# # Lesson 7:"), "first heading"),
+}
 
 
-def test_exercises_have_difficulty_and_hint(lesson):
-    md = [c.source for c in _cells(lesson, "markdown")]
-    exercises = [s for s in md if re.search(r"^#+ Exercise", s, re.M)]
-    assert exercises
-    for s in exercises:
-        assert "Difficulty" in s and "<details>" in s, f"exercise without difficulty or hint:\n{s[:200]}"
+def _lesson(text):
+    return jupytext.reads(text, fmt="py:percent")
 
+
+def test_the_valid_example_passes():
+    assert validate_lesson(_lesson(VALID), "09_tiny") == []
+
+
+@pytest.mark.parametrize("case", BROKEN, ids=list(BROKEN))
+def test_spec_rejects(case):
+    (old, new), message = BROKEN[case]
+    assert old in VALID, old
+    problems = validate_lesson(_lesson(VALID.replace(old, new, 1)), "09_tiny")
+    assert any(message in p for p in problems), problems
+
+
+def test_release_refuses_a_lesson_that_breaks_the_spec(tmp_path):
+    (tmp_path / "solutions").mkdir()
+    (tmp_path / "solutions" / "09_tiny.py").write_text(VALID.replace('"ex9_1_solution"', '"ex_1_solution"'))
+    with pytest.raises(ValueError, match="ex9_1_solution"):
+        release_lessons(tmp_path / "solutions", tmp_path / "lessons")
+    assert not (tmp_path / "lessons" / "09_tiny.py").exists()
+
+
+def test_quoted_fragments_ignore_what_the_lesson_shows_anyway():
+    nb = _lesson(VALID.replace("Write `add_one(x)`", "Write `result_of_the_exercise = x + 1.0`"))
+    assert quoted_fragments("write result_of_the_exercise = x + 1.0", nb) == []
+    assert quoted_fragments("write result_of_the_exercise = x + 1.0", _lesson(VALID)) != []

@@ -5,6 +5,6 @@ per exercise; visible tests call it with the default seed, hidden tests with
 other seeds and shapes.
 """
 
-from .core import CheckFailure, compare_functions, expect, expect_close, expect_tensor_like, expect_type, passed
+from .core import CheckFailure, call_student, compare_functions, expect, expect_close, expect_tensor_like, expect_type, passed
 
-__all__ = ["CheckFailure", "compare_functions", "expect", "expect_close", "expect_tensor_like", "expect_type", "passed"]
+__all__ = ["CheckFailure", "call_student", "compare_functions", "expect", "expect_close", "expect_tensor_like", "expect_type", "passed"]

@@ -13,7 +13,10 @@ Examples:
 
 from __future__ import annotations
 
+import sys
+import traceback
 from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -25,6 +28,8 @@ __all__ = [
     "expect_tensor_like",
     "expect_close",
     "compare_functions",
+    "call_student",
+    "student_line",
     "passed",
 ]
 
@@ -117,6 +122,89 @@ def expect_close(
     raise CheckFailure(msg)
 
 
+_LIBRARY_DIRS = tuple(str(Path(p).resolve()) for p in {Path(__file__).parents[1], Path(torch.__file__).parent,
+                                                          Path(traceback.__file__).parent})
+
+
+def _cell_name(filename: str) -> str:
+    """``Cell In[7]`` for a notebook cell's compiled file name (IPython), else the file name."""
+    shell = None
+    try:  # inside a notebook kernel IPython knows which cell a compiled file came from
+        from IPython import get_ipython
+        shell = get_ipython()
+    except ImportError:  # pragma: no cover - IPython ships with Jupyter
+        pass
+    number = getattr(getattr(shell, "compile", None), "_filename_map", {}).get(filename) if shell else None
+    return f"cell In[{number}]" if number is not None else Path(filename).name
+
+
+def student_line(err: BaseException) -> str:
+    """Where the student's own code failed: the last frame outside the library, torch and Python.
+
+    Returns:
+        ``"line 5 of cell In[7] (in zero_channel_hook): `activation[:, :, c] = 0`"``, or ``""`` when
+        no frame of the traceback is the student's.
+
+    Examples:
+        >>> def broken(x):
+        ...     return x[10]
+        >>> try:
+        ...     broken([1, 2])
+        ... except IndexError as err:
+        ...     print(student_line(err))  # doctest: +ELLIPSIS
+        line 2 of ... (in broken): `return x[10]`
+    """
+    frames = [f for f in traceback.extract_tb(err.__traceback__)
+              if not str(Path(f.filename).resolve()).startswith(_LIBRARY_DIRS)
+              and "site-packages" not in f.filename and not f.filename.startswith("<frozen")]
+    if not frames:
+        return ""
+    f = frames[-1]
+    text = f" `{f.line.strip()}`" if f.line else ""
+    return f"line {f.lineno} of {_cell_name(f.filename)} (in {f.name}):{text}"
+
+
+def call_student(name: str, student_fn: Callable[..., Any], *args: Any, context: str = "") -> Any:
+    """Call a student's function; turn a crash into a :class:`CheckFailure` that says where.
+
+    A ``NotImplementedError`` names the function that is still a stub (the
+    student's function itself, or one it calls). Any other exception names the
+    student's own failing line with the exception, then ``context``; the original
+    exception stays chained, so the notebook shows its full traceback too.
+
+    Args:
+        name: The function's name, quoted in messages.
+        student_fn: The student's function.
+        *args: Its arguments (positional: students may name parameters differently).
+        context: Which input this was, for the message.
+
+    Examples:
+        >>> call_student("double", lambda x: 2 * x, 3)
+        6
+    """
+    try:
+        return student_fn(*args)
+    except CheckFailure:
+        raise
+    except NotImplementedError as err:
+        frames = [f for f in traceback.extract_tb(err.__traceback__)][1:]
+        stub = frames[-1].name if frames else name
+        if stub in (name, getattr(student_fn, "__name__", name)) or stub.startswith("<"):
+            msg = f"`{name}` is not implemented yet: replace `raise NotImplementedError()` with your code."
+        else:
+            msg = (f"`{name}` calls `{stub}`, which is still a stub: finish that exercise first "
+                   f"(replace its `raise NotImplementedError()`).")
+        raise CheckFailure(msg) from err
+    except Exception as err:  # the student's code crashed: say where and on what
+        where = student_line(err)
+        msg = f"`{name}` raised {type(err).__name__}: {err}"
+        if where:
+            msg += f"\nYour code failed at {where}"
+        if context:
+            msg += f"\n(called {context})"
+        raise CheckFailure(msg) from err
+
+
 def compare_functions(
     name: str,
     student_fn: Callable[..., Any],
@@ -155,14 +243,7 @@ def compare_functions(
     n = 0
     for case in cases:
         context = describe(case)
-        try:
-            got = student_fn(*clone(case).values())
-        except NotImplementedError:
-            raise CheckFailure(f"`{name}` is not implemented yet: replace `raise NotImplementedError()`.") from None
-        except CheckFailure:
-            raise
-        except Exception as err:  # the student's code crashed: say where and on what
-            raise CheckFailure(f"`{name}` raised {type(err).__name__}: {err}\n(called {context})") from None
+        got = call_student(name, student_fn, *clone(case).values(), context=context)
         want = reference_fn(*clone(case).values())
         compare(got, want, context)
         n += 1

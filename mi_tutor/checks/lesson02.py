@@ -7,7 +7,7 @@ from collections.abc import Mapping
 import torch
 
 from ..features import atlas, dissection, directions, examples, probes
-from .core import CheckFailure, compare_functions, expect, expect_close, expect_tensor_like, expect_type, passed
+from .core import CheckFailure, call_student, compare_functions, expect, expect_close, expect_tensor_like, expect_type, passed
 
 __all__ = [
     "check_top_k_examples",
@@ -32,14 +32,7 @@ def _acts(seed: int, n: int, c: int, h: int, w: int) -> torch.Tensor:
 
 
 def _call(name: str, fn, *args):
-    try:
-        return fn(*args)
-    except NotImplementedError:
-        raise CheckFailure(f"`{name}` is not implemented yet: replace `raise NotImplementedError()`.") from None
-    except CheckFailure:
-        raise
-    except Exception as err:
-        raise CheckFailure(f"`{name}` raised {type(err).__name__}: {err}") from None
+    return call_student(name, fn, *args)
 
 
 def _pair(name: str, got, n: int) -> tuple:

@@ -17,7 +17,7 @@ from collections.abc import Callable
 import torch
 
 from .. import superposition as ref
-from .core import CheckFailure, compare_functions, expect, expect_close, expect_tensor_like, expect_type, passed
+from .core import CheckFailure, call_student, compare_functions, expect, expect_close, expect_tensor_like, expect_type, passed
 
 __all__ = [
     "check_generate_batch",
@@ -44,10 +44,7 @@ def check_generate_batch(student_fn: Callable, seed: int = 0, n_instances: int =
     p = torch.rand(n_instances, n_features, generator=g) * 0.8 + 0.1
     p[0] = 1.0                                                     # one dense instance
     n_batch = 20_000
-    try:
-        x = student_fn(n_batch, p.clone())
-    except NotImplementedError:
-        raise CheckFailure("`generate_batch` is not implemented yet: replace `raise NotImplementedError()`.") from None
+    x = call_student("generate_batch", student_fn, n_batch, p.clone())
     want = torch.empty(n_batch, n_instances, n_features)
     expect_tensor_like("generate_batch(...)", x, want)
     expect(x.is_floating_point(), f"`generate_batch` returned dtype {x.dtype}; features are floats in [0, 1].")

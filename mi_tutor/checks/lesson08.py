@@ -24,7 +24,7 @@ from ..circuits import (
     previous_token_score,
 )
 from ..transformer import HookedTransformer, TransformerConfig, attention_pattern, repeated_random_tokens
-from .core import CheckFailure, compare_functions, expect, expect_close, expect_tensor_like, passed
+from .core import CheckFailure, call_student, compare_functions, expect, expect_close, expect_tensor_like, passed
 
 __all__ = [
     "check_attention_pattern",
@@ -170,7 +170,7 @@ def check_full_ov_circuit(student_fn: Callable, seed: int = 0, model: HookedTran
         layer = int(torch.randint(model.cfg.n_layers, (1,), generator=g))
         head = int(torch.randint(model.cfg.n_heads, (1,), generator=g))
         with torch.no_grad():
-            got = student_fn(model, layer, head)
+            got = call_student("full_ov_circuit", student_fn, model, layer, head)
             want = full_ov_circuit(model, layer, head).AB
         if isinstance(got, FactoredMatrix):
             got = got.AB

@@ -1,10 +1,48 @@
-"""Lessons as files: discovery, metadata validation and the student release.
+"""Lessons as files: discovery, the lesson spec, and the student release.
 
 ``solutions/NN_slug.py`` (jupytext percent format with nbgrader markup) is the
 single source of every lesson. :func:`student_version` turns it into what a
 student gets, with nbgrader's own preprocessors (solutions become
 ``raise NotImplementedError()``, hidden tests disappear), and
-:func:`release_lessons` writes those to ``lessons/NN_slug.py``.
+:func:`release_lessons` writes those to ``lessons/NN_slug.py`` after
+:func:`validate_lesson` has checked the lesson against the spec below, so
+``mi-tutor release`` refuses a lesson that drifts from it.
+
+The lesson spec
+---------------
+A lesson ``solutions/NN_slug.py`` (``L`` = ``int(NN)``) is valid when:
+
+1. **Metadata.** Every nbgrader cell passes nbgrader's schema; grade_ids are
+   unique; ``BEGIN/END SOLUTION`` and ``BEGIN/END HIDDEN TESTS`` markers occur
+   only in nbgrader cells of the right kind.
+2. **Sections.** The first heading is ``# Lesson L: ...``; the lesson has
+   *Learning objectives*, *Prerequisites*, *Estimated time*, ``## Summary`` and
+   *Further reading*; a locked ``setup`` cell calls ``setup_lesson()``.
+3. **Exercises.** Each exercise starts with a markdown cell whose heading is
+   ``### Exercise L.k: title`` with ``k`` = 1, 2, 3, ... in order. That cell
+   states ``**Difficulty:**`` and holds a hint in a ``<details>`` block.
+4. **One grade_id scheme.** After its heading and before the next one, exercise
+   ``k`` has exactly three nbgrader code cells, in this order:
+   ``exL_k_solution`` (solution cell with a ``### BEGIN SOLUTION`` block),
+   ``exL_k_visible`` (graded, locked, points > 0, no hidden block) and
+   ``exL_k_hidden`` (graded, locked, points > 0, its tests inside
+   ``### BEGIN HIDDEN TESTS`` ... ``### END HIDDEN TESTS``, and a comment inside
+   that block saying what the hidden tests probe that the visible one does
+   not).
+5. **Points land once.** No other code cell carries points. Cells that tell
+   the story (figures, experiments run with the student's functions) and the
+   result checks under them are ungraded; a cell that calls a check
+   (``checks.check_...``) must be an nbgrader cell and locked.
+6. **Written questions.** At least one markdown cell that is graded and a
+   solution (graded by hand), with a grade_id starting ``written``.
+7. **Hints teach, they do not quote.** No hint contains a fragment of
+   :data:`QUOTE_LENGTH` characters of any solution block line (whitespace
+   collapsed) that the lesson does not already show outside its solution
+   blocks; the same idea as the site's leak detector
+   (:func:`mi_tutor.course.site.leaked_lines`), applied to fragments.
+
+:func:`validate_lesson` returns the list of violations; ``tests/test_lesson_format.py``
+checks that every lesson passes and that a lesson breaking each rule is rejected.
 """
 
 from __future__ import annotations
@@ -31,12 +69,21 @@ __all__ = [
     "release_lessons",
     "stale_lessons",
     "LEAK_MARKERS",
+    "QUOTE_LENGTH",
+    "EXERCISE_HEADING",
+    "exercise_hints",
+    "quoted_fragments",
 ]
 
 LESSON_PATTERN = re.compile(r"^(\d\d)_([a-z0-9_]+)\.py$")
 #: Text that must never appear in anything a student or reader receives.
 LEAK_MARKERS = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS")
 JUPYTEXT_FORMAT = "py:percent"
+#: A hint may not contain this many consecutive characters of a solution line.
+QUOTE_LENGTH = 20
+#: ``### Exercise 8.3: title`` -> lesson 8, exercise 3.
+EXERCISE_HEADING = re.compile(r"^#+\s*Exercise\s+(\d+)\.(\d+)\b", re.M)
+SECTIONS = ("Learning objectives", "Prerequisites", "Estimated time", "## Summary", "Further reading")
 
 
 @dataclass(frozen=True)
@@ -99,40 +146,214 @@ def read_lesson(path: str | Path) -> nbformat.NotebookNode:
     return jupytext.read(path, fmt=JUPYTEXT_FORMAT)
 
 
-def validate_lesson(nb: nbformat.NotebookNode, name: str = "lesson") -> list[str]:
-    """Check a lesson's nbgrader metadata and the course's own rules.
+def _collapse(text: str) -> str:
+    return " ".join(text.replace("`", " ").split())
+
+
+def _secret_and_public(nb: nbformat.NotebookNode) -> tuple[list[str], str]:
+    """Lines inside solution blocks, and every text outside them (hints excluded)."""
+    secret, public = [], []
+    for cell in nb.cells:
+        source = re.sub(r"<details>.*?</details>", " ", cell.source, flags=re.S)
+        inside = False
+        for line in source.splitlines():
+            s = line.strip().lstrip("#").strip()
+            if "BEGIN SOLUTION" in s:
+                inside = True
+            elif "END SOLUTION" in s:
+                inside = False
+            elif inside:
+                secret.append(_collapse(s))
+            else:
+                public.append(_collapse(s))
+    return secret, "\n".join(public)
+
+
+def quoted_fragments(hint: str, nb: nbformat.NotebookNode, length: int = QUOTE_LENGTH) -> list[str]:
+    """Fragments of the lesson's solution blocks that ``hint`` quotes.
+
+    A fragment is ``length`` consecutive characters (whitespace collapsed,
+    backticks ignored) of a solution line that the lesson does not already show
+    outside its solution blocks.
+
+    Args:
+        hint: The hint's text.
+        nb: The lesson (solution version).
+        length: Fragment length.
+
+    Returns:
+        The quoted fragments, merged into maximal runs, in order.
+
+    Examples:
+        >>> import nbformat
+        >>> nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
+        ...     "### BEGIN SOLUTION\\nreturn pattern.diagonal(offset=-1).mean(0)\\n### END SOLUTION")])
+        >>> quoted_fragments("Use `pattern.diagonal(offset=-1)`.", nb)
+        ['pattern.diagonal(offset=-1)']
+        >>> quoted_fragments("Which entries hold attention to the previous token?", nb)
+        []
+    """
+    secret, public = _secret_and_public(nb)
+    windows = {line[i:i + length] for line in secret for i in range(len(line) - length + 1)}
+    text = _collapse(hint)
+    hits = [i for i in range(len(text) - length + 1)
+            if text[i:i + length] in windows and text[i:i + length] not in public]
+    runs: list[list[int]] = []
+    for i in hits:
+        if runs and i <= runs[-1][1]:
+            runs[-1][1] = i + length
+        else:
+            runs.append([i, i + length])
+    return [text[a:b].strip() for a, b in runs]
+
+
+def exercise_hints(nb: nbformat.NotebookNode) -> dict[str, str]:
+    """``{"L.k": hint text}`` for every exercise heading with a ``<details>`` block."""
+    hints = {}
+    for cell in nb.cells:
+        m = EXERCISE_HEADING.search(cell.source) if cell.cell_type == "markdown" else None
+        found = re.search(r"<details>(.*?)</details>", cell.source, re.S) if m else None
+        if found:
+            hints[f"{m.group(1)}.{m.group(2)}"] = re.sub(r"^#\s?", "", found.group(1), flags=re.M)
+    return hints
+
+
+def _lesson_number(name: str) -> int | None:
+    m = re.match(r"^(\d\d)_", Path(name).name)
+    return int(m.group(1)) if m else None
+
+
+def validate_lesson(nb: nbformat.NotebookNode, name: str = "lesson", number: int | None = None) -> list[str]:
+    """Check a lesson against the lesson spec (see the module docstring).
+
+    Args:
+        nb: The lesson, solution version.
+        name: Used in messages; a ``NN_slug`` name also gives the lesson number.
+        number: The lesson number (default: from ``name``, else from the title).
 
     Returns:
         A list of problems (empty when the lesson is valid). nbgrader's schema
         validation errors are included as text.
     """
     problems: list[str] = []
+    say = problems.append
     try:
         MetadataValidator().validate_nb(copy.deepcopy(nb))
     except Exception as err:  # nbgrader raises several exception types
-        problems.append(f"{name}: invalid nbgrader metadata: {err}")
+        say(f"{name}: invalid nbgrader metadata: {err}")
+    if number is None:
+        number = _lesson_number(name)
+    title = next((line for c in nb.cells if c.cell_type == "markdown"
+                  for line in c.source.splitlines() if line.startswith("# ")), "")
+    m = re.match(r"^# Lesson (\d+):", title)
+    if number is None and m:
+        number = int(m.group(1))
+    if not m or int(m.group(1)) != number:
+        say(f"{name}: the first heading must be '# Lesson {number}: ...', not {title!r}")
+    text = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
+    for heading in SECTIONS:
+        if heading not in text:
+            say(f"{name}: missing section {heading!r}")
+
     ids: dict[str, int] = {}
     has_setup = False
+    written = 0
+    exercise = 0          # the exercise whose heading came last (0: none yet)
+    seen: dict[int, list[str]] = {}
+    ex_id = re.compile(r"^ex(\d+)_(\d+)_(solution|visible|hidden)$")
     for i, cell in enumerate(nb.cells):
         meta = cell.metadata.get("nbgrader")
+        if cell.cell_type == "markdown":
+            h = EXERCISE_HEADING.search(cell.source)
+            if h:
+                lesson_no, k = int(h.group(1)), int(h.group(2))
+                where = f"{name}: Exercise {lesson_no}.{k}"
+                if lesson_no != number:
+                    say(f"{where}: exercises of lesson {number} are numbered {number}.k")
+                if k != exercise + 1:
+                    say(f"{where}: follows exercise {exercise}; number exercises 1, 2, 3, ... in order")
+                exercise = k
+                seen[k] = []
+                if "**Difficulty:**" not in cell.source:
+                    say(f"{where}: the heading cell must state '**Difficulty:**'")
+                if not re.search(r"<details>.*?</details>", cell.source, re.S):
+                    say(f"{where}: the heading cell needs a hint in a <details> block")
         if not meta:
-            if any(m in cell.source for m in LEAK_MARKERS):
-                problems.append(f"{name}: cell {i} has solution/hidden markers but no nbgrader metadata")
+            if any(mk in cell.source for mk in LEAK_MARKERS):
+                say(f"{name}: cell {i} has solution/hidden markers but no nbgrader metadata")
+            if cell.cell_type == "code" and re.search(r"\bchecks\.check_", cell.source):
+                say(f"{name}: cell {i} runs a check but is not a locked nbgrader cell "
+                    f"(give it a grade_id, locked: true, grade: false)")
             continue
         gid = meta.get("grade_id", "")
         if gid in ids:
-            problems.append(f"{name}: grade_id {gid!r} is used by cells {ids[gid]} and {i}")
+            say(f"{name}: grade_id {gid!r} is used by cells {ids[gid]} and {i}")
         ids[gid] = i
         if gid == "setup":
-            has_setup = meta.get("locked") and "setup_lesson" in cell.source
-        if meta.get("solution") and cell.cell_type == "code" and "BEGIN SOLUTION" not in cell.source:
-            problems.append(f"{name}: solution cell {gid!r} has no ### BEGIN SOLUTION block")
-        if meta.get("grade") and cell.cell_type == "code" and not meta.get("locked"):
-            problems.append(f"{name}: test cell {gid!r} must be locked")
+            has_setup = bool(meta.get("locked")) and "setup_lesson" in cell.source
+        if cell.cell_type == "markdown":
+            if meta.get("grade") and meta.get("solution"):
+                written += 1
+                if not gid.startswith("written"):
+                    say(f"{name}: written question {gid!r}: its grade_id must start with 'written'")
+            continue
+        em = ex_id.match(gid)
+        kind = em.group(3) if em else None
+        if em:
+            if (int(em.group(1)), int(em.group(2))) != (number, exercise):
+                say(f"{name}: cell {gid!r} sits under Exercise {number}.{exercise}: "
+                    f"call it ex{number}_{exercise}_{kind}")
+            else:
+                seen.setdefault(exercise, []).append(kind)
+        if meta.get("solution"):
+            if kind != "solution":
+                say(f"{name}: solution cell {gid!r} must be called ex{number}_{exercise}_solution "
+                    f"and follow an exercise heading")
+            if "BEGIN SOLUTION" not in cell.source:
+                say(f"{name}: solution cell {gid!r} has no ### BEGIN SOLUTION block")
+        elif meta.get("grade"):
+            if kind not in ("visible", "hidden"):
+                say(f"{name}: graded cell {gid!r}: only ex{number}_k_visible/_hidden test cells carry "
+                    f"points (story and result cells are locked and ungraded)")
+            if not meta.get("locked"):
+                say(f"{name}: test cell {gid!r} must be locked")
+            if not meta.get("points", 0) > 0:
+                say(f"{name}: test cell {gid!r} needs points > 0")
+            hidden = re.search(r"BEGIN HIDDEN TESTS(.*?)END HIDDEN TESTS", cell.source, re.S)
+            if kind == "visible" and "HIDDEN TESTS" in cell.source:
+                say(f"{name}: visible test {gid!r} must not hold hidden tests")
+            if kind == "hidden":
+                if not hidden:
+                    say(f"{name}: hidden test {gid!r} needs a ### BEGIN HIDDEN TESTS ... ### END HIDDEN TESTS block")
+                else:
+                    body = [ln.strip() for ln in hidden.group(1).splitlines()]
+                    comments = [ln for ln in body if ln.startswith("#") and len(ln.strip("# ")) >= 10]
+                    code = [ln for ln in body if ln and not ln.startswith("#")]
+                    if not comments:
+                        say(f"{name}: hidden test {gid!r} needs a comment inside its hidden block "
+                            f"saying what it probes")
+                    if not code:
+                        say(f"{name}: hidden test {gid!r} has no test code")
+                    outside = re.sub(r"#+ *BEGIN HIDDEN TESTS.*?END HIDDEN TESTS", "", cell.source, flags=re.S)
+                    if any(ln.strip() and not ln.strip().startswith("#") for ln in outside.splitlines()):
+                        say(f"{name}: hidden test {gid!r} has test code outside its hidden block")
+        elif cell.cell_type == "code" and not meta.get("locked"):
+            say(f"{name}: cell {gid!r} must be locked (result and story cells are read-only)")
+        if meta.get("grade") is False and meta.get("points"):
+            say(f"{name}: ungraded cell {gid!r} carries points")
+    for k, kinds in seen.items():
+        if kinds != ["solution", "visible", "hidden"]:
+            say(f"{name}: Exercise {number}.{k} must have exactly the cells ex{number}_{k}_solution, "
+                f"ex{number}_{k}_visible, ex{number}_{k}_hidden in that order (found {kinds})")
+    if not seen:
+        say(f"{name}: has no exercise")
     if not has_setup:
-        problems.append(f"{name}: needs a locked cell with grade_id 'setup' that calls setup_lesson()")
-    if not any(c.metadata.get("nbgrader", {}).get("grade") for c in nb.cells):
-        problems.append(f"{name}: has no graded cell")
+        say(f"{name}: needs a locked cell with grade_id 'setup' that calls setup_lesson()")
+    if not written:
+        say(f"{name}: needs a written question (a graded markdown solution cell, grade_id 'written...')")
+    for ex, hint in exercise_hints(nb).items():
+        for fragment in quoted_fragments(hint, nb):
+            say(f"{name}: the hint of Exercise {ex} quotes the solution: {fragment!r}")
     return problems
 
 

@@ -1,12 +1,31 @@
-"""Scoring executed notebooks the way nbgrader does, for the student self-check."""
+"""Scoring executed notebooks the way nbgrader does, for the student self-check.
+
+A student's notebook holds the *visible* tests only: the hidden-test cells are
+there, but empty, until the grader puts their code back. The self-check
+therefore scores the visible tests as points, lists the hidden ones as
+"graded later" (it cannot know their result, and an empty cell that "passes"
+would overstate the student's score) and leaves written answers to the
+instructor. Each failure keeps the whole message of the check, hint included,
+and a ``NotImplementedError`` names the function that is still a stub.
+
+Examples:
+    >>> s = CellScore("ex1_1_visible", 1.0, 0.0, "CheckFailure: wrong values", status="auto")
+    >>> s.failed
+    True
+"""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import nbformat
 
-__all__ = ["CellScore", "score_cells", "format_table"]
+__all__ = ["CellScore", "score_cells", "format_table", "stub_name", "STATUSES"]
+
+#: How a cell's points are decided: by the tests run here, by the grader's hidden tests, by hand.
+STATUSES = ("auto", "later", "hand")
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
 @dataclass
@@ -16,31 +35,66 @@ class CellScore:
     Attributes:
         grade_id: The cell's nbgrader id.
         points: Points the cell is worth.
-        score: Points earned (``None`` for answers graded by hand).
-        message: Why points were lost (empty when full marks).
+        score: Points earned (``None`` when not known here: hidden tests or hand grading).
+        message: Why points were lost (empty when full marks), or what happens to the cell.
+        status: ``"auto"`` (scored here), ``"later"`` (hidden tests, run by the grader) or
+            ``"hand"`` (a written answer).
     """
 
     grade_id: str
     points: float
     score: float | None
     message: str = ""
+    status: str = "auto"
+
+    @property
+    def failed(self) -> bool:
+        """True when the cell was scored here and lost its points."""
+        return self.status == "auto" and bool(self.message)
+
+
+def stub_name(traceback: list[str]) -> str | None:
+    """The innermost function of a traceback (the one that raised), or ``None`` at top level.
+
+    Examples:
+        >>> stub_name(["Cell In[3], line 2, in check()", "Cell In[2], line 4, in layer_table(model, x)"])
+        'layer_table'
+    """
+    names = re.findall(r"\bin (\w+)\(", _ANSI.sub("", "\n".join(traceback)))
+    names = [n for n in names if n != "<module>"]
+    return names[-1] if names else None
 
 
 def _failure(cell: nbformat.NotebookNode) -> str:
     for out in cell.get("outputs", []):
         if out.output_type == "error":
-            first = str(out.evalue).strip().splitlines()
-            return f"{out.ename}: {first[0] if first else ''}".strip()
+            text = _ANSI.sub("", str(out.evalue)).strip()
+            if out.ename == "NotImplementedError":
+                name = stub_name(out.get("traceback", []))
+                where = f"`{name}` is still a stub" if name else "a solution cell is still a stub"
+                return (f"NotImplementedError: {where}: write your code in its solution cell and remove "
+                        f"`raise NotImplementedError()`." + (f" ({text})" if text else ""))
+            return f"{out.ename}: {text}".strip()
         if out.output_type == "stream" and out.name == "stderr":
             return "wrote to stderr (a warning?): nbgrader gives 0 points for that: " + out.text.strip()[:120]
     return ""
 
 
+def _has_code(source: str) -> bool:
+    return any(line.strip() and not line.strip().startswith("#") for line in source.splitlines())
+
+
+def _is_hidden(meta: dict, cell: nbformat.NotebookNode) -> bool:
+    return meta.get("grade_id", "").endswith("_hidden") or "HIDDEN TESTS" in cell.source
+
+
 def score_cells(nb: nbformat.NotebookNode) -> list[CellScore]:
     """Score every graded cell of an executed notebook.
 
-    A code test cell earns its points when its outputs hold no error and
-    nothing on stderr (nbgrader's rule); a written answer is left to the grader.
+    A visible test cell earns its points when its outputs hold no error and
+    nothing on stderr (nbgrader's rule). A hidden-test cell whose tests were
+    removed (the student version) is ``"later"``: the grader runs it. A written
+    answer is ``"hand"``.
     """
     scores = []
     for cell in nb.cells:
@@ -49,24 +103,50 @@ def score_cells(nb: nbformat.NotebookNode) -> list[CellScore]:
             continue
         points = float(meta.get("points", 0))
         if cell.cell_type != "code":
-            scores.append(CellScore(meta["grade_id"], points, None, "graded by hand"))
+            scores.append(CellScore(meta["grade_id"], points, None, "graded by hand", "hand"))
+            continue
+        if _is_hidden(meta, cell) and not _has_code(cell.source):
+            scores.append(CellScore(meta["grade_id"], points, None, "hidden tests: graded later", "later"))
             continue
         failure = _failure(cell)
-        scores.append(CellScore(meta["grade_id"], points, 0.0 if failure else points, failure))
+        scores.append(CellScore(meta["grade_id"], points, 0.0 if failure else points, failure, "auto"))
     return scores
 
 
+def _indent(text: str, width: int) -> str:
+    lines = text.splitlines() or [""]
+    return "\n".join([lines[0]] + [" " * width + line for line in lines[1:]])
+
+
 def format_table(scores: list[CellScore]) -> str:
-    """A plain-text table of :func:`score_cells` with a total line."""
+    """A plain-text table of :func:`score_cells` with a total of what is known.
+
+    The total counts only the cells scored here; hidden tests and written
+    answers are listed with their points but never added to the score.
+
+    Examples:
+        >>> print(format_table([CellScore("ex1_1_visible", 1, 0.0, "CheckFailure: no\\nHint: yes"),
+        ...                     CellScore("ex1_1_hidden", 2, None, "hidden tests: graded later", "later")]))
+        test           points  result
+        ex1_1_visible   0/1    CheckFailure: no
+                               Hint: yes
+        ex1_1_hidden    -/2    hidden tests: graded later
+        total          0/1 from the visible tests; 2 more points in hidden tests, graded later
+    """
     width = max([len(s.grade_id) for s in scores] + [10])
     lines = [f"{'test':<{width}}  points  result"]
     for s in scores:
-        result = "graded by hand" if s.score is None else ("ok" if not s.message else s.message)
-        got = "  -  " if s.score is None else f"{s.score:g}/{s.points:g}"
-        lines.append(f"{s.grade_id:<{width}}  {got:>6}  {result}")
-    auto = [s for s in scores if s.score is not None]
+        result = "ok" if s.status == "auto" and not s.message else s.message
+        got = f"{s.score:g}/{s.points:g}" if s.score is not None else f"-/{s.points:g}"
+        lines.append(f"{s.grade_id:<{width}}  {got:^6}  " + _indent(result, width + 10))
+    auto = [s for s in scores if s.status == "auto"]
     total, possible = sum(s.score for s in auto), sum(s.points for s in auto)
-    manual = sum(s.points for s in scores if s.score is None)
-    lines.append(f"{'total':<{width}}  {total:g}/{possible:g} autograded" +
-                 (f" (+{manual:g} points graded by hand)" if manual else ""))
+    later = sum(s.points for s in scores if s.status == "later")
+    hand = sum(s.points for s in scores if s.status == "hand")
+    line = f"{'total':<{width}}  {total:g}/{possible:g} from the visible tests"
+    if later:
+        line += f"; {later:g} more points in hidden tests, graded later"
+    if hand:
+        line += f"; {hand:g} points graded by hand"
+    lines.append(line)
     return "\n".join(lines)

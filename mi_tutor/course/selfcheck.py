@@ -1,4 +1,9 @@
-"""``mi-tutor check``: run a lesson the way the autograder would and show the points."""
+"""``mi-tutor check``: run a lesson the way the autograder would and show the points.
+
+Only what can be known is counted: the visible tests earn points, the hidden
+tests (absent from a student's notebook) are listed as "graded later" and
+written answers as "graded by hand", so an untouched notebook checks at 0.
+"""
 
 from __future__ import annotations
 
@@ -16,7 +21,8 @@ def check_notebook(path: str | Path, timeout: int = DEFAULT_TIMEOUT, cwd: str | 
 
     Cells keep running after a failure, as in nbgrader, so one broken exercise
     does not hide the results of the others. Only the tests present in the file
-    run: in a student version those are the visible tests.
+    run: in a student version those are the visible tests, and the hidden-test
+    cells come back with status ``"later"`` (see :func:`score_cells`).
 
     Args:
         path: The notebook.

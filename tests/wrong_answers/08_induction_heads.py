@@ -2,14 +2,14 @@
 
 REPLACEMENTS = {
     # Forgets the 1/sqrt(d_head) scaling: rows still sum to 1 and stay causal, the values are off.
-    "ex_1_solution": '''def attention_pattern(q, k):
+    "ex8_1_solution": '''def attention_pattern(q, k):
     n = q.shape[1]
     scores = torch.einsum("bqhd,bkhd->bhqk", q, k)
     future = torch.triu(torch.ones(n, n, dtype=torch.bool, device=q.device), diagonal=1)
     return scores.masked_fill(future, float("-inf")).softmax(dim=-1)
 ''',
     # Scores attention to the earlier copy of the same token (duplicate-token) instead of the token after it.
-    "ex_3_solution": '''def induction_score(pattern, seq_len):
+    "ex8_3_solution": '''def induction_score(pattern, seq_len):
     return pattern.diagonal(offset=-seq_len, dim1=-2, dim2=-1)[..., -seq_len:].mean(dim=(0, -1))
 ''',
 }

@@ -1,0 +1,98 @@
+"""The check machinery: a crash names the student's own line, a stub is named, and the self-check
+counts only what it can know."""
+
+from __future__ import annotations
+
+import nbformat
+import pytest
+import torch
+
+from mi_tutor.checks import CheckFailure, call_student, compare_functions
+from mi_tutor.course.scoring import CellScore, format_table, score_cells, stub_name
+
+
+def _students_broken_fn(x):
+    y = x * 2
+    return y[:, 99]          # the student's bug: an index out of range
+
+
+def _stub(x):
+    raise NotImplementedError()
+
+
+def _uses_stub(x):
+    return _stub(x) + 1
+
+
+def test_crash_names_the_students_line_and_keeps_the_cause():
+    with pytest.raises(CheckFailure) as info:
+        compare_functions("double", _students_broken_fn, lambda x: x * 2, [{"x": torch.zeros(2, 3)}])
+    msg = str(info.value)
+    assert "`double` raised IndexError" in msg
+    assert "in _students_broken_fn" in msg and "`return y[:, 99]" in msg and "test_checks_core.py" in msg
+    assert "x of shape (2, 3)" in msg
+    assert isinstance(info.value.__cause__, IndexError)          # not re-raised `from None`
+
+
+def test_stub_is_named_even_when_called_from_another_function():
+    with pytest.raises(CheckFailure, match="`double` is not implemented yet"):
+        call_student("double", _stub, 1)
+    with pytest.raises(CheckFailure, match="`plus_one` calls `_stub`, which is still a stub"):
+        call_student("plus_one", _uses_stub, 1)
+
+
+def test_check_failures_pass_through_unchanged():
+    def raises_check(x):
+        raise CheckFailure("the check's own words")
+    with pytest.raises(CheckFailure, match="the check's own words"):
+        call_student("f", raises_check, 1)
+
+
+def _cell(gid, source, points=1, outputs=(), markdown=False):
+    meta = {"nbgrader": {"grade": True, "grade_id": gid, "locked": True, "points": points,
+                         "schema_version": 3, "solution": markdown}}
+    if markdown:
+        return nbformat.v4.new_markdown_cell(source, metadata=meta)
+    cell = nbformat.v4.new_code_cell(source, metadata=meta)
+    cell.outputs = list(outputs)
+    return cell
+
+
+def _error(ename, evalue, traceback=()):
+    return nbformat.v4.new_output("error", ename=ename, evalue=evalue, traceback=list(traceback))
+
+
+def test_untouched_notebook_self_checks_at_zero():
+    """The student version: visible tests fail on stubs, hidden cells are empty (graded later)."""
+    nb = nbformat.v4.new_notebook(cells=[
+        _cell("ex1_1_visible", "checks.check_a(a)", outputs=[_error(
+            "NotImplementedError", "", ["Cell In[3], line 1, in <module>", "Cell In[2], line 3, in a(x)"])]),
+        _cell("ex1_1_hidden", "", points=2),
+        _cell("ex1_2_visible", "checks.check_b(b)", outputs=[_error(
+            "CheckFailure", "\n`b(...)` has wrong values.\nHint: the mean, not the sum.")]),
+        _cell("ex1_2_hidden", "# (hidden tests)\n", points=2),
+        _cell("written_1", "Why?", points=2, markdown=True),
+    ])
+    scores = score_cells(nb)
+    assert [s.status for s in scores] == ["auto", "later", "auto", "later", "hand"]
+    assert sum(s.score for s in scores if s.status == "auto") == 0
+    assert "`a` is still a stub" in scores[0].message
+    assert "Hint: the mean, not the sum." in scores[2].message          # the hint survives
+    table = format_table(scores)
+    assert "0/2 from the visible tests; 4 more points in hidden tests, graded later; 2 points graded by hand" in table
+    assert "Hint: the mean, not the sum." in table
+
+
+def test_hidden_tests_that_are_present_are_scored():
+    """The instructor's version runs its hidden tests: those are scored, not deferred."""
+    nb = nbformat.v4.new_notebook(cells=[
+        _cell("ex1_1_hidden", "### BEGIN HIDDEN TESTS\n# other shapes\ncheck(a, seed=3)\n### END HIDDEN TESTS")])
+    [s] = score_cells(nb)
+    assert (s.status, s.score) == ("auto", 1.0)
+
+
+def test_stub_name_reads_ansi_tracebacks():
+    assert stub_name(["\x1b[0;32mCell In[2], line 4\x1b[0m, in \x1b[0;36mlayer_table\x1b[0;34m(model, x)"]) == \
+        "layer_table"
+    assert stub_name(["Cell In[2], line 4"]) is None
+    assert CellScore("x", 1, 0.0, "boom").failed
