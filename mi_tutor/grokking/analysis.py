@@ -33,6 +33,7 @@ __all__ = [
     "all_logits", "check_logits", "cos_sum_terms", "embedding", "excluded_logits", "fit_cos_sum", "gini",
     "grid_accuracy", "grid_loss", "key_frequencies_from_embedding", "key_frequencies_from_neurons",
     "neuron_activations", "neuron_frequency_fractions", "restricted_logits", "sum_directions",
+    "excluded_logits_with_basis", "restricted_logits_with_basis",
 ]
 
 
@@ -256,3 +257,13 @@ def gini(x: torch.Tensor) -> float:
     x = x.sort().values
     i = torch.arange(1, n + 1, dtype=torch.float64)
     return float((2 * (i * x).sum() / (n * x.sum()) - (n + 1) / n))
+
+
+def restricted_logits_with_basis(logits: torch.Tensor, freqs: Sequence[int], basis: torch.Tensor) -> torch.Tensor:
+    """:func:`restricted_logits` with the signature of lesson 10's exercise (``basis`` is not needed)."""
+    return restricted_logits(logits, freqs)
+
+
+def excluded_logits_with_basis(logits: torch.Tensor, freqs: Sequence[int], basis: torch.Tensor) -> torch.Tensor:
+    """:func:`excluded_logits` with the signature of lesson 10's exercise (``basis`` is not needed)."""
+    return excluded_logits(logits, freqs)

@@ -29,8 +29,8 @@ GROK_P53_WD0 = dataclasses.replace(GROK_P53, train=dataclasses.replace(GROK_P53.
 #: The recipe of Nanda et al. (not shipped: too slow for the course's CPU).
 NANDA_113 = GrokRun(p=113, train_frac=0.3, train=GrokConfig(steps=14000, lr=1e-3, weight_decay=1.0, log_every=50,
                                                              checkpoint_every=200))
-#: Snapshots kept in the shipped file.
-KEEP_EVERY = 100
+#: Snapshots kept in the shipped files (steps between them): all of the grokking run, a few of the control.
+KEEP_EVERY = {"grokking_p53": 100, "grokking_p53_wd0": 1000}
 
 
 def _recipe(name: str, spec: GrokRun):
@@ -41,7 +41,7 @@ def _recipe(name: str, spec: GrokRun):
             model, log = spec.train_run(progress)
         finally:
             torch.set_num_threads(threads)
-        save_run(name, spec, log, KEEP_EVERY)
+        save_run(name, spec, log, KEEP_EVERY[name])
         return model
     return recipe
 
@@ -56,5 +56,5 @@ for _name, _spec, _what in (("grokking_p53", GROK_P53, "weight decay 1, groks"),
         family="grokking",
         info={"task": "(a + b) mod 53, tokens 'a b ='", "train_frac": _spec.train_frac, "seed": 0,
               "steps": _spec.train.steps, "lr": _spec.train.lr, "weight_decay": _spec.train.weight_decay,
-              "checkpoints": f"every {KEEP_EVERY} steps, float16"},
+              "checkpoints": f"every {KEEP_EVERY[_name]} steps, float16"},
     ))

@@ -1,0 +1,230 @@
+"""Checks of lesson 10 (grokking). Each ``check_*`` compares a student's function with ``mi_tutor.grokking``'s.
+
+Examples:
+    >>> from mi_tutor.grokking import fourier_basis
+    >>> check_fourier_basis(lambda p: fourier_basis(p)[0])
+    ✓ fourier_basis matches the reference for p = 7, 53 and is orthonormal
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+
+import torch
+
+from ..grokking import analysis, fourier
+from .core import CheckFailure, call_student, compare_functions, expect, expect_close, expect_tensor_like, passed
+
+__all__ = [
+    "check_fourier_basis", "check_embedding_frequency_norms", "check_key_frequencies",
+    "check_neuron_frequency_fractions", "check_cos_sum_terms", "check_restricted_logits", "check_excluded_logits",
+    "check_live_run", "check_embedding_sparsity", "check_neuron_clusters", "check_cos_fit", "check_ablation",
+    "check_progress_measures", "check_weight_decay_control",
+]
+
+
+def _gen(seed: int) -> torch.Generator:
+    return torch.Generator().manual_seed(seed)
+
+
+def _basis(p: int) -> torch.Tensor:
+    return fourier.fourier_basis(p)[0]
+
+
+def _ref_norms(W_E: torch.Tensor, basis: torch.Tensor) -> torch.Tensor:
+    return fourier.frequency_norms(basis @ W_E)
+
+
+def _ref_keys(norms: torch.Tensor, ratio: float) -> list[int]:
+    return [k + 1 for k in torch.nonzero(norms > ratio * norms.max()).flatten().tolist()]
+
+
+def _circuit_logits(p: int, freqs: Sequence[int], seed: int, noise: float = 1.0) -> torch.Tensor:
+    """Logits [p, p, p] of a noisy Fourier circuit plus a per-answer bias (a stand-in for a grokked model)."""
+    g = _gen(seed)
+    x = torch.arange(p, dtype=torch.float32)
+    s = x[:, None, None] + x[None, :, None] - x[None, None, :]
+    out = torch.randn(p, p, p, generator=g) * noise + torch.randn(1, 1, p, generator=g) * 3
+    for k in freqs:
+        out = out + (2 + 3 * torch.rand(1, generator=g)) * torch.cos(2 * math.pi * k * s / p)
+    return out
+
+
+# ------------------------------------------------------------------ exercise 1
+def check_fourier_basis(student_fn: Callable, ps: Sequence[int] = (7, 53)) -> None:
+    """Exercise 10.1: ``fourier_basis(p)`` returns the ``[p, p]`` basis, one vector per row."""
+    for p in ps:
+        got = call_student("fourier_basis", student_fn, p, context=f"with p={p}")
+        if isinstance(got, tuple):
+            raise CheckFailure("`fourier_basis` should return only the [p, p] tensor, not a tuple.")
+        want = _basis(p)
+        expect_tensor_like(f"fourier_basis({p})", got, want, check_device=False)
+        g = got.detach().double()
+        norms = g.norm(dim=1)
+        expect(torch.allclose(norms, torch.ones_like(norms), atol=1e-4),
+               f"The rows of fourier_basis({p}) have norms from {norms.min():.3g} to {norms.max():.3g}, not 1: "
+               "normalise every row (the constant and the cos/sin rows need different factors).")
+        gram = g @ g.T
+        off = (gram - torch.eye(p, dtype=torch.float64)).abs().max().item()
+        expect(off < 1e-4, f"fourier_basis({p}) is not orthonormal: |B B^T - I| reaches {off:.3g}. Are the "
+               "frequencies k = 1 .. (p-1)/2 each used once, with x = 0 .. p-1?")
+        swapped = want.clone()
+        swapped[1::2], swapped[2::2] = want[2::2], want[1::2]
+        if torch.allclose(g, swapped.double(), atol=1e-4):
+            raise CheckFailure(f"fourier_basis({p}) has sin k before cos k: row 2k - 1 should be cos k and row 2k sin k.")
+        expect_close(f"fourier_basis({p})", got, want, atol=1e-5, context=f"for p={p}",
+                     hint="row 0 is the constant, then cos(2 pi k x / p), sin(2 pi k x / p) for k = 1, 2, ...; "
+                          "check the sign and the order of the rows.")
+    passed(f"fourier_basis matches the reference for p = {', '.join(map(str, ps))} and is orthonormal")
+
+
+# ------------------------------------------------------------------ exercise 2
+def check_embedding_frequency_norms(student_fn: Callable, seed: int = 0, p: int = 11, d_model: int = 16) -> None:
+    """Exercise 10.2: ``embedding_frequency_norms(W_E, basis)`` -> ``[(p - 1) / 2]``."""
+    g = _gen(seed)
+    basis = _basis(p)
+    sparse = basis[[3, 4]].T @ torch.randn(2, d_model, generator=g)  # only frequency 2
+    cases = [{"W_E": torch.randn(p, d_model, generator=g), "basis": basis},
+             {"W_E": sparse + 0.01 * torch.randn(p, d_model, generator=g), "basis": basis}]
+
+    def compare(got, want, ctx):
+        case = cases[compare.i]
+        compare.i += 1
+        expect_tensor_like("embedding_frequency_norms(W_E, basis)", got, want, check_device=False)
+        g_ = got.detach().double()
+        if torch.allclose(g_, want.double() ** 2, rtol=1e-3, atol=1e-5) and not torch.allclose(want, want ** 2):
+            raise CheckFailure(f"Your norms are the *squared* norms {ctx}: take the square root of cos^2 + sin^2.")
+        wrong = fourier.frequency_norms(case["basis"].T @ case["W_E"]).double()
+        if torch.allclose(g_, wrong, rtol=1e-3, atol=1e-5):
+            raise CheckFailure(f"You transformed with the transpose of the basis {ctx}: the coefficients are "
+                               "basis @ W_E (each row of the basis is one basis vector).")
+        expect_close("embedding_frequency_norms(W_E, basis)", got, want, rtol=1e-4, atol=1e-5, context=ctx,
+                     hint="entry k - 1 combines the cos k and sin k rows of the coefficients (rows 2k - 1 and 2k), "
+                          "summed over d_model; the constant row 0 is left out.")
+    compare.i = 0
+    n = compare_functions("embedding_frequency_norms", student_fn, _ref_norms, cases, compare=compare)
+    passed(f"embedding_frequency_norms matches the reference on {n} embeddings (p={p})")
+
+
+# ------------------------------------------------------------------ exercise 3
+def check_key_frequencies(student_fn: Callable, seed: int = 0, n_freq: int = 26, ratio: float = 0.25) -> None:
+    """Exercise 10.3: ``key_frequencies(norms, ratio)`` -> sorted 1-based frequencies above ``ratio * max``."""
+    g = _gen(seed)
+    norms = torch.rand(n_freq, generator=g) * 0.2
+    norms[torch.randperm(n_freq, generator=g)[:4]] += torch.tensor([1.0, 0.8, 0.5, 0.3])
+    cases = [(norms, ratio), (norms, 0.6), (torch.rand(n_freq, generator=g), ratio)]
+    for norms_, r in cases:
+        ctx = f"for norms of {len(norms_)} frequencies and ratio={r}"
+        got = call_student("key_frequencies", student_fn, norms_.clone(), r, context=ctx)
+        want = _ref_keys(norms_, r)
+        if isinstance(got, torch.Tensor):
+            got = got.flatten().tolist()
+        expect(isinstance(got, (list, tuple)), f"`key_frequencies` should return a list of ints, got {type(got).__name__}")
+        got = [int(k) for k in got]
+        if got == [k - 1 for k in want]:
+            raise CheckFailure(f"Your frequencies are off by one {ctx}: entry 0 of the norms is frequency 1.")
+        if sorted(got) == want and got != want:
+            raise CheckFailure(f"Return the key frequencies sorted in increasing order (got {got}).")
+        expect(got == want, f"`key_frequencies` returned {got} {ctx} but the frequencies whose norm exceeds "
+               f"ratio x the largest norm are {want}.")
+    passed("key_frequencies matches the reference on 3 inputs")
+
+
+# ------------------------------------------------------------------ exercise 4
+def check_neuron_frequency_fractions(student_fn: Callable, seed: int = 0, p: int = 7, n_neurons: int = 6) -> None:
+    """Exercise 10.4: ``neuron_frequency_fractions(acts, basis)`` -> ``[n_neurons, (p - 1) / 2]``."""
+    g = _gen(seed)
+    basis = _basis(p)
+    x = torch.arange(p, dtype=torch.float32)
+    k = 1 + torch.randint((p - 1) // 2, (n_neurons,), generator=g)
+    wave = torch.cos(2 * math.pi * k[None, None] * (x[:, None, None] + x[None, :, None]) / p + torch.rand(n_neurons, generator=g))
+    acts = torch.relu(wave) + 0.2 * torch.rand(p, p, n_neurons, generator=g) + 5.0  # offset: centring matters
+    cases = [{"acts": acts, "basis": basis}, {"acts": torch.randn(p, p, n_neurons, generator=g).abs(), "basis": basis}]
+
+    def reference(acts_, basis_):
+        return analysis.neuron_frequency_fractions(acts_)
+
+    def compare(got, want, ctx):
+        case = cases[compare.i]
+        compare.i += 1
+        expect_tensor_like("neuron_frequency_fractions(acts, basis)", got, want, check_device=False)
+        coef_unc = torch.einsum("ia,jb,abn->ijn", case["basis"], case["basis"], case["acts"]).pow(2)
+        if got.detach().double().max() < 0.5 * want.double().max() and want.max() > 0.5:
+            total_unc = coef_unc.sum((0, 1))
+            raise CheckFailure(f"Your fractions are much smaller than expected {ctx}: did you divide by the total "
+                               f"including the mean (const x const) term? Centre each neuron over (a, b) first. "
+                               f"(the mean holds {float((coef_unc[0, 0] / total_unc).mean()):.0%} of the uncentred "
+                               "sum of squares here)")
+        expect_close("neuron_frequency_fractions(acts, basis)", got, want, rtol=1e-3, atol=1e-4, context=ctx,
+                     hint="for frequency k use the 3 x 3 block of 2-D coefficients with rows and columns "
+                          "{0, 2k - 1, 2k} (const, cos k, sin k), including the terms in a or b alone.")
+    compare.i = 0
+    n = compare_functions("neuron_frequency_fractions", student_fn, reference, cases, compare=compare)
+    passed(f"neuron_frequency_fractions matches the reference on {n} inputs (p={p})")
+
+
+# ------------------------------------------------------------------ exercise 5
+def check_cos_sum_terms(student_fn: Callable, p: int = 7, freqs: Sequence[int] = (1, 3)) -> None:
+    """Exercise 10.5: ``cos_sum_terms(p, freqs)`` -> ``[len(freqs), p, p, p]`` of ``cos(w_k (a + b - c))``."""
+    want = analysis.cos_sum_terms(p, list(freqs))
+    got = call_student("cos_sum_terms", student_fn, p, list(freqs), context=f"with p={p}, freqs={list(freqs)}")
+    expect_tensor_like("cos_sum_terms(p, freqs)", got, want, check_device=False)
+    x = torch.arange(p, dtype=torch.float32)
+    plus = torch.cos(2 * math.pi * torch.tensor(list(freqs), dtype=torch.float32)[:, None, None, None]
+                     * (x[:, None, None] + x[None, :, None] + x[None, None, :]) / p)
+    if torch.allclose(got.detach().float(), plus, atol=1e-4):
+        raise CheckFailure("Your terms are cos(w (a + b + c)): the answer c enters with a minus sign, "
+                           "cos(w (a + b - c)) peaks where c = a + b mod p.")
+    expect_close("cos_sum_terms(p, freqs)", got, want, atol=1e-4, context=f"with p={p}, freqs={list(freqs)}",
+                 hint="w_k = 2 pi k / p, and the axes are (k, a, b, c) in this order.")
+    passed(f"cos_sum_terms matches the reference for p={p}, freqs={list(freqs)}")
+
+
+# ------------------------------------------------------------------ exercises 6-7
+def _logit_cases(seed: int, p: int, freqs: Sequence[int]) -> list[dict]:
+    basis = _basis(p)
+    return [{"logits": _circuit_logits(p, freqs, seed), "freqs": list(freqs), "basis": basis},
+            {"logits": _circuit_logits(p, freqs[:1], seed + 1, noise=0.3), "freqs": list(freqs[:1]), "basis": basis}]
+
+
+def check_restricted_logits(student_fn: Callable, seed: int = 0, p: int = 11, freqs: Sequence[int] = (2, 5)) -> None:
+    """Exercise 10.6: ``restricted_logits(logits, freqs, basis)`` keeps the key ``cos/sin(w (a + b))`` parts + bias."""
+    cases = _logit_cases(seed, p, freqs)
+
+    def compare(got, want, ctx):
+        case = cases[compare.i]
+        compare.i += 1
+        expect_tensor_like("restricted_logits(logits, freqs, basis)", got, want, check_device=False)
+        no_bias = want - case["logits"].mean((0, 1), keepdim=True)
+        if torch.allclose(got.detach().float(), no_bias, atol=1e-3):
+            raise CheckFailure(f"Your restricted logits lack the bias correction {ctx}: add back each answer's mean "
+                               "logit over (a, b) (logits.mean((0, 1), keepdim=True)); without it the loss is "
+                               "dominated by the missing offsets.")
+        expect_close("restricted_logits(logits, freqs, basis)", got, want, rtol=1e-3, atol=1e-3, context=ctx,
+                     hint="for each key k project the logits (for every c) onto the two unit directions "
+                          "(cos_k cos_k^T - sin_k sin_k^T)/sqrt 2 and (sin_k cos_k^T + cos_k sin_k^T)/sqrt 2 over (a, b).")
+    compare.i = 0
+    n = compare_functions("restricted_logits", student_fn, analysis.restricted_logits_with_basis, cases, compare=compare)
+    passed(f"restricted_logits matches the reference on {n} inputs (p={p})")
+
+
+def check_excluded_logits(student_fn: Callable, seed: int = 0, p: int = 11, freqs: Sequence[int] = (2, 5)) -> None:
+    """Exercise 10.7: ``excluded_logits(logits, freqs, basis)`` removes the key ``cos/sin(w (a + b))`` parts."""
+    cases = _logit_cases(seed, p, freqs)
+
+    def compare(got, want, ctx):
+        case = cases[compare.i]
+        compare.i += 1
+        expect_tensor_like("excluded_logits(logits, freqs, basis)", got, want, check_device=False)
+        if torch.allclose(got.detach().float(), want - case["logits"].mean((0, 1), keepdim=True), atol=1e-3):
+            raise CheckFailure(f"Your excluded logits also removed each answer's mean {ctx}: only the "
+                               "cos/sin(w_k (a + b)) components of the key frequencies go.")
+        restricted = analysis.restricted_logits(case["logits"], case["freqs"])
+        if torch.allclose(got.detach().float(), restricted, atol=1e-3):
+            raise CheckFailure(f"You returned the restricted logits {ctx}: excluded = logits minus the key components.")
+        expect_close("excluded_logits(logits, freqs, basis)", got, want, rtol=1e-3, atol=1e-3, context=ctx,
+                     hint="subtract exactly what restricted_logits keeps, minus its bias term.")
+    compare.i = 0
+    n = compare_functions("excluded_logits", student_fn, analysis.excluded_logits_with_basis, cases, compare=compare)
+    passed(f"excluded_logits matches the reference on {n} inputs (p={p})")
