@@ -11,6 +11,7 @@ happened. The executed notebooks land in the content-addressed cache of
 from __future__ import annotations
 
 import os
+import re
 import sys
 import time
 import traceback
@@ -64,6 +65,9 @@ def thread_share(jobs: int, cores: int | None = None) -> int:
     return max(1, (cores or default_jobs()) // jobs)
 
 
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")  # IPython colours tracebacks; logs read better without
+
+
 def _run_one(path: str, cache_dir: str, cwd: str, timeout: int, threads: int) -> tuple[float, str]:
     """Worker thread: execute one lesson into the cache; return (seconds, error text or "")."""
     start = time.perf_counter()
@@ -72,7 +76,7 @@ def _run_one(path: str, cache_dir: str, cwd: str, timeout: int, threads: int) ->
         return time.perf_counter() - start, ""
     except Exception as err:  # a failing cell (CellExecutionError carries cell and traceback) or a dead kernel
         text = str(err) if type(err).__name__ == "CellExecutionError" else traceback.format_exc()
-        return time.perf_counter() - start, text
+        return time.perf_counter() - start, _ANSI.sub("", text)
 
 
 def _status(running: dict[str, float]) -> str:

@@ -1,17 +1,31 @@
-"""mkdocs hooks (``hooks:`` in ``mkdocs.yml``): lesson pages and navigation.
+"""mkdocs hooks (``hooks:`` in ``mkdocs.yml``): lesson pages, API pages, navigation, offline assets.
 
-``mkdocs build`` alone builds the whole site: this hook executes the lessons
-(or reuses the cache) before mkdocs collects its files, and builds the
-navigation from what exists, so adding a lesson or an API page needs no edit of
-``mkdocs.yml``.
+``mkdocs build`` alone builds the whole site. Before mkdocs collects its files
+this hook executes the lessons (in parallel, or reuses the cache) and builds
+the navigation from what exists: every ``solutions/NN_slug.py`` becomes a
+lesson page and every module of the ``mi_tutor`` package appears on an API
+page generated here (one page per subpackage, one for the top-level modules),
+so adding a lesson or a module needs no edit of ``mkdocs.yml`` or ``site/``.
+Hand-written pages in ``site/api/`` (guides such as the TransformerLens names)
+follow the generated ones.
+
+The site loads nothing from outside itself: MathJax and plotly.js are copied
+from their installed Python packages (with their licences) into ``vendor/``.
+On lesson pages the long setup cell is folded into a ``<details>`` block.
 """
 
 from __future__ import annotations
 
+import ast
+import re
 from pathlib import Path
 
+from mkdocs.structure.files import File
+
 from mi_tutor.course.lessons import find_lessons
-from mi_tutor.course.site import prepare_site
+from mi_tutor.course.site import SETUP_CELL_ID, prepare_site
+
+__all__ = ["api_pages", "vendored_assets", "fold_setup_cell", "on_config", "on_files", "on_page_content"]
 
 STATIC_PAGES = [
     ("Home", "index.md"),
@@ -19,6 +33,7 @@ STATIC_PAGES = [
     ("Student guide", "student-guide.md"),
     ("Instructor guide", "instructor-guide.md"),
 ]
+PACKAGE = Path(__file__).resolve().parents[1]  # mi_tutor/
 
 
 def _title(md: Path) -> str:
@@ -28,6 +43,101 @@ def _title(md: Path) -> str:
     return md.stem.replace("_", " ").capitalize()
 
 
+def _docstring(path: Path) -> str:
+    try:
+        return ast.get_docstring(ast.parse(path.read_text())) or ""
+    except SyntaxError:
+        return ""
+
+
+def _modules(folder: Path, dotted: str) -> list[str]:
+    """Public modules under ``folder`` (recursively), as dotted names, in file order."""
+    names = []
+    for path in sorted(folder.iterdir()):
+        if path.name.startswith(("_", ".")):
+            continue
+        if path.suffix == ".py":
+            names.append(f"{dotted}.{path.stem}")
+        elif path.is_dir() and (path / "__init__.py").exists():
+            names += _modules(path, f"{dotted}.{path.name}") or [f"{dotted}.{path.name}"]
+    return names
+
+
+def api_pages(package: Path = PACKAGE) -> dict[str, tuple[str, str]]:
+    """The generated API reference: ``{"api/NAME.md": (nav title, markdown)}``.
+
+    One page for the package's top-level modules (``api/core.md``) and one per
+    subpackage, each opening with the subpackage's docstring and listing every
+    public module with a mkdocstrings ``:::`` directive.
+    """
+    name = package.name
+    pages: dict[str, tuple[str, str]] = {}
+    top = [f"{name}.{p.stem}" for p in sorted(package.glob("*.py")) if not p.name.startswith("_")]
+    if top:
+        body = "\n\n".join(f"::: {m}" for m in top)
+        pages["api/core.md"] = ("Core: hooks and edits", f"# Core: hooks, edits, devices, validation\n\n"
+                                f"The top-level modules of `{name}`.\n\n{body}\n")
+    for sub in sorted(p for p in package.iterdir() if p.is_dir() and (p / "__init__.py").exists()
+                      and not p.name.startswith(("_", "."))):
+        doc = _docstring(sub / "__init__.py")
+        modules = _modules(sub, f"{name}.{sub.name}") or [f"{name}.{sub.name}"]
+        body = "\n\n".join(f"::: {m}" for m in modules)
+        pages[f"api/{sub.name}.md"] = (sub.name, f"# `{name}.{sub.name}`\n\n{doc}\n\n{body}\n")
+    return pages
+
+
+def vendored_assets() -> dict[str, Path]:
+    """Site path -> installed file of every asset the site serves itself (MathJax, plotly.js).
+
+    Raises:
+        ModuleNotFoundError: when the package that ships an asset is missing.
+    """
+    import mathjax  # django-static-mathjax: MathJax 3 as files
+    import plotly
+
+    es5 = Path(mathjax.__file__).parent / "static" / "mathjax" / "es5"
+    assets = {"vendor/mathjax/tex-mml-chtml.js": es5 / "tex-mml-chtml.js",
+              "vendor/mathjax/LICENSE": es5.parent / "LICENSE"}
+    for sub in ("output/chtml/fonts/woff-v2", "input/tex/extensions"):
+        for path in sorted((es5 / sub).glob("*")):
+            assets[f"vendor/mathjax/{sub}/{path.name}"] = path
+    plotly_dir = Path(plotly.__file__).parent
+    assets["vendor/plotly/plotly.min.js"] = plotly_dir / "package_data" / "plotly.min.js"
+    licence = next(iter(sorted(plotly_dir.parent.glob("plotly-*.dist-info/licenses/LICENSE*"))), None)
+    if licence:
+        assets["vendor/plotly/LICENSE.txt"] = licence
+    return assets
+
+
+def _div_end(html: str, start: int) -> int:
+    """Index just after the ``</div>`` closing the ``<div`` that starts at ``start``."""
+    depth = 0
+    for m in re.compile(r"<div\b|</div>").finditer(html, start):
+        depth += 1 if m.group() != "</div>" else -1
+        if depth == 0:
+            return m.end()
+    raise ValueError("unbalanced <div> in a lesson page")
+
+
+def fold_setup_cell(html: str, summary: str = "Setup: imports, seeds and models (click to show)") -> str:
+    """Wrap the lesson's setup cell (id :data:`~mi_tutor.course.site.SETUP_CELL_ID`) in ``<details>``.
+
+    Examples:
+        >>> fold_setup_cell('<p>a</p><div id="cell-id=mi-setup"><div>x</div></div><p>b</p>')
+        '<p>a</p><details class="mi-fold"><summary>Setup: imports, seeds and models (click to show)</summary><div id="cell-id=mi-setup"><div>x</div></div></details><p>b</p>'
+    """
+    start = html.find(f'<div id="cell-id={SETUP_CELL_ID}"')
+    if start < 0:
+        return html
+    end = _div_end(html, start)
+    return (html[:start] + f'<details class="mi-fold"><summary>{summary}</summary>' + html[start:end]
+            + "</details>" + html[end:])
+
+
+# nbconvert's MathJax 2 block (an empty <script src=""> and a v2 config): the site loads MathJax 3 itself.
+_NB_MATHJAX = re.compile(r'<!-- Load mathjax -->.*?<!-- End of mathjax configuration -->', re.S)
+
+
 def on_config(config, **kwargs):
     docs = Path(config["docs_dir"])
     root = Path(config["config_file_path"]).parent
@@ -35,6 +145,24 @@ def on_config(config, **kwargs):
     prepare_site(docs, solutions)
     lessons = [{f"{l.number}. {l.title.split(':', 1)[-1].strip()}": f"lessons/{l.slug}.ipynb"}
                for l in find_lessons(solutions)]
-    api = [{_title(p): f"api/{p.name}"} for p in sorted((docs / "api").glob("*.md"))]
+    generated = api_pages()
+    api = [{title: path} for path, (title, _) in generated.items()]
+    api += [{_title(p): f"api/{p.name}"} for p in sorted((docs / "api").glob("*.md"))
+            if f"api/{p.name}" not in generated]
     config["nav"] = [{t: p} for t, p in STATIC_PAGES] + [{"Lessons": lessons}, {"API reference": api}]
     return config
+
+
+def on_files(files, config, **kwargs):
+    for path, (_, markdown) in api_pages().items():
+        if files.get_file_from_path(path) is None:
+            files.append(File.generated(config, path, content=markdown))
+    for path, source in vendored_assets().items():
+        files.append(File.generated(config, path, abs_src_path=str(source)))
+    return files
+
+
+def on_page_content(html, page, config, files, **kwargs):
+    if page.file.src_uri.startswith("lessons/"):
+        html = fold_setup_cell(_NB_MATHJAX.sub("", html))
+    return html

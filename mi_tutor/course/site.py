@@ -19,6 +19,7 @@ from pathlib import Path
 import nbformat
 
 from .execute import cache_path, execute_lesson
+from .views import lesson_view_cells
 from .lessons import LEAK_MARKERS, Lesson, find_lessons, read_lesson, student_version
 
 __all__ = ["display_notebook", "prepare_site", "default_cache_dir", "leaked_lines", "SETUP_CELL_ID", "CARD_CELL_ID"]
@@ -209,6 +210,8 @@ def prepare_site(docs_dir: str | Path = "site", solutions_dir: str | Path = "sol
         nbformat.write(student, docs / "notebooks" / f"{lesson.slug}.ipynb")
         executed = execute_lesson(lesson.path, cache_dir=cache, cwd=root)
         page = docs / "lessons" / f"{lesson.slug}.ipynb"
-        nbformat.write(display_notebook(executed.notebook, student, lesson), page)
+        shown = display_notebook(executed.notebook, student, lesson)
+        shown.cells = lesson_view_cells(lesson.path, shown.cells)
+        nbformat.write(shown, page)
         pages.append(page)
     return pages

@@ -1,0 +1,94 @@
+"""`mi-tutor build`'s lesson execution: parallel, thread-capped, quiet, and loud about failures."""
+
+from __future__ import annotations
+
+import io
+import textwrap
+
+import nbformat
+import pytest
+
+from mi_tutor.course.build import execute_lessons, failure_report, format_summary, thread_share
+from mi_tutor.course.cli import main
+from mi_tutor.course.execute import cache_path, kernel_env
+from mi_tutor.course.lessons import find_lessons
+
+GOOD = """\
+# %% [markdown]
+# # Lesson {n}: a tiny lesson
+
+# %%
+import os
+print("threads", os.environ.get("OMP_NUM_THREADS"), "mkl", os.environ.get("MKL_NUM_THREADS"))
+"""
+
+BAD = """\
+# %% [markdown]
+# # Lesson {n}: a broken lesson
+
+# %%
+def helper():
+    return 1 / 0
+
+# %%
+value = helper()  # the line that fails
+"""
+
+
+def _lessons(tmp_path, bodies):
+    folder = tmp_path / "solutions"
+    folder.mkdir()
+    for i, body in enumerate(bodies, start=1):
+        (folder / f"{i:02d}_tiny{i}.py").write_text(textwrap.dedent(body.format(n=i)))
+    return find_lessons(folder)
+
+
+def test_thread_share_splits_the_cores():
+    assert thread_share(1, cores=2) == 2 and thread_share(2, cores=2) == 1 and thread_share(4, cores=2) == 1
+    with pytest.raises(ValueError, match="jobs must be at least 1, got 0"):
+        thread_share(0)
+    with pytest.raises(ValueError, match="threads"):
+        kernel_env(threads=0)
+
+
+def test_parallel_run_caches_caps_threads_and_reports_failures_in_full(tmp_path, capfd):
+    lessons = _lessons(tmp_path, [GOOD, GOOD, BAD])
+    cache = tmp_path / "cache"
+    log = io.StringIO()
+    runs = execute_lessons(lessons, cache, cwd=tmp_path, jobs=2, file=log)
+    assert [r.state for r in runs] == ["done", "done", "failed"]
+    # each of the 2 parallel kernels got its share of the cores, through the environment
+    nb = nbformat.read(cache_path(lessons[0].path, cache), as_version=4)
+    expected = thread_share(2)
+    assert nb.cells[1].outputs[0]["text"].strip() == f"threads {expected} mkl {expected}"
+    # the failure carries the failing cell, the exception and the frame inside the helper
+    report = failure_report(runs)
+    assert "03_tiny3 FAILED" in report and "ZeroDivisionError" in report
+    assert "value = helper()  # the line that fails" in report and "return 1 / 0" in report
+    text = log.getvalue()
+    assert "01_tiny1" in text and "done in" in text and "FAILED after" in text
+    assert "2 at a time" in text
+    # the kernels ran on IPC sockets: no "running over TCP without encryption" warning anywhere
+    captured = capfd.readouterr()
+    assert "without encryption" not in captured.err + captured.out + text
+
+    again = execute_lessons(lessons, cache, cwd=tmp_path, jobs=2, file=io.StringIO())
+    assert [r.state for r in again] == ["cached", "cached", "failed"]
+    assert format_summary(again).startswith("lessons: 3 (1 executed, 2 cached, 1 failed)")
+
+
+def test_cli_site_exits_nonzero_and_prints_the_error(tmp_path, capsys, monkeypatch):
+    _lessons(tmp_path, [BAD])
+    monkeypatch.setenv("MI_TUTOR_CACHE", str(tmp_path / "cache"))
+    rc = main(["--root", str(tmp_path), "site", "--jobs", "1"])
+    out = capsys.readouterr()
+    assert rc == 1
+    assert "ZeroDivisionError" in out.err and "value = helper()" in out.err
+    assert "site: not built (01_tiny1 failed" in out.out
+    assert "lessons: 1 (1 executed, 0 cached, 1 failed)" in out.out
+
+
+def test_jobs_must_be_a_positive_number(capsys):
+    with pytest.raises(SystemExit):
+        main(["build", "--jobs", "0"])
+    assert "--jobs must be a whole number of at least 1, got '0'" in capsys.readouterr().err
