@@ -1,4 +1,9 @@
-"""The course site builds strictly, shows every lesson with its figures, and leaks nothing."""
+"""The course site builds strictly, shows every lesson with its figures, leaks nothing, works offline.
+
+The browser test opens a built lesson page in headless Chromium (Debian's ``chromium``; .ci/run
+installs it) with the network switched off through the DevTools protocol, spoken over a pipe
+(``--remote-debugging-pipe``: no port, no driver library).
+"""
 
 from __future__ import annotations
 
@@ -9,11 +14,15 @@ import re
 import shutil
 import subprocess
 import sys
+import time
+from pathlib import Path
 
 import nbformat
 import pytest
 
 from conftest import LESSONS, ROOT
+from mi_tutor.course.lessons import find_lessons
+from mi_tutor.course.mkdocs_hooks import api_pages, fold_setup_cell
 from mi_tutor.course.site import leaked_lines
 
 
@@ -43,6 +52,12 @@ def test_static_pages_and_api_reference(built_site):
         assert (built_site / page).exists(), page
     api = (built_site / "api" / "core" / "index.html").read_text()
     assert "run_with_cache" in api and "Example" in api
+    for path in api_pages():  # every generated API page was built, in module order
+        assert (built_site / path.removesuffix(".md") / "index.html").exists(), path
+    checks = (built_site / "api" / "checks" / "index.html").read_text()
+    order = [checks.find(f"mi_tutor.checks.lesson{l.number:02d}") for l in LESSONS
+             if (ROOT / "mi_tutor" / "checks" / f"lesson{l.number:02d}.py").exists()]
+    assert order and -1 not in order and order == sorted(order), "checks of every lesson, in lesson order"
 
 
 @pytest.mark.slow
@@ -60,3 +75,197 @@ def test_lesson_page(built_site, lesson):
     nb = nbformat.read(download, as_version=4)
     assert leaked_lines(lesson.path, nbformat.writes(nb)) == []
     assert any("NotImplementedError" in c.source for c in nb.cells)
+
+
+# --- pieces that need no build -------------------------------------------------------------------
+
+def test_api_pages_cover_every_module():
+    pages = api_pages()
+    text = "\n".join(md for _, md in pages.values())
+    package = ROOT / "mi_tutor"
+    modules = [p for p in package.rglob("*.py") if not any(part.startswith("_") for part in
+                                                             p.relative_to(package).parts)]
+    for path in modules:
+        dotted = "mi_tutor." + ".".join(path.relative_to(package).with_suffix("").parts)
+        assert f"::: {dotted}\n" in text, f"{dotted} has no API page"
+    for sub in (p for p in package.iterdir() if (p / "__init__.py").exists() and not p.name.startswith("_")):
+        assert f"api/{sub.name}.md" in pages, sub.name
+
+
+def test_setup_cell_is_folded():
+    page = '<div id="cell-id=cell-0"><p>t</p></div><div id="cell-id=mi-setup" class="jp-Cell"><div><pre>import x</pre></div></div><p>after</p>'
+    folded = fold_setup_cell(page)
+    assert folded.index("<details") < folded.index('id="cell-id=mi-setup"') < folded.index("</details>")
+    assert folded.index("</details>") < folded.index("<p>after</p>")
+    assert fold_setup_cell("<p>no setup</p>") == "<p>no setup</p>"
+
+
+_ROW = re.compile(r"^\| *(\d+) *\| *(.+?) *\| *`(solutions/[^`]+)` *\|$")
+
+
+def test_readme_lesson_table_matches_solutions():
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("\n## Lessons\n", 1)[1].split("\n## ", 1)[0]
+    rows = [_ROW.match(line).groups() for line in section.splitlines() if _ROW.match(line)]
+    lessons = find_lessons(ROOT / "solutions")
+    expected = [(str(l.number), l.title.split(":", 1)[1].strip(), f"solutions/{l.path.name}") for l in lessons]
+    table = "\n".join(f"| {n} | {t} | `{p}` |" for n, t, p in expected)
+    assert rows == expected, f"README's lesson table disagrees with ls solutions/; it should read:\n{table}"
+    coming = re.search(r"\*\*Coming:\*\*(.+?)(?:\n\n|$)", section, re.S)
+    assert coming, "the README says which lessons are coming"
+    numbers = {int(n) for n in re.findall(r"(?:^|;)\s*(\d+) ", coming.group(1))}
+    assert numbers and not numbers & {l.number for l in lessons}, "a lesson listed as coming already exists"
+
+
+# --- the built site, offline ----------------------------------------------------------------------
+
+_EXTERNAL = re.compile(r"<(script|link|img|iframe|source|video|audio|embed)\b[^>]*?\b(src|href)=[\"']?(https?:)?//",
+                       re.I)
+
+
+@pytest.mark.slow
+def test_no_page_loads_anything_from_outside(built_site):
+    pages = sorted(built_site.rglob("*.html"))
+    assert len(pages) > 10
+    offenders = {str(p.relative_to(built_site)): m.group(0)[:120] for p in pages
+                 for m in [_EXTERNAL.search(p.read_text())] if m}
+    assert offenders == {}
+    licences = [built_site / "vendor" / "mathjax" / "LICENSE", built_site / "vendor" / "plotly" / "LICENSE.txt"]
+    assert all(p.exists() and p.stat().st_size > 500 for p in licences)
+
+
+def _chromium() -> str | None:
+    return next((shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome") if shutil.which(n)), None)
+
+
+class _DevTools:
+    """The DevTools protocol over --remote-debugging-pipe (fd 3: commands in, fd 4: events out)."""
+
+    def __init__(self, binary: str, profile: Path):
+        cmd_r, self._cmd_w = os.pipe()
+        self._out_r, out_w = os.pipe()
+
+        def wire():  # in the child: commands on fd 3, replies on fd 4
+            os.dup2(cmd_r, 3)
+            os.dup2(out_w, 4)
+
+        self.proc = subprocess.Popen(
+            [binary, "--headless=new", "--remote-debugging-pipe", "--no-sandbox", "--disable-gpu",
+             "--no-first-run", "--disable-extensions", "--disable-background-networking",
+             # belt and braces next to Network.emulateNetworkConditions(offline): no DNS, a dead proxy
+             "--proxy-server=127.0.0.1:9", "--host-resolver-rules=MAP * ~NOTFOUND",
+             "--allow-file-access-from-files", f"--user-data-dir={profile}", "about:blank"],
+            preexec_fn=wire, pass_fds=(cmd_r, out_w), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        os.close(cmd_r)
+        os.close(out_w)
+        self._buf = b""
+        self._id = 0
+        self.events: list[dict] = []
+
+    def _read(self, deadline: float) -> dict:
+        while b"\0" not in self._buf:
+            if time.monotonic() > deadline:
+                raise TimeoutError("chromium did not answer")
+            chunk = os.read(self._out_r, 1 << 20)
+            if not chunk:
+                raise RuntimeError("chromium closed the pipe")
+            self._buf += chunk
+        msg, self._buf = self._buf.split(b"\0", 1)
+        return json.loads(msg)
+
+    def send(self, method: str, params: dict | None = None, session: str | None = None, timeout: float = 60):
+        self._id += 1
+        msg = {"id": self._id, "method": method, "params": params or {}}
+        if session:
+            msg["sessionId"] = session
+        os.write(self._cmd_w, json.dumps(msg).encode() + b"\0")
+        deadline = time.monotonic() + timeout
+        while True:
+            reply = self._read(deadline)
+            if reply.get("id") == self._id:
+                assert "error" not in reply, reply
+                return reply["result"]
+            self.events.append(reply)
+
+    def wait_event(self, method: str, timeout: float = 60) -> dict:
+        deadline = time.monotonic() + timeout
+        for i, ev in enumerate(self.events):
+            if ev.get("method") == method:
+                return self.events.pop(i)
+        while True:
+            ev = self._read(deadline)
+            if ev.get("method") == method:
+                return ev
+            self.events.append(ev)
+
+    def close(self):
+        self.proc.kill()
+        self.proc.wait()
+        os.close(self._cmd_w)
+        os.close(self._out_r)
+
+
+_PAGE_REPORT = r"""(async () => {
+  if (window.MathJax && MathJax.startup) { await MathJax.startup.promise; }
+  if (window.MathJax && MathJax.typesetPromise) { await MathJax.typesetPromise(); }
+  await new Promise(r => setTimeout(r, 300));
+  const md = [...document.querySelectorAll('.jp-MarkdownOutput, .md-typeset > p')];
+  const raw = [];
+  for (const el of md) {
+    const copy = el.cloneNode(true);
+    copy.querySelectorAll('mjx-container, code, pre, script').forEach(e => e.remove());
+    const m = copy.textContent.match(/\$[^$\n]{1,80}\$/g);
+    if (m) raw.push(...m);
+  }
+  return JSON.stringify({
+    typeset: document.querySelectorAll('mjx-container').length,
+    raw: raw.slice(0, 10),
+    images: [...document.images].map(i => ({src: i.src.slice(0, 40), ok: i.complete && i.naturalWidth > 0})),
+    plots: document.querySelectorAll('.js-plotly-plot').length,
+    folded: !!document.querySelector('details.mi-fold [id="cell-id=mi-setup"]'),
+    download: !!document.querySelector('a[download][href$=".ipynb"]'),
+  });
+})()"""
+
+
+def _open_offline(binary: str, url: str, profile: Path) -> tuple[dict, list[str]]:
+    browser = _DevTools(binary, profile)
+    try:
+        target = next(t for t in browser.send("Target.getTargets")["targetInfos"] if t["type"] == "page")
+        session = browser.send("Target.attachToTarget", {"targetId": target["targetId"], "flatten": True})["sessionId"]
+        browser.send("Network.enable", session=session)
+        browser.send("Network.emulateNetworkConditions", {"offline": True, "latency": 0, "downloadThroughput": -1,
+                                                          "uploadThroughput": -1}, session=session)
+        browser.send("Page.enable", session=session)
+        browser.send("Page.navigate", {"url": url}, session=session)
+        browser.wait_event("Page.loadEventFired", timeout=120)
+        result = browser.send("Runtime.evaluate", {"expression": _PAGE_REPORT, "awaitPromise": True,
+                                                   "returnByValue": True}, session=session, timeout=120)
+        requests = [e["params"]["request"]["url"] for e in browser.events
+                    if e.get("method") == "Network.requestWillBeSent"]
+        return json.loads(result["result"]["value"]), requests
+    finally:
+        browser.close()
+
+
+def _lesson_with_math_and_views() -> str:
+    for lesson in LESSONS:  # a transformer lesson if there is one: it has the interactive views
+        if 'zoo.load("attn_only' in lesson.path.read_text() and "$" in lesson.path.read_text():
+            return lesson.slug
+    return next(l.slug for l in LESSONS if "$" in l.path.read_text())
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(_chromium() is None, reason="no chromium on this machine (.ci/run installs Debian's chromium)")
+def test_lesson_page_offline_in_chromium(built_site, tmp_path):
+    slug = _lesson_with_math_and_views()
+    page = built_site / "lessons" / slug / "index.html"
+    report, requests = _open_offline(_chromium(), page.as_uri(), tmp_path / "profile")
+    outside = [u for u in requests if not u.startswith(("file:", "data:", "blob:", "about:"))]
+    assert outside == [], "the page asked the network for something"
+    assert report["typeset"] >= 3, report
+    assert report["raw"] == [], f"formulas left as raw text: {report['raw']}"
+    assert report["images"] and all(i["ok"] for i in report["images"]), report["images"]
+    assert report["folded"] and report["download"], report
+    if 'zoo.load("attn_only' in (ROOT / "solutions" / f"{slug}.py").read_text():
+        assert report["plots"] >= 2, "the interactive attention and activation views render"
