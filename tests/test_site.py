@@ -145,9 +145,10 @@ class _DevTools:
         cmd_r, self._cmd_w = os.pipe()
         self._out_r, out_w = os.pipe()
 
-        def wire():  # in the child: commands on fd 3, replies on fd 4
-            os.dup2(cmd_r, 3)
-            os.dup2(out_w, 4)
+        def wire():  # in the child: commands on fd 3, replies on fd 4 (via fresh, inheritable copies)
+            a, b = os.dup(cmd_r), os.dup(out_w)
+            os.dup2(a, 3)
+            os.dup2(b, 4)
 
         self.proc = subprocess.Popen(
             [binary, "--headless=new", "--remote-debugging-pipe", "--no-sandbox", "--disable-gpu",
@@ -155,7 +156,7 @@ class _DevTools:
              # belt and braces next to Network.emulateNetworkConditions(offline): no DNS, a dead proxy
              "--proxy-server=127.0.0.1:9", "--host-resolver-rules=MAP * ~NOTFOUND",
              "--allow-file-access-from-files", f"--user-data-dir={profile}", "about:blank"],
-            preexec_fn=wire, pass_fds=(cmd_r, out_w), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            preexec_fn=wire, close_fds=False, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         os.close(cmd_r)
         os.close(out_w)
         self._buf = b""

@@ -109,6 +109,9 @@ def transformer_views(model, name: str, seed: int = 0) -> list[go.Figure]:
     if cfg.n_ctx >= 9:
         seq_len = min(20, (cfg.n_ctx - 1) // 2)
         tokens = repeated_random_tokens(batch=1, seq_len=seq_len, d_vocab=cfg.d_vocab, seed=seed, device=device)
+    elif cfg.n_ctx == 3:  # "a b =" (the grokking models: the last token id is "=")
+        a, b = torch.randint(0, cfg.d_vocab - 1, (2,), generator=torch.Generator().manual_seed(seed)).tolist()
+        tokens = torch.tensor([[a, b, cfg.d_vocab - 1]], device=device)
     else:
         tokens = random_tokens(batch=1, seq_len=cfg.n_ctx, d_vocab=cfg.d_vocab, seed=seed, bos=False,
                                device=device)
@@ -133,13 +136,20 @@ def views_html(figures: list[go.Figure], plotly_src: str = PLOTLY_SRC, prefix: s
     return "\n".join(parts)
 
 
+#: Zoo kinds whose models are :class:`~mi_tutor.transformer.HookedTransformer` s.
+TRANSFORMER_KINDS = ("[transformer]", "[grokking]")
+
+
 def zoo_transformers(source: str) -> list[str]:
-    """Names of the zoo's transformers that a lesson's source loads with ``zoo.load("NAME")``."""
+    """Names of the zoo's transformers that a lesson's source names (as string literals), in order."""
     from .. import zoo
 
-    kinds = zoo.available()
-    names = dict.fromkeys(re.findall(r"zoo\.load\(\s*[\"']([\w.-]+)[\"']", source))
-    return [n for n in names if "[transformer]" in kinds.get(n, "")]
+    found = []
+    for name, line in zoo.available().items():
+        m = re.search(rf"[\"']{re.escape(name)}[\"']", source)
+        if m and line.startswith(TRANSFORMER_KINDS):
+            found.append((m.start(), name))
+    return [name for _, name in sorted(found)]
 
 
 def lesson_view_cells(lesson_path: str | Path, cells: list) -> list:
@@ -160,7 +170,7 @@ def lesson_view_cells(lesson_path: str | Path, cells: list) -> list:
         figures += transformer_views(zoo.load(name, device="cpu"), name)
     note = nbformat.v4.new_markdown_cell(
         "**Interactive view.** The same kind of data as the figures above, for "
-        + ", ".join(f"`{n}`" for n in names) + " on a repeated random sequence: pick a head from the menu, "
+        + ", ".join(f"`{n}`" for n in names) + " on one example sequence: pick a head from the menu, "
         "hover to read the query and key tokens (position: token id) and the weight; below, how much each "
         "head writes at each token.")
     note.id = "mi-views-note"
