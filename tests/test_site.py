@@ -270,3 +270,24 @@ def test_lesson_page_offline_in_chromium(built_site, tmp_path):
     assert report["folded"] and report["download"], report
     if 'zoo.load("attn_only' in (ROOT / "solutions" / f"{slug}.py").read_text():
         assert report["plots"] >= 2, "the interactive attention and activation views render"
+
+
+def test_interactive_views_follow_the_first_attention_figure():
+    from mi_tutor.course.views import PLOTLY_SRC, lesson_view_cells, zoo_transformers
+    from mi_tutor.course.mkdocs_hooks import vendored_assets
+
+    lesson = next((l for l in LESSONS if zoo_transformers(l.path.read_text())), None)
+    if lesson is None:
+        pytest.skip("no lesson loads a zoo transformer yet")
+    import nbformat as nbf
+    figure = nbf.v4.new_output("display_data", data={"image/png": "iVBOR"})
+    cells = [nbf.v4.new_markdown_cell("# t"), nbf.v4.new_code_cell("x = 1"),
+             nbf.v4.new_code_cell("plot_attention_patterns(p)", outputs=[figure]), nbf.v4.new_code_cell("y")]
+    out = lesson_view_cells(lesson.path, cells)
+    assert [c.get("id") for c in out[3:5]] == ["mi-views-note", "mi-views"]
+    html_view = out[4].source
+    assert f'<script src="{PLOTLY_SRC}">' in html_view and "Plotly.newPlot" in html_view
+    assert "hovertemplate" in html_view and "weight" in html_view
+    # the script's path, seen from lessons/NN_slug/, is the copy the site serves
+    assert PLOTLY_SRC.removeprefix("../../") in vendored_assets()
+    assert lesson_view_cells(next(l for l in LESSONS if not zoo_transformers(l.path.read_text())).path, cells) == cells
