@@ -145,13 +145,13 @@ checks.check_capture_activations(capture_activations)
 # The package's own version of this tool is `mi_tutor.hooks.run_with_cache(model, x, names)`, named
 # after TransformerLens, which we will meet in the transformer lessons. It returns
 # `(output, cache)` and the cache tells you which names exist when you ask for one that does not.
-# Here are the 16 feature maps of the first convolution for one image: many are plainly edge
-# detectors of one orientation, or colour detectors.
+# Here, captured by your function, are the 16 feature maps of the first convolution for one image:
+# many are plainly edge detectors of one orientation, or colour detectors.
 
 # %%
-logits, cache = run_with_cache(model, images[:1], ["conv1", "relu3"])
-fig, maps = show_feature_maps(cache["conv1"][0], title=f"conv1 on a {kinds[labels[0]]}")
-print({name: tuple(act.shape) for name, act in cache.items()})
+acts = capture_activations(model, images[:1], ["conv1", "relu3"])
+fig, maps = show_feature_maps(acts["conv1"][0], title=f"conv1 on a {kinds[labels[0]]}")
+print({name: tuple(act.shape) for name, act in acts.items()})
 
 # %% [markdown]
 # ### Exercise 1.2: list the layers
@@ -200,7 +200,7 @@ checks.check_layer_table(layer_table)
 #
 # Write `zero_channel_hook(channel)` that **returns a function** `hook_fn(activation, hook)` which
 # returns the activation `[batch, channels, height, width]` with channel `channel` set to zero and
-# every other channel untouched.
+# every other channel untouched, without modifying the tensor it receives.
 #
 # <details><summary>Hint</summary>
 #
@@ -283,8 +283,9 @@ checks.check_channel_importance(channel_importance)
 
 # %% [markdown]
 # Now on the real model, with your function. The figure ranks the 64 channels of the last
-# convolutional stage (`relu3`) by how many logits the correct class loses without them. The test
-# under it checks the numbers behind the figure; the package's reference version,
+# convolutional stage (`relu3`) by how many logits the correct class loses without them. The locked
+# check under it reads the numbers behind the figure (it carries no points: Exercise 1.5 has its own
+# tests, but a wrong answer shows here); the package's reference version,
 # `mi_tutor.edits.channel_importance`, gives the same figure if you want to compare.
 
 # %%
@@ -311,9 +312,7 @@ fig, (xs, ys) = plot_curve(factors, sweep, f"scale of relu3 channel {top}", "mea
                            "Turning one channel up and down")
 
 # %% nbgrader={"grade": false, "grade_id": "figure_sweep", "locked": true, "schema_version": 3, "solution": false}
-assert ys.shape == (len(factors),), "one mean logit per factor"
-assert ys[0] < ys[factors.index(1.0)], "removing the most important channel should lower the correct logit"
-print(f"correct-class logit: {ys[0]:.2f} ablated, {ys[3]:.2f} clean, {ys[-1]:.2f} at x3")
+checks.check_scale_sweep(ys, factors)
 
 # %% [markdown] nbgrader={"grade": true, "grade_id": "written_programs", "locked": false, "points": 2, "schema_version": 3, "solution": true}
 # **Written question (graded by hand).** In what sense is the trained network a program, and why is

@@ -36,7 +36,8 @@
 # - observe the induction "phase change" across training checkpoints;
 # - read a head's QK and OV circuits as (factored) matrices, measure copying with eigenvalues,
 #   and detect K-composition between heads of different layers;
-# - attribute a prediction to individual heads with direct logit attribution.
+# - attribute a prediction to individual heads with direct logit attribution, and show with an
+#   ablation that a head DLA barely credits is necessary for the circuit.
 #
 # **Prerequisites.** Lesson 1 (hooks and activations). Self-attention (queries, keys, values,
 # softmax, causal mask) at the level of any transformer tutorial. Eigenvalues and the Frobenius norm.
@@ -239,30 +240,44 @@ checks.check_induction_score(induction_score)
 # %% nbgrader={"grade": true, "grade_id": "ex8_3_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false}
 
 # %% [markdown]
-# Now the scores of every head of both models. The library's `circuits.head_scores` scores any
-# tokens (it builds, for each query, the set of keys a head of each kind should attend to); on
-# repeated random tokens it agrees with the diagonal definitions up to accidental repeats inside `r`.
-# We score on **fresh** tokens (another seed) so nothing depends on the sequences above.
+# Now **your** two score functions score every head of both models (the duplicate-token score comes
+# from the library, `circuits.duplicate_token_score`). We score on **fresh** tokens (another seed) so
+# nothing depends on the sequences above. If a heatmap below looks wrong, the mistake is in your
+# exercise, and the locked check under the figure will say which one.
 
 # %%
 fresh = repeated_random_tokens(batch=32, seq_len=SEQ_LEN, d_vocab=cfg.d_vocab, seed=1, device=device)
-scores_2l = circuits.head_scores(model_2l, fresh)
-scores_1l = circuits.head_scores(model_1l, fresh)
+
+
+def score_heads(model, tokens, seq_len):
+    """Your previous-token and induction scores (and the library's duplicate-token score) per head."""
+    with torch.no_grad():
+        _, head_cache = model.run_with_cache(tokens)
+    patterns = [head_cache["pattern", layer] for layer in range(model.cfg.n_layers)]
+    return {"previous_token": torch.stack([previous_token_score(p) for p in patterns]),
+            "duplicate_token": torch.stack([circuits.duplicate_token_score(p, seq_len) for p in patterns]),
+            "induction": torch.stack([induction_score(p, seq_len) for p in patterns])}
+
+
+scores_2l = score_heads(model_2l, fresh, SEQ_LEN)
+scores_1l = score_heads(model_1l, fresh, SEQ_LEN)
 fig, score_data_2l = plot_head_scores(scores_2l, title="attn_only_2l")
 fig, score_data_1l = plot_head_scores(scores_1l, title="attn_only_1l")
-for label in circuits.detect_heads(model_2l, fresh):
-    print(f"{label.name}: {label.kind} head (score {label.score:.2f})")
+for kind, s in score_data_2l.items():
+    for layer, head in (s > 0.4).nonzero().tolist():
+        print(f"L{layer}H{head}: {kind.replace('_', '-')} head (score {s[layer, head]:.2f})")
+PREV_HEAD = int(score_data_2l["previous_token"][0].argmax())
+IND_HEAD = int(score_data_2l["induction"][1].argmax())
 
 # %% [markdown]
 # The 2-layer model has one clear **previous-token head** in layer 0 and **induction heads** in
 # layer 1 (all four heads of layer 1 learned the same job: with one task and four heads, redundancy
 # is cheap). The 1-layer model has neither. The locked cell below checks the numbers behind the
-# heatmaps (it checks the course's models, not your code, so it carries no points).
+# heatmaps, which your functions computed; it carries no points (Exercises 8.2 and 8.3 have their
+# own tests), but if it fails, it sends you back to the exercise to fix.
 
 # %% nbgrader={"grade": false, "grade_id": "fig_head_scores", "locked": true, "schema_version": 3, "solution": false}
 checks.check_head_scores(score_data_2l, score_data_1l)
-PREV_HEAD = int(score_data_2l["previous_token"][0].argmax())
-IND_HEAD = int(score_data_2l["induction"][1].argmax())
 
 # %% [markdown]
 # ## 3. What the circuit buys: the per-token loss
@@ -304,10 +319,12 @@ checks.check_per_token_loss(per_token_loss)
 # collapses. The 1-layer model also improves a little: its heads learned to *copy* tokens that
 # appeared anywhere in the context (a skip-trigram), which helps a bit because a repeated token is
 # more likely than an unseen one, but it cannot tell which earlier token comes next.
+#
+# The curves below come from your `per_token_loss`.
 
 # %%
 with torch.no_grad():
-    losses = {name: circuits.per_token_loss(m(fresh), fresh) for name, m in
+    losses = {name: per_token_loss(m(fresh), fresh) for name, m in
               [("attn_only_1l", model_1l), ("attn_only_2l", model_2l)]}
 fig, loss_data = plot_per_token_loss(losses, split=SEQ_LEN, title="loss on [BOS] + r + r")
 
@@ -324,13 +341,14 @@ checks.check_repeated_loss(loss_data["attn_only_2l"], SEQ_LEN)
 # `lambda name: ...` that selects several hook points at once.
 
 # %% [markdown]
-# ### Exercise 8.5: induction scores with a hook
+# ### Exercise 8.5: head scores with a hook
 # **Difficulty:** ★★★☆☆  **Importance:** ★★★☆☆
 #
-# Implement `induction_scores_with_hooks(model, tokens, seq_len)` returning a `[n_layers, n_heads]`
-# tensor of induction scores, computed inside a hook on every layer's `hook_pattern` (do not use
-# `run_with_cache`). Use your `induction_score` from exercise 8.3 (or `circuits.induction_score`).
-# Leave no hook attached when you return.
+# Implement `scores_with_hooks(model, tokens, seq_len, score_fn)` returning a `[n_layers, n_heads]`
+# tensor: row `layer` is `score_fn(pattern, seq_len)` for that layer's attention pattern, computed
+# inside a hook on every layer's `hook_pattern` (do not use `run_with_cache`). `score_fn` is any
+# function like your `induction_score`; the test passes the library's, the phase-change experiment
+# below passes yours. Leave no hook attached when you return.
 #
 # <details><summary>Hint</summary>
 #
@@ -342,14 +360,14 @@ checks.check_repeated_loss(loss_data["attn_only_2l"], SEQ_LEN)
 # </details>
 
 # %% nbgrader={"grade": false, "grade_id": "ex8_5_solution", "locked": false, "schema_version": 3, "solution": true}
-def induction_scores_with_hooks(model, tokens: torch.Tensor, seq_len: int) -> torch.Tensor:
-    """Induction score of every head, read by hooks on hook_pattern: -> [n_layers, n_heads]."""
+def scores_with_hooks(model, tokens: torch.Tensor, seq_len: int, score_fn) -> torch.Tensor:
+    """``score_fn(pattern, seq_len)`` of every layer, read by hooks on hook_pattern: -> [n_layers, n_heads]."""
     # YOUR CODE HERE
     raise NotImplementedError()
 
 
 # %% nbgrader={"grade": true, "grade_id": "ex8_5_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false}
-checks.check_induction_scores_with_hooks(induction_scores_with_hooks)
+checks.check_induction_scores_with_hooks(scores_with_hooks)
 
 # %% nbgrader={"grade": true, "grade_id": "ex8_5_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false}
 
@@ -362,7 +380,9 @@ checks.check_induction_scores_with_hooks(induction_scores_with_hooks)
 # The zoo ships 21 snapshots of `attn_only_2l` taken every 50 steps of its 1000-step training. For
 # each snapshot we measure the best induction score in layer 1, the best previous-token score in
 # layer 0, and an in-context-learning score suited to our data: the loss on token `r[10]` in the
-# first copy minus the loss on the *same* token in the second copy.
+# first copy minus the loss on the *same* token in the second copy. Every number comes from your
+# functions: `scores_with_hooks` with your `induction_score` and `previous_token_score`, and your
+# `per_token_loss`.
 
 # %%
 steps, snapshots = load_checkpoints("attn_only_2l", device=device)
@@ -370,10 +390,11 @@ history = {"induction (L1 best)": [], "previous token (L0 best)": [], "ICL score
 early, late = 10, 10 + SEQ_LEN
 with torch.no_grad():
     for snapshot in snapshots:
-        s = circuits.head_scores(snapshot, fresh)
-        loss = circuits.per_token_loss(snapshot(fresh), fresh)
-        history["induction (L1 best)"].append(s["induction"][1].max().item())
-        history["previous token (L0 best)"].append(s["previous_token"][0].max().item())
+        ind = scores_with_hooks(snapshot, fresh, SEQ_LEN, induction_score)
+        prev = scores_with_hooks(snapshot, fresh, SEQ_LEN, lambda pattern, n: previous_token_score(pattern))
+        loss = per_token_loss(snapshot(fresh), fresh)
+        history["induction (L1 best)"].append(ind[1].max().item())
+        history["previous token (L0 best)"].append(prev[0].max().item())
         history["ICL score (nats)"].append(circuits.in_context_learning_score(loss, early, late).item())
         history["loss on r + r"].append(loss.mean().item())
 fig, phase = plot_phase_change(steps, history, title="attn_only_2l during training")
@@ -464,20 +485,31 @@ checks.check_copying_score(copying_score)
 # %% nbgrader={"grade": true, "grade_id": "ex8_7_hidden", "locked": true, "points": 1, "schema_version": 3, "solution": false}
 
 # %% [markdown]
-# The induction head's full OV circuit is a bright diagonal: whatever token it attends to, it
-# raises that token's logit. That is the "copying" half of induction. The table below lists every
-# head's copying score, computed with the library's reference functions.
+# Now your two functions read the induction head. Its full OV circuit should be a bright diagonal:
+# whatever token it attends to, it raises that token's logit. That is the "copying" half of
+# induction. The table lists every head's copying score, from your `copying_score` applied to your
+# `full_ov_circuit`.
+
 
 # %%
+def dense(matrix):
+    """A dense tensor from a FactoredMatrix or a tensor."""
+    return matrix.AB if isinstance(matrix, FactoredMatrix) else matrix
+
+
 with torch.no_grad():
-    ov_matrix = circuits.full_ov_circuit(model_2l, 1, IND_HEAD).AB
+    ov_matrix = dense(full_ov_circuit(model_2l, 1, IND_HEAD))
     fig, ov_data = plot_ov_circuit(ov_matrix, title=f"full OV circuit of L1H{IND_HEAD}")
-    for name, m in [("attn_only_2l", model_2l), ("attn_only_1l", model_1l)]:
-        row = [[round(circuits.copying_score(circuits.full_ov_circuit(m, layer, h)).item(), 2)
-                for h in range(m.cfg.n_heads)] for layer in range(m.cfg.n_layers)]
-        print(name, "copying scores per layer:", row)
+    copying = {name: torch.tensor([[float(copying_score(dense(full_ov_circuit(m, layer, h))))
+                                    for h in range(m.cfg.n_heads)] for layer in range(m.cfg.n_layers)])
+               for name, m in [("attn_only_2l", model_2l), ("attn_only_1l", model_1l)]}
+for name, table in copying.items():
+    print(name, "copying scores per layer:", table.round(decimals=2).tolist())
 hits = (ov_data.argmax(-1) == torch.arange(len(ov_data))).float().mean().item()
 print(f"the diagonal entry is its row's largest for {hits:.0%} of the tokens (chance: {1 / len(ov_data):.0%})")
+
+# %% nbgrader={"grade": false, "grade_id": "fig_ov_circuit", "locked": true, "schema_version": 3, "solution": false}
+checks.check_ov_circuit(ov_data, copying["attn_only_2l"][1], IND_HEAD)
 
 # %% [markdown]
 # ## 7. How the heads compose
@@ -524,9 +556,15 @@ checks.check_composition_score(composition_score)
 
 # %% nbgrader={"grade": true, "grade_id": "ex8_8_hidden", "locked": true, "points": 1, "schema_version": 3, "solution": false}
 
+# Your `composition_score` computes the three maps below: every layer-0 head's OV circuit against
+# every layer-1 head's QK circuit (its transpose for K-composition) or OV circuit. The baseline is
+# the library's mean score of random rank-`d_head` matrices.
+
 # %%
 with torch.no_grad():
-    comp = {kind: circuits.composition_scores(model_2l, kind) for kind in circuits.COMPOSITION_KINDS}
+    ov_0 = model_2l.OV[0].AB[:, None]                                 # [head_0, 1, d_model, d_model]
+    readers = {"q": model_2l.QK[1].AB, "k": model_2l.QK[1].AB.transpose(-2, -1), "v": model_2l.OV[1].AB}
+    comp = {kind: composition_score(ov_0, reader[None]).cpu() for kind, reader in readers.items()}
 baseline = circuits.random_composition_baseline(cfg.d_model, cfg.d_head).item()
 fig, comp_data = plot_composition_scores(comp, baseline, title="layer-0 head -> layer-1 head")
 
@@ -579,14 +617,14 @@ checks.check_logit_attribution(logit_attribution)
 
 # %% [markdown]
 # The library splits the cached residual stream into labelled components (`circuits.decompose_resid`)
-# and applies the same attribution. On the repeated half, the induction heads supply almost all of
-# the correct logit; on the random first half nobody does.
+# and your `logit_attribution` scores them. On the repeated half, the induction heads supply almost
+# all of the correct logit; on the random first half nobody does.
 
 # %%
 with torch.no_grad():
     _, fresh_cache = model_2l.run_with_cache(fresh)
     stack, labels = circuits.decompose_resid(model_2l, fresh_cache)
-    dla = circuits.logit_attribution(stack, model_2l.W_U, fresh)  # [batch, pos - 1, component]
+    dla = logit_attribution(stack, model_2l.W_U, fresh)  # [batch, pos - 1, component]
 first_half, second_half = dla[:, :SEQ_LEN].mean((0, 1)).cpu(), dla[:, SEQ_LEN:].mean((0, 1)).cpu()
 fig, ax = plt.subplots(figsize=(7, 2.8))
 x = torch.arange(len(labels))
@@ -597,14 +635,80 @@ ax.set_ylabel("logit of the correct token")
 ax.legend()
 fig.tight_layout()
 top = labels[int(second_half.argmax())]
-print(f"largest direct contribution on the repeat: {top} ({second_half.max():.2f})")
+print(f"largest direct contribution on the repeat: {top} ({second_half.max():.2f}); "
+      f"previous-token head L0H{PREV_HEAD}: {second_half[labels.index(f'L0H{PREV_HEAD}')]:.2f}")
+
+# %% [markdown]
+# ## 9. Ablation: the head that DLA does not see
+#
+# Direct logit attribution credits the heads that *write* the answer. The previous-token head writes
+# almost nothing to the logits, yet the circuit story says the induction heads cannot work without
+# it. An intervention settles it: remove the head's output (a **zero ablation** of its `hook_z`,
+# `[batch, pos, head, d_head]`) and measure what the model loses on the repeated half.
+
+# %% [markdown]
+# ### Exercise 8.10: ablate one head
+# **Difficulty:** ★★☆☆☆  **Importance:** ★★★★★
+#
+# Implement `run_with_head_ablated(model, tokens, layer, head)` returning the logits
+# `[batch, pos, d_vocab]` of `model` on `tokens` when the output of head `head` of layer `layer`
+# is set to zero at every position, and nothing else changes. Use a hook on
+# `blocks.{layer}.attn.hook_z` and leave no hook attached.
+#
+# <details><summary>Hint</summary>
+#
+# A hook that returns a tensor replaces the activation, so return the edited one. Read the shape of
+# `hook_z` carefully: which axis is the head? Zeroing along the wrong axis removes a *position* and
+# still changes the logits, so a changed loss alone does not prove the hook is right. Register the hook
+# for this one forward pass only.
+#
+# </details>
+
+# %% nbgrader={"grade": false, "grade_id": "ex8_10_solution", "locked": false, "schema_version": 3, "solution": true}
+def run_with_head_ablated(model, tokens: torch.Tensor, layer: int, head: int) -> torch.Tensor:
+    """Logits [batch, pos, d_vocab] with head ``head`` of layer ``layer`` zero-ablated."""
+    # YOUR CODE HERE
+    raise NotImplementedError()
+
+
+# %% nbgrader={"grade": true, "grade_id": "ex8_10_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false}
+checks.check_run_with_head_ablated(run_with_head_ablated)
+
+# %% nbgrader={"grade": true, "grade_id": "ex8_10_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false}
+
+# %% [markdown]
+# Your ablation, with your `per_token_loss`, on every head of layer 0:
+
+# %%
+with torch.no_grad():
+    clean_repeat = per_token_loss(model_2l(fresh), fresh)[:, SEQ_LEN:].mean().item()
+    ablated_repeat = torch.tensor([per_token_loss(run_with_head_ablated(model_2l, fresh, 0, h), fresh)[:, SEQ_LEN:]
+                                   .mean().item() for h in range(cfg.n_heads)])
+fig, ax = plt.subplots(figsize=(5, 2.6))
+ax.bar([f"L0H{h}" for h in range(cfg.n_heads)], ablated_repeat.tolist(), color="tab:red")
+ax.axhline(clean_repeat, color="k", ls="--", label="no ablation")
+ax.axhline(math.log(cfg.d_vocab - 1), color="gray", ls=":", label="chance (log 63)")
+ax.set_ylabel("loss on the repeat (nats)")
+ax.set_title("zero-ablating one layer-0 head")
+ax.legend(fontsize=8)
+fig.tight_layout()
+print(f"clean: {clean_repeat:.2f} nats; ablated:", [round(v, 2) for v in ablated_repeat.tolist()])
+
+# %% nbgrader={"grade": false, "grade_id": "fig_ablation", "locked": true, "schema_version": 3, "solution": false}
+checks.check_head_ablation(ablated_repeat, clean_repeat, PREV_HEAD)
+
+# %% [markdown]
+# Removing the previous-token head sends the loss on the repeat back to about chance, while any other
+# layer-0 head costs almost nothing: a head with almost no direct effect carries the whole circuit,
+# because its effect is *indirect*, through the keys of the layer-1 heads (K-composition, section 7).
 
 # %% [markdown] nbgrader={"grade": true, "grade_id": "written_1", "locked": false, "points": 3, "schema_version": 3, "solution": true}
 # **Written question.** The 1-layer model improves a little on the second copy of `r`, yet has no
 # induction head. (a) What can a single layer of attention heads compute that helps here, and why
 # can it not implement "attend to the token after the previous occurrence of the current token"?
-# (b) Direct logit attribution gives the previous-token head almost no credit. Describe an experiment
-# with this notebook's tools that shows it is nevertheless necessary, and the result you expect.
+# (b) Direct logit attribution gives the previous-token head almost no credit, yet ablating it
+# (Exercise 8.10) undoes induction. Explain how both results can be true, and describe a further
+# intervention that would show that the layer-1 heads read its output through their *keys*.
 #
 # YOUR ANSWER HERE
 
@@ -624,7 +728,8 @@ print(f"largest direct contribution on the repeat: {top} ({second_half.max():.2f
 #   near 1), and its QK circuit reads the previous-token head's output through K-composition, far
 #   above the random baseline.
 # - Direct logit attribution credits the heads that write the answer, not the heads that make that
-#   possible; to see the latter you need interventions, the topic of lesson 9.
+#   possible; an intervention shows the latter: zero-ablating the previous-token head sends the loss
+#   on the repeat back to chance. Lesson 9 develops interventions further.
 #
 # ## Further reading
 #

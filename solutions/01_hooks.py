@@ -153,22 +153,22 @@ checks.check_capture_activations(capture_activations)
 
 # %% nbgrader={"grade": true, "grade_id": "ex1_1_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false}
 ### BEGIN HIDDEN TESTS
-# Hidden tests: other seeds and batch sizes, run only at grading time.
-checks.check_capture_activations(capture_activations, seed=7, batch=5)
-checks.check_capture_activations(capture_activations, seed=123, batch=1)
+# A forward pass that raises (hooks must still be removed), a batch of 1, non-square images.
+checks.check_capture_activations(capture_activations, seed=7, batch=5, failing=True)
+checks.check_capture_activations(capture_activations, seed=123, batch=1, size=20)
 ### END HIDDEN TESTS
 
 # %% [markdown]
 # The package's own version of this tool is `mi_tutor.hooks.run_with_cache(model, x, names)`, named
 # after TransformerLens, which we will meet in the transformer lessons. It returns
 # `(output, cache)` and the cache tells you which names exist when you ask for one that does not.
-# Here are the 16 feature maps of the first convolution for one image: many are plainly edge
-# detectors of one orientation, or colour detectors.
+# Here, captured by your function, are the 16 feature maps of the first convolution for one image:
+# many are plainly edge detectors of one orientation, or colour detectors.
 
 # %%
-logits, cache = run_with_cache(model, images[:1], ["conv1", "relu3"])
-fig, maps = show_feature_maps(cache["conv1"][0], title=f"conv1 on a {kinds[labels[0]]}")
-print({name: tuple(act.shape) for name, act in cache.items()})
+acts = capture_activations(model, images[:1], ["conv1", "relu3"])
+fig, maps = show_feature_maps(acts["conv1"][0], title=f"conv1 on a {kinds[labels[0]]}")
+print({name: tuple(act.shape) for name, act in acts.items()})
 
 # %% [markdown]
 # ### Exercise 1.2: list the layers
@@ -213,8 +213,8 @@ checks.check_layer_table(layer_table)
 
 # %% nbgrader={"grade": true, "grade_id": "ex1_2_hidden", "locked": true, "points": 1, "schema_version": 3, "solution": false}
 ### BEGIN HIDDEN TESTS
-# Another batch size and seed: the output shapes in each row must follow the batch.
-checks.check_layer_table(layer_table, seed=3, batch=4)
+# A net whose modules are defined in another order than they run (execution order is asked for).
+checks.check_layer_table(layer_table, seed=3, batch=4, out_of_order=True)
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -235,7 +235,7 @@ checks.check_layer_table(layer_table, seed=3, batch=4)
 #
 # Write `zero_channel_hook(channel)` that **returns a function** `hook_fn(activation, hook)` which
 # returns the activation `[batch, channels, height, width]` with channel `channel` set to zero and
-# every other channel untouched.
+# every other channel untouched, without modifying the tensor it receives.
 #
 # <details><summary>Hint</summary>
 #
@@ -261,8 +261,8 @@ checks.check_zero_channel_hook(zero_channel_hook)
 
 # %% nbgrader={"grade": true, "grade_id": "ex1_3_hidden", "locked": true, "points": 1, "schema_version": 3, "solution": false}
 ### BEGIN HIDDEN TESTS
-# A layer with 9 channels and another seed: only the named channel may change.
-checks.check_zero_channel_hook(zero_channel_hook, seed=5, channels=9)
+# 9 channels on a non-square 3x7 map (a zeroed row or column fails), float64 (dtype kept).
+checks.check_zero_channel_hook(zero_channel_hook, seed=5, channels=9, height=3, width=7, dtype=torch.float64)
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -296,7 +296,7 @@ checks.check_accuracy_after_ablation(accuracy_after_ablation)
 
 # %% nbgrader={"grade": true, "grade_id": "ex1_4_hidden", "locked": true, "points": 1, "schema_version": 3, "solution": false}
 ### BEGIN HIDDEN TESTS
-# Another seed and a batch of 50 images: accuracy must be computed on this batch.
+# Another seed and a batch of 50 images: accuracy must be computed on this batch, not a fixed one.
 checks.check_accuracy_after_ablation(accuracy_after_ablation, seed=9, batch=50)
 ### END HIDDEN TESTS
 
@@ -338,14 +338,15 @@ checks.check_channel_importance(channel_importance)
 
 # %% nbgrader={"grade": true, "grade_id": "ex1_5_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false}
 ### BEGIN HIDDEN TESTS
-# Another seed and a batch of 7: one logit drop per channel, averaged over images.
-checks.check_channel_importance(channel_importance, seed=21, batch=7)
+# A batch of 1 (a squeeze() that drops the batch axis fails) and the 4-channel first layer.
+checks.check_channel_importance(channel_importance, seed=21, batch=1, layers=("relu1", "relu3"))
 ### END HIDDEN TESTS
 
 # %% [markdown]
 # Now on the real model, with your function. The figure ranks the 64 channels of the last
-# convolutional stage (`relu3`) by how many logits the correct class loses without them. The test
-# under it checks the numbers behind the figure; the package's reference version,
+# convolutional stage (`relu3`) by how many logits the correct class loses without them. The locked
+# check under it reads the numbers behind the figure (it carries no points: Exercise 1.5 has its own
+# tests, but a wrong answer shows here); the package's reference version,
 # `mi_tutor.edits.channel_importance`, gives the same figure if you want to compare.
 
 # %%
@@ -372,9 +373,7 @@ fig, (xs, ys) = plot_curve(factors, sweep, f"scale of relu3 channel {top}", "mea
                            "Turning one channel up and down")
 
 # %% nbgrader={"grade": false, "grade_id": "figure_sweep", "locked": true, "schema_version": 3, "solution": false}
-assert ys.shape == (len(factors),), "one mean logit per factor"
-assert ys[0] < ys[factors.index(1.0)], "removing the most important channel should lower the correct logit"
-print(f"correct-class logit: {ys[0]:.2f} ablated, {ys[3]:.2f} clean, {ys[-1]:.2f} at x3")
+checks.check_scale_sweep(ys, factors)
 
 # %% [markdown] nbgrader={"grade": true, "grade_id": "written_programs", "locked": false, "points": 2, "schema_version": 3, "solution": true}
 # **Written question (graded by hand).** In what sense is the trained network a program, and why is

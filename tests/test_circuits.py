@@ -1,4 +1,6 @@
-"""Circuit analysis: scores, loss, factored matrices, composition, attribution, detector, plots, lesson-8 checks."""
+"""Circuit analysis: scores, loss, factored matrices, composition, attribution, detector, plots.
+
+Lesson 8's checks are tested with every lesson's in tests/test_checks_lessons.py."""
 
 from __future__ import annotations
 
@@ -9,8 +11,6 @@ import torch
 import torch.nn.functional as F
 
 from mi_tutor import circuits
-from mi_tutor.checks import lesson08 as checks
-from mi_tutor.checks.core import CheckFailure
 from mi_tutor.circuits import FactoredMatrix
 from mi_tutor.circuits import plots
 from mi_tutor.transformer import HookedTransformer, TransformerConfig, attention_pattern, repeated_random_tokens
@@ -202,58 +202,3 @@ def test_plots_return_their_data():
     _, d = plots.plot_composition_scores({"k": s}, 0.1)
     assert d["baseline"].item() == pytest.approx(0.1)
     matplotlib.pyplot.close("all")
-
-
-# ------------------------------------------------------------------ lesson-8 checks
-REFERENCE_AND_WRONG = [
-    (checks.check_attention_pattern, attention_pattern, lambda q, k: attention_pattern(q, k).transpose(-1, -2)),
-    (checks.check_previous_token_score, circuits.previous_token_score,
-     lambda pattern: pattern.diagonal(offset=-1, dim1=-2, dim2=-1).mean(dim=-1).mean(0) * 0.9),
-    (checks.check_induction_score, circuits.induction_score, circuits.duplicate_token_score),
-    (checks.check_per_token_loss, circuits.per_token_loss,
-     lambda logits, tokens: -logits[:, 1:].log_softmax(-1).gather(-1, tokens[:, :-1, None])[..., 0]),
-    (checks.check_full_ov_circuit, circuits.full_ov_circuit,
-     lambda model, layer, head: model.W_E @ model.W_V[layer, head] @ model.W_O[layer, head] @ model.W_E.T),
-    (checks.check_copying_score, circuits.copying_score, lambda matrix: torch.trace(matrix) / matrix.abs().sum()),
-    (checks.check_composition_score, circuits.composition_score,
-     lambda W_A, W_B: torch.linalg.matrix_norm(W_A @ W_B) / torch.linalg.matrix_norm(W_A)),
-    (checks.check_logit_attribution, circuits.logit_attribution,
-     lambda components, W_U, tokens: torch.einsum("cbpd,bpd->bpc", components[:, :, 1:], W_U.T[tokens[:, 1:]])),
-]
-
-
-@pytest.mark.parametrize("check,reference,wrong", REFERENCE_AND_WRONG, ids=lambda x: getattr(x, "__name__", "fn"))
-def test_checks_pass_reference_and_fail_wrong(check, reference, wrong, capsys):
-    check(reference)
-    assert capsys.readouterr().out.startswith("\u2713")
-    with pytest.raises(CheckFailure):
-        check(wrong)
-
-
-def test_hook_check_catches_left_over_hooks():
-    def reference(model, tokens, seq_len):
-        return torch.stack([circuits.induction_score(p, seq_len) for p in
-                            [model.run_with_cache(tokens)[1]["pattern", layer] for layer in range(model.cfg.n_layers)]])
-
-    checks.check_induction_scores_with_hooks(reference)
-
-    def leaky(model, tokens, seq_len):
-        model.add_hook("hook_embed", lambda a, h: None)
-        return reference(model, tokens, seq_len)
-
-    with pytest.raises(CheckFailure, match="still attached"):
-        checks.check_induction_scores_with_hooks(leaky)
-
-
-def test_result_checks_fail_on_bad_data():
-    good = {"previous_token": torch.tensor([[0.9, 0.1], [0.0, 0.0]]), "induction": torch.tensor([[0.0, 0.0], [0.1, 0.7]])}
-    none = {"previous_token": torch.zeros(1, 2), "induction": torch.zeros(1, 2)}
-    checks.check_head_scores(good, none)
-    with pytest.raises(CheckFailure, match="1-layer"):
-        checks.check_head_scores(good, {"previous_token": torch.zeros(1, 2), "induction": torch.ones(1, 2)})
-    with pytest.raises(CheckFailure, match="repeated half"):
-        checks.check_repeated_loss(torch.full((10,), 4.0), 5)
-    with pytest.raises(CheckFailure, match="together"):
-        checks.check_phase_change([0, 1, 2, 3, 4], [0.0, 0.8, 0.8, 0.8, 0.8], [0.0, 0.0, 0.0, 0.0, 3.0])
-    with pytest.raises(CheckFailure, match="baseline"):
-        checks.check_composition(torch.full((2, 2), 0.1), 0.1, 0, 1)

@@ -13,9 +13,9 @@ Examples:
 
 from __future__ import annotations
 
-import sys
 import traceback
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +30,7 @@ __all__ = [
     "compare_functions",
     "call_student",
     "student_line",
+    "reference_helpers",
     "passed",
 ]
 
@@ -205,6 +206,50 @@ def call_student(name: str, student_fn: Callable[..., Any], *args: Any, context:
         raise CheckFailure(msg) from err
 
 
+def _unchanged(after: torch.Tensor, before: torch.Tensor) -> bool:
+    if after.shape != before.shape or after.dtype != before.dtype:
+        return False
+    if after.is_floating_point() or after.is_complex():
+        return bool(torch.allclose(after, before, rtol=0, atol=0, equal_nan=True))
+    return bool(torch.equal(after, before))
+
+
+@contextmanager
+def reference_helpers(student_fn: Callable[..., Any], **helpers: Callable[..., Any]) -> Iterator[None]:
+    """Run ``student_fn`` with the reference versions of the earlier exercises' functions.
+
+    A student's function that calls their own earlier answers (``zero_channel_hook``
+    inside ``accuracy_after_ablation``) would lose points for the earlier
+    mistake twice. Inside this context the names in ``helpers`` resolve to the
+    reference implementations in the student's namespace; the student's own
+    versions are put back afterwards, whatever happens.
+
+    Examples:
+        >>> def helper(): return "student"
+        >>> def uses(): return helper()
+        >>> with reference_helpers(uses, helper=lambda: "reference"):
+        ...     uses()
+        'reference'
+        >>> uses()
+        'student'
+    """
+    namespace = getattr(student_fn, "__globals__", None)
+    if namespace is None:  # a callable object: nothing to swap
+        yield
+        return
+    missing = object()
+    saved = {name: namespace.get(name, missing) for name in helpers}
+    namespace.update(helpers)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is missing:
+                namespace.pop(name, None)
+            else:
+                namespace[name] = value
+
+
 def compare_functions(
     name: str,
     student_fn: Callable[..., Any],
@@ -223,7 +268,8 @@ def compare_functions(
         cases: Argument dicts in the order of the exercise's signature; the
             values are passed *positionally* to both functions (a student may
             name parameters differently) and tensors are cloned, so an
-            in-place edit by the student cannot leak into the reference run.
+            in-place edit by the student cannot leak into the reference run;
+            such an edit fails the check (inputs must be left unchanged).
         compare: ``compare(got, want, context)``; defaults to :func:`expect_close`.
         describe: Turns a case into words for messages (default: argument shapes).
 
@@ -243,7 +289,14 @@ def compare_functions(
     n = 0
     for case in cases:
         context = describe(case)
-        got = call_student(name, student_fn, *clone(case).values(), context=context)
+        given = clone(case)
+        got = call_student(name, student_fn, *given.values(), context=context)
+        for key, value in given.items():  # a side effect on the caller's tensors is a bug of its own
+            before = case[key]
+            if isinstance(value, torch.Tensor) and not _unchanged(value, before):
+                raise CheckFailure(
+                    f"`{name}` changed its input `{key}` in place {context}: the caller's tensor must be left as "
+                    f"it was. Work on a copy (`.clone()`) or use out-of-place operations (`x = x * 2`, not `x *= 2`).")
         want = reference_fn(*clone(case).values())
         compare(got, want, context)
         n += 1

@@ -8,7 +8,16 @@ from torch import nn
 from ..edits import ablation_effect, channel_importance as ref_channel_importance, zero_channels
 from ..hooks import HookContext, list_layers, run_with_cache
 from ..vision.models import ConvNet, ConvNetConfig
-from .core import CheckFailure, compare_functions, expect, expect_close, expect_type, passed
+from .core import (
+    CheckFailure,
+    call_student,
+    compare_functions,
+    expect,
+    expect_close,
+    expect_type,
+    passed,
+    reference_helpers,
+)
 
 __all__ = [
     "check_capture_activations",
@@ -17,6 +26,7 @@ __all__ = [
     "check_accuracy_after_ablation",
     "check_channel_importance",
     "check_importance_figure",
+    "check_scale_sweep",
 ]
 
 
@@ -33,31 +43,88 @@ def _n_hooks(model: nn.Module) -> int:
     return sum(len(m._forward_hooks) for m in model.modules())
 
 
-def check_capture_activations(capture_activations, seed: int = 0, batch: int = 3) -> None:
-    """``capture_activations(model, x, names)`` returns ``{name: output}`` and leaves no hook behind."""
+class _DefinedOutOfOrder(nn.Module):
+    """A net whose modules are defined in another order than the forward pass runs them."""
+
+    def __init__(self, seed: int):
+        super().__init__()
+        torch.manual_seed(seed)
+        self.head = nn.Linear(6, 3)        # defined first, runs last
+        self.pool = nn.AdaptiveAvgPool2d(1)
+        self.act = nn.ReLU()
+        self.stem = nn.Conv2d(3, 6, 3, padding=1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.pool(self.act(self.stem(x))).flatten(1))
+
+
+def _reference_capture(model: nn.Module, x: torch.Tensor, names: list[str]) -> dict[str, torch.Tensor]:
+    return dict(run_with_cache(model, x, names)[1])
+
+
+def _reference_zero_channel_hook(channel: int):
+    return zero_channels(channel)
+
+
+def check_capture_activations(capture_activations, seed: int = 0, batch: int = 3, failing: bool = False,
+                              size: int = 16) -> None:
+    """``capture_activations(model, x, names)`` returns ``{name: output}`` and leaves no hook behind.
+
+    Args:
+        failing: Also run it on an input the model rejects: it must raise and still remove its hooks
+            ("even if the forward pass fails").
+        size: Image side (the visible test uses 16).
+    """
     model = _tiny_net(seed)
-    x = _images(seed, batch)
-    for names in (["conv1"], ["relu2", "conv3", "fc"]):
-        got = capture_activations(model, x, names)
+    for p in model.parameters():
+        p.requires_grad_(True)
+    x = _images(seed, batch, size)
+    x_before = x.clone()
+    for names in (["conv1"], ["relu2", "conv3", "fc"], ["fc", "conv1"]):
+        got = call_student("capture_activations", capture_activations, model, x, names,
+                           context=f"with names={names}")
         expect_type("capture_activations(...)", got, dict)
         expect(list(got) == names or set(got) == set(names),
                f"Your dict has keys {sorted(got)} but should have exactly the requested names {names}.")
         _, want = run_with_cache(model, x, names)
         for name in names:
+            expect_type(f"activations[{name!r}]", got[name], torch.Tensor)
             expect_close(f"activations[{name!r}]", got[name].detach(), want[name],
-                         context=f"for a batch of {batch} images",
-                         hint="store the module's *output* (the third argument of a forward hook).")
+                         context=f"for a batch of {batch} images (names {names})",
+                         hint="store the module's *output* (the third argument of a forward hook), under the "
+                              "name of the module it came from: a hook defined in a loop must bind the current name.")
+            expect(got[name].grad_fn is None and not got[name].requires_grad,
+                   f"activations[{name!r}] is still part of the autograd graph (it has a grad_fn): the exercise asks "
+                   "for detached outputs. Detach what you store (or run the model under torch.no_grad()).")
         left = _n_hooks(model)
         expect(left == 0, f"{left} forward hook(s) are still attached after your function returned: "
                           "keep the handles from register_forward_hook and call handle.remove() (use try/finally).")
-    passed(f"capture_activations returns the right activations (batch of {batch}) and cleans up its hooks")
+    expect(torch.equal(x, x_before), "capture_activations changed the input images in place: leave `x` as it was.")
+    if failing:
+        bad = torch.rand(batch, 5, size, size)          # 5 channels: the first convolution raises
+        try:
+            capture_activations(model, bad, ["conv1", "relu1"])
+        except NotImplementedError:
+            raise CheckFailure("`capture_activations` is not implemented yet: replace `raise NotImplementedError()`.")
+        except Exception:  # the forward pass failed, as it should
+            pass
+        left = _n_hooks(model)
+        expect(left == 0, f"When the forward pass raised, your function left {left} hook(s) attached: the exercise "
+                          "asks you to remove them even if the forward pass fails. Remove them in a `finally:` block.")
+    passed(f"capture_activations returns the right activations (batch of {batch}) and cleans up its hooks"
+           + (" even when the forward pass fails" if failing else ""))
 
 
-def check_layer_table(layer_table, seed: int = 0, batch: int = 2) -> None:
-    """``layer_table(model, x)`` lists ``(name, n_params, output_shape)`` of every leaf module in order."""
-    model = _tiny_net(seed)
+def check_layer_table(layer_table, seed: int = 0, batch: int = 2, out_of_order: bool = False) -> None:
+    """``layer_table(model, x)`` lists ``(name, n_params, output_shape)`` of every leaf module in order.
+
+    Args:
+        out_of_order: Use a net whose modules are defined in another order than they run, so
+            that definition order (``named_modules()``) is not execution order.
+    """
+    model = _DefinedOutOfOrder(seed) if out_of_order else _tiny_net(seed)
     x = _images(seed, batch)
-    got = layer_table(model, x)
+    got = call_student("layer_table", layer_table, model, x, context=f"on a batch of {batch}")
     expect_type("layer_table(...)", got, list)
     want = [(row.name, row.n_params, row.output_shape) for row in list_layers(model, x)]
     expect(len(got) == len(want), f"Your table has {len(got)} rows but the network has {len(want)} leaf modules "
@@ -65,28 +132,38 @@ def check_layer_table(layer_table, seed: int = 0, batch: int = 2) -> None:
     for i, (g, w) in enumerate(zip(got, want)):
         expect(len(g) == 3, f"Row {i} is {g!r}: each row should be a tuple (name, n_params, output_shape).")
         name, n_params, shape = g
-        expect(name == w[0], f"Row {i} is named {name!r} but should be {w[0]!r}: list modules in execution order.")
+        expect(name == w[0], f"Row {i} is named {name!r} but should be {w[0]!r}: list modules in the order the "
+                             "forward pass runs them, which need not be the order they were defined in.")
         expect(int(n_params) == w[1], f"Layer {name!r} has {w[1]} parameters, your table says {n_params}: "
                                       "count every element of every parameter (weights and biases).")
         expect(tuple(shape) == w[2], f"Layer {name!r} outputs shape {w[2]} for a batch of {batch}, your table says "
                                      f"{tuple(shape)}.")
+    left = _n_hooks(model)
+    expect(left == 0, f"{left} forward hook(s) are still attached after layer_table returned: remove them.")
     passed(f"layer_table lists all {len(want)} layers with the right parameter counts and output shapes")
 
 
-def check_zero_channel_hook(zero_channel_hook, seed: int = 0, channels: int = 5) -> None:
-    """``zero_channel_hook(c)`` returns a hook that zeroes channel ``c`` and leaves the rest unchanged."""
+def check_zero_channel_hook(zero_channel_hook, seed: int = 0, channels: int = 5, height: int = 4,
+                            width: int = 4, dtype: torch.dtype = torch.float32) -> None:
+    """``zero_channel_hook(c)`` returns a hook that zeroes channel ``c``, leaves the rest and its input unchanged."""
     g = torch.Generator().manual_seed(seed)
-    act = torch.randn(2, channels, 4, 4, generator=g)
+    act = torch.randn(2, channels, height, width, generator=g).to(dtype)
     ctx = HookContext("layer", nn.Identity())
     for c in (0, channels - 1, channels // 2):
-        hook = zero_channel_hook(c)
+        hook = call_student("zero_channel_hook", zero_channel_hook, c)
         expect(callable(hook), "zero_channel_hook(c) should *return a function* hook(activation, hook).")
-        got = hook(act.clone(), ctx)
+        given = act.clone()
+        got = call_student(f"zero_channel_hook({c})", hook, given, ctx)
         expect_type(f"zero_channel_hook({c})(activation, hook)", got, torch.Tensor)
         want = zero_channels(c)(act.clone(), ctx)
         expect_close(f"the edited activation (channel {c})", got, want,
-                     hint="zero only axis 1 index c: act[:, c] = 0, and return the activation.")
-    passed("zero_channel_hook zeroes exactly the chosen channel")
+                     context=f"on an activation of shape {tuple(act.shape)}",
+                     hint="zero only the channel axis (axis 1) at index c, and return the activation.")
+        expect(got.dtype == act.dtype, f"The hook returned dtype {got.dtype} for a {act.dtype} activation: keep the dtype.")
+        expect(torch.equal(given, act), "Your hook modified the activation it received in place: the exercise "
+                                        "asks for the original to stay unchanged. Edit a copy and return that.")
+    passed(f"zero_channel_hook zeroes exactly the chosen channel of a {tuple(act.shape)} {act.dtype} activation "
+           "and leaves its input alone")
 
 
 def _most_disruptive_channel(model: nn.Module, x: torch.Tensor, labels: torch.Tensor, layer: str) -> int:
@@ -99,7 +176,9 @@ def check_accuracy_after_ablation(accuracy_after_ablation, seed: int = 0, batch:
     """``accuracy_after_ablation(model, images, labels, layer, channel)`` matches the reference.
 
     Runs on the zoo's shape classifier, ablating in each layer the channel that
-    changes accuracy most, so a hook that is not attached cannot pass.
+    changes accuracy most, so a hook that is not attached cannot pass. The
+    student's function runs with the reference ``zero_channel_hook`` (a mistake
+    in Exercise 1.3 costs its own points only).
     """
     from .. import zoo
     from ..vision.world import render_shapes
@@ -110,7 +189,9 @@ def check_accuracy_after_ablation(accuracy_after_ablation, seed: int = 0, batch:
     n_checked = 0
     for layer in ("relu1", "conv2", "relu3"):
         channel = _most_disruptive_channel(model, x, labels, layer)
-        got = accuracy_after_ablation(model, x, labels, layer, channel)
+        with reference_helpers(accuracy_after_ablation, zero_channel_hook=_reference_zero_channel_hook):
+            got = call_student("accuracy_after_ablation", accuracy_after_ablation, model, x, labels, layer, channel,
+                               context=f"for channel {channel} of {layer!r}")
         expect_type("accuracy_after_ablation(...)", got, (float, int))
         want = ablation_effect(model, x, labels, layer, channel)["accuracy_ablated"]
         if abs(float(got) - want) > 1e-6:
@@ -126,8 +207,13 @@ def check_accuracy_after_ablation(accuracy_after_ablation, seed: int = 0, batch:
     passed(f"accuracy_after_ablation matches the reference on {n_checked} layers")
 
 
-def check_channel_importance(channel_importance, seed: int = 0, batch: int = 16) -> None:
-    """``channel_importance(model, images, labels, layer)`` gives ``[channels]`` logit drops."""
+def check_channel_importance(channel_importance, seed: int = 0, batch: int = 16,
+                             layers: tuple[str, ...] = ("relu2", "relu3")) -> None:
+    """``channel_importance(model, images, labels, layer)`` gives ``[channels]`` logit drops.
+
+    Runs with the reference ``zero_channel_hook`` and ``capture_activations``, so
+    only this exercise's mistakes count.
+    """
     model = _tiny_net(seed)
     x = _images(seed, batch)
     labels = torch.randint(0, 4, (batch,), generator=torch.Generator().manual_seed(seed))
@@ -136,9 +222,11 @@ def check_channel_importance(channel_importance, seed: int = 0, batch: int = 16)
         expect_close("channel_importance(...)", got, want, rtol=1e-3, atol=1e-4, context=ctx,
                      hint="importance = mean over images of (clean correct-class logit - ablated one).")
 
-    compare_functions("channel_importance", channel_importance, ref_channel_importance,
-                      [dict(model=model, images=x, labels=labels, layer=layer) for layer in ("relu2", "relu3")],
-                      compare=compare, describe=lambda c: f"for layer {c['layer']!r}")
+    with reference_helpers(channel_importance, zero_channel_hook=_reference_zero_channel_hook,
+                           capture_activations=_reference_capture):
+        compare_functions("channel_importance", channel_importance, ref_channel_importance,
+                          [dict(model=model, images=x, labels=labels, layer=layer) for layer in layers],
+                          compare=compare, describe=lambda c: f"for layer {c['layer']!r}, a batch of {batch}")
     passed("channel_importance matches the reference")
 
 
@@ -151,6 +239,19 @@ def check_importance_figure(importance: torch.Tensor, n_channels: int) -> None:
     top = importance.max().item()
     median = importance.median().item()
     expect(top > 2 * abs(median) + 1e-3,
-           f"the most important channel costs {top:.3f} logits, barely more than the median {median:.3f}: "
-           "is each channel ablated on its own?")
+           f"the most important channel costs {top:.3f} logits, barely more than the median {median:.3f}. "
+           "These numbers come from your `channel_importance`: go back to Exercise 1.5 (is each channel ablated "
+           "on its own, and is the drop clean minus ablated?).")
     passed(f"the importance profile is skewed: top channel {top:.2f} vs median {median:.2f} logits")
+
+
+def check_scale_sweep(logits: torch.Tensor, factors: list[float]) -> None:
+    """The scaling figure: one mean logit per factor, and removing the top channel lowers the correct logit."""
+    expect(tuple(logits.shape) == (len(factors),), f"the sweep should give one mean logit per factor "
+                                                   f"({len(factors)}), not shape {tuple(logits.shape)}")
+    clean = float(logits[factors.index(1.0)])
+    expect(float(logits[factors.index(0.0)]) < clean,
+           f"removing the most important channel should lower the correct logit (ablated {float(logits[0]):.2f}, "
+           f"clean {clean:.2f}). The channel comes from your `channel_importance`: go back to Exercise 1.5.")
+    passed(f"correct-class logit: {float(logits[0]):.2f} ablated, {clean:.2f} clean, {float(logits[-1]):.2f} at "
+           f"x{factors[-1]:g}")

@@ -36,7 +36,10 @@ __all__ = [
     "check_copying_score",
     "check_composition_score",
     "check_logit_attribution",
+    "check_run_with_head_ablated",
     "check_head_scores",
+    "check_ov_circuit",
+    "check_head_ablation",
     "check_repeated_loss",
     "check_phase_change",
     "check_composition",
@@ -118,16 +121,20 @@ def check_induction_score(student_fn: Callable, seed: int = 0, batch: int = 3, h
 
 
 # ------------------------------------------------------------------ exercise 4
-def check_per_token_loss(student_fn: Callable, seed: int = 0, batch: int = 3, pos: int = 7, d_vocab: int = 11) -> None:
-    """Exercise 8.4: ``per_token_loss(logits, tokens)``."""
+def check_per_token_loss(student_fn: Callable, seed: int = 0, batch: int = 3, pos: int = 7, d_vocab: int = 11,
+                         scale: float = 3.0) -> None:
+    """Exercise 8.4: ``per_token_loss(logits, tokens)``; a large ``scale`` makes a softmax-then-log underflow."""
     g = _gen(seed)
-    cases = [{"logits": torch.randn(batch, pos, d_vocab, generator=g) * 3,
+    cases = [{"logits": torch.randn(batch, pos, d_vocab, generator=g) * scale,
               "tokens": torch.randint(0, d_vocab, (batch, pos), generator=g)} for _ in range(2)]
 
     def compare(got, want, ctx):
         expect_tensor_like("per_token_loss(logits, tokens)", got, want)
         if bool((got.detach() < -1e-6).any()):
             raise CheckFailure("Some of your losses are negative: the loss is minus the log-probability.")
+        if bool(torch.isinf(got.detach()).any()) and not bool(torch.isinf(want).any()):
+            raise CheckFailure(f"Some of your losses are infinite {ctx}: with large logits, softmax rounds small "
+                               "probabilities to 0 and log(0) = -inf. A log-softmax computes the same thing stably.")
         expect_close("per_token_loss(logits, tokens)", got, want, context=ctx,
                      hint="the logits at position p predict tokens[:, p + 1]: use logits[:, :-1] with tokens[:, 1:], "
                           "and take log_softmax over the vocabulary axis.")
@@ -137,28 +144,49 @@ def check_per_token_loss(student_fn: Callable, seed: int = 0, batch: int = 3, po
 
 
 # ------------------------------------------------------------------ exercise 5
-def _reference_hook_scores(model: HookedTransformer, tokens: torch.Tensor, seq_len: int) -> torch.Tensor:
+def _reference_hook_scores(model: HookedTransformer, tokens: torch.Tensor, seq_len: int,
+                           score_fn: Callable) -> torch.Tensor:
     _, cache = model.run_with_cache(tokens, names_filter=lambda n: n.endswith("hook_pattern"))
-    return torch.stack([induction_score(cache["pattern", layer], seq_len) for layer in range(model.cfg.n_layers)])
+    return torch.stack([score_fn(cache["pattern", layer], seq_len) for layer in range(model.cfg.n_layers)])
+
+
+def _previous_token_fn(pattern: torch.Tensor, seq_len: int) -> torch.Tensor:
+    return previous_token_score(pattern)
 
 
 def check_induction_scores_with_hooks(student_fn: Callable, seed: int = 0, batch: int = 4, seq_len: int = 8,
-                                      model: HookedTransformer | None = None) -> None:
-    """Exercise 8.5: ``induction_scores_with_hooks(model, tokens, seq_len) -> [n_layers, n_heads]``."""
+                                      model: HookedTransformer | None = None, score: str = "induction") -> None:
+    """Exercise 8.5: ``scores_with_hooks(model, tokens, seq_len, score_fn) -> [n_layers, n_heads]``.
+
+    The check passes the *reference* score function, so a mistake in exercise 8.3 costs nothing here.
+
+    Args:
+        score: ``"induction"``, ``"duplicate"`` or ``"previous"``: which score function is passed
+            (another one than the visible test's catches a function that ignores ``score_fn``).
+    """
+    score_fn = {"induction": induction_score, "duplicate": duplicate_token_score, "previous": _previous_token_fn}[score]
     models = [model] if model is not None else [_small_model(seed), _small_model(seed + 1, n_layers=3)]
     for m in models:
         tokens = repeated_random_tokens(batch, seq_len, m.cfg.d_vocab, seed=seed, device=m.W_E.device)
-        case = [{"model": m, "tokens": tokens, "seq_len": seq_len}]
-        compare_functions(
-            "induction_scores_with_hooks", student_fn, _reference_hook_scores, case,
-            compare=lambda got, want, ctx: expect_close(
-                "induction_scores_with_hooks(...)", got, want, context=f"on a {m.cfg.n_layers}-layer model",
-                hint="stack one row per layer, in layer order: the hook's `hook.name` tells you the layer."),
-            describe=lambda c: f"on tokens of shape {tuple(c['tokens'].shape)}")
+        case = [{"model": m, "tokens": tokens, "seq_len": seq_len, "score_fn": score_fn}]
+
+        def compare(got, want, ctx, m=m, case=case):
+            if score != "induction":
+                with torch.no_grad():
+                    ind = _reference_hook_scores(m, case[0]["tokens"], seq_len, induction_score)
+                if isinstance(got, torch.Tensor) and got.shape == ind.shape and torch.allclose(got.detach().cpu(), ind.cpu(), atol=1e-5):
+                    raise CheckFailure(f"Given the {score}-token score function, your function still returned "
+                                       "induction scores: call the `score_fn` argument in the hook, not a fixed "
+                                       "function of the notebook.")
+            expect_close("scores_with_hooks(...)", got, want, context=f"on a {m.cfg.n_layers}-layer model ({ctx})",
+                         hint="stack one row per layer, in layer order: the hook's `hook.name` tells you the layer.")
+        compare_functions("scores_with_hooks", student_fn, _reference_hook_scores, case, compare=compare,
+                          describe=lambda c: f"on tokens of shape {tuple(c['tokens'].shape)}")
         left = [name for name, hp in m.hook_dict.items() if hp._handles]
         expect(not left, f"Hooks are still attached to {left} after your function returned: use "
                "model.run_with_hooks (or the model.hooks() context manager) so they are removed.")
-    passed(f"induction_scores_with_hooks matches the reference on {len(models)} model(s) and leaves no hooks behind")
+    passed(f"scores_with_hooks matches the reference on {len(models)} model(s) with the {score} score "
+           "and leaves no hooks behind")
 
 
 # ------------------------------------------------------------------ exercises 6-7
@@ -179,17 +207,24 @@ def check_full_ov_circuit(student_fn: Callable, seed: int = 0, model: HookedTran
     passed("full_ov_circuit matches the reference on 2 heads")
 
 
-def check_copying_score(student_fn: Callable, seed: int = 0, n: int = 12) -> None:
-    """Exercise 8.7: ``copying_score(matrix)``."""
+def check_copying_score(student_fn: Callable, seed: int = 0, n: int = 12, anti: bool = False) -> None:
+    """Exercise 8.7: ``copying_score(matrix)``; ``anti`` adds a pure anti-copier (score -1) and a rotation."""
     g = _gen(seed)
     basis = torch.linalg.qr(torch.randn(n, n, generator=g))[0]
     cases = [{"matrix": torch.randn(n, n, generator=g)},
              {"matrix": basis @ torch.diag(torch.rand(n, generator=g) + 0.5) @ basis.T},  # pure copying: score 1
              {"matrix": torch.randn(n, n, generator=g) + 0.5 * torch.eye(n)}]
+    if anti:
+        cases += [{"matrix": -(basis @ torch.diag(torch.rand(n, generator=g) + 0.5) @ basis.T)},  # score -1
+                  {"matrix": torch.linalg.matrix_exp(torch.randn(n, n, generator=g).triu(1) * 2
+                                                     - (torch.randn(n, n, generator=g).triu(1) * 2).T)}]
 
     def compare(got, want, ctx):
         if isinstance(got, (float, int)):
             got = torch.tensor(float(got))
+        if isinstance(got, torch.Tensor) and got.is_complex():
+            raise CheckFailure(f"`copying_score` returned a complex tensor {ctx}: the score is real; keep the real "
+                               "part of the eigenvalues' sum.")
         expect_tensor_like("copying_score(matrix)", got, want, check_device=False)
         expect_close("copying_score(matrix)", got, want, rtol=1e-3, atol=1e-4, context=ctx,
                      hint="sum the (complex) eigenvalues, take the real part, divide by the sum of their absolute values.")
@@ -200,13 +235,15 @@ def check_copying_score(student_fn: Callable, seed: int = 0, n: int = 12) -> Non
 
 
 # ------------------------------------------------------------------ exercise 8
-def check_composition_score(student_fn: Callable, seed: int = 0, d_model: int = 16, d_head: int = 4) -> None:
-    """Exercise 8.8: ``composition_score(W_A, W_B)`` on low-rank and batched matrices."""
+def check_composition_score(student_fn: Callable, seed: int = 0, d_model: int = 16, d_head: int = 4,
+                            batch: tuple[int, ...] = (3,)) -> None:
+    """Exercise 8.8: ``composition_score(W_A, W_B)`` on low-rank matrices with leading axes ``batch``."""
     g = _gen(seed)
     def low_rank(*batch):
         return torch.randn(*batch, d_model, d_head, generator=g) @ torch.randn(*batch, d_head, d_model, generator=g)
-    cases = [{"W_A": low_rank(), "W_B": low_rank()}, {"W_A": low_rank(3), "W_B": low_rank(3)},
-             {"W_A": torch.eye(d_model), "W_B": low_rank()}]
+    cases = [{"W_A": low_rank(), "W_B": low_rank()}, {"W_A": low_rank(*batch), "W_B": low_rank(*batch)},
+             {"W_A": torch.eye(d_model), "W_B": low_rank()},
+             {"W_A": low_rank()[: max(1, d_model // 2)], "W_B": low_rank()}]          # a non-square W_A
     n = compare_functions(
         "composition_score", student_fn, composition_score, cases,
         compare=lambda got, want, ctx: expect_close(
@@ -232,6 +269,55 @@ def check_logit_attribution(student_fn: Callable, seed: int = 0, n_comp: int = 5
     passed(f"logit_attribution matches the reference on {n} inputs")
 
 
+# ------------------------------------------------------------------ exercise 10
+def _reference_ablated(model: HookedTransformer, tokens: torch.Tensor, layer: int, head: int) -> torch.Tensor:
+    def zero_head(z, hook):
+        z = z.clone()
+        z[:, :, head] = 0.0
+        return z
+    with torch.no_grad():
+        return model.run_with_hooks(tokens, fwd_hooks=[(f"blocks.{layer}.attn.hook_z", zero_head)])
+
+
+def check_run_with_head_ablated(student_fn: Callable, seed: int = 0, batch: int = 3, seq_len: int = 6,
+                                n_layers: int = 2, heads: Sequence[tuple[int, int]] = ((0, 1),)) -> None:
+    """Exercise 8.10: ``run_with_head_ablated(model, tokens, layer, head) -> logits [batch, pos, d_vocab]``."""
+    m = _small_model(seed, n_layers=n_layers)
+    tokens = repeated_random_tokens(batch, seq_len, m.cfg.d_vocab, seed=seed, device=m.W_E.device)
+    with torch.no_grad():
+        clean = m(tokens)
+    for layer, head in heads:
+        def compare(got, want, ctx, layer=layer, head=head):
+            expect_tensor_like("run_with_head_ablated(...)", got, want)
+            g = got.detach()
+            if torch.allclose(g, clean, atol=1e-6):
+                raise CheckFailure(f"Your logits equal the clean run's {ctx}: the ablation changed nothing. Does your "
+                                   "hook return the edited activation, and is it attached to the head's hook point?")
+            for other_layer in range(m.cfg.n_layers):
+                if other_layer != layer and torch.allclose(g, _reference_ablated(m, tokens, other_layer, head), atol=1e-5):
+                    raise CheckFailure(f"You ablated head {head} of layer {other_layer}, not of layer {layer} {ctx}.")
+            if head < tokens.shape[1]:
+                def zero_pos(z, hook):
+                    z = z.clone()
+                    z[:, head] = 0.0
+                    return z
+                with torch.no_grad():
+                    wrong_axis = m.run_with_hooks(tokens, fwd_hooks=[(f"blocks.{layer}.attn.hook_z", zero_pos)])
+                if torch.allclose(g, wrong_axis, atol=1e-5):
+                    raise CheckFailure(f"You zeroed *position* {head}, not head {head} {ctx}: hook_z is "
+                                       "[batch, pos, head, d_head], so the head is the third axis.")
+            expect_close("run_with_head_ablated(...)", got, want, rtol=1e-4, atol=1e-5, context=ctx,
+                         hint="zero exactly one head's output in one layer (all positions, all of d_head) and leave "
+                              "every other head and layer alone.")
+        compare_functions("run_with_head_ablated", student_fn, _reference_ablated,
+                          [{"model": m, "tokens": tokens, "layer": layer, "head": head}], compare=compare,
+                          describe=lambda c: f"(layer {c['layer']}, head {c['head']}, tokens {tuple(c['tokens'].shape)})")
+        left = [name for name, hp in m.hook_dict.items() if hp._handles]
+        expect(not left, f"Hooks are still attached to {left} after your function returned: use "
+               "model.run_with_hooks so they are removed.")
+    passed(f"run_with_head_ablated matches the reference on {len(heads)} head(s) of a {n_layers}-layer model")
+
+
 # ------------------------------------------------------------------ results behind the figures
 def check_head_scores(scores_2l: Mapping[str, torch.Tensor], scores_1l: Mapping[str, torch.Tensor],
                       threshold: float = 0.4) -> None:
@@ -239,11 +325,14 @@ def check_head_scores(scores_2l: Mapping[str, torch.Tensor], scores_1l: Mapping[
     the 2-layer model, no induction head in the 1-layer model."""
     prev, ind = scores_2l["previous_token"], scores_2l["induction"]
     expect(prev[0].max() > threshold, f"No layer-0 head of the 2-layer model has a previous-token score above "
-           f"{threshold} (best {prev[0].max():.2f}): were the scores computed on repeated random tokens?")
+           f"{threshold} (best {prev[0].max():.2f}). These scores come from your `previous_token_score`: go back to "
+           "Exercise 8.2 and check which diagonal it averages.")
     expect(ind[1].max() > threshold, f"No layer-1 head of the 2-layer model has an induction score above "
-           f"{threshold} (best {ind[1].max():.2f}).")
+           f"{threshold} (best {ind[1].max():.2f}). These scores come from your `induction_score`: go back to "
+           "Exercise 8.3 and check the offset of the key and which queries you score.")
     expect(scores_1l["induction"].max() < threshold, f"The 1-layer model has a head with induction score "
-           f"{scores_1l['induction'].max():.2f}: a single attention layer cannot implement induction.")
+           f"{scores_1l['induction'].max():.2f}: a single attention layer cannot implement induction, so your "
+           "`induction_score` (Exercise 8.3) probably scores other entries.")
     passed(f"2-layer model: previous-token head L0H{int(prev[0].argmax())} ({prev[0].max():.2f}), induction head "
            f"L1H{int(ind[1].argmax())} ({ind[1].max():.2f}); 1-layer model: best induction score "
            f"{scores_1l['induction'].max():.2f}")
@@ -260,7 +349,8 @@ def check_repeated_loss(loss_by_position: torch.Tensor, seq_len: int, ratio: flo
     first = loss_by_position[:seq_len].mean().item()
     second = loss_by_position[seq_len:].mean().item()
     expect(second < ratio * first, f"The loss on the repeated half ({second:.2f}) is not far below the first half's "
-           f"({first:.2f}).")
+           f"({first:.2f}). The curve comes from your `per_token_loss`: go back to Exercise 8.4 and check that "
+           "position p is scored against token p + 1.")
     passed(f"loss on the first copy {first:.2f} nats, on the repeat {second:.2f} nats")
 
 
@@ -269,7 +359,8 @@ def check_phase_change(steps: Sequence[int], induction: Sequence[float], icl: Se
     ind, icl_t = torch.as_tensor(list(induction), dtype=torch.float64), torch.as_tensor(list(icl), dtype=torch.float64)
     expect(len(ind) == len(steps) == len(icl_t) and len(ind) >= 3, "give one induction and one ICL value per checkpoint")
     expect(ind[0] < 0.2 and ind[-1] > 0.4, f"The induction score should start low and end above 0.4 "
-           f"(it goes from {ind[0]:.2f} to {ind[-1]:.2f}).")
+           f"(it goes from {ind[0]:.2f} to {ind[-1]:.2f}). It is computed with your `scores_with_hooks` and "
+           "`induction_score` (Exercises 8.5 and 8.3).")
     jump_ind, jump_icl = int(ind.diff().argmax()), int(icl_t.diff().argmax())
     expect(abs(jump_ind - jump_icl) <= 1, f"The largest jump of the induction score (after step {steps[jump_ind + 1]}) "
            f"and of the ICL score (after step {steps[jump_icl + 1]}) should happen together.")
@@ -284,3 +375,47 @@ def check_composition(k_scores: torch.Tensor, baseline: float, prev_head: int, i
            f"above the random baseline {baseline:.3f}.")
     passed(f"K-composition L0H{prev_head} -> L1H{induction_head} = {score:.3f}, {score / baseline:.1f}x the random "
            f"baseline {baseline:.3f}")
+
+
+def check_ov_circuit(ov_matrix: torch.Tensor, copying_scores: torch.Tensor, induction_head: int,
+                     min_hits: float = 0.5) -> None:
+    """The OV figure: the induction head's full OV circuit copies.
+
+    Args:
+        ov_matrix: The figure's full OV circuit ``[d_vocab, d_vocab]`` of the induction head.
+        copying_scores: Copying score of every head of layer 1 ``[n_heads]``.
+        induction_head: The induction head's index.
+        min_hits: The diagonal must be its row's largest entry for at least this share of tokens.
+    """
+    expect(ov_matrix.dim() == 2 and ov_matrix.shape[0] == ov_matrix.shape[1],
+           f"The OV figure should show a square [d_vocab, d_vocab] matrix, not {tuple(ov_matrix.shape)}: "
+           "go back to Exercise 8.6.")
+    hits = (ov_matrix.argmax(-1) == torch.arange(len(ov_matrix), device=ov_matrix.device)).float().mean().item()
+    expect(hits >= min_hits, f"The diagonal of the induction head's full OV circuit is its row's largest entry for "
+           f"only {hits:.0%} of the tokens: a copying head should raise the logit of the token it attends to. The "
+           "matrix comes from your `full_ov_circuit` (Exercise 8.6): check the order of the four factors.")
+    score = float(copying_scores[induction_head])
+    expect(score > 0.5, f"The induction head's copying score is {score:.2f}, not close to 1. It comes from your "
+           "`copying_score` (Exercise 8.7) applied to your `full_ov_circuit` (Exercise 8.6).")
+    passed(f"L1H{induction_head}'s full OV circuit copies: diagonal is the row maximum for {hits:.0%} of tokens, "
+           f"copying score {score:.2f}")
+
+
+def check_head_ablation(second_copy_loss: torch.Tensor, clean_loss: float, prev_head: int,
+                        min_rise: float = 1.0, max_other_rise: float = 0.5) -> None:
+    """The ablation figure: removing the previous-token head undoes induction, other layer-0 heads do not.
+
+    Args:
+        second_copy_loss: Mean loss on the second copy with each layer-0 head ablated ``[n_heads]``.
+        clean_loss: The same loss without ablation.
+        prev_head: The previous-token head.
+    """
+    rise = second_copy_loss - clean_loss
+    expect(float(rise[prev_head]) > min_rise, f"Ablating the previous-token head L0H{prev_head} raises the loss on the "
+           f"repeat by only {float(rise[prev_head]):.2f} nats. The numbers come from your `run_with_head_ablated` "
+           "(Exercise 8.10) and `per_token_loss` (Exercise 8.4): does your hook zero that head?")
+    others = [float(r) for h, r in enumerate(rise) if h != prev_head]
+    expect(max(others) < max_other_rise, f"Ablating another layer-0 head raises the loss by {max(others):.2f} nats: "
+           "only the previous-token head should matter this much. Check that your ablation touches one head only.")
+    passed(f"ablating L0H{prev_head} raises the loss on the repeat by {float(rise[prev_head]):.2f} nats; the other "
+           f"layer-0 heads by at most {max(others):.2f}")

@@ -143,7 +143,8 @@ def format_table(scores: list[CellScore]) -> str:
     total, possible = sum(s.score for s in auto), sum(s.points for s in auto)
     later = sum(s.points for s in scores if s.status == "later")
     hand = sum(s.points for s in scores if s.status == "hand")
-    line = f"{'total':<{width}}  {total:g}/{possible:g} from the visible tests"
+    ran = "the visible tests" if later else "the tests run here"
+    line = f"{'total':<{width}}  {total:g}/{possible:g} from {ran}"
     if later:
         line += f"; {later:g} more points in hidden tests, graded later"
     if hand:

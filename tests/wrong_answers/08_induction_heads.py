@@ -12,4 +12,13 @@ REPLACEMENTS = {
     "ex8_3_solution": '''def induction_score(pattern, seq_len):
     return pattern.diagonal(offset=-seq_len, dim1=-2, dim2=-1)[..., -seq_len:].mean(dim=(0, -1))
 ''',
+    # Zeroes a position instead of a head: hook_z is [batch, pos, head, d_head].
+    "ex8_10_solution": '''def run_with_head_ablated(model, tokens, layer, head):
+    def ablate(z, hook):
+        z = z.clone()
+        z[:, head] = 0.0
+        return z
+    with torch.no_grad():
+        return model.run_with_hooks(tokens, fwd_hooks=[(f"blocks.{layer}.attn.hook_z", ablate)])
+''',
 }
