@@ -68,7 +68,7 @@ def patch(model: nn.Module, target: torch.Tensor, source: torch.Tensor | dict, h
         heads: Heads or channels to patch (default all).
 
     Returns:
-        The output of the patched run.
+        The output of the patched run (no autograd graph).
     """
     hook = resolve_hook(model, hook)
     if isinstance(source, dict):
@@ -80,7 +80,8 @@ def patch(model: nn.Module, target: torch.Tensor, source: torch.Tensor | dict, h
     def hook_fn(a, h):
         return torch.where(site_mask(h.name, a.shape, positions, heads, device=a.device), act.to(a.device), a)
 
-    return run_hooked(model, target, [(hook, hook_fn)])
+    with torch.no_grad():
+        return run_hooked(model, target, [(hook, hook_fn)])
 
 
 def patch_sweep(model: nn.Module, target: torch.Tensor, source: torch.Tensor, metric: Metric,

@@ -56,10 +56,10 @@ class IOITrainLog:
     eval_accuracy: list[float] = field(default_factory=list)
 
 
-def ioi_model_config(n_layers: int = 2, n_heads: int = 1, d_head: int = 32, seed: int = 0) -> TransformerConfig:
+def ioi_model_config(n_layers: int = 2, n_heads: int = 1, d_head: int = 32, seed: int = 0, init: float = 0.05) -> TransformerConfig:
     """The attention-only architecture of the ``ioi_*`` zoo models (d_model 64, no LayerNorm)."""
     return TransformerConfig(n_layers=n_layers, d_model=64, n_heads=n_heads, d_head=d_head, d_vocab=D_VOCAB,
-                             n_ctx=N_CTX, attn_only=True, normalization_type=None, init_range=0.05, seed=seed)
+                             n_ctx=N_CTX, attn_only=True, normalization_type=None, init_range=init, seed=seed)
 
 
 def end_logits(model: torch.nn.Module, batch: IOIBatch | torch.Tensor) -> torch.Tensor:

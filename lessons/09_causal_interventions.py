@@ -1,0 +1,698 @@
+# ---
+# jupyter:
+#   jupytext:
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Lesson 9: Causal interventions: ablation, patching, an IOI-style circuit, causal scrubbing
+#
+# Looking at attention patterns and weights tells us what a model *could* be doing. To know what
+# it *does*, we intervene: we change one activation and watch the output. This lesson teaches the
+# interventions that circuit papers rely on: ablation (zero, mean, resample), the logit difference
+# and its normalised version, activation patching over layers, positions and heads, path patching,
+# the evaluation of a circuit by knocking out everything else (Wang et al. 2023), and a simplified
+# version of causal scrubbing (Chan et al. 2022).
+#
+# The task is **indirect object identification** (IOI): in "When Mary and John went to the store,
+# John gave a drink to", the answer is the name that appears once (Mary, the *indirect object* IO),
+# not the *subject* S that appears twice. GPT-2 small solves it with a circuit of 26 heads in 7
+# classes. We study tiny attention-only transformers from the course's zoo, trained only on this
+# task, whose circuits are small enough to find completely.
+#
+# **Learning objectives.** After this lesson you can
+#
+# - measure a behaviour with the logit difference and normalise it between a clean and a corrupt run;
+# - explain why zero ablation misleads and mean or resample ablation over a reference distribution does not;
+# - run activation patching over (layer, position) and over heads, denoising and noising, and read the maps;
+# - separate the routes of an effect with path patching into queries, keys and values;
+# - evaluate a circuit's faithfulness by mean-ablating everything outside it, against random circuits;
+# - test a hypothesis with causal scrubbing and tell a correct hypothesis from a wrong one;
+# - use the same patching API on a vision CNN.
+#
+# **Prerequisites.** Lessons 1 (hooks) and 8 (attention-only transformers, attention patterns).
+#
+# **Estimated time.** 3 hours. The notebook itself executes in about a minute on a laptop CPU.
+#
+# **How this works.** Each exercise has a difficulty (★ easy to ★★★★★ hard), a hint you can unfold,
+# a visible test you can run, and hidden tests the grader adds (other seeds and shapes). Write your
+# code between the lines of the solution cells and replace `raise NotImplementedError()`.
+
+# %% nbgrader={"grade": false, "grade_id": "setup", "locked": true, "schema_version": 3, "solution": false}
+from mi_tutor.course.setup import setup_lesson
+
+device = setup_lesson(seed=0)
+
+import matplotlib.pyplot as plt
+import torch
+
+from mi_tutor import patching, zoo
+from mi_tutor.checks import lesson09 as checks
+from mi_tutor.tasks import ioi_batch, tokenize, decode
+from mi_tutor.vision.world import render_shapes
+
+print(f"Running on {device}")
+
+# %% [markdown]
+# ## 1. The task and the models
+#
+# Every prompt is one of 12 templates of 14 words with three name slots, filled with single-token
+# names: one name (the IO) once and one (S) twice. `S1` and `S2` are the first and second
+# occurrence of the subject, `END` the last position, where the model predicts the answer. The
+# zoo's models were trained on prompts whose IO may sit in any of the three slots (a fixed order
+# would let a model answer "the second name" without reading anything).
+#
+# For patching we need **corrupted partners that keep every position**. The *flipped* partner
+# replaces S2 by the IO: now the IO appears twice and S once, so the right answer flips. The
+# *ABC* partner replaces S2 by a third name: every name appears once and there is no answer; it
+# is the reference distribution for mean ablation.
+
+# %%
+batch = ioi_batch(48, seed=0, template=0, order="BAB").to(device)
+flipped = batch.corrupt("flip")
+abc = batch.corrupt("abc")
+POS = {role: int(p[0]) for role, p in batch.pos.items()}  # one template and order: the same positions everywhere
+print("positions:", POS)
+for name, b in (("clean", batch), ("flipped", flipped), ("ABC", abc)):
+    print(f"{name:8s}", b.text()[0])
+print("tokens:", batch.tokens[0].tolist())
+print("decoded back:", decode(tokenize(batch.text()[0])))
+
+# %% [markdown]
+# Three models: `ioi_2l1h` (2 layers, 1 head each), `ioi_2l2h` (2 layers of 2 heads) and the
+# contrast `ioi_1l2h` (one layer of 2 heads). All are attention-only, d_model 64.
+
+# %%
+models = {name: zoo.load(name, device=device) for name in ("ioi_2l1h", "ioi_2l2h", "ioi_1l2h")}
+model = models["ioi_2l1h"]
+test = ioi_batch(1000, seed=123).to(device)  # mixed templates and orders
+for name, m in models.items():
+    with torch.no_grad():
+        acc = (m(test.tokens)[:, -1].argmax(-1) == test.io).float().mean().item()
+    print(f"{name}: accuracy {acc:.3f} on 1000 mixed prompts")
+
+# %% [markdown]
+# ## 2. Measuring the behaviour
+#
+# Accuracy is a sharp, discrete metric: a patch that moves the model half-way shows up as nothing
+# or as everything. Patching papers use the **logit difference** `logit[IO] - logit[S]` at END: it
+# is continuous, and (in a model without a final LayerNorm) linear in the residual stream.
+#
+# ### Exercise 9.1: logit difference
+# **Difficulty:** ★☆☆☆☆  **Importance:** ★★★★☆
+#
+# Implement `logit_diff(logits, io, s)`: `logits` is `[batch, pos, d_vocab]`, `io` and `s` are
+# `[batch]` token ids; return `[batch]`: `logits[i, -1, io[i]] - logits[i, -1, s[i]]`.
+#
+# <details><summary>Hint</summary>
+#
+# Take the last position first. Then you need one entry per row, the row's own token: indexing
+# with two tensors at once (one for rows, one for columns) picks pairs; indexing with one tensor
+# of ids picks a whole column per id, which gives a `[batch, batch]` table instead.
+#
+# </details>
+
+# %% nbgrader={"grade": false, "grade_id": "ex9_1_solution", "locked": false, "schema_version": 3, "solution": true}
+def logit_diff(logits: torch.Tensor, io: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
+    """logit[IO] - logit[S] at the last position: logits [batch, pos, d_vocab] -> [batch]."""
+    # YOUR CODE HERE
+    raise NotImplementedError()
+
+
+# %% nbgrader={"grade": true, "grade_id": "ex9_1_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false}
+checks.check_logit_diff(logit_diff)
+
+
+# %% nbgrader={"grade": true, "grade_id": "ex9_1_hidden", "locked": true, "points": 1, "schema_version": 3, "solution": false}
+
+# %% [markdown]
+# The **normalised metric** puts a patched run on a scale from the corrupt run (0) to the clean
+# run (1): `(LD - LD_corrupt) / (LD_clean - LD_corrupt)`. (ARENA uses a -1..0 scale; the sign
+# conventions differ between papers, so always say which one you use.)
+#
+# ### Exercise 9.2: normalised metric
+# **Difficulty:** ★☆☆☆☆  **Importance:** ★★★☆☆
+#
+# Implement `normalized_metric(ld, clean_ld, corrupt_ld)`, element-wise for a tensor `ld`.
+#
+# <details><summary>Hint</summary>
+#
+# Check your formula on the two ends: the clean value must give exactly 1, the corrupt one
+# exactly 0. Keep it tensor arithmetic so it works on a whole sweep at once.
+#
+# </details>
+
+# %% nbgrader={"grade": false, "grade_id": "ex9_2_solution", "locked": false, "schema_version": 3, "solution": true}
+def normalized_metric(ld: torch.Tensor, clean_ld: float, corrupt_ld: float) -> torch.Tensor:
+    """1 at the clean logit difference, 0 at the corrupt one, linear in between."""
+    # YOUR CODE HERE
+    raise NotImplementedError()
+
+
+# %% nbgrader={"grade": true, "grade_id": "ex9_2_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false}
+checks.check_normalized_metric(normalized_metric)
+
+# %% nbgrader={"grade": true, "grade_id": "ex9_2_hidden", "locked": true, "points": 1, "schema_version": 3, "solution": false}
+
+# %% [markdown]
+# With both we measure every model on the clean and flipped prompts.
+
+# %%
+numbers = {}
+for name, m in models.items():
+    with torch.no_grad():
+        numbers[name] = {"clean_ld": logit_diff(m(batch.tokens), batch.io, batch.s).mean().item(),
+                         "corrupt_ld": logit_diff(m(flipped.tokens), batch.io, batch.s).mean().item(),
+                         "abc_ld": logit_diff(m(abc.tokens), batch.io, batch.s).mean().item()}
+    print(name, {k: round(v, 2) for k, v in numbers[name].items()})
+CLEAN_LD, CORRUPT_LD = numbers["ioi_2l1h"]["clean_ld"], numbers["ioi_2l1h"]["corrupt_ld"]
+
+
+def ld_metric(logits: torch.Tensor) -> torch.Tensor:
+    """The normalised logit difference of the lesson's batch (model ioi_2l1h)."""
+    return normalized_metric(logit_diff(logits, batch.io, batch.s).mean(), CLEAN_LD, CORRUPT_LD)
+
+
+# %% nbgrader={"grade": false, "grade_id": "fig_task", "locked": true, "schema_version": 3, "solution": false}
+checks.check_task_numbers(numbers)
+
+# %% [markdown]
+# ## 3. Ablation: zero, mean, resample
+#
+# To ask "does this head matter?" we remove it and measure. *Removing* has three common meanings:
+#
+# - **zero ablation** sets the head's output `hook_z` to 0;
+# - **mean ablation** sets it to its mean over a **reference distribution** (here the ABC prompts:
+#   the same sentences with no duplicated name), position by position;
+# - **resample ablation** sets it to its value on another prompt of the reference distribution.
+#
+# ### Exercise 9.3: ablate one head
+# **Difficulty:** ★★☆☆☆  **Importance:** ★★★★☆
+#
+# Implement `ablate_head(model, tokens, layer, head, kind, reference)` that returns the logits of
+# `tokens` with head `head` of layer `layer` ablated at every position. For `"mean"` use the mean
+# of the head's `hook_z` over the batch of `reference`; for `"resample"` give prompt `i` the
+# activation of `reference[i]` (the caller shuffles).
+#
+# <details><summary>Hint</summary>
+#
+# First run the model on `reference` with a cache to get the head's activations there, then run
+# `tokens` with a hook on the head outputs of that layer that replaces only the head's slice (the
+# third axis of `[batch, pos, head, d_head]`). Averaging over the batch must keep the positions:
+# position 2 of the prompt gets the mean of position 2. Edit a copy, not the cached tensor.
+#
+# </details>
+
+# %% nbgrader={"grade": false, "grade_id": "ex9_3_solution", "locked": false, "schema_version": 3, "solution": true}
+def ablate_head(model, tokens: torch.Tensor, layer: int, head: int, kind: str,
+                reference: torch.Tensor) -> torch.Tensor:
+    """Logits [batch, pos, d_vocab] with one head's hook_z zeroed, mean- or resample-ablated."""
+    # YOUR CODE HERE
+    raise NotImplementedError()
+
+
+# %% nbgrader={"grade": true, "grade_id": "ex9_3_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false}
+checks.check_ablate_head(ablate_head, kinds=("zero", "mean"))
+
+# %% nbgrader={"grade": true, "grade_id": "ex9_3_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false}
+
+# %% [markdown]
+# We ablate each head of `ioi_2l2h` in the three ways and compare the logit difference on the
+# clean prompts. For resampling we pair each prompt with a shuffled ABC prompt.
+
+# %%
+m2 = models["ioi_2l2h"]
+shuffled = abc.tokens[torch.randperm(len(batch), generator=torch.Generator().manual_seed(0))]
+with torch.no_grad():
+    base_2h = logit_diff(m2(batch.tokens), batch.io, batch.s).mean().item()
+ablation_table = {}
+for layer in range(2):
+    for head in range(2):
+        ablation_table[f"L{layer}H{head}"] = {
+            kind: logit_diff(ablate_head(m2, batch.tokens, layer, head, kind, shuffled if kind == "resample" else abc.tokens),
+                             batch.io, batch.s).mean().item()
+            for kind in ("zero", "mean", "resample")}
+fig, ax = plt.subplots(figsize=(6, 3))
+for i, kind in enumerate(("zero", "mean", "resample")):
+    ax.bar([j + 0.27 * (i - 1) for j in range(4)], [row[kind] for row in ablation_table.values()], width=0.27, label=kind)
+ax.axhline(base_2h, color="k", ls=":", label="no ablation")
+ax.set_xticks(range(4), list(ablation_table))
+ax.set_ylabel("logit difference")
+ax.legend(fontsize=8)
+ax.set_title("ioi_2l2h: one head ablated")
+fig.tight_layout()
+for head, row in ablation_table.items():
+    print(head, {k: round(v, 2) for k, v in row.items()})
+
+# %% [markdown]
+# Read the three bars of each head. Zero and mean ablation give similar numbers for some heads and
+# differ by up to a logit for others: the zero vector is an activation the model never produced,
+# so what the layers downstream (or the unembedding) make of that value is mixed into the result.
+# Mean ablation removes only what *varies* with the input, the information we are asking about, and
+# stays on the distribution the model knows. Resample ablation differs most: it does not remove the
+# head's information but writes *another* prompt's (other names) into it, which is why it needs
+# equivalent inputs (section 8) to be a fair test. Whichever you use, say which, and say over which
+# reference distribution: "the head matters" means little without it.
+#
+# ## 4. Activation patching over layers and positions
+#
+# Ablation asks "what breaks without this?". **Activation patching** asks a sharper question:
+# run the *corrupt* prompt, but copy in one activation from the *clean* run (**denoising**). If
+# the output recovers, that activation carries the information the corruption removed. The reverse,
+# copying a corrupt activation into the clean run (**noising**), tests necessity instead.
+#
+# ### Exercise 9.4: patching the residual stream
+# **Difficulty:** ★★★☆☆  **Importance:** ★★★★★
+#
+# Implement `patch_residual_sweep(model, clean, corrupt, metric)`: for every layer `L` and position
+# `p`, run `corrupt` with `blocks.{L}.hook_resid_pre[:, p]` replaced by its value on `clean`, and
+# return `[n_layers, pos]` of `metric(logits)` (a float per patch).
+#
+# <details><summary>Hint</summary>
+#
+# One clean run with a cache gives every activation you will copy. Then two loops, one patched
+# run each. A hook function defined inside the loop captures the loop variables late (every hook
+# would use the last `p`): pass them as default arguments or build the hook in a helper.
+#
+# </details>
+
+# %% nbgrader={"grade": false, "grade_id": "ex9_4_solution", "locked": false, "schema_version": 3, "solution": true}
+def patch_residual_sweep(model, clean: torch.Tensor, corrupt: torch.Tensor, metric) -> torch.Tensor:
+    """Denoising resid_pre patches: [n_layers, pos] of metric(logits)."""
+    # YOUR CODE HERE
+    raise NotImplementedError()
+
+
+# %% nbgrader={"grade": true, "grade_id": "ex9_4_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false}
+checks.check_patch_residual_sweep(patch_residual_sweep)
+
+# %% nbgrader={"grade": true, "grade_id": "ex9_4_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false}
+
+# %% [markdown]
+# The same sweep on `attn_out` tells which layer's *attention output* at which position carries
+# the information. We use the library's batched version for it (`mi_tutor.patching.patch_residual`
+# runs many patches per forward pass) and your function for the residual stream.
+
+# %%
+resid_map = patch_residual_sweep(model, batch.tokens, flipped.tokens, ld_metric)
+attn_map = patching.patch_residual(model, batch.tokens, flipped.tokens, ld_metric, component="attn_out")
+labels = [f"{decode(t.view(1))}" for t in batch.tokens[0]]
+for role, p in POS.items():
+    labels[p] = f"{role}:{labels[p]}"
+fig, axes = plt.subplots(2, 1, figsize=(9, 4), sharex=True)
+for ax, data, title in ((axes[0], resid_map, "resid_pre"), (axes[1], attn_map, "attn_out")):
+    im = ax.imshow(data, cmap="RdBu", vmin=-1, vmax=1, aspect="auto")
+    ax.set_yticks(range(data.shape[0]), [f"layer {i}" for i in range(data.shape[0])])
+    ax.set_title(f"denoising {title}: normalised logit difference")
+axes[1].set_xticks(range(len(labels)), labels, rotation=60, fontsize=8)
+fig.colorbar(im, ax=axes)
+print("attn_out map at S1, IO, S2, END:", [[round(float(attn_map[L, POS[r]]), 2) for r in ("S1", "IO", "S2", "END")]
+                                          for L in range(2)])
+
+# %% nbgrader={"grade": false, "grade_id": "fig_patching_map", "locked": true, "schema_version": 3, "solution": false}
+checks.check_patching_map(resid_map, attn_map, POS)
+
+# %% [markdown]
+# Read the map from the top. Before layer 0 only the token at S2 differs, so only that patch can
+# matter (and it restores everything). Before layer 1 the information has spread: part of it still
+# sits at S2 (what layer 0 wrote *there*), part has already moved to END. In the attention outputs
+# three components carry it: layer 0 at S2, layer 0 at END and the last layer at END. Nothing at
+# S1 or at the IO matters, although the IO is the answer: the flipped prompt has the same IO token
+# in the same place, so *which* names are present is not what the corruption changed; *which one
+# repeats* is.
+#
+# ## 5. Head patching
+#
+# ### Exercise 9.5: patch each head at each position
+# **Difficulty:** ★★★☆☆  **Importance:** ★★★★☆
+#
+# Implement `patch_head_sweep(model, clean, corrupt, metric)` returning `[n_layers, n_heads, pos]`:
+# the metric of the corrupt run with `hook_z` of one head at one position patched from the clean run.
+#
+# <details><summary>Hint</summary>
+#
+# The same pattern as Exercise 9.4, one loop deeper. Mind the layout of `hook_z`: positions come
+# before heads. Each patched run must change exactly one `d_head` vector per prompt.
+#
+# </details>
+
+# %% nbgrader={"grade": false, "grade_id": "ex9_5_solution", "locked": false, "schema_version": 3, "solution": true}
+def patch_head_sweep(model, clean: torch.Tensor, corrupt: torch.Tensor, metric) -> torch.Tensor:
+    """Denoising hook_z patches, one (head, position) at a time: [n_layers, n_heads, pos]."""
+    # YOUR CODE HERE
+    raise NotImplementedError()
+
+
+# %% nbgrader={"grade": true, "grade_id": "ex9_5_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false}
+checks.check_patch_head_sweep(patch_head_sweep)
+
+# %% nbgrader={"grade": true, "grade_id": "ex9_5_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false}
+
+# %% [markdown]
+# On the 2-head model the head maps show which heads carry the two steps. We need its own
+# normalisation (its own clean and corrupt logit differences).
+
+# %%
+CLEAN_2H, CORRUPT_2H = numbers["ioi_2l2h"]["clean_ld"], numbers["ioi_2l2h"]["corrupt_ld"]
+
+
+def ld_metric_2h(logits):
+    return normalized_metric(logit_diff(logits, batch.io, batch.s).mean(), CLEAN_2H, CORRUPT_2H)
+
+
+head_map = patch_head_sweep(m2, batch.tokens, flipped.tokens, ld_metric_2h)
+fig, axes = plt.subplots(1, 2, figsize=(10, 2.6), sharey=True)
+for L in range(2):
+    im = axes[L].imshow(head_map[L], cmap="RdBu", vmin=-1, vmax=1, aspect="auto")
+    axes[L].set_title(f"ioi_2l2h layer {L}: patching hook_z")
+    axes[L].set_xticks(range(len(labels)), labels, rotation=60, fontsize=7)
+    axes[L].set_yticks(range(2), ["head 0", "head 1"])
+fig.colorbar(im, ax=axes)
+for L in range(2):
+    for h in range(2):
+        print(f"L{L}H{h}: S2 {head_map[L, h, POS['S2']]:.2f}  END {head_map[L, h, POS['END']]:.2f}")
+
+# %% [markdown]
+# What do the heads that matter attend to? Below, the attention of each head at END and at S2 on
+# two example sentences. Heads at END look at the names; the layer-0 heads at S2 look back at
+# earlier tokens, among them S1, the earlier copy of their own name.
+
+# %%
+_, cache_2h = m2.run_with_cache(batch.tokens[:2])
+fig, axes = plt.subplots(2, 4, figsize=(13, 4.2), sharey=True)
+for row in range(2):
+    words = batch.tokens[row]
+    for col, (L, h) in enumerate([(0, 0), (0, 1), (1, 0), (1, 1)]):
+        ax = axes[row, col]
+        for q, colour in (("END", "C0"), ("S2", "C3")):
+            ax.bar(range(len(words)), cache_2h["pattern", L][row, h, POS[q]].cpu(), color=colour, alpha=0.6,
+                   label=f"from {q}")
+        ax.set_xticks(range(len(words)), [decode(t.view(1)) for t in words], rotation=75, fontsize=6)
+        ax.set_title(f"L{L}H{h}", fontsize=9)
+axes[0, 0].legend(fontsize=7)
+fig.suptitle(batch.text()[0] + "  /  " + batch.text()[1], fontsize=8)
+fig.tight_layout()
+
+# %% [markdown]
+# ## 6. Path patching: keys, values or queries?
+#
+# The patching map says layer 0 at S2 matters, but not *how* layer 1 reads it. An attention head
+# can read the residual stream in three places: its **query** (at END), its **keys** (at S2: where
+# to look) and its **values** (at S2: what to copy). **Path patching** lets the clean output of a
+# sender head reach only one of them, with every other head frozen at its corrupt value:
+#
+# 1. cache the sender's `hook_z` on the clean run;
+# 2. run the corrupt prompts with the sender's head patched in, and record the receiver's input
+#    (`hook_q`, `hook_k` or `hook_v` of the receiving head);
+# 3. run the corrupt prompts again with only that recorded input patched, at `positions`.
+#
+# In a 2-layer attention-only model no other head sits between layer 0 and layer 1, so step 2
+# freezes nothing; in deeper models the other heads must be frozen (the library does that).
+#
+# ### Exercise 9.6: path patching into one input of one head
+# **Difficulty:** ★★★★☆  **Importance:** ★★★★☆
+#
+# Implement `path_patch_to(model, clean, corrupt, metric, sender_head, receiver_head, which, positions)`
+# for a sender in layer 0 and a receiver in layer 1; `which` is `"q"`, `"k"` or `"v"`; `positions`
+# is a list of positions (or `None` for all) where the receiver's input is patched. Return the metric.
+#
+# <details><summary>Hint</summary>
+#
+# Three runs, as listed above. Between step 2 and step 3 nothing about the sender survives except
+# the recorded receiver input: that is what confines its effect to one path. The receiver's `hook_k`
+# has the layout of `hook_z` (`[batch, pos, head, d_head]`); patch only the receiver's head at the
+# listed positions.
+#
+# </details>
+
+# %% nbgrader={"grade": false, "grade_id": "ex9_6_solution", "locked": false, "schema_version": 3, "solution": true}
+def path_patch_to(model, clean, corrupt, metric, sender_head: int, receiver_head: int, which: str,
+                  positions) -> float:
+    """Metric of the corrupt run when the sender (layer 0) reaches the receiver (layer 1) only via `which`."""
+    # YOUR CODE HERE
+    raise NotImplementedError()
+
+
+# %% nbgrader={"grade": true, "grade_id": "ex9_6_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false}
+checks.check_path_patch(path_patch_to, cases=((0, 1, "k", [2]),))
+
+# %% nbgrader={"grade": true, "grade_id": "ex9_6_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false}
+
+# %% [markdown]
+# For `ioi_2l1h`: the single layer-0 head sends, the single layer-1 head receives.
+
+# %%
+paths = {"k": path_patch_to(model, batch.tokens, flipped.tokens, ld_metric, 0, 0, "k", [POS["S2"]]),
+         "v": path_patch_to(model, batch.tokens, flipped.tokens, ld_metric, 0, 0, "v", [POS["S2"]]),
+         "q": path_patch_to(model, batch.tokens, flipped.tokens, ld_metric, 0, 0, "q", [POS["END"]])}
+fig, ax = plt.subplots(figsize=(4, 2.6))
+ax.bar(["keys at S2", "values at S2", "query at END"], list(paths.values()), color=["C0", "C1", "C2"])
+ax.axhline(0, color="k", lw=0.5)
+ax.set_ylabel("normalised logit difference")
+ax.set_title("path L0 -> L1")
+fig.tight_layout()
+print({k: round(v, 2) for k, v in paths.items()})
+
+# %% nbgrader={"grade": false, "grade_id": "fig_paths", "locked": true, "schema_version": 3, "solution": false}
+checks.check_path_results(paths)
+
+# %% [markdown]
+# Layer 0's output at S2 reaches the layer-1 head through its values and its keys at S2, and not
+# at all through its query at END. Keys decide *where* the head looks, values *what* it copies from
+# there: layer 0 marks the repeated name so that the mover at END treats it differently. It is the
+# tiny model's analogue of GPT-2's duplicate-token and S-inhibition heads (whose signal there goes
+# mostly through queries, because the S-inhibition heads sit at END).
+#
+# ## 7. Circuit faithfulness
+#
+# A circuit is a claim: "these components, at these positions, do the task". Wang et al. test it
+# by **knocking out everything else**: every (head, position) outside the circuit is mean-ablated
+# over the ABC distribution. The circuit is faithful if the knocked-out model keeps the behaviour:
+# `F(C) / F(M)` close to 1, with `F` the mean logit difference.
+#
+# ### Exercise 9.7: faithfulness of a circuit
+# **Difficulty:** ★★★☆☆  **Importance:** ★★★★☆
+#
+# Implement `circuit_faithfulness(model, tokens, reference, circuit, metric)`. `circuit` is a dict
+# `{(layer, head): positions}` (a list of positions, or `None` for every position). Replace `hook_z`
+# of every head outside the circuit, and of circuit heads at positions outside their list, by its
+# mean over `reference` (per position); return `metric(knocked out) / metric(model)`.
+#
+# <details><summary>Hint</summary>
+#
+# Build, for each layer, a boolean "keep" mask over `[pos, head]` from the circuit, and replace
+# every entry that is not kept. The means come from one cached run on `reference`. An empty
+# circuit knocks out all heads: it is a useful test of your mask.
+#
+# </details>
+
+# %% nbgrader={"grade": false, "grade_id": "ex9_7_solution", "locked": false, "schema_version": 3, "solution": true}
+def circuit_faithfulness(model, tokens, reference, circuit: dict, metric) -> float:
+    """F(circuit) / F(model), with everything outside the circuit mean-ablated over `reference`."""
+    # YOUR CODE HERE
+    raise NotImplementedError()
+
+
+# %% nbgrader={"grade": true, "grade_id": "ex9_7_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false}
+checks.check_circuit_faithfulness(circuit_faithfulness, circuits=({(1, 0): None, (0, 1): [2, 4]},))
+
+# %% nbgrader={"grade": true, "grade_id": "ex9_7_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false}
+
+# %% [markdown]
+# We grow a circuit of `ioi_2l1h` from the components the patching map pointed at, one
+# (head, position) pair at a time: the layer-1 head at END, the layer-0 head at END, at S2, at the
+# IO and at S1, and compare each with random circuits of the same size (mean over 5 draws) out of
+# the model's 30 (head, position) pairs.
+
+# %%
+F = lambda logits: logit_diff(logits, batch.io, batch.s).mean()  # noqa: E731
+grow = [((1, 0), POS["END"]), ((0, 0), POS["END"]), ((0, 0), POS["S2"]), ((0, 0), POS["IO"]), ((0, 0), POS["S1"])]
+sizes, found, random_f, circuit = [], [], [], {}
+for head, p in grow:
+    circuit.setdefault(head, []).append(p)
+    sizes.append(sum(len(v) for v in circuit.values()))
+    found.append(circuit_faithfulness(model, batch.tokens, abc.tokens, dict(circuit), F))
+    random_f.append(sum(circuit_faithfulness(model, batch.tokens, abc.tokens,
+                                             patching.random_circuit(model, sizes[-1], seed=s, n_pos=POS["END"] + 1), F)
+                        for s in range(5)) / 5)
+fig, ax = plt.subplots(figsize=(5, 3))
+ax.plot(sizes, found, "o-", label="found (patching order)")
+ax.plot(sizes, random_f, "s--", label="random, same size")
+ax.axhline(1, color="k", ls=":")
+ax.set_xlabel("(head, position) pairs kept")
+ax.set_ylabel("F(C) / F(M)")
+ax.legend(fontsize=8)
+fig.tight_layout()
+print("found:", [round(v, 2) for v in found], " random:", [round(v, 2) for v in random_f])
+
+# %% nbgrader={"grade": false, "grade_id": "fig_faithfulness", "locked": true, "schema_version": 3, "solution": false}
+checks.check_faithfulness_curve(sizes, found, random_f)
+
+# %% [markdown]
+# Five (head, position) pairs out of 30 keep the logit difference; random circuits of the same size
+# keep much less. The curve is not monotonic: some partial circuits score *above* 1, because
+# mean-ablating a component that works against the answer raises the logit difference. A score
+# near 1 is necessary, not sufficient: Wang et al. also ask for **completeness** (knocking out part
+# `K` of the circuit should hurt the circuit as much as it hurts the model) and **minimality**
+# (every component matters for some `K`). The library has both, at the level of whole heads:
+
+# %%
+heads_2h = [(0, 0), (0, 1), (1, 1)]
+print("ioi_2l2h circuit", heads_2h, "faithfulness",
+      round(patching.faithfulness(m2, batch.tokens, heads_2h, abc.tokens, F).faithfulness, 2))
+print("completeness gaps:", {k: round(v, 2) for k, v in
+                             patching.completeness(m2, batch.tokens, heads_2h, abc.tokens, F).items()})
+print("minimality:", {k: round(v, 2) for k, v in
+                      patching.minimality(m2, batch.tokens, heads_2h, abc.tokens, F).items()})
+
+# %% [markdown]
+# ## 8. Causal scrubbing
+#
+# Causal scrubbing turns a hypothesis into a test. The hypothesis says which activations matter and
+# which inputs are *equivalent* for everything else. Every activation it calls irrelevant is
+# **resampled**: taken from an equivalent input. If the hypothesis is right, the behaviour survives.
+# The score is the fraction recovered, `(F_scrubbed - F_random) / (F_model - F_random)`, where
+# `F_random` resamples every head output.
+#
+# For `ioi_2l1h` the equivalent inputs are prompts of the **same template** with fresh names and a
+# random order: every name slot stays a name slot and every filler a filler, so swapping one
+# position's activation is meaningful (`batch.resample()` makes them).
+#
+# ### Exercise 9.8: a scrubbing score
+# **Difficulty:** ★★★☆☆  **Importance:** ★★★★☆
+#
+# Implement `scrub_score(model, tokens, resample, keep, metric)`: `keep` is a dict
+# `{(layer, head): positions}` like a circuit. Every `hook_z` entry not kept takes its value from the
+# run on `resample` (row by row); return the score above.
+#
+# <details><summary>Hint</summary>
+#
+# Cache `hook_z` on `resample` once. You need three numbers: the untouched model, the model with the
+# hypothesis' resampling, and the model with *everything* resampled (an empty `keep`); one helper that
+# takes a `keep` dict gives the last two. Kept entries are recomputed on the real input in the same run.
+#
+# </details>
+
+# %% nbgrader={"grade": false, "grade_id": "ex9_8_solution", "locked": false, "schema_version": 3, "solution": true}
+def scrub_score(model, tokens, resample, keep: dict, metric) -> float:
+    """Fraction of the metric recovered when everything outside `keep` is resampled from `resample`."""
+    # YOUR CODE HERE
+    raise NotImplementedError()
+
+
+# %% nbgrader={"grade": true, "grade_id": "ex9_8_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false}
+checks.check_scrub_score(scrub_score, hypotheses=({(1, 0): [5], (1, 1): [5], (0, 0): [1, 3]},))
+
+# %% nbgrader={"grade": true, "grade_id": "ex9_8_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false}
+
+# %% [markdown]
+# Two hypotheses about `ioi_2l1h`, both with the layer-1 head kept at END:
+#
+# - **correct** (from the patching maps): "layer 0 matters at the three names and at END; every
+#   filler and every other position is irrelevant";
+# - **wrong**: "layer 0 matters only at S1, the first name".
+
+# %%
+resampled = batch.resample(seed=1).tokens.to(device)
+names_pos = [POS["S1"], POS["IO"], POS["S2"]]
+hypotheses = {"correct": {(0, 0): names_pos + [POS["END"]], (1, 0): [POS["END"]]},
+              "wrong": {(0, 0): [POS["S1"]], (1, 0): [POS["END"]]},
+              "names only": {(0, 0): names_pos, (1, 0): [POS["END"]]}}
+scrub = {name: scrub_score(model, batch.tokens, resampled, keep, F) for name, keep in hypotheses.items()}
+print({k: round(v, 2) for k, v in scrub.items()})
+
+# %% nbgrader={"grade": false, "grade_id": "fig_scrub", "locked": true, "schema_version": 3, "solution": false}
+checks.check_scrub_results(scrub)
+
+# %% [markdown]
+# The correct hypothesis recovers about all of the logit difference; the wrong one recovers less
+# than nothing. The third line is the instructive one: dropping END from layer 0's list (a natural
+# first guess, "layer 0 works at the names") fails badly, so in this model layer 0 does part of the
+# moving at END itself. A score far from 1 is information: it says what the hypothesis misses.
+# (Redwood's first hypothesis about induction heads scored 35%, the refined one 89%.) Beware that
+# scrubbing only tests what the resampling can break: equivalent inputs that are too similar make
+# every hypothesis look right.
+#
+# ## 9. The same API on a vision CNN
+#
+# Nothing above is specific to transformers. `mi_tutor.patching` hooks any `nn.Module` by module
+# name, and a "head" of a convolutional activation `[batch, channel, height, width]` is a channel.
+# We patch each channel of `relu3` of `convnet_shapes_s0` from a clean image (a disk) into a
+# corrupted one (a square) and measure the logit difference disk minus square.
+
+# %%
+cnn = zoo.load("convnet_shapes_s0", device=device)
+world = render_shapes(256, seed=5)
+kinds = ("disk", "square")
+KIND = {k: i for i, k in enumerate(("disk", "square", "triangle", "bar"))}
+disk = world.images[world.labels == KIND["disk"]][:16].to(device)
+square = world.images[world.labels == KIND["square"]][:16].to(device)
+n = min(len(disk), len(square))
+disk, square = disk[:n], square[:n]
+correct, wrong = torch.full((n,), KIND["disk"], device=device), torch.full((n,), KIND["square"], device=device)
+with torch.no_grad():
+    cnn_clean = patching.logit_diff(cnn(disk), correct, wrong).item()
+    cnn_corrupt = patching.logit_diff(cnn(square), correct, wrong).item()
+cnn_metric = lambda out: patching.normalized_metric(patching.logit_diff(out, correct, wrong), cnn_clean, cnn_corrupt)  # noqa: E731
+sites = [patching.Site("relu3", heads=[c]) for c in range(64)]
+channel_effect = patching.patch_sweep(cnn, square, disk, cnn_metric, sites)
+fig, ax = plt.subplots(figsize=(8, 2.4))
+ax.bar(range(64), channel_effect)
+ax.set_xlabel("relu3 channel")
+ax.set_ylabel("normalised LD")
+ax.set_title("convnet_shapes_s0: one channel of a disk patched into a square")
+fig.tight_layout()
+top = channel_effect.argsort(descending=True)[:5]
+print(f"clean LD {cnn_clean:.2f}, corrupt LD {cnn_corrupt:.2f}; top channels", top.tolist(),
+      [round(float(channel_effect[c]), 2) for c in top])
+
+# %% [markdown]
+# A few channels carry much of the difference, the rest almost none: the same kind of map as the
+# head maps, read the same way (lesson 2's dissection can tell you what those channels detect).
+#
+# ## 10. Written question
+
+# %% [markdown] nbgrader={"grade": true, "grade_id": "written_1", "locked": false, "points": 3, "schema_version": 3, "solution": true}
+# **Written question.** The 1-layer model `ioi_1l2h` answers most prompts correctly, yet it cannot
+# compose two heads. (a) Propose how a single layer of attention can prefer the name that appears
+# once, using only attention to the names at END (think about how a softmax shares attention
+# between two copies of the same token, and about the sign of a head's OV circuit). (b) Which
+# experiment from this lesson would tell that shortcut apart from the two-step circuit of `ioi_2l1h`,
+# and what result would you expect for each model?
+#
+# YOUR ANSWER HERE
+
+# %% [markdown]
+# ## Summary
+#
+# - The **logit difference** IO minus S is a continuous measure of the behaviour; normalised
+#   between the corrupt (0) and the clean run (1) it makes patching results comparable.
+# - **Ablation** depends on what replaces the activation: zero is off-distribution, the mean over a
+#   reference distribution removes only the information that varies, resampling writes in another
+#   input's information.
+# - **Activation patching** (denoising) located the circuit of our tiny models: a layer-0 component
+#   at the repeated name S2 (and at END), and the last layer at END; nothing at S1 or the IO.
+# - **Path patching** split the layer-0 effect into the routes it takes into layer 1: values and
+#   keys at S2, not the query at END.
+# - Mean-ablating everything outside a handful of (head, position) pairs kept the logit difference
+#   (**faithfulness**), far above random circuits of the same size; completeness and minimality ask more.
+# - **Causal scrubbing** accepted the hypothesis read off the patching maps and rejected a wrong one;
+#   a plausible intermediate hypothesis failed, which showed what it missed.
+# - The same API patches the channels of a CNN.
+#
+# ## Further reading
+#
+# - K. Wang et al., [Interpretability in the Wild: a Circuit for Indirect Object Identification in GPT-2 small](https://arxiv.org/abs/2211.00593), ICLR 2023: the IOI circuit, path patching, faithfulness, completeness, minimality.
+# - S. Heimersheim and N. Nanda, [How to use and interpret activation patching](https://arxiv.org/abs/2404.15255), 2024: denoising vs noising, metrics, pitfalls.
+# - F. Zhang and N. Nanda, [Towards Best Practices of Activation Patching](https://arxiv.org/abs/2309.16042), ICLR 2024: corruption methods and metrics compared.
+# - L. Chan et al., [Causal Scrubbing](https://www.alignmentforum.org/posts/JvZhhzycHu2Yd57RN/causal-scrubbing-a-method-for-rigorously-testing), Redwood Research, 2022.
+# - A. Conmy et al., [Towards Automated Circuit Discovery](https://arxiv.org/abs/2304.14997), NeurIPS 2023 (ACDC).
+# - ARENA 3.0, chapter 1.4.1: Indirect Object Identification (the same methods on GPT-2 small).
