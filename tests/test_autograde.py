@@ -26,24 +26,47 @@ TINY = textwrap.dedent('''\
 
     # %% [markdown]
     # # Lesson 1: Tiny
+    #
+    # Learning objectives: double a number. Prerequisites: none. Estimated time: 1 minute.
 
     # %% nbgrader={"grade": false, "grade_id": "setup", "locked": true, "schema_version": 3, "solution": false}
     from mi_tutor.course.setup import setup_lesson
     device = setup_lesson(seed=0)
 
-    # %% nbgrader={"grade": false, "grade_id": "double_solution", "locked": false, "schema_version": 3, "solution": true}
+    # %% [markdown]
+    # ### Exercise 1.1: double it
+    # **Difficulty:** ★☆☆☆☆
+    #
+    # <details><summary>Hint</summary>
+    #
+    # Think of what doubling means for negative numbers too.
+    #
+    # </details>
+
+    # %% nbgrader={"grade": false, "grade_id": "ex1_1_solution", "locked": false, "schema_version": 3, "solution": true}
     def double(x):
         ### BEGIN SOLUTION
         return 2 * x
         ### END SOLUTION
 
-    # %% nbgrader={"grade": true, "grade_id": "double_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false}
+    # %% nbgrader={"grade": true, "grade_id": "ex1_1_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false}
     assert double(2) == 4
 
-    # %% nbgrader={"grade": true, "grade_id": "double_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false}
+    # %% nbgrader={"grade": true, "grade_id": "ex1_1_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false}
     ### BEGIN HIDDEN TESTS
+    # negative inputs: a sign mistake shows here
     assert double(-3) == -6, "double must handle negative numbers"
     ### END HIDDEN TESTS
+
+    # %% [markdown] nbgrader={"grade": true, "grade_id": "written_why", "locked": false, "points": 1, "schema_version": 3, "solution": true}
+    # Why does doubling commute with negation?
+    # ### BEGIN SOLUTION
+    # Multiplication by 2 is linear.
+    # ### END SOLUTION
+
+    # %% [markdown]
+    # ## Summary
+    # Doubling. Further reading: none.
     ''')
 
 LOOP = "def double(x):\n    while True:\n        pass\n"
@@ -55,7 +78,7 @@ def tiny(tmp_path_factory):
     (root / "solutions").mkdir()
     (root / "solutions" / "01_tiny.py").write_text(TINY)
     course = root / "course"
-    [release_path] = init_course(course, root / "solutions", timeout=5)
+    [release_path] = init_course(course, root / "solutions", timeout=20)
     return root, course, nbformat.read(release_path, as_version=4)
 
 
@@ -66,7 +89,7 @@ def _cohort(course, release, source):
     folder = write_submission(course, "bob", "01_tiny", solved).parent
     (folder / "01_tiny.ipynb").write_text('{"cells": [ this is not json')
     looping = nbformat.from_dict(solved)
-    [cell] = [c for c in looping.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "double_solution"]
+    [cell] = [c for c in looping.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "ex1_1_solution"]
     cell.source = LOOP
     write_submission(course, "carol", "01_tiny", looping)
     write_submission(course, "dave", "01_tiny", solved, name="01_tiny-Copy1")

@@ -1,137 +1,80 @@
-"""``mi-tutor autograde DIR [LESSON]``: grade a whole class, robustly.
+"""``mi-tutor autograde DIR [LESSON]``: grade a whole class, in parallel, sandboxed, resumably.
 
-nbgrader does the grading; this module adds what a course needs around it:
-it diagnoses broken submissions up front (invalid JSON, a renamed or missing
-notebook) and reports them by name, notices cells that hit the timeout, keeps
-going when one submission fails, writes per-student feedback without hidden
-tests, a grades CSV and a summary table. nbgrader's gradebook transactions are
-per submission, so a failure never damages other students' grades.
+nbgrader does the grading; :mod:`mi_tutor.course.grading` adds what a class
+needs around it: bad input reported by name and never run (invalid JSON, a
+renamed notebook, a symlink, a huge file), each submission graded in its own
+scratch copy with the student's kernel in a bubblewrap sandbox under memory,
+CPU, file-size and process limits and lesson-sized time limits, tricks flagged
+for review, several submissions at once (``--jobs``) or on a Dask cluster
+(``--scheduler``), one coordinator writing the gradebook, and a rerun that
+grades only what is new or changed. This module keeps the course-facing API:
+the grades CSV and the summary table.
 """
 
 from __future__ import annotations
 
 import csv
-import json
-import re
-from dataclasses import dataclass, field
 from pathlib import Path
 
-from nbgrader.api import Gradebook, MissingEntry
+from .grading.coordinator import GradingRun, SubmissionResult, diagnose_submission, grade_class
 
-from .nbgrader_course import course_assignments, load_course
-
-__all__ = ["SubmissionResult", "diagnose_submission", "autograde_course", "write_grades_csv", "summary_table"]
-
-_TIMEOUT = re.compile(r"timed out|CellTimeoutError|Timeout waiting", re.I)
+__all__ = ["SubmissionResult", "GradingRun", "diagnose_submission", "autograde_course", "grade_class",
+           "write_grades_csv", "summary_table"]
 
 
-@dataclass
-class SubmissionResult:
-    """The outcome of grading one student's submission of one assignment."""
-
-    student: str
-    assignment: str
-    graded: bool
-    score: float = 0.0
-    max_score: float = 0.0
-    needs_manual_grade: bool = False
-    problems: list[str] = field(default_factory=list)
-
-
-def diagnose_submission(folder: Path, assignment: str) -> list[str]:
-    """Problems that will stop nbgrader from grading a submission folder, in words."""
-    expected = f"{assignment}.ipynb"
-    notebooks = sorted(p.name for p in folder.glob("*.ipynb"))
-    problems = []
-    if expected not in notebooks:
-        others = f" (found {', '.join(notebooks)})" if notebooks else " (no .ipynb file at all)"
-        problems.append(f"missing notebook {expected}{others}: was it renamed?")
-    else:
-        try:
-            json.loads((folder / expected).read_text(encoding="utf-8"))
-        except (json.JSONDecodeError, UnicodeDecodeError) as err:
-            problems.append(f"{expected} is not valid notebook JSON ({err.__class__.__name__}: {err})")
-    return problems
-
-
-def _timeouts(log: str) -> list[str]:
-    return ["a cell hit the execution timeout (an infinite loop?)"] if _TIMEOUT.search(log or "") else []
-
-
-def autograde_course(root: str | Path, assignment: str | None = None,
-                     feedback: bool = True) -> list[SubmissionResult]:
+def autograde_course(root: str | Path, assignment: str | None = None, feedback: bool = True,
+                     **kwargs) -> list[SubmissionResult]:
     """Grade every submission in ``root/submitted`` (optionally of one assignment).
+
+    Keyword arguments go to :func:`~mi_tutor.course.grading.coordinator.grade_class`
+    (``jobs``, ``scheduler``, ``force``, ``limits``, ``isolate``, ``progress``).
 
     Returns:
         One :class:`SubmissionResult` per (student, assignment) submission found.
     """
-    root = Path(root).resolve()
-    api = load_course(root)
-    assignments = [assignment] if assignment else course_assignments(root)
-    known = course_assignments(root)
-    for a in assignments:
-        if a not in known:
-            raise KeyError(f"No assignment {a!r} in {root / 'source'}; assignments: {known}")
-    results = []
-    for a in assignments:
-        for folder in sorted((root / "submitted").glob(f"*/{a}")):
-            student = folder.parent.name
-            problems = diagnose_submission(folder, a)
-            outcome = api.autograde(a, student, force=True, create=True)
-            problems += _timeouts(outcome.get("log", ""))
-            if not outcome["success"]:
-                if not problems:
-                    tail = (outcome.get("error") or outcome.get("log") or "").strip().splitlines()[-3:]
-                    problems.append("nbgrader could not grade it: " + " | ".join(tail))
-                results.append(SubmissionResult(student, a, graded=False, problems=problems))
-                continue
-            if feedback:
-                api.generate_feedback(a, student, force=True)
-            results.append(SubmissionResult(student, a, graded=True, problems=problems))
-    _fill_scores(api.coursedir.db_url, results)
-    return results
-
-
-def _fill_scores(db_url: str, results: list[SubmissionResult]) -> None:
-    with Gradebook(db_url) as gb:
-        for r in results:
-            try:
-                sub = gb.find_submission(r.assignment, r.student)
-            except MissingEntry:
-                r.max_score = gb.find_assignment(r.assignment).max_score
-                continue
-            r.score, r.max_score = sub.score, sub.max_score
-            r.needs_manual_grade = sub.needs_manual_grade
-            if not r.graded:
-                r.score = 0.0
+    return grade_class(root, assignment, feedback=feedback, **kwargs).results
 
 
 def write_grades_csv(results: list[SubmissionResult], path: str | Path) -> Path:
-    """Write one row per submission: student, assignment, status, score, max, problems."""
+    """One row per submission: student, assignment, status, score, max, manual, problems, flags (in words)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", newline="") as f:
         w = csv.writer(f)
-        w.writerow(["student", "assignment", "status", "score", "max_score", "needs_manual_grade", "problems"])
-        for r in results:
-            status = "graded" if r.graded else "failed"
-            w.writerow([r.student, r.assignment, status, f"{r.score:g}", f"{r.max_score:g}",
-                        r.needs_manual_grade, "; ".join(r.problems)])
+        w.writerow(["student", "assignment", "status", "score", "max_score", "needs_manual_grade", "problems",
+                    "flags"])
+        for r in sorted(results, key=lambda r: (r.assignment, r.student)):
+            w.writerow([r.student, r.assignment, r.status, f"{r.score:g}", f"{r.max_score:g}",
+                        r.needs_manual_grade, "; ".join(r.problems), "; ".join(r.flags)])
     return path
 
 
-def summary_table(results: list[SubmissionResult]) -> str:
-    """A plain-text table of the results, problems listed by student."""
+def summary_table(results: list[SubmissionResult] | GradingRun) -> str:
+    """A plain-text table of the results, problems and flags listed by student, run warnings first."""
+    run = results if isinstance(results, GradingRun) else GradingRun(list(results))
+    results = sorted(run.results, key=lambda r: (r.assignment, r.student))
+    lines = [f"WARNING: {w}" for w in run.warnings]
     if not results:
-        return "No submissions found (put them in submitted/<student>/<assignment>/<assignment>.ipynb)."
+        return "\n".join(lines + ["No submissions found (put them in "
+                                  "submitted/<student>/<assignment>/<assignment>.ipynb)."])
     w = max(len(r.student) for r in results) + 2
-    lines = [f"{'student':<{w}}{'assignment':<28}{'score':>12}  status"]
+    lines.append(f"{'student':<{w}}{'assignment':<28}{'score':>12}  status")
     for r in results:
-        status = "graded" + (" (+ manual)" if r.needs_manual_grade else "") if r.graded else "FAILED"
-        if r.problems:
-            status += ": " + "; ".join(r.problems)
+        status = {"failed": "FAILED", "flagged": "FLAGGED for review", "graded": "graded"}[r.status]
+        if r.graded and r.needs_manual_grade and not r.flags:
+            status += " (+ manual)"
+        if r.reused:
+            status += " (unchanged since the last run)"
+        details = r.problems + [f"flag: {f}" for f in r.flags]
+        if details:
+            status += ": " + "; ".join(details)
         lines.append(f"{r.student:<{w}}{r.assignment:<28}{f'{r.score:g}/{r.max_score:g}':>12}  {status}")
     failed = [r.student for r in results if not r.graded]
-    lines.append(f"{len(results)} submissions, {len(results) - len(failed)} graded"
-                 + (f", failed: {', '.join(failed)}" if failed else ""))
+    flagged = [r.student for r in results if r.flags]
+    tail = f"{len(results)} submissions, {len(results) - len(failed)} graded"
+    tail += f", failed: {', '.join(failed)}" if failed else ""
+    tail += f", flagged: {', '.join(flagged)}" if flagged else ""
+    if run.seconds:
+        tail += f" ({run.seconds:.0f} s, {run.jobs} at a time)"
+    lines.append(tail)
     return "\n".join(lines)

@@ -1,0 +1,200 @@
+"""Fast checks of the grading machinery: trick scanner, limits, bad input, records, the sandbox itself."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from conftest import LESSONS, ROOT
+from mi_tutor.course.feedback import HideHiddenTests
+from mi_tutor.course.grading import records
+from mi_tutor.course.grading.coordinator import diagnose_submission
+from mi_tutor.course.grading.limits import lesson_limits, threads_per_job
+from mi_tutor.course.grading.sandbox import SandboxConfig, sandbox_available, sandbox_prefix
+from mi_tutor.course.grading.tricks import reference_names, scan_cell, scan_submission
+from mi_tutor.course.lessons import read_lesson, student_version
+
+IMPORTED = {"checks", "torch", "nn", "np", "run_with_cache", "run_with_hooks", "plt"}
+REFS = reference_names("mi_tutor.checks.lesson01")
+
+TRICKS = {
+    "patch a check": "checks.check_capture_activations = lambda *a, **k: None",
+    "patch a comparison helper": "import mi_tutor.checks.core as core\ncore.expect_close = lambda *a, **k: None",
+    "patch numpy": "np.allclose = lambda *a, **k: True",
+    "rebind AssertionError": "AssertionError = type('Nope', (Exception,), {})",
+    "patch builtins": "import builtins\nbuiltins.isinstance = lambda *a: True",
+    "input transformer": "get_ipython().input_transformers_post.append(lambda lines: ['pass\\n'])",
+    "hide errors": "ip = get_ipython()\nip.set_custom_exc((Exception,), lambda *a, **k: None)",
+    "sys.exit": "import sys\nsys.exit(0)",
+    "os._exit": "import os\nos._exit(0)",
+    "read the gradebook": "data = open('../../../gradebook.db', 'rb').read()",
+    "read the hidden tests from the stack": "import inspect\ndef f(x):\n    return inspect.stack()[1].code_context",
+    "frames": "import sys\ndef f(x):\n    return sys._getframe(1).f_globals",
+    "equal to anything": "class A:\n    def __eq__(self, other):\n        return True",
+    "exec": "exec('checks.x = 1')",
+    "shell": "!cat /etc/passwd",
+    "subprocess": "import subprocess\nsubprocess.Popen(['sleep', '100'])",
+    "delegate by import": "from mi_tutor.edits import channel_importance as ref\n"
+                          "def channel_importance(model, images, labels, layer):\n"
+                          "    return ref(model, images, labels, layer)",
+    "delegate to an imported reference": "def capture_activations(model, x, names):\n"
+                                         "    return run_with_cache(model, x, names)[1]",
+    "rebind the checks": "checks = None",
+}
+
+
+@pytest.mark.parametrize("name", list(TRICKS))
+def test_every_trick_is_flagged(name):
+    assert scan_cell(TRICKS[name], IMPORTED, REFS), name
+
+
+def test_honest_code_is_not_flagged():
+    honest = [
+        "def double(x):\n    return 2 * x",
+        "def f(model, x):\n    out = torch.stack([model(x)])\n    activation = x.clone()\n"
+        "    activation[:, 0] = 0.0\n    return out, activation",
+        "def zero_channel_hook(c):\n    def hook_fn(a, hook):\n        a = a.clone()\n        a[:, c] = 0\n"
+        "        return a\n    return hook_fn",
+        "%timeit 1 + 1\nx = sorted([3, 1])",
+        "def table(model):\n    return [(n, sum(p.numel() for p in m.parameters())) for n, m in model.named_modules()]",
+    ]
+    for code in honest:
+        assert scan_cell(code, IMPORTED, REFS) == [], code
+
+
+@pytest.mark.parametrize("lesson", LESSONS, ids=[lesson.slug for lesson in LESSONS])
+def test_reference_solutions_are_never_flagged(lesson):
+    """Every instructor solution, typed into the student notebook, scans clean."""
+    from mi_tutor.course.cohort import solution_submission
+
+    source = read_lesson(lesson.path)
+    release = student_version(source)
+    solved = solution_submission(release, source)
+    as_json = [json.loads(nbformat.writes(nb)) for nb in (solved, release, source)]
+    assert scan_submission(*as_json) == []
+
+
+def test_reference_names_are_what_the_checks_compare_against():
+    assert REFS["channel_importance"] == "mi_tutor.edits" and REFS["run_with_cache"] == "mi_tutor.hooks"
+    assert "expect_close" not in REFS and "ConvNet" not in REFS
+
+
+def test_limits_follow_the_lesson_and_overrides(tmp_path):
+    bench = tmp_path / "lessons.json"
+    bench.write_text(json.dumps({"latest": {"lessons": [{"lesson": "01_x", "seconds": 50.0}]}}))
+    lim = lesson_limits("01_x", bench_file=bench)
+    assert lim.cell_timeout == 200 and lim.submission_timeout == 400 + 200 and lim.reference_seconds == 50
+    assert lesson_limits("01_x", bench_file=bench, load_factor=2).cell_timeout == 400
+    (tmp_path / "grading.json").write_text(json.dumps({"memory_gb": 2, "lessons": {"01_x": {"cell_timeout": 30}}}))
+    lim = lesson_limits("01_x", tmp_path, bench_file=bench)
+    assert lim.cell_timeout == 30 and lim.memory_gb == 2
+    assert lesson_limits("01_x", tmp_path, {"cell_timeout": 7}, bench_file=bench).cell_timeout == 7
+    with pytest.raises(ValueError, match="cell_timeot"):
+        lesson_limits("01_x", overrides={"cell_timeot": 3}, bench_file=bench)
+    with pytest.raises(ValueError, match="memory_gb"):
+        lesson_limits("01_x", overrides={"memory_gb": -1}, bench_file=bench)
+    assert threads_per_job(2, cores=2) == 1 and threads_per_job(1, cores=2) == 2 and threads_per_job(3, cores=2) == 1
+
+
+def test_bad_input_is_named(tmp_path):
+    a = "01_x"
+    good = tmp_path / "good" / a
+    good.mkdir(parents=True)
+    (good / f"{a}.ipynb").write_text(json.dumps({"cells": []}))
+    assert diagnose_submission(good, a) == []
+    cases = {}
+    for name in ("json", "renamed", "symlink", "huge"):
+        (tmp_path / name / a).mkdir(parents=True)
+        cases[name] = tmp_path / name / a
+    (cases["json"] / f"{a}.ipynb").write_text("{not json")
+    (cases["renamed"] / f"{a}-Copy1.ipynb").write_text("{}")
+    (cases["symlink"] / f"{a}.ipynb").symlink_to(good / f"{a}.ipynb")
+    with (cases["huge"] / f"{a}.ipynb").open("wb") as f:
+        f.truncate(100 << 20)  # a sparse 100 MB file: never read
+    assert "not valid notebook JSON" in diagnose_submission(cases["json"], a)[0]
+    assert "01_x-Copy1.ipynb" in diagnose_submission(cases["renamed"], a)[0]
+    assert "symbolic link" in diagnose_submission(cases["symlink"], a)[0]
+    assert "100 MB" in diagnose_submission(cases["huge"], a)[0]
+
+
+def test_records_and_checksums(tmp_path):
+    db = tmp_path / "g.db"
+    folder = tmp_path / "s"
+    folder.mkdir()
+    (folder / "a.ipynb").write_text("1")
+    c1 = records.submission_checksum(folder)
+    (folder / "a.ipynb").write_text("2")
+    assert records.submission_checksum(folder) != c1
+    records.save_record(db, "bob", "a", c1, "graded", 3.0, 4.0, ["p"], ["f"])
+    assert records.load_records(db, "a")["bob"]["flags"] == ["f"]
+    assert records.integrity_ok(db) == (True, "ok")
+
+
+def test_feedback_never_shows_hidden_test_text():
+    cell = nbformat.v4.new_code_cell("### BEGIN HIDDEN TESTS\n# probes a secret case\n"
+                                     "checks.check_thing(f, seed=12345)\n### END HIDDEN TESTS\n")
+    cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text="captured: checks.check_thing(f, seed=12345)"),
+                    nbformat.v4.new_output("error", ename="CheckFailure",
+                                           evalue="wrong\nI saw (f, seed=12345)", traceback=["tb seed=12345"])]
+    out, _ = HideHiddenTests().preprocess_cell(cell, {}, 0)
+    text = json.dumps(out)
+    assert "12345" not in text and "wrong" in text and "not shown" in text
+
+
+@pytest.mark.skipif(not sandbox_available()[0], reason="bubblewrap cannot run here: " + sandbox_available()[1])
+def test_sandbox_confines_a_process(tmp_path):
+    """Inside: no course files, no home, no network, read-only package, unprivileged, limited; nothing outlives."""
+    work = tmp_path / "work"
+    work.mkdir()
+    os.chmod(work, 0o777)
+    secret = tmp_path / "gradebook.db"
+    secret.write_text("secret")
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(1)
+    port = server.getsockname()[1]
+    probe = f"""
+import os, socket, resource, subprocess
+print("uid", os.getuid())
+for p in [{str(secret)!r}, {str(ROOT / 'solutions')!r}, "/root", {str(Path.home())!r}]:
+    print(p, os.path.exists(p) and bool(os.listdir(p) if os.path.isdir(p) else True))
+try:
+    socket.create_connection(("127.0.0.1", {port}), timeout=2); print("net open")
+except OSError:
+    print("net closed")
+try:
+    open({str(Path(__file__).resolve().parents[1] / 'mi_tutor' / '__init__.py')!r}, "a"); print("package writable")
+except OSError:
+    print("package read-only")
+open("out.txt", "w").write("ok")
+print("as", resource.getrlimit(resource.RLIMIT_AS)[0])
+subprocess.Popen(["sleep", "4243"], start_new_session=True)
+"""
+    cfg = SandboxConfig(writable=[str(work)], memory_bytes=3 << 30)
+    out = subprocess.run(sandbox_prefix(cfg) + [sys.executable, "-c", probe], cwd=work, capture_output=True,
+                         text=True, timeout=120)
+    server.close()
+    text = out.stdout
+    assert out.returncode == 0, out.stderr
+    assert "uid 0" not in text if os.geteuid() == 0 else True
+    assert f"{secret} False" in text and f"{ROOT / 'solutions'} False" in text, text
+    assert "net closed" in text and "package read-only" in text and f"as {3 << 30}" in text, text
+    assert (work / "out.txt").read_text() == "ok"
+    assert not _running("sleep 4243"), "a process outlived its sandbox"
+
+
+def _running(cmdline: str) -> bool:
+    for p in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            if p.read_bytes().replace(b"\0", b" ").strip().decode(errors="replace") == cmdline:
+                return True
+        except OSError:
+            continue
+    return False
