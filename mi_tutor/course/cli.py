@@ -3,7 +3,7 @@
     mi-tutor build                     everything: student lessons, instructor course, executed site
     mi-tutor release                   write lessons/ from solutions/
     mi-tutor course init DIR           an nbgrader course with every lesson as an assignment
-    mi-tutor autograde DIR [LESSON]    grade submitted/, write grades.csv and feedback
+    mi-tutor autograde DIR [LESSON]    grade submitted/ (--jobs N, --scheduler ADDR), grades.csv, feedback
     mi-tutor check NOTEBOOK            run your notebook like the grader, with the visible tests
     mi-tutor site                      prepare the lesson pages and build the site (mkdocs, strict)
     mi-tutor zoo list | train NAME     the model zoo
@@ -43,13 +43,24 @@ def _course_init(args) -> int:
 
 
 def _autograde(args) -> int:
-    from .autograde import autograde_course, summary_table, write_grades_csv
+    from .autograde import grade_class, summary_table, write_grades_csv
 
-    results = autograde_course(args.dir, args.lesson, feedback=not args.no_feedback)
-    csv_path = write_grades_csv(results, args.csv or Path(args.dir) / "grades.csv")
-    print(summary_table(results))
+    limits = {"cell_timeout": args.cell_timeout, "submission_timeout": args.submission_timeout,
+              "memory_gb": args.memory_gb}
+    try:
+        run = grade_class(args.dir, args.lesson, jobs=args.jobs, scheduler=args.scheduler,
+                          feedback=not args.no_feedback, force=args.force, limits=limits,
+                          isolate=False if args.no_sandbox else None, progress=not args.no_progress)
+    except KeyboardInterrupt:  # between submissions: what was written is kept
+        print("interrupted: the grades written so far are kept; run the same command to grade the rest",
+              file=sys.stderr)
+        return 130
+    csv_path = write_grades_csv(run.results, args.csv or Path(args.dir) / "grades.csv")
+    print(summary_table(run))
     print(f"grades: {csv_path}\nfeedback: {Path(args.dir).resolve() / 'feedback'}")
-    return 0 if all(r.graded for r in results) else 1
+    if run.interrupted:
+        return 130
+    return 0 if all(r.graded for r in run.results) else 1
 
 
 def _check(args) -> int:
@@ -173,6 +184,15 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("lesson", nargs="?", help="one assignment (default: all)")
     s.add_argument("--csv", type=Path, help="grades file (default: DIR/grades.csv)")
     s.add_argument("--no-feedback", action="store_true", help="skip the feedback HTML")
+    s.add_argument("--jobs", "-j", type=int, default=None,
+                   help="submissions graded at once (default: the number of cores)")
+    s.add_argument("--scheduler", metavar="ADDRESS", help="grade on a Dask cluster (tcp://host:8786)")
+    s.add_argument("--force", action="store_true", help="regrade submissions graded before, even unchanged")
+    s.add_argument("--cell-timeout", type=int, help="seconds per cell (default: from the lesson's reference run)")
+    s.add_argument("--submission-timeout", type=int, help="seconds per submission (default: from the lesson)")
+    s.add_argument("--memory-gb", type=float, help="memory limit of a student's kernel (default 8)")
+    s.add_argument("--no-sandbox", action="store_true", help="grade without bubblewrap (unisolated, warned)")
+    s.add_argument("--no-progress", action="store_true", help="no progress bar")
     s.set_defaults(fn=_autograde)
 
     s = sub.add_parser("check", help="run a notebook like the autograder, with its visible tests")
