@@ -9,7 +9,7 @@ Examples:
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import torch
 
@@ -228,3 +228,112 @@ def check_excluded_logits(student_fn: Callable, seed: int = 0, p: int = 11, freq
     compare.i = 0
     n = compare_functions("excluded_logits", student_fn, analysis.excluded_logits_with_basis, cases, compare=compare)
     passed(f"excluded_logits matches the reference on {n} inputs (p={p})")
+
+
+# ------------------------------------------------------------------ result checks (locked, no points)
+def _first(steps, values, threshold):
+    for s, v in zip(steps, values):
+        if v >= threshold:
+            return s
+    return None
+
+
+def check_live_run(curves, factor: float = 3.0) -> None:
+    """The live MLP memorises first (train accuracy 0.99 with test accuracy at chance), then generalises later.
+
+    Args:
+        curves: ``log.curves()`` of the live run.
+        factor: Test accuracy must pass 0.5 at least ``factor`` times later than train accuracy reaches 0.99.
+    """
+    steps = curves["steps"]
+    s_train = _first(steps, curves["train_acc"], 0.99)
+    expect(s_train is not None, "The live model never reached 99% train accuracy: was it trained for all its steps?")
+    test_then = curves["test_acc"][steps.index(s_train)]
+    s_test = _first(steps, curves["test_acc"], 0.5)
+    expect(test_then < 0.05, f"When train accuracy reached 0.99 (step {s_train}) test accuracy was already "
+           f"{test_then:.2f}: no memorisation phase (was the train fraction changed?).")
+    expect(s_test is not None and s_test >= factor * s_train,
+           f"Test accuracy passed 0.5 at step {s_test}, not long after train accuracy reached 0.99 (step {s_train}).")
+    passed(f"train accuracy 0.99 at step {s_train} (test accuracy {test_then:.3f}); test accuracy passes 0.5 at step "
+           f"{s_test}, {s_test / s_train:.1f}x later; final test accuracy {curves['test_acc'][-1]:.3f}")
+
+
+def check_embedding_sparsity(norms: torch.Tensor, keys: Sequence[int], max_keys: int = 8, min_share: float = 0.85) -> None:
+    """A handful of key frequencies carry most of the embedding's squared Fourier norm."""
+    norms = norms.detach().double().cpu()
+    share = float(norms[[k - 1 for k in keys]].pow(2).sum() / norms.pow(2).sum()) if keys else 0.0
+    expect(0 < len(keys) <= max_keys, f"{len(keys)} key frequencies found ({list(keys)}): expected a handful. They come "
+           "from your `embedding_frequency_norms` and `key_frequencies` (Exercises 10.2 and 10.3).")
+    expect(share >= min_share, f"The key frequencies {list(keys)} carry only {share:.0%} of the embedding's squared "
+           f"Fourier norm (expected at least {min_share:.0%}). Check Exercises 10.2 and 10.3.")
+    passed(f"{len(keys)} key frequencies {list(keys)} carry {share:.1%} of the embedding's squared Fourier norm "
+           f"(of {len(norms)} frequencies)")
+
+
+def check_neuron_clusters(fractions: torch.Tensor, keys: Sequence[int], threshold: float = 0.85,
+                          min_share: float = 0.75) -> None:
+    """Most neurons are explained by one frequency, and those frequencies are key frequencies."""
+    best, which = fractions.detach().cpu().max(1)
+    single = best > threshold
+    share = float(single.float().mean())
+    freqs = sorted(set((which[single] + 1).tolist()))
+    expect(share >= min_share, f"Only {share:.0%} of the neurons have more than {threshold:.0%} of their variance from "
+           f"one frequency (expected at least {min_share:.0%}). The fractions come from your "
+           "`neuron_frequency_fractions` (Exercise 10.4).")
+    outside = [k for k in freqs if k not in set(keys)]
+    expect(not outside, f"Neurons cluster on frequencies {outside} that are not key frequencies {list(keys)}.")
+    passed(f"{share:.1%} of the neurons are explained (> {threshold:.0%}) by one frequency; clusters at {freqs}")
+
+
+def check_cos_fit(explained: float, min_explained: float = 0.9) -> None:
+    """The logits are well described by a sum of ``cos(w_k (a + b - c))`` over the key frequencies."""
+    expect(explained >= min_explained, f"The fit explains only {explained:.1%} of the logits' variance (expected at "
+           f"least {min_explained:.0%}). The terms come from your `cos_sum_terms` (Exercise 10.5).")
+    passed(f"sum of cos(w_k (a + b - c)) over the key frequencies explains {explained:.1%} of the logits' variance")
+
+
+def check_ablation(acc_keys: float, acc_random: Sequence[float], p: int, max_keys_acc: float = 0.1,
+                   min_random_acc: float = 0.95) -> None:
+    """Removing the key frequencies from the logits destroys test accuracy; removing as many others does not."""
+    expect(acc_keys <= max_keys_acc, f"With the key frequencies excluded the test accuracy is {acc_keys:.2f}, not near "
+           f"chance (1/{p} = {1 / p:.3f}). The ablation uses your `excluded_logits` (Exercise 10.7).")
+    expect(min(acc_random) >= min_random_acc, f"Excluding random non-key frequencies drops the test accuracy to "
+           f"{min(acc_random):.2f}: they should not matter. Check `excluded_logits` removes only the listed frequencies.")
+    passed(f"test accuracy with key frequencies excluded: {acc_keys:.3f} (chance {1 / p:.3f}); with as many random "
+           f"other frequencies excluded: {min(acc_random):.3f} to {max(acc_random):.3f}")
+
+
+def check_progress_measures(data: Mapping, restricted_max: float = 0.1, excluded_factor: float = 2.0) -> None:
+    """The progress-measure figure: restricted loss falls before test accuracy rises; excluded loss rises
+    during circuit formation.
+
+    Args:
+        data: The figure's data: ``steps``, ``"test loss"``, ``"restricted loss"``, ``"excluded loss (train)"``,
+            ``"test accuracy"`` and ``phases``.
+    """
+    steps, restricted, excluded, acc = (data["steps"], data["restricted loss"], data["excluded loss (train)"],
+                                        data["test accuracy"])
+    early = [s for s, r, a in zip(steps, restricted, acc) if r < restricted_max and a < 0.5]
+    expect(bool(early), f"Restricted loss never falls below {restricted_max} while test accuracy is below 0.5: it should "
+           "lead. It is computed with your `restricted_logits` (Exercise 10.6): is the bias correction there?")
+    start, end = data["phases"]["circuit formation"]
+    at = {s: e for s, e in zip(steps, excluded)}
+    near = lambda t: min(steps, key=lambda s: abs(s - t))  # noqa: E731
+    e0, e1 = at[near(start)], at[near(end)]
+    expect(e1 >= excluded_factor * e0, f"Excluded train loss goes from {e0:.2f} to {e1:.2f} over circuit formation "
+           f"(steps {start}-{end}); it should rise at least {excluded_factor}x. Check `excluded_logits` (Exercise 10.7).")
+    passed(f"restricted loss < {restricted_max} at step {early[0]} while test accuracy is "
+           f"{acc[steps.index(early[0])]:.2f}; excluded train loss rises {e1 / e0:.1f}x during circuit formation "
+           f"(steps {start}-{end})")
+
+
+def check_weight_decay_control(curves_wd: Mapping, curves_control: Mapping) -> None:
+    """The run with weight decay generalises; the weight-decay-0 control does not in the same steps."""
+    s_wd = _first(curves_wd["steps"], curves_wd["test_acc"], 0.95)
+    best_control = max(curves_control["test_acc"])
+    expect(s_wd is not None, "The weight-decay run should reach 95% test accuracy.")
+    expect(best_control < 0.5 and curves_control["steps"][-1] >= s_wd,
+           f"The control reaches test accuracy {best_control:.2f} in {curves_control['steps'][-1]} steps.")
+    passed(f"weight decay 1: 95% test accuracy at step {s_wd}; weight decay 0: at most {best_control:.2f} in "
+           f"{curves_control['steps'][-1]} steps; final sum of squared weights {curves_wd['weight_norm'][-1]:.0f} vs "
+           f"{curves_control['weight_norm'][-1]:.0f}")

@@ -27,7 +27,7 @@ from .data import ModularData, modular_addition
 from .models import nanda_config, nanda_transformer
 from .train import GrokConfig, GrokLog, train_grokking
 
-__all__ = ["RUN_SUFFIX", "GrokRun", "load_run", "load_run_dict", "run_spec", "save_run"]
+__all__ = ["RUN_SUFFIX", "GrokRun", "load_run", "load_run_dict", "run_data", "run_spec", "save_run"]
 
 
 @dataclass
@@ -118,6 +118,12 @@ def load_run(name: str, device: torch.device | str | None = None
     if not path.exists():
         raise FileNotFoundError(f"No grokking run {name!r} at {path}. Rebuild it with `mi-tutor zoo train {name}`.")
     return load_run_dict(torch.load(path, map_location="cpu", weights_only=True), device)
+
+
+def run_data(name: str) -> ModularData:
+    """The task and train/test split a shipped run was trained on."""
+    spec = run_spec(name)
+    return modular_addition(spec["p"], spec["train_frac"], spec["data_seed"])
 
 
 def run_spec(name: str) -> dict:

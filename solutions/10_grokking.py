@@ -1,0 +1,632 @@
+# ---
+# jupyter:
+#   jupytext:
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Lesson 10: Grokking: a network that memorises, then understands
+#
+# Train a small network on `(a + b) mod p` with only part of the table as training data and
+# something strange happens. Within a hundred steps it knows every training pair by heart while its
+# answers on the held-out pairs are no better than chance. Nothing seems to happen for hundreds of
+# steps more; then, long after the training loss stopped telling us anything, test accuracy shoots
+# up to 100 %. Power et al. (2022) called this **grokking**.
+#
+# Nanda et al. (2023) reverse-engineered the network that groks: it turns numbers into waves
+# `cos(w a)`, `sin(w a)` for a few **key frequencies** `w_k = 2 pi k / p`, combines them into
+# `cos(w (a + b))` with trigonometric identities, and reads out `logit(c) ~ cos(w (a + b - c))`,
+# which peaks exactly at `c = a + b mod p`. Knowing the algorithm, they built **progress measures**
+# that see the circuit grow long before the test accuracy moves.
+#
+# In this lesson you watch a network grok live, then take apart a grokked 1-layer transformer from
+# the course's zoo with the Fourier transform, and measure its three phases: memorisation, circuit
+# formation and clean-up.
+#
+# **Learning objectives.** After this lesson you can
+#
+# - train a network that groks and read its train and test curves;
+# - build the Fourier basis of Z_p and find the key frequencies of an embedding and of neurons;
+# - show that the logits are a sum of `cos(w_k (a + b - c))` terms and that removing those terms
+#   (and nothing else) destroys the model;
+# - compute the restricted and the excluded loss over training and locate the three phases;
+# - explain what weight decay has to do with it.
+#
+# **Prerequisites.** Lesson 1 (hooks and activations) and lesson 8 (a transformer's hook names).
+# Complex numbers or trigonometric identities (`cos(x + y) = cos x cos y - sin x sin y`), orthonormal
+# bases, the cross-entropy loss.
+#
+# **Estimated time.** 2.5 hours. The notebook itself executes in about a minute on a laptop CPU.
+#
+# **How this works.** Each exercise has a difficulty (★ easy to ★★★★★ hard), a hint you can unfold,
+# a visible test you can run, and hidden tests the grader adds (other primes, shapes and frequencies).
+# Write your code between the lines of the solution cells and replace `raise NotImplementedError()`.
+
+# %% nbgrader={"grade": false, "grade_id": "setup", "locked": true, "schema_version": 3, "solution": false}
+from mi_tutor.course.setup import setup_lesson
+
+device = setup_lesson(seed=0, threads=1)  # these models are tiny: one thread beats two on a shared CPU
+
+import math
+
+import matplotlib.pyplot as plt
+import torch
+
+import mi_tutor.grokking as grok
+from mi_tutor import zoo
+from mi_tutor.checks import lesson10 as checks
+from mi_tutor.grokking.plots import (
+    plot_accuracy_curves,
+    plot_frequency_norms,
+    plot_neuron_clusters,
+    plot_progress_measures,
+    plot_weight_norm,
+)
+
+print(f"Running on {device}")
+
+# %% [markdown]
+# ## 1. The task, and a network that groks while you watch
+#
+# The data set is the whole addition table of Z_p: all `p^2` pairs `(a, b)` with the answer
+# `(a + b) mod p`, written as three tokens `a b =` (token `p` is `=`). A random half of the pairs
+# is for training, the other half for testing. Training is **full batch**: every step sees all the
+# training pairs, with AdamW and a strong **weight decay**.
+#
+# The live model is the smallest thing that groks quickly: two embeddings of 64 numbers summed,
+# 256 ReLU units and an unembedding (`grok.EmbedMLP`), on p = 53. It trains on one CPU thread
+# (for a model this small, one thread beats two on a shared machine) in well under a minute.
+
+# %%
+data = grok.modular_addition(53, 0.5, seed=0)
+print("tokens", tuple(data.tokens.shape), " first rows:", data.tokens[:3].tolist(), " answers:", data.labels[:3].tolist())
+print(f"{len(data.train_idx)} training pairs, {len(data.test_idx)} test pairs; chance accuracy 1/53 = {1 / 53:.3f}")
+print("live recipe:", grok.LIVE_MLP, grok.LIVE_TRAIN, sep="\n  ")
+
+# %%
+live_model, live_log, live_data = grok.train_live(seed=0)
+print(f"trained {live_log.steps[-1]} steps in {live_log.seconds:.0f} s")
+fig, live_curves = plot_accuracy_curves(live_log.curves(), title="live MLP, p = 53, half the pairs")
+
+# %% [markdown]
+# Read the curves on their log axis. Train accuracy reaches 1 in about a hundred steps while test
+# accuracy is **zero** (worse than chance: the model is confidently wrong on unseen pairs; the test
+# loss goes *up*). Hundreds of steps later test accuracy jumps to nearly 1. The cell below checks
+# these numbers (it checks the run, not your code, and carries no points).
+
+# %% nbgrader={"grade": false, "grade_id": "fig_live_run", "locked": true, "schema_version": 3, "solution": false}
+checks.check_live_run(live_log.curves())
+
+# %% [markdown]
+# ## 2. The grokked transformer from the zoo
+#
+# For the analysis we use a 1-layer transformer with the architecture of Nanda et al. at half width
+# (d_model 64, 4 heads of 16, an MLP of 256 ReLU units, no LayerNorm) trained on p = 53 with 40 %
+# of the pairs, AdamW lr 3e-3, weight decay 1, 3000 full-batch steps (`mi_tutor/zoo/entries/grokking.py`).
+# Its snapshots every 100 steps ship with the course, and so does a **control** run with weight
+# decay 0 and everything else the same. (The full-size run of the paper, p = 113 with 30 % of the
+# pairs, needs about 10k steps; it is the same story, slower.)
+
+# %%
+steps, snapshots, curves = grok.load_run("grokking_p53", device=device)
+_, _, control = grok.load_run("grokking_p53_wd0", device=device)
+model = snapshots[-1]
+p = model.cfg.d_vocab - 1
+run_data = grok.run_data("grokking_p53")  # the task and train/test split of the run
+phases = grok.grokking_phases(curves["steps"], curves["train_acc"], curves["test_acc"])
+print(f"p = {p}, {len(run_data.train_idx)} training pairs, {len(steps)} snapshots from step {steps[0]} to {steps[-1]}")
+print("phases:", phases)
+fig, run_curves = plot_accuracy_curves(curves, title="1-layer transformer, weight decay 1", phases=phases)
+fig, control_curves = plot_accuracy_curves(control, title="control: weight decay 0", loss=False)
+
+# %% nbgrader={"grade": false, "grade_id": "fig_control", "locked": true, "schema_version": 3, "solution": false}
+checks.check_weight_decay_control(curves, control)
+
+# %% [markdown]
+# The transformer generalises a little during its plateau (test accuracy creeps to about 0.35)
+# before the jump; the control memorises just as fast and then stays where it is for all 3000 steps.
+# What is the model with weight decay doing during the plateau? To find out we need the right basis.
+
+# %% [markdown]
+# ## 3. The Fourier basis of Z_p
+#
+# A function `f` on Z_p is a vector of p numbers. Besides the standard basis it has a **Fourier
+# basis**: the constant function, and for every frequency `k = 1 .. (p - 1)/2` the waves
+# `cos(2 pi k x / p)` and `sin(2 pi k x / p)`, `x = 0 .. p - 1`. That is `1 + 2 (p - 1)/2 = p`
+# vectors: a basis (frequency `p - k` gives the same waves as `k`, up to the sign of the sine).
+# Normalised, the basis is orthonormal, so the coefficients of `f` are just dot products.
+
+# %% [markdown]
+# ### Exercise 10.1: the Fourier basis
+# **Difficulty:** ★★☆☆☆  **Importance:** ★★★★★
+#
+# Implement `fourier_basis(p)`: return a float32 tensor `[p, p]` with one basis vector per **row**:
+# row 0 the constant, row `2k - 1` the cosine of frequency `k`, row `2k` its sine, each row with
+# norm 1.
+#
+# <details><summary>Hint</summary>
+#
+# Build the rows from one `x = 0 .. p-1` vector. The rows do not all have the same length before
+# normalising (a constant row of ones has length sqrt(p); a wave's length is about sqrt(p/2)), so
+# divide each row by its own norm rather than by one shared factor. A quick self-test: the basis
+# times its transpose should be the identity.
+#
+# </details>
+
+# %% nbgrader={"grade": false, "grade_id": "ex10_1_solution", "locked": false, "schema_version": 3, "solution": true}
+def fourier_basis(p: int) -> torch.Tensor:
+    """Orthonormal Fourier basis of Z_p: [p, p], rows const, cos 1, sin 1, cos 2, sin 2, ..."""
+    ### BEGIN SOLUTION
+    x = torch.arange(p, dtype=torch.float64)
+    rows = [torch.ones(p, dtype=torch.float64)]
+    for k in range(1, (p - 1) // 2 + 1):
+        rows += [torch.cos(2 * math.pi * k * x / p), torch.sin(2 * math.pi * k * x / p)]
+    basis = torch.stack(rows)
+    return (basis / basis.norm(dim=1, keepdim=True)).float()
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "ex10_1_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false}
+checks.check_fourier_basis(fourier_basis)
+
+# %% nbgrader={"grade": true, "grade_id": "ex10_1_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false}
+### BEGIN HIDDEN TESTS
+# Hidden tests: the smallest odd prime (one frequency) and the paper's p = 113.
+checks.check_fourier_basis(fourier_basis, ps=(3, 113))
+### END HIDDEN TESTS
+
+# %%
+basis = fourier_basis(p).to(device)
+fig, ax = plt.subplots(figsize=(7, 2.6))
+for row, name in [(0, "const"), (1, "cos 1"), (2, "sin 1"), (13, "cos 7")]:
+    ax.plot(basis[row].cpu(), label=name)
+ax.set(xlabel="x", title=f"Fourier basis vectors of Z_{p}")
+ax.legend(fontsize=8, ncol=4)
+fig.tight_layout()
+
+# %% [markdown]
+# ## 4. The embedding speaks in a few frequencies
+#
+# The embedding `W_E[:p]` gives each number `a` a vector of 64 numbers. Read column by column, it is
+# 64 functions on Z_p, and each can be written in the Fourier basis: `basis @ W_E` has one row of
+# coefficients per basis function. The **Fourier norm of frequency k** combines its cosine and sine
+# rows over all 64 columns: `sqrt(|coef[2k - 1]|^2 + |coef[2k]|^2)`.
+
+# %% [markdown]
+# ### Exercise 10.2: Fourier norms of the embedding
+# **Difficulty:** ★★☆☆☆  **Importance:** ★★★★☆
+#
+# Implement `embedding_frequency_norms(W_E, basis)`: `W_E` is `[p, d_model]`, `basis` the `[p, p]`
+# Fourier basis. Return `[(p - 1) / 2]`, entry `k - 1` the Fourier norm of frequency `k` (leave the
+# constant out).
+#
+# <details><summary>Hint</summary>
+#
+# First the coefficients: the basis vectors are the rows, so each coefficient is a dot product of
+# a basis row with a column of the embedding: a single matrix product, in the right order. The
+# cosine rows are the odd-numbered rows and the sines the even-numbered ones after row 0; slicing with
+# a step of 2 pairs them up. A norm is a square root of a sum of squares.
+#
+# </details>
+
+# %% nbgrader={"grade": false, "grade_id": "ex10_2_solution", "locked": false, "schema_version": 3, "solution": true}
+def embedding_frequency_norms(W_E: torch.Tensor, basis: torch.Tensor) -> torch.Tensor:
+    """Fourier norm of each frequency k = 1 .. (p-1)/2 of an embedding [p, d_model] -> [(p-1)/2]."""
+    ### BEGIN SOLUTION
+    coef = basis @ W_E
+    sq = coef.pow(2).sum(-1)
+    return (sq[1::2] + sq[2::2]).sqrt()
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "ex10_2_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false}
+checks.check_embedding_frequency_norms(embedding_frequency_norms)
+
+# %% nbgrader={"grade": true, "grade_id": "ex10_2_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false}
+### BEGIN HIDDEN TESTS
+# Hidden tests: other primes and widths (a wide and a 1-column embedding), and the inputs stay unchanged.
+checks.check_embedding_frequency_norms(embedding_frequency_norms, seed=5, p=13, d_model=40)
+checks.check_embedding_frequency_norms(embedding_frequency_norms, seed=6, p=5, d_model=1)
+### END HIDDEN TESTS
+
+# %% [markdown]
+# ### Exercise 10.3: key frequencies
+# **Difficulty:** ★☆☆☆☆  **Importance:** ★★★☆☆
+#
+# Implement `key_frequencies(norms, ratio=0.25)`: return the sorted list of frequencies `k` (ints,
+# starting at 1) whose norm exceeds `ratio` times the largest norm (the rule of the TransformerLens
+# grokking demo).
+#
+# <details><summary>Hint</summary>
+#
+# A boolean comparison against a threshold, then the positions where it holds. The trap is the
+# numbering: position 0 of `norms` is frequency 1, because the constant was left out.
+#
+# </details>
+
+# %% nbgrader={"grade": false, "grade_id": "ex10_3_solution", "locked": false, "schema_version": 3, "solution": true}
+def key_frequencies(norms: torch.Tensor, ratio: float = 0.25) -> list[int]:
+    """Frequencies (1-based, sorted) whose norm exceeds ratio * max(norms)."""
+    ### BEGIN SOLUTION
+    return [int(i) + 1 for i in torch.nonzero(norms > ratio * norms.max()).flatten()]
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "ex10_3_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false}
+checks.check_key_frequencies(key_frequencies)
+
+# %% nbgrader={"grade": true, "grade_id": "ex10_3_hidden", "locked": true, "points": 1, "schema_version": 3, "solution": false}
+### BEGIN HIDDEN TESTS
+# Hidden tests: another seed, the 56 frequencies of p = 113, and a stricter ratio.
+checks.check_key_frequencies(key_frequencies, seed=7, n_freq=56, ratio=0.5)
+### END HIDDEN TESTS
+
+# %%
+W_E = model.W_E.detach()[:p]  # drop the row of the "=" token
+norms = embedding_frequency_norms(W_E, basis)
+keys = key_frequencies(norms)
+norms_init = embedding_frequency_norms(snapshots[0].W_E.detach()[:p], basis)
+print("key frequencies:", keys)
+print(f"Gini of the Fourier norms: {grok.gini(norms_init):.2f} at initialisation, {grok.gini(norms):.2f} at the end")
+fig, norm_data = plot_frequency_norms(norms, keys, title="W_E of the grokked transformer")
+
+# %% nbgrader={"grade": false, "grade_id": "fig_embedding_norms", "locked": true, "schema_version": 3, "solution": false}
+checks.check_embedding_sparsity(norms, keys)
+
+# %% [markdown]
+# At initialisation the norms are spread evenly (low Gini); after grokking a handful of frequencies
+# carry nearly everything. Which ones is an accident of the seed; that there are few is not. Frequency
+# `k` and `p - k` are the same wave, so there is nothing to find above `(p - 1)/2`.
+
+# %% [markdown]
+# ## 5. Neurons are tuned to one frequency
+#
+# The MLP neurons at the `=` position see `a` and `b` through attention. Their activations over all
+# `p^2` inputs form a `[p, p]` picture per neuron, and in the 2-D Fourier basis
+# (`basis[i](a) basis[j](b)`) a neuron that computes something like `relu(cos(w (a + b)) + ...)`
+# only has coefficients with `i, j` in `{const, cos k, sin k}` for its frequency `k`.
+
+# %%
+acts = grok.neuron_activations(model, p)  # [p, p, d_mlp], hook blocks.0.mlp.hook_post at the "=" position
+print("activations", tuple(acts.shape))
+fig, axes = plt.subplots(1, 3, figsize=(9, 2.8))
+for ax, n in zip(axes, [0, 1, 2]):
+    ax.imshow(acts[:, :, n].cpu(), cmap="viridis")
+    ax.set(title=f"neuron {n}", xlabel="b", ylabel="a")
+fig.tight_layout()
+
+# %% [markdown]
+# ### Exercise 10.4: how much of a neuron one frequency explains
+# **Difficulty:** ★★★☆☆  **Importance:** ★★★★☆
+#
+# Implement `neuron_frequency_fractions(acts, basis)`: `acts` is `[p, p, n_neurons]`. Centre each
+# neuron (subtract its mean over `a` and `b`), take its 2-D Fourier coefficients
+# `coef[i, j] = sum_{a,b} basis[i, a] basis[j, b] acts[a, b]`, and return `[n_neurons, (p - 1)/2]`:
+# for frequency `k`, the sum of squared coefficients with `i, j` both in `{0, 2k - 1, 2k}`, divided by
+# the neuron's total sum of squared coefficients.
+#
+# <details><summary>Hint</summary>
+#
+# The 2-D transform is one `einsum` with the basis used twice, once for the `a` axis and once for
+# the `b` axis. For frequency `k` the block you want is a 3 x 3 sub-grid, which you get by indexing
+# the first two axes with the same three indices; it includes terms that depend on `a` or `b` alone.
+# Without centring, the constant-constant term swamps every fraction.
+#
+# </details>
+
+# %% nbgrader={"grade": false, "grade_id": "ex10_4_solution", "locked": false, "schema_version": 3, "solution": true}
+def neuron_frequency_fractions(acts: torch.Tensor, basis: torch.Tensor) -> torch.Tensor:
+    """Share of each neuron's variance explained by each frequency: [p, p, n] -> [n, (p-1)/2]."""
+    ### BEGIN SOLUTION
+    p = acts.shape[0]
+    centred = acts - acts.mean(dim=(0, 1), keepdim=True)
+    coef = torch.einsum("ia,jb,abn->ijn", basis, basis, centred).pow(2)
+    total = coef.sum(dim=(0, 1))
+    fractions = []
+    for k in range(1, (p - 1) // 2 + 1):
+        idx = torch.tensor([0, 2 * k - 1, 2 * k], device=acts.device)
+        fractions.append(coef[idx][:, idx].sum(dim=(0, 1)) / total)
+    return torch.stack(fractions, dim=1)
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "ex10_4_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false}
+checks.check_neuron_frequency_fractions(neuron_frequency_fractions)
+
+# %% nbgrader={"grade": true, "grade_id": "ex10_4_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false}
+### BEGIN HIDDEN TESTS
+# Hidden tests: a larger prime with more neurons, and a single neuron (the neuron axis must survive).
+checks.check_neuron_frequency_fractions(neuron_frequency_fractions, seed=8, p=13, n_neurons=20)
+checks.check_neuron_frequency_fractions(neuron_frequency_fractions, seed=9, p=5, n_neurons=1)
+### END HIDDEN TESTS
+
+# %%
+fractions = neuron_frequency_fractions(acts, basis)
+fig, cluster_data = plot_neuron_clusters(fractions)
+print("neurons per frequency (> 85 % from one frequency):",
+      {k + 1: c for k, c in enumerate(cluster_data["counts"]) if c})
+
+# %% nbgrader={"grade": false, "grade_id": "fig_neuron_clusters", "locked": true, "schema_version": 3, "solution": false}
+checks.check_neuron_clusters(fractions, keys)
+
+# %% [markdown]
+# Most neurons belong to exactly one frequency, and the clusters sit on the key frequencies: the
+# second rule for finding them (Nanda et al. call a frequency key if a cluster of neurons has more
+# than 85 % of its variance from it). The two rules need not agree on every frequency: a frequency
+# can be visible in the embedding and still have no neurons of its own.
+
+# %% [markdown]
+# ## 6. The logits are a sum of waves
+#
+# The algorithm's last step: for each key frequency the model holds `cos(w (a + b))` and
+# `sin(w (a + b))`, and the unembedding turns them into
+# `cos(w (a + b)) cos(w c) + sin(w (a + b)) sin(w c) = cos(w (a + b - c))`, which is largest at
+# `c = a + b mod p`. Summed over the key frequencies, the peaks add up at the right answer and the
+# rest cancels.
+
+# %% [markdown]
+# ### Exercise 10.5: the cos(w (a + b - c)) terms
+# **Difficulty:** ★★☆☆☆  **Importance:** ★★★★☆
+#
+# Implement `cos_sum_terms(p, freqs)`: return a float32 tensor `[len(freqs), p, p, p]` whose entry
+# `[i, a, b, c]` is `cos(w_k (a + b - c))` with `k = freqs[i]` and `w_k = 2 pi k / p`.
+#
+# <details><summary>Hint</summary>
+#
+# Broadcasting does the work: make three views of `arange(p)` that vary along different axes, combine
+# them into one `[p, p, p]` grid of `a + b - c`, and multiply it by a frequency vector shaped so it
+# lands on a new first axis. Watch the sign of `c`: the wave must peak where `c` equals `a + b`.
+#
+# </details>
+
+# %% nbgrader={"grade": false, "grade_id": "ex10_5_solution", "locked": false, "schema_version": 3, "solution": true}
+def cos_sum_terms(p: int, freqs: list[int]) -> torch.Tensor:
+    """cos(2 pi k (a + b - c) / p) for each k in freqs: -> [len(freqs), p, p, p] indexed (k, a, b, c)."""
+    ### BEGIN SOLUTION
+    x = torch.arange(p, dtype=torch.float32)
+    s = x[:, None, None] + x[None, :, None] - x[None, None, :]
+    w = 2 * math.pi * torch.tensor([float(k) for k in freqs]) / p
+    return torch.cos(w[:, None, None, None] * s)
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "ex10_5_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false}
+checks.check_cos_sum_terms(cos_sum_terms)
+
+# %% nbgrader={"grade": true, "grade_id": "ex10_5_hidden", "locked": true, "points": 1, "schema_version": 3, "solution": false}
+### BEGIN HIDDEN TESTS
+# Hidden tests: one frequency of a larger prime, and the highest frequency (p-1)/2 of p = 5.
+checks.check_cos_sum_terms(cos_sum_terms, p=11, freqs=(5,))
+checks.check_cos_sum_terms(cos_sum_terms, p=5, freqs=(2, 1))
+### END HIDDEN TESTS
+
+# %% [markdown]
+# Now fit the model's logits (all `p^2` inputs, `[p, p, p]` indexed `(a, b, c)`) with
+# `const + sum_k alpha_k cos(w_k (a + b - c))` by least squares, using your terms.
+
+# %%
+logits = grok.all_logits(model, p)  # [p, p, p]
+terms = cos_sum_terms(p, keys).to(logits.device).reshape(len(keys), -1)  # [n_keys, p^3]
+y = logits.reshape(-1) - logits.mean()
+centred_terms = terms - terms.mean(dim=1, keepdim=True)
+alpha = torch.linalg.lstsq(centred_terms.T, y[:, None]).solution[:, 0]
+explained = float(1 - (y - centred_terms.T @ alpha).pow(2).sum() / y.pow(2).sum())
+print("alpha_k:", {k: round(float(a), 2) for k, a in zip(keys, alpha)})
+print(f"variance of the logits explained: {explained:.3f}")
+
+# %% nbgrader={"grade": false, "grade_id": "fig_cos_fit", "locked": true, "schema_version": 3, "solution": false}
+checks.check_cos_fit(explained)
+
+# %% [markdown]
+# ## 7. Progress measures: restricted and excluded loss
+#
+# If the logits are (mostly) waves in `a + b`, we can split them in two. Over the grid of inputs
+# `(a, b)`, `cos(w_k (a + b))` and `sin(w_k (a + b))` are two unit directions in the 2-D Fourier basis:
+#
+# - `(cos_k cos_k^T - sin_k sin_k^T) / sqrt 2`, since `cos(x + y) = cos x cos y - sin x sin y`,
+# - `(sin_k cos_k^T + cos_k sin_k^T) / sqrt 2`, since `sin(x + y) = sin x cos y + cos x sin y`,
+#
+# where `cos_k`, `sin_k` are rows of the Fourier basis. For every answer `c` we can project the
+# `[p, p]` slice of logits onto these directions.
+#
+# - **Restricted logits** keep only these components of the key frequencies, plus each answer's
+#   mean over `(a, b)` (the **bias correction** of the released code: without it the answers'
+#   different offsets are lost and the loss measures that instead of the circuit). Their loss says
+#   how well the circuit alone does.
+# - **Excluded logits** are the logits minus those components. Their loss on the *training* pairs
+#   says how well the model could still do by memorising, without the circuit.
+
+# %% [markdown]
+# ### Exercise 10.6: restricted logits
+# **Difficulty:** ★★★★☆  **Importance:** ★★★★★
+#
+# Implement `restricted_logits(logits, freqs, basis)`: `logits` is `[p, p, p]` (`a, b, c`), `freqs`
+# a list of frequencies, `basis` the Fourier basis. Return `[p, p, p]`: each answer's mean logit over
+# `(a, b)` plus, for every `k` in `freqs`, the projection of the logits onto the two directions above.
+#
+# <details><summary>Hint</summary>
+#
+# Build the two `[p, p]` directions of each frequency from outer products of basis rows. For one
+# direction `D` the projection is `D` times the coefficient `sum_{a,b} D[a, b] logits[a, b, c]`, one
+# coefficient per answer `c`: an `einsum` to get the coefficients and another to put them back on the
+# grid. The directions of different frequencies are orthogonal, so the projections simply add. Keep
+# the mean over the first two axes with `keepdim` so it broadcasts back.
+#
+# </details>
+
+# %% nbgrader={"grade": false, "grade_id": "ex10_6_solution", "locked": false, "schema_version": 3, "solution": true}
+def restricted_logits(logits: torch.Tensor, freqs: list[int], basis: torch.Tensor) -> torch.Tensor:
+    """Keep each answer's mean and the cos/sin(w_k (a + b)) components of freqs: [p, p, p] -> [p, p, p]."""
+    ### BEGIN SOLUTION
+    out = logits.mean(dim=(0, 1), keepdim=True).expand_as(logits).clone()
+    for k in freqs:
+        c, s = basis[2 * k - 1], basis[2 * k]
+        for direction in [(torch.outer(c, c) - torch.outer(s, s)) / math.sqrt(2),
+                          (torch.outer(s, c) + torch.outer(c, s)) / math.sqrt(2)]:
+            coef = torch.einsum("ab,abc->c", direction, logits)
+            out = out + torch.einsum("ab,c->abc", direction, coef)
+    return out
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "ex10_6_visible", "locked": true, "points": 2, "schema_version": 3, "solution": false}
+checks.check_restricted_logits(restricted_logits)
+
+# %% nbgrader={"grade": true, "grade_id": "ex10_6_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false}
+### BEGIN HIDDEN TESTS
+# Hidden tests: another prime with the highest frequency, a single frequency, and the inputs stay unchanged.
+checks.check_restricted_logits(restricted_logits, seed=10, p=13, freqs=(6, 1))
+checks.check_restricted_logits(restricted_logits, seed=11, p=7, freqs=(3,))
+### END HIDDEN TESTS
+
+# %% [markdown]
+# ### Exercise 10.7: excluded logits
+# **Difficulty:** ★★☆☆☆  **Importance:** ★★★★☆
+#
+# Implement `excluded_logits(logits, freqs, basis)`: the logits minus their `cos/sin(w_k (a + b))`
+# components for every `k` in `freqs` (the mean stays).
+#
+# <details><summary>Hint</summary>
+#
+# The components to remove are the same projections as in Exercise 10.6, one pair of directions per
+# frequency, and nothing else: in particular each answer's mean logit is not one of them, so it must
+# survive. Subtracting the projections from the logits leaves everything orthogonal to them.
+#
+# </details>
+
+# %% nbgrader={"grade": false, "grade_id": "ex10_7_solution", "locked": false, "schema_version": 3, "solution": true}
+def excluded_logits(logits: torch.Tensor, freqs: list[int], basis: torch.Tensor) -> torch.Tensor:
+    """Remove the cos/sin(w_k (a + b)) components of freqs from logits [p, p, p]."""
+    ### BEGIN SOLUTION
+    out = logits.clone()
+    for k in freqs:
+        c, s = basis[2 * k - 1], basis[2 * k]
+        for direction in [(torch.outer(c, c) - torch.outer(s, s)) / math.sqrt(2),
+                          (torch.outer(s, c) + torch.outer(c, s)) / math.sqrt(2)]:
+            coef = torch.einsum("ab,abc->c", direction, logits)
+            out = out - torch.einsum("ab,c->abc", direction, coef)
+    return out
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "ex10_7_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false}
+checks.check_excluded_logits(excluded_logits)
+
+# %% nbgrader={"grade": true, "grade_id": "ex10_7_hidden", "locked": true, "points": 1, "schema_version": 3, "solution": false}
+### BEGIN HIDDEN TESTS
+# Hidden tests: another prime and frequencies, a single frequency, and the inputs stay unchanged.
+checks.check_excluded_logits(excluded_logits, seed=12, p=13, freqs=(6, 1))
+checks.check_excluded_logits(excluded_logits, seed=13, p=7, freqs=(3,))
+### END HIDDEN TESTS
+
+# %% [markdown]
+# First an **ablation**: remove the key frequencies from the final logits and measure test accuracy;
+# then remove as many other frequencies, chosen at random.
+
+# %%
+acc_full = grok.grid_accuracy(logits, run_data)
+acc_keys = grok.grid_accuracy(excluded_logits(logits, keys, basis), run_data)
+others = [k for k in range(1, (p - 1) // 2 + 1) if k not in keys]
+gen = torch.Generator().manual_seed(0)
+acc_random = []
+for _ in range(3):
+    pick = [others[i] for i in torch.randperm(len(others), generator=gen)[:len(keys)].tolist()]
+    acc_random.append(grok.grid_accuracy(excluded_logits(logits, pick, basis), run_data))
+print(f"test accuracy: full {acc_full:.3f}, key frequencies excluded {acc_keys:.3f}, "
+      f"random others excluded {[round(a, 3) for a in acc_random]}")
+
+# %% nbgrader={"grade": false, "grade_id": "fig_ablation", "locked": true, "schema_version": 3, "solution": false}
+checks.check_ablation(acc_keys, acc_random, p)
+
+# %% [markdown]
+# Now the progress measures over every snapshot, with the key frequencies of the *final* model:
+# test loss, restricted loss (on the test pairs) and excluded loss (on the training pairs).
+
+# %%
+measures = {"test loss": [], "restricted loss": [], "excluded loss (train)": [], "test accuracy": []}
+with torch.no_grad():
+    for snapshot in snapshots:
+        snap_logits = grok.all_logits(snapshot, p)
+        measures["test loss"].append(grok.grid_loss(snap_logits, run_data, "test"))
+        measures["restricted loss"].append(grok.grid_loss(restricted_logits(snap_logits, keys, basis), run_data, "test"))
+        measures["excluded loss (train)"].append(grok.grid_loss(excluded_logits(snap_logits, keys, basis), run_data, "train"))
+        measures["test accuracy"].append(grok.grid_accuracy(snap_logits, run_data, "test"))
+shown = {k: v for k, v in measures.items() if k != "test accuracy"}
+fig, progress = plot_progress_measures(steps, shown, phases, title="progress measures of grokking_p53")
+progress["test accuracy"] = measures["test accuracy"]
+for s, tl, rl, el in list(zip(steps, *shown.values()))[::3]:
+    print(f"step {s:5d}: test {tl:8.4f}  restricted {rl:8.4f}  excluded (train) {el:7.3f}")
+
+# %% nbgrader={"grade": false, "grade_id": "fig_progress", "locked": true, "schema_version": 3, "solution": false}
+checks.check_progress_measures(progress)
+
+# %% [markdown]
+# The three phases of Nanda et al. are visible:
+#
+# 1. **Memorisation** (red): train loss collapses; neither measure has moved much.
+# 2. **Circuit formation** (orange): the restricted loss falls by orders of magnitude while the
+#    test loss is still high. The circuit is being built *while the model still memorises*: the
+#    excluded loss rises, because the memorised part is being replaced by the circuit, and without
+#    the circuit the model can no longer fit its own training data.
+# 3. **Clean-up** (green): the memorising components are removed and the test loss drops to match
+#    the restricted loss. This is the "sudden" grokking: the end of a long, gradual process.
+#
+# What drives the clean-up? The weight norm tells us.
+
+# %%
+fig, norm_curves = plot_weight_norm({"weight decay 1": curves, "weight decay 0": control}, phases)
+print(f"sum of squared weights: peak {max(curves['weight_norm']):.0f}, final {curves['weight_norm'][-1]:.0f} "
+      f"(weight decay 1); final {control['weight_norm'][-1]:.0f} (weight decay 0)")
+
+# %% [markdown] nbgrader={"grade": true, "grade_id": "written_1", "locked": false, "points": 3, "schema_version": 3, "solution": true}
+# **Written question.** Both runs memorise the training pairs within about 100 steps, but only the
+# one with weight decay generalises. (a) Using the weight-norm curves and the progress measures,
+# explain why weight decay makes the network switch from memorising to the Fourier circuit, and why
+# this takes so long. (b) Predict what a *larger* training fraction (say 0.8) and a *larger* weight
+# decay would each do to the plateau, and why.
+#
+# ### BEGIN SOLUTION
+# (a) Both solutions fit the training data, so the training loss cannot tell them apart; weight decay
+# adds a preference for small weights. Memorising 40 % of a 53 x 53 table needs a separate
+# contribution per pair (a large, high-rank lookup), while the Fourier circuit solves every pair
+# with a few frequencies and far smaller weights. With weight decay, gradient descent slowly trades
+# the memorising weights for the circuit: the circuit grows during the plateau (restricted loss
+# falls) while the memorising part still fits the training set, and then decay removes the
+# memorising part (the weight norm drops in clean-up and test loss falls). The slow part is that the
+# loss gradient is tiny once the training data is fitted, so only the decay term (lr x wd per step)
+# drives the change. Without weight decay nothing pushes the model off the memorising solution: its
+# weight norm keeps growing (the logits get more confident) and it never generalises.
+# (b) A larger training fraction makes memorisation relatively more expensive (more pairs to store)
+# and gives the loss gradient itself a generalising signal, so the plateau shortens or disappears
+# (at 0.8 the model generalises almost at once). A larger weight decay raises the pressure towards
+# small weights, so the circuit takes over sooner: a shorter plateau (up to the point where decay
+# prevents even fitting the training set).
+# ### END SOLUTION
+
+# %% [markdown]
+# ## Summary
+#
+# - A network trained on part of the addition table of Z_p first memorises it (train accuracy 1,
+#   test accuracy at chance) and, with weight decay, much later generalises: **grokking**.
+# - In the Fourier basis of Z_p the grokked transformer is simple: its embedding uses a handful of
+#   key frequencies, most MLP neurons are tuned to one of them, and the logits are a sum of
+#   `cos(w_k (a + b - c))` terms. Removing those terms from the logits destroys test accuracy; removing
+#   as many other frequencies changes nothing.
+# - The **restricted loss** (only the circuit) and the **excluded loss** (everything but the circuit,
+#   on the training data) reveal three phases: memorisation, circuit formation (the circuit grows
+#   during the plateau) and clean-up (weight decay removes the memorisation, and test loss drops).
+# - The "sudden" generalisation is the visible end of a gradual, measurable process, a lesson for
+#   reading any training curve.
+#
+# ## Further reading
+#
+# - N. Nanda, L. Chan, T. Lieberum, J. Smith, J. Steinhardt, [Progress measures for grokking via mechanistic interpretability](https://arxiv.org/abs/2301.05217), ICLR 2023: the algorithm, the progress measures and the three phases.
+# - A. Power et al., [Grokking: Generalization Beyond Overfitting on Small Algorithmic Datasets](https://arxiv.org/abs/2201.02177), 2022: the discovery and the data-fraction sweeps.
+# - A. Gromov, [Grokking modular arithmetic](https://arxiv.org/abs/2301.02679), 2023: an MLP that groks without regularisation, with analytic Fourier weights.
+# - ARENA 1.5.2, [Grokking and modular arithmetic](https://arena-chapter1-transformer-interp.streamlit.app/): the same analysis on the p = 113 run.

@@ -1,0 +1,312 @@
+"""mi_tutor.grokking: data, models, training, Fourier analysis, and the shipped grokking runs.
+
+Thresholds on the shipped run ``grokking_p53`` come from its measured values (in brackets) with a margin:
+key frequencies [14, 15, 16, 19, 26] carry 0.959 of W_E's squared Fourier norm (test: >= 0.85, <= 8 keys);
+0.94 of the neurons have > 85 % variance from one frequency (>= 0.75); the cos(w(a+b-c)) fit explains 0.967
+of the logits' variance (>= 0.9); test accuracy with the keys excluded 0.024 (<= 0.1, chance 0.019), with as
+many random others excluded 1.000 (>= 0.95); excluded train loss rises 4.0x over circuit formation (>= 2x);
+restricted test loss 0.039 at step 600 with test accuracy 0.40 (< 0.1 while accuracy < 0.5); the control
+(weight decay 0) peaks at test accuracy 0.21 in 3000 steps (< 0.5) while the run reaches 0.95 at step 940;
+final sum of squared weights 0.38 of its peak (<= 0.6). Live MLP (seed 0): train accuracy 0.99 at step 140
+with test accuracy 0.000, test 0.5 at step 650 (>= 3x later), 0.984 at step 1000 (>= 0.95); restricted loss
+0.63 at step 500 while test accuracy is 0.03 (< 1.0 while accuracy < 0.1).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import pytest
+import torch
+
+import mi_tutor.grokking as grok
+from mi_tutor import zoo
+from mi_tutor.grokking.analysis import excluded_logits, restricted_logits
+from mi_tutor.validation import ShapeError
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    old = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(old)
+
+
+# ----------------------------------------------------------------------------------- data
+def test_modular_addition_split_and_format():
+    d = grok.modular_addition(113, 0.3, seed=0)
+    assert len(d.train_idx) == 3830 and len(d.train_idx) + len(d.test_idx) == 113**2
+    assert set(d.train_idx.tolist()).isdisjoint(d.test_idx.tolist())
+    row = 5 * 113 + 110
+    assert d.tokens[row].tolist() == [5, 110, 113] and d.labels[row].item() == (5 + 110) % 113
+    assert torch.equal(grok.modular_addition(113, 0.3, seed=0).train_idx, d.train_idx)
+    assert not torch.equal(grok.modular_addition(113, 0.3, seed=1).train_idx, d.train_idx)
+    assert d.train_mask.sum().item() == 3830
+
+
+@pytest.mark.parametrize("p", [1, 4, 51, 100, 2.5])
+def test_p_not_prime_is_named(p):
+    with pytest.raises(ValueError, match=r"`p`=.*not a prime"):
+        grok.modular_addition(p, 0.3)
+
+
+@pytest.mark.parametrize("frac", [0, 1, 1.5, -0.1, True])
+def test_train_frac_outside_unit_interval_is_named(frac):
+    with pytest.raises(ValueError, match=r"`train_frac`=.*between 0 and 1"):
+        grok.modular_addition(53, frac)
+
+
+# ----------------------------------------------------------------------------------- models
+def test_fast_logits_equal_the_hooked_forward():
+    d = grok.modular_addition(113, 0.3)
+    model = grok.nanda_transformer(113, seed=1)
+    idx = torch.randperm(113**2, generator=torch.Generator().manual_seed(0))[:400]
+    fast = grok.fast_answer_logits(model, d.tokens[idx])
+    slow = model(d.tokens[idx])[:, -1, :-1]
+    assert fast.shape == (400, 113)
+    assert torch.allclose(fast, slow, atol=1e-5)
+
+
+def test_nanda_transformer_config_and_init():
+    model = grok.nanda_transformer(113)
+    cfg = model.cfg
+    assert (cfg.n_layers, cfg.d_model, cfg.n_heads, cfg.d_head, cfg.d_mlp, cfg.d_vocab, cfg.n_ctx) == (1, 128, 4, 32, 512, 114, 3)
+    assert cfg.normalization_type is None and cfg.act_fn == "relu" and not cfg.attn_only
+    assert abs(model.W_E.std().item() - 1 / math.sqrt(128)) < 0.01
+    assert model.blocks[0].mlp.b_in.abs().max() == 0
+    assert "blocks.0.mlp.hook_post" in model.hook_names()
+
+
+def test_embed_mlp_shapes_and_bad_tokens():
+    m = grok.EmbedMLP(p=11, d_embed=8, d_hidden=16)
+    assert m(torch.tensor([[1, 2, 11], [3, 4, 11]])).shape == (2, 11)
+    assert m(torch.tensor([[1, 2]])).shape == (1, 11)
+    with pytest.raises(ValueError, match="tokens"):
+        m(torch.tensor([1, 2, 11]))
+    with pytest.raises(ValueError, match="p"):
+        grok.EmbedMLP(p=12)
+
+
+# ----------------------------------------------------------------------------------- training
+def test_training_logs_snapshots_and_resumes_identically(tmp_path):
+    data = grok.modular_addition(11, 0.5)
+    cfg = grok.GrokConfig(steps=20, lr=3e-3, log_every=5, checkpoint_every=10)
+    straight, log = grok.train_grokking(grok.EmbedMLP(11, 8, 16), data, cfg, progress=False)
+    assert log.steps == [0, 5, 10, 15, 20] and log.checkpoint_steps == [0, 10, 20]
+    assert all(isinstance(v, float) for v in log.train_loss) and log.train_loss[-1] < log.train_loss[0]
+    assert torch.equal(log.checkpoints[-1]["W_U"], straight.W_U.detach())
+    path = tmp_path / "run.pt"
+    grok.train_grokking(grok.EmbedMLP(11, 8, 16), data, dataclasses.replace(cfg, steps=10), progress=False, save_path=path)
+    resumed, log2 = grok.train_grokking(grok.EmbedMLP(11, 8, 16), data, cfg, progress=False, save_path=path)
+    assert log2.steps == log.steps
+    assert torch.allclose(resumed.W_U, straight.W_U, atol=1e-6)
+
+
+def test_loss_is_float64_and_does_not_underflow():
+    logits = torch.tensor([[30.0, 0.0, 0.0]])  # true loss log(1 + 2 e^-30) = 1.9e-13
+    loss = grok.high_precision_loss(logits, torch.tensor([0]))
+    assert loss.dtype == torch.float64 and loss.item() == pytest.approx(2 * math.exp(-30), rel=1e-3)
+    assert torch.nn.functional.cross_entropy(logits, torch.tensor([0])).item() == 0.0  # what float32 gives
+
+
+def test_sum_squared_weights_and_gini():
+    lin = torch.nn.Linear(3, 2)
+    assert grok.sum_squared_weights(lin) == pytest.approx(float((lin.weight.pow(2).sum() + lin.bias.pow(2).sum()).detach()), rel=1e-6)
+    assert grok.gini(torch.ones(7)) == pytest.approx(0.0, abs=1e-12)
+    assert grok.gini(torch.tensor([0.0] * 9 + [1.0])) == pytest.approx(0.9)
+    with pytest.raises(ValueError, match="non-negative"):
+        grok.gini(torch.tensor([1.0, -1.0]))
+
+
+def test_phases():
+    ph = grok.grokking_phases([0, 10, 20, 30, 40], [0.2, 1, 1, 1, 1], [0, 0, 0.1, 0.7, 1.0])
+    assert ph == {"memorisation": (0, 10), "circuit formation": (10, 30), "clean-up": (30, 40)}
+    with pytest.raises(ValueError, match="lengths"):
+        grok.grokking_phases([0, 1], [0], [0, 1])
+
+
+# ----------------------------------------------------------------------------------- Fourier
+@pytest.mark.parametrize("p", [3, 53, 113])
+def test_fourier_basis_orthonormal(p):
+    basis, names = grok.fourier_basis(p)
+    assert basis.shape == (p, p) and names[:3] == ["const", "cos 1", "sin 1"] and len(names) == p
+    assert torch.allclose(basis @ basis.T, torch.eye(p), atol=1e-5)
+    x = torch.arange(p, dtype=torch.float64)
+    assert torch.allclose(basis[2 * 3 - 1 if p > 5 else 1].double(),
+                          torch.cos(2 * math.pi * (3 if p > 5 else 1) * x / p) / math.sqrt(p / 2), atol=1e-6)
+
+
+def test_fourier_transforms_and_norms():
+    basis, _ = grok.fourier_basis(13)
+    W = 2 * basis[5][:, None] * torch.ones(1, 4) + 3 * basis[6][:, None] * torch.tensor([[1.0, 0, 0, 0]])
+    norms = grok.frequency_norms(grok.fourier_transform(W, 0))
+    assert norms.shape == (6,)
+    assert norms[2].item() == pytest.approx(math.sqrt(4 * 4 + 9), rel=1e-5) and norms[[0, 1, 3, 4, 5]].abs().max() < 1e-5
+    assert torch.allclose(grok.fourier_transform(W.T.contiguous(), 1), grok.fourier_transform(W, 0).T, atol=1e-6)
+    f2 = grok.fourier_transform_2d(torch.outer(basis[2], basis[7])[..., None].repeat(1, 1, 2))
+    assert f2.shape == (13, 13, 2) and f2[2, 7, 1].item() == pytest.approx(1.0, abs=1e-5)
+    assert grok.key_frequencies_from_embedding(W) == [3]
+    with pytest.raises(ValueError, match="prime"):
+        grok.fourier_transform(torch.zeros(12, 3))
+    with pytest.raises(ShapeError, match=r"\(p, p, \.\.\.\)"):
+        grok.fourier_transform_2d(torch.zeros(13, 11))
+
+
+def test_neuron_fractions_of_a_pure_neuron():
+    p = 11
+    x = torch.arange(p, dtype=torch.float32)
+    a, b = x[:, None], x[None, :]
+    acts = torch.stack([torch.cos(2 * math.pi * 4 * (a + b) / p) + 1.0,  # pure (a ReLU would add harmonics)
+                        torch.cos(2 * math.pi * 2 * a / p) + torch.sin(2 * math.pi * 5 * b / p)], dim=-1)
+    fr = grok.neuron_frequency_fractions(acts)
+    assert fr.shape == (2, 5) and (fr.sum(1) <= 1 + 1e-5).all()
+    assert fr[0, 3] > 0.99
+    assert fr[1, 1] == pytest.approx(0.5, abs=1e-4) and fr[1, 4] == pytest.approx(0.5, abs=1e-4)
+    assert grok.key_frequencies_from_neurons(acts[..., :1]) == [4]
+
+
+def _grid(p):
+    x = torch.arange(p, dtype=torch.float32)
+    return x[:, None, None], x[None, :, None], x[None, None, :]
+
+
+def test_restricted_and_excluded_logits():
+    p = 13
+    a, b, c = _grid(p)
+    circuit = 4 * torch.cos(2 * math.pi * 3 * (a + b - c) / p) + 2 * torch.cos(2 * math.pi * 5 * (a + b - c) / p)
+    bias = torch.randn(1, 1, p, generator=torch.Generator().manual_seed(0))
+    noise = 0.5 * torch.randn(p, p, p, generator=torch.Generator().manual_seed(1))
+    logits = circuit + bias + noise
+    restricted = restricted_logits(logits, [3, 5])
+    excluded = excluded_logits(logits, [3, 5])
+    assert torch.allclose(restricted + excluded - logits.mean((0, 1), keepdim=True), logits, atol=1e-4)
+    assert torch.allclose(restricted_logits(circuit + bias, [3, 5]), circuit + bias, atol=1e-4)  # bias kept
+    assert torch.allclose(excluded_logits(circuit + bias, [3, 5]), bias.expand(p, p, p), atol=1e-4)
+    assert (restricted - circuit - bias).pow(2).mean() < 0.2 * noise.pow(2).mean()
+    assert torch.allclose(restricted_logits(logits, []), logits.mean((0, 1), keepdim=True).expand(p, p, p))
+    dirs = grok.sum_directions(p, [3, 5]).reshape(4, -1)
+    assert torch.allclose(dirs @ dirs.T, torch.eye(4), atol=1e-5)
+    alpha, explained = grok.fit_cos_sum(circuit, [3, 5])
+    assert torch.allclose(alpha, torch.tensor([4.0, 2.0]), atol=1e-3) and explained > 0.9999
+    with pytest.raises(ValueError, match="frequencies of Z_13"):
+        restricted_logits(logits, [7])
+
+
+@pytest.mark.parametrize("shape,hint", [((169, 13), r"view\(13, 13, -1\)"), ((13, 13, 14), "Drop the '=' column"),
+                                        ((50, 13), "all p\\*p pairs"), ((12, 12, 12), "prime")])
+def test_logits_without_the_grid_layout_are_refused(shape, hint):
+    with pytest.raises((ShapeError, ValueError), match=hint):
+        restricted_logits(torch.zeros(*shape), [1])
+
+
+# ----------------------------------------------------------------------------------- shipped runs
+@pytest.fixture(scope="module")
+def shipped():
+    torch.set_num_threads(1)
+    steps, models, curves = grok.load_run("grokking_p53", device="cpu")
+    _, _, control = grok.load_run("grokking_p53_wd0", device="cpu")
+    data = grok.run_data("grokking_p53")
+    model = models[-1]
+    W_E = model.W_E.detach()[:-1]
+    keys = grok.key_frequencies_from_embedding(W_E)
+    return {"steps": steps, "models": models, "curves": curves, "control": control, "data": data, "model": model,
+            "W_E": W_E, "keys": keys, "logits": grok.all_logits(model, 53)}
+
+
+def test_shipped_run_files_and_final_accuracy(shipped):
+    assert shipped["steps"] == list(range(0, 3001, 100))
+    assert shipped["curves"]["test_acc"][-1] >= 0.99 and shipped["curves"]["train_acc"][-1] == 1.0
+    final = zoo.load("grokking_p53", device="cpu")
+    assert grok.grid_accuracy(grok.all_logits(final, 53), shipped["data"]) >= 0.99
+    assert grok.grid_accuracy(shipped["logits"], shipped["data"]) >= 0.99  # the float16 snapshot too
+    spec = grok.run_spec("grokking_p53")
+    assert (spec["p"], spec["train_frac"], spec["train"]["weight_decay"]) == (53, 0.4, 1.0)
+
+
+def test_shipped_recipe_reproduces_its_first_snapshot(shipped):
+    from mi_tutor.zoo.entries.grokking import GROK_P53
+
+    spec = dataclasses.replace(GROK_P53, train=dataclasses.replace(GROK_P53.train, steps=100))
+    model, _ = spec.train_run(progress=False)
+    snap = shipped["models"][1]
+    assert shipped["steps"][1] == 100
+    for name, param in model.named_parameters():
+        ref = dict(snap.named_parameters())[name]
+        assert torch.allclose(param.detach(), ref, atol=5e-3 + 5e-3 * ref.abs().max().item()), name
+
+
+def test_a_handful_of_key_frequencies_carry_the_embedding(shipped):
+    norms = grok.frequency_norms(grok.fourier_transform(shipped["W_E"], 0))
+    keys = shipped["keys"]
+    share = norms[[k - 1 for k in keys]].pow(2).sum() / norms.pow(2).sum()
+    top5 = norms.pow(2).sort(descending=True).values[:5].sum() / norms.pow(2).sum()
+    assert 3 <= len(keys) <= 8 and share >= 0.85 and top5 >= 0.85
+    init_norms = grok.frequency_norms(grok.fourier_transform(shipped["models"][0].W_E.detach()[:-1], 0))
+    assert grok.gini(norms) > grok.gini(init_norms) + 0.3
+
+
+def test_most_neurons_are_explained_by_one_key_frequency(shipped):
+    acts = grok.neuron_activations(shipped["model"], 53)
+    assert acts.shape == (53, 53, 256)
+    best, which = grok.neuron_frequency_fractions(acts).max(1)
+    assert (best > 0.85).float().mean() >= 0.75
+    neuron_keys = grok.key_frequencies_from_neurons(acts, min_neurons=3)
+    assert neuron_keys and set(neuron_keys) <= set(shipped["keys"])
+
+
+def test_logits_are_a_sum_of_cosines_and_need_exactly_the_keys(shipped):
+    logits, data, keys = shipped["logits"], shipped["data"], shipped["keys"]
+    _, explained = grok.fit_cos_sum(logits, keys)
+    assert explained >= 0.9
+    assert grok.grid_accuracy(excluded_logits(logits, keys), data) <= 0.1
+    others = [k for k in range(1, 27) if k not in keys]
+    gen = torch.Generator().manual_seed(0)
+    for _ in range(5):
+        pick = [others[i] for i in torch.randperm(len(others), generator=gen)[:len(keys)].tolist()]
+        assert grok.grid_accuracy(excluded_logits(logits, pick), data) >= 0.95, pick
+
+
+def test_progress_measures_show_the_three_phases(shipped):
+    curves, data, keys = shipped["curves"], shipped["data"], shipped["keys"]
+    phases = grok.grokking_phases(curves["steps"], curves["train_acc"], curves["test_acc"])
+    start, end = phases["circuit formation"]
+    assert start <= 200 and end >= 3 * start  # memorised early, generalised much later
+    restricted, excluded, acc = [], [], []
+    for m in shipped["models"]:
+        logits = grok.all_logits(m, 53)
+        restricted.append(grok.grid_loss(restricted_logits(logits, keys), data, "test"))
+        excluded.append(grok.grid_loss(excluded_logits(logits, keys), data, "train"))
+        acc.append(grok.grid_accuracy(logits, data, "test"))
+    steps = shipped["steps"]
+    assert any(r < 0.1 and a < 0.5 for r, a in zip(restricted, acc))  # restricted loss leads test accuracy
+    near = lambda t: min(range(len(steps)), key=lambda i: abs(steps[i] - t))  # noqa: E731
+    assert excluded[near(end)] >= 2 * excluded[near(start)]  # excluded train loss rises during circuit formation
+    wn = curves["weight_norm"]
+    assert wn[-1] <= 0.6 * max(wn) and wn.index(max(wn)) < curves["steps"].index(end)
+
+
+def test_weight_decay_zero_control_never_groks(shipped):
+    curves, control = shipped["curves"], shipped["control"]
+    grok_step = next(s for s, a in zip(curves["steps"], curves["test_acc"]) if a >= 0.95)
+    assert control["steps"][-1] >= grok_step and max(control["test_acc"]) < 0.5
+    assert control["train_acc"][-1] == 1.0 and control["weight_norm"][-1] > 2 * curves["weight_norm"][-1]
+
+
+# ----------------------------------------------------------------------------------- live model
+@pytest.mark.slow
+def test_live_mlp_memorises_then_generalises_and_restricted_loss_leads():
+    model, log, data = grok.train_live(seed=0, progress=False)
+    s_train = log.first_step("train_acc", 0.99)
+    s_test = log.first_step("test_acc", 0.5)
+    assert s_train is not None and log.test_acc[log.steps.index(s_train)] < 0.05
+    assert s_test is not None and s_test >= 3 * s_train and log.test_acc[-1] >= 0.95
+    keys = grok.key_frequencies_from_embedding(grok.embedding(model))
+    lead = []
+    snap = grok.EmbedMLP(cfg=model.cfg)
+    for step, state in zip(log.checkpoint_steps, log.checkpoints):
+        snap.load_state_dict(state)
+        logits = grok.all_logits(snap, 53)
+        lead.append((grok.grid_loss(restricted_logits(logits, keys), data, "test"), grok.grid_accuracy(logits, data)))
+    assert any(r < 1.0 and a < 0.1 for r, a in lead), lead
