@@ -1,16 +1,27 @@
-"""Benchmark: autograding throughput of a class (submissions per minute).
+"""Benchmark: grading a class of one lesson serially and in parallel, in the same run.
 
-Builds a course for one lesson, drops N copies of the solved notebook into
-``submitted/`` (plus one untouched submission) and times ``autograde_course``.
-Results go to ``bench/results/grading.json``.
+Builds a course for one lesson and a class of N submissions: honest ones (the
+reference answers), plus broken ones mixed in (untouched release, plausible
+wrong answers, invalid JSON, a renamed notebook, a kernel that exits). Grades
+the class with ``--jobs 1`` and then with ``--jobs CORES`` (each in a fresh
+copy of the course), and records both as submissions per hour and as a ratio
+to the machine's limit: the lesson's own execution time x executed
+submissions / cores (1.0 = no grading overhead at all; the goal is <= 1.2).
+The lesson's execution time is measured in the same run (plain nbclient, no
+grading), next to the quiet reference in ``bench/results/lessons.json``.
+The 1-minute load average is recorded before and after each phase: on a
+shared machine other work slows everything down.
 
-    python bench/grading.py --lesson 01_hooks --students 10
+    python bench/grading.py --lesson 01_hooks --students 12
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
+import os
+import shutil
 import sys
 import tempfile
 import time
@@ -23,43 +34,111 @@ sys.path.insert(0, str(ROOT / "bench"))
 from run_lessons import machine  # noqa: E402
 
 
+def _wrong(slug: str) -> dict:
+    path = ROOT / "tests" / "wrong_answers" / f"{slug}.py"
+    spec = importlib.util.spec_from_file_location("wrong", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod.REPLACEMENTS
+
+
+def _class(course: Path, slug: str, n: int, release, solved) -> dict[str, str]:
+    from mi_tutor.course.cohort import wrong_submission, write_submission
+
+    first_solution = next(c.metadata["nbgrader"]["grade_id"] for c in solved.cells
+                          if c.metadata.get("nbgrader", {}).get("solution") and c.cell_type == "code")
+    broken = {
+        "untouched": ("release", lambda: write_submission(course, "untouched", slug, release)),
+        "wrong": ("executed", lambda: write_submission(course, "wrong", slug, wrong_submission(solved, _wrong(slug)))),
+        "badjson": ("not executed", lambda: (write_submission(course, "badjson", slug, solved)
+                                             .write_text('{"cells": [ not json'))),
+        "renamed": ("not executed", lambda: write_submission(course, "renamed", slug, solved, name=f"{slug}-Copy1")),
+        "exits": ("executed until it exits", lambda: write_submission(
+            course, "exits", slug, wrong_submission(solved, {first_solution: "import os\nos._exit(1)\n"}))),
+    }
+    kinds = {}
+    for name, (kind, make) in broken.items():
+        make()
+        kinds[name] = kind
+    for i in range(n - len(broken)):
+        write_submission(course, f"student{i:03d}", slug, solved)
+        kinds[f"student{i:03d}"] = "honest"
+    return kinds
+
+
+def _phase(template: Path, tmp: Path, slug: str, jobs: int) -> dict:
+    from mi_tutor.course.autograde import grade_class
+
+    course = tmp / f"course_jobs{jobs}"
+    shutil.copytree(template, course, symlinks=True)
+    load_before = os.getloadavg()[0]
+    start = time.perf_counter()
+    run = grade_class(course, slug, jobs=jobs, progress=True)
+    seconds = time.perf_counter() - start
+    return {"jobs": jobs, "seconds": round(seconds, 1), "load_before": round(load_before, 2),
+            "load_after": round(os.getloadavg()[0], 2), "warnings": run.warnings,
+            "results": {r.student: {"status": r.status, "score": r.score, "problems": r.problems} for r in run.results}}
+
+
 def main() -> int:
-    from mi_tutor.course.autograde import autograde_course
-    from mi_tutor.course.cohort import solution_submission, write_submission
+    from mi_tutor.course.cohort import solution_submission
+    from mi_tutor.course.execute import execute_notebook
+    from mi_tutor.course.grading.limits import lesson_seconds
     from mi_tutor.course.lessons import find_lessons, read_lesson
     from mi_tutor.course.nbgrader_course import init_course
 
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--lesson", default="01_hooks")
-    p.add_argument("--students", type=int, default=10)
+    p.add_argument("--students", type=int, default=12, help="class size, 5 broken ones included")
+    p.add_argument("--jobs", type=int, default=os.cpu_count(), help="jobs of the parallel phase")
     p.add_argument("--output", type=Path, default=ROOT / "bench" / "results" / "grading.json")
     args = p.parse_args()
+    if args.students < 6:
+        p.error(f"--students must be >= 6 (5 broken + honest ones), got {args.students}")
 
     [lesson] = find_lessons(ROOT / "solutions", [args.lesson])
+    record = {"machine": machine(), "lesson": lesson.slug, "submissions": args.students}
     with tempfile.TemporaryDirectory() as tmp:
-        course = Path(tmp) / "course"
-        [release_path] = init_course(course, ROOT / "solutions", only=[lesson.slug])
+        tmp = Path(tmp)
+        template = tmp / "template"
+        [release_path] = init_course(template, ROOT / "solutions", only=[lesson.slug])
         release = nbformat.read(release_path, as_version=4)
         solved = solution_submission(release, read_lesson(lesson.path))
-        for i in range(args.students):
-            write_submission(course, f"student{i:03d}", lesson.slug, solved)
-        write_submission(course, "untouched", lesson.slug, release)
-        start = time.perf_counter()
-        results = autograde_course(course, lesson.slug)
-        seconds = time.perf_counter() - start
-    n = len(results)
-    record = {
-        "machine": machine(),
-        "lesson": lesson.slug,
-        "submissions": n,
-        "graded": sum(r.graded for r in results),
-        "seconds": round(seconds, 1),
-        "seconds_per_submission": round(seconds / n, 1),
-        "submissions_per_hour": round(3600 * n / seconds),
-    }
+        kinds = _class(template, lesson.slug, args.students, release, solved)
+        # the lesson's own execution time, now, on this machine (no grading, no sandbox, 1 kernel)
+        load0 = os.getloadavg()[0]
+        t0 = time.perf_counter()
+        execute_notebook(read_lesson(lesson.path), cwd=ROOT, allow_errors=True)
+        lesson_now = time.perf_counter() - t0
+        phases = [_phase(template, tmp, lesson.slug, 1), _phase(template, tmp, lesson.slug, args.jobs)]
+    executed = sum(1 for k in kinds.values() if k != "not executed")
+    cores = os.cpu_count() or 1
+    quiet = lesson_seconds(lesson.slug)
+    record.update({
+        "class": kinds,
+        "executed_submissions": executed,
+        "lesson_seconds_this_run": round(lesson_now, 1),
+        "lesson_seconds_this_run_load": round(load0, 2),
+        "lesson_seconds_quiet_reference": quiet,
+        "machine_limit_seconds_this_run": round(lesson_now * executed / cores, 1),
+        "machine_limit_seconds_quiet": round(quiet * executed / cores, 1) if quiet else None,
+    })
+    for ph in phases:
+        ph["submissions_per_hour"] = round(3600 * args.students / ph["seconds"])
+        ph["ratio_to_limit_this_run"] = round(ph["seconds"] / record["machine_limit_seconds_this_run"], 2)
+        if quiet:
+            ph["ratio_to_limit_quiet"] = round(ph["seconds"] / record["machine_limit_seconds_quiet"], 2)
+    record["serial"], record["parallel"] = phases
+    record["speedup"] = round(phases[0]["seconds"] / phases[1]["seconds"], 2)
+    honest = [s for s, k in kinds.items() if k == "honest"]
+    record["all_honest_full_marks"] = all(
+        ph["results"][s]["status"] == "graded" and ph["results"][s]["score"] == phases[0]["results"][honest[0]]["score"]
+        for ph in phases for s in honest)
+    record["note"] = ("shared 2-core machine: other engineers' jobs ran at the same time; "
+                      "load averages are recorded with each phase")
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(record, indent=2) + "\n")
-    print(json.dumps(record, indent=2))
+    print(json.dumps({k: v for k, v in record.items() if k not in ("class",)}, indent=2))
     return 0
 
 

@@ -344,7 +344,8 @@ def _run_tasks(tasks, run: GradingRun, store: _Store, jobs: int, client, progres
                 if bar:
                     bar.update(1)
             return
-        with ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="grade") as pool:
+        pool = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="grade")
+        try:
             queue = list(tasks)
             while queue or pending:
                 while queue and len(pending) < jobs:
@@ -360,6 +361,8 @@ def _run_tasks(tasks, run: GradingRun, store: _Store, jobs: int, client, progres
                     _finish(t, f, c, out, run, store)
                     if bar:
                         bar.update(1)
+        finally:
+            pool.shutdown(wait=False, cancel_futures=True)
     except KeyboardInterrupt:
         run.interrupted = True
         kill_all()
