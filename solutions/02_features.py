@@ -125,7 +125,7 @@ print(f"layer3: {int(stats.dead.sum())} dead units; fraction of images firing, m
 show_units = F.spatial_max(acts["layer3"]).std(0).topk(4).indices.tolist()
 rows, titles = [], []
 for unit in show_units:
-    values, index = F.top_activating(acts["layer3"], unit, k=6)
+    values, index = top_k_examples(acts["layer3"], unit, 6)          # your function from Exercise 2.1
     quilt = F.examples_by_quantile(acts["layer3"], unit, (0.5, 0.9))
     rows += [data.images[i] for i in index.tolist() + quilt.tolist()]
     titles += [f"u{unit} {names[data.labels[i]]}" for i in index.tolist()] + ["median", "90th pct"]
@@ -237,20 +237,20 @@ checks.check_train_probe(train_probe, seed=8, d=5, n_classes=2)
 half = len(data.images) // 2
 pooled = {name: F.pool_features(a) for name, a in acts.items()}
 task_acc, curve_acc = {}, {}
-for name, x in pooled.items():
-    probe = F.train_linear_probe(x[:half], data.labels[:half], n_classes=len(names))
-    task_acc[name] = F.probe_accuracy(probe, x[half:], data.labels[half:])
-    direction, bias = F.mass_mean_probe(x[:half], data.has_curve[:half])
-    pred = F.mass_mean_predict(x[half:], direction, bias)
-    curve_acc[name] = (pred == data.has_curve[half:]).float().mean().item()
+for name, x in pooled.items():                                      # your probes from Exercises 2.2 and 2.3
+    weight, bias = train_probe(x[:half], data.labels[:half], len(names))
+    task_acc[name] = ((x[half:] @ weight.T + bias).argmax(-1) == data.labels[half:]).float().mean().item()
+    direction, offset = mass_mean_probe(x[:half], data.has_curve[:half])
+    pred = x[half:] @ direction + offset > 0
+    curve_acc[name] = (pred == data.has_curve[half:].bool()).float().mean().item()
 fig, probe_data = plot_probe_accuracy({"task label (logistic)": task_acc, "has an arc (mass-mean)": curve_acc})
 plt.show()
 print({k: [round(v, 3) for v in vals] for k, vals in probe_data["accuracy"].items()})
 
 # %% [markdown]
-# The figure's numbers are checked in a locked cell (not graded: it tests the shipped model, not your
-# code): the task-label probe should rise with depth and end far above chance (the most frequent class
-# is about 20% of the images).
+# The figure's numbers, computed with your probes, are checked in a locked cell (not graded: Exercises
+# 2.2 and 2.3 have their own tests, but a wrong probe shows here): the task-label probe should rise with
+# depth and end far above chance (the most frequent class is about 20% of the images).
 
 # %% nbgrader={"grade": false, "grade_id": "probe_depth_result", "locked": true, "schema_version": 3, "solution": false}
 chance = torch.bincount(data.labels).max().item() / len(data.labels)

@@ -199,12 +199,13 @@ def check_probe_depth(accuracy: Mapping[str, float], chance: float, margin: floa
     expect(len(values) >= 3, "Give the accuracy of at least three layers, in order of depth.")
     expect(values[-1] >= values[0] + margin,
            f"The deepest layer's probe ({values[-1]:.1%}) should beat the input's ({values[0]:.1%}) by "
-           f"{margin:.0%}.")
+           f"{margin:.0%}. The probes are yours: go back to Exercise 2.3.")
     drops = [(a, b) for a, b in zip(names, names[1:]) if accuracy[b] < accuracy[a] - 0.03]
     if drops:
         raise CheckFailure(f"Accuracy falls from {drops[0][0]} ({accuracy[drops[0][0]]:.1%}) to {drops[0][1]} "
                            f"({accuracy[drops[0][1]]:.1%}): it should rise with depth.")
-    expect(values[-1] > chance + margin, f"The deepest probe ({values[-1]:.1%}) is barely above chance ({chance:.1%}).")
+    expect(values[-1] > chance + margin, f"The deepest probe ({values[-1]:.1%}) is barely above chance ({chance:.1%}). "
+           "The probes are yours: go back to Exercise 2.3 (are the weights folded back onto raw activations?).")
     passed("probe accuracy rises with depth: " + ", ".join(f"{k} {v:.0%}" for k, v in accuracy.items()))
 
 
