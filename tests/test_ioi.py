@@ -1,0 +1,219 @@
+"""The IOI task generator, its training, and the shipped ioi_* models' numbers (lesson 9).
+
+Thresholds on the shipped models come from their measured values (in the comments, measured on
+the batch of :func:`lesson_batch`: template 0, order BAB, 48 prompts, seed 0) with the margin stated.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from mi_tutor import patching as P
+from mi_tutor import zoo
+from mi_tutor.tasks import D_VOCAB, N_CTX, NAMES, ORDERS, TEMPLATES, VOCAB, decode, ioi_batch, name_token_ids, tokenize
+from mi_tutor.tasks.train import IOITrainConfig, ioi_accuracy, ioi_model_config, train_ioi
+from mi_tutor.transformer import HookedTransformer
+
+
+# ------------------------------------------------------------------ the task
+def test_vocabulary_and_templates():
+    assert len(TEMPLATES) >= 10 and len(set(TEMPLATES)) == len(TEMPLATES)
+    for t in TEMPLATES:
+        words = t.split()
+        assert len(words) == N_CTX - 1 and [w for w in words if w.startswith("{")] == ["{0}", "{1}", "{2}"]
+    assert len(set(VOCAB)) == len(VOCAB) == D_VOCAB
+    assert all(n in VOCAB for n in NAMES) and len(NAMES) >= 10
+    text = "When Mary and John went to the store, John gave a drink to"
+    assert decode(tokenize(text)) == "<bos> " + text
+    with pytest.raises(KeyError, match="Zebedee"):
+        tokenize("When Zebedee and John went")
+
+
+@pytest.mark.parametrize("order", ORDERS)
+def test_prompts_have_one_io_and_two_subjects(order):
+    b = ioi_batch(64, seed=3, order=order)
+    rows = torch.arange(64)
+    assert b.tokens.shape == (64, N_CTX)
+    assert (b.io != b.s).all()
+    assert (b.tokens[rows, b.pos["IO"]] == b.io).all()
+    assert (b.tokens[rows, b.pos["S1"]] == b.s).all() and (b.tokens[rows, b.pos["S2"]] == b.s).all()
+    assert (b.pos["S1"] < b.pos["S2"]).all() and (b.pos["END"] == N_CTX - 1).all()
+    names = name_token_ids()
+    is_name = torch.isin(b.tokens, names)
+    assert (is_name.sum(1) == 3).all()  # fillers are never names: the answer is never a filler token
+    io_count = (b.tokens == b.io[:, None]).sum(1)
+    assert (io_count == 1).all() and ((b.tokens == b.s[:, None]).sum(1) == 2).all()
+    slot = {"ABB": "S1", "BAB": "S1", "BBA": "S1"}[order]
+    if order == "ABB":
+        assert (b.pos["IO"] < b.pos[slot]).all()
+    if order == "BBA":
+        assert (b.pos["IO"] > b.pos["S2"]).all()
+    assert len(b.text()) == 64 and "<bos>" not in b.text()[0]
+
+
+def test_draws_are_seeded_and_templates_vary():
+    a, b = ioi_batch(200, seed=1), ioi_batch(200, seed=1)
+    assert torch.equal(a.tokens, b.tokens)
+    assert not torch.equal(a.tokens, ioi_batch(200, seed=2).tokens)
+    assert len(a.templates.unique()) == len(TEMPLATES)
+    assert set(a.pos["IO"].tolist()) != set(a.pos["S1"].tolist()) or len(set(a.pos["IO"].tolist())) > 1
+
+
+def test_corrupted_partners_keep_positions():
+    b = ioi_batch(50, seed=4)
+    rows = torch.arange(50)
+    for kind in ("flip", "abc"):
+        c = b.corrupt(kind)
+        assert c.tokens.shape == b.tokens.shape and c.pos == b.pos and c.kind == kind
+        changed = (c.tokens != b.tokens)
+        assert (changed.sum(1) == 1).all() and changed[rows, b.pos["S2"]].all()  # only S2 changes
+    flip = b.corrupt("flip")
+    assert (flip.tokens[rows, b.pos["S2"]] == b.io).all() and torch.equal(flip.answers(), b.s)
+    abc = b.corrupt("abc", seed=3)
+    third = abc.tokens[rows, b.pos["S2"]]
+    assert ((third != b.io) & (third != b.s)).all()
+    with pytest.raises(ValueError, match="no answer"):
+        abc.answers()
+    with pytest.raises(ValueError, match="clean"):
+        flip.corrupt("abc")
+    assert torch.equal(b.tokens, ioi_batch(50, seed=4).tokens)  # corrupt() leaves the clean batch alone
+
+
+def test_resample_keeps_templates_and_name_slots():
+    b = ioi_batch(40, seed=5)
+    r = b.resample(seed=2)
+    assert torch.equal(r.templates, b.templates)
+    names = name_token_ids()
+    assert torch.equal(torch.isin(r.tokens, names), torch.isin(b.tokens, names))  # slots stay slots
+    assert not torch.equal(r.tokens, b.tokens)
+    kept = b.resample(seed=2, keep_order=True)
+    assert torch.equal(kept.pos["IO"], b.pos["IO"])
+
+
+def test_bad_arguments_are_named():
+    with pytest.raises(KeyError, match="order"):
+        ioi_batch(4, order="AAB")
+    with pytest.raises(ValueError, match="template"):
+        ioi_batch(4, template=len(TEMPLATES))
+    with pytest.raises(ValueError, match="`n`"):
+        ioi_batch(0)
+
+
+def test_training_improves_the_end_prediction():
+    torch.manual_seed(0)
+    model = HookedTransformer(ioi_model_config(n_layers=1, n_heads=1))
+    held = ioi_batch(300, seed=9)
+    before = ioi_accuracy(model, held)
+    model, log = train_ioi(model, IOITrainConfig(steps=120, batch_size=64, lr=3e-3, warmup=10), progress=False,
+                           device="cpu", eval_every=60)
+    # from uniform over the vocabulary (log 82 = 4.41) to about uniform over the names (log 20 = 3.00)
+    assert log.losses[0] > 4.2 and log.losses[-1] < math.log(len(NAMES)) + 0.3
+    assert ioi_accuracy(model, held) >= before
+
+
+# ------------------------------------------------------------------ the shipped models
+@pytest.fixture(scope="module")
+def models():
+    torch.set_num_threads(1)
+    return {n: zoo.load(n, device="cpu") for n in ("ioi_2l1h", "ioi_2l2h", "ioi_1l2h")}
+
+
+@pytest.fixture(scope="module")
+def lesson_batch():
+    b = ioi_batch(48, seed=0, template=0, order="BAB")
+    return b, b.corrupt("flip"), b.corrupt("abc")
+
+
+def _ld(model, tokens, b):
+    with torch.no_grad():
+        return P.logit_diff(model(tokens), b.io, b.s).item()
+
+
+def test_accuracy_and_logit_differences(models, lesson_batch):
+    test = ioi_batch(1000, seed=123)
+    acc = {n: ioi_accuracy(m, test) for n, m in models.items()}
+    # measured: 2l1h 0.75, 2l2h 0.89, 1l2h 0.70 (margin 0.05)
+    assert acc["ioi_2l1h"] >= 0.70 and acc["ioi_2l2h"] >= 0.84
+    assert acc["ioi_1l2h"] <= 0.75 and acc["ioi_1l2h"] < min(acc["ioi_2l1h"], acc["ioi_2l2h"])
+    b, flip, _ = lesson_batch
+    for name, m in models.items():
+        clean, corrupt = _ld(m, b.tokens, b), _ld(m, flip.tokens, b)
+        assert clean > 2.0 and corrupt < -2.0, (name, clean, corrupt)  # measured: clean 3.7 .. 9.4, corrupt < -5
+
+
+def test_normalized_metric_is_exactly_one_and_zero(models, lesson_batch):
+    b, flip, _ = lesson_batch
+    m = models["ioi_2l1h"]
+    clean, corrupt = _ld(m, b.tokens, b), _ld(m, flip.tokens, b)
+    with torch.no_grad():
+        assert P.normalized_metric(P.logit_diff(m(b.tokens), b.io, b.s), clean, corrupt).item() == pytest.approx(1, abs=1e-6)
+        assert P.normalized_metric(P.logit_diff(m(flip.tokens), b.io, b.s), clean, corrupt).item() == pytest.approx(0, abs=1e-6)
+
+
+def _metric(m, b, flip):
+    clean, corrupt = _ld(m, b.tokens, b), _ld(m, flip.tokens, b)
+    return lambda logits: P.normalized_metric(P.logit_diff(logits, b.io, b.s), clean, corrupt)
+
+
+@pytest.mark.parametrize("name", ["ioi_2l1h", "ioi_2l2h"])
+def test_patching_map_locates_the_circuit(models, lesson_batch, name):
+    b, flip, _ = lesson_batch
+    m = models[name]
+    attn = P.patch_residual(m, b.tokens, flip.tokens, _metric(m, b, flip), component="attn_out")
+    s2, end = int(b.pos["S2"][0]), int(b.pos["END"][0])
+    controls = [p for p in range(N_CTX) if p not in (s2, end)]
+    worst = attn[:, controls].abs().max().item()
+    # measured (2l1h): L0 at S2 0.33, last layer at END 0.36, controls 0.00; the issue asks for >= 3x
+    assert attn[0, s2] >= 0.15 and attn[-1, end] >= 0.15
+    assert attn[0, s2] >= 3 * worst and attn[-1, end] >= 3 * worst
+    resid = P.patch_residual(m, b.tokens, flip.tokens, _metric(m, b, flip))
+    assert resid[0, s2] == pytest.approx(1, abs=1e-4) and resid[0, controls].abs().max() < 1e-4
+
+
+def test_path_patching_keys_and_values_not_query(models, lesson_batch):
+    b, flip, _ = lesson_batch
+    m = models["ioi_2l1h"]
+    met = _metric(m, b, flip)
+    s2, end = b.pos["S2"], b.pos["END"]
+    k = P.path_patch(m, flip.tokens, b.tokens, met, (0, 0), [P.Receiver(1, 0, "k", s2)]).item()
+    v = P.path_patch(m, flip.tokens, b.tokens, met, (0, 0), [P.Receiver(1, 0, "v", s2)]).item()
+    q = P.path_patch(m, flip.tokens, b.tokens, met, (0, 0), [P.Receiver(1, 0, "q", end)]).item()
+    # measured: k 0.10, v 0.26, q 0.00
+    assert k >= 0.05 and v >= 0.15 and abs(q) <= 0.02
+
+
+def test_found_circuit_is_faithful_and_random_ones_are_not(models, lesson_batch):
+    b, _, abc = lesson_batch
+    m = models["ioi_2l1h"]
+    F = lambda logits: P.logit_diff(logits, b.io, b.s)  # noqa: E731
+    s1, io, s2, end = (int(b.pos[r][0]) for r in ("S1", "IO", "S2", "END"))
+    circuit = {(1, 0): [end], (0, 0): [end, s2, io, s1]}
+    found = P.faithfulness(m, b.tokens, circuit, abc.tokens, F).faithfulness
+    rand = [P.faithfulness(m, b.tokens, P.random_circuit(m, 5, seed=s, n_pos=N_CTX), abc.tokens, F).faithfulness
+            for s in range(5)]
+    # measured: found 1.03, random mean 0.43; the issue asks >= 0.8
+    assert 0.8 <= found <= 1.3
+    assert found > sum(rand) / len(rand) + 0.3
+
+
+def test_scrubbing_accepts_the_correct_hypothesis_only(models, lesson_batch):
+    b, _, _ = lesson_batch
+    m = models["ioi_2l1h"]
+    F = lambda logits: P.logit_diff(logits, b.io, b.s)  # noqa: E731
+    s1, io, s2, end = (int(b.pos[r][0]) for r in ("S1", "IO", "S2", "END"))
+    r = b.resample(seed=1).tokens
+    correct = P.causal_scrub(m, b.tokens, r, F, {(0, 0): [s1, io, s2, end], (1, 0): [end]}).score
+    wrong = P.causal_scrub(m, b.tokens, r, F, {(0, 0): [s1], (1, 0): [end]}).score
+    # measured: correct 1.07, wrong -0.57
+    assert correct >= 0.8 and correct > wrong + 0.8
+
+
+def test_ablating_layer_zero_everywhere_removes_the_behaviour(models, lesson_batch):
+    b, _, abc = lesson_batch
+    m = models["ioi_2l1h"]
+    clean = _ld(m, b.tokens, b)
+    ld = P.logit_diff(P.ablate(m, b.tokens, "blocks.0.attn.hook_z", "mean", reference=abc.tokens), b.io, b.s).item()
+    assert ld <= 0.1 * clean  # measured: -0.98 against 3.70 (the notes' criterion)
