@@ -111,7 +111,9 @@ def execute_lessons(lessons: list[Lesson], cache_dir: str | Path, cwd: str | Pat
             runs[lesson.slug] = LessonRun(lesson.slug, "cached")
         else:
             todo.append(lesson)
+    live = bool(getattr(file, "isatty", lambda: False)())  # a terminal: redraw every second; a log: lines only
     bar = tqdm(total=len(lessons), desc="lessons", unit="lesson", file=file, dynamic_ncols=True,
+               mininterval=1.0 if live else 3600.0,
                bar_format="{desc} {n_fmt}/{total_fmt} |{bar:20}| {elapsed} {postfix}")
     for slug in runs:
         bar.write(f"  {slug:<32} cached", file=file)
@@ -132,7 +134,9 @@ def execute_lessons(lessons: list[Lesson], cache_dir: str | Path, cwd: str | Pat
                     fut = pool.submit(_run_one, str(lesson.path), str(cache_dir), str(cwd), timeout, threads)
                     futures[fut] = lesson
                     running[lesson.slug] = time.perf_counter()
-                bar.set_postfix_str(_status(running))
+                    if not live:
+                        bar.write(f"  {lesson.slug:<32} running", file=file)
+                bar.set_postfix_str(_status(running), refresh=live)
                 done, _ = wait(futures, timeout=1.0, return_when=FIRST_COMPLETED)
                 for fut in done:
                     lesson = futures.pop(fut)

@@ -126,9 +126,10 @@ def fold_setup_cell(html: str, summary: str = "Setup: imports, seeds and models 
         >>> fold_setup_cell('<p>a</p><div id="cell-id=mi-setup"><div>x</div></div><p>b</p>')
         '<p>a</p><details class="mi-fold"><summary>Setup: imports, seeds and models (click to show)</summary><div id="cell-id=mi-setup"><div>x</div></div></details><p>b</p>'
     """
-    start = html.find(f'<div id="cell-id={SETUP_CELL_ID}"')
-    if start < 0:
+    m = re.search(rf'<div\b[^>]*\bid="cell-id={SETUP_CELL_ID}"', html)
+    if m is None:
         return html
+    start = m.start()
     end = _div_end(html, start)
     return (html[:start] + f'<details class="mi-fold"><summary>{summary}</summary>' + html[start:end]
             + "</details>" + html[end:])
