@@ -61,33 +61,40 @@ def main() -> int:
     import torch
 
     work = Path(tempfile.mkdtemp(prefix="mi-tutor-bench-build-"))
+    history = json.loads(args.output.read_text()).get("runs_history", []) if args.output.exists() else []
+    record: dict = {}
+
+    def save(runs: list[dict]) -> None:  # after every run: a long benchmark cut short keeps what it measured
+        record.update(runs=runs)
+        args.output.parent.mkdir(parents=True, exist_ok=True)
+        args.output.write_text(json.dumps({"latest": record, "runs_history": history + [record]}, indent=1) + "\n")
+
+    runs: list[dict] = []
     try:
         clone = work / "clone"
         subprocess.run(["git", "clone", "--quiet", str(ROOT), str(clone)], check=True)
         commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=clone, capture_output=True,
                                 text=True).stdout.strip()
-        runs = []
+        record.update(machine={"date": time.strftime("%Y-%m-%d %H:%M:%S"), "cpu_count": os.cpu_count(),
+                               "platform": platform.platform(), "python": platform.python_version(),
+                               "torch": torch.__version__, "commit": commit,
+                               "lessons": sorted(p.stem for p in (clone / "solutions").glob("[0-9][0-9]_*.py"))},
+                      note="fresh clone of HEAD, empty executed-lesson cache for the serial and parallel runs; "
+                           "the machine is shared, see the load averages")
         plan = ([] if args.skip_serial else [("serial", 1)]) + [("parallel", args.jobs)]
         for label, jobs in plan:
             cache = work / f"cache-{label}"
             shutil.rmtree(clone / "build", ignore_errors=True)
             print(f"{label}: mi-tutor build --jobs {jobs} (cold cache) ...", flush=True)
             runs.append({"run": label, **run_build(clone, jobs, cache)})
+            save(runs)
             print(f"  {runs[-1]['wall_s']} s, rc {runs[-1]['returncode']}", flush=True)
         print("warm: mi-tutor build again with the parallel run's cache ...", flush=True)
         runs.append({"run": "warm", **run_build(clone, args.jobs, work / "cache-parallel")})
+        save(runs)
         print(f"  {runs[-1]['wall_s']} s", flush=True)
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    record = {"machine": {"date": time.strftime("%Y-%m-%d %H:%M:%S"), "cpu_count": os.cpu_count(),
-                          "platform": platform.platform(), "python": platform.python_version(),
-                          "torch": torch.__version__, "commit": commit},
-              "note": "fresh clone of HEAD, empty executed-lesson cache for the serial and parallel runs; "
-                      "the machine is shared, see the load averages",
-              "runs": runs}
-    history = json.loads(args.output.read_text()).get("runs_history", []) if args.output.exists() else []
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps({"latest": record, "runs_history": history + [record]}, indent=1) + "\n")
     print(json.dumps({r["run"]: r["wall_s"] for r in runs}))
     return 0 if all(r["returncode"] == 0 for r in runs) else 1
 
