@@ -668,7 +668,7 @@ checks.check_faithfulness_curve(sizes, found, random_f)
 # (every component matters for some `K`). The library has both, at the level of whole heads:
 
 # %%
-heads_2h = [(0, 0), (0, 1), (1, 1)]
+heads_2h = [(0, 1), (1, 0), (1, 1)]
 print("ioi_2l2h circuit", heads_2h, "faithfulness",
       round(patching.faithfulness(m2, batch.tokens, heads_2h, abc.tokens, F).faithfulness, 2))
 print("completeness gaps:", {k: round(v, 2) for k, v in
@@ -804,8 +804,11 @@ print(f"clean LD {cnn_clean:.2f}, corrupt LD {cnn_corrupt:.2f}; top channels", t
       [round(float(channel_effect[c]), 2) for c in top])
 
 # %% [markdown]
-# A few channels carry much of the difference, the rest almost none: the same kind of map as the
-# head maps, read the same way (lesson 2's dissection can tell you what those channels detect).
+# No single channel carries the whole difference: the best one restores a fraction of it, and a
+# tail of channels each restore a little. The information is spread over channels, as it was
+# spread over positions in the transformer before its last layer; patching groups of channels (a
+# list in `heads`) is the next step. The map is read the same way as the head maps, and lesson 2's
+# dissection can tell you what the top channels detect.
 #
 # ## 10. Written question
 
