@@ -22,7 +22,7 @@ from mi_tutor.course.nbgrader_course import init_course
 from test_autograde import TINY
 
 A = "01_tiny"
-FAST = {"cell_timeout": 20, "submission_timeout": 90}
+FAST = {"cell_timeout": 60, "submission_timeout": 150}
 
 
 @pytest.fixture
@@ -72,7 +72,7 @@ def test_rerun_grades_only_what_changed_and_survives_ctrl_c(course):
     for s in ("s1", "s2", "s3"):
         write_submission(root, s, A, solved)
     cmd = [sys.executable, "-m", "mi_tutor.course.cli", "autograde", str(root), A, "--jobs", "1", "--no-progress",
-           "--no-feedback", "--cell-timeout", "20"]
+           "--no-feedback", "--cell-timeout", "60"]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     db = root / "gradebook.db"
     deadline = time.time() + 300

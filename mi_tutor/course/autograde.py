@@ -57,7 +57,7 @@ def summary_table(results: list[SubmissionResult] | GradingRun) -> str:
     if not results:
         return "\n".join(lines + ["No submissions found (put them in "
                                   "submitted/<student>/<assignment>/<assignment>.ipynb)."])
-    w = max(len(r.student) for r in results) + 2
+    w = max([len(r.student) for r in results] + [len("student")]) + 2
     lines.append(f"{'student':<{w}}{'assignment':<28}{'score':>12}  status")
     for r in results:
         status = {"failed": "FAILED", "flagged": "FLAGGED for review", "graded": "graded"}[r.status]

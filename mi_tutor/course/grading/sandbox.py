@@ -84,9 +84,8 @@ def sandbox_available() -> tuple[bool, str]:
 
 
 def _read_only_roots() -> list[str]:
-    import mi_tutor
-
-    roots = {sys.prefix, sys.base_prefix, str(Path(mi_tutor.__file__).resolve().parent)}
+    package = Path(__file__).resolve().parents[2]  # mi_tutor/, without importing it (torch: slow)
+    roots = {sys.prefix, sys.base_prefix, str(package)}
     return sorted(r for r in roots if Path(r).exists())
 
 
@@ -155,8 +154,12 @@ def sandbox_prefix(cfg: SandboxConfig, probe: bool = False) -> list[str]:
 
 
 def kernel_argv(settings_file: str | Path) -> list[str]:
-    """The ``argv`` of a kernelspec whose kernels start sandboxed with the settings in ``settings_file``."""
-    return [sys.executable, "-m", "mi_tutor.course.grading.sandbox", str(settings_file), "{connection_file}"]
+    """The ``argv`` of a kernelspec whose kernels start sandboxed with the settings in ``settings_file``.
+
+    This file runs as a plain script (standard library only), so starting a kernel does not
+    pay for importing the package and torch twice.
+    """
+    return [sys.executable, "-I", str(Path(__file__).resolve()), str(settings_file), "{connection_file}"]
 
 
 def launch(settings_file: str, connection_file: str) -> None:  # pragma: no cover - replaces the process

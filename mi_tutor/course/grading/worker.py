@@ -118,7 +118,7 @@ def run_task(task: GradingTask) -> dict:
         with _LOCK:
             _LIVE.add(proc)
         try:
-            log, _ = proc.communicate(timeout=limit + 60)
+            log, _ = proc.communicate(timeout=limit + 30)
         except subprocess.TimeoutExpired:
             _kill_group(proc)
             log, _ = proc.communicate()
@@ -188,6 +188,8 @@ def grade_scratch_course(scratch: Path) -> Outcome:
     cfg.Exchange.root = str(scratch / "exchange")
     cfg.Execute.timeout = int(limits["cell_timeout"])
     cfg.Execute.interrupt_on_timeout = True
+    cfg.Execute.iopub_timeout = 30  # a loaded machine delivers outputs late: not the student's fault
+    cfg.Execute.startup_timeout = 180
     # the kernel (student code) starts through the sandbox; ipc sockets need no network
     cfg.Execute.kernel_name = "mi-tutor-sandbox"
     cfg.KernelManager.transport = "ipc"
@@ -204,7 +206,9 @@ def grade_scratch_course(scratch: Path) -> Outcome:
     spec.mkdir(parents=True)
     (spec / "kernel.json").write_text(json.dumps({"argv": kernel_argv(scratch / "sandbox.json"),
                                                   "display_name": "Python 3 (grading sandbox)",
-                                                  "language": "python"}))
+                                                  "language": "python",
+                                                  # signals would reach bwrap, not the kernel inside
+                                                  "interrupt_mode": "message"}))
     os.environ["JUPYTER_PATH"] = str(scratch / "jupyter")
     api = NbGraderAPI(CourseDirectory(config=cfg), config=cfg)
     result = api.autograde(assignment, student, force=True, create=True)
