@@ -390,7 +390,8 @@ rot_angles = torch.arange(36) * (2 * math.pi / 36)
 handoffs = []
 for u in range(len(family)):
     top = ex_resp[:, u].topk(8).indices
-    rot = cv.rotation_responses(model, LAYER, family.channels, examples[top], rot_angles, position="center")
+    rotated = torch.cat([rotate_images(examples[top], float(a)) for a in rot_angles])   # your Exercise 4.5
+    rot = cv.unit_responses(model, LAYER, rotated, family.channels, "center").reshape(len(rot_angles), 8, -1).mean(1)
     handoffs.append(cv.handoff(rot.cpu(), rot_angles, family.orientations))
 print("mean peak error per experiment (degrees):", [round(math.degrees(h.mean_abs_error)) for h in handoffs])
 top_examples = torch.cat([examples[ex_resp[:, u].topk(2).indices] for u in range(len(family))])
@@ -485,8 +486,8 @@ checks.check_tangent_alignment(tangent_alignment, seed=4, n_pre=12)
 STEP = 2 / 32 * 4
 all_kernels = cv.conv_weights(model, "conv3", family.channels, edges.channels).cpu() * edges.scale[None, :, None, None]
 best_curv = [float(grid.curvatures[fam_tuning[i].amax(-1).argmax()]) for i in range(len(family))]
-align = [cv.tangent_alignment(all_kernels[i], edges.orientations, float(family.orientations[i]), best_curv[i], STEP)
-         for i in range(len(family))]
+align = [float(tangent_alignment(all_kernels[i], edges.orientations, float(family.orientations[i]), best_curv[i],
+                                 STEP)) for i in range(len(family))]                  # your Exercise 4.6
 null = torch.stack([cv.shuffled_alignment(all_kernels[i], edges.orientations, float(family.orientations[i]),
                                           best_curv[i], STEP, n_shuffles=200, seed=1) for i in range(len(family))])
 family_alignment, family_null = sum(align) / len(align), null.mean(0)
@@ -562,9 +563,12 @@ between = cv.conv_weights(model, "conv3", family.channels, family2.channels).cpu
 between = between * family2.curve_response[None, :, None, None]
 g = torch.Generator().manual_seed(0)
 shuffles = [torch.randperm(len(family), generator=g) for _ in range(200)]
-for name, w in (("summed kernels", between.sum((2, 3))), ("whole kernels", between)):
-    real = cv.equivariance_score(w, family.orientations, family2.orientations)
-    null_equi = torch.tensor([cv.equivariance_score(w, family.orientations[p], family2.orientations) for p in shuffles])
+# Summed kernels are scalar weights: your `equivariance_score` (Exercise 4.7) scores them; the library's
+# version also handles whole kernels.
+for name, w, score in (("summed kernels", between.sum((2, 3)), equivariance_score),
+                       ("whole kernels", between, cv.equivariance_score)):
+    real = float(score(w, family.orientations, family2.orientations))
+    null_equi = torch.tensor([float(score(w, family.orientations[p], family2.orientations)) for p in shuffles])
     print(f"relu2 family ({len(family2)} units) -> relu3 family, {name}: R² {real:.3f}; shuffled mean "
           f"{null_equi.mean():.3f}, fraction of shuffles at least as high {(null_equi >= real).float().mean():.2f}")
 
@@ -732,7 +736,7 @@ checks.check_concept_scores(concept_scores, seed=2, n=9)
 # %%
 _, cache = run_with_cache(model, world.images[:1500].to(device), [LAYER])
 sub_masks = {k: v[:1500] for k, v in world.masks.items()}
-scores = cv.concept_scores(cache[LAYER], sub_masks)
+scores = concept_scores(cache[LAYER], sub_masks)                   # your Exercise 4.9
 poly = cv.find_polysemantic(scores, list(sub_masks), cv.concept_overlap(sub_masks), threshold=1.0)
 print(f"{len(poly)} of {scores.shape[0]} units of {LAYER} fire on two unrelated concepts, e.g.:")
 for unit in poly[:5]:

@@ -217,12 +217,14 @@ def check_handoff_result(results, min_accuracy: float = 0.5, max_error_degrees: 
     err = math.degrees(sum(r.mean_abs_error for r in results) / len(results))
     acc = sum(r.handoff_accuracy for r in results) / len(results)
     winners = sum(len(set(r.winners.tolist())) for r in results) / len(results)
+    back = " The examples were rotated by your `rotate_images`: go back to Exercise 4.5 (which way does it turn?)."
     expect(err <= max_error_degrees, f"Members peak {err:.0f}° away (on average) from where their preferred "
-                                     f"orientations say they should: more than {max_error_degrees:.0f}°.")
+                                     f"orientations say they should: more than {max_error_degrees:.0f}°." + back)
     tol = math.degrees(results[0].tolerance)
     expect(acc >= min_accuracy, f"The most active member prefers an orientation within {tol:.0f}° of the rotated "
-                                f"example's at only {acc:.0%} of the angles.")
-    expect(winners >= 3, f"Only {winners:.1f} members win on average: activation is not handed around the family.")
+                                f"example's at only {acc:.0%} of the angles." + back)
+    expect(winners >= 3, f"Only {winners:.1f} members win on average: activation is not handed around the family."
+           + back)
     passed(f"rotating examples hands activation along the family: peaks {err:.0f}° from the prediction on average, "
            f"{winners:.1f} different winners per example set, winner within {tol:.0f}° at {acc:.0%} of angles")
 
@@ -255,10 +257,11 @@ def check_alignment_result(alignment: float, null: torch.Tensor, min_margin: flo
     expect_type("null", null, torch.Tensor)
     expect(null.numel() >= 20, "Use at least 20 shuffles for the null distribution.")
     frac = float((null >= alignment).float().mean())
+    back = " The real alignment comes from your `tangent_alignment`: go back to Exercise 4.6."
     expect(frac <= 0.05, f"{frac:.0%} of shuffled orientations align as well as the real ones ({alignment:.3f}): "
-                         "the weights do not follow the curve's tangent.")
+                         "the weights do not follow the curve's tangent." + back)
     expect(alignment - float(null.mean()) >= min_margin,
-           f"The alignment {alignment:.3f} is barely above the shuffled mean {float(null.mean()):.3f}.")
+           f"The alignment {alignment:.3f} is barely above the shuffled mean {float(null.mean()):.3f}." + back)
     passed(f"tangent alignment {alignment:.2f} beats {1 - frac:.0%} of {null.numel()} shuffles "
            f"(shuffled mean {float(null.mean()):.2f})")
 
