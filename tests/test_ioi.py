@@ -135,8 +135,8 @@ def _ld(model, tokens, b):
 def test_accuracy_and_logit_differences(models, lesson_batch):
     test = ioi_batch(1000, seed=123)
     acc = {n: ioi_accuracy(m, test) for n, m in models.items()}
-    # measured: 2l1h 0.75, 2l2h 0.89, 1l2h 0.70 (margin 0.05)
-    assert acc["ioi_2l1h"] >= 0.70 and acc["ioi_2l2h"] >= 0.84
+    # measured: 2l1h 0.75, 2l2h 0.95, 1l2h 0.70 (margin 0.05)
+    assert acc["ioi_2l1h"] >= 0.70 and acc["ioi_2l2h"] >= 0.90
     assert acc["ioi_1l2h"] <= 0.75 and acc["ioi_1l2h"] < min(acc["ioi_2l1h"], acc["ioi_2l2h"])
     b, flip, _ = lesson_batch
     for name, m in models.items():
@@ -166,8 +166,10 @@ def test_patching_map_locates_the_circuit(models, lesson_batch, name):
     s2, end = int(b.pos["S2"][0]), int(b.pos["END"][0])
     controls = [p for p in range(N_CTX) if p not in (s2, end)]
     worst = attn[:, controls].abs().max().item()
-    # measured (2l1h): L0 at S2 0.33, last layer at END 0.36, controls 0.00; the issue asks for >= 3x
-    assert attn[0, s2] >= 0.15 and attn[-1, end] >= 0.15
+    # measured: 2l1h L0 at S2 0.33, last layer at END 0.36; 2l2h 0.135 and 0.27; controls <= 0.001.
+    # Floors at about 2/3 of the measured values; the issue asks for >= 3x every control position.
+    floor_s2, floor_end = {"ioi_2l1h": (0.22, 0.24), "ioi_2l2h": (0.09, 0.18)}[name]
+    assert attn[0, s2] >= floor_s2 and attn[-1, end] >= floor_end
     assert attn[0, s2] >= 3 * worst and attn[-1, end] >= 3 * worst
     resid = P.patch_residual(m, b.tokens, flip.tokens, _metric(m, b, flip))
     assert resid[0, s2] == pytest.approx(1, abs=1e-4) and resid[0, controls].abs().max() < 1e-4

@@ -18,7 +18,7 @@ Examples:
     >>> model = HookedTransformer(TransformerConfig(n_layers=1, d_vocab=10, n_ctx=5))
     >>> resolve_hook(model, "z", 0)
     'blocks.0.attn.hook_z'
-    >>> site_mask("blocks.0.attn.hook_z", (2, 5, 4, 16), positions=3, heads=[1]).sum().item()
+    >>> site_mask("blocks.0.attn.hook_z", (2, 5, 4, 16), positions=3, heads=[1]).expand(2, 5, 4, 16).sum().item()
     32
 """
 

@@ -26,9 +26,9 @@ Examples:
     >>> batch.tokens.shape
     torch.Size([2, 15])
     >>> batch.text()[0]
-    'When Rose and Mark went to the store, Rose gave a drink to'
-    >>> decode(batch.io[0:1])[0], decode(batch.corrupt("flip").tokens[0, batch.pos["S2"][0]].view(1))[0]
-    ('Mark', 'Mark')
+    'When Anna and Tom went to the store, Anna gave a drink to'
+    >>> batch.corrupt("flip").text()[0]
+    'When Anna and Tom went to the store, Tom gave a drink to'
 """
 
 from __future__ import annotations

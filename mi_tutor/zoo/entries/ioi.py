@@ -17,7 +17,7 @@ from ..registry import ZooEntry, register
 #: name -> (n_layers, n_heads, d_head, training settings)
 IOI_MODELS: dict[str, tuple[int, int, int, IOITrainConfig]] = {
     "ioi_2l1h": (2, 1, 32, IOITrainConfig(steps=2000, lr=3e-3, seed=0)),
-    "ioi_2l2h": (2, 2, 32, IOITrainConfig(steps=3000, lr=1e-3, seed=0)),
+    "ioi_2l2h": (2, 2, 32, IOITrainConfig(steps=4000, lr=2e-3, seed=0)),
     "ioi_1l2h": (1, 2, 32, IOITrainConfig(steps=3000, lr=1e-3, seed=0)),
 }
 
