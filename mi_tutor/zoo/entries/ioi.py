@@ -1,11 +1,23 @@
 """Attention-only transformers trained on the IOI task (lesson 9 onwards).
 
 ``ioi_2l1h`` and ``ioi_2l2h`` (two layers of one or two heads) form a readable
-two-step circuit: a layer-0 head writes at the repeated name (S2) what layer-1
-heads at END read through their keys; ``ioi_1l2h`` (one layer) is the contrast:
-it solves much of the task with a shortcut. Each recipe trains on mixed-order
-prompts (:func:`mi_tutor.tasks.ioi_batch`) with the cross-entropy of the END
-prediction only; see ``lessons-7-12.md`` section 9 of the course notes.
+circuit: patching locates a layer-0 component at the repeated name (S2) and at
+END, and the last layer at END, nothing at S1 or the IO; the layer-0 output at
+S2 reaches layer 1 through its values and keys, not its query. ``ioi_1l2h``
+(one layer) is the contrast: it solves part of the task without composing heads.
+Each recipe trains on mixed-order prompts (:func:`mi_tutor.tasks.ioi_batch`)
+with the cross-entropy of the END prediction only (d_model 64, d_head 32,
+init 0.05, batch 256, AdamW, seed 0).
+
+What worked (measured on 1000 mixed prompts; one loaded CPU thread):
+
+* 2L x 2H, lr 2e-3, 4000 steps: accuracy 0.95 (lr 1e-3, 3000 steps: 0.88);
+* 2L x 1H, lr 3e-3, 2000 steps: accuracy 0.75 (lr 1e-3 / 3000 steps: 0.69,
+  lr 1e-2 / 2000: 0.74, d_head 64 with init 0.02: 0.24). On this template task
+  the 1-head model plateaus well below the 0.98-1.00 the course notes measured
+  on their random-slot task, but its patching map shows the same two steps;
+* 1L x 2H, lr 1e-3, 3000 steps: accuracy 0.70 (1L x 1H: 0.49, i.e. "one of the
+  two names").
 """
 
 from __future__ import annotations
