@@ -229,7 +229,8 @@ checks.check_fft_scale(fft_scale)
 # %% [markdown]
 # Now the experiment the whole section builds to: the same eight units, the same number of steps, four
 # ways. We keep the **pixel** and **Fourier** runs with and without transformation robustness, and measure
-# the share of energy above a quarter of a cycle per pixel, and the full radial spectra.
+# the share of energy above a quarter of a cycle per pixel (with your `high_frequency_share`), and the full
+# radial spectra.
 
 # %%
 renders = {"naive": naive.images}
@@ -237,10 +238,11 @@ for label, kwargs in {"transforms": dict(param="pixel"), "fourier": dict(param="
                       "transforms + fourier": dict(param="fourier")}.items():
     renders[label] = V.render(model, V.channels("layer3.1", UNITS), steps=128, batch=len(UNITS), seed=0,
                               **kwargs).images
-fig, shares = plot_visualizations(renders)
+fig, _ = plot_visualizations(renders)
 plt.show()
 fig, spectra = plot_spectra({**renders, "dataset": data.images[:64]})
 plt.show()
+shares = {label: high_frequency_share(images.cpu()) for label, images in renders.items()}   # your Exercise 3.2
 for label, share in shares.items():
     print(f"{label:>22}: high-frequency share {share.mean():.3f}  (ratio to naive {share.mean() / shares['naive'].mean():.2f})")
 

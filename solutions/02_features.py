@@ -108,7 +108,7 @@ checks.check_top_k_examples(top_k_examples)
 
 # %% nbgrader={"grade": true, "grade_id": "ex2_1_hidden", "locked": true, "points": 1, "schema_version": 3, "solution": false}
 ### BEGIN HIDDEN TESTS
-# Hidden tests: more seeds and shapes, run only at grading time.
+# 33 images and 9 channels with k = 7, and a single image with k = 1 (edge sizes).
 checks.check_top_k_examples(top_k_examples, seed=5, n=33, channels=9, k=7)
 checks.check_top_k_examples(top_k_examples, seed=9, n=4, channels=2, k=1)
 ### END HIDDEN TESTS
@@ -172,7 +172,7 @@ checks.check_mass_mean_probe(mass_mean_probe)
 
 # %% nbgrader={"grade": true, "grade_id": "ex2_2_hidden", "locked": true, "points": 1, "schema_version": 3, "solution": false}
 ### BEGIN HIDDEN TESTS
-# Hidden tests: more seeds and shapes, run only at grading time.
+# 101 points of dimension 17: an odd count, labels as bools and as 0/1.
 checks.check_mass_mean_probe(mass_mean_probe, seed=3, n=101, d=17)
 ### END HIDDEN TESTS
 
@@ -219,7 +219,7 @@ checks.check_train_probe(train_probe)
 
 # %% nbgrader={"grade": true, "grade_id": "ex2_3_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false}
 ### BEGIN HIDDEN TESTS
-# Hidden tests: more seeds and shapes, run only at grading time.
+# 6 classes in 20 dimensions and a binary problem in 5: n_classes must be used, not assumed.
 checks.check_train_probe(train_probe, seed=4, d=20, n_classes=6)
 checks.check_train_probe(train_probe, seed=8, d=5, n_classes=2)
 ### END HIDDEN TESTS
@@ -300,7 +300,7 @@ checks.check_quantile_thresholds(quantile_thresholds)
 
 # %% nbgrader={"grade": true, "grade_id": "ex2_4_hidden", "locked": true, "points": 1, "schema_version": 3, "solution": false}
 ### BEGIN HIDDEN TESTS
-# Hidden tests: more seeds and shapes, run only at grading time.
+# Another quantile (1%) on 3 channels: the quantile argument must be used.
 checks.check_quantile_thresholds(quantile_thresholds, seed=2, n=30, channels=3, quantile=0.01)
 ### END HIDDEN TESTS
 
@@ -338,7 +338,7 @@ checks.check_dissection_iou(dissection_iou)
 
 # %% nbgrader={"grade": true, "grade_id": "ex2_5_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false}
 ### BEGIN HIDDEN TESTS
-# Hidden tests: more seeds and shapes, run only at grading time.
+# 5 units, 4 concepts, 6x6 maps upsampled to 12x12 masks: sizes must come from the inputs.
 checks.check_dissection_iou(dissection_iou, seed=6, n=9, channels=5, concepts=4, size=12, act_size=6)
 ### END HIDDEN TESTS
 
@@ -395,7 +395,7 @@ checks.check_direction_activation(direction_activation)
 
 # %% nbgrader={"grade": true, "grade_id": "ex2_6_hidden", "locked": true, "points": 1, "schema_version": 3, "solution": false}
 ### BEGIN HIDDEN TESTS
-# Hidden tests: more seeds and shapes, run only at grading time.
+# 11 channels and a batch of 2; the caller's direction must not be normalised in place.
 checks.check_direction_activation(direction_activation, seed=7, n=2, channels=11)
 ### END HIDDEN TESTS
 
@@ -505,7 +505,7 @@ checks.check_grid_average(grid_average)
 
 # %% nbgrader={"grade": true, "grade_id": "ex2_7_hidden", "locked": true, "points": 1, "schema_version": 3, "solution": false}
 ### BEGIN HIDDEN TESTS
-# Hidden tests: more seeds and shapes, run only at grading time.
+# A 7x7 grid over 200 points of dimension 5: empty cells and the maximum coordinate.
 checks.check_grid_average(grid_average, seed=3, n=200, d=5, n_cells=7)
 ### END HIDDEN TESTS
 

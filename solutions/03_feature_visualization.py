@@ -105,7 +105,7 @@ checks.check_channel_loss(channel_loss)
 
 # %% nbgrader={"grade": true, "grade_id": "ex3_1_hidden", "locked": true, "points": 1, "schema_version": 3, "solution": false}
 ### BEGIN HIDDEN TESTS
-# Hidden tests: more seeds and shapes, run only at grading time.
+# 9 channels and a batch of 3 (the loss averages the batch, not sums it); inputs left unchanged.
 checks.check_channel_loss(channel_loss, seed=4, batch=3, channels=9)
 ### END HIDDEN TESTS
 
@@ -167,7 +167,7 @@ checks.check_high_frequency_share(high_frequency_share)
 
 # %% nbgrader={"grade": true, "grade_id": "ex3_2_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false}
 ### BEGIN HIDDEN TESTS
-# Hidden tests: more seeds and shapes, run only at grading time.
+# 24x24 images and a batch of 2: the frequency grid must follow the image size.
 checks.check_high_frequency_share(high_frequency_share, seed=3, batch=2, size=24)
 ### END HIDDEN TESTS
 
@@ -205,7 +205,7 @@ checks.check_jitter(jitter)
 
 # %% nbgrader={"grade": true, "grade_id": "ex3_3_hidden", "locked": true, "points": 1, "schema_version": 3, "solution": false}
 ### BEGIN HIDDEN TESTS
-# Hidden tests: more seeds and shapes, run only at grading time.
+# A larger offset range (d = 5) on 13x14 images: rows and columns must not be swapped.
 checks.check_jitter(jitter, seed=2, size=13, d=5)
 ### END HIDDEN TESTS
 
@@ -245,7 +245,7 @@ checks.check_fft_scale(fft_scale)
 
 # %% nbgrader={"grade": true, "grade_id": "ex3_4_hidden", "locked": true, "points": 1, "schema_version": 3, "solution": false}
 ### BEGIN HIDDEN TESTS
-# Hidden tests: more seeds and shapes, run only at grading time.
+# A tall 9x5 grid (odd sizes, h > w) and a square one: the frequency axes must not be swapped.
 checks.check_fft_scale(fft_scale, h=9, w=5)
 checks.check_fft_scale(fft_scale, h=16, w=16)
 ### END HIDDEN TESTS
@@ -253,7 +253,8 @@ checks.check_fft_scale(fft_scale, h=16, w=16)
 # %% [markdown]
 # Now the experiment the whole section builds to: the same eight units, the same number of steps, four
 # ways. We keep the **pixel** and **Fourier** runs with and without transformation robustness, and measure
-# the share of energy above a quarter of a cycle per pixel, and the full radial spectra.
+# the share of energy above a quarter of a cycle per pixel (with your `high_frequency_share`), and the full
+# radial spectra.
 
 # %%
 renders = {"naive": naive.images}
@@ -261,10 +262,11 @@ for label, kwargs in {"transforms": dict(param="pixel"), "fourier": dict(param="
                       "transforms + fourier": dict(param="fourier")}.items():
     renders[label] = V.render(model, V.channels("layer3.1", UNITS), steps=128, batch=len(UNITS), seed=0,
                               **kwargs).images
-fig, shares = plot_visualizations(renders)
+fig, _ = plot_visualizations(renders)
 plt.show()
 fig, spectra = plot_spectra({**renders, "dataset": data.images[:64]})
 plt.show()
+shares = {label: high_frequency_share(images.cpu()) for label, images in renders.items()}   # your Exercise 3.2
 for label, share in shares.items():
     print(f"{label:>22}: high-frequency share {share.mean():.3f}  (ratio to naive {share.mean() / shares['naive'].mean():.2f})")
 
@@ -356,7 +358,7 @@ checks.check_diversity_loss(diversity_loss)
 
 # %% nbgrader={"grade": true, "grade_id": "ex3_5_hidden", "locked": true, "points": 1, "schema_version": 3, "solution": false}
 ### BEGIN HIDDEN TESTS
-# Hidden tests: more seeds and shapes, run only at grading time.
+# 5 images and 7 channels: every ordered pair counts, the diagonal does not.
 checks.check_diversity_loss(diversity_loss, seed=6, batch=5, channels=7)
 ### END HIDDEN TESTS
 
@@ -418,7 +420,7 @@ checks.check_deepdream_step(deepdream_step)
 
 # %% nbgrader={"grade": true, "grade_id": "ex3_6_hidden", "locked": true, "points": 1, "schema_version": 3, "solution": false}
 ### BEGIN HIDDEN TESTS
-# Hidden tests: more seeds and shapes, run only at grading time.
+# A batch of 3 and a smaller step; the caller's image must be left unchanged (no in-place ascent).
 checks.check_deepdream_step(deepdream_step, seed=5, batch=3, lr=0.01)
 ### END HIDDEN TESTS
 

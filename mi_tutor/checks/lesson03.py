@@ -136,7 +136,8 @@ def check_hf_reduction(shares: Mapping[str, torch.Tensor], naive: str, regularis
     """The regularised renders carry a smaller high-frequency share than the naive ones."""
     a, b = float(shares[naive].mean()), float(shares[regularised].mean())
     expect(b < max_ratio * a, f"High-frequency share: {naive} {a:.3f}, {regularised} {b:.3f} (ratio {b / a:.2f}); "
-                              f"expected a ratio below {max_ratio}.")
+                              f"expected a ratio below {max_ratio}. The shares come from your "
+                              "`high_frequency_share`: go back to Exercise 3.2 if they look wrong.")
     passed(f"high-frequency share falls from {a:.3f} ({naive}) to {b:.3f} ({regularised}): ratio {b / a:.2f}")
 
 
