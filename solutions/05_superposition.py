@@ -299,7 +299,8 @@ model_dims = zoo.load("tms_dimensionality", device=device)
 probabilities_dims = model_dims.feature_probability[:, 0].cpu()
 fig, dims_data = sp.plot_dimensionality(model_dims.W.detach().cpu(), probabilities_dims)
 plt.show()
-print("dimensions per feature:", [round(v, 2) for v in dims_data["dims_per_feature"].tolist()])
+dims_yours = dimensions_per_feature(model_dims.W.detach().cpu())          # your Exercise 5.5
+print("dimensions per feature (yours):", [round(v, 2) for v in dims_yours.tolist()])
 
 # %% [markdown]
 # Instead of falling smoothly, `D*` *sticks*: at 1 while the data is dense (each learned feature owns a
@@ -308,7 +309,7 @@ print("dimensions per feature:", [round(v, 2) for v in dims_data["dims_per_featu
 # features into a few regular geometric configurations.
 
 # %% nbgrader={"grade": false, "grade_id": "sticky_check", "locked": true, "schema_version": 3, "solution": false}
-checks.check_sticky_dimensionality(dims_data["dims_per_feature"], probabilities_dims)
+checks.check_sticky_dimensionality(dims_yours, probabilities_dims)
 
 # %% [markdown]
 # ## 5. A phase diagram
@@ -362,6 +363,7 @@ checks.check_classify_phase(classify_phase, seed=4, n=80)
 # %% nbgrader={"grade": false, "grade_id": "phase_figure", "locked": true, "schema_version": 3, "solution": false}
 model_phase = zoo.load("tms_phase_2in1", device=device)
 diagram = sp.phase_diagram_from_model(model_phase, sp.evaluate_loss(model_phase))
+diagram.phases = classify_phase(diagram.W)                                 # your Exercise 5.6 labels the grid
 fig, phase_data = sp.plot_phase_diagram(diagram)
 plt.show()
 print(phase_data["counts"])
@@ -425,7 +427,7 @@ best = sp.best_repeats(sp.evaluate_loss(model_relu), n_repeats)
 W_relu = model_relu.W.detach().cpu()[best]
 fig, neuron_data = sp.plot_neuron_weights(W_relu, [f"p = {p:.2f}" for p in probabilities_relu])
 plt.show()
-polysemantic = sp.polysemantic_neurons(W_relu)
+polysemantic = (neuron_feature_counts(W_relu) >= 2).sum(-1)              # your Exercise 5.7
 print("features per neuron:", neuron_data["features_per_neuron"].tolist())
 print("polysemantic neurons per model:", polysemantic.tolist())
 

@@ -52,6 +52,12 @@ def test_fake_cohort(lesson, tmp_path):
     assert results["untouched"].score == 0, results["untouched"]
     assert 0 < results["wrong"].score < full, results["wrong"]
 
+    # The solution also passes the locked, ungraded result checks under the figures (they carry no points).
+    graded = nbformat.read(course / "autograded" / "solution" / lesson.slug / f"{lesson.slug}.ipynb", as_version=4)
+    broken = [c.metadata["nbgrader"]["grade_id"] for c in graded.cells if c.cell_type == "code"
+              and c.metadata.get("nbgrader", {}).get("locked") and any(o.output_type == "error" for o in c.outputs)]
+    assert broken == [], f"the solution fails the locked cells {broken}"
+
     # Feedback names what failed but shows no hidden-test code.
     for student in results:
         page = course / "feedback" / student / lesson.slug / f"{lesson.slug}.html"

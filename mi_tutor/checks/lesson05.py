@@ -247,10 +247,13 @@ def check_sticky_dimensionality(dims_per_feature: torch.Tensor, feature_probabil
     d = d[order]
     near_one = ((d - 1).abs() < 0.05).sum().item()
     near_half = ((d - 0.5).abs() < 0.05).sum().item()
+    back = " The numbers come from your `dimensions_per_feature`: go back to Exercise 5.5."
     expect(near_one >= 2, f"Only {near_one} instances have dimensions per feature within 0.05 of 1; the dense end "
-                          "should stick at 1.")
-    expect(near_half >= 3, f"Only {near_half} instances sit within 0.05 of 1/2; expected a plateau of 3 or more.")
-    expect(bool((d[1:] <= d[:-1] + 0.05).all()), "Dimensions per feature should fall (roughly) as sparsity rises.")
+                          "should stick at 1." + back)
+    expect(near_half >= 3, f"Only {near_half} instances sit within 0.05 of 1/2; expected a plateau of 3 or more."
+           + back)
+    expect(bool((d[1:] <= d[:-1] + 0.05).all()), "Dimensions per feature should fall (roughly) as sparsity rises."
+           + back)
     passed(f"dimensions per feature stick at 1 ({near_one} instances) and at 1/2 ({near_half} instances)")
 
 
@@ -261,16 +264,18 @@ def check_phase_diagram(phases: torch.Tensor, importances: torch.Tensor, densiti
     imp = torch.as_tensor(importances).cpu()
     den = torch.as_tensor(densities).cpu()
     counts = {name: int((ph == code).sum()) for code, name in ref.PHASE_NAMES.items() if code >= 0}
-    expect(all(v >= 3 for v in counts.values()), f"Each phase should cover several grid points; counts: {counts}.")
+    back = " The phases are labelled by your `classify_phase`: go back to Exercise 5.6."
+    expect(all(v >= 3 for v in counts.values()), f"Each phase should cover several grid points; counts: {counts}."
+           + back)
     dense = den >= 0.5
     sparse = den <= 0.05
     low, high = imp < 0.5, imp > 2
     expect(bool((ph[low][:, dense] == ref.NOT_LEARNED).float().mean() > 0.7),
-           "Dense data with an unimportant extra feature should leave it not learned.")
+           "Dense data with an unimportant extra feature should leave it not learned." + back)
     expect(bool((ph[high][:, dense] == ref.DEDICATED).float().mean() > 0.7),
-           "Dense data with an important extra feature should give it the dimension.")
+           "Dense data with an important extra feature should give it the dimension." + back)
     expect(bool((ph[:, sparse] == ref.ANTIPODAL).float().mean() > 0.7),
-           "Sparse data should put both features in an antipodal pair.")
+           "Sparse data should put both features in an antipodal pair." + back)
     passed(f"three phases in their places: {counts}")
 
 
@@ -279,7 +284,8 @@ def check_polysemantic_counts(counts: torch.Tensor, feature_probability: torch.T
     c = torch.as_tensor(counts).cpu().reshape(-1)
     p = torch.as_tensor(feature_probability).cpu().reshape(-1)
     dense, sparse = int(c[p.argmax()]), int(c[p.argmin()])
-    expect(sparse >= 3, f"The sparsest model has {sparse} polysemantic neurons; expected 3 or more.")
+    back = " The counts come from your `neuron_feature_counts`: go back to Exercise 5.7."
+    expect(sparse >= 3, f"The sparsest model has {sparse} polysemantic neurons; expected 3 or more." + back)
     expect(sparse > dense, f"The sparsest model has {sparse} polysemantic neurons and the densest {dense}; "
-                           "sparsity should make them more common.")
+                           "sparsity should make them more common." + back)
     passed(f"polysemantic neurons: {dense} at p={p.max():.2g}, {sparse} at p={p.min():.2g}")
