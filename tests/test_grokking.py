@@ -167,6 +167,16 @@ def test_neuron_fractions_of_a_pure_neuron():
     assert grok.key_frequencies_from_neurons(acts[..., :1]) == [4]
 
 
+@pytest.mark.parametrize("model", [grok.EmbedMLP(11, 8, 16), grok.nanda_transformer(11, 16, 2, 8, 32)],
+                         ids=["mlp", "transformer"])
+def test_activations_logits_and_embedding_of_both_models(model):
+    assert grok.neuron_activations(model, 11).shape == (11, 11, 16 if isinstance(model, grok.EmbedMLP) else 32)
+    logits = grok.all_logits(model, 11)
+    tokens = grok.modular_addition(11, 0.5).tokens
+    assert logits.shape == (11, 11, 11) and torch.allclose(logits.reshape(121, 11), grok.answer_logits(model, tokens), atol=1e-5)
+    assert grok.embedding(model).shape[0] == 11
+
+
 def _grid(p):
     x = torch.arange(p, dtype=torch.float32)
     return x[:, None, None], x[None, :, None], x[None, None, :]

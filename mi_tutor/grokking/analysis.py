@@ -76,8 +76,9 @@ def neuron_activations(model: nn.Module, p: int) -> torch.Tensor:
     b = torch.arange(p).repeat(p)
     tokens = torch.stack([a, b, torch.full_like(a, p)], 1)
     name = "hook_post" if isinstance(model, EmbedMLP) else "blocks.0.mlp.hook_post"
-    _, cache = model.run_with_cache(tokens, names_filter=[name])
-    acts = cache[name]
+    store: dict[str, torch.Tensor] = {}
+    model.run_with_hooks(tokens, fwd_hooks=[(name, lambda act, hook: store.__setitem__("acts", act.detach()))])
+    acts = store["acts"]
     if acts.dim() == 3:
         acts = acts[:, -1]
     return acts.reshape(p, p, -1)
