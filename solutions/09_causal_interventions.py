@@ -285,15 +285,19 @@ fig.tight_layout()
 for head, row in ablation_table.items():
     print(head, {k: round(v, 2) for k, v in row.items()})
 
+# %% nbgrader={"grade": false, "grade_id": "fig_ablation", "locked": true, "schema_version": 3, "solution": false}
+checks.check_ablation_table(ablation_table, base_2h)
+
 # %% [markdown]
-# Read the three bars of each head. Zero and mean ablation give similar numbers for some heads and
-# differ by up to a logit for others: the zero vector is an activation the model never produced,
-# so what the layers downstream (or the unembedding) make of that value is mixed into the result.
-# Mean ablation removes only what *varies* with the input, the information we are asking about, and
-# stays on the distribution the model knows. Resample ablation differs most: it does not remove the
-# head's information but writes *another* prompt's (other names) into it, which is why it needs
-# equivalent inputs (section 8) to be a fair test. Whichever you use, say which, and say over which
-# reference distribution: "the head matters" means little without it.
+# Read the three bars of each head. For one layer-0 head zero and mean ablation disagree wildly:
+# zero ablation leaves most of the logit difference, mean ablation almost none. Zero ablation would
+# call that head a minor player. The zero vector is an activation the model never produced; what
+# the layer above makes of that value is mixed into the result (here the layer-1 heads' keys and
+# values see an unusual input and happen to keep working). Mean ablation removes only what *varies*
+# with the input, the information we are asking about, and stays on the distribution the model
+# knows. Resample ablation differs again: it does not remove the head's information but writes
+# *another* prompt's (other names) into it, which is why it needs equivalent inputs (section 8) to be
+# a fair test. Whichever you use, say which, and over which reference distribution.
 #
 # ## 4. Activation patching over layers and positions
 #
@@ -665,10 +669,13 @@ checks.check_faithfulness_curve(sizes, found, random_f)
 # mean-ablating a component that works against the answer raises the logit difference. A score
 # near 1 is necessary, not sufficient: Wang et al. also ask for **completeness** (knocking out part
 # `K` of the circuit should hurt the circuit as much as it hurts the model) and **minimality**
-# (every component matters for some `K`). The library has both, at the level of whole heads:
+# (every component matters for some `K`). The library has both, at the level of whole heads. On
+# `ioi_2l2h` we take the three heads whose mean ablation costs most: how much does leaving out the
+# fourth cost, and which subsets `K` expose the difference?
 
 # %%
-heads_2h = [(0, 1), (1, 0), (1, 1)]
+least = max(ablation_table, key=lambda h: ablation_table[h]["mean"])  # the head whose mean ablation costs least
+heads_2h = [(L, h) for L in range(2) for h in range(2) if f"L{L}H{h}" != least]
 print("ioi_2l2h circuit", heads_2h, "faithfulness",
       round(patching.faithfulness(m2, batch.tokens, heads_2h, abc.tokens, F).faithfulness, 2))
 print("completeness gaps:", {k: round(v, 2) for k, v in

@@ -26,6 +26,7 @@ __all__ = [
     "check_circuit_faithfulness",
     "check_scrub_score",
     "check_task_numbers",
+    "check_ablation_table",
     "check_patching_map",
     "check_path_results",
     "check_faithfulness_curve",
@@ -308,6 +309,17 @@ def check_task_numbers(numbers: Mapping[str, Mapping[str, float]]) -> None:
                                       f"{row['corrupt_ld']:.2f}: check logit_diff's sign (IO minus S).")
         expect(row["clean_ld"] > 0, f"{name}: the clean logit difference should be positive, got {row['clean_ld']:.2f}")
     passed("every model prefers the IO on clean prompts and the S on flipped ones")
+
+
+def check_ablation_table(table: Mapping[str, Mapping[str, float]], base: float) -> None:
+    """Zero and mean ablation disagree strongly for at least one head (zero ablation misleads)."""
+    gaps = {head: row["zero"] - row["mean"] for head, row in table.items()}
+    head = max(gaps, key=lambda h: abs(gaps[h]))
+    expect(abs(gaps[head]) >= 0.25 * abs(base),
+           f"The largest zero-vs-mean gap is {gaps[head]:.2f} (head {head}) against a logit difference of {base:.2f}; "
+           "expected a head where they differ by at least a quarter of it. Check ablate_head's 'zero' and 'mean'.")
+    passed(f"{head}: zero ablation leaves {table[head]['zero']:.2f}, mean ablation {table[head]['mean']:.2f} "
+           f"(no ablation {base:.2f})")
 
 
 def check_patching_map(resid: torch.Tensor, attn_out: torch.Tensor, pos: Mapping[str, int]) -> None:
