@@ -268,7 +268,7 @@ for coeff in l1_coeffs:
         x_hat, f = sae(eval_x)
     sweep["l0"].append(dl.l0_norm(f).item())
     sweep["fve"].append(dl.fraction_variance_explained(eval_x, x_hat).item())
-    sweep["mmcs"].append(dl.mean_max_cosine_similarity(sae.W_dec.detach(), true_features).item())
+    sweep["mmcs"].append(mean_max_cosine_similarity(sae.W_dec.detach(), true_features).item())   # Exercise 6.5
     sweep["dead"].append(int(dl.dead_latents(f).sum()))
     saes[coeff] = sae
 for key, values in sweep.items():
@@ -286,7 +286,7 @@ plt.show()
 # rather drop features than pay for them.
 
 # %% nbgrader={"grade": false, "grade_id": "toy_check", "locked": true, "schema_version": 3, "solution": false}
-checks.check_toy_recovery(recovery_data["max_cosine"].mean())
+checks.check_toy_recovery(mean_max_cosine_similarity(saes[0.1].W_dec.detach(), true_features))
 checks.check_l0_falls(sweep_data["l1_coeff"], sweep_data["l0"])
 
 # %% [markdown]
@@ -356,7 +356,7 @@ with torch.no_grad():
 test_latents = test_latents.cpu()
 losses = dl.spliced_losses(cnn, cnn_sae, world.images[4000:], world.labels[4000:], "gap", scale)
 print(f"L0 {dl.l0_norm(test_latents):.2f}, dead latents {int(dl.dead_latents(test_latents).sum())} of 256, "
-      f"variance explained {dl.fraction_variance_explained(test_acts / scale, test_hat.cpu()):.3f}")
+      f"variance explained {fraction_variance_explained(test_acts / scale, test_hat.cpu()):.3f}")
 print(f"cross-entropy clean {losses['clean']:.3f}, with the SAE {losses['spliced']:.3f}, zeroed {losses['zero']:.3f}"
       f" -> loss recovered {dl.loss_recovered(losses['clean'], losses['spliced'], losses['zero']):.3f}")
 fig, training_data = dl.plot_training(cnn_result.history)
@@ -414,8 +414,8 @@ checks.check_concept_purity(concept_purity, seed=31, n=300)
 ### END HIDDEN TESTS
 
 # %% nbgrader={"grade": false, "grade_id": "purity_figure", "locked": true, "schema_version": 3, "solution": false}
-neuron_purity = dl.concept_purity(test_acts, test_concepts)
-latent_purity = dl.concept_purity(test_latents, test_concepts)
+neuron_purity = concept_purity(test_acts, test_concepts)                 # your Exercise 6.7
+latent_purity = concept_purity(test_latents, test_concepts)
 fig, purity_data = dl.plot_purity(neuron_purity, latent_purity)
 plt.show()
 fig, concept_data = dl.plot_latent_concepts(test_latents, test_concepts, concept_names, n_units=12)

@@ -209,7 +209,8 @@ def check_toy_recovery(mmcs: float | torch.Tensor, threshold: float = 0.9) -> No
     """An SAE on the toy model's hidden activations recovers its features: MMCS >= 0.9."""
     value = float(mmcs)
     expect(value >= threshold, f"Mean max cosine similarity is {value:.3f}; the SAE should recover the toy model's "
-                               f"features with {threshold} or more.")
+                               f"features with {threshold} or more. The number comes from your "
+                               "`mean_max_cosine_similarity`: go back to Exercise 6.5 if it looks wrong.")
     passed(f"the SAE recovers the ground-truth features: MMCS = {value:.3f}")
 
 
@@ -228,5 +229,6 @@ def check_monosemanticity(neuron_purity: torch.Tensor, latent_purity: torch.Tens
     s = latent_purity[~latent_purity.isnan()]
     expect(len(s) >= 5, f"Only {len(s)} SAE latents are active often enough to score; expected 5 or more.")
     expect(s.mean() >= n.mean() + margin,
-           f"Mean purity of SAE latents {s.mean():.3f} is not above the neurons' {n.mean():.3f} by {margin}.")
+           f"Mean purity of SAE latents {s.mean():.3f} is not above the neurons' {n.mean():.3f} by {margin}. "
+           "Both come from your `concept_purity`: go back to Exercise 6.7 if they look wrong.")
     passed(f"SAE latents are purer than neurons: {s.mean():.2f} vs {n.mean():.2f} ({len(s)} latents, {len(n)} neurons)")
