@@ -473,3 +473,40 @@ def test_lesson03_mistakes():
     fails(c3.check_deepdream_step, lambda m, layer, im, lr: deepdream_step(m, layer, im, lr).requires_grad_(),
           "detached")
     fails(c3.check_deepdream_step, lambda m, layer, im, lr: deepdream_step(m, layer, im, -lr), "added")
+
+
+# ================================================================== lessons 4-6: result checks send the student back
+# (their exercise checks are tested with the libraries: tests/test_circuits_vision.py, test_superposition.py,
+# test_dictionary.py; here: the messages of the locked cells that read the student's own numbers)
+from mi_tutor import circuits_vision as cv  # noqa: E402
+from mi_tutor.checks import lesson04 as c4  # noqa: E402
+from mi_tutor.checks import lesson05 as c5  # noqa: E402
+from mi_tutor.checks import lesson06 as c6  # noqa: E402
+
+
+def test_lesson04_result_checks_send_the_student_back():
+    ang = torch.arange(36) * (2 * torch.pi / 36)
+    pref = torch.arange(6) * (2 * torch.pi / 6)
+    c4.check_handoff_result(cv.handoff(torch.exp(2 * (torch.cos(ang[:, None] + 0.4 - pref[None]) - 1)), ang, pref))
+    scrambled = cv.handoff(torch.rand(36, 6, generator=torch.Generator().manual_seed(1)), ang, pref)
+    with pytest.raises(CheckFailure, match="Exercise 4.5"):          # responses that ignore the rotation
+        c4.check_handoff_result(scrambled)
+    with pytest.raises(CheckFailure, match="Exercise 4.6"):
+        c4.check_alignment_result(0.01, torch.randn(50, generator=torch.Generator().manual_seed(0)) * 0.05)
+
+
+def test_lesson05_result_checks_send_the_student_back():
+    with pytest.raises(CheckFailure, match="Exercise 5.5"):
+        c5.check_sticky_dimensionality(torch.linspace(2.0, 0.1, 10), torch.logspace(0, -2, 10))
+    with pytest.raises(CheckFailure, match="Exercise 5.6"):
+        c5.check_phase_diagram(torch.full((5, 5), -1), torch.logspace(-1, 1, 5), torch.logspace(-2, 0, 5))
+    with pytest.raises(CheckFailure, match="Exercise 5.7"):
+        c5.check_polysemantic_counts(torch.tensor([0, 0, 0]), torch.tensor([1.0, 0.1, 0.01]))
+
+
+def test_lesson06_result_checks_send_the_student_back():
+    c6.check_toy_recovery(torch.tensor(0.95))
+    with pytest.raises(CheckFailure, match="Exercise 6.5"):
+        c6.check_toy_recovery(torch.tensor(0.2))
+    with pytest.raises(CheckFailure, match="Exercise 6.7"):
+        c6.check_monosemanticity(torch.full((64,), 0.5), torch.full((64,), 0.5))
