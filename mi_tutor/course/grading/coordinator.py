@@ -154,6 +154,14 @@ class _Store:
             dest.parent.mkdir(parents=True, exist_ok=True)
             dest.write_bytes(base64.b64decode(data))
 
+    def has_submission(self, assignment: str, student: str) -> bool:
+        with Gradebook(self.db_url) as gb:
+            try:
+                gb.find_submission(assignment, student)
+            except MissingEntry:
+                return False
+            return True
+
     def scores(self, results: list[SubmissionResult]) -> None:
         with Gradebook(self.db_url) as gb:
             for r in results:
@@ -287,6 +295,8 @@ def _grade_assignment(root: Path, a: str, run: GradingRun, store: _Store, api, c
             continue
         problems = diagnose_submission(folder, a, lim.max_notebook_mb)
         if problems:
+            if store.has_submission(a, student):  # an earlier version was graded: its grade is stale now
+                store.store(GradingTask(student, a, b"", b"", "", {}), {"success": False}, [])
             records.save_record(store.db, student, a, checksum, "failed", 0.0, 0.0, problems, [])
             run.results.append(SubmissionResult(student, a, graded=False, problems=problems))
             continue
