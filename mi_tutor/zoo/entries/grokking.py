@@ -7,7 +7,8 @@ recipe without weight decay: it memorises and never generalises in the same numb
 
 The full-size run of Nanda et al. (p = 113, 30 % train, d_model 128, lr 1e-3) needs ~8-10k full-batch
 steps; on the shared 2-core CPU the course was built on it ran at 0.26-2.8 s/step and could not be
-finished in time, so the zoo ships the half-width p = 53 run (see ``NANDA_113`` for its recipe).
+finished in time (``NANDA_113``). ``grokking_p113`` is the same task and model at lr 3e-3, which groks in
+2500 steps; lesson 10 analyses the half-width p = 53 run, whose clean-up is complete.
 """
 
 from __future__ import annotations
@@ -26,11 +27,15 @@ GROK_P53 = GrokRun(p=53, train_frac=0.4, data_seed=0, d_model=64, n_heads=4, d_h
                                     log_every=20, checkpoint_every=100))
 #: The control: the same recipe with weight decay 0.
 GROK_P53_WD0 = dataclasses.replace(GROK_P53, train=dataclasses.replace(GROK_P53.train, weight_decay=0.0))
-#: The recipe of Nanda et al. (not shipped: too slow for the course's CPU).
+#: Nanda et al.'s task and model (p = 113, 30 % train, d_model 128) at lr 3e-3 instead of 1e-3: groks in 2500 steps
+#: (test accuracy 0.95 at step 2300, 0.995 at 2500; 1808 s on one loaded thread). Clean-up has only begun.
+NANDA_113_LR3 = GrokRun(p=113, train_frac=0.3, train=GrokConfig(steps=2500, lr=3e-3, weight_decay=1.0, log_every=50,
+                                                                 checkpoint_every=200))
+#: The recipe of Nanda et al. at lr 1e-3 (not shipped: ~10k steps, too slow for the course's CPU).
 NANDA_113 = GrokRun(p=113, train_frac=0.3, train=GrokConfig(steps=14000, lr=1e-3, weight_decay=1.0, log_every=50,
                                                              checkpoint_every=200))
 #: Snapshots kept in the shipped files (steps between them): all of the grokking run, a few of the control.
-KEEP_EVERY = {"grokking_p53": 100, "grokking_p53_wd0": 1000}
+KEEP_EVERY = {"grokking_p53": 100, "grokking_p53_wd0": 1000, "grokking_p113": 400}
 
 
 def _recipe(name: str, spec: GrokRun):
@@ -58,3 +63,13 @@ for _name, _spec, _what in (("grokking_p53", GROK_P53, "weight decay 1, groks"),
               "steps": _spec.train.steps, "lr": _spec.train.lr, "weight_decay": _spec.train.weight_decay,
               "checkpoints": f"every {KEEP_EVERY[_name]} steps, float16"},
     ))
+
+register(ZooEntry(
+    name="grokking_p113",
+    description="Nanda et al.'s 1-layer transformer (d_model 128, d_mlp 512) on (a+b) mod 113, 30% train, lr 3e-3, groks",
+    build=NANDA_113_LR3.build,
+    recipe=_recipe("grokking_p113", NANDA_113_LR3),
+    family="grokking",
+    info={"task": "(a + b) mod 113, tokens 'a b ='", "train_frac": 0.3, "seed": 0, "steps": 2500, "lr": 3e-3,
+          "weight_decay": 1.0, "checkpoints": "every 400 steps, float16"},
+))
