@@ -147,9 +147,7 @@ def _uses(tree: ast.AST) -> set[str]:
             out.update(a.name.split(".")[0] for a in node.names)
             if isinstance(node, ast.ImportFrom) and node.module:
                 out.add(node.module.split(".")[0])
-        elif isinstance(node, (ast.FunctionDef, ast.ClassDef)):
-            out.add(node.name)
-    return out
+    return out  # names the cell only defines are not allowances: a solution defines the exercise itself
 
 
 def scan_cell(source: str, imported: set[str], references: dict[str, str] | None = None,
@@ -177,6 +175,7 @@ def scan_cell(source: str, imported: set[str], references: dict[str, str] | None
     except SyntaxError:
         return []
     reasons: list[str] = []
+    imported = set(imported) | _imported_names(tree)  # `import mi_tutor.checks.core as core` in the cell itself
 
     def add(reason: str) -> None:
         if reason not in reasons:
