@@ -109,7 +109,7 @@ def test_hostile_class_is_flagged_or_zeroed_and_honest_gets_full_marks(tmp_path)
         assert res[student].needs_manual_grade and res[student].status == "flagged", table
     # the snooper saw nothing of the course and no network; nothing it started is still running
     nb = json.loads((course / "autograded" / "snooper" / SLUG / f"{SLUG}.ipynb").read_text())
-    printed = "".join(o.get("text", "") for c in nb["cells"] for o in c.get("outputs", [])
+    printed = "".join("".join(o.get("text", "")) for c in nb["cells"] for o in c.get("outputs", [])
                       if c["metadata"].get("nbgrader", {}).get("grade_id") == "ex1_3_solution")
     assert "READ" not in printed and printed.count("DENIED") == 3 and "NET CLOSED" in printed, printed
     assert not any(p.read_bytes().startswith(b"sleep\x004244") for p in Path("/proc").glob("[0-9]*/cmdline")
