@@ -24,6 +24,7 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
+from ..transformer.train import adamw_with_warmup
 from .data import ModularData
 from .models import answer_logits
 
@@ -160,8 +161,7 @@ def train_grokking(model: nn.Module, data: ModularData, cfg: GrokConfig | None =
     cfg = cfg or GrokConfig()
     device = next(model.parameters()).device
     data = data.to(device)
-    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay, betas=cfg.betas)
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min((s + 1) / max(cfg.warmup, 1), 1.0))
+    opt, sched = adamw_with_warmup(model, cfg.lr, cfg.weight_decay, cfg.warmup, betas=cfg.betas)
     log, start = GrokLog(), 0
     if save_path is not None and Path(save_path).exists():
         state = torch.load(save_path, weights_only=False)

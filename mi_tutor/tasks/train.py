@@ -19,6 +19,7 @@ from tqdm.auto import tqdm
 from ..device import get_device, seed_everything
 from ..transformer.config import TransformerConfig
 from ..transformer.model import HookedTransformer
+from ..transformer.train import adamw_with_warmup
 from .ioi import D_VOCAB, N_CTX, IOIBatch, ioi_batch
 
 __all__ = ["IOITrainConfig", "IOITrainLog", "ioi_model_config", "train_ioi", "ioi_accuracy", "end_logits"]
@@ -94,8 +95,7 @@ def train_ioi(model: HookedTransformer, cfg: IOITrainConfig | None = None, progr
     seed_everything(cfg.seed)
     device = torch.device(device) if device is not None else get_device()
     model = model.to(device).train()
-    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay, betas=(0.9, 0.98))
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / max(1, cfg.warmup)))
+    opt, sched = adamw_with_warmup(model, cfg.lr, cfg.weight_decay, cfg.warmup)
     held_out = ioi_batch(1000, seed=10**6 + cfg.seed, order=cfg.order)
     log = IOITrainLog()
     bar = tqdm(range(1, cfg.steps + 1), disable=not progress, desc="training IOI")

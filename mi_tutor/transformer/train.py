@@ -21,7 +21,7 @@ from tqdm.auto import tqdm
 from ..device import get_device, seed_everything
 from .model import HookedTransformer
 
-__all__ = ["TrainConfig", "TrainLog", "train_transformer"]
+__all__ = ["TrainConfig", "TrainLog", "train_transformer", "adamw_with_warmup"]
 
 
 @dataclass
@@ -65,6 +65,23 @@ class TrainLog:
     checkpoints: list[dict[str, torch.Tensor]] = field(default_factory=list)
 
 
+def adamw_with_warmup(
+    model: torch.nn.Module, lr: float, weight_decay: float, warmup: int, betas: tuple[float, float] = (0.9, 0.98)
+) -> tuple[torch.optim.AdamW, torch.optim.lr_scheduler.LambdaLR]:
+    """AdamW whose learning rate rises linearly over ``warmup`` steps, then stays at ``lr``.
+
+    The optimiser of every transformer recipe in the zoo (induction, IOI, grokking).
+
+    Examples:
+        >>> opt, sched = adamw_with_warmup(torch.nn.Linear(2, 2), lr=1e-3, weight_decay=0.0, warmup=10)
+        >>> round(opt.param_groups[0]["lr"], 6)
+        0.0001
+    """
+    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay, betas=betas)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / max(1, warmup)))
+    return opt, sched
+
+
 def _snapshot(model: HookedTransformer, dtype: torch.dtype) -> dict[str, torch.Tensor]:
     return {k: v.detach().to("cpu", dtype).clone() for k, v in model.state_dict().items()}
 
@@ -93,8 +110,7 @@ def train_transformer(
     seed_everything(cfg.seed)
     device = torch.device(device) if device is not None else get_device()
     model = model.to(device).train()
-    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay, betas=(0.9, 0.98))
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / max(1, cfg.warmup)))
+    opt, sched = adamw_with_warmup(model, cfg.lr, cfg.weight_decay, cfg.warmup)
     log = TrainLog()
     wanted = set(cfg.checkpoint_steps)
     if 0 in wanted:
