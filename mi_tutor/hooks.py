@@ -29,6 +29,7 @@ from .validation import close_matches
 __all__ = [
     "HookContext",
     "HookFn",
+    "checked_forward_hook",
     "ActivationCache",
     "LayerInfo",
     "get_module",
@@ -112,6 +113,47 @@ def _output_tensor(output: object, name: str) -> torch.Tensor:
     raise TypeError(f"Module {name!r} returned a {type(output).__name__}, not a tensor: it cannot be cached")
 
 
+def checked_forward_hook(fn: Callable[[torch.Tensor, object], torch.Tensor | None],
+                         hook: object) -> Callable[[nn.Module, tuple, object], torch.Tensor | None]:
+    """Wrap ``fn(activation, hook)`` as a torch forward hook that checks what it returns.
+
+    The one hook engine of the package: :func:`hooks` (any ``nn.Module``) and the
+    transformer's :class:`~mi_tutor.transformer.hook_points.HookPoint` both attach
+    their hook functions through it. ``hook`` is what ``fn`` is told about where it
+    runs; it must have a ``name``.
+
+    Args:
+        fn: ``fn(activation, hook)`` returning ``None`` (keep the activation) or a
+            tensor of the activation's shape (replace it).
+        hook: A :class:`HookContext` or a ``HookPoint``.
+
+    Returns:
+        A function for ``module.register_forward_hook``.
+
+    Examples:
+        >>> lin = nn.Linear(2, 2)
+        >>> h = lin.register_forward_hook(checked_forward_hook(lambda a, hook: a * 0, HookContext("lin", lin)))
+        >>> lin(torch.ones(1, 2)).abs().sum().item()
+        0.0
+        >>> h.remove()
+    """
+
+    def forward_hook(module: nn.Module, inputs: tuple, output: object) -> torch.Tensor | None:
+        act = _output_tensor(output, hook.name)
+        new = fn(act, hook)
+        if new is None:
+            return None
+        if not isinstance(new, torch.Tensor) or new.shape != act.shape:
+            got = tuple(new.shape) if isinstance(new, torch.Tensor) else type(new).__name__
+            raise ValueError(
+                f"The hook on {hook.name!r} returned {got}; a hook must return None or a tensor "
+                f"of the activation's shape {tuple(act.shape)}."
+            )
+        return new
+
+    return forward_hook
+
+
 @contextlib.contextmanager
 def hooks(model: nn.Module, fwd_hooks: Sequence[tuple[str, HookFn]]) -> Iterator[nn.Module]:
     """Attach forward hooks for the duration of a ``with`` block.
@@ -129,22 +171,7 @@ def hooks(model: nn.Module, fwd_hooks: Sequence[tuple[str, HookFn]]) -> Iterator
     try:
         for name, fn in fwd_hooks:
             module = get_module(model, name)
-            ctx = HookContext(name, module)
-
-            def forward_hook(mod, inputs, output, fn=fn, ctx=ctx):
-                act = _output_tensor(output, ctx.name)
-                new = fn(act, ctx)
-                if new is None:
-                    return None
-                if not isinstance(new, torch.Tensor) or new.shape != act.shape:
-                    got = tuple(new.shape) if isinstance(new, torch.Tensor) else type(new).__name__
-                    raise ValueError(
-                        f"Hook on {ctx.name!r} returned {got}; it must return None or a tensor "
-                        f"of the activation's shape {tuple(act.shape)}"
-                    )
-                return new
-
-            handles.append(module.register_forward_hook(forward_hook))
+            handles.append(module.register_forward_hook(checked_forward_hook(fn, HookContext(name, module))))
         yield model
     finally:
         for handle in handles:

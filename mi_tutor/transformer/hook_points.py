@@ -29,6 +29,7 @@ from collections.abc import Callable, Iterator, Sequence
 import torch
 from torch import nn
 
+from ..hooks import checked_forward_hook
 from ..validation import close_matches
 
 __all__ = ["HookPoint", "HookedRootModule", "HookFn", "NamesFilter"]
@@ -51,20 +52,7 @@ class HookPoint(nn.Module):
 
     def add_hook(self, fn: HookFn, is_permanent: bool = False) -> torch.utils.hooks.RemovableHandle:
         """Attach ``fn``; temporary hooks go away with :meth:`remove_hooks`. Returns the handle."""
-
-        def forward_hook(module: nn.Module, inputs: tuple, output: torch.Tensor) -> torch.Tensor | None:
-            new = fn(output, self)
-            if new is None:
-                return None
-            if not isinstance(new, torch.Tensor) or new.shape != output.shape:
-                got = tuple(new.shape) if isinstance(new, torch.Tensor) else type(new).__name__
-                raise ValueError(
-                    f"The hook on {self.name!r} returned {got}; a hook must return None or a tensor "
-                    f"of the activation's shape {tuple(output.shape)}."
-                )
-            return new
-
-        handle = self.register_forward_hook(forward_hook)
+        handle = self.register_forward_hook(checked_forward_hook(fn, self))
         self._handles.append((handle, is_permanent))
         return handle
 
