@@ -1,0 +1,242 @@
+"""mi_tutor.universality: CKA/CCA golden values and invariances, matching, mutual kNN, stitching, errors.
+
+Golden values: Kornblith et al.'s Demo.ipynb (google-research/representation_similarity) on
+``np.random.seed(1337); X = randn(100, 10); Y = randn(100, 10) + X``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from mi_tutor import universality as U
+from mi_tutor.validation import ShapeError
+
+GOLDEN = {"linear": 0.557613, "rbf_0.5": 0.654831, "debiased": 0.513456, "cca": 0.543124}
+
+
+@pytest.fixture(scope="module")
+def demo():
+    rng = np.random.RandomState(1337)                     # same stream as the demo's np.random.seed(1337)
+    x = rng.randn(100, 10)
+    y = rng.randn(100, 10) + x
+    return torch.tensor(x), torch.tensor(y)
+
+
+# ------------------------------------------------------------------ golden values
+def test_golden_values(demo):
+    X, Y = demo
+    assert U.linear_cka(X, Y) == pytest.approx(GOLDEN["linear"], abs=1e-4)
+    assert U.rbf_cka(X, Y, threshold=0.5) == pytest.approx(GOLDEN["rbf_0.5"], abs=1e-4)
+    assert U.debiased_cka(X, Y) == pytest.approx(GOLDEN["debiased"], abs=1e-4)
+    assert U.cca(X, Y, center=False) == pytest.approx(GOLDEN["cca"], abs=1e-4)
+
+
+def test_feature_space_forms_equal_gram_forms(demo):
+    X, Y = demo
+    assert U.linear_cka(X, Y) == pytest.approx(U.cka_from_grams(U.gram_linear(X), U.gram_linear(Y)), abs=1e-12)
+    assert U.debiased_cka(X, Y) == pytest.approx(
+        U.cka_from_grams(U.gram_linear(X), U.gram_linear(Y), debiased=True), abs=1e-12)
+    g = torch.Generator().manual_seed(3)
+    A, B = torch.randn(37, 50, generator=g, dtype=torch.float64), torch.randn(37, 7, generator=g, dtype=torch.float64)
+    assert U.debiased_cka(A, B) == pytest.approx(
+        U.cka_from_grams(U.gram_linear(A), U.gram_linear(B), debiased=True), abs=1e-10)
+
+
+def test_float32_and_dtype_mix(demo):
+    X, Y = demo
+    assert U.linear_cka(X.float(), Y.float()) == pytest.approx(GOLDEN["linear"], abs=1e-4)
+    assert U.debiased_cka(X.float(), Y) == pytest.approx(GOLDEN["debiased"], abs=1e-4)
+
+
+# ------------------------------------------------------------------ invariances
+@pytest.mark.parametrize("fn", [U.linear_cka, U.debiased_cka, lambda a, b: U.rbf_cka(a, b, 0.5)])
+def test_cka_orthogonal_and_isotropic_scaling(demo, fn):
+    X, Y = demo
+    q, _ = torch.linalg.qr(torch.randn(10, 10, generator=torch.Generator().manual_seed(0), dtype=torch.float64))
+    base = fn(X, Y)
+    assert fn(X, X) == pytest.approx(1.0, abs=1e-6)
+    assert fn(X @ q, Y) == pytest.approx(base, abs=1e-6)
+    assert fn(1.337 * X, Y) == pytest.approx(base, abs=1e-6)
+    assert fn(X, X @ q) == pytest.approx(1.0, abs=1e-6)
+
+
+def test_cka_not_invariant_to_general_invertible_map_but_cca_is(demo):
+    X, Y = demo
+    A = torch.randn(10, 10, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
+    assert torch.linalg.matrix_rank(A) == 10
+    assert abs(U.linear_cka(X, X @ A) - 1) > 0.05
+    assert abs(U.linear_cka(X @ A, Y) - U.linear_cka(X, Y)) > 1e-3
+    assert U.cca(X, X @ A) == pytest.approx(1.0, abs=1e-6)
+    assert U.cca(X @ A, Y) == pytest.approx(U.cca(X, Y), abs=1e-6)
+
+
+def test_cca_saturates_when_width_reaches_n():
+    g = torch.Generator().manual_seed(0)
+    X, Y = torch.randn(30, 40, generator=g, dtype=torch.float64), torch.randn(30, 40, generator=g, dtype=torch.float64)
+    rho = U.cca_coefficients(X, Y)                        # unrelated, yet "identical" to CCA:
+    assert len(rho) == 29 and rho.min() > 1 - 1e-6        # every canonical correlation is 1 (rank n - 1)
+    assert U.linear_cka(X, Y) < 0.9 and abs(U.debiased_cka(X, Y)) < 0.1
+
+
+def test_svcca_and_pwcca():
+    g = torch.Generator().manual_seed(0)
+    Z = torch.randn(400, 4, generator=g, dtype=torch.float64)
+    X = Z @ torch.randn(4, 30, generator=g, dtype=torch.float64) + 0.01 * torch.randn(400, 30, generator=g, dtype=torch.float64)
+    Y = Z @ torch.randn(4, 20, generator=g, dtype=torch.float64) + 0.01 * torch.randn(400, 20, generator=g, dtype=torch.float64)
+    assert U.svcca(X, Y, keep=4) > 0.99          # shared 4-d signal, found after the SVD step
+    assert U.svcca(X, Y, keep=0.99) > 0.95
+    assert U.pwcca(X, Y) > 0.95
+    N = torch.randn(400, 20, generator=g, dtype=torch.float64)
+    assert U.svcca(X, N, keep=4) < 0.3
+    with pytest.raises(ValueError, match="keep"):
+        U.svcca(X, Y, keep=0)
+
+
+# ------------------------------------------------------------------ matching
+def test_matching_recovers_planted_permutation():
+    g = torch.Generator().manual_seed(0)
+    A = torch.randn(1000, 12, generator=g)
+    perm = torch.randperm(12, generator=g)
+    B = 2.0 * A[:, perm] + 0.3 * torch.randn(1000, 12, generator=g)   # B's unit j = A's unit perm[j]
+    m = U.match_units(A, B)
+    assert (perm[m.cols] == m.rows).all()
+    assert m.correlations.min() > 0.9
+    s = U.semi_match(A, B)
+    assert (perm[s.cols] == s.rows).all()
+    corr = U.unit_correlation(A, B)
+    assert corr.shape == (12, 12) and torch.allclose(corr[m.rows, m.cols], m.correlations)
+
+
+def test_one_to_one_differs_from_semi_matching_when_units_repeat():
+    g = torch.Generator().manual_seed(0)
+    A = torch.randn(500, 3, generator=g)
+    B = torch.stack([A[:, 0], A[:, 0] + 0.5 * torch.randn(500, generator=g), torch.randn(500, generator=g)], 1)
+    B = torch.cat([B[:, :1], B[:, 2:]], 1)           # units: copy of A0, noise
+    A2 = torch.stack([A[:, 0], A[:, 0] + 0.1 * torch.randn(500, generator=g)], 1)   # two A units like B0
+    s, m = U.semi_match(A2, B), U.match_units(A2, B)
+    assert s.cols.tolist() == [0, 0]                  # semi-matching reuses B0
+    assert sorted(m.cols.tolist()) == [0, 1]           # one-to-one cannot
+    assert m.mean < s.mean
+
+
+def test_dead_units_correlate_zero():
+    A = torch.randn(50, 3)
+    A[:, 1] = 0.0
+    corr = U.unit_correlation(A, A)
+    assert torch.isfinite(corr).all() and corr[1].abs().max() == 0
+
+
+# ------------------------------------------------------------------ mutual kNN
+def test_mutual_knn_identity_and_chance():
+    g = torch.Generator().manual_seed(0)
+    X = torch.randn(300, 16, generator=g)
+    assert U.mutual_knn_alignment(X, X) == 1.0
+    assert U.mutual_knn_alignment(X, 5 * X) == 1.0            # normalised: scale-free
+    n, k = 500, 10
+    scores = torch.tensor([U.mutual_knn_alignment(torch.randn(n, 32, generator=g), torch.randn(n, 32, generator=g), k)
+                           for _ in range(10)])
+    mean, se = U.mutual_knn_chance(n, k)
+    assert mean == pytest.approx(k / (n - 1))
+    assert abs(scores.mean() - mean) < 3 * 2 * se / 10 ** 0.5 + 1e-3   # 2x: neighbourhoods are not independent
+    assert scores.mean() < 0.03
+
+
+def test_mutual_knn_matches_reference_definition():
+    g = torch.Generator().manual_seed(1)
+    X, Y = torch.randn(80, 5, generator=g), torch.randn(80, 5, generator=g)
+    Y = X + 0.8 * Y
+
+    def ref(a, b, k):   # platonic-rep metrics.py: normalise, fill diagonal with -1e8, argsort, overlap / k
+        a, b = torch.nn.functional.normalize(a, dim=-1), torch.nn.functional.normalize(b, dim=-1)
+        ka = (a @ a.T).fill_diagonal_(-1e8).argsort(dim=1, descending=True)[:, :k]
+        kb = (b @ b.T).fill_diagonal_(-1e8).argsort(dim=1, descending=True)[:, :k]
+        ma, mb = torch.zeros(80, 80), torch.zeros(80, 80)
+        r = torch.arange(80)[:, None]
+        ma[r, ka], mb[r, kb] = 1.0, 1.0
+        return ((ma * mb).sum(1) / k).mean().item()
+
+    for k in (1, 5, 10):
+        assert U.mutual_knn_alignment(X, Y, k) == pytest.approx(ref(X, Y, k), abs=1e-6)
+    assert U.knn_indices(X, 3).shape == (80, 3)
+    assert not (U.knn_indices(X, 3) == torch.arange(80)[:, None]).any()   # self excluded
+
+
+# ------------------------------------------------------------------ correspondence, stitching
+def test_correspondence_map_and_identification():
+    g = torch.Generator().manual_seed(0)
+    base = [torch.randn(200, 8, generator=g) for _ in range(4)]
+    fa = {f"layer{i + 1}": b for i, b in enumerate(base)}
+    q, _ = torch.linalg.qr(torch.randn(8, 8, generator=g))
+    fb = {f"layer{i + 1}": b @ q + 0.1 * torch.randn(200, 8, generator=g) for i, b in enumerate(base)}
+    cmap = U.correspondence_map(fa, fb)
+    assert cmap.values.shape == (4, 4) and cmap.layers_b == list(fb)
+    assert U.identify_layers(cmap) == [0, 1, 2, 3]
+    assert U.identification_accuracy([cmap]) == 1.0
+    shuffled = U.correspondence_map(fa, dict(reversed(list(fb.items()))))
+    assert U.identification_accuracy([shuffled]) == 0.0
+    fig, data = U.plot_correspondence(cmap)
+    assert data is cmap.values
+    import matplotlib.pyplot as plt
+    plt.close(fig)
+
+
+def test_stitching_identity_net_recovers_accuracy():
+    from mi_tutor.vision.architectures import PlainNet
+
+    torch.manual_seed(0)
+    net = PlainNet().eval()
+    g = torch.Generator().manual_seed(0)
+    images = torch.rand(64, 3, 32, 32, generator=g)
+    labels = net(images).argmax(-1)                       # the net's own labels: it scores 1.0
+
+    def batch(n, seed):
+        x = torch.rand(n, 3, 32, 32, generator=torch.Generator().manual_seed(seed))
+        with torch.no_grad():
+            return x, net(x).argmax(-1)
+
+    s = U.train_stitch(net, net, "layer2", "layer2", batch, U.StitchConfig(steps=0))   # least squares: identity
+    assert torch.allclose(s.stitch.weight[:, :, 0, 0], torch.eye(32), atol=1e-3)
+    assert U.stitch_accuracy(s, images, labels) == 1.0
+    assert all(not p.requires_grad for p in net.parameters())
+    s2 = U.StitchedNet(net, PlainNet(), "layer1", "layer3")
+    assert s2(images[:2]).shape == (2, 9)                 # 32x32 -> 8x8 resized
+    assert s2.stitch.weight.requires_grad
+
+
+def test_layer_features_shapes_and_pooling():
+    from mi_tutor.vision.architectures import PlainNet
+
+    net = PlainNet().eval()
+    x = torch.rand(5, 3, 32, 32)
+    f = U.layer_features(net, x, batch_size=2)
+    assert list(f) == ["layer1", "layer2", "layer3"] and f["layer2"].shape == (5, 32)
+    assert U.layer_features(net, x, ["layer3"], pool=2)["layer3"].shape == (5, 64 * 4)
+    with pytest.raises(ValueError, match="pool"):
+        U.pool_features(torch.rand(2, 3, 4, 4), "median")
+
+
+# ------------------------------------------------------------------ errors
+@pytest.mark.parametrize("fn", [U.linear_cka, U.debiased_cka, U.rbf_cka, U.cca, U.svcca, U.mutual_knn_alignment,
+                                U.unit_correlation])
+def test_errors_name_the_argument(fn):
+    X = torch.randn(20, 4)
+    with pytest.raises(ShapeError, match=r"20 examples.*19|same examples"):
+        fn(X, torch.randn(19, 4))
+    with pytest.raises(ShapeError, match="1-D"):
+        fn(torch.randn(20), X)
+    bad = X.clone()
+    bad[3, 1] = float("nan")
+    with pytest.raises(ShapeError, match="NaN"):
+        fn(X, bad)
+    with pytest.raises(ShapeError, match="floating"):
+        fn(X, torch.ones(20, 4, dtype=torch.long))
+
+
+def test_inputs_not_modified():
+    X, Y = torch.randn(30, 4), torch.randn(30, 6)
+    X0, Y0 = X.clone(), Y.clone()
+    for fn in (U.linear_cka, U.debiased_cka, U.rbf_cka, U.cca, U.svcca, U.pwcca, U.mutual_knn_alignment):
+        fn(X, Y)
+    assert torch.equal(X, X0) and torch.equal(Y, Y0)
