@@ -28,7 +28,8 @@ from torchvision.ops import Conv2dNormActivation
 
 from ..validation import check_choice
 
-__all__ = ["CurveNetConfig", "PlainNet", "VGGNet", "ResNet", "ARCHITECTURES", "LAYERS", "build_curve_net"]
+__all__ = ["CurveNetConfig", "PlainNet", "VGGNet", "ResNet", "ARCHITECTURES", "LAYERS", "build_curve_net",
+           "ZooNetConfig", "ZooCNN", "ZOO_ARCHITECTURES", "build_zoo_net"]
 
 LAYERS: tuple[str, ...] = ("layer1", "layer2", "layer3")
 
@@ -163,3 +164,108 @@ def build_curve_net(arch: str, cfg: CurveNetConfig | None = None) -> nn.Module:
     """
     check_choice("arch", arch, ARCHITECTURES)
     return ARCHITECTURES[arch](cfg)
+
+
+# --------------------------------------------------------------------------------------------
+# The zoo CNNs of the object world: one layer-naming scheme for every architecture.
+# --------------------------------------------------------------------------------------------
+
+@dataclass
+class ZooNetConfig:
+    """Widths and output size of a zoo CNN (:func:`build_zoo_net`).
+
+    Attributes:
+        channels: Output channels of ``layer1``, ``layer2``, ... (one stage each;
+            every stage after the first halves the resolution).
+        n_classes: Number of logits of ``head``.
+        in_channels: Image channels.
+    """
+
+    channels: tuple[int, ...] = (12, 24, 48, 64)
+    n_classes: int = 9
+    in_channels: int = 3
+
+
+class ZooCNN(nn.Module):
+    """A CNN laid out as ``layer1 -> layer2 -> ... -> head``.
+
+    Every stage ``layerK`` outputs a post-ReLU feature map; stage ``K > 1``
+    works at half the resolution of stage ``K - 1`` (64 x 64 input: 64, 32,
+    16, 8). ``head`` is global average pooling + a linear readout
+    (``head.2`` is the linear layer). Hook any stage by its name.
+
+    Examples:
+        >>> net = build_zoo_net("plain")
+        >>> net.layer_names
+        ('layer1', 'layer2', 'layer3', 'layer4')
+        >>> net(torch.zeros(2, 3, 64, 64)).shape
+        torch.Size([2, 9])
+    """
+
+    def __init__(self, arch: str, stages: list[nn.Module], cfg: ZooNetConfig):
+        super().__init__()
+        self.arch, self.cfg = arch, cfg
+        for i, stage in enumerate(stages):
+            self.add_module(f"layer{i + 1}", stage)
+        self.head = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(cfg.channels[-1], cfg.n_classes))
+
+    @property
+    def layer_names(self) -> tuple[str, ...]:
+        """Names of the conv stages, input to output."""
+        return tuple(f"layer{i + 1}" for i in range(len(self.cfg.channels)))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``x``: ``[batch, 3, H, W]`` in ``[0, 1]`` -> logits ``[batch, n_classes]``."""
+        for module in self.children():
+            x = module(x)
+        return x
+
+
+def _conv(c_in: int, c_out: int, k: int = 3) -> Conv2dNormActivation:
+    return Conv2dNormActivation(c_in, c_out, k, inplace=False)
+
+
+def _plain_stages(cfg: ZooNetConfig) -> list[nn.Module]:
+    ins = (cfg.in_channels, *cfg.channels[:-1])
+    return [nn.Sequential(*([] if i == 0 else [nn.MaxPool2d(2)]), _conv(c_in, c_out, 5 if i == 0 else 3))
+            for i, (c_in, c_out) in enumerate(zip(ins, cfg.channels))]
+
+
+def _vgg_stages(cfg: ZooNetConfig) -> list[nn.Module]:
+    ins = (cfg.in_channels, *cfg.channels[:-1])
+    return [nn.Sequential(*([] if i == 0 else [nn.MaxPool2d(2)]), _conv(c_in, c_out), _conv(c_out, c_out))
+            for i, (c_in, c_out) in enumerate(zip(ins, cfg.channels))]
+
+
+def _resnet_stages(cfg: ZooNetConfig) -> list[nn.Module]:
+    stages: list[nn.Module] = [nn.Sequential(_conv(cfg.in_channels, cfg.channels[0], 5))]
+    for c_in, c_out in zip(cfg.channels[:-1], cfg.channels[1:]):
+        skip = nn.Sequential(nn.Conv2d(c_in, c_out, 1, stride=2, bias=False), nn.BatchNorm2d(c_out))
+        stages.append(nn.Sequential(_out_of_place(BasicBlock(c_in, c_out, stride=2, downsample=skip))))
+    return stages
+
+
+ZOO_ARCHITECTURES: dict[str, object] = {"plain": _plain_stages, "resnet": _resnet_stages, "vgg": _vgg_stages}
+
+
+def build_zoo_net(arch: str, cfg: ZooNetConfig | None = None) -> ZooCNN:
+    """Build an untrained zoo CNN of family ``arch``.
+
+    * ``"plain"``: per stage one conv-BN-ReLU (5x5 in ``layer1``, then 3x3), max pooling between stages;
+    * ``"vgg"``: per stage two 3x3 conv-BN-ReLU (``torchvision.ops.Conv2dNormActivation``);
+    * ``"resnet"``: a 5x5 conv-BN-ReLU stem as ``layer1``, then one stride-2
+      ``torchvision.models.resnet.BasicBlock`` per stage.
+
+    Args:
+        arch: ``"plain"``, ``"resnet"`` or ``"vgg"``.
+        cfg: Widths and number of classes.
+
+    Examples:
+        >>> [type(m).__name__ for m in build_zoo_net("resnet").layer2.children()]
+        ['BasicBlock']
+    """
+    check_choice("arch", arch, ZOO_ARCHITECTURES)
+    cfg = cfg or ZooNetConfig()
+    if len(cfg.channels) < 2:
+        raise ValueError(f"`cfg.channels` needs at least 2 stages, got {cfg.channels}")
+    return ZooCNN(arch, ZOO_ARCHITECTURES[arch](cfg), cfg)
