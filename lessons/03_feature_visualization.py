@@ -53,20 +53,22 @@ from mi_tutor.checks import lesson03 as checks
 from mi_tutor.featvis.plots import plot_spectra, plot_vis_vs_examples, plot_visualizations
 from mi_tutor.features.plots import show_images
 from mi_tutor.vision.curves import label_names, render_world
-from mi_tutor.vision.tuning import curve_tuning, find_curve_family
+from mi_tutor.vision.tuning import find_curve_family, tuning_map
 
 model = zoo.load("plainnet_curves_s0", device=device)
 data = render_world(1500, seed=1234)
 names = label_names(data.config)
 acts3 = F.collect_activations(model, data.images, ["layer3"])["layer3"]
 
-# One curve unit of layer3 per 45-degree orientation bin, chosen from synthetic-curve tuning (lesson 4).
-family = find_curve_family(curve_tuning(model, "layer3"))
+# One curve unit of layer3 per 45-degree orientation bin: the curve family that the package's tuning
+# tools (`mi_tutor.vision.tuning`, the ones lesson 4 has you write) find with centred synthetic arcs.
+tuning, grid = tuning_map(model, "layer3", n_orientations=24, curvatures=(0.0, 1.8, 2.6, 3.6))
+family = find_curve_family(tuning, grid.orientations, grid.curvatures)
 best_per_bin = {}
-for unit, pref, ratio in zip(family.units, family.preferred.tolist(), family.line_ratio.tolist()):
+for unit, pref, sel in zip(family.channels, family.orientations.tolist(), family.selectivity.tolist()):
     b = round(math.degrees(pref) / 45) % 8
-    if b not in best_per_bin or ratio > best_per_bin[b][1]:
-        best_per_bin[b] = (unit, ratio)
+    if b not in best_per_bin or sel > best_per_bin[b][1]:
+        best_per_bin[b] = (unit, sel)
 UNITS = [best_per_bin[b][0] for b in sorted(best_per_bin)]
 print("curve units of layer3, one per orientation bin:", UNITS)
 

@@ -60,7 +60,7 @@ from mi_tutor import zoo
 from mi_tutor.checks import lesson04 as checks
 from mi_tutor.circuits_vision import plots
 from mi_tutor.circuits_vision.googlenet import MIXED3B, ResizedInput, find_googlenet_weights, load_googlenet
-from mi_tutor.circuits_vision.stimuli import StimulusStyle, render_curves
+from mi_tutor.vision.stimuli import StimulusStyle, render_curves
 from mi_tutor.circuits_vision.weights import arc_normal_field
 from mi_tutor.hooks import run_with_cache
 from mi_tutor.vision.curves import render_world

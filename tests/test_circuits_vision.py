@@ -15,7 +15,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 from mi_tutor import circuits_vision as cv  # noqa: E402
 from mi_tutor.circuits_vision import plots  # noqa: E402
-from mi_tutor.circuits_vision.stimuli import StimulusStyle, arc_distance, pixel_grid, stroke_alpha  # noqa: E402
+from mi_tutor.vision.stimuli import StimulusStyle, arc_distance, pixel_grid, stroke_alpha  # noqa: E402
 from mi_tutor.circuits_vision.weights import kernel_offsets  # noqa: E402
 from mi_tutor.validation import ShapeError  # noqa: E402
 
@@ -421,7 +421,7 @@ def test_googlenet_loader_reads_a_local_file(tmp_path, monkeypatch):
 # ------------------------------------------------------------------ lesson-4 checks
 from mi_tutor.checks import lesson04 as checks  # noqa: E402
 from mi_tutor.checks.core import CheckFailure  # noqa: E402
-from mi_tutor.circuits_vision import tuning as tn  # noqa: E402
+from mi_tutor.vision import tuning as tn  # noqa: E402
 from mi_tutor.circuits_vision import weights as wt  # noqa: E402
 
 

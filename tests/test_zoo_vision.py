@@ -14,7 +14,7 @@ from mi_tutor import zoo
 from mi_tutor.vision import pretrained
 from mi_tutor.vision.curves import render_world
 from mi_tutor.vision.train import accuracy
-from mi_tutor.vision.tuning import curve_tuning, find_curve_family
+from mi_tutor.vision.tuning import find_curve_family, tuning_map
 from mi_tutor.zoo.entries.vision import CURVE_MODELS
 
 
@@ -35,20 +35,21 @@ def test_model_accuracy_and_curve_family(name, held_out):
     model = zoo.load(name, device="cpu")
     acc = accuracy(model, held_out.images, held_out.labels)
     assert acc > 0.85, f"{name}: held-out accuracy {acc:.3f}"
-    family = find_curve_family(curve_tuning(model, "layer3"))
+    tuning, grid = tuning_map(model, "layer3", n_orientations=24, curvatures=(0.0, 1.8, 2.6, 3.6))
+    family = find_curve_family(tuning, grid.orientations, grid.curvatures)
     # issue 4's requirement: >= 6 curve units, distinct orientations covering the circle,
     # each firing >= 2x more on its preferred arc than on the straight line of that orientation
-    assert len(family.units) >= 6 and family.n_distinct >= 6, (name, family.units)
+    assert len(family) >= 6 and family.coverage >= 6 / 8, (name, family.channels)
     assert family.max_gap <= math.radians(90) + 1e-6, f"{name}: gap {math.degrees(family.max_gap):.0f} degrees"
-    assert (family.line_ratio >= 2).all()
+    assert (family.curve_response >= 2 * family.line_response).all()
 
 
 @pytest.mark.parametrize("name", ["plainnet_curves_s0", "vgg_curves_s1"])
 def test_first_layer_is_orientation_tuned(name):
     """layer1 units respond to lines of some orientations far more than to others."""
     model = zoo.load(name, device="cpu")
-    tuning = curve_tuning(model, "layer1", n_orientations=12, curvatures=(0.0,))
-    lines = tuning.responses[:, :, 0]                 # [units, orientations]
+    tuning, _ = tuning_map(model, "layer1", n_orientations=12, curvatures=(0.0,))
+    lines = tuning[:, 0, :]                           # [units, orientations]
     alive = lines.amax(1) > 1e-3
     selectivity = lines[alive].amax(1) / lines[alive].mean(1).clamp_min(1e-6)
     assert (selectivity > 1.5).sum() >= 4
@@ -92,8 +93,9 @@ def test_lesson2_claims_curve_direction_beats_neurons(lesson2_model):
 
 def test_lesson3_claims_regularised_renders_are_smoother_and_agree_with_examples(lesson2_model):
     model, data, acts = lesson2_model
-    family = find_curve_family(curve_tuning(model, "layer3"))
-    units = family.units[:: max(1, len(family.units) // 4)][:4]
+    tuning, grid = tuning_map(model, "layer3", n_orientations=24, curvatures=(0.0, 1.8, 2.6, 3.6))
+    family = find_curve_family(tuning, grid.orientations, grid.curvatures)
+    units = family.channels[:: max(1, len(family) // 4)][:4]
     obj = V.channels("layer3.1", units)
     naive = V.render(model, obj, param="pixel", transforms=None, steps=64, batch=len(units), progress=False)
     smooth = V.render(model, obj, param="fourier", steps=64, batch=len(units), progress=False)

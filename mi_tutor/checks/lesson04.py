@@ -17,9 +17,9 @@ from torch import nn
 from ..circuits_vision import handbuilt as hb
 from ..circuits_vision import polysemantic as poly
 from ..circuits_vision import rotation as rot
-from ..circuits_vision import tuning as tn
+from ..vision import tuning as tn
 from ..circuits_vision import weights as wt
-from ..circuits_vision.stimuli import render_curves
+from ..vision.stimuli import render_curves
 from ..vision.models import ConvNet, ConvNetConfig
 from .core import CheckFailure, call_student, compare_functions, expect, expect_close, expect_tensor_like, expect_type, passed
 

@@ -2,9 +2,9 @@
 
 Seven lines of evidence that a unit is a curve detector, each a small tool:
 
-* :mod:`.stimuli` - synthetic arcs over orientation x curvature, lines and angles,
-  with cosmetic variation (stroke width, colour, background);
-* :mod:`.tuning` - tuning maps, radial tuning curves, preferred orientations,
+* :mod:`mi_tutor.vision.stimuli` (re-exported here) - synthetic arcs over orientation x
+  curvature, lines and angles, with cosmetic variation (stroke width, colour, background);
+* :mod:`mi_tutor.vision.tuning` (re-exported here) - tuning maps, radial tuning curves, preferred orientations,
   curve-vs-line selectivity, the search for a family that tiles the circle;
 * :mod:`.rotation` - rotated dataset examples and the hand-off between family members;
 * :mod:`.weights` - kernels between layers, expanded weights, tangent
@@ -34,7 +34,7 @@ from .handbuilt import (
     tuning_correlation,
 )
 from .polysemantic import PolysemanticUnit, concept_overlap, concept_scores, find_polysemantic
-from .stimuli import (
+from ..vision.stimuli import (
     StimulusGrid,
     StimulusStyle,
     cosmetic_variants,
@@ -44,7 +44,7 @@ from .stimuli import (
     render_lines,
 )
 from .rotation import Handoff, center_examples, handoff, rotate_images, rotation_responses
-from .tuning import (
+from ..vision.tuning import (
     CurveFamily,
     angle_difference,
     curve_line_selectivity,

@@ -33,8 +33,8 @@ from torch import nn
 
 from ..hooks import run_with_cache
 from ..validation import check_tensor
-from .stimuli import StimulusStyle, render_lines
-from .tuning import unit_responses
+from ..vision.stimuli import StimulusStyle, render_lines
+from ..vision.tuning import unit_responses
 from .weights import arc_normal_field
 
 __all__ = [

@@ -26,7 +26,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..validation import check_choice, check_tensor
-from .tuning import TWO_PI, angle_difference, unit_responses
+from ..vision.tuning import TWO_PI, angle_difference, unit_responses
 
 __all__ = ["rotate_images", "center_examples", "rotation_responses", "Handoff", "handoff"]
 

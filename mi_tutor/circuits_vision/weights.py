@@ -33,7 +33,7 @@ from torch import nn
 
 from ..hooks import get_module
 from ..validation import check_tensor
-from .stimuli import arc_distance
+from ..vision.stimuli import arc_distance
 
 __all__ = [
     "conv_weights",
@@ -153,7 +153,7 @@ def arc_normal_field(kernel_size: int, step: float, orientation: float, curvatur
                      ) -> tuple[torch.Tensor, torch.Tensor]:
     """Where the preferred arc runs through a kernel, and its normal direction there.
 
-    The arc is the one :func:`~.stimuli.render_curves` draws: midpoint at the
+    The arc is the one :func:`~mi_tutor.vision.stimuli.render_curves` draws: midpoint at the
     kernel centre, convex side facing ``orientation``.
 
     Args:

@@ -1,7 +1,7 @@
 """Vision side of the course: procedural image worlds and small CNNs."""
 
 from .architectures import ARCHITECTURES, CurveNetConfig, PlainNet, ResNet, VGGNet, build_curve_net
-from .curves import CurveBatch, CurveWorldConfig, render_curve_stimuli, render_world
+from .curves import CurveBatch, CurveWorldConfig, render_world
 from .models import ConvNet, ConvNetConfig
 from .world import SHAPE_KINDS, COLOURS, WorldBatch, WorldConfig, render_shapes
 
@@ -16,7 +16,6 @@ __all__ = [
     "CurveBatch",
     "CurveWorldConfig",
     "render_world",
-    "render_curve_stimuli",
     "ARCHITECTURES",
     "CurveNetConfig",
     "PlainNet",

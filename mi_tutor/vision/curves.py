@@ -32,8 +32,8 @@ from dataclasses import dataclass, field
 import torch
 import torch.nn.functional as F
 
+from .stimuli import arc_distance, pixel_grid, stroke_alpha
 from .world import COLOURS, shape_sdf
-from .world import _grid as shape_grid
 
 __all__ = [
     "TEXTURES",
@@ -41,9 +41,6 @@ __all__ = [
     "CurveBatch",
     "render_world",
     "orientation_bin",
-    "render_curve_stimuli",
-    "arc_distance",
-    "segment_distance",
 ]
 
 TEXTURES: tuple[str, ...] = ("plain", "stripes", "checker", "dots", "noise")
@@ -143,70 +140,6 @@ def orientation_bin(angle: torch.Tensor, n_orientations: int = 8) -> torch.Tenso
     return (torch.floor(torch.remainder(angle + width / 2, 2 * math.pi) / width).long()) % n_orientations
 
 
-def _grid(size: int) -> tuple[torch.Tensor, torch.Tensor]:
-    x, y_down = shape_grid(size)
-    return x, -y_down  # x to the right, y up; [size, size] each
-
-
-def segment_distance(x: torch.Tensor, y: torch.Tensor, mid_x: torch.Tensor, mid_y: torch.Tensor,
-                     normal: torch.Tensor, half_length: torch.Tensor) -> torch.Tensor:
-    """Distance from pixels to a straight segment.
-
-    Args:
-        x: ``[H, W]`` pixel x coordinates.
-        y: ``[H, W]`` pixel y coordinates (up).
-        mid_x: ``[n, 1, 1]`` x of the segment's midpoint.
-        mid_y: ``[n, 1, 1]`` y of the segment's midpoint.
-        normal: ``[n, 1, 1]`` angle of the segment's normal (the segment runs
-            perpendicular to it, like the tangent of an arc of that orientation).
-        half_length: ``[n, 1, 1]``.
-
-    Returns:
-        ``[n, H, W]`` distances.
-    """
-    tx, ty = -torch.sin(normal), torch.cos(normal)
-    dx, dy = x - mid_x, y - mid_y
-    s = (dx * tx + dy * ty).clamp(-half_length, half_length)
-    return torch.sqrt((dx - s * tx) ** 2 + (dy - s * ty) ** 2)
-
-
-def arc_distance(x: torch.Tensor, y: torch.Tensor, mid_x: torch.Tensor, mid_y: torch.Tensor,
-                 orientation: torch.Tensor, curvature: torch.Tensor, half_length: torch.Tensor) -> torch.Tensor:
-    """Distance from pixels to a circular arc (a segment where the curvature is ~0).
-
-    The arc's midpoint is ``(mid_x, mid_y)``, its convex side faces
-    ``orientation`` and it runs ``half_length`` along the circle on each side.
-
-    Args:
-        x: ``[H, W]`` pixel x coordinates.
-        y: ``[H, W]`` pixel y coordinates (up).
-        mid_x: ``[n, 1, 1]`` x of the arc's midpoint.
-        mid_y: ``[n, 1, 1]`` y of the arc's midpoint.
-        orientation: ``[n, 1, 1]`` direction the convex side faces (radians).
-        curvature: ``[n, 1, 1]`` ``1 / radius``.
-        half_length: ``[n, 1, 1]`` arc length on each side of the midpoint.
-
-    Returns:
-        ``[n, H, W]`` distances.
-    """
-    straight = segment_distance(x, y, mid_x, mid_y, orientation, half_length)
-    radius = 1.0 / curvature.clamp_min(1e-3)
-    half_span = (half_length / radius).clamp(max=math.pi)
-    cx = mid_x - radius * torch.cos(orientation)
-    cy = mid_y - radius * torch.sin(orientation)
-    dx, dy = x - cx, y - cy
-    rho = torch.sqrt(dx**2 + dy**2)
-    phi = torch.remainder(torch.atan2(dy, dx) - orientation + math.pi, 2 * math.pi) - math.pi
-    on_arc = (rho - radius).abs()
-    ends = []
-    for sign in (-1.0, 1.0):
-        ex = cx + radius * torch.cos(orientation + sign * half_span)
-        ey = cy + radius * torch.sin(orientation + sign * half_span)
-        ends.append(torch.sqrt((x - ex) ** 2 + (y - ey) ** 2))
-    curved = torch.where(phi.abs() <= half_span, on_arc, torch.minimum(*ends))
-    return torch.where(curvature < 1e-3, straight, curved)
-
-
 def _texture(kind: str, x: torch.Tensor, y: torch.Tensor, n: int, size: int, g: torch.Generator) -> torch.Tensor:
     """``[n, H, W]`` texture pattern in ``[-1, 1]``."""
     rand = lambda lo, hi: lo + (hi - lo) * torch.rand(n, 1, 1, generator=g)  # noqa: E731
@@ -225,11 +158,6 @@ def _texture(kind: str, x: torch.Tensor, y: torch.Tensor, n: int, size: int, g: 
         noise = torch.randn(n, 1, size // 4, size // 4, generator=g)
         return F.interpolate(noise, size=(size, size), mode="bilinear").squeeze(1).clamp(-2, 2) / 2
     raise KeyError(f"Unknown texture {kind!r}; known textures: {TEXTURES}")
-
-
-def _coverage(distance: torch.Tensor, half_width: torch.Tensor, size: int) -> torch.Tensor:
-    pixel = 2.0 / size
-    return (0.5 - (distance - half_width) / pixel).clamp(0, 1)
 
 
 def render_world(n: int, seed: int = 0, config: CurveWorldConfig | None = None) -> CurveBatch:
@@ -254,7 +182,7 @@ def render_world(n: int, seed: int = 0, config: CurveWorldConfig | None = None) 
         raise ValueError(f"`n` must be a positive number of images, got {n}")
     g = torch.Generator().manual_seed(seed)
     size = cfg.size
-    x, y = _grid(size)
+    x, y = pixel_grid(size)
 
     def uniform(lo: float, hi: float) -> torch.Tensor:
         return lo + (hi - lo) * torch.rand(n, 1, 1, generator=g)
@@ -289,22 +217,22 @@ def render_world(n: int, seed: int = 0, config: CurveWorldConfig | None = None) 
         idx = has_shape & (shape_kind == k)
         if idx.any():
             sdf[idx] = shape_sdf(kind, u[idx], v[idx], s_rad[idx])
-    shape_alpha = _coverage(sdf, torch.zeros(1), size) * has_shape[:, None, None]
+    shape_alpha = stroke_alpha(sdf, 0.0, size) * has_shape[:, None, None]
     image = image * (1 - shape_alpha[:, None]) + palette[shape_colour][:, :, None, None] * shape_alpha[:, None]
 
     # The straight line distractor.
     line_angle = uniform(0, 2 * math.pi)
     lx, ly = uniform(-cfg.max_offset, cfg.max_offset), uniform(-cfg.max_offset, cfg.max_offset)
-    l_dist = segment_distance(x, y, lx, ly, line_angle, uniform(*cfg.arc_length) / 2)
-    line_alpha = _coverage(l_dist, uniform(*cfg.thickness), size) * has_line[:, None, None]
+    l_dist = arc_distance(x, y, line_angle, torch.zeros(n), uniform(*cfg.arc_length), (lx, ly))
+    line_alpha = stroke_alpha(l_dist, uniform(*cfg.thickness), size) * has_line[:, None, None]
     image = image * (1 - line_alpha[:, None]) + palette[line_colour][:, :, None, None] * line_alpha[:, None]
 
     # The arc that sets the label.
     orientation = uniform(0, 2 * math.pi)
     curvature = 1.0 / uniform(*cfg.radius)
     mx, my = uniform(-cfg.max_offset, cfg.max_offset), uniform(-cfg.max_offset, cfg.max_offset)
-    a_dist = arc_distance(x, y, mx, my, orientation, curvature, uniform(*cfg.arc_length) / 2)
-    arc_alpha = _coverage(a_dist, uniform(*cfg.thickness), size) * has_curve[:, None, None]
+    a_dist = arc_distance(x, y, orientation, curvature, uniform(*cfg.arc_length), (mx, my))
+    arc_alpha = stroke_alpha(a_dist, uniform(*cfg.thickness), size) * has_curve[:, None, None]
     image = image * (1 - arc_alpha[:, None]) + palette[colour][:, :, None, None] * arc_alpha[:, None]
 
     orientation, curvature = orientation.flatten(), curvature.flatten()
@@ -326,45 +254,3 @@ def render_world(n: int, seed: int = 0, config: CurveWorldConfig | None = None) 
         masks[name] = ~stroke & (texture == t)[:, None, None]
     return CurveBatch(image.clamp(0, 1).contiguous(), labels, has_curve, orientation, curvature,
                       has_line, line_angle.flatten(), colour, texture, masks, cfg)
-
-
-def render_curve_stimuli(
-    orientations: torch.Tensor,
-    curvatures: torch.Tensor,
-    size: int = 32,
-    arc_length: float = 0.9,
-    thickness: float = 0.07,
-    colour: str = "white",
-    background: float = 0.4,
-) -> torch.Tensor:
-    """Synthetic arcs on a plain background for tuning curves (one per pair).
-
-    A curvature of ``0`` draws the straight line tangent to the arc at its
-    midpoint: the line "of the same orientation" as the arc.
-
-    Args:
-        orientations: ``[n]`` radians; the direction the convex side faces.
-        curvatures: ``[n]`` (``1 / radius`` in half-widths; ``0`` = a line).
-        size: Image side.
-        arc_length: Length of every stroke.
-        thickness: Stroke half-width.
-        colour: Stroke colour (key of ``COLOURS``).
-        background: Grey level of the background.
-
-    Returns:
-        ``[n, 3, size, size]`` images, the arc's midpoint at the image centre.
-
-    Examples:
-        >>> render_curve_stimuli(torch.zeros(2), torch.tensor([0.0, 3.0])).shape
-        torch.Size([2, 3, 32, 32])
-    """
-    orientations = torch.as_tensor(orientations, dtype=torch.float32).flatten()
-    curvatures = torch.as_tensor(curvatures, dtype=torch.float32).flatten().expand_as(orientations)
-    n = orientations.numel()
-    x, y = _grid(size)
-    zeros = torch.zeros(n, 1, 1)
-    dist = arc_distance(x, y, zeros, zeros, orientations[:, None, None], curvatures[:, None, None],
-                        torch.full((n, 1, 1), arc_length / 2))
-    alpha = _coverage(dist, torch.tensor(thickness), size)[:, None]
-    fill = torch.tensor(COLOURS[colour])[None, :, None, None]
-    return (background * (1 - alpha) + fill * alpha).contiguous()

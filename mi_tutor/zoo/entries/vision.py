@@ -30,9 +30,11 @@ DESCRIPTIONS = {
 CURVE_MODELS: list[str] = []
 
 # Measured after training (recipe on a shared 2-core CPU; 2,000 held-out images of seed 10**9).
-# family = (curve units, distinct 45-degree bins, largest gap in degrees) from
-# ``find_curve_family(curve_tuning(model, layer))``: arc >= 2x the line of the
-# same orientation and >= 1.5x the unit's mean arc response over orientations.
+# family = (curve units, distinct 45-degree bins, largest gap in degrees) measured with the first
+# tuning code (spatial-max responses, no minimum separation; since replaced by
+# ``mi_tutor.vision.tuning``): arc >= 2x the line of the same orientation and >= 1.5x the unit's
+# mean arc response over orientations. tests/test_zoo_vision.py checks the family of layer3 with
+# today's ``tuning_map`` + ``find_curve_family`` (centre responses, members >= 20 degrees apart).
 MEASURED: dict[str, dict] = {
     "plainnet_curves_s0": {"accuracy": 0.884, "train_s": 122, "family_layer2": (10, 6, 120), "family_layer3": (50, 8, 30)},
     "plainnet_curves_s1": {"accuracy": 0.890, "train_s": 123, "family_layer2": (10, 7, 60), "family_layer3": (49, 8, 45)},

@@ -1,8 +1,10 @@
 """Synthetic stimuli for tuning curves: arcs over orientation x curvature, lines, angles.
 
-Images match the input format of the course's CNNs: ``[n, 3, size, size]``
-floats in ``[0, 1]``. Geometry follows the curve world of
-:mod:`mi_tutor.vision.curves`: the image spans ``[-1, 1]`` (lengths are in
+The one stimulus module of the package: the curve world
+(:mod:`mi_tutor.vision.curves`) draws its arcs and lines with :func:`arc_distance`
+and :func:`stroke_alpha`, and every tuning measurement (:mod:`mi_tutor.vision.tuning`)
+sweeps :func:`curve_grid`. Images match the input format of the course's CNNs:
+``[n, 3, size, size]`` floats in ``[0, 1]``. Geometry: the image spans ``[-1, 1]`` (lengths are in
 half-widths), ``x`` points right, ``y`` points **up**, angles run
 counter-clockwise, and an arc's **orientation** is the direction its convex
 side faces (orientation ``0`` bulges to the right, ``pi/2`` to the top).
@@ -29,7 +31,7 @@ from dataclasses import dataclass, field, replace
 import torch
 
 from ..validation import check_range, check_tensor
-from ..vision.world import COLOURS
+from .world import COLOURS
 
 __all__ = [
     "StimulusStyle",
@@ -121,24 +123,37 @@ def _as_angles(name: str, value: torch.Tensor | float | Sequence[float]) -> torc
     t = torch.as_tensor(value, dtype=torch.float32)
     if t.dim() > 1:
         raise ValueError(f"`{name}` should be a number or a 1-d tensor of radians, got shape {tuple(t.shape)}")
+    if t.numel() == 0:
+        raise ValueError(f"`{name}` is empty: give at least one angle (radians)")
     return t.flatten()
 
 
+def _per_stroke(name: str, value: torch.Tensor | float, device: torch.device) -> torch.Tensor:
+    """A number or an ``[n]`` tensor as ``[n or 1, 1, 1]`` (one value per stroke, broadcast over pixels)."""
+    t = torch.as_tensor(value, dtype=torch.float32, device=device)
+    if t.dim() > 1 and t.numel() != t.shape[0]:
+        raise ValueError(f"`{name}` should be a number or one value per stroke ([n]), got shape {tuple(t.shape)}")
+    return t.reshape(-1, 1, 1)
+
+
 def arc_distance(x: torch.Tensor, y: torch.Tensor, orientations: torch.Tensor, curvatures: torch.Tensor,
-                 length: float, center: tuple[float, float] = (0.0, 0.0)) -> torch.Tensor:
+                 length: torch.Tensor | float,
+                 center: tuple[torch.Tensor | float, torch.Tensor | float] = (0.0, 0.0)) -> torch.Tensor:
     """Distance from every pixel to each arc (a straight segment where curvature is 0).
 
     The arc's midpoint is ``center``; its convex side faces ``orientation``; the
     circle's centre therefore sits at ``center - radius * (cos, sin)(orientation)``
     and the arc runs ``length / 2`` along the circle on each side of the midpoint.
+    A straight segment (curvature 0) runs along the tangent ``(-sin, cos)`` of
+    its orientation, i.e. its **normal** is the orientation.
 
     Args:
         x: ``[H, W]`` pixel x coordinates (see :func:`pixel_grid`).
         y: ``[H, W]`` pixel y coordinates.
         orientations: ``[n]`` radians.
         curvatures: ``[n]`` non-negative, ``1 / radius``.
-        length: Arc length.
-        center: Midpoint ``(x, y)``.
+        length: Arc length: one number, or ``[n]`` (one per arc).
+        center: Midpoint ``(x, y)``: two numbers, or two ``[n]`` tensors.
 
     Returns:
         ``[n, H, W]`` distances.
@@ -147,14 +162,19 @@ def arc_distance(x: torch.Tensor, y: torch.Tensor, orientations: torch.Tensor, c
         >>> x, y = pixel_grid(8)
         >>> arc_distance(x, y, torch.zeros(1), torch.zeros(1), 1.0).shape
         torch.Size([1, 8, 8])
+        >>> arc_distance(x, y, torch.zeros(2), torch.tensor([0.0, 3.0]), torch.tensor([0.5, 1.0]),
+        ...              (torch.tensor([0.0, 0.2]), torch.zeros(2))).shape
+        torch.Size([2, 8, 8])
     """
-    theta = orientations.to(x.device)[:, None, None]
-    kappa = curvatures.to(x.device)[:, None, None]
-    half = length / 2
-    dx, dy = x - center[0], y - center[1]
+    dev = x.device
+    theta = _per_stroke("orientations", orientations, dev)
+    kappa = _per_stroke("curvatures", curvatures, dev)
+    half = _per_stroke("length", length, dev) / 2
+    dx = x - _per_stroke("center[0]", center[0], dev)
+    dy = y - _per_stroke("center[1]", center[1], dev)
     # Straight segment: runs along the tangent (-sin, cos) through the midpoint.
     tx, ty = -torch.sin(theta), torch.cos(theta)
-    s = (dx * tx + dy * ty).clamp(-half, half)
+    s = torch.clamp(dx * tx + dy * ty, -half, half)
     straight = torch.sqrt((dx - s * tx) ** 2 + (dy - s * ty) ** 2)
     radius = 1.0 / kappa.clamp_min(1e-4)
     half_span = (half / radius).clamp(max=math.pi)
@@ -167,8 +187,13 @@ def arc_distance(x: torch.Tensor, y: torch.Tensor, orientations: torch.Tensor, c
     return torch.where(kappa < 1e-4, straight, curved)
 
 
-def stroke_alpha(distance: torch.Tensor, width: float, size: int) -> torch.Tensor:
-    """Anti-aliased coverage in ``[0, 1]`` of a stroke of half-width ``width`` (same shape as ``distance``)."""
+def stroke_alpha(distance: torch.Tensor, width: torch.Tensor | float, size: int) -> torch.Tensor:
+    """Anti-aliased coverage in ``[0, 1]`` of a stroke of half-width ``width`` (same shape as ``distance``).
+
+    ``width`` is a number or a tensor that broadcasts against ``distance``
+    (``[n, 1, 1]``: one half-width per image). A signed distance (negative
+    inside) with ``width=0`` gives the coverage of a filled shape.
+    """
     pixel = 2.0 / size
     return (0.5 - (distance - width) / pixel).clamp(0, 1)
 
@@ -297,7 +322,7 @@ def curve_grid(n_orientations: int = 16, curvatures: Sequence[float] | torch.Ten
         (torch.Size([8, 3, 32, 32]), (2, 4))
     """
     if n_orientations < 1:
-        raise ValueError(f"`n_orientations` must be positive, got {n_orientations}")
+        raise ValueError(f"`n_orientations` must be a positive number of orientations, got {n_orientations}")
     orientations = torch.arange(n_orientations, dtype=torch.float32) * (2 * math.pi / n_orientations)
     curv = torch.as_tensor(curvatures, dtype=torch.float32).flatten()
     theta = orientations.repeat(len(curv))
