@@ -1,0 +1,138 @@
+"""Hosts with a known answer: a channel planted to detect a concept, and random controls.
+
+A *planted* host is a classifier trained as usual plus an auxiliary loss that
+makes one chosen channel of one layer segment one chosen concept: the channel's
+map, through a fixed affine readout ``4 a - 2`` (so that it must fire at about the
+scale of the layer's other channels, not whisper to a large learned gain), is fitted with binary
+cross-entropy to the fraction of each cell the concept's mask covers. After
+training the zoo entry records which channel it is, so a tool that claims to
+find "the concept's channel" can be checked against the truth. A *random* host
+(the same architecture, untrained) is the control of Hewitt & Liang (2019): a
+reader that does as well on it is doing its own computation.
+
+Examples:
+    >>> import torch.nn as nn
+    >>> net = random_host(lambda: nn.Sequential(nn.Conv2d(3, 2, 1)), seed=0)
+    >>> net.training
+    False
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from tqdm.auto import tqdm
+
+from .. import hooks as H
+from ..device import get_device, seed_everything
+from .data import ConceptData
+from .reading import check_layer
+
+__all__ = ["PlantConfig", "plant_loss", "train_planted_host", "random_host"]
+
+
+@dataclass
+class PlantConfig:
+    """Settings of :func:`train_planted_host`.
+
+    Attributes:
+        layer: The layer holding the planted channel.
+        channel: Its index.
+        concept: The concept it is made to detect (a mask name of the world).
+        aux_weight: Weight of the auxiliary loss against the classification loss.
+        dropout_others: Channel dropout on the layer's *other* channels during training, so
+            that the layers above learn to rely on the planted channel (0 = none).
+        steps: Optimiser steps (fresh images every step).
+        batch_size: Images per step.
+        lr: AdamW learning rate (one-cycle schedule).
+        weight_decay: AdamW weight decay.
+        seed: Seeds the weights and the data stream.
+    """
+
+    layer: str
+    channel: int
+    concept: str
+    aux_weight: float = 1.0
+    dropout_others: float = 0.0
+    steps: int = 1500
+    batch_size: int = 64
+    lr: float = 3e-3
+    weight_decay: float = 1e-4
+    seed: int = 0
+
+
+def plant_loss(channel_map: torch.Tensor, mask: torch.Tensor, scale: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
+    """BCE between ``scale * channel_map + bias`` ``[n, h, w]`` and the mask's cover fraction per cell.
+
+    Args:
+        channel_map: ``[n, h, w]`` the planted channel's activation.
+        mask: ``[n, H, W]`` bool concept mask (``H, W`` multiples of ``h, w`` work best).
+        scale, bias: Scalar parameters of the readout.
+    """
+    target = F.adaptive_avg_pool2d(mask[:, None].float(), channel_map.shape[-2:])[:, 0]
+    return F.binary_cross_entropy_with_logits(scale * channel_map + bias, target)
+
+
+def train_planted_host(model: nn.Module, make_batch: Callable[[int, int], ConceptData], cfg: PlantConfig,
+                       progress: bool = True) -> tuple[nn.Module, dict[str, float]]:
+    """Train a classifier with a planted concept channel.
+
+    Args:
+        model: The untrained classifier (logits ``[n, classes]``).
+        make_batch: ``(n, seed) -> ConceptData`` with a mask for ``cfg.concept``.
+        cfg: The :class:`PlantConfig`.
+        progress: Show a progress bar.
+
+    Returns:
+        ``(model in eval mode, {"seconds", "final_ce", "final_aux"})``.
+    """
+    check_layer(model, cfg.layer, "cfg.layer")
+    seed_everything(cfg.seed)
+    device = get_device()
+    model = model.to(device).train()
+    readout = torch.tensor([4.0, -2.0], device=device)   # fixed: the channel must fire at the layer's own scale
+    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=cfg.steps)
+    store: dict[str, torch.Tensor] = {}
+
+    def grab(act, ctx):
+        store["act"] = act
+        if cfg.dropout_others > 0 and model.training:
+            keep = (torch.rand(act.shape[0], act.shape[1], 1, 1, device=act.device) >= cfg.dropout_others).to(act)
+            keep[:, cfg.channel] = 1.0 - cfg.dropout_others       # the planted channel is never dropped
+            return act * keep / (1.0 - cfg.dropout_others)
+        return None
+
+    start = time.perf_counter()
+    ce = aux = torch.zeros(())
+    bar = tqdm(range(cfg.steps), disable=not progress, desc="planted host")
+    with H.hooks(model, [(cfg.layer, grab)]):
+        for step in bar:
+            batch = make_batch(cfg.batch_size, cfg.seed * 1_000_003 + step)
+            if cfg.channel >= 0 and cfg.concept not in batch.masks:
+                raise KeyError(f"`cfg.concept`={cfg.concept!r} has no mask in the batches (masks: {batch.concepts})")
+            logits = model(batch.images.to(device))
+            ce = F.cross_entropy(logits, batch.labels.to(device))
+            act = store["act"]
+            if not 0 <= cfg.channel < act.shape[1]:
+                raise ValueError(f"`cfg.channel`={cfg.channel} but layer {cfg.layer!r} has {act.shape[1]} channels")
+            aux = plant_loss(act[:, cfg.channel], batch.masks[cfg.concept].to(device), readout[0], readout[1])
+            loss = ce + cfg.aux_weight * aux
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            sched.step()
+            if step % 50 == 0:
+                bar.set_postfix(ce=f"{ce.item():.3f}", aux=f"{aux.item():.3f}")
+    return model.eval(), {"seconds": time.perf_counter() - start, "final_ce": float(ce.detach()), "final_aux": float(aux.detach())}
+
+
+def random_host(build: Callable[[], nn.Module], seed: int = 0) -> nn.Module:
+    """A randomly initialised host (``build()`` under ``seed``), in eval mode: the control."""
+    torch.manual_seed(seed)
+    return build().eval()

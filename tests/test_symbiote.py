@@ -1,0 +1,159 @@
+"""mi_tutor.symbiote: the library on a hand-built host, then the claims of lesson 12 on shipped weights."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from sklearn.metrics import roc_auc_score
+from torch import nn
+
+from mi_tutor import symbiote as S
+
+
+# ---------------------------------------------------------------- a hand-built host with a known red channel
+def _toy_data(n: int, seed: int) -> S.ConceptData:
+    """Grey noise images; half hold a red 3x3 square (concept "red", class 1), the others a grey one."""
+    g = torch.Generator().manual_seed(seed)
+    x = 0.3 + 0.1 * torch.rand(n, 3, 8, 8, generator=g)
+    red = torch.arange(n) % 2 == 0
+    masks = {"red": torch.zeros(n, 8, 8, dtype=torch.bool), "square": torch.zeros(n, 8, 8, dtype=torch.bool)}
+    for i in range(n):
+        r, c = torch.randint(0, 6, (2,), generator=g).tolist()
+        masks["square"][i, r:r + 3, c:c + 3] = True
+        if red[i]:
+            x[i, :, r:r + 3, c:c + 3] = torch.tensor([0.9, 0.1, 0.1])[:, None, None]
+            masks["red"][i, r:r + 3, c:c + 3] = True
+        else:
+            x[i, :, r:r + 3, c:c + 3] = 0.6
+    x = (x + 0.05 * torch.rand(x.shape, generator=g)).clamp(0, 1)   # no ties at the dissection threshold
+    return S.ConceptData(x, red.long(), masks)
+
+
+def _toy_host() -> nn.Module:
+    """conv 1x1 -> ReLU (channel 0 = red detector) -> mean pool -> linear; class 1 iff channel 0 fires."""
+    torch.manual_seed(0)
+    conv = nn.Conv2d(3, 8, 1)
+    with torch.no_grad():
+        conv.weight.normal_(0, 0.3)
+        conv.bias.zero_()
+        conv.weight[0, :, 0, 0] = torch.tensor([2.0, -1.0, -1.0])
+        conv.bias[0] = 0.0
+    head = nn.Linear(8, 2)
+    with torch.no_grad():
+        head.weight.zero_()
+        head.bias.zero_()
+        head.weight[1, 0] = 40.0
+        head.bias[1] = -4.0
+        head.weight[:, 1:] = 0.2 * torch.randn(2, 7)
+    return nn.Sequential(conv, nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(), head).eval()
+
+
+@pytest.fixture(scope="module")
+def toy():
+    return _toy_host(), _toy_data(200, 0), _toy_data(200, 1)
+
+
+def test_toy_host_uses_its_red_channel(toy):
+    host, _, test = toy
+    with torch.no_grad():
+        acc = (host(test.images).argmax(-1) == test.labels).float().mean().item()
+    assert acc > 0.95
+    sel = S.selectivity(host, "1", test, "red", S.ablation_gates([0], 8))
+    assert sel.target_drop > 0.9 and abs(sel.other_drop) < 0.05
+
+
+def test_errors_name_the_argument(toy):
+    host, train, _ = toy
+    with pytest.raises(KeyError, match="gate_layer.*'7'"):
+        S.build_symbiote(host, train.images, S.SymbioteConfig(("1",), "7", ("red",)))
+    with pytest.raises(KeyError, match="read_layers"):
+        S.build_symbiote(host, train.images, S.SymbioteConfig(("relu",), "1", ("red",)))
+    with pytest.raises(KeyError, match="concept.*'blue'"):
+        S.selectivity(host, "1", train, "blue", torch.ones(8))
+    with pytest.raises(KeyError, match="concepts.*'blue'"):
+        train.presence(["red", "blue"])
+    with pytest.raises(ValueError, match="`gates` has 5 values but layer '1' has 8 channels"):
+        S.run_gated(host, train.images[:2], "1", torch.ones(5))
+    with pytest.raises(ValueError, match="`gates` must lie in"):
+        S.gate_hook(torch.tensor([1.5]))
+
+
+def test_gates_multiply_channels_and_pass_gradients(toy):
+    host, train, _ = toy
+    x = train.images[:4]
+    gates = torch.ones(8, requires_grad=True)
+    _, plain = S.run_gated(host, x, "1", torch.ones(8)), host(x)
+    out = S.run_gated(host, x, "1", gates)
+    assert torch.allclose(out, plain)
+    out[:, 1].sum().backward()
+    assert gates.grad is not None and gates.grad[0] > 0          # channel 0 drives class 1
+    acts = S.layer_activations(host, x, ["1"])["1"]
+    hooked = {}
+    from mi_tutor import hooks
+    with hooks.hooks(host, [("1", S.gate_hook(S.ablation_gates([0, 3], 8))),
+                            ("2", lambda a, h: hooked.setdefault("in", a))]):
+        host(x)
+    assert torch.allclose(S.pool(acts)[:, [1, 2]] , hooked["in"].flatten(1)[:, [1, 2]])
+    assert hooked["in"].flatten(1)[:, [0, 3]].abs().max() == 0
+    per_image = torch.ones(4, 8)
+    per_image[0, 0] = 0
+    assert not torch.allclose(S.run_gated(host, x, "1", per_image)[0], plain[0])
+    assert torch.allclose(S.run_gated(host, x, "1", per_image)[1:], plain[1:])
+
+
+def test_hard_concrete_and_penalties():
+    la = torch.tensor([-20.0, 0.0, 20.0])
+    assert S.hard_concrete_mean(la).tolist()[0] == 0.0 and S.hard_concrete_mean(la).tolist()[2] == 1.0
+    samples = torch.stack([S.hard_concrete_sample(torch.zeros(1000), torch.Generator().manual_seed(s)) for s in range(3)])
+    assert samples.min() >= 0 and samples.max() <= 1
+    frac_nonzero = (samples > 0).float().mean().item()
+    assert abs(frac_nonzero - S.prob_nonzero(torch.zeros(())).item()) < 0.03   # the L0 formula is the sampled rate
+    assert S.l0_penalty(torch.full((4, 6), -30.0)).item() < 1e-6
+    assert abs(S.l0_penalty(torch.full((4, 6), 30.0)).item() - 6) < 1e-4
+    assert S.l1_penalty(torch.tensor([[1.0, 0.0], [0.5, 1.0]])).item() == pytest.approx(0.75)
+
+
+def test_auroc_matches_sklearn():
+    g = torch.Generator().manual_seed(0)
+    s, y = torch.randn(300, generator=g).round(decimals=1), torch.rand(300, generator=g) > 0.6
+    assert S.auroc(s, y) == pytest.approx(roc_auc_score(y.numpy(), s.numpy()), abs=1e-9)
+    with pytest.raises(ValueError, match="both classes"):
+        S.auroc(s, torch.ones(300))
+
+
+def test_agreement():
+    a = S.agreement(torch.tensor([0.1, 0.9, 0.3, 0.0]), torch.tensor([0.0, 0.5, 0.1, 0.2]), k=2, planted=1)
+    assert a.planted_rank == 0 and a.top_importance == [1, 2] and a.top_iou == [1, 3] and a.precision_at_k == 0.5
+    with pytest.raises(ValueError, match="`k`=9"):
+        S.agreement(torch.zeros(4), torch.zeros(4), k=9)
+
+
+def test_symbiote_learns_to_close_the_red_channel(toy):
+    host, train, test = toy
+    torch.manual_seed(0)
+    sym = S.build_symbiote(host, train.images, S.SymbioteConfig(("1",), "1", ("red", "square"), target="red"))
+    hist = S.train_symbiote(sym, host, train, S.SymbioteTrainConfig(steps=150, batch_size=64, l0_weight=0.05))
+    assert hist["suppress"][-1] < hist["suppress"][0]
+    imp = S.channel_importance(sym, host, test)
+    assert S.agreement(imp, S.dissection_scores(host, "1", test, "red"), k=1, planted=0).planted_rank == 0
+    gates = sym.gates(host, test.images)
+    sel = S.selectivity(host, "1", test, "red", gates)
+    assert sel.target_drop > 0.8 and abs(sel.other_drop) <= 0.05 and sel.touched <= 2
+    assert S.faithfulness_kl(host, "1", test, "red", gates) < 0.05
+    aucs = S.symbiote_aurocs(sym, host, test)
+    assert aucs["red"] > 0.95
+
+
+def test_net2vec_and_tcav(toy):
+    host, train, _ = toy
+    n2v = S.net2vec(host, "1", train, "red", steps=150)
+    assert n2v.best_unit == 0 and n2v.weights.shape == (8,)
+    assert n2v.iou >= n2v.best_unit_iou - 0.02 and 0 < n2v.top_share <= 1
+    acts = S.pool(S.layer_activations(host, train.images, ["1"])["1"])
+    cav = S.concept_activation_vector(acts[train.has("red")], acts[~train.has("red")])
+    assert cav.argmax().item() == 0
+    red_images = train.images[train.labels == 1]
+    assert S.tcav_score(host, "1", red_images, 1, cav) > 0.9
+    assert S.tcav_score(host, "1", red_images, 1, -cav) < 0.1
+    rnd = S.random_tcav_scores(host, "1", train, "red", 1, n=4)
+    assert len(rnd) == 4 and all(0 <= r <= 1 for r in rnd)
