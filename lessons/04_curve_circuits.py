@@ -61,11 +61,11 @@ from mi_tutor import circuits_vision as cv
 from mi_tutor import zoo
 from mi_tutor.checks import lesson04 as checks
 from mi_tutor.circuits_vision import plots
-from mi_tutor.circuits_vision.googlenet import MIXED3B, ResizedInput, find_googlenet_weights, load_googlenet
 from mi_tutor.vision.stimuli import StimulusStyle, render_curves
 from mi_tutor.circuits_vision.weights import arc_normal_field
 from mi_tutor.hooks import run_with_cache
 from mi_tutor.vision.curves import render_world
+from mi_tutor.vision.pretrained import MIXED3B, ResizedInput, pretrained_weights_path
 
 MODEL_NAME = "convnet_curves_s1"  # the zoo's plain ConvNet trained on the curve world
 LAYER = "relu3"                    # where we look for curve detectors
@@ -667,11 +667,10 @@ fig, score_data = plots.plot_concept_scores(scores[shown_units], list(sub_masks)
 # downloaded), the same family search runs on `inception3b`, the Circuits article's mixed3b.
 
 # %%
-weights_file = find_googlenet_weights()
-if weights_file is None:
-    print("No local GoogLeNet ImageNet weights found, so the mixed3b analysis is skipped.")
+if pretrained_weights_path("googlenet") is None:
+    print("No local GoogLeNet ImageNet weights (set MI_TUTOR_GOOGLENET_WEIGHTS), so the mixed3b analysis is skipped.")
 else:
-    inception = ResizedInput(load_googlenet(weights_file, device=device), size=112)
+    inception = ResizedInput(zoo.load("googlenet_imagenet", device=device), size=112)
     style = StimulusStyle(length=0.9, width=0.05)
     t3b, g3b = cv.tuning_map(inception, MIXED3B, n_orientations=16, curvatures=[0.0, 2.0, 3.0, 4.0], style=style)
     fam3b = cv.find_curve_family(t3b, g3b.orientations, g3b.curvatures, min_response=0.1 * float(t3b.amax()))

@@ -395,27 +395,31 @@ def test_tuning_follows_the_model_device():
 
 
 # ------------------------------------------------------------------ optional GoogLeNet path
-def test_googlenet_loader_reads_a_local_file(tmp_path, monkeypatch):
+def test_googlenet_door_reads_a_local_file_and_feeds_mixed3b(tmp_path, monkeypatch):
     from torchvision.models import googlenet
 
-    from mi_tutor.circuits_vision import googlenet as gn
+    from mi_tutor import zoo
+    from mi_tutor.vision import pretrained
 
-    monkeypatch.setenv("MI_TUTOR_GOOGLENET", str(tmp_path / "missing.pth"))
+    monkeypatch.setenv("MI_TUTOR_GOOGLENET_WEIGHTS", str(tmp_path / "missing.pth"))
     monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path))
-    assert gn.find_googlenet_weights() is None
-    with pytest.raises(FileNotFoundError, match="No GoogLeNet weights"):
-        gn.load_googlenet()
+    assert pretrained.pretrained_weights_path("googlenet") is None
+    with pytest.raises(FileNotFoundError, match="MI_TUTOR_GOOGLENET_WEIGHTS"):
+        zoo.load("googlenet_imagenet", device="cpu")
     torch.manual_seed(0)
     fake = googlenet(weights=None, aux_logits=True, init_weights=False)   # a stand-in for the ImageNet file
-    path = tmp_path / gn.GOOGLENET_FILE
+    path = tmp_path / "googlenet-1378be20.pth"
     torch.save(fake.state_dict(), path)
-    monkeypatch.setenv("MI_TUTOR_GOOGLENET", str(path))
-    assert gn.find_googlenet_weights() == path
-    model = gn.load_googlenet(device="cpu")
+    monkeypatch.setenv("MI_TUTOR_GOOGLENET_WEIGHTS", str(path))
+    assert pretrained.pretrained_weights_path("googlenet") == path
+    model = zoo.load("googlenet_imagenet", device="cpu")
+    assert model.transform_input, "the ImageNet weights expect transform_input=True"
     assert torch.equal(model.inception3b.branch1.conv.weight, fake.inception3b.branch1.conv.weight)
-    wrapped = gn.ResizedInput(model, size=64)
-    resp = cv.unit_responses(wrapped, gn.MIXED3B, cv.render_curves(torch.zeros(2), 3.0), [0, 5])
+    wrapped = pretrained.ResizedInput(model, size=64)
+    resp = cv.unit_responses(wrapped, pretrained.MIXED3B, cv.render_curves(torch.zeros(2), 3.0), [0, 5])
     assert resp.shape == (2, 2)
+    with pytest.raises(ValueError, match="`size` must be at least 16"):
+        pretrained.imagenet_input(torch.rand(1, 3, 32, 32), size=8)
 
 
 # ------------------------------------------------------------------ lesson-4 checks

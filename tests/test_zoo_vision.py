@@ -122,7 +122,6 @@ def test_pretrained_googlenet_loads_from_a_local_file(tmp_path, monkeypatch):
 
 def test_pretrained_without_weights_says_how_to_get_them(tmp_path, monkeypatch):
     monkeypatch.delenv("MI_TUTOR_GOOGLENET_WEIGHTS", raising=False)
-    monkeypatch.delenv("MI_TUTOR_GOOGLENET", raising=False)
     monkeypatch.setenv("TORCH_HOME", str(tmp_path))
     with pytest.raises(FileNotFoundError, match="GoogLeNet_Weights.IMAGENET1K_V1") as err:
         pretrained.load_pretrained("googlenet")

@@ -12,7 +12,7 @@ Seven lines of evidence that a unit is a curve detector, each a small tool:
 * :mod:`.handbuilt` - a curve detector written by hand from the network's own
   edge units, and the correlation of its tuning with a learned detector's;
 * :mod:`.polysemantic` - units that fire on two unrelated concepts;
-* :mod:`.googlenet` - the optional path: ImageNet GoogLeNet's mixed3b from a local weights file;
+* :mod:`mi_tutor.vision.pretrained` - the optional path: ImageNet GoogLeNet (`zoo.load("googlenet_imagenet")`), mixed3b;
 * :mod:`.plots` - the lesson's figures (each returns its data).
 
 Examples:

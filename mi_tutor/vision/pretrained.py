@@ -1,18 +1,22 @@
-"""The optional real path: torchvision ImageNet models from a local weights file.
+"""The one door to ImageNet models: torchvision architectures with weights from a local file.
 
-Nothing is ever downloaded. :func:`load_pretrained` builds the torchvision
-architecture and loads a state dict from, in order: the ``path`` argument, the
-environment variable ``MI_TUTOR_<NAME>_WEIGHTS`` (e.g.
-``MI_TUTOR_GOOGLENET_WEIGHTS``; ``MI_TUTOR_GOOGLENET`` as in
-``mi_tutor.circuits_vision.googlenet`` works too), or torch hub's cache
+Nothing is ever downloaded. Lessons reach GoogLeNet through the zoo,
+``zoo.load("googlenet_imagenet")``, which calls :func:`load_pretrained`. It builds
+the torchvision architecture and loads a state dict from, in order: the ``path``
+argument, the environment variable ``MI_TUTOR_<NAME>_WEIGHTS`` (the one
+variable per model, e.g. ``MI_TUTOR_GOOGLENET_WEIGHTS``), or torch hub's cache
 ``~/.cache/torch/hub/checkpoints/<file>`` (``$TORCH_HOME`` is honoured). Without
 a file the error says how to fetch one on a machine with a network.
 
-GoogLeNet is the InceptionV1 of the Circuits papers.
+GoogLeNet is the InceptionV1 of the Circuits papers; its ``inception3b`` module
+is the papers' mixed3b. :class:`ResizedInput` feeds it the course's small images
+(resized and normalised with ImageNet statistics by :func:`imagenet_input`).
 
 Examples:
     >>> sorted(PRETRAINED)
     ['googlenet', 'resnet18', 'vgg16']
+    >>> ResizedInput(nn.Conv2d(3, 2, 3), size=16)(torch.rand(1, 3, 32, 32)).shape
+    torch.Size([1, 2, 14, 14])
 """
 
 from __future__ import annotations
@@ -23,12 +27,18 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
+import torch.nn.functional as F
 import torchvision
 from torch import nn
 
-from ..validation import check_choice
+from ..validation import check_choice, check_tensor
 
-__all__ = ["PretrainedSpec", "PRETRAINED", "pretrained_weights_path", "load_pretrained"]
+__all__ = ["PretrainedSpec", "PRETRAINED", "MIXED3B", "pretrained_weights_path", "load_pretrained",
+           "imagenet_input", "ResizedInput"]
+
+MIXED3B = "net.inception3b"  # the Circuits papers' mixed3b, as named inside ResizedInput
+_MEAN = (0.485, 0.456, 0.406)
+_STD = (0.229, 0.224, 0.225)
 
 
 @dataclass(frozen=True)
@@ -48,7 +58,8 @@ class PretrainedSpec:
 
 PRETRAINED: dict[str, PretrainedSpec] = {
     "googlenet": PretrainedSpec(
-        lambda: torchvision.models.googlenet(weights=None, aux_logits=False, init_weights=False),
+        # transform_input=True: the ImageNet weights expect it (torchvision sets it when it loads them)
+        lambda: torchvision.models.googlenet(weights=None, aux_logits=False, transform_input=True, init_weights=False),
         "googlenet-1378be20.pth", "GoogLeNet_Weights.IMAGENET1K_V1"),
     "resnet18": PretrainedSpec(lambda: torchvision.models.resnet18(weights=None),
                                "resnet18-f37072fd.pth", "ResNet18_Weights.IMAGENET1K_V1"),
@@ -64,8 +75,8 @@ def _hub_dir() -> Path:
 def pretrained_weights_path(name: str) -> Path | None:
     """Where the local weights of ``name`` are, or ``None`` when there are none."""
     check_choice("name", name, PRETRAINED)
-    names = [f"MI_TUTOR_{name.upper()}_WEIGHTS", f"MI_TUTOR_{name.upper()}"]  # the second is lesson 4's name
-    candidates = [Path(os.environ[var]) for var in names if os.environ.get(var)]
+    var = f"MI_TUTOR_{name.upper()}_WEIGHTS"
+    candidates = [Path(os.environ[var])] if os.environ.get(var) else []
     candidates.append(_hub_dir() / PRETRAINED[name].filename)
     return next((p for p in candidates if p.is_file()), None)
 
@@ -102,3 +113,39 @@ def load_pretrained(name: str, path: str | Path | None = None,
         state = {k: v for k, v in state.items() if not k.startswith("aux")}
     model.load_state_dict(state)
     return model.to(device or "cpu").eval()
+
+
+def imagenet_input(images: torch.Tensor, size: int = 112) -> torch.Tensor:
+    """Resize ``[n, 3, H, W]`` images in ``[0, 1]`` to ``size`` and normalise them with ImageNet statistics.
+
+    Examples:
+        >>> imagenet_input(torch.rand(2, 3, 32, 32), size=64).shape
+        torch.Size([2, 3, 64, 64])
+    """
+    check_tensor("images", images, ("n", 3, "height", "width"), floating=True)
+    if size < 16:
+        raise ValueError(f"`size` must be at least 16 pixels for an ImageNet model, got {size}")
+    x = F.interpolate(images, size=(size, size), mode="bilinear", align_corners=False)
+    mean = torch.tensor(_MEAN, device=x.device)[None, :, None, None]
+    std = torch.tensor(_STD, device=x.device)[None, :, None, None]
+    return (x - mean) / std
+
+
+class ResizedInput(nn.Module):
+    """Feeds ``[n, 3, H, W]`` images in ``[0, 1]`` to an ImageNet model at ``size`` pixels.
+
+    Module names gain a ``"net."`` prefix (mixed3b is :data:`MIXED3B`, ``"net.inception3b"``).
+
+    Examples:
+        >>> wrapped = ResizedInput(nn.Conv2d(3, 2, 3), size=16)
+        >>> wrapped(torch.rand(1, 3, 32, 32)).shape
+        torch.Size([1, 2, 14, 14])
+    """
+
+    def __init__(self, net: nn.Module, size: int = 112):
+        super().__init__()
+        self.net, self.size = net, size
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        """``images`` ``[n, 3, H, W]`` -> the wrapped model's output."""
+        return self.net(imagenet_input(images, self.size))
