@@ -195,7 +195,7 @@ class ZooCNN(nn.Module):
     (``head.2`` is the linear layer). Hook any stage by its name.
 
     Examples:
-        >>> net = build_zoo_net("plain")
+        >>> net = build_zoo_net("plainnet")
         >>> net.layer_names
         ('layer1', 'layer2', 'layer3', 'layer4')
         >>> net(torch.zeros(2, 3, 64, 64)).shape
@@ -245,19 +245,19 @@ def _resnet_stages(cfg: ZooNetConfig) -> list[nn.Module]:
     return stages
 
 
-ZOO_ARCHITECTURES: dict[str, object] = {"plain": _plain_stages, "resnet": _resnet_stages, "vgg": _vgg_stages}
+ZOO_ARCHITECTURES: dict[str, object] = {"plainnet": _plain_stages, "resnet": _resnet_stages, "vgg": _vgg_stages}
 
 
 def build_zoo_net(arch: str, cfg: ZooNetConfig | None = None) -> ZooCNN:
     """Build an untrained zoo CNN of family ``arch``.
 
-    * ``"plain"``: per stage one conv-BN-ReLU (5x5 in ``layer1``, then 3x3), max pooling between stages;
+    * ``"plainnet"``: per stage one conv-BN-ReLU (5x5 in ``layer1``, then 3x3), max pooling between stages;
     * ``"vgg"``: per stage two 3x3 conv-BN-ReLU (``torchvision.ops.Conv2dNormActivation``);
     * ``"resnet"``: a 5x5 conv-BN-ReLU stem as ``layer1``, then one stride-2
       ``torchvision.models.resnet.BasicBlock`` per stage.
 
     Args:
-        arch: ``"plain"``, ``"resnet"`` or ``"vgg"``.
+        arch: ``"plainnet"``, ``"resnet"`` or ``"vgg"``.
         cfg: Widths and number of classes.
 
     Examples:
