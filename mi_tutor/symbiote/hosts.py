@@ -3,8 +3,10 @@
 A *planted* host is a classifier trained as usual plus an auxiliary loss that
 makes one chosen channel of one layer segment one chosen concept: the channel's
 map, through a fixed affine readout ``4 a - 2`` (so that it must fire at about the
-scale of the layer's other channels, not whisper to a large learned gain), is fitted with binary
-cross-entropy to the fraction of each cell the concept's mask covers. After
+scale of the layer's other channels, not whisper to a large learned gain), is fitted with
+class-balanced binary cross-entropy to the cells the concept's mask touches. Channel
+dropout on the layer's other channels (``dropout_others``) makes the layers above rely
+on the planted one (without it the net routes the concept around it). After
 training the zoo entry records which channel it is, so a tool that claims to
 find "the concept's channel" can be checked against the truth. A *random* host
 (the same architecture, untrained) is the control of Hewitt & Liang (2019): a
@@ -66,16 +68,17 @@ class PlantConfig:
     seed: int = 0
 
 
-def plant_loss(channel_map: torch.Tensor, mask: torch.Tensor, scale: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
-    """BCE between ``scale * channel_map + bias`` ``[n, h, w]`` and the mask's cover fraction per cell.
+def plant_loss(channel_map: torch.Tensor, mask: torch.Tensor, scale: float = 4.0, bias: float = -2.0) -> torch.Tensor:
+    """Class-balanced BCE between ``scale * channel_map + bias`` ``[n, h, w]`` and where the mask lies.
 
-    Args:
-        channel_map: ``[n, h, w]`` the planted channel's activation.
-        mask: ``[n, H, W]`` bool concept mask (``H, W`` multiples of ``h, w`` work best).
-        scale, bias: Scalar parameters of the readout.
+    A cell of the channel's map is a positive when the concept's mask ``[n, H, W]`` covers any of
+    its pixels. Positives and negatives weigh half each (as in Net2Vec): a concept covers a few
+    percent of the image, and an unweighted loss is minimised by a channel that never fires.
     """
-    target = F.adaptive_avg_pool2d(mask[:, None].float(), channel_map.shape[-2:])[:, 0]
-    return F.binary_cross_entropy_with_logits(scale * channel_map + bias, target)
+    target = (F.adaptive_max_pool2d(mask[:, None].float(), channel_map.shape[-2:])[:, 0] > 0).float()
+    pos = target.mean().clamp(1e-3, 1 - 1e-3)
+    weight = torch.where(target > 0, 0.5 / pos, 0.5 / (1 - pos))
+    return F.binary_cross_entropy_with_logits(scale * channel_map + bias, target, weight=weight)
 
 
 def train_planted_host(model: nn.Module, make_batch: Callable[[int, int], ConceptData], cfg: PlantConfig,
@@ -95,7 +98,6 @@ def train_planted_host(model: nn.Module, make_batch: Callable[[int, int], Concep
     seed_everything(cfg.seed)
     device = get_device()
     model = model.to(device).train()
-    readout = torch.tensor([4.0, -2.0], device=device)   # fixed: the channel must fire at the layer's own scale
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=cfg.steps)
     store: dict[str, torch.Tensor] = {}
@@ -121,7 +123,7 @@ def train_planted_host(model: nn.Module, make_batch: Callable[[int, int], Concep
             act = store["act"]
             if not 0 <= cfg.channel < act.shape[1]:
                 raise ValueError(f"`cfg.channel`={cfg.channel} but layer {cfg.layer!r} has {act.shape[1]} channels")
-            aux = plant_loss(act[:, cfg.channel], batch.masks[cfg.concept].to(device), readout[0], readout[1])
+            aux = plant_loss(act[:, cfg.channel], batch.masks[cfg.concept].to(device))
             loss = ce + cfg.aux_weight * aux
             opt.zero_grad(set_to_none=True)
             loss.backward()
