@@ -10,14 +10,17 @@ examples; any float dtype; computed on the inputs' device):
 * :mod:`.features`, :mod:`.correspondence`: layer features and layer-by-layer maps.
 * :mod:`.stitching`: 1x1-conv model stitching (Lenc & Vedaldi 2015, Bansal et al. 2021).
 * :mod:`.census`: curve and edge families across the zoo.
+* :mod:`.captions`, :mod:`.crossmodal`: captions of object-world scenes and image-caption alignment.
 """
 
 from .cca import cca, cca_coefficients, pwcca, svcca
+from .captions import CAPTION_VOCAB, caption_features, caption_tokens, describe, scene_captions
 from .census import CensusRow, census_table, edge_units, family_census, plot_census
 from .cka import center_gram, cka_from_grams, debiased_cka, gram_linear, gram_rbf, hsic, linear_cka, rbf_cka
 from .correspondence import (CorrespondenceMap, correspondence_map, identification_accuracy, identify_layers,
                              plot_correspondence)
 from .features import default_layers, layer_features, pool_features
+from .crossmodal import AlignmentResult, image_caption_alignment, shuffled_alignment
 from .knn import clamp_outliers, knn_indices, mutual_knn_alignment, mutual_knn_chance
 from .matching import Matching, match_units, semi_match, unit_correlation
 from .stitching import StitchConfig, StitchedNet, stitch_accuracy, train_stitch
@@ -31,4 +34,6 @@ __all__ = [
     "CorrespondenceMap", "correspondence_map", "identify_layers", "identification_accuracy", "plot_correspondence",
     "StitchConfig", "StitchedNet", "train_stitch", "stitch_accuracy",
     "CensusRow", "family_census", "census_table", "edge_units", "plot_census",
+    "CAPTION_VOCAB", "describe", "scene_captions", "caption_tokens", "caption_features",
+    "AlignmentResult", "image_caption_alignment", "shuffled_alignment",
 ]
