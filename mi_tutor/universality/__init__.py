@@ -23,7 +23,7 @@ from .features import default_layers, layer_features, pool_features
 from .crossmodal import AlignmentResult, image_caption_alignment, shuffled_alignment
 from .knn import clamp_outliers, knn_indices, mutual_knn_alignment, mutual_knn_chance
 from .matching import Matching, match_units, semi_match, unit_correlation
-from .stitching import StitchConfig, StitchedNet, stitch_accuracy, train_stitch
+from .stitching import StitchConfig, StitchedNet, layer_output_size, stitch_accuracy, stitch_init_lstsq, train_stitch
 
 __all__ = [
     "linear_cka", "debiased_cka", "rbf_cka", "gram_linear", "gram_rbf", "center_gram", "cka_from_grams", "hsic",
@@ -32,7 +32,7 @@ __all__ = [
     "knn_indices", "mutual_knn_alignment", "mutual_knn_chance", "clamp_outliers",
     "default_layers", "pool_features", "layer_features",
     "CorrespondenceMap", "correspondence_map", "identify_layers", "identification_accuracy", "plot_correspondence",
-    "StitchConfig", "StitchedNet", "train_stitch", "stitch_accuracy",
+    "StitchConfig", "StitchedNet", "train_stitch", "stitch_accuracy", "stitch_init_lstsq", "layer_output_size",
     "CensusRow", "family_census", "census_table", "edge_units", "plot_census",
     "CAPTION_VOCAB", "describe", "scene_captions", "caption_tokens", "caption_features",
     "AlignmentResult", "image_caption_alignment", "shuffled_alignment",

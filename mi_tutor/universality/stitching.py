@@ -30,7 +30,7 @@ from ..device import seed_everything
 from ..hooks import get_module, run_with_cache
 from ..validation import check_tensor
 
-__all__ = ["StitchConfig", "StitchedNet", "train_stitch", "stitch_accuracy"]
+__all__ = ["StitchConfig", "StitchedNet", "train_stitch", "stitch_accuracy", "stitch_init_lstsq", "layer_output_size"]
 
 
 class _Stop(Exception):
@@ -135,15 +135,61 @@ class StitchConfig:
 
 
 @torch.no_grad()
+def _lstsq_fit(conv: nn.Conv2d, a: torch.Tensor, b: torch.Tensor) -> None:
+    """Set the 1x1 ``conv`` to the least-squares map of ``a`` ``[n, C_a, h, w]`` onto ``b`` ``[n, C_b, h, w]``."""
+    fa = torch.cat([a.permute(0, 2, 3, 1).flatten(0, 2), torch.ones(a.numel() // a.shape[1], 1, device=a.device)], 1)
+    fb = b.permute(0, 2, 3, 1).flatten(0, 2)
+    sol = torch.linalg.lstsq(fa.double().cpu(), fb.double().cpu()).solution.to(conv.weight.dtype).to(conv.weight.device)
+    conv.weight.copy_(sol[:-1].T[:, :, None, None])
+    conv.bias.copy_(sol[-1])
+
+
+@torch.no_grad()
 def _lstsq_init(net: StitchedNet, x: torch.Tensor) -> None:
     a = _resize(net.bottom(x), net.size_b)
     _, cache = run_with_cache(net.net_b, x, [net.layer_b])
-    b = cache[net.layer_b]
-    fa = torch.cat([a.permute(0, 2, 3, 1).flatten(0, 2), torch.ones(a.numel() // a.shape[1], 1, device=a.device)], 1)
-    fb = b.permute(0, 2, 3, 1).flatten(0, 2)
-    sol = torch.linalg.lstsq(fa.double().cpu(), fb.double().cpu()).solution.to(a.dtype).to(a.device)
-    net.stitch.weight.copy_(sol[:-1].T[:, :, None, None])
-    net.stitch.bias.copy_(sol[-1])
+    _lstsq_fit(net.stitch, a, cache[net.layer_b])
+
+
+@torch.no_grad()
+def layer_output_size(model: nn.Module, layer: str, x: torch.Tensor) -> tuple[int, int]:
+    """``(height, width)`` of ``layer``'s output for images like ``x`` ``[n, 3, H, W]``."""
+    _, cache = run_with_cache(model, x[:1], [layer])
+    return tuple(cache[layer].shape[-2:])
+
+
+@torch.no_grad()
+def stitch_init_lstsq(net_a: nn.Module, net_b: nn.Module, layer_a: str, layer_b: str, x: torch.Tensor) -> nn.Conv2d:
+    """A 1x1 conv from A's ``layer_a`` into B's ``layer_b``, fitted by least squares on images ``x``.
+
+    A's map is average-pooled (or upsampled) to B's size first, as :class:`StitchedNet` does;
+    apply the same resizing before the returned conv.
+
+    Args:
+        net_a: Bottom net.
+        net_b: Top net.
+        layer_a: Layer of A, output ``[n, C_a, h_a, w_a]``.
+        layer_b: Layer of B, output ``[n, C_b, h_b, w_b]``.
+        x: ``[n, 3, H, W]`` images (a few hundred are plenty).
+
+    Returns:
+        ``nn.Conv2d(C_a, C_b, 1)`` on ``x``'s device, minimising the squared error to B's activations.
+
+    Examples:
+        >>> from mi_tutor.vision.architectures import PlainNet
+        >>> net = PlainNet().eval()
+        >>> conv = stitch_init_lstsq(net, net, "layer1", "layer1", torch.rand(4, 3, 32, 32))
+        >>> torch.allclose(conv.weight[:, :, 0, 0], torch.eye(16), atol=1e-3)
+        True
+    """
+    check_tensor("x", x, ("n", 3, "H", "W"), floating=True)
+    _, ca = run_with_cache(net_a, x, [layer_a])
+    _, cb = run_with_cache(net_b, x, [layer_b])
+    b = cb[layer_b]
+    a = _resize(ca[layer_a], tuple(b.shape[-2:]))
+    conv = nn.Conv2d(a.shape[1], b.shape[1], 1).to(x.device)
+    _lstsq_fit(conv, a, b)
+    return conv
 
 
 def train_stitch(net_a: nn.Module, net_b: nn.Module, layer_a: str, layer_b: str,
