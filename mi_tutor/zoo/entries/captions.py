@@ -40,7 +40,9 @@ CAPTION_TRAIN = TrainConfig(steps=1000, batch_size=64, lr=3e-3, warmup=100, weig
 #: Measured when the shipped weights were trained (see the ``info`` of the entry).
 MEASURED: dict = {"train_s": 313, "heldout_loss": 0.289,
                   "measured_on": "shared 2-core CPU, load 8.7, 1 thread; loss on 512 captions of render_objects seed 10**6"}
-MEASURED_VISION: dict = {}
+MEASURED_VISION: dict = {
+    "train_s": 314, "snapshot_accuracy": {0: 0.117, 25: 0.105, 50: 0.146, 100: 0.215, 200: 0.453, 400: 0.881},
+    "measured_on": "shared 2-core CPU, load 7.7, 1 thread; accuracy on 512 scenes of render_objects seed 10**6 + 7"}
 
 
 def caption_lm_config() -> TransformerConfig:
