@@ -1,0 +1,369 @@
+"""Checks of lesson 11 (reading, steering and editing). Each ``check_*`` compares a student's function with
+``mi_tutor.steering`` / ``mi_tutor.editing``'s on fresh inputs; the ``check_*_result`` ones check the lesson's
+numbers (they carry no points).
+
+Examples:
+    >>> from mi_tutor.steering import mean_difference_vector
+    >>> check_mean_difference(mean_difference_vector)
+    ✓ mean_difference matches the reference on 3 pairs of activation sets
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+
+import torch
+
+from ..editing import rome
+from ..steering import dola, reading
+from .core import CheckFailure, call_student, compare_functions, expect, expect_close, expect_tensor_like, passed
+
+__all__ = [
+    "check_mean_difference", "check_pca_direction", "check_reading_accuracy", "check_add_steering",
+    "check_mass_mean_shift", "check_restore_hook", "check_mean_key", "check_rank_one_update",
+    "check_js_divergence", "check_dola_contrast",
+    "check_reading_result", "check_steering_result", "check_iti_result", "check_tracing_result",
+    "check_edit_result", "check_dola_result",
+]
+
+
+def _gen(seed: int) -> torch.Generator:
+    return torch.Generator().manual_seed(seed)
+
+
+def _paired(seed: int, n: int, d: int, shift: float = 2.0) -> tuple[torch.Tensor, torch.Tensor]:
+    """Paired activations: neg = pos minus a concept direction (with noise) plus a shared offset."""
+    g = _gen(seed)
+    direction = torch.randn(d, generator=g)
+    direction = direction / direction.norm()
+    base = torch.randn(n, d, generator=g) + 3.0 * torch.randn(d, generator=g)
+    pos = base + shift * direction * (1 + 0.3 * torch.rand(n, 1, generator=g))
+    neg = base - 0.1 * torch.randn(n, d, generator=g)
+    return pos, neg
+
+
+# ------------------------------------------------------------------ exercise 1
+def check_mean_difference(student_fn: Callable, seed: int = 0, n: int = 12, d: int = 16) -> None:
+    """Exercise 11.1: ``mean_difference(pos_acts, neg_acts)`` -> unit ``[d_model]``."""
+    cases = []
+    for i in range(3):
+        pos, neg = _paired(seed + i, n + 5 * i, d)
+        if i == 2:  # unpaired sizes: a mean difference does not need pairs
+            neg = neg[: n // 2]
+        cases.append({"pos_acts": pos, "neg_acts": neg})
+
+    def compare(got, want, ctx):
+        expect_tensor_like("mean_difference(...)", got, want, check_device=False)
+        g = got.detach().double()
+        expect(abs(float(g.norm()) - 1) < 1e-4, f"`mean_difference` returned a vector of norm {float(g.norm()):.4g} "
+               f"{ctx}: divide by its norm so directions of different layers compare.")
+        if torch.allclose(g, -want.double(), atol=1e-4):
+            raise CheckFailure(f"Your direction points the wrong way {ctx}: it should be positive minus negative.")
+        expect_close("mean_difference(...)", got, want, atol=1e-4, context=ctx,
+                     hint="take the mean over the batch axis of each group, subtract, then normalise.")
+    n_cases = compare_functions("mean_difference", student_fn, reading.mean_difference_vector, cases, compare=compare)
+    passed(f"mean_difference matches the reference on {n_cases} pairs of activation sets")
+
+
+# ------------------------------------------------------------------ exercise 2
+def check_pca_direction(student_fn: Callable, seed: int = 0, n: int = 20, d: int = 12) -> None:
+    """Exercise 11.2: ``pca_direction(pos_acts, neg_acts)`` -> unit ``[d_model]``, first PC of the recentred
+    paired differences, signed so positives project higher."""
+    cases = []
+    for i in range(3):
+        pos, neg = _paired(seed + 10 + i, n + 7 * i, d, shift=1.0 + i)
+        if i == 1:  # a concept that varies in strength along a second axis too
+            g = _gen(seed + 99)
+            pos = pos + torch.randn(pos.shape[0], 1, generator=g) * torch.randn(d, generator=g)
+        cases.append({"pos_acts": pos, "neg_acts": neg})
+
+    def compare(got, want, ctx):
+        expect_tensor_like("pca_direction(...)", got, want, check_device=False)
+        g = got.detach().double()
+        expect(abs(float(g.norm()) - 1) < 1e-4, f"`pca_direction` returned a vector of norm {float(g.norm()):.4g} "
+               f"{ctx}: return a unit vector.")
+        if torch.allclose(g, -want.double(), atol=1e-4):
+            raise CheckFailure(f"Your direction has the wrong sign {ctx}: PCA does not choose one; flip it so that "
+                               "the positive members' differences project positively.")
+        expect_close("pca_direction(...)", got, want, atol=1e-4, context=ctx,
+                     hint="the paired differences pos - neg, minus their mean, then the first right singular vector "
+                          "(or the top eigenvector of their covariance).")
+    n_cases = compare_functions("pca_direction", student_fn, reading.pca_reading_vector, cases, compare=compare)
+    passed(f"pca_direction matches the reference on {n_cases} sets of pairs (sign included)")
+
+
+# ------------------------------------------------------------------ exercise 3
+def check_reading_accuracy(student_fn: Callable, seed: int = 0, n: int = 30, d: int = 8) -> None:
+    """Exercise 11.3: ``reading_accuracy(acts, labels, direction)`` -> float."""
+    g = _gen(seed)
+    cases = []
+    for i, flip in enumerate((False, True, False)):
+        acts = torch.randn(n + 6 * i, d, generator=g)
+        labels = (torch.rand(n + 6 * i, generator=g) < 0.4).long()
+        if i == 2:
+            labels[:2] = torch.tensor([0, 1])
+        direction = torch.randn(d, generator=g)
+        direction = direction / direction.norm()
+        acts = acts + (1.0 + 2 * i) * labels[:, None] * direction * (-1 if flip else 1) + 5.0 * direction
+        cases.append({"acts": acts, "labels": labels, "direction": direction})
+    for case in cases:
+        ctx = f"on {case['acts'].shape[0]} states"
+        got = call_student("reading_accuracy", student_fn, *(v.clone() for v in case.values()), context=ctx)
+        want = reading.reading_accuracy(**case)
+        if isinstance(got, torch.Tensor):
+            expect(got.numel() == 1, f"`reading_accuracy` should return one number, got shape {tuple(got.shape)}")
+            got = float(got)
+        expect(isinstance(got, float), f"`reading_accuracy` should return a float, got {type(got).__name__}")
+        if abs(got - (1 - want)) < 1e-6 and abs(want - 0.5) > 0.05:
+            raise CheckFailure(f"Your accuracy is 1 - the reference's {ctx}: when class 1 projects *lower* than "
+                               "class 0, the prediction must flip (read the side from the class means).")
+        expect(abs(got - want) < 1e-6, f"`reading_accuracy` returned {got:.4f} {ctx}, the reference {want:.4f}. The "
+               "threshold is halfway between the two classes' mean projections (a threshold at 0 fails when every "
+               "state has a large offset along the direction).")
+    passed("reading_accuracy matches the reference on 3 sets (offsets and a flipped direction included)")
+
+
+# ------------------------------------------------------------------ exercise 4
+def _ref_add_steering(resid, vector, coefficient, positions):
+    out = resid.clone()
+    where = slice(None) if positions is None else positions
+    out[:, where] = out[:, where] + coefficient * vector
+    return out
+
+
+def check_add_steering(student_fn: Callable, seed: int = 0) -> None:
+    """Exercise 11.4: ``add_steering(resid, vector, coefficient, positions)`` -> ``[batch, pos, d_model]``."""
+    g = _gen(seed)
+    cases = [{"resid": torch.randn(3, 5, 8, generator=g), "vector": torch.randn(8, generator=g), "coefficient": 2.5,
+              "positions": None},
+             {"resid": torch.randn(2, 6, 4, generator=g), "vector": torch.randn(4, generator=g), "coefficient": -1.0,
+              "positions": [0, 2]},
+             {"resid": torch.randn(1, 4, 8, generator=g), "vector": torch.randn(8, generator=g), "coefficient": 0.5,
+              "positions": [-1]}]
+
+    def compare(got, want, ctx):
+        expect_tensor_like("add_steering(...)", got, want, check_device=False)
+        expect_close("add_steering(...)", got, want, context=ctx,
+                     hint="add coefficient x vector only at the listed positions (all when positions is None), "
+                          "broadcast over the batch.")
+    n = compare_functions("add_steering", student_fn, _ref_add_steering, cases, compare=compare)
+    resid = torch.randn(2, 3, 4, generator=g)
+    got = call_student("add_steering", student_fn, resid.clone(), torch.randn(4, generator=g), 0.0, None,
+                       context="with coefficient 0")
+    expect(isinstance(got, torch.Tensor) and torch.equal(got, resid),
+           "With coefficient 0 `add_steering` must return the residual stream exactly unchanged.")
+    passed(f"add_steering matches the reference on {n + 1} inputs (coefficient 0 exact, inputs untouched)")
+
+
+# ------------------------------------------------------------------ exercise 5
+def _ref_mass_mean_shift(acts, labels, alpha):
+    labels = labels.bool()
+    d = acts[labels].mean(0) - acts[~labels].mean(0)
+    u = d / d.norm()
+    return alpha * (acts @ u).std() * u
+
+
+def check_mass_mean_shift(student_fn: Callable, seed: int = 0) -> None:
+    """Exercise 11.5: ``mass_mean_shift(acts, labels, alpha)`` -> ``[d_head]`` = alpha x sigma x unit direction."""
+    g = _gen(seed)
+    cases = []
+    for i, (n, d, alpha) in enumerate(((20, 6, 5.0), (31, 3, -2.0), (12, 8, 15.0))):
+        labels = torch.arange(n) % 2
+        acts = torch.randn(n, d, generator=g) * (1 + i) + labels[:, None] * torch.randn(d, generator=g) * 3
+        cases.append({"acts": acts, "labels": labels, "alpha": alpha})
+
+    def compare(got, want, ctx):
+        expect_tensor_like("mass_mean_shift(...)", got, want, check_device=False)
+        c = cases[compare.i]
+        compare.i += 1
+        u = want / want.norm()
+        if abs(float(got.detach().double().norm() / want.double().norm()) - 1) > 1e-3:
+            if torch.allclose(got.detach().double(), (c["alpha"] * u).double(), atol=1e-4):
+                raise CheckFailure(f"Your shift has length |alpha| {ctx}: scale by sigma too, the standard deviation of "
+                                   "the activations projected on the direction.")
+        expect_close("mass_mean_shift(...)", got, want, rtol=1e-3, atol=1e-4, context=ctx,
+                     hint="direction = mean(class 1) - mean(class 0), normalised; sigma = std of acts @ direction "
+                          "over every example.")
+    compare.i = 0
+    n = compare_functions("mass_mean_shift", student_fn, _ref_mass_mean_shift, cases, compare=compare)
+    passed(f"mass_mean_shift matches the reference on {n} heads")
+
+
+# ------------------------------------------------------------------ exercise 6
+def check_restore_hook(student_fn: Callable, seed: int = 0) -> None:
+    """Exercise 11.6: ``restore_hook(clean, position)`` returns a hook ``(act, hook) -> act`` that puts
+    ``clean[:, position]`` back, leaving every other position as the corrupted run had it."""
+    g = _gen(seed)
+    for b, p, d, pos in ((4, 5, 8, 3), (2, 6, 4, 0), (1, 5, 16, -1)):
+        clean = torch.randn(b, p, d, generator=g)
+        act = torch.randn(b, p, d, generator=g)
+        ctx = f"for activations of shape {(b, p, d)} and position {pos}"
+        hook = call_student("restore_hook", student_fn, clean.clone(), pos, context=ctx)
+        expect(callable(hook), f"`restore_hook` should return a function (the hook), got {type(hook).__name__}")
+        before = act.clone()
+        got = call_student("the hook of restore_hook", hook, act, None, context=ctx)
+        if got is None:
+            got = act  # an in-place hook that returns None also works in the engine
+        want = before.clone()
+        want[:, pos] = clean[:, pos]
+        expect_tensor_like("hook output", got, want, check_device=False)
+        if torch.allclose(got, clean):
+            raise CheckFailure(f"Your hook returns the whole clean activation {ctx}: restore only one position.")
+        expect_close("hook output", got, want, context=ctx,
+                     hint="copy the clean activation at that position into (a copy of) the corrupted one.")
+    passed("restore_hook restores exactly one position on 3 shapes")
+
+
+# ------------------------------------------------------------------ exercise 7
+def check_mean_key(student_fn: Callable, model, tokens_sets: Sequence[torch.Tensor], layer_pos: Sequence[tuple[int, int]]
+                   ) -> None:
+    """Exercise 11.7: ``mean_key(model, prompts, layer, position)`` -> ``[d_mlp]`` mean of ``mlp.hook_post``."""
+    for tokens, (layer, pos) in zip(tokens_sets, layer_pos):
+        ctx = f"for {tokens.shape[0]} prompts, layer {layer}, position {pos}"
+        got = call_student("mean_key", student_fn, model, tokens.clone(), layer, pos, context=ctx)
+        want = rome.compute_key(model, tokens, layer, pos)
+        pre = f"blocks.{layer}.mlp.hook_pre"
+        _, cache = model.run_with_cache(tokens, names_filter=[pre, f"blocks.{layer}.hook_mlp_out"])
+        if isinstance(got, torch.Tensor) and got.shape == want.shape and torch.allclose(got, cache[pre][:, pos].mean(0), atol=1e-5):
+            raise CheckFailure(f"Your key is the MLP's pre-activation {ctx}: the key is what W_out multiplies, the "
+                               "activation after the non-linearity (hook_post).")
+        expect_close("mean_key(...)", got, want, atol=1e-5, context=ctx,
+                     hint="cache blocks.{layer}.mlp.hook_post and average over the prompts at that position.")
+    passed(f"mean_key matches the reference on {len(tokens_sets)} sets of prompts")
+
+
+# ------------------------------------------------------------------ exercise 8
+def check_rank_one_update(student_fn: Callable, seed: int = 0) -> None:
+    """Exercise 11.8: ``rank_one_update(W_out, C, key, value)`` -> edited ``[d_mlp, d_model]`` (no ridge)."""
+    g = _gen(seed)
+    for d_mlp, d_model in ((6, 4), (10, 3), (5, 7)):
+        A = torch.randn(d_mlp, d_mlp, generator=g)
+        C = A @ A.T / d_mlp + 0.1 * torch.eye(d_mlp)
+        W = torch.randn(d_mlp, d_model, generator=g)
+        k = torch.randn(d_mlp, generator=g).abs()
+        v = torch.randn(d_model, generator=g)
+        ctx = f"for W_out of shape {(d_mlp, d_model)}"
+        args = (W.clone(), C.clone(), k.clone(), v.clone())
+        got = call_student("rank_one_update", student_fn, *args, context=ctx)
+        for name, a, b in zip(("W_out", "C", "key", "value"), args, (W, C, k, v)):
+            expect(torch.equal(a, b), f"`rank_one_update` changed its input `{name}` in place {ctx}: return a new matrix.")
+        want = rome.rank_one_update(W, C, k, v, ridge=0.0)
+        expect_tensor_like("rank_one_update(...)", got, want, check_device=False)
+        maps = torch.allclose(k @ got.detach(), v, atol=1e-3)
+        ident = rome.rank_one_update(W, torch.eye(d_mlp), k, v, ridge=0.0)
+        if maps and torch.allclose(got, ident, atol=1e-4) and not torch.allclose(want, ident, atol=1e-4):
+            raise CheckFailure(f"Your update ignores C {ctx}: u must be C^-1 k*, not k* (that is plain least change "
+                               "in Frobenius norm, which disturbs common keys more).")
+        expect(maps, f"Your edited W_out does not map the key to the value {ctx} (|k W - v| = "
+               f"{float((k @ got.detach() - v).norm()):.3g}): the denominator is u . k* with u = C^-1 k*.")
+        expect_close("rank_one_update(...)", got, want, rtol=1e-3, atol=1e-4, context=ctx,
+                     hint="W + outer(u, v* - k* W) / (u . k*), u = solve(C, k*).")
+        rank = int((torch.linalg.svdvals((got - W).detach().double()) > 1e-6).sum())
+        expect(rank == 1, f"Your update has rank {rank} {ctx}, not 1.")
+    passed("rank_one_update matches the reference on 3 shapes: maps k* to v*, rank one, inputs untouched")
+
+
+# ------------------------------------------------------------------ exercise 9
+def check_js_divergence(student_fn: Callable, seed: int = 0) -> None:
+    """Exercise 11.9: ``js_divergence(logp, logq)`` -> ``[...]`` (nats)."""
+    g = _gen(seed)
+    cases = [{"logp": torch.randn(4, 10, generator=g).log_softmax(-1), "logq": torch.randn(4, 10, generator=g).log_softmax(-1)},
+             {"logp": (3 * torch.randn(2, 3, 7, generator=g)).log_softmax(-1),
+              "logq": torch.randn(2, 3, 7, generator=g).log_softmax(-1)}]
+    one_hot = torch.full((1, 5), -1e4); one_hot[0, 0] = 0.0
+    cases.append({"logp": one_hot.log_softmax(-1), "logq": torch.zeros(1, 5).log_softmax(-1)})
+
+    def compare(got, want, ctx):
+        expect_tensor_like("js_divergence(...)", got, want, check_device=False)
+        if torch.isnan(got).any():
+            raise CheckFailure(f"`js_divergence` gives NaN {ctx}: a probability of 0 times log 0; work with "
+                               "log-probabilities and clamp the mixture before its log.")
+        expect_close("js_divergence(...)", got, want, rtol=1e-4, atol=1e-5, context=ctx,
+                     hint="M = (P + Q) / 2; JSD = (KL(P || M) + KL(Q || M)) / 2, summed over the last axis.")
+    n = compare_functions("js_divergence", student_fn, dola.js_divergence, cases, compare=compare)
+    passed(f"js_divergence matches the reference on {n} inputs (a one-hot distribution included)")
+
+
+# ------------------------------------------------------------------ exercise 10
+def check_dola_contrast(student_fn: Callable, seed: int = 0) -> None:
+    """Exercise 11.10: ``dola_contrast(final, premature, relative_top)`` -> ``[batch, d_vocab]``."""
+    g = _gen(seed)
+    cases = [{"final": (2 * torch.randn(3, 12, generator=g)).log_softmax(-1),
+              "premature": torch.randn(3, 12, generator=g).log_softmax(-1), "relative_top": 0.1},
+             {"final": (4 * torch.randn(5, 6, generator=g)).log_softmax(-1),
+              "premature": torch.randn(5, 6, generator=g).log_softmax(-1), "relative_top": 0.5},
+             {"final": torch.randn(2, 9, generator=g).log_softmax(-1),
+              "premature": torch.randn(2, 9, generator=g).log_softmax(-1), "relative_top": 0.0}]
+
+    def compare(got, want, ctx):
+        expect_tensor_like("dola_contrast(...)", got, want, check_device=False)
+        kept_g, kept_w = torch.isfinite(got), torch.isfinite(want)
+        if not torch.equal(kept_g, kept_w):
+            raise CheckFailure(f"Your filter keeps {int(kept_g.sum())} tokens {ctx}, the reference "
+                               f"{int(kept_w.sum())}: keep the tokens whose final-layer probability is at least "
+                               "relative_top x that row's largest probability; give the others -inf.")
+        expect(torch.allclose(got[kept_w], want[kept_w], atol=1e-5),
+               f"The kept scores differ from log p_final - log p_premature {ctx}.")
+    n = compare_functions("dola_contrast", student_fn, dola.dola_scores, cases, compare=compare)
+    passed(f"dola_contrast matches the reference on {n} inputs")
+
+
+# ------------------------------------------------------------------ results (no points)
+def check_reading_result(accuracy: Mapping[str, Sequence[float]], cosines: Sequence[float]) -> None:
+    """Reading vectors: mean difference and PCA agree (cosine >= 0.9 past the embedding) and read above 0.9."""
+    expect(max(accuracy["mean"]) > 0.9 and max(accuracy["pca"]) > 0.9,
+           f"Reading accuracy peaks at {max(accuracy['mean']):.2f} (mean) / {max(accuracy['pca']):.2f} (PCA), not above "
+           "0.9: check mean_difference, pca_direction and reading_accuracy (exercises 11.1-11.3).")
+    expect(min(cosines) >= 0.9, f"Mean-difference and PCA vectors disagree (cosines {[round(c, 2) for c in cosines]}): "
+           "recheck exercises 11.1 and 11.2.")
+    passed(f"reading peaks at {max(accuracy['mean']):.3f}; mean-difference vs PCA cosine >= {min(cosines):.2f}")
+
+
+def check_steering_result(coefficients: Sequence[float], latent: Sequence[float], exact_at_zero: bool) -> None:
+    """Activation addition: c = 0 is exact and the latent rises with c (Spearman >= 0.9)."""
+    from scipy.stats import spearmanr
+
+    expect(exact_at_zero, "Coefficient 0 did not reproduce the unsteered logits exactly: add_steering must leave the "
+           "residual stream unchanged when c = 0 (exercise 11.4).")
+    rho = float(spearmanr(coefficients, latent).statistic)
+    expect(rho >= 0.9, f"The latent does not rise with the coefficient (Spearman {rho:.2f}): check the sign and the "
+           "positions in add_steering (exercise 11.4).")
+    passed(f"coefficient 0 exact; latent rises with c (Spearman {rho:.2f})")
+
+
+def check_iti_result(top: float, random: Sequence[float], base: float) -> None:
+    """ITI: the top-K heads raise P(true object | rumour) more than every set of K random heads."""
+    expect(top > max(random) and top > base, f"Top-K heads give {top:.3f}, random heads up to {max(random):.3f}, no "
+           f"intervention {base:.3f}: recheck mass_mean_shift (exercise 11.5).")
+    passed(f"top-K heads {top:.3f} > best random {max(random):.3f} > baseline {base:.3f}" if max(random) > base else
+           f"top-K heads {top:.3f} > random {max(random):.3f}, baseline {base:.3f}")
+
+
+def check_tracing_result(recovered: Mapping[str, torch.Tensor], site: tuple[int, int], filler_pos: int = 1) -> None:
+    """Tracing: the decisive MLP state recovers at least half, a filler state under a tenth."""
+    mlp = torch.as_tensor(recovered["mlp"])
+    layer, pos = site
+    expect(float(mlp[layer, pos]) >= 0.5, f"Restoring the MLP at layer {layer}, position {pos} recovers only "
+           f"{float(mlp[layer, pos]):.2f}: check restore_hook (exercise 11.6).")
+    resid = torch.as_tensor(recovered["resid"])
+    expect(float(resid[:, filler_pos].abs().max()) < 0.1, f"Restoring the filler token recovers "
+           f"{float(resid[:, filler_pos].max()):.2f}: it carries no subject information, so restore_hook may restore "
+           "more than one position.")
+    passed(f"MLP {layer} at position {pos} recovers {float(mlp[layer, pos]):.2f}; the filler under 0.1")
+
+
+def check_edit_result(scores: Mapping[str, Mapping[str, float]], site: str, rank: int) -> None:
+    """ROME at the located site: efficacy and specificity at least 0.95, rank one."""
+    s = scores[site]
+    expect(rank == 1, f"The update has rank {rank}, not 1 (exercise 11.8).")
+    expect(s["efficacy"] >= 0.95 and s["specificity"] >= 0.95,
+           f"The edit at {site} has efficacy {s['efficacy']:.2f} and specificity {s['specificity']:.2f}: check mean_key "
+           "and rank_one_update (exercises 11.7-11.8).")
+    passed(f"edit at {site}: efficacy {s['efficacy']:.2f}, paraphrase {s['paraphrase']:.2f}, specificity "
+           f"{s['specificity']:.2f}, rank 1")
+
+
+def check_dola_result(plain: float, contrast: float) -> None:
+    """DoLa: the accuracies are probabilities (the comparison itself is the lesson's finding, either way)."""
+    expect(0 <= plain <= 1 and 0 <= contrast <= 1, f"Accuracies {plain}, {contrast} are not in [0, 1].")
+    passed(f"rare-object accuracy: {plain:.3f} without DoLa, {contrast:.3f} with it")

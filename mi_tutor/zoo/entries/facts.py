@@ -1,0 +1,90 @@
+"""A 4-layer transformer with MLPs that knows the facts of :mod:`mi_tutor.tasks.facts` (lesson 11).
+
+``facts_4l``: 4 layers, d_model 128, 4 heads of 32, GELU MLPs of 512, LayerNorm; trained on the
+facts/rumour/review/bio corpus (next-token loss on every position), AdamW lr 1e-3, batch 128, seed 0.
+Its recipe also writes ``facts_4l_extras.pt``: what is too slow to compute in the lesson (the key
+covariance ``E[k k^T]`` of every MLP over 4096 corpus sequences, float16), an early snapshot (float16) whose
+rare-object facts are not all learned yet (for DoLa), and the training record (seconds, fact accuracy
+at every snapshot).
+"""
+
+from __future__ import annotations
+
+import torch
+
+from ...tasks.facts import corpus_batch, facts_world
+from ...tasks.facts_train import facts_model_config, fact_accuracy, train_facts
+from ...transformer.model import HookedTransformer
+from ...transformer.train import TrainConfig
+from ..registry import ZooEntry, register, weights_path
+
+__all__ = ["FACTS_TRAIN", "EARLY_STEP", "COVARIANCE_SEQUENCES", "load_extras"]
+
+#: The shipped recipe (snapshots every 50 steps are scored; one early snapshot ships).
+FACTS_TRAIN = TrainConfig(steps=800, batch_size=128, lr=1e-3, warmup=50, seed=0,
+                          checkpoint_steps=tuple(range(50, 801, 50)))
+#: The early snapshot that ships for DoLa.
+EARLY_STEP = 150
+#: Corpus sequences (seed 123) the key covariances are computed from.
+COVARIANCE_SEQUENCES = 4096
+EXTRAS_SUFFIX = "_extras"
+
+
+@torch.no_grad()
+def _covariances(model: HookedTransformer) -> torch.Tensor:
+    from ...editing.rome import key_covariance, mlp_keys
+
+    corpus = corpus_batch(COVARIANCE_SEQUENCES, seed=123)
+    return torch.stack([key_covariance(mlp_keys(model, corpus, layer)) for layer in range(model.cfg.n_layers)])
+
+
+def _recipe(progress: bool = True) -> HookedTransformer:
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # a tiny model: one thread is fastest on a shared CPU
+    try:
+        model, log = train_facts(FACTS_TRAIN, facts_model_config(), progress=progress)
+        model.eval()
+        extras = {
+            "covariance": _covariances(model).half(),  # float16 halves the file; C is ridge-regularised anyway
+            "early_step": EARLY_STEP,
+            "early_state": log.snapshots[log.steps.index(EARLY_STEP)],
+            "record": {"seconds": round(log.seconds, 1), "steps": log.steps, "accuracy": log.accuracy,
+                       "rare_accuracy": log.rare_accuracy, "final_accuracy": fact_accuracy(model),
+                       "final_accuracy_paraphrase": fact_accuracy(model, paraphrase=1),
+                       "threads": 1, "final_loss": sum(log.losses[-50:]) / 50},
+        }
+    finally:
+        torch.set_num_threads(threads)
+    path = weights_path("facts_4l", EXTRAS_SUFFIX)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    torch.save(extras, path)
+    return model
+
+
+def load_extras(device: torch.device | str | None = None) -> dict:
+    """The shipped extras of ``facts_4l``: ``covariance [n_layers, d_mlp, d_mlp]``, ``early_model`` (the
+    snapshot at ``early_step``), ``record`` (training time and accuracies).
+
+    Raises:
+        FileNotFoundError: if the extras are missing (says how to rebuild them).
+    """
+    path = weights_path("facts_4l", EXTRAS_SUFFIX)
+    if not path.exists():
+        raise FileNotFoundError(f"{path} is missing: rebuild it with `mi-tutor zoo train facts_4l`.")
+    extras = torch.load(path, map_location="cpu", weights_only=True)
+    early = HookedTransformer(facts_model_config())
+    early.load_state_dict({k: v.float() for k, v in extras.pop("early_state").items()})
+    extras["early_model"] = early.to(device or "cpu").eval()
+    extras["covariance"] = extras["covariance"].float().to(device or "cpu")
+    return extras
+
+
+register(ZooEntry(
+    name="facts_4l",
+    description="4-layer transformer with MLPs (d_model 128) that knows 256 facts of 64 two-token subjects",
+    build=lambda: HookedTransformer(facts_model_config()),
+    recipe=_recipe,
+    family="transformer",
+    info={"task": "mi_tutor.tasks.facts corpus (facts, rumours, reviews, bios)", "seed": 0,
+          "steps": FACTS_TRAIN.steps, "lr": FACTS_TRAIN.lr, "batch_size": FACTS_TRAIN.batch_size},
+))
