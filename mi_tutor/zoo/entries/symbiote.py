@@ -41,7 +41,13 @@ SYMBIOTE_DATA_SEED, SYMBIOTE_DATA_N = 7, 3000
 WIDTHS = dict(zip(("layer1", "layer2", "layer3", "layer4"), object_net_config("plainnet").channels))
 
 # Measured after training (shared 2-core CPU, one thread; 2,000 held-out scenes of seed 10**9).
-MEASURED: dict[str, dict] = {}
+MEASURED: dict[str, dict] = {
+    PLANTED_HOST: {"accuracy": 0.841, "train_s": 765, "train_load": "load average ~8 on 2 cores",
+                   "planted_iou": 0.088, "next_best_iou": 0.035,
+                   "ablate_planted": {"car_accuracy_drop": 0.57, "other_accuracy_drop": 0.23},
+                   "note": "the planted channel is dissection's top wheel unit and the host relies on it, but "
+                           "not only for cars: zero-ablating it also costs 0.23 of the other classes' accuracy"},
+}
 
 
 def objects_concept_data(n: int, seed: int) -> ConceptData:
