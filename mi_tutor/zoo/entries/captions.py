@@ -46,6 +46,10 @@ MEASURED: dict = {"train_s": 313, "heldout_loss": 0.289,
 MEASURED_VISION: dict[str, dict] = {
     "plainnet_short_s0": {"train_s": 314, "load": 7.7,
                           "snapshot_accuracy": {0: 0.117, 25: 0.105, 50: 0.146, 100: 0.215, 200: 0.453, 400: 0.881}},
+    "plainnet_short_s1": {"train_s": 399, "load": 9.1,
+                          "snapshot_accuracy": {0: 0.115, 25: 0.119, 50: 0.166, 100: 0.238, 200: 0.521, 400: 0.887}},
+    "plainnet_short_s2": {"train_s": 602, "load": 9.8,
+                          "snapshot_accuracy": {0: 0.109, 25: 0.102, 50: 0.123, 100: 0.178, 200: 0.559, 400: 0.885}},
 }
 
 
