@@ -632,7 +632,7 @@ checks.check_scrub_results(scrub)
 #
 # Nothing above is specific to transformers. `mi_tutor.patching` hooks any `nn.Module` by module
 # name, and a "head" of a convolutional activation `[batch, channel, height, width]` is a channel.
-# We patch each channel of `relu3` of `convnet_shapes_s0` from a clean image (a disk) into a
+# We patch each channel of `layer3` of `convnet_shapes_s0` from a clean image (a disk) into a
 # corrupted one (a square) and measure the logit difference disk minus square.
 
 # %%
@@ -649,11 +649,11 @@ with torch.no_grad():
     cnn_clean = patching.logit_diff(cnn(disk), correct, wrong).item()
     cnn_corrupt = patching.logit_diff(cnn(square), correct, wrong).item()
 cnn_metric = lambda out: patching.normalized_metric(patching.logit_diff(out, correct, wrong), cnn_clean, cnn_corrupt)  # noqa: E731
-sites = [patching.Site("relu3", heads=[c]) for c in range(64)]
+sites = [patching.Site("layer3", heads=[c]) for c in range(64)]
 channel_effect = patching.patch_sweep(cnn, square, disk, cnn_metric, sites)
 fig, ax = plt.subplots(figsize=(8, 2.4))
 ax.bar(range(64), channel_effect)
-ax.set_xlabel("relu3 channel")
+ax.set_xlabel("layer3 channel")
 ax.set_ylabel("normalised LD")
 ax.set_title("convnet_shapes_s0: one channel of a disk patched into a square")
 fig.tight_layout()

@@ -5,7 +5,7 @@ The names and calling conventions follow TransformerLens so the skills transfer:
 ``fwd_hooks=[(name, hook_fn)]`` and a hook function has the signature
 ``hook_fn(activation, hook) -> activation | None`` where ``hook.name`` is the
 module's name. Module names are those of ``model.named_modules()``
-(``"conv1"``, ``"layer1.0.relu"``, ...).
+(``"layer1"``, ``"layer1.0"``, ``"head.2"``, ...).
 
 Examples:
     >>> import torch, torch.nn as nn

@@ -107,8 +107,10 @@ model
 # PyTorch lets you attach a function to any submodule that runs right after the module's forward
 # pass: `module.register_forward_hook(fn)`, where `fn(module, inputs, output)` sees the output and
 # may return a replacement. Registering returns a *handle*; `handle.remove()` detaches the hook.
-# Submodules are addressed by the names of `model.named_modules()`: here `conv1`, `relu1`, `pool1`,
-# ..., `fc`.
+# Submodules are addressed by the names of `model.named_modules()`. Like every CNN of the zoo, this
+# one is laid out in stages: `layer1` (its conv `layer1.0`, its ReLU `layer1.1`), `layer2` (pooling
+# `layer2.0`, conv `layer2.1`, ReLU `layer2.2`), `layer3`, then `head` (average pooling `head.0`,
+# flatten, the linear readout `head.2`). A stage's output is its post-ReLU feature map.
 
 # %% [markdown]
 # ### Exercise 1.1: capture activations by name
@@ -166,8 +168,8 @@ checks.check_capture_activations(capture_activations, seed=123, batch=1, size=20
 # many are plainly edge detectors of one orientation, or colour detectors.
 
 # %%
-acts = capture_activations(model, images[:1], ["conv1", "relu3"])
-fig, maps = show_feature_maps(acts["conv1"][0], title=f"conv1 on a {kinds[labels[0]]}")
+acts = capture_activations(model, images[:1], ["layer1.0", "layer3"])
+fig, maps = show_feature_maps(acts["layer1.0"][0], title=f"layer1.0 (the first conv) on a {kinds[labels[0]]}")
 print({name: tuple(act.shape) for name, act in acts.items()})
 
 # %% [markdown]
@@ -339,21 +341,21 @@ checks.check_channel_importance(channel_importance)
 # %% nbgrader={"grade": true, "grade_id": "ex1_5_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false}
 ### BEGIN HIDDEN TESTS
 # A batch of 1 (a squeeze() that drops the batch axis fails) and the 4-channel first layer.
-checks.check_channel_importance(channel_importance, seed=21, batch=1, layers=("relu1", "relu3"))
+checks.check_channel_importance(channel_importance, seed=21, batch=1, layers=("layer1", "layer3"))
 ### END HIDDEN TESTS
 
 # %% [markdown]
 # Now on the real model, with your function. The figure ranks the 64 channels of the last
-# convolutional stage (`relu3`) by how many logits the correct class loses without them. The locked
+# convolutional stage (`layer3`) by how many logits the correct class loses without them. The locked
 # check under it reads the numbers behind the figure (it carries no points: Exercise 1.5 has its own
 # tests, but a wrong answer shows here); the package's reference version,
 # `mi_tutor.edits.channel_importance`, gives the same figure if you want to compare.
 
 # %%
-importance = channel_importance(model, images, labels, "relu3")
+importance = channel_importance(model, images, labels, "layer3")
 top = int(importance.argmax())
-fig, bars = plot_bars(importance, "channel of relu3", "correct-class logit drop",
-                      "What each channel of relu3 is worth", highlight=top)
+fig, bars = plot_bars(importance, "channel of layer3", "correct-class logit drop",
+                      "What each channel of layer3 is worth", highlight=top)
 print(f"Most important channel: {top} (drop {importance[top]:.2f} logits); "
       f"median channel: {importance.median():.2f} logits")
 
@@ -368,8 +370,8 @@ checks.check_importance_figure(bars, n_channels=model.cfg.channels[-1])
 
 # %%
 factors = [0.0, 0.25, 0.5, 1.0, 1.5, 2.0, 3.0]
-sweep = scale_sweep(model, images, labels, "relu3", top, factors)
-fig, (xs, ys) = plot_curve(factors, sweep, f"scale of relu3 channel {top}", "mean correct-class logit",
+sweep = scale_sweep(model, images, labels, "layer3", top, factors)
+fig, (xs, ys) = plot_curve(factors, sweep, f"scale of layer3 channel {top}", "mean correct-class logit",
                            "Turning one channel up and down")
 
 # %% nbgrader={"grade": false, "grade_id": "figure_sweep", "locked": true, "schema_version": 3, "solution": false}
@@ -378,7 +380,7 @@ checks.check_scale_sweep(ys, factors)
 # %% [markdown] nbgrader={"grade": true, "grade_id": "written_programs", "locked": false, "points": 2, "schema_version": 3, "solution": true}
 # **Written question (graded by hand).** In what sense is the trained network a program, and why is
 # decompiling it harder than decompiling an ordinary binary? Name two obstacles, and say what your
-# ablation results above tell you about whether the channels of `relu3` are a good "unit of reading".
+# ablation results above tell you about whether the channels of `layer3` are a good "unit of reading".
 #
 # ### BEGIN SOLUTION
 # The weights play the role of compiled instructions: they were produced by an optimiser rather than

@@ -66,14 +66,14 @@ from mi_tutor.vision.curves import render_world
 from mi_tutor.vision.pretrained import MIXED3B, ResizedInput, pretrained_weights_path
 
 MODEL_NAME = "convnet_curves_s1"  # the zoo's plain ConvNet trained on the curve world
-LAYER = "relu3"                    # where we look for curve detectors
+LAYER = "layer3"                    # where we look for curve detectors
 print(f"Running on {device}")
 
 # %% [markdown]
 # ## 1. The network and its world
 #
-# The zoo model `convnet_curves_s0` is a plain three-stage ConvNet (`conv1 → relu1 → pool1 →
-# conv2 → ... → relu3 → gap → fc`) trained on the course's **curve world**: each image holds a
+# The zoo model `convnet_curves_s1` is a plain three-stage ConvNet (`layer1 → layer2 → layer3 →
+# head`, each stage `[pool →] conv → ReLU`, the head average pooling and the linear readout `head.2`) trained on the course's **curve world**: each image holds a
 # thin arc of random orientation, curvature, colour and position over a textured background,
 # often with a straight line or a small shape as a distractor. The label is the arc's orientation
 # (eight 45° bins) or "line" when there is no arc. Telling curves from lines, whatever their
@@ -157,7 +157,7 @@ checks.check_tuning_grid(tuning_grid, seed=17)
 
 # %% [markdown]
 # The package version, `cv.tuning_map(model, layer, channels, n_orientations, curvatures)`, does
-# this for many channels at once on an evenly spaced grid. We measure every channel of `relu3`
+# this for many channels at once on an evenly spaced grid. We measure every channel of `layer3`
 # over 24 orientations and 7 curvatures (the first row, curvature 0, holds the lines).
 
 # %%
@@ -404,25 +404,25 @@ checks.check_handoff_result(handoffs)
 # %% [markdown]
 # ## 7. Reading the weights
 #
-# Why does a member fire on its curve? `relu3` is computed by `conv3` from `pool2`, the pooled
-# output of `relu2`, and `relu2` contains **edge and line units**: `cv.find_edge_units` measures
+# Why does a member fire on its curve? `layer3` is computed by `layer3.1` from `layer3.0`, the pooled
+# output of `layer2`, and `layer2` contains **edge and line units**: `cv.find_edge_units` measures
 # each channel's preferred line orientation (orientations of lines are *axial*: $t$ and $t+\pi$ are
-# the same line). Below are the kernels of `conv3` from the most orientation-selective edge units
+# the same line). Below are the kernels of `layer3.1` from the most orientation-selective edge units
 # into each family member, red positive and blue negative, each multiplied by the edge unit's
 # typical response so that loud and quiet units are comparable.
 
 # %%
-edges = cv.find_edge_units(model, "relu2")
+edges = cv.find_edge_units(model, "layer2")
 order = edges.selectivity.argsort(descending=True)[:8]
-kernels = cv.conv_weights(model, "conv3", family.channels, [edges.channels[i] for i in order]).cpu()
+kernels = cv.conv_weights(model, "layer3.1", family.channels, [edges.channels[i] for i in order]).cpu()
 kernels = kernels * edges.scale[order][None, :, None, None]      # weight x typical response of the edge unit
 fig, kernel_data = plots.plot_kernels(kernels, members,
                                       [f"edge {math.degrees(edges.orientations[i]):.0f}°" for i in order],
-                                      title="conv3 kernels: edge units of relu2 (columns) into the family (rows)")
-print(f"{len(edges.channels)} orientation-tuned units in relu2")
+                                      title="layer3.1 kernels: edge units of layer2 (columns) into the family (rows)")
+print(f"{len(edges.channels)} orientation-tuned units in layer2")
 
 # %% [markdown]
-# One kernel position of `conv3` reads `pool2` at a distance of 4 input pixels, i.e.
+# One kernel position of `layer3.1` reads `layer3.0` at a distance of 4 input pixels, i.e.
 # `step = 2 / 32 * 4 = 0.25` half-widths. `arc_normal_field(k, step, orientation, curvature)`
 # returns, for every kernel position, how close the unit's preferred arc passes (`near`, a
 # Gaussian of the distance) and the arc's normal direction there (`normal`). The Circuits
@@ -484,7 +484,7 @@ checks.check_tangent_alignment(tangent_alignment, seed=4, n_pre=12)
 
 # %%
 STEP = 2 / 32 * 4
-all_kernels = cv.conv_weights(model, "conv3", family.channels, edges.channels).cpu() * edges.scale[None, :, None, None]
+all_kernels = cv.conv_weights(model, "layer3.1", family.channels, edges.channels).cpu() * edges.scale[None, :, None, None]
 best_curv = [float(grid.curvatures[fam_tuning[i].amax(-1).argmax()]) for i in range(len(family))]
 align = [float(tangent_alignment(all_kernels[i], edges.orientations, float(family.orientations[i]), best_curv[i],
                                  STEP)) for i in range(len(family))]                  # your Exercise 4.6
@@ -549,17 +549,17 @@ checks.check_equivariance_score(equivariance_score, seed=31)
 # %% [markdown]
 # In the Circuits article the symmetry shows most clearly between two **curve families** in
 # consecutive layers (mixed3a into mixed3b): a curve unit excites the next layer's curve units of
-# similar orientation and inhibits those of the opposite one. `relu2` has a curve family of its
-# own, so we score the weights of `conv3` between the two families (each kernel summed, times the
+# similar orientation and inhibits those of the opposite one. `layer2` has a curve family of its
+# own, so we score the weights of `layer3.1` between the two families (each kernel summed, times the
 # lower member's peak response) with the package's `cv.equivariance_score`, against 200 shuffles
 # of the upper family's orientations. The package version also accepts whole kernels: it turns
 # each kernel into its output unit's frame first, then fits every position.
 
 # %%
-tuning2, _ = cv.tuning_map(model, "relu2", n_orientations=24, curvatures=CURVATURES)
+tuning2, _ = cv.tuning_map(model, "layer2", n_orientations=24, curvatures=CURVATURES)
 family2 = cv.find_curve_family(tuning2, grid.orientations, grid.curvatures,
                                min_response=0.1 * float(tuning2[:, 1:].amax()))
-between = cv.conv_weights(model, "conv3", family.channels, family2.channels).cpu()
+between = cv.conv_weights(model, "layer3.1", family.channels, family2.channels).cpu()
 between = between * family2.curve_response[None, :, None, None]
 g = torch.Generator().manual_seed(0)
 shuffles = [torch.randperm(len(family), generator=g) for _ in range(200)]
@@ -569,34 +569,34 @@ for name, w, score in (("summed kernels", between.sum((2, 3)), equivariance_scor
                        ("whole kernels", between, cv.equivariance_score)):
     real = float(score(w, family.orientations, family2.orientations))
     null_equi = torch.tensor([float(score(w, family.orientations[p], family2.orientations)) for p in shuffles])
-    print(f"relu2 family ({len(family2)} units) -> relu3 family, {name}: R² {real:.3f}; shuffled mean "
+    print(f"layer2 family ({len(family2)} units) -> layer3 family, {name}: R² {real:.3f}; shuffled mean "
           f"{null_equi.mean():.3f}, fraction of shuffles at least as high {(null_equi >= real).float().mean():.2f}")
 
 # %% [markdown]
-# **Expanded weights.** Between `pool1` and `relu3` sit two convolutions. Replacing the ReLU by the
+# **Expanded weights.** Between `layer2.0` and `layer3` sit two convolutions. Replacing the ReLU by the
 # identity and max-pooling by average pooling turns that path into one linear map, whose gradient
-# gives an effective kernel from every `pool1` channel (mostly edge and colour units of `conv1`)
-# to our curve unit: `cv.expanded_weights(model, ["conv2", "relu2", "pool2", "conv3"], channel,
+# gives an effective kernel from every `layer2.0` channel (mostly edge and colour units of `layer1.0`)
+# to our curve unit: `cv.expanded_weights(model, ["layer2.1", "layer2.2", "layer3.0", "layer3.1"], channel,
 # linearize=True)`. It is an approximation here (the path has a ReLU); in networks with a linear
 # bottleneck or a residual stream it is exact. Summed over input channels, the map of the first
 # member shows the shape of its curve.
 
 # %%
-expanded = cv.expanded_weights(model, ["conv2", "relu2", "pool2", "conv3"], family.channels[0], size=16,
+expanded = cv.expanded_weights(model, ["layer2.1", "layer2.2", "layer3.0", "layer3.1"], family.channels[0], size=16,
                                linearize=True).cpu()
-edges1 = cv.find_edge_units(model, "relu1")
+edges1 = cv.find_edge_units(model, "layer1")
 strongest = expanded[edges1.channels].abs().sum((1, 2)).argsort(descending=True)[:5]
 panel = torch.cat([expanded.sum(0, keepdim=True), expanded[[edges1.channels[i] for i in strongest]]])[None]
 fig, expanded_data = plots.plot_kernels(panel, [members[0]], ["sum"] + [f"ch {edges1.channels[i]}" for i in strongest],
-                                        title="expanded weights from pool1 (16 x 16 positions) into a curve unit")
+                                        title="expanded weights from layer2.0 (16 x 16 positions) into a curve unit")
 
 # %% [markdown]
-# **The next layer uses the curves.** After `relu3` comes global average pooling and `fc`, the
+# **The next layer uses the curves.** After `layer3` comes global average pooling and `head.2`, the
 # classifier over orientation bins. If the family members are curve detectors, each should
 # feed most strongly the class whose orientation matches its own.
 
 # %%
-fc = model.fc.weight.detach().cpu()[:8, family.channels]            # [8 orientation classes, members]
+fc = model.head[2].weight.detach().cpu()[:8, family.channels]            # [8 orientation classes, members]
 class_angles = torch.arange(8) * (2 * math.pi / 8)
 favourite = class_angles[fc.argmax(0)]
 err = cv.angle_difference(favourite, family.orientations).abs()
@@ -608,14 +608,14 @@ print(f"median mismatch {math.degrees(err.median()):.0f}° (45° bins; random wo
 # ## 8. A curve detector built by hand
 #
 # The strongest evidence: write the weights yourself. Our recipe reads the **edge units of
-# `relu2`** (measured above) and, for an arc of orientation $\theta$ and curvature $\kappa$, gives
+# `layer2`** (measured above) and, for an arc of orientation $\theta$ and curvature $\kappa$, gives
 # edge unit $i$ at kernel position $p$ the weight
 #
 # $$w_{i,p} = \text{near}(p)\Big(\max(0, m)^2 - 0.5\max(0, -m)\Big) - 0.05\,(1 - \text{near}(p)),
 # \qquad m = \cos\big(2(\varphi_i - \text{normal}(p))\big)$$
 #
 # (excite edges along the tangent, inhibit edges across it, a weak surround), divided by each edge
-# unit's typical response. The detector runs on `relu2`'s map (one kernel position = 2 input
+# unit's typical response. The detector runs on `layer2`'s map (one kernel position = 2 input
 # pixels, `step = 0.125`) with a ReLU after it.
 #
 # ### Exercise 4.8: write the kernel
@@ -777,8 +777,8 @@ else:
 # variants leave the radial tuning shape nearly unchanged; rotated, centred dataset examples hand
 # activation from member to member with peaks within some tens of degrees of the prediction;
 # tangent alignment clearly above the shuffled control (though small in absolute terms: most
-# positive weight is *not* on the curve); equivariance between the relu2 and relu3 curve families
-# small in R² but above nearly all shuffles; the fc layer routes members to the matching
+# positive weight is *not* on the curve); equivariance between the layer2 and layer3 curve families
+# small in R² but above nearly all shuffles; the linear readout `head.2` routes members to the matching
 # orientation class; a hand-built detector reaches r ≥ 0.8 for the best member but lower for
 # others. Feature visualisation (lesson 3) was not redone here. The most falsifying result would
 # be the curve-vs-line test (a unit that fires as much on the tangent line is an edge detector)

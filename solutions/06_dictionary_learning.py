@@ -337,14 +337,14 @@ checks.check_fraction_variance_explained(fraction_variance_explained, seed=2, ba
 # ## 5. An SAE on a course CNN
 #
 # Now a real network: `convnet_shapes_s0`, the course's plain ConvNet that classifies disks, squares, triangles
-# and bars in the shape world. We take its 64 global-average-pooled channels (layer `gap`, the input of the
+# and bars in the shape world. We take its 64 global-average-pooled channels (layer `head.0`, the input of the
 # classifier) on 6,000 rendered images, train an SAE with 256 latents on 4,000 of them (with resampling of dead
 # latents) and keep 2,000 for evaluation.
 
 # %% nbgrader={"grade": false, "grade_id": "cnn_sae", "locked": true, "schema_version": 3, "solution": false}
 cnn = zoo.load("convnet_shapes_s0", device=device)
 world = render_shapes(6000, seed=100)
-acts = dl.collect_activations(cnn, world.images, "gap")           # [6000, 64]
+acts = dl.collect_activations(cnn, world.images, "head.0")           # [6000, 64]
 concepts, concept_names = dl.concept_matrix(world)                  # [6000, 10]: 4 shapes + 6 colours
 train_acts, test_acts, test_concepts = acts[:4000], acts[4000:], concepts[4000:]
 scale = (train_acts.norm(dim=-1).mean() / train_acts.shape[1] ** 0.5).item()   # unit RMS per channel
@@ -354,7 +354,7 @@ cnn_result = dl.train_sae(cnn_sae, train_acts / scale, dl.SAETrainConfig(
 with torch.no_grad():
     test_hat, test_latents = cnn_sae(test_acts.to(device) / scale)
 test_latents = test_latents.cpu()
-losses = dl.spliced_losses(cnn, cnn_sae, world.images[4000:], world.labels[4000:], "gap", scale)
+losses = dl.spliced_losses(cnn, cnn_sae, world.images[4000:], world.labels[4000:], "head.0", scale)
 print(f"L0 {dl.l0_norm(test_latents):.2f}, dead latents {int(dl.dead_latents(test_latents).sum())} of 256, "
       f"variance explained {fraction_variance_explained(test_acts / scale, test_hat.cpu()):.3f}")
 print(f"cross-entropy clean {losses['clean']:.3f}, with the SAE {losses['spliced']:.3f}, zeroed {losses['zero']:.3f}"

@@ -56,11 +56,11 @@ import math
 import matplotlib.pyplot as plt
 import torch
 
-import mi_tutor.circuits as circuits
+import mi_tutor.circuits_transformer as circuits
 from mi_tutor import zoo
 from mi_tutor.checks import lesson08 as checks
-from mi_tutor.circuits import FactoredMatrix
-from mi_tutor.circuits.plots import (
+from mi_tutor.circuits_transformer import FactoredMatrix
+from mi_tutor.circuits_transformer.plots import (
     plot_attention_patterns,
     plot_composition_scores,
     plot_head_scores,

@@ -11,7 +11,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from mi_tutor import circuits
+from mi_tutor import circuits_transformer as circuits
 from mi_tutor.checks import CheckFailure
 from mi_tutor.checks import lesson01 as c1
 from mi_tutor.checks import lesson08 as c8
@@ -194,7 +194,7 @@ def test_lesson01_points_land_once():
         with pytest.raises(CheckFailure):
             c1.check_zero_channel_hook(wrong_zero_channel_hook)
         c1.check_accuracy_after_ablation(accuracy_after_ablation)
-        c1.check_channel_importance(importance, batch=1, layers=("relu1",))
+        c1.check_channel_importance(importance, batch=1, layers=("layer1",))
         assert globals()["zero_channel_hook"] is wrong_zero_channel_hook   # the student's own is put back
     finally:
         del globals()["zero_channel_hook"]

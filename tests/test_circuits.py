@@ -10,9 +10,9 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from mi_tutor import circuits
-from mi_tutor.circuits import FactoredMatrix
-from mi_tutor.circuits import plots
+from mi_tutor import circuits_transformer as circuits
+from mi_tutor.circuits_transformer import FactoredMatrix
+from mi_tutor.circuits_transformer import plots
 from mi_tutor.transformer import HookedTransformer, TransformerConfig, attention_pattern, repeated_random_tokens
 from mi_tutor.validation import ShapeError
 

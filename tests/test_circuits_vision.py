@@ -114,6 +114,16 @@ def test_stimuli_reject_bad_arguments():
         cv.render_curves(torch.zeros(1), 1.0, StimulusStyle(colour="mauve"))
     with pytest.raises(ValueError, match="openings"):
         cv.render_angles(torch.zeros(1), 4.0)
+    # an empty orientation grid and a wrong image size name the argument and what is wanted
+    with pytest.raises(ValueError, match=r"`orientations` is empty: give at least one angle"):
+        cv.render_curves(torch.zeros(0), 1.0)
+    with pytest.raises(ValueError, match=r"`n_orientations` must be a positive number of orientations, got 0"):
+        cv.curve_grid(0, [0.0, 3.0])
+    with pytest.raises(ValueError, match=r"`style.size` must be at least 4 pixels, got 2"):
+        cv.render_curves(torch.zeros(1), 1.0, StimulusStyle(size=2))
+    with pytest.raises(ValueError, match=r"`length` should be a number or one value per stroke"):
+        x, y = pixel_grid(8)
+        arc_distance(x, y, torch.zeros(2), torch.zeros(2), torch.ones(2, 3))
 
 
 # ------------------------------------------------------------------ tuning
@@ -498,7 +508,7 @@ def test_family_check_remeasures_the_model():
 
 
 # ------------------------------------------------------------------ the shipped model has a curve family
-LESSON_MODEL, LESSON_LAYER = "convnet_curves_s1", "relu3"
+LESSON_MODEL, LESSON_LAYER = "convnet_curves_s1", "layer3"
 
 
 def _zoo_model(name):
@@ -537,8 +547,8 @@ def test_lesson_model_passes_the_lesson_numbers():
                                                  ang, position="center"), ang, fam.orientations)
                 for u in range(len(fam))]
     checks.check_handoff_result(handoffs)
-    edges = cv.find_edge_units(model, "relu2")
-    kernels = cv.conv_weights(model, "conv3", fam.channels, edges.channels) * edges.scale[None, :, None, None]
+    edges = cv.find_edge_units(model, "layer2")
+    kernels = cv.conv_weights(model, "layer3.1", fam.channels, edges.channels) * edges.scale[None, :, None, None]
     best_curv = [float(grid.curvatures[fam_tuning[i].amax(-1).argmax()]) for i in range(len(fam))]
     align = sum(cv.tangent_alignment(kernels[i], edges.orientations, float(fam.orientations[i]), best_curv[i], 0.25)
                 for i in range(len(fam))) / len(fam)

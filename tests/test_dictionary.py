@@ -174,7 +174,7 @@ def test_cnn_latents_purer_than_neurons(capsys):
 
     cnn = zoo.load("convnet_shapes_s0", device="cpu")
     world = render_shapes(3000, seed=100)
-    acts = dl.collect_activations(cnn, world.images, "gap")
+    acts = dl.collect_activations(cnn, world.images, "head.0")
     concepts, names = dl.concept_matrix(world)
     assert acts.shape == (3000, 64) and len(names) == concepts.shape[1] == 10
     scale = (acts[:2000].norm(dim=-1).mean() / 8).item()
@@ -185,7 +185,7 @@ def test_cnn_latents_purer_than_neurons(capsys):
         _, latents = sae(acts[2000:] / scale)
     checks.check_monosemanticity(dl.concept_purity(acts[2000:], concepts[2000:]),
                                  dl.concept_purity(latents, concepts[2000:]))
-    losses = dl.spliced_losses(cnn, sae, world.images[2000:], world.labels[2000:], "gap", scale)
+    losses = dl.spliced_losses(cnn, sae, world.images[2000:], world.labels[2000:], "head.0", scale)
     assert losses["clean"] < losses["spliced"] < losses["zero"]
     assert dl.loss_recovered(losses["clean"], losses["spliced"], losses["zero"]) > 0.5
 

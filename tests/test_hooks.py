@@ -19,39 +19,39 @@ def net():
 
 def test_run_with_cache_matches_manual_forward(net):
     x = torch.randn(2, 3, 8, 8)
-    out, cache = run_with_cache(net, x, ["conv1", "relu1", "fc"])
-    assert torch.allclose(cache["relu1"], torch.relu(net.conv1(x)))
-    assert torch.allclose(cache["fc"], out)
+    out, cache = run_with_cache(net, x, ["layer1.0", "layer1", "head.2"])
+    assert torch.allclose(cache["layer1"], torch.relu(net.layer1[0](x)))
+    assert torch.allclose(cache["head.2"], out)
     assert not any(m._forward_hooks for m in net.modules()), "hooks must be removed"
 
 
 def test_unknown_names_list_near_matches(net):
-    with pytest.raises(KeyError, match="Did you mean 'conv1'"):
-        get_module(net, "conv_1")
-    _, cache = run_with_cache(net, torch.randn(1, 3, 8, 8), ["conv1"])
-    with pytest.raises(KeyError, match="conv1"):
+    with pytest.raises(KeyError, match="Did you mean 'layer1.0'"):
+        get_module(net, "layer_1.0")
+    _, cache = run_with_cache(net, torch.randn(1, 3, 8, 8), ["layer1.0"])
+    with pytest.raises(KeyError, match="layer1.0"):
         cache["relu9"]
 
 
 def test_hook_returning_wrong_shape_is_a_clear_error(net):
     with pytest.raises(ValueError, match=r"must return None or a tensor of the activation's shape \(1, 4, 8, 8\)"):
-        run_with_hooks(net, torch.randn(1, 3, 8, 8), [("conv1", lambda a, h: a[:, :2])])
+        run_with_hooks(net, torch.randn(1, 3, 8, 8), [("layer1.0", lambda a, h: a[:, :2])])
     assert not any(m._forward_hooks for m in net.modules()), "a failing hook must not stay attached"
 
 
 def test_hooks_context_manager_edits_then_restores(net):
     x = torch.randn(2, 3, 8, 8)
     clean = net(x)
-    with hooks(net, [("relu2", lambda a, h: torch.zeros_like(a))]):
+    with hooks(net, [("layer2", lambda a, h: torch.zeros_like(a))]):
         edited = net(x)
-    assert torch.allclose(edited, net.fc.bias.expand_as(edited))
+    assert torch.allclose(edited, net.head[2].bias.expand_as(edited))
     assert torch.allclose(net(x), clean)
 
 
 def test_list_layers_shapes_and_params(net):
     rows = list_layers(net, torch.randn(5, 3, 8, 8))
     names = [r.name for r in rows]
-    assert names == ["conv1", "relu1", "pool1", "conv2", "relu2", "gap", "flatten", "fc"]
+    assert names == ["layer1.0", "layer1.1", "layer2.0", "layer2.1", "layer2.2", "head.0", "head.1", "head.2"]
     conv1 = rows[0]
     assert conv1.n_params == 4 * 3 * 3 * 3 + 4 and conv1.output_shape == (5, 4, 8, 8)
 
@@ -68,38 +68,38 @@ def test_zero_and_scale_channels():
 
 def test_out_of_range_channel_names_the_range(net):
     with pytest.raises(IndexError, match=r"valid channels are 0\.\.3"):
-        run_with_hooks(net, torch.randn(1, 3, 8, 8), [("conv1", zero_channels(7))])
+        run_with_hooks(net, torch.randn(1, 3, 8, 8), [("layer1.0", zero_channels(7))])
 
 
 def test_ablation_effect_against_manual_computation(net):
     x = torch.randn(16, 3, 8, 8)
     labels = net(x).argmax(-1)
-    effect = ablation_effect(net, x, labels, "relu2", 2)
+    effect = ablation_effect(net, x, labels, "layer2", 2)
     assert effect["accuracy_clean"] == 1.0
     with torch.no_grad():
-        h = torch.relu(net.conv2(net.pool1(torch.relu(net.conv1(x)))))
+        h = torch.relu(net.layer2[1](net.layer2[0](torch.relu(net.layer1[0](x)))))
         h[:, 2] = 0
-        manual = net.fc(h.mean((2, 3)))
+        manual = net.head[2](h.mean((2, 3)))
     drop = (net(x).gather(1, labels[:, None]) - manual.gather(1, labels[:, None])).mean().item()
     assert effect["logit_drop"] == pytest.approx(drop, abs=1e-5)
-    imp = channel_importance(net, x, labels, "relu2")
+    imp = channel_importance(net, x, labels, "layer2")
     assert imp.shape == (6,) and imp[2].item() == pytest.approx(drop, abs=1e-5)
-    sweep = scale_sweep(net, x, labels, "relu2", 2, [0.0, 1.0])
+    sweep = scale_sweep(net, x, labels, "layer2", 2, [0.0, 1.0])
     assert sweep[1] - sweep[0] == pytest.approx(drop, abs=1e-5)
 
 
 def test_bad_input_names_argument_and_shapes(net):
     with pytest.raises(ValueError, match=r"`images` has shape \(3, 8, 8\) but expected \(batch, \?, \?, \?\)"):
-        ablation_effect(net, torch.randn(3, 8, 8), torch.zeros(3, dtype=torch.long), "relu2", 0)
+        ablation_effect(net, torch.randn(3, 8, 8), torch.zeros(3, dtype=torch.long), "layer2", 0)
     with pytest.raises(ValueError, match="`labels` has shape"):
-        ablation_effect(net, torch.randn(3, 3, 8, 8), torch.zeros(4, dtype=torch.long), "relu2", 0)
+        ablation_effect(net, torch.randn(3, 3, 8, 8), torch.zeros(4, dtype=torch.long), "layer2", 0)
 
 
 @pytest.mark.cuda
 def test_hooks_and_edits_follow_cuda_inputs(net):
     net = net.cuda()
     x = torch.randn(4, 3, 8, 8, device="cuda")
-    _, cache = run_with_cache(net, x, ["relu2"])
-    assert cache["relu2"].is_cuda
-    imp = channel_importance(net, x, net(x).argmax(-1), "relu2")
+    _, cache = run_with_cache(net, x, ["layer2"])
+    assert cache["layer2"].is_cuda
+    imp = channel_importance(net, x, net(x).argmax(-1), "layer2")
     assert imp.is_cuda

@@ -235,7 +235,7 @@ def zoo_models():
 
 
 def _scores(model, seq_len=30, seed=7):
-    from mi_tutor.circuits import head_scores
+    from mi_tutor.circuits_transformer import head_scores
 
     return head_scores(model, repeated_random_tokens(32, seq_len, model.cfg.d_vocab, seed=seed))
 
@@ -248,7 +248,7 @@ def test_zoo_2l_has_induction_circuit(zoo_models):
 
 
 def test_zoo_2l_loss_drops_on_repeat(zoo_models):
-    from mi_tutor.circuits import per_token_loss
+    from mi_tutor.circuits_transformer import per_token_loss
 
     t = repeated_random_tokens(32, 30, 64, seed=8)
     with torch.no_grad():
@@ -274,7 +274,7 @@ def test_cuda_model_follows_device():
     t = repeated_random_tokens(4, 10, 64)  # on the CPU: the model moves them
     logits, cache = model.run_with_cache(t)
     assert logits.device.type == "cuda" and cache["pattern", 1].device.type == "cuda"
-    from mi_tutor.circuits import direct_logit_attribution, head_scores
+    from mi_tutor.circuits_transformer import direct_logit_attribution, head_scores
 
     assert head_scores(model, t)["induction"].shape == (2, 4)
     dla, _ = direct_logit_attribution(model, t)

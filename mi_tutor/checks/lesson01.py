@@ -80,7 +80,7 @@ def check_capture_activations(capture_activations, seed: int = 0, batch: int = 3
         p.requires_grad_(True)
     x = _images(seed, batch, size)
     x_before = x.clone()
-    for names in (["conv1"], ["relu2", "conv3", "fc"], ["fc", "conv1"]):
+    for names in (["layer1.0"], ["layer2", "layer3.1", "head.2"], ["head.2", "layer1.0"]):
         got = call_student("capture_activations", capture_activations, model, x, names,
                            context=f"with names={names}")
         expect_type("capture_activations(...)", got, dict)
@@ -103,7 +103,7 @@ def check_capture_activations(capture_activations, seed: int = 0, batch: int = 3
     if failing:
         bad = torch.rand(batch, 5, size, size)          # 5 channels: the first convolution raises
         try:
-            capture_activations(model, bad, ["conv1", "relu1"])
+            capture_activations(model, bad, ["layer1.0", "layer1"])
         except NotImplementedError:
             raise CheckFailure("`capture_activations` is not implemented yet: replace `raise NotImplementedError()`.")
         except Exception:  # the forward pass failed, as it should
@@ -187,7 +187,7 @@ def check_accuracy_after_ablation(accuracy_after_ablation, seed: int = 0, batch:
     world = render_shapes(batch, seed=1000 + seed)
     x, labels = world.images, world.labels
     n_checked = 0
-    for layer in ("relu1", "conv2", "relu3"):
+    for layer in ("layer1", "layer2.1", "layer3"):
         channel = _most_disruptive_channel(model, x, labels, layer)
         with reference_helpers(accuracy_after_ablation, zero_channel_hook=_reference_zero_channel_hook):
             got = call_student("accuracy_after_ablation", accuracy_after_ablation, model, x, labels, layer, channel,
@@ -208,7 +208,7 @@ def check_accuracy_after_ablation(accuracy_after_ablation, seed: int = 0, batch:
 
 
 def check_channel_importance(channel_importance, seed: int = 0, batch: int = 16,
-                             layers: tuple[str, ...] = ("relu2", "relu3")) -> None:
+                             layers: tuple[str, ...] = ("layer2", "layer3")) -> None:
     """``channel_importance(model, images, labels, layer)`` gives ``[channels]`` logit drops.
 
     Runs with the reference ``zero_channel_hook`` and ``capture_activations``, so

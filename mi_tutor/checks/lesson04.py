@@ -64,7 +64,7 @@ def check_tuning_grid(tuning_grid, seed: int = 0) -> None:
     g = _gen(seed)
     model = _tiny_net(seed)
     cases = []
-    for layer, n_o, curv in (("relu2", 8, [0.0, 2.0, 4.0]), ("relu3", 5, [1.0, 3.0])):
+    for layer, n_o, curv in (("layer2", 8, [0.0, 2.0, 4.0]), ("layer3", 5, [1.0, 3.0])):
         channel = int(torch.randint(6, (1,), generator=g))
         cases.append({"model": model, "layer": layer, "channel": channel,
                       "orientations": torch.rand(n_o, generator=g) * TWO_PI, "curvatures": torch.tensor(curv)})

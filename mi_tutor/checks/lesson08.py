@@ -1,7 +1,7 @@
 """Checks of lesson 8 (induction heads). Each ``check_*`` compares a student's function with ``mi_tutor``'s.
 
 Examples:
-    >>> from mi_tutor.circuits import previous_token_score
+    >>> from mi_tutor.circuits_transformer import previous_token_score
     >>> check_previous_token_score(previous_token_score)
     ✓ previous_token_score matches the reference on 3 inputs
 """
@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 
 import torch
 
-from ..circuits import (
+from ..circuits_transformer import (
     FactoredMatrix,
     composition_score,
     copying_score,

@@ -105,7 +105,7 @@ def find_edge_units(model: nn.Module, layer: str, n_orientations: int = 16, min_
 
     Args:
         model: The network.
-        layer: An early layer, e.g. ``"relu1"``.
+        layer: An early layer, e.g. ``"layer1"``.
         n_orientations: Line orientations over ``[0, pi)``.
         min_selectivity: Keep units whose axial selectivity reaches this.
         style: Style of the lines (several styles are averaged when a list is given).

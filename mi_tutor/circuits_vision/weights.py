@@ -52,7 +52,7 @@ def conv_weights(model: nn.Module, layer: str, out_channels: Sequence[int] | Non
 
     Args:
         model: The network.
-        layer: Name of an ``nn.Conv2d`` (e.g. ``"conv2"``).
+        layer: Name of an ``nn.Conv2d`` (e.g. ``"layer2.1"``).
         out_channels: Rows to keep (default all).
         in_channels: Columns to keep (default all).
 
@@ -62,7 +62,7 @@ def conv_weights(model: nn.Module, layer: str, out_channels: Sequence[int] | Non
     conv = get_module(model, layer)
     if not isinstance(conv, nn.Conv2d):
         raise TypeError(f"Layer {layer!r} is a {type(conv).__name__}, not an nn.Conv2d: pick the conv itself "
-                        "(e.g. 'conv2', not 'relu2')")
+                        "(e.g. 'layer2.1', not 'layer2')")
     w = conv.weight.detach()
     if out_channels is not None:
         w = w[list(out_channels)]
@@ -101,7 +101,7 @@ def expanded_weights(model: nn.Module, path: Sequence[str], out_channel: int, in
 
     Args:
         model: The network.
-        path: Module names in forward order, e.g. ``["conv2", "relu2", "pool2", "conv3"]``.
+        path: Module names in forward order, e.g. ``["layer2.1", "layer2.2", "layer3.0", "layer3.1"]``.
         out_channel: Channel of the last module's output.
         in_channels: Channels of the first module's input (default: its ``in_channels``).
         size: Side of the input map to differentiate on (large enough for the receptive field).

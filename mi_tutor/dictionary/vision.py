@@ -47,13 +47,13 @@ def _to_vectors(act: torch.Tensor) -> torch.Tensor:
 def collect_activations(model: nn.Module, images: torch.Tensor, layer: str, batch_size: int = 512) -> torch.Tensor:
     """Activations of ``layer`` on ``images``, one vector per image.
 
-    Convolutional maps ``[b, c, h, w]`` are averaged over space (so ``"gap"``
-    and ``"relu3"`` give the same 64 numbers on the course ConvNet).
+    Convolutional maps ``[b, c, h, w]`` are averaged over space (so ``"head.0"``
+    and ``"layer3"`` give the same 64 numbers on the course ConvNet).
 
     Args:
         model: The network (its device is used).
         images: ``[n, 3, H, W]``.
-        layer: Module name, e.g. ``"gap"``.
+        layer: Module name, e.g. ``"head.0"``.
         batch_size: Images per forward pass.
 
     Returns:
@@ -71,10 +71,10 @@ def collect_activations(model: nn.Module, images: torch.Tensor, layer: str, batc
 
 @torch.no_grad()
 def spliced_losses(model: nn.Module, sae: SparseAutoencoder, images: torch.Tensor, labels: torch.Tensor,
-                   layer: str = "gap", scale: float = 1.0) -> dict[str, float]:
+                   layer: str = "head.0", scale: float = 1.0) -> dict[str, float]:
     """Cross-entropy of ``model`` clean, with ``layer`` replaced by the SAE's reconstruction, and zeroed.
 
-    ``layer`` must output ``[b, d_in]`` or ``[b, d_in, 1, 1]`` (as ``"gap"`` does).
+    ``layer`` must output ``[b, d_in]`` or ``[b, d_in, 1, 1]`` (as ``"head.0"`` does).
     If the SAE was trained on activations divided by ``scale``, pass the same
     ``scale``: the SAE then sees ``act / scale`` and its output is multiplied back.
 

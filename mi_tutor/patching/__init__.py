@@ -2,7 +2,7 @@
 
 One API serves the course's transformer (hook names such as
 ``blocks.0.attn.hook_z``) and any ``nn.Module`` (module names such as
-``"conv2"``, where a "head" is a channel).
+``"layer2"``, where a "head" is a channel).
 
 Examples:
     >>> from mi_tutor.transformer import HookedTransformer, TransformerConfig

@@ -1,7 +1,7 @@
 """One hook interface over the course's models: the hooked transformer and any ``nn.Module``.
 
 The transformer has its own hook points (``blocks.0.attn.hook_z``); any other
-module is hooked by its module name (``"conv2"``) through :mod:`mi_tutor.hooks`.
+module is hooked by its module name (``"layer2"``) through :mod:`mi_tutor.hooks`.
 Everything in :mod:`mi_tutor.patching` goes through :func:`run_hooked` and
 :func:`run_cached`, and selects *where* to intervene with :func:`site_mask`:
 

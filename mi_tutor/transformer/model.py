@@ -325,14 +325,14 @@ class HookedTransformer(HookedRootModule):
 
     @property
     def QK(self):
-        """``W_Q W_K^T`` of every head as a :class:`~mi_tutor.circuits.FactoredMatrix` ``[n_layers, n_heads, d_model, d_model]``."""
-        from ..circuits.factored import FactoredMatrix
+        """``W_Q W_K^T`` of every head as a :class:`~mi_tutor.circuits_transformer.FactoredMatrix` ``[n_layers, n_heads, d_model, d_model]``."""
+        from ..circuits_transformer.factored import FactoredMatrix
 
         return FactoredMatrix(self.W_Q, self.W_K.transpose(-2, -1))
 
     @property
     def OV(self):
-        """``W_V W_O`` of every head as a :class:`~mi_tutor.circuits.FactoredMatrix` ``[n_layers, n_heads, d_model, d_model]``."""
-        from ..circuits.factored import FactoredMatrix
+        """``W_V W_O`` of every head as a :class:`~mi_tutor.circuits_transformer.FactoredMatrix` ``[n_layers, n_heads, d_model, d_model]``."""
+        from ..circuits_transformer.factored import FactoredMatrix
 
         return FactoredMatrix(self.W_V, self.W_O)

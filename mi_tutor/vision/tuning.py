@@ -64,7 +64,7 @@ def unit_responses(model: nn.Module, layer: str, images: torch.Tensor, channels:
 
     Args:
         model: A CNN taking ``[n, 3, H, W]``.
-        layer: Module name whose output is ``[n, C, h, w]`` (e.g. ``"relu2"``).
+        layer: Module name whose output is ``[n, C, h, w]`` (e.g. ``"layer2"``).
         images: ``[n, 3, H, W]``; moved to the model's device in batches.
         channels: Which channels (default: all).
         position: ``"center"`` (the map's centre, ``[h // 2, w // 2]``),

@@ -2,7 +2,7 @@
 
 The task, reading the orientation bin of a thin arc or saying "line" when the
 image has none, cannot be solved without edge and curve detectors, and the
-trained networks grow a family of curve-tuned units in ``relu3`` (checked by
+trained networks grow a family of curve-tuned units in ``layer3`` (checked by
 ``tests/test_circuits_vision.py``). What worked: 6,000 steps; at 2,000 steps
 the family still has gaps of over 90 degrees.
 """

@@ -2,7 +2,7 @@
 
 Examples:
     >>> from mi_tutor.transformer import HookedTransformer, TransformerConfig, repeated_random_tokens
-    >>> from mi_tutor.circuits import head_scores
+    >>> from mi_tutor.circuits_transformer import head_scores
     >>> model = HookedTransformer(TransformerConfig(n_layers=2))
     >>> sorted(head_scores(model, repeated_random_tokens(2, 8, 64)))
     ['duplicate_token', 'induction', 'previous_token']

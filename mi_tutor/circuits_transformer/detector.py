@@ -31,7 +31,7 @@ class HeadLabel:
     Attributes:
         layer: Its layer.
         head: Its index in the layer.
-        kind: One of :data:`~mi_tutor.circuits.scores.SCORE_KINDS`.
+        kind: One of :data:`~mi_tutor.circuits_transformer.scores.SCORE_KINDS`.
         score: Its score for that kind.
     """
 
