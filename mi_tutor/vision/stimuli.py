@@ -128,6 +128,17 @@ def _as_angles(name: str, value: torch.Tensor | float | Sequence[float]) -> torc
     return t.flatten()
 
 
+def _one_per_angle(name: str, value: torch.Tensor | Sequence[float] | float, theta: torch.Tensor) -> torch.Tensor:
+    """``value`` as one number per orientation ``[n]`` (a single number is broadcast)."""
+    t = torch.as_tensor(value, dtype=torch.float32).flatten()
+    if t.numel() == 1:
+        t = t.expand_as(theta)
+    if t.shape != theta.shape:
+        raise ValueError(f"`{name}` has {t.numel()} values but `orientations` has {theta.numel()}: "
+                         "give one per orientation, or a single number")
+    return t
+
+
 def _per_stroke(name: str, value: torch.Tensor | float, device: torch.device) -> torch.Tensor:
     """A number or an ``[n]`` tensor as ``[n or 1, 1, 1]`` (one value per stroke, broadcast over pixels)."""
     t = torch.as_tensor(value, dtype=torch.float32, device=device)
@@ -234,12 +245,7 @@ def render_curves(orientations: torch.Tensor | Sequence[float], curvatures: torc
     style = style or StimulusStyle()
     _check_style(style)
     theta = _as_angles("orientations", orientations)
-    kappa = torch.as_tensor(curvatures, dtype=torch.float32).flatten()
-    if kappa.numel() == 1:
-        kappa = kappa.expand_as(theta)
-    if kappa.shape != theta.shape:
-        raise ValueError(f"`curvatures` has {kappa.numel()} values but `orientations` has {theta.numel()}: "
-                         "give one curvature per orientation, or a single number")
+    kappa = _one_per_angle("curvatures", curvatures, theta)
     if bool((kappa < 0).any()):
         raise ValueError(f"`curvatures` must be >= 0 (1 / radius), got a minimum of {kappa.min().item():g}")
     x, y = pixel_grid(style.size, device)
@@ -284,11 +290,7 @@ def render_angles(orientations: torch.Tensor | Sequence[float], openings: torch.
     style = style or StimulusStyle()
     _check_style(style)
     theta = _as_angles("orientations", orientations)
-    alpha_open = torch.as_tensor(openings, dtype=torch.float32).flatten()
-    if alpha_open.numel() == 1:
-        alpha_open = alpha_open.expand_as(theta)
-    if alpha_open.shape != theta.shape:
-        raise ValueError(f"`openings` has {alpha_open.numel()} values but `orientations` has {theta.numel()}")
+    alpha_open = _one_per_angle("openings", openings, theta)
     check_range("openings", alpha_open, 1e-3, math.pi + 1e-6)
     x, y = pixel_grid(style.size, device)
     dx, dy = x - style.center[0], y - style.center[1]
