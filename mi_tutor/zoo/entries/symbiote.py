@@ -34,9 +34,9 @@ PLANT = PlantConfig(layer="layer3", channel=5, concept="part:wheel", aux_weight=
 SYMBIOTE_CONCEPTS: tuple[str, ...] = ("part:wheel", "part:block", "part:window", "part:head", "part:eye", "part:rim",
                                       "part:frame", "part:roof", "part:rung", "part:arc", "colour:red", "texture:stripes")
 SYMBIOTE_CONFIG = SymbioteConfig(read_layers=("layer3", "layer4"), gate_layer="layer3", concepts=SYMBIOTE_CONCEPTS,
-                                 target="part:wheel", hidden=64, conditional=False, init_log_alpha=-2.0, seed=0)
-SYMBIOTE_TRAIN = SymbioteTrainConfig(steps=300, batch_size=128, lr=2e-2, concept_weight=1.0, suppress_weight=1.0,
-                                     kl_weight=20.0, l0_weight=0.05, seed=0)
+                                 target="part:wheel", hidden=64, conditional=True, init_log_alpha=-1.0, seed=0)
+SYMBIOTE_TRAIN = SymbioteTrainConfig(steps=300, batch_size=128, lr=5e-2, concept_weight=1.0, suppress_weight=3.0,
+                                     kl_weight=20.0, l0_weight=0.01, seed=0)
 SYMBIOTE_DATA_SEED, SYMBIOTE_DATA_N = 7, 3000
 WIDTHS = dict(zip(("layer1", "layer2", "layer3", "layer4"), object_net_config("plainnet").channels))
 
@@ -47,6 +47,14 @@ MEASURED: dict[str, dict] = {
                    "ablate_planted": {"car_accuracy_drop": 0.57, "other_accuracy_drop": 0.23},
                    "note": "the planted channel is dissection's top wheel unit and the host relies on it, but "
                            "not only for cars: zero-ablating it also costs 0.23 of the other classes' accuracy"},
+    "symbiote_objects_planted": {
+        "train_s": 135, "car_accuracy_before": 0.504, "car_accuracy_drop": 0.458, "other_accuracy_drop": -0.016,
+        "kl_without_wheels": 0.0092, "channels_touched_mean_all_scenes": 1.23, "planted_channel_rank": 12,
+        "top_importance": [26, 47, 22], "spearman_with_iou": 0.025, "precision_at_3": 0.33,
+        "what_did_not_work": "static (input-independent) gates cannot be selective here (the planted channel also "
+                             "serves other classes); conditional gates with l0_weight 0.05 barely moved (car drop "
+                             "0.05), with l0_weight 1.0 closed nothing; l0_weight 0.01 (shipped) is selective but "
+                             "spreads its inhibition over channels other than the planted one"},
 }
 
 
