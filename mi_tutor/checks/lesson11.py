@@ -67,14 +67,15 @@ def check_mean_difference(student_fn: Callable, seed: int = 0, n: int = 12, d: i
 
 # ------------------------------------------------------------------ exercise 2
 def check_pca_direction(student_fn: Callable, seed: int = 0, n: int = 20, d: int = 12) -> None:
-    """Exercise 11.2: ``pca_direction(pos_acts, neg_acts)`` -> unit ``[d_model]``, first PC of the recentred
-    paired differences, signed so positives project higher."""
+    """Exercise 11.2: ``pca_direction(pos_acts, neg_acts)`` -> unit ``[d_model]``, first PC of the paired
+    differences with every second one negated, recentred, signed so positives project higher."""
     cases = []
     for i in range(3):
         pos, neg = _paired(seed + 10 + i, n + 7 * i, d, shift=1.0 + i)
-        if i == 1:  # a concept that varies in strength along a second axis too
-            g = _gen(seed + 99)
-            pos = pos + torch.randn(pos.shape[0], 1, generator=g) * torch.randn(d, generator=g)
+        if i >= 1:  # pairs that also vary along a second axis: recentring without the flips finds that axis
+            g = _gen(seed + 99 + i)
+            w = torch.randn(d, generator=g)
+            pos = pos + 0.5 * torch.randn(pos.shape[0], 1, generator=g) * w / w.norm()
         cases.append({"pos_acts": pos, "neg_acts": neg})
 
     def compare(got, want, ctx):
@@ -85,9 +86,17 @@ def check_pca_direction(student_fn: Callable, seed: int = 0, n: int = 20, d: int
         if torch.allclose(g, -want.double(), atol=1e-4):
             raise CheckFailure(f"Your direction has the wrong sign {ctx}: PCA does not choose one; flip it so that "
                                "the positive members' differences project positively.")
+        d = (cases[compare.i]["pos_acts"] - cases[compare.i]["neg_acts"]).double()
+        compare.i += 1
+        _, _, vh = torch.linalg.svd(d - d.mean(0), full_matrices=False)
+        if abs(float(g @ vh[0])) > 0.99 and abs(float(g @ want.double())) < 0.9:
+            raise CheckFailure(f"Your direction is the top component of the recentred differences *without* the flips "
+                               f"{ctx}: recentring removes their mean, which is the concept, and leaves only how the pairs "
+                               "vary. Negate every second difference before recentring (RepE's random pair order).")
         expect_close("pca_direction(...)", got, want, atol=1e-4, context=ctx,
-                     hint="the paired differences pos - neg, minus their mean, then the first right singular vector "
-                          "(or the top eigenvector of their covariance).")
+                     hint="negate every second difference pos - neg, subtract the mean, take the first right singular "
+                          "vector, then fix its sign with the unflipped differences.")
+    compare.i = 0
     n_cases = compare_functions("pca_direction", student_fn, reading.pca_reading_vector, cases, compare=compare)
     passed(f"pca_direction matches the reference on {n_cases} sets of pairs (sign included)")
 

@@ -54,8 +54,12 @@ def mean_difference_vector(pos_acts: torch.Tensor, neg_acts: torch.Tensor) -> to
 
 
 def pca_reading_vector(pos_acts: torch.Tensor, neg_acts: torch.Tensor) -> torch.Tensor:
-    """First principal component of the paired differences ``pos_acts[i] - neg_acts[i]``, recentred, as a unit
-    vector ``[d_model]``, its sign chosen so the positive members project higher (PCA has no sign of its own).
+    """First principal component of the paired differences, as a unit vector ``[d_model]``.
+
+    RepE (``n_difference=1``) presents each pair in random order, so the differences point both ways;
+    here every second difference ``pos_acts[i] - neg_acts[i]`` is negated, the differences are recentred,
+    and the top right singular vector is signed so the positive members project higher (PCA has no sign).
+    Without the flips, recentring would remove the very mean difference that carries the concept.
 
     Examples:
         >>> pos = torch.tensor([[3.0, 0.0], [1.0, 0.1]]); neg = torch.tensor([[0.0, 0.0], [0.0, 0.0]])
@@ -64,7 +68,10 @@ def pca_reading_vector(pos_acts: torch.Tensor, neg_acts: torch.Tensor) -> torch.
     """
     _pair(pos_acts, neg_acts)
     diffs = pos_acts - neg_acts  # [batch, d_model]
-    centred = diffs - diffs.mean(0)
+    signs = torch.ones(diffs.shape[0], 1, dtype=diffs.dtype, device=diffs.device)
+    signs[1::2] = -1  # RepE presents each pair in random order: differences point both ways
+    flipped = diffs * signs
+    centred = flipped - flipped.mean(0)
     _, _, vh = torch.linalg.svd(centred.double(), full_matrices=False)
     v = vh[0].to(pos_acts.dtype)
     if (diffs @ v).mean() < 0:
