@@ -5,7 +5,9 @@ detectors in many architectures. :func:`family_census` runs the vision
 toolkit's curve-family search (:func:`mi_tutor.vision.tuning.find_curve_family`
 on :func:`~mi_tutor.vision.tuning.tuning_map`) on every layer of every net it is
 given, plus an edge census of the first layer (units tuned to the orientation
-of a straight line), and returns one row per (net, layer).
+of a straight line), and returns one row per (net, layer). Responses are read
+at the centre of each map, as ``tuning_map``'s default does, from one forward
+pass per net.
 
 Examples:
     >>> from mi_tutor.vision.architectures import PlainNet
@@ -98,8 +100,9 @@ def family_census(nets: Mapping[str, nn.Module], layers: Sequence[str] | None = 
     Returns:
         One :class:`CensusRow` per (net, layer), nets in the given order.
     """
+    from ..hooks import run_with_cache
     from ..vision.stimuli import StimulusStyle, curve_grid
-    from ..vision.tuning import find_curve_family, tuning_map
+    from ..vision.tuning import find_curve_family
 
     rows = []
     for name, model in nets.items():
@@ -108,9 +111,12 @@ def family_census(nets: Mapping[str, nn.Module], layers: Sequence[str] | None = 
         grid = curve_grid(n_orientations, curvatures, StimulusStyle(size=image_size), device=device)
         names = default_layers(model) if layers is None else list(layers)
         zero = int((grid.curvatures == 0).nonzero().flatten()[0])
+        with torch.no_grad():
+            _, cache = run_with_cache(model, grid.images, names)  # one forward pass for every layer
         for depth, layer in enumerate(names):
-            tuning, _ = tuning_map(model, layer, grid=grid)
-            tuning = tuning.cpu()
+            act = cache[layer]                                    # [n_curv * n_orient, units, h, w]
+            centre = act[:, :, act.shape[2] // 2, act.shape[3] // 2].float().cpu()   # the toolkit's "center" response
+            tuning = centre.T.reshape(centre.shape[1], *grid.shape)                 # [units, n_curv, n_orient]
             fam = find_curve_family(tuning, grid.orientations.cpu(), grid.curvatures.cpu())
             row = CensusRow(name, layer, int(tuning.shape[0]), len(fam.channels), round(float(fam.coverage), 3),
                             round(math.degrees(fam.max_gap), 1))
@@ -120,7 +126,6 @@ def family_census(nets: Mapping[str, nn.Module], layers: Sequence[str] | None = 
                 row.edge_bins = len({int(b) for b in torch.floor(pref / (math.pi / 8)).clamp(max=7).tolist()})
             rows.append(row)
     return rows
-
 
 def census_table(rows: list[CensusRow]) -> list[dict]:
     """The census as a list of dicts (one per row), e.g. for ``pandas.DataFrame``."""
