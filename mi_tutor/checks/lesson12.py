@@ -48,16 +48,19 @@ def _small_host(seed: int, channels=(4, 6, 8), n_classes: int = 3) -> nn.Module:
             if isinstance(m, nn.BatchNorm2d):
                 m.running_mean.normal_(0, 0.1, generator=_gen(seed + 7))
                 m.running_var.uniform_(0.5, 2.0, generator=_gen(seed + 8))
+        fc = [m for m in host.modules() if isinstance(m, nn.Linear)][-1]
+        fc.weight.normal_(0, 300.0, generator=_gen(seed + 9))   # random pooled features vary little: predictions that vary
     return host
 
 
 def _images(seed: int, n: int, size: int = 16) -> torch.Tensor:
-    return torch.rand(n, 3, size, size, generator=_gen(seed))
+    g = _gen(seed)   # noise around a colour of its own per image, so that images differ in their statistics
+    return (0.4 * torch.rand(n, 3, size, size, generator=g) + 0.6 * torch.rand(n, 3, 1, 1, generator=g)).clamp(0, 1)
 
 
 def _data(seed: int, n: int, size: int = 16, n_classes: int = 3) -> S.ConceptData:
-    g = _gen(seed)
-    images = torch.rand(n, 3, size, size, generator=g)
+    images = _images(seed, n, size)
+    g = _gen(seed + 100)
     masks = {"spot": torch.rand(n, size, size, generator=g) > 0.97, "edge": torch.rand(n, size, size, generator=g) > 0.6}
     masks["spot"][: n // 3] = False      # a third of the images lack the concept
     return S.ConceptData(images, torch.randint(0, n_classes, (n,), generator=g), masks)
@@ -161,7 +164,11 @@ def check_selectivity(student_fn: Callable, seed: int = 0, n: int = 60, per_imag
         data.labels[::4] = (data.labels[::4] + 1) % 3       # ... except on a quarter of the images
     width = S.layer_width(host, "layer3", data.images)
     g = _gen(seed + 3)
-    gates = (torch.rand((n, width) if per_image else (width,), generator=g) > 0.5).float()
+    for _ in range(50):   # gates whose two drops differ, so that a swapped pair shows
+        gates = (torch.rand((n, width) if per_image else (width,), generator=g) > 0.5).float()
+        ref = S.selectivity(host, "layer3", data, "spot", gates)
+        if abs(ref.target_drop - ref.other_drop) > 0.02:
+            break
 
     def reference(host, layer, data, concept, gates):
         s = S.selectivity(host, layer, data, concept, gates)
@@ -270,16 +277,17 @@ def check_host_numbers(accuracy: float, planted_iou_rank: int) -> None:
     passed(f"host accuracy {accuracy:.3f}; dissection ranks the planted channel first")
 
 
-def check_gates_vs_iou(result: Mapping) -> None:
-    """The symbiote's most important channel is the planted one (from the student's compare_with_dissection)."""
-    expect(int(result["planted_rank"]) == 0,
-           f"The planted channel ranks {result['planted_rank']} by the symbiote's importance; expected 0. "
-           "Check compare_with_dissection (sort by decreasing importance).")
-    passed(f"the symbiote ranks the planted channel first; Spearman with IoU {float(result['spearman']):.2f}, "
-           f"precision@k {float(result['precision_at_k']):.2f}")
+def check_gates_vs_iou(result: Mapping, importance: torch.Tensor, iou: torch.Tensor, k: int, planted: int) -> None:
+    """The numbers behind the gates-vs-IoU figure are those of the reference comparison."""
+    ref = S.agreement(importance, iou, k, planted)
+    expect(int(result["planted_rank"]) == ref.planted_rank and abs(float(result["precision_at_k"]) - ref.precision_at_k) < 1e-6,
+           f"Your comparison gives planted rank {result['planted_rank']} and precision@{k} {result['precision_at_k']}; "
+           f"the reference gives {ref.planted_rank} and {ref.precision_at_k}. Check compare_with_dissection.")
+    passed(f"planted channel ranked {ref.planted_rank} by the symbiote (0 = first); Spearman with IoU "
+           f"{ref.spearman:.2f}, precision@{k} {ref.precision_at_k:.2f}")
 
 
-def check_selectivity_bars(table: Mapping[str, tuple[float, float]], min_target: float = 0.5,
+def check_selectivity_bars(table: Mapping[str, tuple[float, float]], min_target: float = 0.35,
                            max_other: float = 0.05) -> None:
     """Gates are selective; random channels are not."""
     t, o = table["symbiote"]
