@@ -240,3 +240,100 @@ def test_inputs_not_modified():
     for fn in (U.linear_cka, U.debiased_cka, U.rbf_cka, U.cca, U.svcca, U.pwcca, U.mutual_knn_alignment):
         fn(X, Y)
     assert torch.equal(X, X0) and torch.equal(Y, Y0)
+
+
+# ------------------------------------------------------------------ the shipped nets (lesson 7's numbers)
+SEED_NETS = ["plainnet_short_s0", "plainnet_short_s1", "plainnet_short_s2"]
+ARCH_NETS = {"plainnet": "plainnet_objects_s0", "resnet": "resnet_objects_s0", "vgg": "vgg_objects_s0"}
+LAYERS = ["layer1", "layer2", "layer3", "layer4"]
+
+
+@pytest.fixture(scope="module")
+def shipped():
+    from mi_tutor import zoo
+    from mi_tutor.vision.architectures import build_zoo_net
+    from mi_tutor.vision.objects import render_objects
+    from mi_tutor.zoo.entries.objects import object_net_config
+
+    nets = {}
+    for name in SEED_NETS + list(ARCH_NETS.values()):
+        try:
+            nets[name] = zoo.load(name, device="cpu")
+        except FileNotFoundError as err:       # issue 9's nets land separately: say so, do not pass
+            pytest.skip(f"zoo weights not shipped yet: {err}")
+    torch.manual_seed(0)
+    for arch in ARCH_NETS:
+        nets[f"{arch}_random"] = build_zoo_net(arch, object_net_config(arch)).eval()
+    scenes = render_objects(400, seed=10**6)
+    feats = {name: U.layer_features(net, scenes.images, LAYERS) for name, net in nets.items()}
+    return scenes, feats
+
+
+def test_layer_identification_across_seeds(shipped):
+    _, feats = shipped
+    maps = [U.correspondence_map(feats[a], feats[b]) for a in SEED_NETS for b in SEED_NETS if a != b]
+    acc = U.identification_accuracy(maps)
+    print(f"layer identification across seeds: {acc:.0%} of {4 * len(maps)}")     # measured: 100% of 24
+    assert acc >= 0.9
+
+
+def test_mutual_knn_ordering(shipped):
+    _, feats = shipped
+    def knn(a, b): return U.mutual_knn_alignment(feats[a]["layer4"], feats[b]["layer4"])
+    same = sum(knn(a, b) for i, a in enumerate(SEED_NETS) for b in SEED_NETS[i + 1:]) / 3
+    nets = list(ARCH_NETS.values())
+    cross = sum(knn(a, b) for i, a in enumerate(nets) for b in nets[i + 1:]) / 3
+    rand = sum(knn(n, f"{a}_random") for a, n in ARCH_NETS.items()) / 3
+    print(f"mutual 10-NN layer4: same arch {same:.3f}, cross arch {cross:.3f}, random init {rand:.3f}")
+    # measured: 0.347 > 0.322 > 0.041 (chance 10/399 = 0.025)
+    assert same > cross > rand
+    assert rand < 0.1
+
+
+def test_matched_unit_correlation_first_layer_above_middle(shipped):
+    _, feats = shipped
+    pairs = [(a, b) for i, a in enumerate(SEED_NETS) for b in SEED_NETS[i + 1:]]
+    by_layer = {l: sum(U.match_units(feats[a][l], feats[b][l]).mean for a, b in pairs) / 3 for l in LAYERS}
+    print("mean one-to-one matched correlation by layer:", {k: round(v, 3) for k, v in by_layer.items()})
+    # measured 0.77, 0.74, 0.69, 0.75: Li et al.'s ordering (first and last layers best, middle worst)
+    assert by_layer["layer1"] > by_layer["layer3"]
+    assert by_layer["layer4"] > by_layer["layer3"]
+
+
+def test_image_caption_alignment_above_shuffled(shipped):
+    from mi_tutor import zoo
+    from mi_tutor.zoo.entries.captions import load_vision_checkpoints
+
+    scenes, feats = shipped
+    lm = zoo.load("caption_lm", device="cpu")
+    text = U.caption_features(lm, U.caption_tokens(U.scene_captions(scenes)))
+    result = U.image_caption_alignment(feats["plainnet_short_s0"], text, k=10, n_shuffles=5)
+    print(f"image-caption alignment by layer {result.scores}, shuffled {result.shuffled_mean:.3f} "
+          f"± {result.shuffled_std:.3f}, margin {result.margin():.3f}")
+    # measured: layer4 0.270 vs shuffled 0.025 ± 0.003 (margin 0.245)
+    assert result.margin() > 10 * max(result.shuffled_std, 1e-3)
+    assert result.best_layer == "layer4"
+    _, accs, snaps = load_vision_checkpoints(0)
+    first, final = (U.mutual_knn_alignment(U.layer_features(m, scenes.images, ["layer4"])["layer4"], text)
+                    for m in (snaps[0], snaps[-1]))
+    print(f"alignment at initialisation {first:.3f} (accuracy {accs[0]:.2f}), after training {final:.3f} ({accs[-1]:.2f})")
+    assert final > first + 0.1          # measured 0.047 -> 0.269
+
+
+def test_captions_describe_the_ground_truth():
+    from mi_tutor.vision.objects import render_objects
+
+    b = render_objects(6, seed=3)
+    caps = U.scene_captions(b)
+    for i, c in enumerate(caps):
+        [obj] = b.scene(i)
+        words = c.split()
+        assert words[0] == "<bos>" and words[-1] == "<eos>"
+        assert obj.kind in words and obj.colour in words and set(obj.parts) <= set(words)
+        assert ("facing" in words) == (obj.facing is not None)
+    tok = U.caption_tokens(caps, 32)
+    assert tok.shape == (6, 32) and (tok[:, 0] == U.captions.WORD_TO_ID["<bos>"]).all()
+    with pytest.raises(KeyError, match="zebra"):
+        U.caption_tokens(["<bos> a zebra <eos>"])
+    with pytest.raises(ValueError, match="n_ctx"):
+        U.caption_tokens([caps[0]], n_ctx=5)
