@@ -256,12 +256,12 @@ def check_tcav_score(student_fn: Callable, seed: int = 0, n: int = 12, layer: st
     got = call_student("tcav_score", student_fn, host, layer, images.clone(), class_idx, cav.clone(),
                        context=f"(layer {layer!r}, class {class_idx}, {n} images)")
     expect(isinstance(got, (float, torch.Tensor)), f"`tcav_score` should return a number, not {type(got).__name__}")
-    back = 1 - S.tcav_score(host, layer, images, class_idx, -cav)
+    back = S.tcav_score(host, layer, images, class_idx, -cav)
     expect(abs(float(got) - ref) < 1e-6,
            f"tcav_score returned {float(got):.4f}, expected {ref:.4f}. Take the gradient of the class logit with "
            "respect to the layer's activation (a hook that returns a leaf that requires grad), apply the CAV to "
            "each position's channel vector and sum over positions; the score is the fraction of images whose "
-           f"derivative is positive." + (" (Your value is 1 - the right one: a sign slip?)"
+           f"derivative is positive." + (" (Your value is the score along -cav: a sign slip?)"
                                            if abs(float(got) - back) < 1e-6 and abs(back - ref) > 1e-6 else ""))
     left = [m for m in host.modules() if m._forward_hooks]
     expect(not left, "A hook is still attached to the host after tcav_score returned: use mi_tutor.hooks.run_with_hooks "
