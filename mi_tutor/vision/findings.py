@@ -45,7 +45,9 @@ from .objects import ObjectBatch, ObjectWorldConfig, render_objects
 __all__ = [
     "STIMULUS_STYLE",
     "CURVATURES",
+    "PROBE_STYLES",
     "receptive_field_centre",
+    "probe_tuning",
     "layer_curve_family",
     "stage_entry",
     "layer_activations",
@@ -61,10 +63,15 @@ __all__ = [
     "measure_findings",
 ]
 
-#: Arcs for the 64 x 64 zoo nets: 16 px long, about 2 px wide (as thin as the world's strokes).
-STIMULUS_STYLE = StimulusStyle(size=64, length=0.5, width=0.035)
-#: Curvatures (1 / radius in half-widths): radii of 16, 11, 8, 5 and 4 pixels, plus the straight line.
-CURVATURES: tuple[float, ...] = (0.0, 2.0, 3.0, 4.0, 6.0, 8.0)
+#: Arcs for the 64 x 64 zoo nets: 19 px long, 1.6 or 2.6 px wide (like the world's strokes).
+STIMULUS_STYLE = StimulusStyle(size=64, length=0.6, width=0.025)
+#: Cosmetic variants the tuning is averaged over (stroke colour x background grey x width), so that a
+#: unit's tuning is not the accident of one colour; chosen once, used for every net.
+PROBE_STYLES: tuple[StimulusStyle, ...] = tuple(
+    replace(STIMULUS_STYLE, colour=c, background=b, width=w)
+    for c in ("white", "yellow", "red", "blue") for b in (0.3, 0.55) for w in (0.025, 0.04))
+#: Curvatures (1 / radius in half-widths): radii of 21, 13, 8, 5, 3.6 and 2.7 pixels, plus the straight line.
+CURVATURES: tuple[float, ...] = (0.0, 1.5, 2.5, 4.0, 6.0, 9.0, 12.0)
 
 
 def _stages(model: nn.Module) -> list[str]:
@@ -134,37 +141,56 @@ def receptive_field_centre(model: nn.Module, layer: str, size: int = 64, n: int 
     return float((w.sum(0) * coords).sum() / total), float((w.sum(1) * -coords).sum() / total)
 
 
+def probe_tuning(model: nn.Module, layer: str, n_orientations: int = 16, curvatures: Sequence[float] = CURVATURES,
+                 styles: Sequence[StimulusStyle] | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Tuning map of ``layer`` averaged over cosmetic ``styles`` (default :data:`PROBE_STYLES`).
+
+    Each style's arcs are drawn with their midpoint on the centre unit's
+    receptive-field centre (:func:`receptive_field_centre`).
+
+    Returns:
+        ``(tuning [n_units, n_curv, n_orient], orientations [n_orient], curvatures [n_curv])``.
+    """
+    _check_stage(model, layer)
+    if n_orientations < 1:
+        raise ValueError(f"`n_orientations` must be positive, got {n_orientations}")
+    styles = list(styles or PROBE_STYLES)
+    if not styles:
+        raise ValueError("`styles` is empty; give at least one StimulusStyle")
+    centre = receptive_field_centre(model, layer, styles[0].size)
+    maps = []
+    for st in styles:
+        t, grid = tuning_map(model, layer, n_orientations=n_orientations, curvatures=tuple(curvatures),
+                             style=replace(st, center=centre))
+        maps.append(t)
+    return torch.stack(maps).mean(0), grid.orientations, grid.curvatures
+
+
 def layer_curve_family(model: nn.Module, layer: str, n_orientations: int = 16,
-                       curvatures: Sequence[float] = CURVATURES, style: StimulusStyle | None = None,
+                       curvatures: Sequence[float] = CURVATURES, styles: Sequence[StimulusStyle] | None = None,
                        min_separation: float = 0.0, **criteria) -> CurveFamily:
     """The curve family of stage ``layer``: :func:`~mi_tutor.circuits_vision.find_curve_family`
     on its tuning map over ``n_orientations`` x ``curvatures`` arcs.
 
-    Responses are read at the map's centre, with the arcs' midpoint on that
-    unit's receptive-field centre (:func:`receptive_field_centre`). Every unit
-    that passes the criteria counts (``min_separation=0``): the issue's claim
-    is about units, each at least 2x more on its curve than on its line.
+    Responses are read at the map's centre, averaged over cosmetic styles
+    (:func:`probe_tuning`). Every unit that passes the criteria counts
+    (``min_separation=0``): the issue's claim is about units, each at least
+    2x more on its curve than on its line.
 
     Args:
         model: A zoo CNN.
         layer: A stage name (``"layer2"``...).
         n_orientations: Orientations over the circle (at least 16 for the issue's claim).
         curvatures: Must include 0 (the lines).
-        style: Arc style (default :data:`STIMULUS_STYLE`, centred as above).
+        styles: Cosmetic styles to average over (default :data:`PROBE_STYLES`).
         min_separation: Passed on (radians); ``find_curve_family``'s own default keeps one unit per 20 degrees.
         **criteria: Passed on to ``find_curve_family`` (``min_selectivity``...).
 
     Returns:
         The :class:`CurveFamily`; ``len(family)`` members, ``family.max_gap`` in radians.
     """
-    _check_stage(model, layer)
-    if n_orientations < 1:
-        raise ValueError(f"`n_orientations` must be positive, got {n_orientations}")
-    if style is None:
-        style = replace(STIMULUS_STYLE, center=receptive_field_centre(model, layer, STIMULUS_STYLE.size))
-    tuning, grid = tuning_map(model, layer, n_orientations=n_orientations, curvatures=tuple(curvatures),
-                              style=style)
-    return find_curve_family(tuning, grid.orientations, grid.curvatures, min_separation=min_separation, **criteria)
+    tuning, orientations, curvatures_t = probe_tuning(model, layer, n_orientations, curvatures, styles)
+    return find_curve_family(tuning, orientations, curvatures_t, min_separation=min_separation, **criteria)
 
 
 def stage_entry(model: nn.Module, layer: str) -> tuple[torch.Tensor, Callable[[torch.Tensor], torch.Tensor]]:
