@@ -25,7 +25,7 @@ Examples:
     >>> net = build_zoo_net("plainnet").eval()
     >>> w, act = stage_entry(net, "layer3")
     >>> w.shape, act(torch.zeros(1, 3, 64, 64)).shape
-    (torch.Size([48, 24, 3, 3]), torch.Size([1, 48, 16, 16]))
+    (torch.Size([64, 48, 3, 3]), torch.Size([1, 64, 8, 8]))
 """
 
 from __future__ import annotations
