@@ -1,0 +1,96 @@
+"""Lesson 11's checks accept the reference implementations and reject typical mistakes with a message that
+sends the student back to the right exercise."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from mi_tutor import zoo
+from mi_tutor.checks import lesson11 as checks
+from mi_tutor.checks.core import CheckFailure
+from mi_tutor.editing import compute_key, rank_one_update
+from mi_tutor.steering import js_divergence, mean_difference_vector, pca_reading_vector, reading_accuracy
+from mi_tutor.steering.dola import dola_scores
+from mi_tutor.tasks import facts as F
+
+
+def _ref_shift(acts, labels, alpha):
+    labels = labels.bool()
+    d = acts[labels].mean(0) - acts[~labels].mean(0)
+    u = d / d.norm()
+    return alpha * (acts @ u).std() * u
+
+
+def _ref_restore(clean, position):
+    def hook(act, hook):
+        act = act.clone()
+        act[:, position] = clean[:, position]
+        return act
+    return hook
+
+
+def _ref_add(resid, vector, coefficient, positions=None):
+    out = resid.clone()
+    out[:, slice(None) if positions is None else positions] += coefficient * vector
+    return out
+
+
+def test_references_pass(capsys):
+    model = zoo.load("facts_4l", device="cpu")
+    checks.check_mean_difference(mean_difference_vector)
+    checks.check_pca_direction(pca_reading_vector)
+    checks.check_reading_accuracy(reading_accuracy)
+    checks.check_add_steering(_ref_add)
+    checks.check_mass_mean_shift(_ref_shift)
+    checks.check_restore_hook(_ref_restore)
+    checks.check_mean_key(lambda m, p, l, pos: compute_key(m, p, l, pos), model,
+                          [F.fact_prompts(subjects=[1], relations=[0]).tokens], [(0, 3)])
+    checks.check_rank_one_update(lambda W, C, k, v: rank_one_update(W, C, k, v, ridge=0.0))
+    checks.check_js_divergence(js_divergence)
+    checks.check_dola_contrast(dola_scores)
+    assert capsys.readouterr().out.count("✓") == 10
+
+
+@pytest.mark.parametrize("check, wrong, message", [
+    (checks.check_mean_difference, lambda p, n: p.mean(0) - n.mean(0), "norm"),
+    (checks.check_mean_difference, lambda p, n: mean_difference_vector(n, p), "wrong way"),
+    (checks.check_pca_direction, lambda p, n: -pca_reading_vector(p, n), "wrong sign"),
+    (checks.check_reading_accuracy, lambda a, l, d: float((((a @ d) > 0).long() == l).float().mean()), "halfway"),
+    (checks.check_add_steering, lambda r, v, c, p: r + c * v, "wrong values"),
+    (checks.check_mass_mean_shift, lambda a, l, alpha: alpha * torch.nn.functional.normalize(
+        a[l.bool()].mean(0) - a[~l.bool()].mean(0), dim=0), "sigma"),
+    (checks.check_restore_hook, lambda clean, pos: (lambda act, hook: clean), "whole clean activation"),
+    (checks.check_rank_one_update, lambda W, C, k, v: W + torch.outer(k, v - k @ W) / (k @ k), "ignores C"),
+    (checks.check_js_divergence, lambda p, q: 0.5 * ((p.exp() * (p - q)).sum(-1) + (q.exp() * (q - p)).sum(-1)),
+     "wrong values"),
+    (checks.check_dola_contrast, lambda f, p, rt: f - p, "filter keeps"),
+])
+def test_mistakes_are_caught(check, wrong, message):
+    with pytest.raises(CheckFailure, match=message):
+        check(wrong)
+
+
+def test_mean_key_rejects_the_pre_activation():
+    model = zoo.load("facts_4l", device="cpu")
+
+    def pre(m, prompts, layer, position):
+        _, cache = m.run_with_cache(prompts, names_filter=f"blocks.{layer}.mlp.hook_pre")
+        return cache[f"blocks.{layer}.mlp.hook_pre"][:, position].mean(0)
+    with pytest.raises(CheckFailure, match="pre-activation"):
+        checks.check_mean_key(pre, model, [F.fact_prompts(subjects=[1], relations=[0]).tokens], [(0, 3)])
+
+
+def test_result_checks_send_the_student_back():
+    with pytest.raises(CheckFailure, match="11.1 and 11.2"):
+        checks.check_reading_result({"mean": [0.99], "pca": [0.99]}, [0.3])
+    with pytest.raises(CheckFailure, match="11.4"):
+        checks.check_steering_result([0, 1, 2], [0.5, 0.6, 0.7], exact_at_zero=False)
+    with pytest.raises(CheckFailure, match="11.4"):
+        checks.check_steering_result([0, 1, 2], [0.7, 0.6, 0.5], exact_at_zero=True)
+    with pytest.raises(CheckFailure, match="11.5"):
+        checks.check_iti_result(0.1, [0.2], 0.1)
+    with pytest.raises(CheckFailure, match="11.6"):
+        checks.check_tracing_result({"mlp": torch.zeros(4, 5), "resid": torch.zeros(4, 5)}, (0, 3))
+    with pytest.raises(CheckFailure, match="11.8"):
+        checks.check_edit_result({"site": {"efficacy": 1.0, "specificity": 1.0, "paraphrase": 1.0}}, "site", rank=3)
