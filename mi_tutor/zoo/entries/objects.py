@@ -45,7 +45,7 @@ OBJECT_MODELS: list[str] = []
 # the CPU time of the training process (not recorded for the first two). Findings per stage from
 # ``mi_tutor.vision.findings.measure_findings(net)`` (seed 2024, 512 scenes):
 #   curve_family_layerK = (curve units with >= 2x curve over line, largest gap in degrees) over 16 orientations;
-#   circle_units_from_layerK = next-stage units whose weights from that family follow a circle (none grew);
+#   circle_units_from_layerK = next-stage units whose weights from that family follow a circle;
 #   composition_layerK = car unit in the next stage with wheel weights + below / - above and window - below / + above;
 #   pose_layerK = ((pose index of the left unit, of the right unit), invariant unit's pose index,
 #                  (weights from left, from right), both positive);
@@ -284,7 +284,7 @@ MEASURED: dict[str, dict] = {'plainnet_objects_s0': {'accuracy': 0.962,
 WHAT_FAILED = (
     "plain nets: a curve family in layer3 (17-20 units) but gaps of 61-76 deg (the VGG, ResNet and counting nets "
     "close the circle); one cosmetic style of probe arcs gave noisy gaps (42-113 deg for one net across styles), "
-    "hence the average over 16 styles; no variant grew circle units read from the weights, nor a car unit with wheel "
+    "hence the average over 16 styles; circle units read from the weights grew in one net of ten (one unit), no car unit with wheel "
     "weights below and window weights above (3x3 kernels at 8 px taps are about the size of the wheel-window offset); "
     "pose units exist but prefer their side only 1.2-1.8x"
 )
