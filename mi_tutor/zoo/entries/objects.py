@@ -18,6 +18,7 @@ Every net is a :class:`~mi_tutor.vision.architectures.ZooCNN`: stages
 
 from __future__ import annotations
 
+from ...device import seed_everything
 from ...vision.architectures import ZooNetConfig, build_zoo_net
 from ...vision.objects import ObjectWorldConfig, object_names, render_objects
 from ...vision.train import TrainConfig, train_classifier
@@ -40,6 +41,10 @@ DESCRIPTIONS = {
 }
 OBJECT_MODELS: list[str] = []
 
+# Reproducibility: the shipped weights were trained before the recipe seeded the initial weights
+# (their data stream was seeded; their initialisation came from the training process's RNG state, as the
+# 2nd-5th net of a worker process for all but plainnet_objects_s0 and resnet_objects_s0). `mi-tutor zoo train
+# NAME` now seeds both, so a retrained net is reproducible but not bit-identical to the shipped one.
 # Measured after training: accuracy on 2,000 held-out scenes (seed 10**9); train_s is wall time on the
 # shared 2-core CPU (load 6-10: the first two nets ran while the machine was ~8x oversubscribed), train_cpu_s
 # the CPU time of the training process (not recorded for the first two). Findings per stage from
@@ -317,6 +322,7 @@ def _recipe(arch: str, seed: int, task: str):
     def recipe(progress: bool = True):
         cfg = TrainConfig(steps=OBJECT_STEPS[arch], batch_size=64, lr=3e-3, weight_decay=1e-4, seed=seed)
         make = object_batch if task == "object" else count_batch
+        seed_everything(seed)  # the initial weights follow the seed too
         return train_classifier(build_zoo_net(arch, object_net_config(arch, task)), make, cfg, progress)
     return recipe
 
