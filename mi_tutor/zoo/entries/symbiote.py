@@ -47,6 +47,7 @@ MEASURED: dict[str, dict] = {
                    "ablate_planted": {"car_accuracy_drop": 0.57, "other_accuracy_drop": 0.23},
                    "note": "the planted channel is dissection's top wheel unit and the host relies on it, but "
                            "not only for cars: zero-ablating it also costs 0.23 of the other classes' accuracy"},
+    "symbiote_objects_random": {"train_s": 676, "train_load": "load average ~9 on 2 cores"},
     "symbiote_objects_planted": {
         "train_s": 135, "car_accuracy_before": 0.504, "car_accuracy_drop": 0.458, "other_accuracy_drop": -0.016,
         "kl_without_wheels": 0.0092, "channels_touched_mean_all_scenes": 1.23, "planted_channel_rank": 12,
