@@ -8,7 +8,7 @@ A direction *reads* the concept when the projection of a state on it, with a
 threshold halfway between the two groups' mean projections, tells them apart.
 
 Examples:
-    >>> pos = torch.randn(20, 8) + torch.tensor([2.0] + [0.0] * 7)
+    >>> pos = 0.1 * torch.randn(20, 8) + torch.tensor([2.0] + [0.0] * 7)
     >>> neg = pos - torch.tensor([4.0] + [0.0] * 7)
     >>> v = mean_difference_vector(pos, neg)
     >>> reading_accuracy(torch.cat([pos, neg]), torch.tensor([1] * 20 + [0] * 20), v)
