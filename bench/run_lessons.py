@@ -78,8 +78,15 @@ def main() -> int:
     record = {"machine": machine(), "budget_s": BUDGET_S, "target_s": TARGET_S, "lessons": rows}
     previous = json.loads(args.output.read_text()) if args.output.exists() else {}
     runs = previous.get("runs", [])[-9:] + [record]  # keep the last ten runs
+    # "latest" merges by lesson: a run of some lessons replaces their rows and keeps the others',
+    # each row saying when (and under which load) it was measured.
+    old = previous.get("latest", {})
+    stamp = lambda m: {"date": m.get("date"), "load_average_1min": m.get("load_average_1min")}  # noqa: E731
+    merged = {r["lesson"]: {**stamp(old.get("machine", {})), **r} for r in old.get("lessons", [])}
+    merged.update({r["lesson"]: {**stamp(record["machine"]), **r} for r in rows})
+    latest = {**record, "lessons": [merged[k] for k in sorted(merged)]}
     args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps({"latest": record, "runs": runs}, indent=2) + "\n")
+    args.output.write_text(json.dumps({"latest": latest, "runs": runs}, indent=2) + "\n")
     print(f"wrote {args.output}")
     return 0 if all(r.get("within_budget") for r in rows) else 1
 
