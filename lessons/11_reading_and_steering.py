@@ -234,7 +234,7 @@ checks.check_reading_result({"mean": accuracy["mean difference"], "pca": accurac
 # %% [markdown]
 # Both directions read sentiment almost perfectly from the first block on and point the same way
 # (cosine 1.00 to two decimals). But look at the random baseline: from layer 1 on, a *random* direction reads
-# it well too. In this model sentiment is so loud (the top principal component of the states
+# it well too (the mean of ten reads 0.90 to 0.98; single ones anywhere from 0.52 to 0.995). In this model sentiment is so loud (the top principal component of the states
 # carries about half of their variance) that almost any direction picks it up. A high reading
 # accuracy alone is a weak claim: the baseline, and whether the direction *does* anything when
 # added, are what count. That is the next section.
@@ -312,7 +312,7 @@ checks.check_steering_result(coefficients, latent["layer 2"], exact)
 # %% [markdown]
 # The latent follows the coefficient smoothly, from almost only negative words at `c = -1` to almost
 # only positive ones at `c = +1`, at every layer (the vector's length is that of the difference, 20 to 40). For `|c| <= 0.25` the fact loss rises by a few
-# hundredths of a nat; at `|c| = 1` by several nats: the vector is as long as the residual stream itself,
+# hundredths of a nat; at `|c| = 1` by one to four nats: the vector is as long as the residual stream itself,
 # and pushing that hard overwrites the subject. Steering has a working range, and it must be
 # measured, not assumed.
 
