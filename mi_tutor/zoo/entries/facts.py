@@ -6,6 +6,23 @@ Its recipe also writes ``facts_4l_extras.pt``: what is too slow to compute in th
 covariance ``E[k k^T]`` of every MLP over 4096 corpus sequences, float16), an early snapshot (float16) whose
 rare-object facts are not all learned yet (for DoLa), and the training record (seconds, fact accuracy
 at every snapshot).
+
+Measured (seed 0; one CPU thread under load 8): 800 steps in 377 s; fact accuracy 1.00 with either
+relation phrase (0.68 at step 150, rare-object facts 0.29). What the model does:
+
+* causal tracing (noise 3 x std(W_E) on both subject tokens, 64-128 prompts): p clean 0.987, corrupted
+  0.44-0.48; restoring MLP 0 at the last subject token recovers 0.86 of the clean probability, later MLPs
+  at the subject <= 0.08, the filler 0.00; attention of block 1 at the final token 0.75. So this model
+  recalls at the last subject token in its first MLP (GPT-2's picture, in 4 layers);
+* the bio sentences are what made it so: the same recipe without them (fact 0.6 / rumour 0.15 /
+  review 0.25) gave a model that recalled at the final token (restoring the final token's attention
+  or MLP 0 there recovered 0.97, the subject tokens ~0), like the toy model of the course notes;
+* ROME (20 Adam steps, lr 0.5, KL 0.0625, C from this file): at MLP 0 / last subject token efficacy 1.00,
+  paraphrase 1.00, specificity 1.00 (8 edits; the subject's other relations 0.67-0.92 unchanged); at MLP 1
+  and 2 of that token efficacy 0.12 and 0.00; at the final token MLP 3 efficacy 1.00 with 100 steps,
+  0.5-1.0 with 20; MLP 2 at the final token 0.64, paraphrase 0.58 (100 steps);
+* DoLa on the step-150 snapshot (premature layer by JSD: the embeddings): rare-object accuracy
+  0.29 -> 0.43, frequent 0.72 -> 0.69; no change on the trained model.
 """
 
 from __future__ import annotations
