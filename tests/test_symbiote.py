@@ -157,3 +157,159 @@ def test_net2vec_and_tcav(toy):
     assert S.tcav_score(host, "1", red_images, 1, -cav) < 0.1
     rnd = S.random_tcav_scores(host, "1", train, "red", 1, n=4)
     assert len(rnd) == 4 and all(0 <= r <= 1 for r in rnd)
+
+
+# ---------------------------------------------------------------- lesson 12's claims on the shipped weights
+@pytest.fixture(scope="module")
+def shipped():
+    from mi_tutor import zoo
+    from mi_tutor.zoo.entries.symbiote import PLANTED_HOST, objects_concept_data, random_object_host
+
+    torch.set_num_threads(1)
+    info = zoo.registry._entry(PLANTED_HOST).info
+    host = zoo.load(PLANTED_HOST, device="cpu")
+    test = objects_concept_data(1200, seed=10**9)
+    return {"info": info, "host": host, "test": test, "sym": zoo.load("symbiote_objects_planted", device="cpu"),
+            "random_host": random_object_host(0), "random_sym": zoo.load("symbiote_objects_random", device="cpu"),
+            "iou": S.dissection_scores(host, info["planted_layer"], test, info["planted_concept"])}
+
+
+def test_planted_host_and_weights(shipped):
+    from mi_tutor.zoo.registry import weights_path
+
+    info, host, test = shipped["info"], shipped["host"], shipped["test"]
+    assert weights_path("plainnet_objects_planted").stat().st_size < 2e6
+    with torch.no_grad():
+        acc = (host(test.images).argmax(-1) == test.labels).float().mean().item()
+    assert acc > 0.8                                     # measured 0.84 (2,000 scenes)
+    assert int(shipped["iou"].argmax()) == info["planted_channel"]   # dissection agrees with the planting
+    assert shipped["iou"][info["planted_channel"]] > 2 * shipped["iou"].sort().values[-2]
+
+
+# ---------------------------------------------------------------- lesson 12's checks: the reference passes, mistakes fail
+from mi_tutor.checks import CheckFailure  # noqa: E402
+from mi_tutor.checks import lesson12 as c12  # noqa: E402
+
+
+def _fails(check, fn, match, **kwargs):
+    with pytest.raises(CheckFailure, match=match):
+        check(fn, **kwargs)
+
+
+def _read_ok(host, images, layers):
+    pooled = S.pooled_activations(host, images, layers)
+    return torch.cat([pooled[k] for k in layers], -1)
+
+
+def _sel_ok(host, layer, data, concept, gates):
+    s = S.selectivity(host, layer, data, concept, gates)
+    return s.target_drop, s.other_drop
+
+
+def _cmp_ok(importance, iou, k, planted):
+    a = S.agreement(importance, iou, k, planted)
+    return {"spearman": a.spearman, "precision_at_k": a.precision_at_k, "planted_rank": a.planted_rank}
+
+
+def test_lesson12_references_pass(capsys):
+    c12.check_read_pooled(_read_ok)
+    c12.check_gate_hook(S.gate_hook, per_image=True)
+    c12.check_l0_penalty(S.l0_penalty)
+    c12.check_selectivity(_sel_ok, per_image=True)
+    c12.check_compare_with_dissection(_cmp_ok)
+    c12.check_auroc(S.auroc, ties=True)
+    c12.check_tcav_score(S.tcav_score)
+    assert capsys.readouterr().out.count("\u2713") == 7
+
+
+def test_lesson12_mistakes():
+    import math
+
+    from mi_tutor import hooks as H
+
+    _fails(c12.check_read_pooled, lambda h, x, l: torch.cat(
+        [H.run_with_cache(h, x, l)[1][k].flatten(2).amax(-1) for k in l], -1), "spatial maximum")
+
+    def gate_inplace(gates):
+        def hook(act, ctx):
+            act *= (gates if gates.dim() == 2 else gates[None])[:, :, None, None]
+            return act
+        return hook
+    _fails(c12.check_gate_hook, gate_inplace, "in place")
+    _fails(c12.check_gate_hook, lambda g: (lambda act, ctx: act * g[:, :, None, None].detach()), "gradient",
+           per_image=True)
+    _fails(c12.check_l0_penalty, lambda la: torch.sigmoid(la).sum(-1).mean(), "stretch")
+    _fails(c12.check_l0_penalty, lambda la: torch.tensor(float((la > 0).sum())), "l0_penalty")
+    _fails(c12.check_selectivity, lambda *a: _sel_ok(*a)[::-1], "first value")
+    _fails(c12.check_compare_with_dissection, lambda i, io, k, p: {
+        **_cmp_ok(i, io, k, p), "spearman": float(torch.corrcoef(torch.stack([i, io]))[0, 1])}, "RANK correlation")
+    _fails(c12.check_compare_with_dissection, lambda i, io, k, p: {
+        **_cmp_ok(i, io, k, p), "planted_rank": int((i.argsort() == p).nonzero()[0, 0])}, "DECREASING")
+    _fails(c12.check_auroc, lambda s, y: float((s[y.bool()][:, None] > s[~y.bool()][None]).double().mean()),
+           "one half", ties=True)
+    _fails(c12.check_tcav_score, lambda h, l, x, c, v: 1 - S.tcav_score(h, l, x, c, v), "sign slip")
+    del math
+
+
+def test_lesson12_result_checks_send_the_student_back():
+    with pytest.raises(CheckFailure, match="compare_with_dissection"):
+        c12.check_gates_vs_iou({"planted_rank": 3, "spearman": 0.1, "precision_at_k": 0.0},
+                               torch.tensor([0.9, 0.1, 0.0]), torch.tensor([0.3, 0.05, 0.01]), 1, 0)
+    with pytest.raises(CheckFailure, match="selectivity"):
+        c12.check_selectivity_bars({"symbiote": (0.1, 0.2), "random": (0.0, 0.0)})
+    with pytest.raises(CheckFailure, match="within"):
+        c12.check_auroc_bars({"symbiote": 0.6, "probe": 0.95, "random host": 0.55})
+
+
+def _gates(shipped):
+    sym, host, test = shipped["sym"], shipped["host"], shipped["test"]
+    with torch.no_grad():
+        return sym.gates_from(sym(sym.read(host, test.images))[1])
+
+
+def test_symbiote_inhibition_is_selective_and_faithful(shipped):
+    # measured (1,200 scenes of seed 10**9): car accuracy 0.504 -> 0.046, others -0.016, KL 0.0092
+    info, host, test = shipped["info"], shipped["host"], shipped["test"]
+    layer, concept = info["planted_layer"], info["planted_concept"]
+    gates = _gates(shipped)
+    sel = S.selectivity(host, layer, test, concept, gates)
+    assert sel.target_drop >= 0.35 and sel.target_drop >= 0.7 * sel.target_before
+    assert abs(sel.other_drop) <= 0.05
+    assert S.faithfulness_kl(host, layer, test, concept, gates) <= 0.03
+    width = gates.shape[1]
+    on = test.has(concept)
+    assert (gates[~on] < 1 - 1e-3).float().sum(-1).mean() <= width / 10     # scenes without wheels left alone
+    k = max(1, round(float((gates[on] < 1 - 1e-3).float().sum(-1).mean())))
+    for seed in range(3):                                   # k random channels are not selective
+        rnd = S.selectivity(host, layer, test, concept, S.ablation_gates(S.random_channels(width, k, seed), width))
+        assert rnd.target_drop - rnd.other_drop < 0.5 * sel.selectivity
+
+
+def test_planted_unit_ablation_is_not_selective(shipped):
+    # measured: ablating the planted channel drops cars 0.50 and the other classes 0.21: a hub, not a handle
+    info, host, test = shipped["info"], shipped["host"], shipped["test"]
+    sel = S.selectivity(host, info["planted_layer"], test, info["planted_concept"],
+                        S.ablation_gates([info["planted_channel"]], shipped["iou"].shape[0]))
+    assert sel.target_drop >= 0.4 and sel.other_drop >= 0.1
+
+
+def test_concept_reading_vs_probe_and_random_host(shipped):
+    from mi_tutor.zoo.entries.symbiote import objects_concept_data
+
+    host, test, sym = shipped["host"], shipped["test"], shipped["sym"]
+    concept = shipped["info"]["planted_concept"]
+    j = sym.cfg.concepts.index(concept)
+    on = test.has(concept)
+    a_sym = S.auroc(sym.concept_logits(host, test.images)[:, j], on)
+    a_rand = S.auroc(shipped["random_sym"].concept_logits(shipped["random_host"], test.images)[:, j], on)
+    a_probe = S.probe_aurocs(host, sym.cfg.read_layers, objects_concept_data(1200, seed=5), test, [concept])[concept]
+    assert abs(a_sym - a_probe) <= 0.05
+    assert a_sym - a_rand >= 0.1
+
+
+@pytest.mark.xfail(strict=True, reason="measured: the shipped symbiote ranks the planted channel 12th of 48; its "
+                                       "inhibition is selective through other channels (see the zoo entry's info)")
+def test_symbiote_ranks_the_planted_channel_first(shipped):
+    info = shipped["info"]
+    imp = S.channel_importance(shipped["sym"], shipped["host"], shipped["test"])
+    assert S.agreement(imp, shipped["iou"], k=3, planted=info["planted_channel"]).planted_rank == 0

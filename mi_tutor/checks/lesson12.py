@@ -313,9 +313,12 @@ def check_inhibition_examples(before: torch.Tensor, after: torch.Tensor, labels:
     """Inhibition flips most concept images' predictions and leaves the others'."""
     flipped = (before == labels) & (after != labels)
     on = has_concept.bool()
-    expect(flipped[on].float().mean() >= 0.5, f"Only {flipped[on].float().mean():.2f} of the concept images lost "
-                                              "their right answer under inhibition; expected at least half.")
+    right = on & (before == labels)
+    expect(right.any(), "The host gets none of the concept images right before inhibition: is the zoo model loaded?")
+    expect(flipped[right].float().mean() >= 0.5, f"Only {flipped[right].float().mean():.2f} of the concept images the "
+                                                 "host got right lost their answer under inhibition; expected at "
+                                                 "least half. Check gate_hook.")
     expect((before[~on] != after[~on]).float().mean() <= 0.1,
            "More than a tenth of the other images changed their prediction under inhibition.")
-    passed(f"{int(flipped[on].sum())} of {int(on.sum())} concept images lose their answer; "
+    passed(f"{int(flipped[right].sum())} of the {int(right.sum())} concept images the host got right lose their answer; "
            f"{int((before[~on] != after[~on]).sum())} of {int((~on).sum())} others change")
