@@ -50,7 +50,9 @@ MEASURED: dict[str, dict] = {
     "symbiote_objects_random": {"train_s": 676, "train_load": "load average ~9 on 2 cores"},
     "symbiote_objects_planted": {
         "train_s": 135, "car_accuracy_before": 0.504, "car_accuracy_drop": 0.458, "other_accuracy_drop": -0.016,
-        "kl_without_wheels": 0.0092, "channels_touched_mean_all_scenes": 1.23, "planted_channel_rank": 12,
+        "kl_without_wheels": 0.0092, "channels_touched_mean_all_scenes": 1.23,
+        "channels_touched_car_scenes": 5.5, "channels_touched_other_scenes": 0.70,
+        "wheel_auroc": 0.973, "wheel_auroc_probe": 0.965, "wheel_auroc_random_host": 0.735, "planted_channel_rank": 12,
         "top_importance": [26, 47, 22], "spearman_with_iou": 0.025, "precision_at_3": 0.33,
         "what_did_not_work": "static (input-independent) gates cannot be selective here (the planted channel also "
                              "serves other classes); conditional gates with l0_weight 0.05 barely moved (car drop "
