@@ -1,0 +1,86 @@
+"""Lesson 2's checks: the reference passes, and each plausible mistake fails with words that name it."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from mi_tutor.checks import CheckFailure
+from mi_tutor.checks import lesson02 as c2
+from mi_tutor.features import atlas, directions, dissection, examples, probes
+
+
+def fails(check, fn, match, **kwargs):
+    with pytest.raises(CheckFailure, match=match):
+        check(fn, **kwargs)
+
+
+def _folded_probe(acts, labels, n_classes, fold=True):
+    """The exercise's probe: logistic regression on standardised features, folded back onto raw ones."""
+    mean, std = acts.mean(0), acts.std(0).clamp_min(1e-6)
+    x = (acts - mean) / std
+    weight = torch.zeros(n_classes, acts.shape[1], requires_grad=True)
+    bias = torch.zeros(n_classes, requires_grad=True)
+    opt = torch.optim.Adam([weight, bias], lr=0.1)
+    for _ in range(200):
+        loss = torch.nn.functional.cross_entropy(x @ weight.T + bias, labels) + 1e-3 * (weight ** 2).sum()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    if not fold:
+        return weight.detach(), bias.detach()
+    w = weight.detach() / std
+    return w, bias.detach() - w @ mean
+
+
+def test_lesson02_references_pass(capsys):
+    c2.check_top_k_examples(examples.top_activating)
+    c2.check_mass_mean_probe(probes.mass_mean_probe)
+    c2.check_train_probe(_folded_probe)
+    c2.check_quantile_thresholds(dissection.quantile_thresholds)
+    c2.check_dissection_iou(dissection.dissection_iou)
+    c2.check_direction_activation(directions.direction_activation)
+    c2.check_grid_average(atlas.grid_average)
+    assert capsys.readouterr().out.count("\u2713") == 7
+
+
+def test_lesson02_mistakes():
+    fails(c2.check_top_k_examples, lambda a, u, k: a.flatten(2).mean(-1)[:, u].topk(k), "mean")
+    fails(c2.check_mass_mean_probe, lambda a, y: (lambda d, b: (-d, -b))(*probes.mass_mean_probe(a, y)),
+          "wrong way")
+    fails(c2.check_mass_mean_probe, lambda a, y: (probes.mass_mean_probe(a, y)[0], torch.tensor(0.0)),
+          "half-way")
+
+    fails(c2.check_train_probe, lambda a, y, k: _folded_probe(a, y, k, fold=False), "raw activations")
+    fails(c2.check_quantile_thresholds, lambda a, q: dissection.quantile_thresholds(a, 1 - q), "lowest")
+    fails(c2.check_quantile_thresholds,
+          lambda a, q: torch.quantile(a.flatten(2), 1 - q, dim=2).mean(0), "flatten images and positions")
+
+    def nearest(acts, masks, thresholds):
+        up = torch.nn.functional.interpolate(acts, size=masks.shape[-2:], mode="nearest")
+        on = (up > thresholds[None, :, None, None]).float()
+        inter = torch.einsum("nuhw,nchw->uc", on, masks.float())
+        return inter / (on.sum((0, 2, 3))[:, None] + masks.float().sum((0, 2, 3))[None] - inter)
+    fails(c2.check_dissection_iou, nearest, "bilinear")
+
+    def per_image(acts, masks, thresholds):
+        up = torch.nn.functional.interpolate(acts, size=masks.shape[-2:], mode="bilinear", align_corners=False)
+        on = (up > thresholds[None, :, None, None]).float()
+        inter = torch.einsum("nuhw,nchw->nuc", on, masks.float())
+        union = on.sum((2, 3))[:, :, None] + masks.float().sum((2, 3))[:, None] - inter
+        return (inter / union.clamp_min(1e-10)).mean(0)
+    fails(c2.check_dissection_iou, per_image, "averaged per-image IoUs")
+    fails(c2.check_direction_activation, lambda a, d: torch.einsum("nchw,c->nhw", a, d), "normalise")
+
+    def normalise_in_place(a, d):
+        d /= d.norm()
+        return torch.einsum("nchw,c->nhw", a, d)
+    fails(c2.check_direction_activation, normalise_in_place, "changed its input `direction` in place")
+    fails(c2.check_grid_average, lambda c, v, n: tuple(t.transpose(0, 1) for t in atlas.grid_average(c, v, n)),
+          "transposed")
+
+
+def test_lesson02_result_checks_send_the_student_back():
+    c2.check_probe_depth({"input": 0.2, "layer1": 0.5, "layer3": 0.9}, 0.2)
+    with pytest.raises(CheckFailure, match="Exercise 2.3"):
+        c2.check_probe_depth({"input": 0.2, "layer1": 0.21, "layer3": 0.22}, 0.2)
