@@ -18,7 +18,7 @@ from torch import nn
 from ..device import get_device
 from ..validation import close_matches
 
-__all__ = ["ZooEntry", "register", "available", "load", "train", "weights_path", "WEIGHTS_DIR"]
+__all__ = ["ZooEntry", "register", "available", "info", "load", "train", "weights_path", "WEIGHTS_DIR"]
 
 WEIGHTS_DIR = Path(__file__).parent / "weights"
 
@@ -79,6 +79,22 @@ def available() -> dict[str, str]:
     from . import entries  # noqa: F401
 
     return {name: f"[{e.family}] {e.description}" for name, e in sorted(_REGISTRY.items())}
+
+
+def info(name: str) -> dict:
+    """The recorded facts of the zoo model ``name`` (a copy of its entry's ``info`` dict).
+
+    Measured numbers, the training recipe and ground truths such as a planted channel live
+    here, so lessons and tests read them without loading the weights.
+
+    Raises:
+        KeyError: for an unknown name (the message lists the zoo).
+
+    Examples:
+        >>> info("convnet_shapes_s0")["seed"]
+        0
+    """
+    return dict(_entry(name).info)
 
 
 def weights_path(name: str, suffix: str = "") -> Path:
