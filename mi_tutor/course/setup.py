@@ -23,7 +23,10 @@ def setup_lesson(seed: int = 0, threads: int | None = None) -> torch.device:
     Args:
         seed: Seeds Python, NumPy and torch.
         threads: torch CPU threads (default: ``$OMP_NUM_THREADS`` when set, as by a parallel
-            ``mi-tutor build``, else all cores, at most 4).
+            ``mi-tutor build``, else 1). One thread is the default because the course's models
+            are tiny: a second thread buys little and, on a machine where anything else holds a
+            core, costs a lot (lesson 2 took 25 s at 1 thread and 69 s at 2 on a quiet 2-core
+            machine; ``python bench/lesson_threads.py`` measures it side by side).
 
     Returns:
         The device the lesson runs on (CUDA when present, else CPU).
@@ -33,8 +36,7 @@ def setup_lesson(seed: int = 0, threads: int | None = None) -> torch.device:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TQDM_DISABLE", "1")
     env_threads = os.environ.get("OMP_NUM_THREADS", "")
-    torch.set_num_threads(threads or (int(env_threads) if env_threads.isdigit() and int(env_threads) > 0
-                                      else min(4, os.cpu_count() or 1)))
+    torch.set_num_threads(threads or (int(env_threads) if env_threads.isdigit() and int(env_threads) > 0 else 1))
     try:  # inside a notebook: inline figures at a size that reads well on the site
         import matplotlib.pyplot as plt
 
