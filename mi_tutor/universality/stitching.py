@@ -27,7 +27,7 @@ import torch
 from torch import nn
 
 from ..device import seed_everything
-from ..hooks import get_module, run_with_cache
+from ..hooks import get_module, hooks, run_with_cache
 from ..validation import check_tensor
 
 __all__ = ["StitchConfig", "StitchedNet", "train_stitch", "stitch_accuracy", "stitch_init_lstsq", "layer_output_size"]
@@ -88,30 +88,22 @@ class StitchedNet(nn.Module):
 
     def bottom(self, x: torch.Tensor) -> torch.Tensor:
         """A's ``layer_a`` activations ``[batch, C_a, H_a, W_a]`` for images ``x`` (A's forward stops there)."""
-        def stop(module, inputs, output):
-            raise _Stop(output)
+        def stop(act: torch.Tensor, hook) -> None:
+            raise _Stop(act)
 
-        handle = get_module(self.net_a, self.layer_a).register_forward_hook(stop)
         try:
-            self.net_a(x)
+            with hooks(self.net_a, [(self.layer_a, stop)]):
+                self.net_a(x)
         except _Stop as s:
             return s.act
-        finally:
-            handle.remove()
         raise RuntimeError(f"layer {self.layer_a!r} of net A was never called")
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``x``: ``[batch, 3, H, W]`` -> B's logits computed from A's stitched features."""
         mapped = self.stitch(_resize(self.bottom(x), self.size_b))
 
-        def replace(module, inputs, output):
-            return mapped
-
-        handle = get_module(self.net_b, self.layer_b).register_forward_hook(replace)
-        try:
+        with hooks(self.net_b, [(self.layer_b, lambda act, hook: mapped)]):
             return self.net_b(x)
-        finally:
-            handle.remove()
 
 
 @dataclass
