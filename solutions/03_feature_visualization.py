@@ -20,20 +20,28 @@
 # - Regularise with transformation robustness (pad, jitter, scale, rotate) and a Fourier parameterisation
 #   with 1/f scaling and decorrelated colours; *measure* the drop in high-frequency energy.
 # - Compose objectives: neuron, channel, direction, diversity; run DeepDream.
-# - Check that visualizations agree with dataset examples and dissection labels, through the network
-#   rather than by eye.
+# - Check that visualizations agree with dataset examples, through the network rather than by eye: for the
+#   curve detectors of an object-recognition net, and for its car and head units.
 #
-# **Prerequisites:** lesson 2 (dataset examples, dissection), the Fourier transform at the level of
-# "an image is a sum of waves".
+# **Prerequisites:** lesson 2 (dataset examples, the object world), the Fourier transform at the level of
+# "an image is a sum of waves". Lesson 4 studies the curve family used here in depth; this lesson only
+# borrows it.
 #
 # **Estimated time:** 2 hours (the notebook itself executes in about a minute on a laptop CPU).
 #
 # Dataset examples show what a unit responds to *among the images we happen to have*. They cannot separate
-# causes that always appear together: does a unit fire on the arc, or on arcs drawn in red over stripes?
-# Feature visualization asks the network itself: starting from noise, change the image step by step to make
-# the unit fire more. Whatever appears is, by construction, something the unit responds to. The catch is
-# that "make the unit fire" has many solutions, most of them unnatural patterns that exploit the network,
-# and most of the craft is in steering the optimisation towards images a human can read.
+# causes that always appear together: does a unit fire on the car, or on the wheels that every car has, or on
+# red strokes over a checkerboard? Feature visualization asks the network itself: starting from noise, change
+# the image step by step to make the unit fire more. Whatever appears is, by construction, something the unit
+# responds to. The catch is that "make the unit fire" has many solutions, most of them unnatural patterns that
+# exploit the network, and most of the craft is in steering the optimisation towards images a human can read.
+#
+# The network is the zoo's `vgg_objects_s1`, a VGG-style CNN (`layer1` 64² → `layer2` 32² → `layer3` 16² →
+# `layer4` 8² → `head`) trained **only to name the object** in 64 × 64 scenes of the course's object world
+# (cars, carts, animal heads, clocks, signs, houses, ladders, fences, arches, drawn as thin strokes over
+# textures). Nobody asked it for curves, yet its `layer3` grew a family of curve detectors (lesson 4 measures
+# it: 31 units whose preferred orientations leave no gap wider than 32°). We visualize eight of them, and two
+# object units of `layer4`.
 
 # %% nbgrader={"grade": false, "grade_id": "setup", "locked": true, "schema_version": 3, "solution": false}
 from mi_tutor.course.setup import setup_lesson
@@ -45,30 +53,31 @@ import matplotlib.pyplot as plt
 import torch
 
 from mi_tutor import featvis as V
-from mi_tutor import features as F
 from mi_tutor import run_with_cache, zoo
 from mi_tutor.checks import lesson03 as checks
+from mi_tutor.circuits_vision import angle_difference
 from mi_tutor.featvis.plots import plot_spectra, plot_vis_vs_examples, plot_visualizations
 from mi_tutor.features.plots import show_images
-from mi_tutor.vision.curves import label_names, render_world
-from mi_tutor.vision.tuning import find_curve_family, tuning_map
+from mi_tutor.vision.findings import layer_activations, layer_curve_family
+from mi_tutor.vision.objects import object_names, render_objects
 
-model = zoo.load("plainnet_curves_s0", device=device)
-data = render_world(1500, seed=1234)
-names = label_names(data.config)
-acts3 = F.collect_activations(model, data.images, ["layer3"])["layer3"]
+model = zoo.load("vgg_objects_s1", device=device)
+data = render_objects(512, seed=1234)                       # 512 fresh scenes: the dataset examples
+KINDS = object_names(data.config)
+acts = layer_activations(model, ["layer3", "layer4"], data.images)
 
-# One curve unit of layer3 per 45-degree orientation bin: the curve family that the package's tuning
-# tools (`mi_tutor.vision.tuning`, the ones lesson 4 has you write) find with centred synthetic arcs.
-tuning, grid = tuning_map(model, "layer3", n_orientations=24, curvatures=(0.0, 1.8, 2.6, 3.6))
-family = find_curve_family(tuning, grid.orientations, grid.curvatures)
-best_per_bin = {}
-for unit, pref, sel in zip(family.channels, family.orientations.tolist(), family.selectivity.tolist()):
+# The curve family of layer3, measured with centred synthetic arcs over 16 orientations x 7 curvatures
+# (the tool lesson 4 builds). We keep the strongest member in each 45-degree orientation bin.
+family = layer_curve_family(model, "layer3")
+best = {}
+for unit, pref, peak in zip(family.channels, family.orientations.tolist(), family.curve_response.tolist()):
     b = round(math.degrees(pref) / 45) % 8
-    if b not in best_per_bin or sel > best_per_bin[b][1]:
-        best_per_bin[b] = (unit, sel)
-UNITS = [best_per_bin[b][0] for b in sorted(best_per_bin)]
-print("curve units of layer3, one per orientation bin:", UNITS)
+    if b not in best or peak > best[b][1]:
+        best[b] = (unit, peak, pref)
+UNITS = [best[b][0] for b in sorted(best)]
+PREF = torch.tensor([best[b][2] for b in sorted(best)])
+print(f"layer3 curve family: {len(family)} units, largest gap {math.degrees(family.max_gap):.0f} degrees")
+print("one unit per 45-degree bin:", {u: f"{math.degrees(p):.0f} deg" for u, p in zip(UNITS, PREF.tolist())})
 
 # %% [markdown]
 # ## 1. Objectives
@@ -116,18 +125,24 @@ checks.check_channel_loss(channel_loss, seed=4, batch=3, channels=9)
 #
 # The simplest render: the image's pixels (through a sigmoid, to stay in `(0, 1)`) are the parameters, and
 # Adam follows the gradient of the objective. We visualize the eight curve units at once: image `i` of the
-# batch maximises `UNITS[i]` (`V.channels`). We optimise the **pre-ReLU** activations (`layer3.1`, the
-# batch-norm output): after the ReLU a unit that is off has no gradient at all.
+# batch maximises `UNITS[i]` (`V.channels`). We optimise the **pre-ReLU** activations (`layer3.2.1`, the
+# batch-norm output of the stage's last conv): after the ReLU a unit that is off has no gradient at all.
+#
+# A `layer3` unit sees a window of about 20 pixels (32 at most: two 3 × 3 convs at each of three
+# resolutions). The net is fully convolutional up to its average-pooled head, so for `layer3` we render on a
+# **32 × 32 canvas**: it holds a unit's whole receptive field, and costs a quarter of a 64 × 64 one.
 
 # %%
-naive = V.render(model, V.channels("layer3.1", UNITS), param="pixel", transforms=None, steps=128,
-                 batch=len(UNITS), seed=0)
+LAYER3 = "layer3.2.1"          # pre-ReLU output of layer3
+naive = V.render(model, V.channels(LAYER3, UNITS), param="pixel", transforms=None, steps=96,
+                 batch=len(UNITS), size=32, seed=0)
 fig, naive_share = plot_visualizations({"naive": naive.images})
 plt.show()
-print(f"final loss {naive.losses[-1]:.1f}; high-frequency share per image: {naive_share['naive'].tolist()}")
+print(f"loss {naive.losses[0]:.2f} -> {naive.losses[-1]:.2f}; high-frequency share per image: "
+      f"{[round(s, 2) for s in naive_share['naive'].tolist()]}")
 
 # %% [markdown]
-# There are arcs in there, but drowned in pixel-level colour noise. Nothing forbids the optimiser from
+# The loss fell (the units fire), but the images are pixel-level colour noise. Nothing forbids the optimiser from
 # using the highest frequencies: each pixel is an independent knob, a checkerboard of tiny strokes
 # excites the conv filters as much as a clean curve, and the gradient of a strided, pooled network is
 # itself full of high-frequency structure (the checkerboard artefacts of strided layers). We need a number
@@ -178,7 +193,7 @@ checks.check_high_frequency_share(high_frequency_share, seed=3, batch=2, size=24
 #
 # If a pattern only works at one exact pixel alignment it is an adversarial accident, not a feature. So at
 # every step we show the network a randomly **padded, jittered, scaled and rotated** copy of the image
-# (the list of lucid, scaled down to 32-pixel images: pad 4, jitter 4, scale 0.9 to 1.1, rotate ±10°,
+# (the list of lucid, scaled down to our 32-pixel canvas: pad 4, jitter 4, scale 0.9 to 1.1, rotate ±10°,
 # jitter 2). Only patterns that survive all these excite the unit.
 #
 # ### Exercise 3.3: jitter
@@ -259,65 +274,172 @@ checks.check_fft_scale(fft_scale, h=16, w=16)
 # radial spectra.
 
 # %%
-renders = {"naive": naive.images}
+renders, final_loss = {"naive": naive.images}, {"naive": naive.losses[-1]}
 for label, kwargs in {"transforms": dict(param="pixel"), "fourier": dict(param="fourier", transforms=None),
                       "transforms + fourier": dict(param="fourier")}.items():
-    renders[label] = V.render(model, V.channels("layer3.1", UNITS), steps=128, batch=len(UNITS), seed=0,
-                              **kwargs).images
+    result = V.render(model, V.channels(LAYER3, UNITS), steps=96, batch=len(UNITS), size=32, seed=0, **kwargs)
+    renders[label], final_loss[label] = result.images, result.losses[-1]
 fig, _ = plot_visualizations(renders)
 plt.show()
-fig, spectra = plot_spectra({**renders, "dataset": data.images[:64]})
+fig, spectra = plot_spectra({**renders, "dataset scenes": data.images[:64]})
 plt.show()
 shares = {label: high_frequency_share(images.cpu()) for label, images in renders.items()}   # your Exercise 3.2
+shares["dataset scenes"] = high_frequency_share(data.images[:64])
 for label, share in shares.items():
-    print(f"{label:>22}: high-frequency share {share.mean():.3f}  (ratio to naive {share.mean() / shares['naive'].mean():.2f})")
+    loss = f"final loss {final_loss[label]:6.2f}" if label in final_loss else ""
+    print(f"{label:>22}: high-frequency share {share.mean():.3f} (ratio to naive "
+          f"{share.mean() / shares['naive'].mean():.2f})  {loss}")
 
 # %% nbgrader={"grade": false, "grade_id": "hf_result", "locked": true, "schema_version": 3, "solution": false}
 checks.check_hf_reduction(shares, "naive", "transforms + fourier", max_ratio=0.6)
 checks.check_hf_reduction(shares, "naive", "transforms", max_ratio=0.8)
 
 # %% [markdown]
-# The regularised images carry far less high-frequency energy, and what is left is readable: arcs, all
-# bulging the same way within an image, tiled across it (a *channel* objective rewards the unit firing at
-# every position). The dataset's own images are smoother still; our renders are a compromise between
-# "natural" and "maximally exciting". On these small images transformation robustness does most of the
-# work; the Fourier basis alone removes less (compare the `fourier` row), but together they do best.
+# Read the printed ratios. Transformation robustness and the Fourier basis each cut the high-frequency share
+# of the naive images; together they cut it most. The final losses tell the price: the regularised images
+# excite their units less than the naive ones (a smaller `-loss`), because the optimiser is no longer free to
+# use every pixel. The world's own scenes (thin strokes, sharp edges, textured backgrounds) sit in between:
+# our regularised renders are smoother than the data, the naive ones far noisier. A channel objective
+# rewards the unit firing at *every* position, so whatever the unit likes is tiled across the canvas.
 #
 # ## 5. Do the visualizations agree with the dataset examples?
 #
-# A visualization is only evidence if it tells the same story as the unit's behaviour on real data. We put
-# each unit's visualization (here with a **neuron** objective: only the centre position, so one arc
-# appears) next to its top dataset examples and its dissection label from lesson 2.
+# A visualization is only evidence if it tells the same story as the unit's behaviour on real data.
+#
+# ### 5.1 The curve units
+#
+# We render each curve unit with a **neuron** objective (only the centre position of its map, so one
+# pattern appears in the middle of the canvas), and cut its dataset examples out of the 512 scenes with
+# `V.example_crops`: the 32 × 32 window around the position where the unit fires most, aligned so that the
+# crop's centre unit is the one that fired. A visualization and a crop are then read by the same unit at
+# the same place.
 
 # %%
-neuron_obj = V.Objective(lambda cache: sum(V.neuron_loss(cache["layer3.1"][i:i + 1], u) for i, u in enumerate(UNITS)),
-                         ("layer3.1",), "centre neurons")
-vis = V.render(model, neuron_obj, steps=160, batch=len(UNITS), seed=1).images
-dissection = F.dissect(acts3, data.masks)
-top_examples = [data.images[F.top_activating(acts3, u, k=5)[1]] for u in UNITS]
-titles = [f"unit {u}: {dissection.label[u]} ({dissection.best_iou[u]:.2f})" for u in UNITS]
-fig, _ = plot_vis_vs_examples(vis, top_examples, titles)
+def centre_neurons(layer: str, units: list[int]) -> V.Objective:
+    """Image i of the batch maximises units[i] at the centre of the map."""
+    return V.Objective(lambda cache: sum(V.neuron_loss(cache[layer][i:i + 1], u) for i, u in enumerate(units)),
+                       (layer,), f"centre neurons of {layer}")
+
+
+vis = V.render(model, centre_neurons(LAYER3, UNITS), steps=96, batch=len(UNITS), size=32, seed=1).images
+crops = [V.example_crops(acts["layer3"], data.images, u, k=5, size=32, stride=4)[0] for u in UNITS]
+titles = [f"unit {u} ({math.degrees(p):.0f}°)" for u, p in zip(UNITS, PREF.tolist())]
+fig, _ = plot_vis_vs_examples(vis, crops, titles)
 plt.show()
 
 # %% [markdown]
-# By eye, each visualization shows an arc bulging the way the dataset examples' arcs do, and the way the
-# dissection label says. To check it *through the data*, we compare images in the network's own terms:
-# the `layer3` activation vector (spatial max of every channel) of unit `i`'s visualization against the
-# mean vector of unit `j`'s dataset examples. If the visualizations are faithful, the matrix of cosine
-# similarities is diagonal-dominant.
+# By eye the visualizations are blotches of bright and dark strokes around the centre, not the clean arcs
+# that InceptionV1's curve detectors paint at 224 pixels: a 32-pixel canvas and a unit that sees 20 pixels
+# leave little room. So we let the network judge. Lesson 4's family gives every curve unit a preferred
+# orientation (the direction its arc bulges). The **population vector** of the family reads an orientation
+# off any image: each member votes for its preferred orientation with its centre response (relative to its
+# response to its best arc). We leave the visualized unit itself out of the vote, so the reading does not
+# merely repeat what the image was optimised for. A random reading would miss by 90° on average.
 
 # %%
-agreement = V.vis_example_agreement(model, "layer3", vis, top_examples)
+read = lambda images, unit: V.decode_orientation(model, "layer3", family.channels, family.orientations,  # noqa: E731
+                                                 family.curve_response, images, exclude=unit)
+vis_error = angle_difference(read(vis, UNITS), PREF).rad2deg()
+crop_error = torch.stack([angle_difference(V.circular_mean(read(c, u)), p)
+                          for c, u, p in zip(crops, UNITS, PREF)]).rad2deg()
+print(f"{'unit':>5} {'preferred':>9} {'vis read':>9} {'crops read':>10}")
+for u, p, e1, e2 in zip(UNITS, PREF.rad2deg().tolist(), vis_error.tolist(), crop_error.tolist()):
+    print(f"{u:>5} {p:>8.0f}° {p + e1:>8.0f}° {p + e2:>9.0f}°")
+print(f"visualizations: median error {vis_error.abs().median():.0f}°, {int((vis_error.abs() < 45).sum())} of "
+      f"{len(UNITS)} within 45°; dataset crops: median {crop_error.abs().median():.0f}°, "
+      f"{int((crop_error.abs() < 45).sum())} within 45°; visualization vs crops: median "
+      f"{angle_difference(vis_error.deg2rad(), crop_error.deg2rad()).rad2deg().abs().median():.0f}°")
+worst = int(vis_error.abs().argmax())
+print(f"worst-read unit {UNITS[worst]}: visualization off by {vis_error[worst]:.0f}°, its crops off by "
+      f"{crop_error[worst]:.0f}°")
+
+# %% nbgrader={"grade": false, "grade_id": "orientation_result", "locked": true, "schema_version": 3, "solution": false}
+checks.check_orientation_reading(vis_error, max_median=60.0)
+
+# %% [markdown]
+# For most units the rest of the family reads the visualization as a curve bulging near the unit's own
+# preferred orientation (the median error and the count within 45° are printed above; chance is 90°). Look at
+# the worst-read unit and at its crops' reading: when the crops are read as far off as the visualization,
+# the visualization and the data agree with each other, and what disagrees is the synthetic-arc measurement
+# of the unit's preference (an arc at the centre of a grey canvas is not what the unit meets in scenes).
+# Two independent views tell you which measurement to doubt.
+#
+# A second check compares the images in the network's own terms: the `layer3` activation vector (spatial max
+# of every channel) of unit `i`'s visualization against the mean vector of unit `j`'s crops. If the
+# visualizations are faithful, the matrix of cosine similarities is diagonal-dominant.
+
+# %%
+agreement = V.vis_example_agreement(model, "layer3", vis, crops)
 fig, ax = plt.subplots(figsize=(4, 3.5))
 im = ax.imshow(agreement.numpy(), cmap="viridis")
-ax.set_xlabel("dataset examples of unit"), ax.set_ylabel("visualization of unit")
+ax.set_xlabel("dataset crops of unit"), ax.set_ylabel("visualization of unit")
 ax.set_xticks(range(len(UNITS)), UNITS, fontsize=7), ax.set_yticks(range(len(UNITS)), UNITS, fontsize=7)
 fig.colorbar(im)
 plt.show()
-print("rank of the target unit among all 64 on its own visualization:", V.own_unit_rank(model, "layer3", vis, UNITS).tolist())
+print("rank of the target unit among all 48 of layer3 on its own visualization:",
+      V.own_unit_rank(model, "layer3", vis, UNITS).tolist())
 
 # %% nbgrader={"grade": false, "grade_id": "agreement_result", "locked": true, "schema_version": 3, "solution": false}
 checks.check_vis_agreement(agreement, min_match=0.5)
+
+# %% [markdown]
+# ### 5.2 Object units of `layer4`
+#
+# The last conv stage holds units that answer to whole objects. We find, with the world's labels, the most
+# **car**-selective and the most **head**-selective unit of `layer4` (the largest difference between its mean
+# spatial-max activation on scenes of that kind and on the others, in standard deviations), and check with
+# the object **masks** where it fires: is the position of its strongest response in its top scenes on the
+# object itself? Then we visualize both on the full 64 × 64 canvas (`layer4`'s units see most of it).
+
+# %%
+sig4 = acts["layer4"].amax((-2, -1))                                     # [scenes, 64] spatial max
+OBJECT_UNITS = {}
+for kind in ("car", "head"):
+    on = data.labels == KINDS.index(kind)
+    d = (sig4[on].mean(0) - sig4[~on].mean(0)) / sig4.std(0).clamp_min(1e-6)
+    unit = int(d.argmax())
+    top = sig4[:, unit].topk(20).indices
+    # Where does it fire in its 20 top scenes? The object's mask, max-pooled to the 8 x 8 map.
+    mask = torch.nn.functional.max_pool2d(data.object_masks[kind][top, None].float(), 8)[:, 0]
+    where = acts["layer4"][top, unit].flatten(1).argmax(1)
+    on_object = mask.flatten(1)[torch.arange(20), where].mean().item()
+    OBJECT_UNITS[kind] = unit
+    print(f"{kind}: unit {unit} of layer4, selectivity {d[unit]:.2f} sd; {(data.labels[top] == KINDS.index(kind)).sum()} "
+          f"of its 20 top scenes show a {kind}; its peak lies on the {kind}'s mask in {on_object:.0%} of them")
+
+# %%
+LAYER4 = "layer4.2.1"          # pre-ReLU output of layer4
+units4 = list(OBJECT_UNITS.values())
+vis4 = V.render(model, centre_neurons(LAYER4, units4), steps=128, batch=len(units4), size=64, seed=0).images
+examples4 = [data.images[sig4[:, u].topk(5).indices] for u in units4]
+fig, _ = plot_vis_vs_examples(vis4, examples4, [f"{k}: unit {u}" for k, u in OBJECT_UNITS.items()])
+plt.show()
+with torch.no_grad():
+    probs = model(vis4.to(device)).softmax(-1).cpu()
+kind_signature = torch.stack([sig4[data.labels == k].mean(0) for k in range(len(KINDS))])
+similarity = torch.nn.functional.normalize(V.layer_signature(model, "layer4", vis4), dim=1) @ \
+    torch.nn.functional.normalize(kind_signature, dim=1).T
+response = V.layer_signature(model, "layer4", vis4)
+object_report = {}
+for i, (kind, u) in enumerate(OBJECT_UNITS.items()):
+    object_report[kind] = dict(predicted=KINDS[int(probs[i].argmax())], nearest=KINDS[int(similarity[i].argmax())],
+                               ratio=float(response[i, u] / sig4[:, u].max()))
+    print(f"{kind} unit {u}: fires {object_report[kind]['ratio']:.1f}x its best scene; the net calls the "
+          f"visualization '{object_report[kind]['predicted']}' (p = {probs[i].max():.2f}); its layer4 vector is "
+          f"closest to the mean of '{object_report[kind]['nearest']}' scenes (cosine {similarity[i].max():.2f}; "
+          f"next {similarity[i].topk(2).values[1]:.2f})")
+
+# %% nbgrader={"grade": false, "grade_id": "object_result", "locked": true, "schema_version": 3, "solution": false}
+checks.check_object_visualization(object_report)
+
+# %% [markdown]
+# The visualizations are **superstimuli**: each drives its unit harder than any scene of the dataset does
+# (the printed ratio), and the whole network, not only the unit, takes them for the object: the classifier
+# names the right kind, and the `layer4` vector is closest to the mean vector of scenes of that kind (both
+# printed above). Look for parts in the canvases, and notice that shapes repeat: nothing in a neuron
+# objective says "one car". The dataset examples, in
+# contrast, show one object in a scene, in one colour, over one texture: which of those the unit needs is
+# exactly what the examples alone cannot tell, and what lesson 4's circuits and lesson 2's dissection answer.
 
 # %% [markdown]
 # ## 6. Diversity
@@ -365,24 +487,29 @@ checks.check_diversity_loss(diversity_loss, seed=6, batch=5, channels=7)
 ### END HIDDEN TESTS
 
 # %%
-unit = UNITS[0]
-plain_batch = V.render(model, V.channel("layer3.1", unit), steps=96, batch=4, seed=2).images
-diverse_batch = V.render(model, V.channel("layer3.1", unit) + 2.0 * V.diversity("layer3"), steps=96,
-                         batch=4, seed=2).images
+strongest = int(family.curve_response.argmax())            # the family member that fires most on its arc
+unit, pref = family.channels[strongest], family.orientations[strongest]
+plain_batch = V.render(model, V.channel(LAYER3, unit), steps=96, batch=4, size=32, seed=2).images
+diverse_batch = V.render(model, V.channel(LAYER3, unit) + 2.0 * V.diversity("layer3"), steps=96, batch=4,
+                         size=32, seed=2).images
 fig, _ = show_images(torch.cat([plain_batch, diverse_batch]), ["channel"] * 4 + ["channel + diversity"] * 4,
                      ncols=4, scale=1.5)
 plt.show()
 with torch.no_grad():
     for label, batch in {"channel": plain_batch, "channel + diversity": diverse_batch}.items():
-        layer3 = F.collect_activations(model, batch, ["layer3"])["layer3"]
-        print(f"{label:>20}: diversity loss {V.diversity_loss(layer3).item():.3f}, "
-              f"unit {unit} mean activation {layer3[:, unit].mean():.2f}")
+        layer3 = layer_activations(model, ["layer3"], batch)["layer3"]
+        error = angle_difference(read(batch, unit), pref).rad2deg()
+        print(f"{label:>20}: diversity loss {V.diversity_loss(layer3).item():.3f}, unit {unit} mean activation "
+              f"{layer3[:, unit].mean():.2f}, family reading off its {math.degrees(pref):.0f}° by "
+              f"{[round(e) for e in error.tolist()]}°")
 
 # %% [markdown]
-# Diversity costs some activation and buys variety. For a curve unit the variants are arcs of different
-# curvature, position and colour, all bulging the same way: the unit is monosemantic with respect to
-# orientation. (Directions work too: `V.direction("layer3.1", vector)` visualizes a non-basis direction,
-# such as lesson 2's mass-mean "curve" direction.)
+# Diversity costs activation and buys variety (compare the two printed lines: a lower diversity loss, a
+# lower mean activation). The family's reading of each image says whether the variants are still the same
+# feature: if they stay near the unit's preferred orientation while the Gram matrices spread apart, the unit
+# is monosemantic with respect to orientation, and the variety is in curvature, position and colour.
+# (Directions work too: `V.direction(LAYER3, vector)` visualizes a non-basis direction, such as lesson 2's
+# mass-mean directions.)
 #
 # ## 7. DeepDream
 #
@@ -432,10 +559,20 @@ dreams = {layer: V.run_deepdream(model, layer, start, steps=12, lr=0.02) for lay
 fig, _ = show_images(torch.cat([start.cpu()] + [d.cpu() for d in dreams.values()]),
                      ["original"] * 4 + ["dream layer1"] * 4 + ["dream layer3"] * 4, ncols=4, scale=1.5)
 plt.show()
+with torch.no_grad():
+    before = layer_activations(model, ["layer1", "layer3"], start)
+    for layer, dream in dreams.items():
+        after = layer_activations(model, ["layer1", "layer3"], dream)
+        gain = {name: (after[name] ** 2).mean() / (before[name] ** 2).mean() for name in after}
+        curves = after["layer3"][:, family.channels].mean() / before["layer3"][:, family.channels].mean()
+        print(f"dream on {layer}: energy x{gain['layer1']:.2f} in layer1, x{gain['layer3']:.2f} in layer3; "
+              f"curve family's mean activation x{curves:.2f}")
 
 # %% [markdown]
-# Dreaming on `layer1` sharpens edges and colour contrasts; dreaming on `layer3` grows extra arcs along
-# existing strokes. Each layer amplifies its own vocabulary.
+# Each dream raises the energy of its own layer most (the printed factors): dreaming on `layer1` amplifies
+# edges and colour contrasts, which `layer3` passes on only in part; dreaming on `layer3` amplifies the
+# layer's own vocabulary, the curve family among it, by drawing more of what those units like along the
+# existing strokes.
 
 # %% [markdown] nbgrader={"grade": true, "grade_id": "written_1", "locked": false, "points": 2, "schema_version": 3, "solution": true}
 # **Written question.** Explain in your own words why naive gradient ascent on pixels produces
@@ -467,9 +604,12 @@ plt.show()
 #   direction, diversity) and DeepDream amplifies a whole layer.
 # - Naive pixel ascent gives high-frequency patterns. Transformation robustness and a 1/f Fourier,
 #   colour-decorrelated parameterisation cut the high-frequency share of the images by a large factor
-#   (measured above), and make them readable.
-# - A visualization is evidence only when it agrees with the unit's dataset examples and dissection labels;
-#   we checked that through the network's own representation, not only by eye.
+#   (measured above, with your `high_frequency_share`), at the price of some activation.
+# - A visualization is evidence only when it agrees with the unit's dataset examples. For the curve units of
+#   an object-recognition net, the rest of the curve family reads the visualizations near the units'
+#   preferred orientations, and their `layer3` vectors resemble the units' own dataset crops; for the car
+#   and head units of `layer4`, the visualizations are superstimuli that the whole network takes for cars and
+#   heads. We checked it through the network's own representation, not only by eye.
 #
 # ## Further reading
 #
@@ -478,4 +618,5 @@ plt.show()
 # - Mordvintsev, Olah, Tyka, [Inceptionism: Going Deeper into Neural Networks](https://research.google/blog/inceptionism-going-deeper-into-neural-networks/) (2015).
 # - Nguyen, Yosinski, Clune, [Multifaceted Feature Visualization](https://arxiv.org/abs/1602.03616) (2016).
 # - Olah et al., [Zoom In: An Introduction to Circuits](https://distill.pub/2020/circuits/zoom-in/) (2020).
+# - Cammarata et al., [Curve Detectors](https://distill.pub/2020/circuits/curve-detectors/) (Distill 2020).
 # - Borowski et al., [Exemplary Natural Images Explain CNN Activations Better than State-of-the-Art Feature Visualization](https://arxiv.org/abs/2010.12606) (2021): a sceptical look.

@@ -21,6 +21,8 @@ __all__ = [
     "check_deepdream_step",
     "check_hf_reduction",
     "check_vis_agreement",
+    "check_orientation_reading",
+    "check_object_visualization",
 ]
 
 
@@ -151,3 +153,41 @@ def check_vis_agreement(agreement: torch.Tensor, min_match: float = 0.5) -> None
     expect(match >= min_match, f"Only {match:.0%} of the visualizations are closest to their own unit's examples.")
     passed(f"{match:.0%} of visualizations are closest to their own unit's dataset examples "
            f"(mean cosine {diag:.2f} on the diagonal vs {off:.2f} off it)")
+
+
+def check_orientation_reading(errors_deg: torch.Tensor, max_median: float = 60.0) -> None:
+    """The curve family reads the visualizations near the units' preferred orientations.
+
+    Args:
+        errors_deg: ``[units]`` signed reading errors in degrees (wrapped into ``[-180, 180)``).
+        max_median: Largest allowed median ``|error|`` (a random reading has a median of 90).
+    """
+    errors = torch.as_tensor(errors_deg, dtype=torch.float32).abs()
+    expect(errors.numel() > 0 and bool((errors <= 180.0001).all()),
+           f"Expected one reading error per unit in degrees within [-180, 180], got {errors_deg}.")
+    median = errors.median().item()
+    expect(median < max_median,
+           f"The family reads the visualizations {median:.0f}° from the units' preferred orientations (median), "
+           f"not below {max_median:.0f}° (chance is 90°): the visualizations do not carry their units' "
+           "orientation. Were they rendered with the neuron objective on the pre-ReLU layer?")
+    passed(f"median reading error {median:.0f}° (chance 90°); {int((errors < 45).sum())} of {errors.numel()} "
+           "units within 45°")
+
+
+def check_object_visualization(report: Mapping[str, Mapping[str, object]]) -> None:
+    """Each object unit's visualization is a superstimulus that the network takes for its object.
+
+    Args:
+        report: ``kind -> {"predicted": kind the classifier names, "nearest": kind whose mean layer
+            vector is closest, "ratio": the unit's response to its visualization / to its best scene}``.
+    """
+    expect(len(report) > 0, "The report is empty: give one entry per object unit.")
+    for kind, r in report.items():
+        expect(r["predicted"] == kind, f"The classifier calls the {kind} unit's visualization "
+                                       f"'{r['predicted']}', not '{kind}'.")
+        expect(r["nearest"] == kind, f"The {kind} unit's visualization is closest to '{r['nearest']}' scenes, "
+                                     f"not to '{kind}' scenes.")
+        expect(float(r["ratio"]) > 1.0, f"The {kind} unit fires only {float(r['ratio']):.2f}x on its visualization "
+                                        "compared with its best scene: the render did not converge.")
+    passed("every object unit's visualization drives it past its best scene and reads as its object: "
+           + ", ".join(f"{k} x{float(r['ratio']):.1f}" for k, r in report.items()))
