@@ -10,8 +10,8 @@ with a planted ground truth (``hosts``).
 """
 
 from .data import ConceptData, check_concept, concept_presence
-from .directions import (Net2Vec, concept_activation_vector, directional_derivatives, net2vec, random_tcav_scores,
-                         tcav_score)
+from .directions import (Net2Vec, concept_activation_vector, directional_derivatives, layer_gradients, net2vec,
+                         random_tcav_scores, tcav_score)
 from .gates import (ablation_gates, channels_touched, gate_hook, hard_concrete_mean, hard_concrete_sample,
                     l0_penalty, l1_penalty, prob_nonzero, random_channels, run_gated)
 from .hosts import PlantConfig, plant_loss, random_host, train_planted_host
@@ -23,7 +23,8 @@ from .train import SymbioteTrainConfig, kl_to_host, suppression_loss, train_symb
 
 __all__ = [
     "ConceptData", "check_concept", "concept_presence",
-    "Net2Vec", "concept_activation_vector", "directional_derivatives", "net2vec", "random_tcav_scores", "tcav_score",
+    "Net2Vec", "concept_activation_vector", "directional_derivatives", "layer_gradients", "net2vec",
+    "random_tcav_scores", "tcav_score",
     "ablation_gates", "channels_touched", "gate_hook", "hard_concrete_mean", "hard_concrete_sample", "l0_penalty",
     "l1_penalty", "prob_nonzero", "random_channels", "run_gated",
     "PlantConfig", "plant_loss", "random_host", "train_planted_host",

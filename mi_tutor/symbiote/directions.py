@@ -30,7 +30,7 @@ from ..validation import check_tensor
 from .data import ConceptData, check_concept
 from .reading import check_layer, layer_activations, pool
 
-__all__ = ["Net2Vec", "net2vec", "concept_activation_vector", "directional_derivatives", "tcav_score",
+__all__ = ["Net2Vec", "net2vec", "concept_activation_vector", "layer_gradients", "directional_derivatives", "tcav_score",
            "random_tcav_scores"]
 
 
@@ -103,11 +103,13 @@ def concept_activation_vector(concept_acts: torch.Tensor, other_acts: torch.Tens
     return v / v.norm().clamp_min(1e-12)
 
 
-def directional_derivatives(host: nn.Module, layer: str, images: torch.Tensor, class_idx: int,
-                            cav: torch.Tensor) -> torch.Tensor:
-    """``[n]`` derivative of logit ``class_idx`` along ``cav`` ``[C]`` applied at every position of ``layer``."""
+def layer_gradients(host: nn.Module, layer: str, images: torch.Tensor, class_idx: int) -> torch.Tensor:
+    """``[n, C]`` gradient of logit ``class_idx`` with respect to ``layer``'s output, summed over positions.
+
+    The derivative along a CAV ``v`` applied at every position is then ``gradients @ v``: one
+    backward pass serves any number of CAVs.
+    """
     check_layer(host, layer)
-    check_tensor("cav", cav, ("C",), floating=True)
     store = {}
 
     def hook(act, ctx):
@@ -118,12 +120,22 @@ def directional_derivatives(host: nn.Module, layer: str, images: torch.Tensor, c
     dev = next(host.parameters()).device
     with torch.enable_grad():
         logits = H.run_with_hooks(host, images.to(dev), [(layer, hook)])
-        act = store["act"]
-        if act.shape[1] != cav.shape[0]:
-            raise ValueError(f"`cav` has {cav.shape[0]} values but layer {layer!r} has {act.shape[1]} channels")
-        grad, = torch.autograd.grad(logits[:, class_idx].sum(), act)
-    g = grad if grad.dim() == 2 else grad.flatten(2).sum(-1)    # same CAV at every position
-    return (g @ cav.to(g)).cpu()
+        grad, = torch.autograd.grad(logits[:, class_idx].sum(), store["act"])
+    return (grad if grad.dim() == 2 else grad.flatten(2).sum(-1)).cpu()    # same CAV at every position
+
+
+def _along(gradients: torch.Tensor, cav: torch.Tensor, layer: str) -> torch.Tensor:
+    check_tensor("cav", cav, ("C",), floating=True)
+    if gradients.shape[1] != cav.shape[0]:
+        raise ValueError(f"`cav` has {cav.shape[0]} values but layer {layer!r} has {gradients.shape[1]} channels")
+    return gradients @ cav.to(gradients)
+
+
+def directional_derivatives(host: nn.Module, layer: str, images: torch.Tensor, class_idx: int,
+                            cav: torch.Tensor) -> torch.Tensor:
+    """``[n]`` derivative of logit ``class_idx`` along ``cav`` ``[C]`` applied at every position of ``layer``."""
+    check_tensor("cav", cav, ("C",), floating=True)
+    return _along(layer_gradients(host, layer, images, class_idx), cav.cpu(), layer)
 
 
 def tcav_score(host: nn.Module, layer: str, images: torch.Tensor, class_idx: int, cav: torch.Tensor) -> float:
@@ -139,10 +151,11 @@ def random_tcav_scores(host: nn.Module, layer: str, data: ConceptData, concept: 
     off = acts[~data.has(concept)]
     images = data.images[data.labels == class_idx]
     g = torch.Generator().manual_seed(seed)
+    grads = layer_gradients(host, layer, images, class_idx)        # one backward pass for all n CAVs
     out = []
     for _ in range(n):
         perm = torch.randperm(len(off), generator=g)
         half = len(off) // 2
-        out.append(tcav_score(host, layer, images, class_idx,
-                              concept_activation_vector(off[perm[:half]], off[perm[half:]])))
+        cav = concept_activation_vector(off[perm[:half]], off[perm[half:]]).cpu()
+        out.append(float((_along(grads, cav, layer) > 0).float().mean()))
     return out

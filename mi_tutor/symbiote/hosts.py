@@ -4,9 +4,15 @@ A *planted* host is a classifier trained as usual plus an auxiliary loss that
 makes one chosen channel of one layer segment one chosen concept: the channel's
 map, through a fixed affine readout ``4 a - 2`` (so that it must fire at about the
 scale of the layer's other channels, not whisper to a large learned gain), is fitted with
-class-balanced binary cross-entropy to the cells the concept's mask touches. Channel
-dropout on the layer's other channels (``dropout_others``) makes the layers above rely
-on the planted one (without it the net routes the concept around it). After
+class-balanced binary cross-entropy to the cells the concept's mask touches. A segmenting
+channel is not yet a causal *handle*: the layers above may read the concept elsewhere, or use
+the channel for other classes too. Two options plant its causal role. Channel dropout on the
+layer's other channels (``dropout_others``) makes the layers above rely on the planted one.
+*Interventional* training (``ablate_prob``, ``ablate_label``) zeroes the planted channel in a
+random fraction of the scenes, and a scene holding the concept whose channel was zeroed is
+labelled ``ablate_label`` (for the object world: a car without its wheel channel is a cart,
+the class that differs from the car only by its wheels); the layers above must then take
+the concept from that channel alone, and cannot use it for other classes. After
 training the zoo entry records which channel it is, so a tool that claims to
 find "the concept's channel" can be checked against the truth. A *random* host
 (the same architecture, untrained) is the control of Hewitt & Liang (2019): a
@@ -49,6 +55,13 @@ class PlantConfig:
         aux_weight: Weight of the auxiliary loss against the classification loss.
         dropout_others: Channel dropout on the layer's *other* channels during training, so
             that the layers above learn to rely on the planted channel (0 = none).
+        ablate_prob: Fraction of the training scenes in which the planted channel is zeroed (0 = none).
+        ablate_label: The label of a scene holding ``concept`` whose planted channel was zeroed
+            (``None``: its own label).
+        ablate_graded: Scale the planted channel by ``u ~ U(0, 1)`` instead of zeroing it, and give
+            a scene holding ``concept`` the soft label ``u`` of its class and ``1 - u`` of
+            ``ablate_label``: the channel's causal role is then graded, so that a gate's gradient
+            at "open" already points at it.
         steps: Optimiser steps (fresh images every step).
         batch_size: Images per step.
         lr: AdamW learning rate (one-cycle schedule).
@@ -61,6 +74,9 @@ class PlantConfig:
     concept: str
     aux_weight: float = 1.0
     dropout_others: float = 0.0
+    ablate_prob: float = 0.0
+    ablate_label: int | None = None
+    ablate_graded: bool = False
     steps: int = 1500
     batch_size: int = 64
     lr: float = 3e-3
@@ -104,11 +120,14 @@ def train_planted_host(model: nn.Module, make_batch: Callable[[int, int], Concep
 
     def grab(act, ctx):
         store["act"] = act
-        if cfg.dropout_others > 0 and model.training:
-            keep = (torch.rand(act.shape[0], act.shape[1], 1, 1, device=act.device) >= cfg.dropout_others).to(act)
-            keep[:, cfg.channel] = 1.0 - cfg.dropout_others       # the planted channel is never dropped
-            return act * keep / (1.0 - cfg.dropout_others)
-        return None
+        if not model.training or (cfg.dropout_others <= 0 and cfg.ablate_prob <= 0):
+            return None
+        keep = torch.ones(act.shape[0], act.shape[1], 1, 1, device=act.device, dtype=act.dtype)
+        if cfg.dropout_others > 0:
+            keep = (torch.rand(keep.shape, device=act.device) >= cfg.dropout_others).to(act) / (1.0 - cfg.dropout_others)
+            keep[:, cfg.channel] = 1.0                          # the planted channel is never dropped
+        keep[:, cfg.channel] = keep[:, cfg.channel] * store["scale"].to(act)[:, None, None]
+        return act * keep
 
     start = time.perf_counter()
     ce = aux = torch.zeros(())
@@ -118,8 +137,22 @@ def train_planted_host(model: nn.Module, make_batch: Callable[[int, int], Concep
             batch = make_batch(cfg.batch_size, cfg.seed * 1_000_003 + step)
             if cfg.channel >= 0 and cfg.concept not in batch.masks:
                 raise KeyError(f"`cfg.concept`={cfg.concept!r} has no mask in the batches (masks: {batch.concepts})")
+            labels = batch.labels.to(device)
+            ablate = torch.rand(len(labels)) < cfg.ablate_prob
+            u = torch.rand(len(labels)) if cfg.ablate_graded else torch.zeros(len(labels))
+            store["scale"] = torch.where(ablate, u, torch.ones(len(labels))).to(device)   # planted channel's factor
             logits = model(batch.images.to(device))
-            ce = F.cross_entropy(logits, batch.labels.to(device))
+            moved = ablate.to(device) & batch.has(cfg.concept).to(device)    # concept scenes intervened on
+            if cfg.ablate_label is not None and cfg.ablate_graded:
+                own, other = F.one_hot(labels, logits.shape[1]).float(), torch.zeros_like(logits)
+                other[:, cfg.ablate_label] = 1.0
+                s = store["scale"][:, None]
+                target = torch.where(moved[:, None], s * own + (1 - s) * other, own)
+                ce = F.cross_entropy(logits, target)
+            else:
+                if cfg.ablate_label is not None:
+                    labels = torch.where(moved, torch.full_like(labels, cfg.ablate_label), labels)
+                ce = F.cross_entropy(logits, labels)
             act = store["act"]
             if not 0 <= cfg.channel < act.shape[1]:
                 raise ValueError(f"`cfg.channel`={cfg.channel} but layer {cfg.layer!r} has {act.shape[1]} channels")
