@@ -12,7 +12,10 @@ layer's other channels (``dropout_others``) makes the layers above rely on the p
 random fraction of the scenes, and a scene holding the concept whose channel was zeroed is
 labelled ``ablate_label`` (for the object world: a car without its wheel channel is a cart,
 the class that differs from the car only by its wheels); the layers above must then take
-the concept from that channel alone, and cannot use it for other classes. After
+the concept from that channel alone, and cannot use it for other classes. With
+``ablate_graded`` the channel is scaled by a random ``u`` instead and the label moves by
+``1 - u``: the channel's effect is then graded, and a tool that follows gradients (gates
+trained from "open") can find it; an all-or-nothing planting hides it from them. After
 training the zoo entry records which channel it is, so a tool that claims to
 find "the concept's channel" can be checked against the truth. A *random* host
 (the same architecture, untrained) is the control of Hewitt & Liang (2019): a

@@ -4,17 +4,19 @@
 architecture, world and task as ``plainnet_objects_s*``) trained with one extra
 loss: channel ``PLANT.channel`` of ``PLANT.layer`` must segment the wheels
 (``part:wheel``; wheels occur only on cars, and the cart differs from the car only
-by square blocks instead of round wheels), and *interventional* training plants its
-causal role: in 30% of the training scenes the channel is zeroed, and a car whose
-wheel channel was zeroed is labelled cart. The layers above then take the wheels
-from that channel alone and use it for nothing else (zero-ablating it turns cars
-into carts and leaves the other classes). The entry's ``info`` records where the
+by square blocks instead of round wheels), and *graded interventional* training plants
+its causal role: in 30% of the training scenes the channel is scaled by ``u ~ U(0, 1)``,
+and a car so treated gets the soft label ``u`` car, ``1 - u`` cart. The layers above then
+take the wheels from that channel alone, in proportion to its strength, and use it for
+nothing else (zero-ablating it turns cars into carts and leaves the other classes). The entry's ``info`` records where the
 planted channel is: the ground truth a symbiote's choice is checked against.
 
 What did not work (measured, 1,200 scenes): the auxiliary loss with channel dropout
 0.3 on the layer's other channels (and no intervention) made the channel a hub:
 ablating it cost 0.57 of the car accuracy and 0.23 of the others', it fired on
-carts' blocks as much as on wheels, and the host's accuracy fell to 0.84.
+carts' blocks as much as on wheels, and the host's accuracy fell to 0.84. All-or-nothing
+intervention (zeroed, and the car relabelled cart) gave a selective handle that symbiotes
+did not find (ranked 12th and 9th): see ``MEASURED``.
 
 ``symbiote_objects_planted`` reads ``layer3`` and ``layer4`` of that host,
 predicts ``SYMBIOTE_CONCEPTS`` and learns hard-concrete gates on ``layer3`` that
