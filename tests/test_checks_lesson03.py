@@ -40,3 +40,14 @@ def test_lesson03_mistakes():
     fails(c3.check_deepdream_step, lambda m, layer, im, lr: deepdream_step(m, layer, im, lr).requires_grad_(),
           "detached")
     fails(c3.check_deepdream_step, lambda m, layer, im, lr: deepdream_step(m, layer, im, -lr), "added")
+
+
+def test_lesson03_story_checks():
+    c3.check_orientation_reading(torch.tensor([10.0, -30.0, 150.0, 20.0]))
+    fails(lambda f, **kw: c3.check_orientation_reading(torch.tensor([100.0, -90.0, 80.0, 20.0])), None,
+          "chance is 90")
+    good = {"car": {"predicted": "car", "nearest": "car", "ratio": 2.0}}
+    c3.check_object_visualization(good)
+    fails(lambda f: c3.check_object_visualization({"car": {**good["car"], "predicted": "cart"}}), None, "calls")
+    fails(lambda f: c3.check_object_visualization({"car": {**good["car"], "nearest": "head"}}), None, "closest")
+    fails(lambda f: c3.check_object_visualization({"car": {**good["car"], "ratio": 0.5}}), None, "converge")

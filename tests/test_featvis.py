@@ -135,3 +135,94 @@ def test_render_on_cuda(tiny):
     res = V.render(model, V.channel("layer2", 1), steps=3, progress=False)
     assert res.images.device.type == "cpu"
     assert V.deepdream_step(model, "layer1", torch.rand(1, 3, 32, 32, device="cuda")).device.type == "cuda"
+
+
+def test_example_crops_are_aligned_on_the_unit_that_fired():
+    images = torch.rand(3, 3, 64, 64, generator=torch.Generator().manual_seed(0))
+    acts = torch.zeros(3, 2, 16, 16)
+    acts[2, 1, 9, 5] = 3.0                   # scene 2 fires most, at row 9, column 5
+    acts[0, 1, 0, 0] = 9.0                   # stronger, but its 32-px window would leave the image
+    acts[1, 1, 6, 12] = 1.0
+    crops, scene, pos = V.example_crops(acts, images, unit=1, k=2, size=32, stride=4)
+    assert scene.tolist() == [2, 1] and pos.tolist() == [[9, 5], [6, 12]]
+    assert torch.equal(crops[0], images[2, :, 4 * (9 - 4):4 * (9 - 4) + 32, 4 * (5 - 4):4 * (5 - 4) + 32])
+    assert crops.shape == (2, 3, 32, 32)
+    with pytest.raises(ValueError, match="size"):
+        V.example_crops(acts, images, unit=1, k=2, size=30)
+    with pytest.raises(ValueError, match="unit"):
+        V.example_crops(acts, images, unit=2, k=2)
+    with pytest.raises(ValueError, match="images"):
+        V.example_crops(acts, images[:, :, :32], unit=0, k=2)
+
+
+def test_decode_orientation_is_the_population_vector_without_the_excluded_unit():
+    class Fixed(torch.nn.Module):                      # 3 channels whose centre responses are the input's pixels
+        def __init__(self):
+            super().__init__()
+            self.w = torch.nn.Parameter(torch.zeros(1))
+            self.layer = torch.nn.Identity()
+
+        def forward(self, x):
+            return self.layer(x + 0 * self.w)
+
+    images = torch.zeros(2, 3, 5, 5)
+    images[0, :, 2, 2] = torch.tensor([1.0, 1.0, 0.0])     # relative to the peaks: 1 for 0, 0.5 for pi/2
+    images[1, :, 2, 2] = torch.tensor([1.0, 4.0, 2.0])
+    orient = torch.tensor([0.0, math.pi / 2, math.pi])
+    peak = torch.tensor([1.0, 2.0, 1.0])
+    got = V.decode_orientation(Fixed(), "layer", [0, 1, 2], orient, peak, images)
+    assert got[0].item() == pytest.approx(math.atan2(0.5, 1.0))
+    assert got[1].item() == pytest.approx(math.atan2(2.0, 1.0 - 2.0))      # weights 1, 2, 2
+    left_out = V.decode_orientation(Fixed(), "layer", [0, 1, 2], orient, peak, images, exclude=[0, 2])
+    assert left_out.tolist() == pytest.approx([math.pi / 2, 0.0 + math.atan2(2.0, 1.0)])
+    with pytest.raises(ValueError, match="exclude"):
+        V.decode_orientation(Fixed(), "layer", [0, 1, 2], orient, peak, images, exclude=[0])
+    with pytest.raises(ValueError, match="channels"):
+        V.decode_orientation(Fixed(), "layer", [0, 1], orient, peak, images)
+
+
+@pytest.mark.slow
+def test_lesson3_claims_on_vgg_objects_s1():
+    """The lesson's claims, re-measured on the shipped weights with the library's own functions."""
+    from mi_tutor import zoo
+    from mi_tutor.circuits_vision import angle_difference
+    from mi_tutor.vision.findings import layer_activations, layer_curve_family
+    from mi_tutor.vision.objects import object_names, render_objects
+
+    torch.set_num_threads(1)
+    model = zoo.load("vgg_objects_s1")
+    family = layer_curve_family(model, "layer3")
+    best = {}
+    for unit, pref, peak in zip(family.channels, family.orientations.tolist(), family.curve_response.tolist()):
+        b = round(math.degrees(pref) / 45) % 8
+        if b not in best or peak > best[b][1]:
+            best[b] = (unit, peak, pref)
+    units, prefs = [best[b][0] for b in sorted(best)], torch.tensor([best[b][2] for b in sorted(best)])
+    assert len(units) == 8
+    # High-frequency share: transforms + Fourier well below the naive render.
+    obj = V.channels("layer3.2.1", units)
+    naive = V.render(model, obj, param="pixel", transforms=None, steps=96, batch=8, size=32, progress=False)
+    smooth = V.render(model, obj, steps=96, batch=8, size=32, progress=False)
+    ratio = V.high_frequency_share(smooth.images).mean() / V.high_frequency_share(naive.images).mean()
+    assert ratio < 0.6
+    # The rest of the family reads the neuron visualizations near each unit's preferred orientation.
+    neuron = V.Objective(lambda c: sum(V.neuron_loss(c["layer3.2.1"][i:i + 1], u) for i, u in enumerate(units)),
+                         ("layer3.2.1",), "centre")
+    vis = V.render(model, neuron, steps=96, batch=8, size=32, seed=1, progress=False).images
+    read = V.decode_orientation(model, "layer3", family.channels, family.orientations, family.curve_response,
+                                vis, exclude=units)
+    assert angle_difference(read, prefs).abs().rad2deg().median() < 60
+    data = render_objects(512, seed=1234)
+    acts = layer_activations(model, ["layer3", "layer4"], data.images)
+    crops = [V.example_crops(acts["layer3"], data.images, u, k=5)[0] for u in units]
+    agreement = V.vis_example_agreement(model, "layer3", vis, crops)
+    assert (agreement.argmax(1) == torch.arange(8)).float().mean() >= 0.5
+    # The most car-selective layer4 unit's visualization is classified as a car.
+    kinds = object_names(data.config)
+    sig4 = acts["layer4"].amax((-2, -1))
+    on = data.labels == kinds.index("car")
+    car = int(((sig4[on].mean(0) - sig4[~on].mean(0)) / sig4.std(0)).argmax())
+    vis4 = V.render(model, V.neuron("layer4.2.1", car), steps=128, size=64, progress=False).images
+    with torch.no_grad():
+        assert kinds[int(model(vis4).argmax())] == "car"
+    assert V.layer_signature(model, "layer4", vis4)[0, car] > sig4[:, car].max()
