@@ -39,7 +39,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..circuits_vision import CurveFamily, StimulusStyle, find_curve_family, orientation_selectivity, tuning_map
-from ..validation import check_choice
+from ..validation import check_choice, check_range
 from .objects import ObjectBatch, ObjectWorldConfig, render_objects
 
 __all__ = [
@@ -50,6 +50,7 @@ __all__ = [
     "probe_tuning",
     "layer_curve_family",
     "stage_entry",
+    "expanded_weights",
     "layer_activations",
     "CircleUnits",
     "circle_units",
@@ -219,6 +220,85 @@ def stage_entry(model: nn.Module, layer: str) -> tuple[torch.Tensor, Callable[[t
     return weight.cpu(), units
 
 
+def _linearised_stage(model: nn.Module, layer: str) -> tuple[nn.Module, nn.Module | None, str]:
+    """A copy of the stage after ``layer`` with every ReLU removed (BN in eval mode is affine), its
+    leading max pooling split off (the pooled map is the input whose taps the weights address)."""
+    import copy
+
+    nxt = _check_stage(model, layer, need_next=True)
+    stage = copy.deepcopy(getattr(model, nxt)).eval()
+    for module in stage.modules():
+        for child_name, child in list(module.named_children()):
+            if isinstance(child, nn.ReLU):
+                setattr(module, child_name, nn.Identity())
+    pool = None
+    if isinstance(stage, nn.Sequential) and len(stage) and isinstance(stage[0], nn.MaxPool2d):
+        pool, stage = stage[0], stage[1:]
+    return stage, pool, nxt
+
+
+def expanded_weights(model: nn.Module, layer: str, size: int = 17
+                     ) -> tuple[torch.Tensor, Callable[[torch.Tensor], torch.Tensor], float]:
+    """Weights from stage ``layer`` to the **output** of the next stage, through all its convs.
+
+    The "expanded weights" of the Circuits papers: the next stage with its
+    nonlinearities removed is an affine map; its linear part, read at one
+    output position, is a ``k x k`` kernel from every unit of ``layer`` (after
+    the stage's max pooling, if any) to every unit of the next stage's output.
+    For a stage of one conv it equals :func:`stage_entry`'s weights; for two 3x3
+    convs (VGG) it is 5 x 5; for a stride-2 residual block it is 7 x 7 on the
+    unpooled map, skip connection included.
+
+    Args:
+        model: A zoo CNN.
+        layer: The stage whose units are read.
+        size: Side of the probe input map (odd, large enough that padding never reaches the centre).
+
+    Returns:
+        ``(weight [C_next, C_layer, k, k], units(images) -> [n, C_next, h, w], spacing)``:
+        ``units`` is the next stage's post-ReLU output and ``spacing`` the distance
+        between two taps of the kernel in input pixels.
+
+    Examples:
+        >>> from mi_tutor.vision.architectures import build_zoo_net
+        >>> net = build_zoo_net("vgg").eval()
+        >>> w, units, spacing = expanded_weights(net, "layer3")
+        >>> w.shape, spacing
+        (torch.Size([64, 48, 5, 5]), 8.0)
+    """
+    stage, pool, nxt = _linearised_stage(model, layer)
+    stage = stage.cpu()
+    c_in = next(m for m in stage.modules() if isinstance(m, nn.Conv2d)).in_channels
+    x = torch.zeros(1, c_in, size, size, requires_grad=True)
+    out = stage(x)
+    centre_out = out.shape[-1] // 2
+    stride = (size - 1) // max(out.shape[-1] - 1, 1)
+    rows = []
+    for o in range(out.shape[1]):
+        (g,) = torch.autograd.grad(out[0, o, centre_out, centre_out], x, retain_graph=True)
+        rows.append(g[0])
+    jac = torch.stack(rows).detach()                                         # [C_next, C_layer, size, size]
+    c = centre_out * stride
+    support = jac.abs().amax((0, 1)) > 1e-7 * jac.abs().max().clamp_min(1e-30)
+    ys, xs = support.nonzero(as_tuple=True)
+    r = int(max((ys - c).abs().max(), (xs - c).abs().max())) if len(ys) else 0
+    weight = jac[:, :, c - r:c + r + 1, c - r:c + r + 1]
+    probe = torch.zeros(1, 3, 64, 64, device=next(model.parameters()).device)
+    shapes = {n: a.shape[-1] for n, a in layer_activations(model, [layer], probe).items()}
+    spacing = 64 / shapes[layer] * (2 if pool is not None else 1)
+
+    def units(images: torch.Tensor) -> torch.Tensor:
+        return layer_activations(model, [nxt], images)[nxt]
+
+    return weight, units, float(spacing)
+
+
+#: How weights between two stages are read: the first conv of the next stage, or the whole next stage expanded.
+READS: tuple[str, ...] = ("conv", "stage")
+#: How :func:`composition` picks its part units.
+PART_CHOICES: tuple[str, ...] = ("mask", "contrast")
+
+
 def _offsets(k: int) -> tuple[torch.Tensor, torch.Tensor]:
     """``(dx, dy)`` of a ``k x k`` kernel's taps, x right and y up (row 0 is the top)."""
     r = torch.arange(k, dtype=torch.float32) - (k - 1) / 2
@@ -226,12 +306,16 @@ def _offsets(k: int) -> tuple[torch.Tensor, torch.Tensor]:
     return dx, dy
 
 
-def circle_template(orientations: torch.Tensor, k: int = 3) -> torch.Tensor:
+def circle_template(orientations: torch.Tensor, k: int = 3, radius: float | None = None,
+                    width: float = 0.5) -> torch.Tensor:
     """``[n, k, k]`` expected weights from curve units onto a circle unit at the kernel's centre.
 
     A circle's point in direction ``phi`` from its centre bulges towards
     ``phi``; so a curve unit of orientation ``theta`` should be wanted at the
     taps in direction ``theta`` (weight ``cos(direction - theta)``, 0 at the centre).
+    With ``radius`` (in taps) the template keeps the ring of taps at that
+    distance from the centre (Gaussian falloff of ``width`` taps): a circle of
+    one size in a kernel larger than 3 x 3.
 
     Examples:
         >>> t = circle_template(torch.tensor([0.0]))
@@ -241,6 +325,8 @@ def circle_template(orientations: torch.Tensor, k: int = 3) -> torch.Tensor:
     dx, dy = _offsets(k)
     direction = torch.atan2(dy, dx)
     t = torch.cos(direction[None] - orientations[:, None, None])
+    if radius is not None:
+        t = t * torch.exp(-(torch.hypot(dx, dy) - radius) ** 2 / (2 * width ** 2))
     return torch.where((dx == 0) & (dy == 0), torch.zeros(()), t)
 
 
@@ -265,7 +351,8 @@ class CircleUnits:
 
 
 def circle_units(model: nn.Module, layer: str, family: CurveFamily, n_shuffles: int = 200,
-                 min_alignment: float = 0.3, seed: int = 0) -> CircleUnits:
+                 min_alignment: float = 0.3, seed: int = 0, read: str = "conv",
+                 radius: float | None = None) -> CircleUnits:
     """Find units of the stage after ``layer`` whose weights from ``family`` follow a circle.
 
     Args:
@@ -275,18 +362,22 @@ def circle_units(model: nn.Module, layer: str, family: CurveFamily, n_shuffles: 
         n_shuffles: Permutations of the members' orientations for the null distribution.
         min_alignment: Minimum cosine with the circle template.
         seed: Seeds the shuffles.
+        read: ``"conv"``: the first conv of the next stage (:func:`stage_entry`);
+            ``"stage"``: the expanded weights into the next stage's output (:func:`expanded_weights`).
+        radius: Ring of the template in taps (:func:`circle_template`); ``None``: every tap.
 
     Returns:
         A :class:`CircleUnits`.
     """
     if len(family) < 2:
         raise ValueError(f"`family` needs at least 2 members to define a circle, got {len(family)}")
-    weight, _ = stage_entry(model, layer)
+    check_choice("read", read, READS)
+    weight = stage_entry(model, layer)[0] if read == "conv" else expanded_weights(model, layer)[0]
     w = weight[:, family.channels]                                      # [C, n, k, k]
     k = w.shape[-1]
 
     def align(orients: torch.Tensor) -> torch.Tensor:
-        t = circle_template(orients, k).flatten()
+        t = circle_template(orients, k, radius).flatten()
         return (w.flatten(1) @ t) / (w.flatten(1).norm(dim=1).clamp_min(1e-12) * t.norm())
 
     theta = family.orientations.float()
@@ -294,7 +385,7 @@ def circle_units(model: nn.Module, layer: str, family: CurveFamily, n_shuffles: 
     g = torch.Generator().manual_seed(seed)
     shuffled = torch.stack([align(theta[torch.randperm(len(theta), generator=g)]) for _ in range(n_shuffles)])
     pct = (shuffled < a[None]).float().mean(0)
-    t = circle_template(theta, k)[None]
+    t = circle_template(theta, k, radius)[None]
     pos = w.clamp_min(0)
     frac = (pos * (t > 0)).flatten(1).sum(1) / pos.flatten(1).sum(1).clamp_min(1e-12)
     chosen = [int(c) for c in a.argsort(descending=True) if a[c] >= min_alignment and pct[c] == 1.0]
@@ -321,11 +412,20 @@ class Composition:
         object_unit: Next-stage unit most selective for the object kind.
         object_score: Its selectivity (z-scored max activation, object scenes vs the rest).
         parts: ``(below, above)`` part names.
-        part_units: Best unit of ``layer`` for each part (mask-based score).
+        part_units: Best unit of ``layer`` for each part (see ``parts_by`` of :func:`composition`).
         part_scores: Their scores.
         kernels: ``[2, k, k]`` weights (BN folded) from each part unit into the object unit.
-        top: ``[2]`` mean weight of the top row of each kernel.
-        bottom: ``[2]`` mean weight of the bottom row.
+        top: ``[2]`` mean weight of the kernel's top row.
+        bottom: ``[2]`` mean weight of its bottom row.
+        read: ``"conv"`` (first conv of the next stage) or ``"stage"`` (:func:`expanded_weights`).
+        preference: ``[C_layer]`` every unit's preference for the ``below`` part over the
+            ``above`` part (z-scored activation on one part's mask minus on the other's, object scenes).
+        vertical: ``[C_layer]`` every unit's ``top - bottom`` row weight into the object unit.
+        vertical_corr: Pearson correlation of ``preference`` and ``vertical`` over the units of
+            ``layer``: negative when units that prefer the ``below`` part are wanted below and units
+            that prefer the ``above`` part above (the population form of the circuit).
+        vertical_p: Fraction of ``n_shuffles`` permutations of ``preference`` whose correlation is
+            at least as negative.
     """
 
     object_unit: int
@@ -336,6 +436,11 @@ class Composition:
     kernels: torch.Tensor
     top: torch.Tensor
     bottom: torch.Tensor
+    read: str = "conv"
+    preference: torch.Tensor | None = None
+    vertical: torch.Tensor | None = None
+    vertical_corr: float = float("nan")
+    vertical_p: float = float("nan")
 
     @property
     def holds(self) -> bool:
@@ -345,13 +450,14 @@ class Composition:
 
 def composition(model: nn.Module, layer: str, obj: str = "car", below: str = "wheel", above: str = "window",
                 n: int = 1024, seed: int = 12345, config: ObjectWorldConfig | None = None,
-                batch: ObjectBatch | None = None) -> Composition:
+                batch: ObjectBatch | None = None, read: str = "conv", parts_by: str = "mask",
+                object_unit: int | None = None, selectivity: str = "mean", n_shuffles: int = 500) -> Composition:
     """Read the composition circuit ``obj`` = ``below`` part under ``above`` part from the weights.
 
     The object unit is the unit of the stage after ``layer`` whose
     (spatial-max) activation best separates scenes of ``obj`` from the rest; the
-    part units are the units of ``layer`` most active on each part's mask
-    (over scenes of ``obj``); the circuit is the two 3x3 kernels between them.
+    part units are units of ``layer`` chosen with the part masks (over scenes of
+    ``obj``); the circuit is the two kernels between them.
 
     Args:
         model: A zoo CNN trained on the object task.
@@ -363,26 +469,85 @@ def composition(model: nn.Module, layer: str, obj: str = "car", below: str = "wh
         seed: Seed of those scenes.
         config: World config (default: the object task).
         batch: Ready scenes of the object task (then ``n``, ``seed``, ``config`` are ignored).
+        read: ``"conv"``: the weights of the first conv of the next stage into its
+            units (:func:`stage_entry`, 3 x 3); ``"stage"``: the expanded weights through
+            the whole next stage into its output units (:func:`expanded_weights`).
+        parts_by: ``"mask"``: each part unit is the unit most active on its part's mask
+            against everything else (it may be a unit for the whole object);
+            ``"contrast"``: the unit most active on its part's mask against the other part's mask.
+        object_unit: Read this next-stage unit instead of the most selective one.
+        selectivity: How the object unit is chosen: ``"mean"``, its mean spatial-max activation on
+            ``obj`` scenes against the mean on all other scenes; ``"min"``, against the kind it
+            fires on most after ``obj`` (a unit for ``obj`` and not for a look-alike).
+        n_shuffles: Permutations for ``vertical_p``.
+
+    Examples:
+        >>> from mi_tutor.vision.architectures import build_zoo_net
+        >>> c = composition(build_zoo_net("vgg").eval(), "layer3", n=64, read="stage", n_shuffles=10)
+        >>> c.kernels.shape, c.preference.shape
+        (torch.Size([2, 5, 5]), torch.Size([48]))
     """
+    check_choice("read", read, READS)
+    check_choice("parts_by", parts_by, PART_CHOICES)
+    check_choice("selectivity", selectivity, ("mean", "min"))
     batch = batch if batch is not None else render_objects(n, seed=seed, config=config or ObjectWorldConfig())
     cfg = batch.config
     check_choice("obj", obj, cfg.kinds)
     for name, part in (("below", below), ("above", above)):
         check_choice(name, part, batch.part_masks)
-    weight, units = stage_entry(model, layer)
+    if read == "conv":
+        weight, units = stage_entry(model, layer)
+    else:
+        weight, units, _ = expanded_weights(model, layer)
     is_obj = batch.labels == cfg.kinds.index(obj)
+    if not bool(is_obj.any()) or bool(is_obj.all()):
+        raise ValueError(f"`batch` needs scenes of {obj!r} and of other kinds; got {int(is_obj.sum())} of {len(is_obj)}")
     nxt = _spatial_max(units(batch.images))
-    score = (nxt[is_obj].mean(0) - nxt[~is_obj].mean(0)) / nxt.std(0).clamp_min(1e-8)
-    o = int(score.argmax())
+    if selectivity == "mean":
+        score = (nxt[is_obj].mean(0) - nxt[~is_obj].mean(0)) / nxt.std(0).clamp_min(1e-8)
+    else:
+        others = torch.stack([nxt[batch.labels == i].mean(0) for i in batch.labels[~is_obj].unique()])
+        score = (nxt[is_obj].mean(0) - others.amax(0)) / nxt.std(0).clamp_min(1e-8)
+    if object_unit is not None:
+        check_range("object_unit", object_unit, 0, weight.shape[0] - 1)
+    o = int(score.argmax()) if object_unit is None else int(object_unit)
     acts = layer_activations(model, [layer], batch.images[is_obj])[layer]
+    masks = [batch.part_masks[p][is_obj] for p in (below, above)]
+    pref = _contrast_scores(acts, masks[0], masks[1])
     chosen, pscores = [], []
-    for part in (below, above):
-        s = _part_scores(acts, batch.part_masks[part][is_obj])
+    for i in range(2):
+        s = _part_scores(acts, masks[i]) if parts_by == "mask" else (pref if i == 0 else -pref)
         chosen.append(int(s.argmax()))
         pscores.append(float(s.max()))
     kernels = weight[o, chosen]
+    vertical = weight[o, :, 0].mean(-1) - weight[o, :, -1].mean(-1)
+    corr, p = _correlation_test(pref, vertical, n_shuffles, seed)
     return Composition(o, float(score[o]), (below, above), tuple(chosen), tuple(pscores), kernels,
-                       kernels[:, 0].mean(-1), kernels[:, -1].mean(-1))
+                       kernels[:, 0].mean(-1), kernels[:, -1].mean(-1), read, pref, vertical, corr, p)
+
+
+def _contrast_scores(acts: torch.Tensor, mask_a: torch.Tensor, mask_b: torch.Tensor) -> torch.Tensor:
+    """``[C]`` (mean activation on cells covered by ``mask_a`` only - on cells of ``mask_b`` only) / std."""
+    hw = acts.shape[-2:]
+    on_a = F.adaptive_avg_pool2d(mask_a[:, None].float(), hw)[:, 0].flatten() > 0
+    on_b = F.adaptive_avg_pool2d(mask_b[:, None].float(), hw)[:, 0].flatten() > 0
+    a = acts.permute(1, 0, 2, 3).flatten(1)
+    only_a, only_b = on_a & ~on_b, on_b & ~on_a
+    if not bool(only_a.any()) or not bool(only_b.any()):
+        return torch.zeros(a.shape[0])
+    return (a[:, only_a].mean(1) - a[:, only_b].mean(1)) / a.std(1).clamp_min(1e-8)
+
+
+def _correlation_test(x: torch.Tensor, y: torch.Tensor, n_shuffles: int, seed: int) -> tuple[float, float]:
+    """Pearson ``r`` of ``x`` and ``y`` and the fraction of permutations of ``x`` with ``r`` at most as large."""
+    def r(a: torch.Tensor) -> torch.Tensor:
+        a, b = a - a.mean(), y - y.mean()
+        return (a * b).sum() / (a.norm() * b.norm()).clamp_min(1e-12)
+
+    obs = r(x)
+    g = torch.Generator().manual_seed(seed)
+    null = torch.stack([r(x[torch.randperm(len(x), generator=g)]) for _ in range(max(n_shuffles, 1))])
+    return float(obs), float((null <= obs).float().mean())
 
 
 @dataclass

@@ -47,6 +47,8 @@ from .world import COLOURS
 
 __all__ = [
     "OBJECT_KINDS",
+    "EXTRA_KINDS",
+    "ALL_KINDS",
     "PARTS",
     "PART_SHAPES",
     "CURVED_PARTS",
@@ -131,6 +133,27 @@ BLUEPRINTS: dict[str, tuple[tuple, ...]] = {
 }
 OBJECT_KINDS: tuple[str, ...] = tuple(BLUEPRINTS)
 PARTS: tuple[str, ...] = tuple(dict.fromkeys(p[1] for bp in BLUEPRINTS.values() for p in bp))
+#: Kinds a world may add to the nine defaults (``ObjectWorldConfig(kinds=OBJECT_KINDS + EXTRA_KINDS)``),
+#: built from the car's parts: ``wreck`` is the car upside down (wheels above, windows below);
+#: ``swap`` is the car with its wheels and windows swapped (same body and roof, the wheels in the
+#: cabin, the windows under the body): look-alikes that only the *arrangement* of the parts tells apart.
+EXTRA_BLUEPRINTS: dict[str, tuple[tuple, ...]] = {
+    "wreck": tuple((t, part, p[0], -p[1], *p[2:]) if t in ("box", "ring", "disk")
+                   else (t, part, p[0], -p[1], p[2], -p[3])
+                   for t, part, *p in BLUEPRINTS["car"]),
+    "swap": (
+        ("box", "body", 0.0, -0.1, 1.0, 0.28),
+        ("seg", "body", -0.55, 0.18, -0.4, 0.72), ("seg", "body", -0.4, 0.72, 0.35, 0.72),
+        ("seg", "body", 0.35, 0.72, 0.6, 0.18),
+        ("box", "window", -0.55, -0.42, 0.15, 0.17), ("box", "window", 0.55, -0.42, 0.15, 0.17),
+        ("ring", "wheel", -0.3, 0.45, 0.3), ("ring", "wheel", 0.3, 0.45, 0.3),
+        ("disk", "hub", -0.3, 0.45, 0.08), ("disk", "hub", 0.3, 0.45, 0.08),
+    ),
+}
+EXTRA_KINDS: tuple[str, ...] = tuple(EXTRA_BLUEPRINTS)
+BLUEPRINTS.update(EXTRA_BLUEPRINTS)
+#: Every kind a world may hold: the nine defaults, then the extra ones.
+ALL_KINDS: tuple[str, ...] = OBJECT_KINDS + EXTRA_KINDS
 PART_SHAPES: dict[str, str] = {
     part: ("curved" if {p[0] for bp in BLUEPRINTS.values() for p in bp if p[1] == part} & {"ring", "arc"}
            else "dot" if {p[0] for bp in BLUEPRINTS.values() for p in bp if p[1] == part} == {"disk"}
@@ -152,10 +175,10 @@ def _reach(prim: tuple) -> float:
 #: Radius (object units) of the disk around its origin that holds each kind, whatever its rotation.
 REACH: dict[str, float] = {kind: max(_reach(p) for p in bp) for kind, bp in BLUEPRINTS.items()}
 #: Kinds whose left-right mirror image is a different *pose* (recorded in ``facing``), not a different label.
-FACING_KINDS: tuple[str, ...] = ("car", "cart", "head")
+FACING_KINDS: tuple[str, ...] = ("car", "cart", "head", "wreck", "swap")
 #: Largest random rotation (radians) of each kind: vehicles and buildings stay upright, arches turn freely.
 MAX_ROTATION: dict[str, float] = {"car": 0.15, "cart": 0.15, "head": 0.25, "clock": _PI, "sign": 0.3,
-                                  "house": 0.15, "ladder": 0.6, "fence": 0.2, "arch": _PI}
+                                  "house": 0.15, "ladder": 0.6, "fence": 0.2, "arch": _PI, "wreck": 0.15, "swap": 0.15}
 
 
 @dataclass
@@ -327,7 +350,7 @@ def _check_config(cfg: ObjectWorldConfig) -> None:
     if not cfg.kinds:
         raise ValueError("`config.kinds` is empty; give at least one of " + ", ".join(OBJECT_KINDS))
     for kind in cfg.kinds:
-        check_choice("config.kinds", kind, OBJECT_KINDS)
+        check_choice("config.kinds", kind, ALL_KINDS)
     for colour in cfg.colours:
         check_choice("config.colours", colour, COLOURS)
     for tex in cfg.textures:
@@ -443,7 +466,7 @@ def render_parts(kind: str, u: torch.Tensor, v: torch.Tensor, scale: torch.Tenso
         >>> sorted(render_parts("clock", u, v, torch.ones(1), torch.full((1,), 0.05), 0.5))
         ['hand', 'hub', 'rim']
     """
-    check_choice("kind", kind, OBJECT_KINDS)
+    check_choice("kind", kind, ALL_KINDS)
     s, w = scale[:, None, None], stroke[:, None, None]
     parts: dict[str, torch.Tensor] = {}
     for prim in BLUEPRINTS[kind]:
