@@ -11,6 +11,8 @@ Seven lines of evidence that a unit is a curve detector, each a small tool:
   alignment of positive weight, equivariance of the weights between families;
 * :mod:`.handbuilt` - a curve detector written by hand from the network's own
   edge units, and the correlation of its tuning with a learned detector's;
+* :mod:`.next_layer` - how the next stage uses them: circles from curves, objects from parts,
+  one pose-invariant unit from a left- and a right-facing one;
 * :mod:`.polysemantic` - units that fire on two unrelated concepts;
 * :mod:`mi_tutor.vision.pretrained` - the optional path: ImageNet GoogLeNet (`zoo.load("googlenet_imagenet")`), mixed3b;
 * :mod:`.plots` - the lesson's figures (each returns its data).
@@ -33,7 +35,8 @@ from .handbuilt import (
     handbuilt_curve_weights,
     tuning_correlation,
 )
-from .polysemantic import PolysemanticUnit, concept_overlap, concept_scores, find_polysemantic
+from .polysemantic import (PolysemanticUnit, concept_overlap, concept_scores, find_polysemantic, kinds_share_part,
+                           object_concept_masks)
 from ..vision.stimuli import (
     StimulusGrid,
     StimulusStyle,
@@ -43,7 +46,8 @@ from ..vision.stimuli import (
     render_curves,
     render_lines,
 )
-from .rotation import Handoff, center_examples, handoff, rotate_images, rotation_responses
+from .rotation import (Handoff, center_examples, center_on_peaks, handoff, rotate_images, rotation_responses,
+                       shift_images)
 from ..vision.tuning import (
     CurveFamily,
     angle_difference,
@@ -56,6 +60,18 @@ from ..vision.tuning import (
     radial_tuning,
     tuning_map,
     unit_responses,
+)
+from .next_layer import (
+    CompositionUnits,
+    PoseUnits,
+    circle_alignment,
+    circle_template,
+    composition_rows,
+    find_composition_units,
+    find_pose_units,
+    object_selectivity,
+    part_scores,
+    pose_index,
 )
 from .weights import (
     arc_normal_field,
@@ -79,6 +95,8 @@ __all__ = [
     "concept_overlap",
     "concept_scores",
     "find_polysemantic",
+    "kinds_share_part",
+    "object_concept_masks",
     "StimulusGrid",
     "StimulusStyle",
     "cosmetic_variants",
@@ -98,6 +116,18 @@ __all__ = [
     "preferred_orientation",
     "radial_tuning",
     "center_examples",
+    "center_on_peaks",
+    "shift_images",
+    "CompositionUnits",
+    "PoseUnits",
+    "circle_alignment",
+    "circle_template",
+    "composition_rows",
+    "find_composition_units",
+    "find_pose_units",
+    "object_selectivity",
+    "part_scores",
+    "pose_index",
     "rotate_images",
     "rotation_responses",
     "tuning_map",

@@ -223,7 +223,8 @@ class HandBuiltCurveDetector(nn.Module):
 
 
 def build_curve_detectors(model: nn.Module, edges: EdgeUnits, orientations: Sequence[float] | torch.Tensor,
-                          curvature: float, step: float, config: HandBuiltConfig | None = None
+                          curvature: float | Sequence[float] | torch.Tensor, step: float,
+                          config: HandBuiltConfig | None = None
                           ) -> HandBuiltCurveDetector:
     """One hand-built detector per orientation, on ``edges`` of ``model``.
 
@@ -231,7 +232,7 @@ def build_curve_detectors(model: nn.Module, edges: EdgeUnits, orientations: Sequ
         model: The network.
         edges: From :func:`find_edge_units`.
         orientations: ``[n_detectors]`` curve orientations (radians).
-        curvature: Their curvature.
+        curvature: Their curvature: one for all, or ``[n_detectors]``, one each.
         step: Input distance between positions of the edge layer
             (``2 / image_size * total stride``).
         config: See :class:`HandBuiltConfig`.
@@ -239,8 +240,14 @@ def build_curve_detectors(model: nn.Module, edges: EdgeUnits, orientations: Sequ
     Returns:
         A :class:`HandBuiltCurveDetector`.
     """
-    ws = [handbuilt_curve_weights(edges.orientations, float(o), curvature, step, config, edges.scale)
-          for o in torch.as_tensor(orientations, dtype=torch.float32).flatten()]
+    theta = torch.as_tensor(orientations, dtype=torch.float32).flatten()
+    kappa = torch.as_tensor(curvature, dtype=torch.float32).flatten()
+    if kappa.numel() == 1:
+        kappa = kappa.expand(len(theta))
+    if kappa.numel() != len(theta):
+        raise ValueError(f"`curvature` has {kappa.numel()} values for {len(theta)} orientations: give one or one each")
+    ws = [handbuilt_curve_weights(edges.orientations, float(o), float(k), step, config, edges.scale)
+          for o, k in zip(theta, kappa)]
     return HandBuiltCurveDetector(model, edges.layer, edges.channels, torch.stack(ws))
 
 

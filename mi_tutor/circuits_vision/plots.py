@@ -28,6 +28,8 @@ __all__ = [
     "plot_kernels",
     "plot_handbuilt_vs_learned",
     "plot_concept_scores",
+    "plot_part_maps",
+    "plot_pose_units",
 ]
 
 
@@ -234,3 +236,67 @@ def plot_concept_scores(scores: torch.Tensor, concepts: Sequence[str], channels:
     ax.set_title(title, fontsize=9)
     fig.tight_layout()
     return fig, data
+
+
+def plot_part_maps(maps: torch.Tensor, parts: Sequence[str], title: str = "") -> tuple[Figure, torch.Tensor]:
+    """Weights from each part unit into an object unit as a spatial map (row 0 = above the unit).
+
+    Args:
+        maps: ``[n_parts, k, k]``.
+        parts: One label per part.
+        title: Figure title.
+
+    Returns:
+        ``(fig, maps)`` on the CPU; red positive, blue negative, one colour scale for all parts.
+    """
+    check_tensor("maps", maps, (len(parts), "k", "k"), floating=True)
+    data = _cpu(maps)
+    vmax = float(data.abs().max()) or 1.0
+    fig, axes = plt.subplots(1, len(parts), figsize=(2.2 * len(parts) + 0.8, 2.4), squeeze=False)
+    for ax, m, name in zip(axes[0], data, parts):
+        im = ax.imshow(m.numpy(), cmap="RdBu_r", vmin=-vmax, vmax=vmax)
+        k = m.shape[-1]
+        ax.set_xticks([0, k - 1], ["left", "right"], fontsize=7)
+        ax.set_yticks([0, k - 1], ["above", "below"], fontsize=7)
+        for (r, c), v in zip([(r, c) for r in range(k) for c in range(k)], m.flatten().tolist()):
+            ax.text(c, r, f"{v:+.2f}", ha="center", va="center", fontsize=6)
+        ax.set_title(name, fontsize=9)
+    fig.colorbar(im, ax=axes[0].tolist(), shrink=0.8)
+    if title:
+        fig.suptitle(title, fontsize=9)
+    return fig, data
+
+
+def plot_pose_units(left: torch.Tensor, right: torch.Tensor, labels: Sequence[str],
+                    weights: torch.Tensor | None = None, title: str = "") -> tuple[Figure, dict[str, torch.Tensor]]:
+    """Mean response of some units to left- and right-facing objects, side by side.
+
+    Args:
+        left: ``[n_units]`` mean response on left-facing scenes.
+        right: ``[n_units]`` on right-facing scenes.
+        labels: One label per unit.
+        weights: Optional ``[n_units - 1]`` weights from the first units into the last one, written under it.
+        title: Figure title.
+
+    Returns:
+        ``(fig, {"left": ..., "right": ...})`` on the CPU.
+    """
+    dims = check_tensor("left", left, (len(labels),), floating=True)
+    check_tensor("right", right, (len(labels),), dims=dims, floating=True)
+    lf, rt = _cpu(left), _cpu(right)
+    fig, ax = plt.subplots(figsize=(1.6 * len(labels) + 1.5, 2.8))
+    x = torch.arange(len(labels)).float()
+    ax.bar((x - 0.2).numpy(), lf.numpy(), 0.4, label="facing left", color="tab:orange")
+    ax.bar((x + 0.2).numpy(), rt.numpy(), 0.4, label="facing right", color="tab:blue")
+    ticks = list(labels)
+    if weights is not None:
+        w = _cpu(weights).flatten()
+        ticks = [f"{t}\nweight into last {v:+.2f}" if i < len(w) else t for i, (t, v) in
+                 enumerate(zip(ticks, w.tolist() + [0.0] * (len(ticks) - len(w))))]
+    ax.set_xticks(x.numpy(), ticks, fontsize=7)
+    ax.set_ylabel("mean spatial-max activation", fontsize=8)
+    ax.legend(fontsize=7)
+    if title:
+        ax.set_title(title, fontsize=9)
+    fig.tight_layout()
+    return fig, {"left": lf, "right": rt}

@@ -36,6 +36,8 @@ __all__ = [
     "concept_overlap",
     "PolysemanticUnit",
     "find_polysemantic",
+    "object_concept_masks",
+    "kinds_share_part",
 ]
 
 TEXTURE_NAMES: tuple[str, ...] = ("plain", "stripes", "checker", "dots", "noise")
@@ -142,7 +144,8 @@ class PolysemanticUnit:
 
 def find_polysemantic(scores: torch.Tensor, concepts: Sequence[str], overlap: torch.Tensor | None = None,
                       threshold: float = 1.0, max_overlap: float = 0.1,
-                      group: Callable[[str], str] = default_group) -> list[PolysemanticUnit]:
+                      group: Callable[[str], str] = default_group,
+                      related_fn: Callable[[str, str], bool] | None = None) -> list[PolysemanticUnit]:
     """Units whose two strongest *unrelated* concepts both score at least ``threshold``.
 
     Two concepts ``a`` and ``b`` are related when they are in the same group,
@@ -159,6 +162,8 @@ def find_polysemantic(scores: torch.Tensor, concepts: Sequence[str], overlap: to
         threshold: Minimum score (standard deviations) of both concepts.
         max_overlap: See above.
         group: Concept -> group; concepts of one group are related.
+        related_fn: ``(a, b) -> bool``, another reason two concepts are related
+            (for object kinds: :func:`kinds_share_part`).
 
     Returns:
         One :class:`PolysemanticUnit` per such unit, most polysemantic first
@@ -170,6 +175,8 @@ def find_polysemantic(scores: torch.Tensor, concepts: Sequence[str], overlap: to
 
     def related(a: int, b: int, liked: list[int]) -> bool:
         if group(concepts[a]) == group(concepts[b]):
+            return True
+        if related_fn is not None and related_fn(concepts[a], concepts[b]):
             return True
         if ov is None:
             return False
@@ -185,3 +192,38 @@ def find_polysemantic(scores: torch.Tensor, concepts: Sequence[str], overlap: to
             a, b = pair
             found.append(PolysemanticUnit(c, (concepts[a], concepts[b]), (float(s[c, a]), float(s[c, b]))))
     return sorted(found, key=lambda u: -u.scores[1])
+
+
+def object_concept_masks(batch, dilate: int = 5) -> dict[str, torch.Tensor]:
+    """The object world's kind masks, grown by ``dilate`` pixels, as concepts.
+
+    Objects are thin strokes: at a 16 x 16 map hardly any position is more
+    than half covered by one. Growing each mask by a few pixels (max pooling)
+    makes "inside the object" a region, as in
+    :func:`mi_tutor.vision.findings.polysemantic_units`.
+
+    Args:
+        batch: An :class:`~mi_tutor.vision.objects.ObjectBatch`.
+        dilate: Odd side of the max-pooling window (pixels).
+
+    Returns:
+        ``kind -> [n, H, W]`` bool masks.
+    """
+    if dilate < 1 or dilate % 2 == 0:
+        raise ValueError(f"`dilate` must be a positive odd number of pixels, got {dilate}")
+    return {kind: F.max_pool2d(m[:, None].float(), dilate, 1, dilate // 2)[:, 0] > 0
+            for kind, m in batch.object_masks.items()}
+
+
+def kinds_share_part(a: str, b: str) -> bool:
+    """Whether two object kinds share a part (``car`` and ``cart``: windows; ``clock`` and ``sign``: hands).
+
+    Examples:
+        >>> kinds_share_part("car", "cart"), kinds_share_part("arch", "fence")
+        (True, False)
+    """
+    from ..vision.objects import BLUEPRINTS
+
+    if a not in BLUEPRINTS or b not in BLUEPRINTS:
+        return False
+    return bool({p[1] for p in BLUEPRINTS[a]} & {p[1] for p in BLUEPRINTS[b]})

@@ -28,7 +28,7 @@ from torch import nn
 from ..validation import check_choice, check_tensor
 from ..vision.tuning import TWO_PI, angle_difference, unit_responses
 
-__all__ = ["rotate_images", "center_examples", "rotation_responses", "Handoff", "handoff"]
+__all__ = ["rotate_images", "shift_images", "center_on_peaks", "center_examples", "rotation_responses", "Handoff", "handoff"]
 
 
 def rotate_images(images: torch.Tensor, angle: float | torch.Tensor, fill: str = "border") -> torch.Tensor:
@@ -64,6 +64,62 @@ def rotate_images(images: torch.Tensor, angle: float | torch.Tensor, fill: str =
                          torch.stack([sin, cos, torch.zeros_like(a)], -1)], 1)  # [n, 2, 3]
     grid = F.affine_grid(theta, list(images.shape), align_corners=False)
     return F.grid_sample(images, grid, mode="bilinear", padding_mode=fill, align_corners=False)
+
+
+def shift_images(images: torch.Tensor, dx: float | torch.Tensor, dy: float | torch.Tensor) -> torch.Tensor:
+    """Translate images by ``(dx, dy)`` half-widths (``x`` right, ``y`` up); pixels shifted in copy the border.
+
+    Args:
+        images: ``[n, C, H, W]``.
+        dx: One shift or ``[n]`` shifts along ``x``.
+        dy: The same along ``y``.
+
+    Examples:
+        >>> img = torch.zeros(1, 1, 4, 4); img[0, 0, 1, 1] = 1
+        >>> shift_images(img, 0.5, -0.5)[0, 0].argmax().item()   # one pixel right, one down: row 2, col 2
+        10
+    """
+    check_tensor("images", images, ("n", "channels", "height", "width"), floating=True)
+    n = images.shape[0]
+    x = torch.as_tensor(dx, dtype=images.dtype, device=images.device).flatten().expand(n)
+    y = torch.as_tensor(dy, dtype=images.dtype, device=images.device).flatten().expand(n)
+    eye = torch.eye(2, dtype=images.dtype, device=images.device).expand(n, 2, 2)
+    theta = torch.cat([eye, torch.stack([-x, y], 1)[:, :, None]], 2)      # grid_sample's y points down
+    grid = F.affine_grid(theta, list(images.shape), align_corners=False)
+    return F.grid_sample(images, grid, mode="bilinear", padding_mode="border", align_corners=False)
+
+
+def center_on_peaks(images: torch.Tensor, maps: torch.Tensor) -> torch.Tensor:
+    """Translate each image so that the map position where its unit peaks moves to the map's centre.
+
+    A dataset example excites a unit somewhere in the scene; after the shift,
+    the unit at the centre of the map ``[h // 2, w // 2]`` sees what the
+    peak saw, so rotating the image about that point turns the example in
+    place (see :func:`rotate_images`, which turns about the image centre:
+    shift to the image centre with ``shift_images`` first when they differ).
+
+    Args:
+        images: ``[n, C, H, W]``.
+        maps: ``[n, h, w]`` one unit's activation map on each image.
+
+    Returns:
+        ``[n, C, H, W]``.
+
+    Examples:
+        >>> maps = torch.zeros(1, 4, 4); maps[0, 0, 3] = 1.0      # peak top right
+        >>> img = torch.zeros(1, 1, 8, 8); img[0, 0, 0:2, 6:8] = 1
+        >>> (center_on_peaks(img, maps)[0, 0, 4:6, 4:6] == 1).all().item()
+        True
+    """
+    dims = check_tensor("images", images, ("n", "channels", "height", "width"), floating=True)
+    check_tensor("maps", maps, ("n", "h", "w"), dims=dims, floating=True)
+    n, h, w = maps.shape
+    flat = maps.detach().flatten(1).argmax(1)
+    rows, cols = (flat // w).to(images.dtype), (flat % w).to(images.dtype)
+    # Half-width coordinates of a map cell's centre, x right and y up.
+    x = lambda c: (c + 0.5) / w * 2 - 1
+    y = lambda r: 1 - (r + 0.5) / h * 2
+    return shift_images(images, x(torch.tensor(float(w // 2))) - x(cols), y(torch.tensor(float(h // 2))) - y(rows))
 
 
 def center_examples(images: torch.Tensor, masks: torch.Tensor) -> torch.Tensor:

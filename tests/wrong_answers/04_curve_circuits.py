@@ -13,4 +13,9 @@ REPLACEMENTS = {
     grid = F.affine_grid(theta.expand(n, 2, 3), list(images.shape), align_corners=False)
     return F.grid_sample(images, grid, mode="bilinear", padding_mode="border", align_corners=False)
 ''',
+    # Sums the responses instead of averaging them: the more frequent pose wins.
+    "ex4_12_solution": '''def pose_index(acts, facing):
+    left, right = acts[facing < 0].sum(0), acts[facing > 0].sum(0)
+    return (left - right) / (left + right).clamp_min(1e-8)
+''',
 }
