@@ -17,8 +17,12 @@ __all__ = [
     "check_dissection_iou",
     "check_direction_activation",
     "check_grid_average",
+    "check_top_k_hierarchy",
     "check_probe_depth",
+    "check_probe_hierarchy",
     "check_dissection_counts",
+    "check_dissection_hierarchy",
+    "check_atlas_purity",
     "check_direction_vs_neurons",
 ]
 
@@ -209,6 +213,35 @@ def check_probe_depth(accuracy: Mapping[str, float], chance: float, margin: floa
     passed("probe accuracy rises with depth: " + ", ".join(f"{k} {v:.0%}" for k, v in accuracy.items()))
 
 
+def check_top_k_hierarchy(purity: Mapping[str, Mapping[str, float]], margin: float = 0.2) -> None:
+    """Top examples of the first layer's units share a colour more than the last layer's; the last layer's
+    share a kind more than the first layer's (``purity[colour|kind][layer]``, layers in order of depth)."""
+    for key in ("colour", "kind"):
+        expect(key in purity and len(purity[key]) >= 2, f"`purity` needs a {key!r} entry with two or more layers.")
+    colour, kind = purity["colour"], purity["kind"]
+    first, last = list(colour)[0], list(colour)[-1]
+    expect(colour[first] >= colour[last] + margin,
+           f"The top-9 examples of {first} units share a colour {colour[first]:.2f} of the time, those of {last} "
+           f"units {colour[last]:.2f}: the early layer should be the colour one. Your top_k_examples is used "
+           "here: go back to Exercise 2.1.")
+    expect(kind[last] >= kind[first] + margin,
+           f"The top-9 examples of {last} units share a kind {kind[last]:.2f} of the time, those of {first} units "
+           f"{kind[first]:.2f}: the late layer should be the object one. Go back to Exercise 2.1.")
+    passed(f"top examples: colour share {colour[first]:.2f} -> {colour[last]:.2f}, kind share "
+           f"{kind[first]:.2f} -> {kind[last]:.2f} from {first} to {last}")
+
+
+def check_probe_hierarchy(kind: Mapping[str, float], colour: Mapping[str, float], chance: float,
+                          margin: float = 0.15) -> None:
+    """The object-kind probe rises with depth far above chance; the colour probe ends lower than it starts."""
+    check_probe_depth(kind, chance, margin)
+    names, values = list(colour), list(colour.values())
+    expect(values[0] >= values[-1] + margin,
+           f"The colour probe reads {values[0]:.1%} at {names[0]} and {values[-1]:.1%} at {names[-1]}: the colour "
+           "should be easier to read early than late. The probes are yours: go back to Exercise 2.3.")
+    passed(f"colour fades from {values[0]:.0%} ({names[0]}) to {values[-1]:.0%} ({names[-1]})")
+
+
 def check_dissection_counts(result: dissection.Dissection, counts: Mapping[str, int],
                             threshold: float = dissection.IOU_THRESHOLD) -> None:
     """The plotted counts are the units whose best IoU exceeds the threshold, per best concept."""
@@ -221,6 +254,40 @@ def check_dissection_counts(result: dissection.Dissection, counts: Mapping[str, 
     expect(sum(recount.values()) > 0, f"No unit reaches IoU {threshold}: dissection found no detectors.")
     passed(f"{sum(recount.values())} of {len(best)} units are detectors (IoU > {threshold}): "
            + ", ".join(f"{k} {v}" for k, v in recount.items()))
+
+
+def check_dissection_hierarchy(type_data: Mapping, first: str = "colour", last: str = "object",
+                               middle: str = "part") -> None:
+    """Per layer (``type_data`` from ``plot_concept_types``): the first layer's detectors are mostly
+    ``first`` concepts, the last layer's mostly ``last`` ones, and ``middle`` peaks in between."""
+    layers, counts = type_data["layers"], type_data["counts"]
+    expect(len(layers) >= 3, "Dissect at least three layers, in order of depth.")
+    total = [sum(c[i] for c in counts.values()) for i in range(len(layers))]
+    expect(total[0] > 0 and total[-1] > 0,
+           f"No detectors in {layers[0] if total[0] == 0 else layers[-1]}: are your thresholds the *top* 0.5% "
+           "(Exercise 2.4) and your IoU accumulated over the dataset (Exercise 2.5)?")
+    get = lambda t: counts.get(t, [0] * len(layers))  # noqa: E731
+    expect(get(first)[0] > total[0] / 2,
+           f"Only {get(first)[0]} of {layers[0]}'s {total[0]} detectors are {first} units: go back to Exercises 2.4 "
+           "and 2.5.")
+    expect(get(last)[-1] > total[-1] / 2,
+           f"Only {get(last)[-1]} of {layers[-1]}'s {total[-1]} detectors are {last} units: go back to Exercises "
+           "2.4 and 2.5.")
+    peak = max(range(len(layers)), key=lambda i: get(middle)[i])
+    expect(0 < peak < len(layers) - 1,
+           f"The {middle} detectors peak in {layers[peak]} ({get(middle)}), not in a middle layer.")
+    passed(f"{layers[0]}: {get(first)[0]} of {total[0]} detectors are {first}; {middle} peaks in {layers[peak]} "
+           f"({get(middle)[peak]}); {layers[-1]}: {get(last)[-1]} of {total[-1]} are {last}")
+
+
+def check_atlas_purity(purity: Mapping[str, float], margin: float = 0.2) -> None:
+    """The last layer's atlas cells hold one kind more often than the first layer's."""
+    names = list(purity)
+    expect(len(names) >= 2, "Give the cell purity of two layers, early first.")
+    expect(purity[names[-1]] >= purity[names[0]] + margin,
+           f"Cell purity {purity[names[0]]:.2f} in {names[0]} and {purity[names[-1]]:.2f} in {names[-1]}: the late "
+           "layer's atlas should sort the kinds. Your grid_average is used here: go back to Exercise 2.7.")
+    passed(f"atlas cell purity {purity[names[0]]:.2f} ({names[0]}) -> {purity[names[-1]]:.2f} ({names[-1]})")
 
 
 def check_direction_vs_neurons(comparison: directions.DirectionComparison, concept: str) -> None:

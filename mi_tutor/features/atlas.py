@@ -19,7 +19,7 @@ import torch
 
 from ..validation import check_tensor
 
-__all__ = ["pca_layout", "grid_cells", "grid_average", "Atlas", "activation_atlas"]
+__all__ = ["pca_layout", "grid_cells", "grid_average", "cell_purity", "Atlas", "activation_atlas"]
 
 
 def pca_layout(vectors: torch.Tensor) -> torch.Tensor:
@@ -68,6 +68,29 @@ def grid_average(coords: torch.Tensor, values: torch.Tensor, n_cells: int) -> tu
     counts = torch.bincount(flat, minlength=n_cells * n_cells).to(values.device)
     cells = sums / counts.clamp_min(1)[:, None].to(values.dtype)
     return cells.reshape(n_cells, n_cells, -1), counts.reshape(n_cells, n_cells)
+
+
+def cell_purity(fractions: torch.Tensor, counts: torch.Tensor) -> float:
+    """Share of all points that carry their cell's most common label.
+
+    Args:
+        fractions: ``[n_cells, n_cells, classes]`` label fractions per cell (the
+            :func:`grid_average` of one-hot labels).
+        counts: ``[n_cells, n_cells]`` points per cell.
+
+    Returns:
+        ``sum(counts * max fraction) / sum(counts)``: 1 when every cell holds one label.
+
+    Examples:
+        >>> cells, counts = grid_average(torch.tensor([[0., 0.], [1., 1.]]), torch.eye(2), 2)
+        >>> cell_purity(cells, counts)
+        1.0
+    """
+    check_tensor("fractions", fractions, ("rows", "cols", "classes"), floating=True)
+    check_tensor("counts", counts, (fractions.shape[0], fractions.shape[1]))
+    if counts.sum() <= 0:
+        raise ValueError("`counts` is all zero: the grid holds no points")
+    return ((counts.to(fractions) * fractions.amax(-1)).sum() / counts.sum()).item()
 
 
 @dataclass

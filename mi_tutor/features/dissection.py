@@ -24,7 +24,7 @@ import torch.nn.functional as F
 from ..validation import ShapeError, check_range, check_tensor
 
 __all__ = ["QUANTILE", "IOU_THRESHOLD", "quantile_thresholds", "stack_masks", "dissection_iou",
-           "Dissection", "dissect"]
+           "Dissection", "dissect", "label_units", "concept_type", "type_counts"]
 
 QUANTILE = 0.005
 IOU_THRESHOLD = 0.04
@@ -47,11 +47,13 @@ def quantile_thresholds(acts: torch.Tensor, quantile: float = QUANTILE) -> torch
     """
     check_tensor("acts", acts, ("n", "units", "h", "w"), floating=True)
     check_range("quantile", quantile, 0.0, 1.0)
-    values = acts.transpose(0, 1).reshape(acts.shape[1], -1).sort(-1).values
+    values = acts.transpose(0, 1).reshape(acts.shape[1], -1)
     pos = (values.shape[1] - 1) * (1 - quantile)
     lo = int(pos)
     hi = min(lo + 1, values.shape[1] - 1)
-    return values[:, lo] + (pos - lo) * (values[:, hi] - values[:, lo])
+    low = values.kthvalue(lo + 1, dim=1).values            # order statistics by selection, not a full sort
+    high = values.kthvalue(hi + 1, dim=1).values if hi > lo else low
+    return low + (pos - lo) * (high - low)
 
 
 def stack_masks(masks: Mapping[str, torch.Tensor], n: int | None = None) -> tuple[torch.Tensor, list[str]]:
@@ -155,6 +157,42 @@ def dissect(acts: torch.Tensor, masks: Mapping[str, torch.Tensor], quantile: flo
                              f"mask per image of `acts` ({acts.shape[0]} images), the size of the first mask")
     stacked, names = stack_masks(masks, acts.shape[0])
     thresholds = quantile_thresholds(acts, quantile)
-    iou = dissection_iou(acts, stacked, thresholds)
+    return label_units(dissection_iou(acts, stacked, thresholds), names, thresholds)
+
+
+def label_units(iou: torch.Tensor, concepts: list[str], thresholds: torch.Tensor) -> Dissection:
+    """Name every unit after its best concept, from an ``[units, concepts]`` IoU table.
+
+    Examples:
+        >>> d = label_units(torch.tensor([[0.1, 0.3], [0.05, 0.0]]), ["a", "b"], torch.zeros(2))
+        >>> d.label, d.counts()
+        (['b', 'a'], {'b': 1, 'a': 1})
+    """
+    check_tensor("iou", iou, ("units", len(concepts)), floating=True)
+    check_tensor("thresholds", thresholds, (iou.shape[0],))
     best, idx = iou.max(-1)
-    return Dissection(iou, names, thresholds, [names[i] for i in idx.tolist()], best)
+    return Dissection(iou, list(concepts), thresholds, [concepts[i] for i in idx.tolist()], best)
+
+
+def concept_type(concept: str) -> str:
+    """The type of a concept name: the part before ``":"`` (``"part:wheel"`` -> ``"part"``), else the name.
+
+    Examples:
+        >>> concept_type("object:car"), concept_type("blur")
+        ('object', 'blur')
+    """
+    return concept.split(":", 1)[0]
+
+
+def type_counts(result: Dissection, threshold: float = IOU_THRESHOLD) -> dict[str, int]:
+    """Concept type -> number of detector units whose best concept is of that type.
+
+    Examples:
+        >>> d = label_units(torch.tensor([[0.1, 0.0], [0.0, 0.5], [0.2, 0.0]]), ["part:a", "colour:b"], torch.zeros(3))
+        >>> type_counts(d)
+        {'part': 2, 'colour': 1}
+    """
+    out: dict[str, int] = {}
+    for name, units in result.detectors(threshold).items():
+        out[concept_type(name)] = out.get(concept_type(name), 0) + len(units)
+    return dict(sorted(out.items(), key=lambda kv: -kv[1]))

@@ -21,7 +21,7 @@ from torch import nn
 from ..hooks import get_module, run_with_cache
 from ..validation import check_range, check_tensor
 
-__all__ = ["collect_activations", "spatial_max", "top_activating", "examples_by_quantile",
+__all__ = ["collect_activations", "spatial_max", "top_activating", "examples_by_quantile", "majority_share",
            "ActivationStats", "activation_stats"]
 
 
@@ -111,6 +111,28 @@ def examples_by_quantile(acts: torch.Tensor, unit: int, quantiles: Sequence[floa
     values = spatial_max(acts)[:, unit]
     targets = torch.quantile(values, torch.tensor(list(quantiles), dtype=values.dtype))
     return (values[None, :] - targets[:, None]).abs().argmin(-1)
+
+
+def majority_share(labels: torch.Tensor, indices: torch.Tensor) -> float:
+    """Share of the examples ``indices`` that carry the most common of their ``labels``.
+
+    Args:
+        labels: ``[n]`` non-negative integer labels of the whole dataset.
+        indices: ``[k]`` examples (e.g. a unit's top ``k``).
+
+    Returns:
+        A fraction in ``[1/k, 1]``: 1 when every example has the same label.
+
+    Examples:
+        >>> majority_share(torch.tensor([0, 1, 1, 2]), torch.tensor([1, 2, 3]))
+        0.6666666666666666
+    """
+    check_tensor("labels", labels, ("n",))
+    check_tensor("indices", indices, ("k",))
+    if len(indices) == 0:
+        raise ValueError("`indices` is empty: give at least one example")
+    chosen = labels[indices.long().cpu()].long()
+    return torch.bincount(chosen).max().item() / len(chosen)
 
 
 @dataclass

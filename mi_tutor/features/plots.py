@@ -18,8 +18,8 @@ import torch
 from .atlas import Atlas
 from .dissection import IOU_THRESHOLD, Dissection
 
-__all__ = ["show_images", "plot_probe_accuracy", "plot_dissection_counts", "plot_direction_comparison",
-           "plot_atlas"]
+__all__ = ["show_images", "plot_part_masks", "plot_probe_accuracy", "plot_dissection_counts", "plot_concept_types",
+           "plot_direction_comparison", "plot_atlas"]
 
 
 def show_images(images: torch.Tensor, titles: Sequence[str] | None = None, ncols: int = 8,
@@ -38,6 +38,47 @@ def show_images(images: torch.Tensor, titles: Sequence[str] | None = None, ncols
         fig.suptitle(suptitle, fontsize=9)
     fig.tight_layout()
     return fig, {"images": images}
+
+
+def plot_part_masks(images: torch.Tensor, part_masks: Mapping[str, torch.Tensor], indices: Sequence[int],
+                    titles: Sequence[str] | None = None) -> tuple[plt.Figure, Any]:
+    """Scenes (top row) above their part masks (bottom row), one colour per part, from the world's masks.
+
+    Args:
+        images: ``[n, 3, H, W]`` scenes.
+        part_masks: Part name -> ``[n, H, W]`` bool masks of the same scenes.
+        indices: Which scenes to show.
+        titles: Optional title per shown scene.
+
+    Returns:
+        ``(fig, {"label_map": [k, H, W] long part index (-1 = no part), "parts": [names per scene]})``;
+        where parts overlap, the later part in ``part_masks`` wins.
+    """
+    names = list(part_masks)
+    idx = torch.as_tensor(list(indices), dtype=torch.long)
+    label_map = torch.full((len(idx), *images.shape[-2:]), -1, dtype=torch.long)
+    for p, name in enumerate(names):
+        label_map[part_masks[name][idx].cpu()] = p
+    palette = plt.get_cmap("tab20")(torch.arange(len(names)).numpy() % 20)[:, :3]
+    fig, axes = plt.subplots(2, len(idx), figsize=(1.6 * len(idx), 3.6), squeeze=False)
+    present = []
+    for j, i in enumerate(idx.tolist()):
+        axes[0, j].imshow(images[i].detach().cpu().permute(1, 2, 0).clamp(0, 1).numpy())
+        canvas = torch.ones(*images.shape[-2:], 3)
+        parts_here = [names[p] for p in label_map[j].unique().tolist() if p >= 0]
+        for p in label_map[j].unique().tolist():
+            if p >= 0:
+                canvas[label_map[j] == p] = torch.tensor(palette[p], dtype=torch.float32)
+        axes[1, j].imshow(canvas.numpy())
+        axes[1, j].set_title(", ".join(parts_here), fontsize=6)
+        if titles is not None:
+            axes[0, j].set_title(titles[j], fontsize=8)
+        present.append(parts_here)
+        for ax in axes[:, j]:
+            ax.axis("off")
+    fig.suptitle("scenes and their part masks (one colour per part)", fontsize=9)
+    fig.tight_layout()
+    return fig, {"label_map": label_map, "parts": present}
 
 
 def plot_probe_accuracy(accuracy: Mapping[str, float] | Mapping[str, Mapping[str, float]],
@@ -83,6 +124,35 @@ def plot_dissection_counts(result: Dissection, threshold: float = IOU_THRESHOLD,
     ax.tick_params(axis="x", rotation=45, labelsize=8)
     fig.tight_layout()
     return fig, counts
+
+
+def plot_concept_types(per_layer: Mapping[str, Mapping[str, int]], units: Mapping[str, int] | None = None
+                       ) -> tuple[plt.Figure, Any]:
+    """Stacked bars: per layer, the detector units of each concept type (part, object, colour, ...).
+
+    Args:
+        per_layer: Layer -> concept type -> number of detectors (e.g. :func:`type_counts`).
+        units: Optional layer -> number of units, written above each bar.
+
+    Returns:
+        ``(fig, {"layers": [...], "types": [...], "counts": {type: [count per layer]}})``.
+    """
+    layers = list(per_layer)
+    types = list(dict.fromkeys(t for counts in per_layer.values() for t in counts))
+    data = {"layers": layers, "types": types, "counts": {t: [per_layer[k].get(t, 0) for k in layers] for t in types}}
+    fig, ax = plt.subplots(figsize=(5.5, 3))
+    bottom = [0] * len(layers)
+    for t in types:
+        ax.bar(layers, data["counts"][t], bottom=bottom, label=t)
+        bottom = [b + c for b, c in zip(bottom, data["counts"][t])]
+    if units is not None:
+        for x, name in enumerate(layers):
+            ax.text(x, bottom[x] + 0.5, f"of {units[name]}", ha="center", fontsize=7)
+    ax.set_ylabel(f"detectors (IoU > {IOU_THRESHOLD})")
+    ax.set_title("what each layer's units dissect as", fontsize=9)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    return fig, data
 
 
 def plot_direction_comparison(direction_iou: float, neurons: Sequence[int], neuron_iou: Sequence[float],
