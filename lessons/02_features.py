@@ -21,7 +21,7 @@
 # - Train linear and mass-mean probes on every layer and watch what becomes linearly readable with depth.
 # - Run network dissection: threshold each unit at its top 0.5% and score it against concept masks by IoU.
 # - Read activations along a direction that is not a neuron, and test whether it beats the neurons it mixes.
-# - Lay thousands of activations out in 2-D as a small activation atlas.
+# - Lay hundreds of activations out in 2-D as a small activation atlas.
 #
 # **Prerequisites:** lesson 1 (hooks and `run_with_cache`), basic PyTorch, logistic regression.
 #
@@ -31,14 +31,18 @@
 # the things it computes and passes on. The working hypothesis of the circuits line of research is that
 # these variables, called **features**, are **directions** in activation space. Sometimes a direction is a
 # single neuron (a channel of a conv layer) and then we can study that unit alone; sometimes a feature is
-# spread over many neurons. Early layers of vision networks detect edges and colours, middle layers
-# combine them into curves and textures, later layers into parts and objects.
+# spread over many neurons. The story told about vision networks is a **hierarchy**: early layers detect
+# colours and edges, middle layers curves and parts, late layers whole objects. In this lesson you measure
+# whether that story holds in a network of the course's model zoo, with four tools, and you will see where
+# it holds and where it does not.
 #
-# This lesson works with a small CNN from the course's model zoo, trained on the **curve world**: every
-# image holds a thin arc (or only a straight line), maybe a distracting line and a small shape, over a
-# textured background, and the network must name the direction the arc bulges towards (8 bins of 45°) or
-# answer "line". We know everything about these images, down to which pixel belongs to which concept,
-# which lets us *check* each interpretability tool instead of trusting it.
+# The network, `vgg_objects_s1`, was trained on the course's **object world**: each 64 × 64 scene holds
+# one object of nine kinds (car, cart, head, clock, sign, house, ladder, fence, arch), each built from
+# **parts** (wheels, windows, eyes, rims, rungs, ...), drawn as thin coloured strokes over a textured
+# background, with distractor strokes and sometimes a blurred region. The network only had to name the
+# object: nothing in its training mentioned colours, parts or curves. We know everything about these
+# scenes, down to which pixel belongs to which part, object, colour and texture, which lets us *check*
+# each interpretability tool instead of trusting it.
 
 # %% nbgrader={"grade": false, "grade_id": "setup", "locked": true, "schema_version": 3, "solution": false}
 from mi_tutor.course.setup import setup_lesson
@@ -50,30 +54,44 @@ import torch
 from mi_tutor import zoo
 from mi_tutor import features as F
 from mi_tutor.checks import lesson02 as checks
-from mi_tutor.features.plots import (plot_atlas, plot_direction_comparison, plot_dissection_counts,
-                                     plot_probe_accuracy, show_images)
-from mi_tutor.vision.curves import label_names, render_world
+from mi_tutor.features.plots import (plot_atlas, plot_concept_types, plot_direction_comparison,
+                                     plot_dissection_counts, plot_part_masks, plot_probe_accuracy, show_images)
+from mi_tutor.vision.objects import CURVED_PARTS, ObjectWorldConfig, object_names, render_objects
 from mi_tutor.vision.train import accuracy
 
-model = zoo.load("plainnet_curves_s0", device=device)
-LAYERS = ["layer1", "layer2", "layer3"]
-data = render_world(1500, seed=1234)          # the held-out "dataset" of this lesson
-names = label_names(data.config)
-print(zoo.available()["plainnet_curves_s0"])
+model = zoo.load("vgg_objects_s1", device=device)
+LAYERS = ["layer1", "layer2", "layer3", "layer4"]
+data = render_objects(400, seed=1234)          # the held-out "dataset" of this lesson
+names = object_names(data.config)
+print(zoo.available()["vgg_objects_s1"])
 print(f"held-out accuracy: {accuracy(model, data.images, data.labels):.1%}")
 
 # %% [markdown]
 # ## 1. The world and the model
 #
-# Each image has a label (the arc's orientation bin, or `line`) and per-pixel **concept masks**: `curve`,
-# `line` and `shape` pixels, the arc's pixels per orientation (`curve_0`, `curve_45`, ...), stroke colours
-# and background textures. The model is a plain conv net: `layer1` (16 channels, 32×32), `layer2`
-# (32 channels, 16×16) and `layer3` (64 channels, 8×8), each a conv, batch norm and ReLU, then global average
-# pooling and a linear layer.
+# Every scene comes with its label (the object's kind) and with per-pixel **concept masks**, the ground
+# truth dissection needs: one mask per **part** (`part:wheel`, `part:window`, ...), per object **kind**
+# (`object:car`, ...), per stroke **colour** (`colour:red`, ...), per background **texture**
+# (`texture:stripes`, ...), and the `blur` and `distractor` regions. Some parts are curved (wheels, heads,
+# eyes, rims, snouts, arcs), the others straight, and two pairs of kinds differ only in curvature: the car
+# has round wheels where the cart has square blocks, the clock a round rim where the sign has a square
+# frame. The figure below draws a few scenes above their part masks, straight from the world's masks.
+#
+# The model is a small VGG-style net: four stages `layer1` (8 channels, 64 × 64), `layer2` (16, 32 × 32),
+# `layer3` (48, 16 × 16) and `layer4` (64, 8 × 8), each two 3 × 3 conv-BN-ReLU blocks (after a 2 × 2
+# max-pool from `layer2` on), then global average pooling and a linear readout of the nine kinds.
 
 # %%
-fig, _ = show_images(data.images[:16], [names[i] for i in data.labels[:16]], suptitle="the curve world")
+fig, _ = show_images(data.images[:16], [names[i] for i in data.labels[:16]], suptitle="the object world")
 plt.show()
+fig, part_figure = plot_part_masks(data.images, data.part_masks, range(6), [names[i] for i in data.labels[:6]])
+plt.show()
+masks = data.masks()
+area = {name: m.float().mean().item() for name, m in masks.items()}
+for kind in ["part", "object", "colour", "texture"]:
+    values = [a for name, a in area.items() if F.concept_type(name) == kind]
+    print(f"{kind:>8}: {len(values):2d} concepts, each covering {min(values):.2%} to {max(values):.2%} of the pixels")
+print(f"curved parts: {', '.join(CURVED_PARTS)}")
 acts = F.collect_activations(model, data.images, ["input"] + LAYERS)
 print({name: tuple(a.shape) for name, a in acts.items()})
 
@@ -109,23 +127,40 @@ checks.check_top_k_examples(top_k_examples)
 # %% nbgrader={"grade": true, "grade_id": "ex2_1_hidden", "locked": true, "points": 1, "schema_version": 3, "solution": false}
 
 # %% [markdown]
-# Here are the top examples of a few `layer3` units. Look for what they share: orientation of an arc?
-# Colour? Texture? Below each row is a "quilt" across the range of the unit's activation (median, 90th,
-# 99th percentile, maximum), which shows what the unit does *most of the time* and not only at its peak.
+# The units of each layer, by their top examples. Take every unit's top 9 images (your function from
+# Exercise 2.1) and ask how much they have in common: the share of the nine that carry the most common
+# **stroke colour** among them, and the share that show the most common **object kind** (1.0: all nine
+# agree; by chance about 0.3 for the nine kinds and six colours here). The median over each layer's units:
 
 # %%
-stats = F.activation_stats(acts["layer3"])
-print(f"layer3: {int(stats.dead.sum())} dead units; fraction of images firing, median over units: "
-      f"{stats.frac_active.median():.2f}")
-show_units = F.spatial_max(acts["layer3"]).std(0).topk(4).indices.tolist()
+colour = data.colour[:, 0]                      # the object's stroke colour (index into data.config.colours)
+purity = {"colour": {}, "kind": {}}
+for name in LAYERS:
+    tops = [top_k_examples(acts[name], unit, 9)[1] for unit in range(acts[name].shape[1])]   # Exercise 2.1
+    purity["colour"][name] = torch.tensor([F.majority_share(colour, t) for t in tops]).median().item()
+    purity["kind"][name] = torch.tensor([F.majority_share(data.labels, t) for t in tops]).median().item()
+    print(f"{name}: top-9 share one colour {purity['colour'][name]:.2f}, one kind {purity['kind'][name]:.2f}")
+
 rows, titles = [], []
-for unit in show_units:
-    values, index = top_k_examples(acts["layer3"], unit, 6)          # your function from Exercise 2.1
-    quilt = F.examples_by_quantile(acts["layer3"], unit, (0.5, 0.9))
+for name, unit in [("layer1", F.spatial_max(acts["layer1"]).std(0).argmax().item()),
+                   ("layer4", F.spatial_max(acts["layer4"]).std(0).argmax().item())]:
+    values, index = top_k_examples(acts[name], unit, 6)
+    quilt = F.examples_by_quantile(acts[name], unit, (0.5, 0.9))
     rows += [data.images[i] for i in index.tolist() + quilt.tolist()]
-    titles += [f"u{unit} {names[data.labels[i]]}" for i in index.tolist()] + ["median", "90th pct"]
-fig, _ = show_images(torch.stack(rows), titles, ncols=8, suptitle="layer3: top-6 examples, then a quilt")
+    titles += [f"{name} u{unit} {names[data.labels[i]]}" for i in index.tolist()] + ["median", "90th pct"]
+fig, _ = show_images(torch.stack(rows), titles, ncols=8, suptitle="top-6 examples, then a quilt (median, 90th pct)")
 plt.show()
+
+# %% [markdown]
+# Below each row of top examples is a "quilt" across the range of the unit's activation (median and 90th
+# percentile), which shows what the unit does *most of the time* and not only at its peak. The numbers
+# printed above are the first sign of the hierarchy: a `layer1` unit's top examples mostly share a
+# colour (median 0.78 of the nine) and rarely a kind (0.33, chance level); a `layer4` unit's top nine are
+# typically all one kind (median 1.00) and no longer share a colour (0.33). The locked cell checks that
+# your top-k examples show this turn.
+
+# %% nbgrader={"grade": false, "grade_id": "top_k_result", "locked": true, "schema_version": 3, "solution": false}
+checks.check_top_k_hierarchy(purity)
 
 # %% [markdown]
 # ## 3. Probes across depth
@@ -193,39 +228,70 @@ def train_probe(acts: torch.Tensor, labels: torch.Tensor, n_classes: int,
 # %% nbgrader={"grade": true, "grade_id": "ex2_3_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false}
 checks.check_train_probe(train_probe)
 
+
 # %% nbgrader={"grade": true, "grade_id": "ex2_3_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false}
 
 # %% [markdown]
-# Now the experiment. We probe two concepts on every layer, training on the first 750 images and testing on
-# the last 750:
+# Now the experiment: four concepts probed on every layer, each probe trained on the first half of the
+# scenes and scored on the other half.
 #
-# - the **task label** (9 classes: the arc's orientation bin, or line), with the logistic probe;
-# - **"is there an arc?"** (binary), with the mass-mean probe.
+# - **object kind** (9 classes, the task), with your logistic probe;
+# - **stroke colour** (6 classes, which the task does not need), with your logistic probe;
+# - **"the object has a curved part"** (car, head, clock, arch against the five straight-edged kinds),
+#   with your mass-mean probe;
+# - **"round wheels or square blocks?"** on 240 extra scenes of cars and carts only: the two kinds share
+#   every part but the wheels, so this probe asks for the curvature of one part. Mass-mean again.
 #
-# The input "layer" is the image itself, pooled: its mean colour, which says nothing about arcs.
+# The input "layer" is the image itself, pooled: its mean colour per channel.
 
 # %%
-half = len(data.images) // 2
+def probe_concept(pooled: dict, labels: torch.Tensor, n_classes: int | None = None) -> dict:
+    """Held-out accuracy per layer: logistic probe (n_classes given) or mass-mean probe (binary labels)."""
+    half, out = len(labels) // 2, {}
+    for name, x in pooled.items():
+        if n_classes is None:                                       # your probe from Exercise 2.2
+            direction, offset = mass_mean_probe(x[:half], labels[:half])
+            pred = x[half:] @ direction + offset > 0
+            out[name] = (pred == labels[half:].bool()).float().mean().item()
+        else:                                                       # your probe from Exercise 2.3
+            weight, bias = train_probe(x[:half], labels[:half], n_classes)
+            out[name] = ((x[half:] @ weight.T + bias).argmax(-1) == labels[half:]).float().mean().item()
+    return out
+
+
 pooled = {name: F.pool_features(a) for name, a in acts.items()}
-task_acc, curve_acc = {}, {}
-for name, x in pooled.items():                                      # your probes from Exercises 2.2 and 2.3
-    weight, bias = train_probe(x[:half], data.labels[:half], len(names))
-    task_acc[name] = ((x[half:] @ weight.T + bias).argmax(-1) == data.labels[half:]).float().mean().item()
-    direction, offset = mass_mean_probe(x[:half], data.has_curve[:half])
-    pred = x[half:] @ direction + offset > 0
-    curve_acc[name] = (pred == data.has_curve[half:].bool()).float().mean().item()
-fig, probe_data = plot_probe_accuracy({"task label (logistic)": task_acc, "has an arc (mass-mean)": curve_acc})
+has_curved = torch.stack([data.part_masks[p] for p in CURVED_PARTS]).flatten(2).any(-1).any(0)   # [n] bool
+vehicles = render_objects(240, seed=4321, config=ObjectWorldConfig(kinds=("car", "cart")))
+vehicle_pooled = {name: F.pool_features(a) for name, a in
+                  F.collect_activations(model, vehicles.images, ["input"] + LAYERS).items()}
+probe_acc = {"object kind (logistic)": probe_concept(pooled, data.labels, len(names)),
+             "stroke colour (logistic)": probe_concept(pooled, colour, len(data.config.colours)),
+             "has a curved part (mass-mean)": probe_concept(pooled, has_curved),
+             "round wheels, car vs cart (mass-mean)": probe_concept(vehicle_pooled, vehicles.labels == 0)}
+chance = {"object kind (logistic)": torch.bincount(data.labels).max().item() / len(data.labels),
+          "stroke colour (logistic)": torch.bincount(colour).max().item() / len(colour),
+          "has a curved part (mass-mean)": max(has_curved.float().mean().item(), 1 - has_curved.float().mean().item()),
+          "round wheels, car vs cart (mass-mean)": max((vehicles.labels == 0).float().mean().item(),
+                                                       (vehicles.labels == 1).float().mean().item())}
+fig, probe_data = plot_probe_accuracy(probe_acc)
 plt.show()
-print({k: [round(v, 3) for v in vals] for k, vals in probe_data["accuracy"].items()})
+for kind, values in probe_data["accuracy"].items():
+    print(f"{kind:>38}: " + ", ".join(f"{layer} {v:.2f}" for layer, v in zip(probe_data["layers"], values))
+          + f"  (majority class {chance[kind]:.2f})")
 
 # %% [markdown]
-# The figure's numbers, computed with your probes, are checked in a locked cell (not graded: Exercises
-# 2.2 and 2.3 have their own tests, but a wrong probe shows here): the task-label probe should rise with
-# depth and end far above chance (the most frequent class is about 20% of the images).
+# Read the four lines. The **stroke colour** is best read from the input itself (its mean colour) and
+# fades with depth, down to near its majority class in `layer4`: the network does not need it and does
+# not keep it. The **object kind** goes the other way, from near chance in the input and `layer1` to
+# almost every scene in `layer4`. Between them, the two part-level concepts: "has a curved part" climbs
+# through `layer2` and `layer3`, and "round wheels or square blocks" stays near chance until `layer3`,
+# the stage that holds the curve detectors of lesson 4, where it jumps. The printed numbers above are
+# what to quote, not this paragraph; the locked cell below checks the pattern in your numbers.
 
 # %% nbgrader={"grade": false, "grade_id": "probe_depth_result", "locked": true, "schema_version": 3, "solution": false}
-chance = torch.bincount(data.labels).max().item() / len(data.labels)
-checks.check_probe_depth(dict(zip(probe_data["layers"], probe_data["accuracy"]["task label (logistic)"])), chance)
+checks.check_probe_hierarchy(dict(zip(probe_data["layers"], probe_data["accuracy"]["object kind (logistic)"])),
+                             dict(zip(probe_data["layers"], probe_data["accuracy"]["stroke colour (logistic)"])),
+                             chance["object kind (logistic)"])
 
 # %% [markdown]
 # A caution worth repeating: a probe shows that information is *decodable*, not that the network *uses*
@@ -300,27 +366,65 @@ checks.check_dissection_iou(dissection_iou)
 # %% nbgrader={"grade": true, "grade_id": "ex2_5_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false}
 
 # %% [markdown]
-# Now we dissect all three layers with the reference implementation (`mi_tutor.features.dissect`) and count
-# the detectors per concept.
+# Now we dissect all four layers with your two functions against every mask of the world (20 parts,
+# 9 kinds, 6 colours, 4 textures, `blur` and `distractor`), name each unit after its best concept, and
+# count the detectors by concept **type**.
 
 # %%
-dissections = {name: F.dissect(acts[name], data.masks) for name in LAYERS}
-for name, result in dissections.items():
-    print(f"{name}: {result.counts()}")
+stacked, concepts = F.stack_masks(masks)
+dissections = {}
+for name in LAYERS:
+    thresholds = quantile_thresholds(acts[name], 0.005)                          # Exercise 2.4
+    dissections[name] = F.label_units(dissection_iou(acts[name], stacked, thresholds), concepts, thresholds)  # 2.5
+    print(f"{name}: {dissections[name].counts()}")
+types = {name: F.type_counts(result) for name, result in dissections.items()}
+fig, type_data = plot_concept_types(types, {name: acts[name].shape[1] for name in LAYERS})
+plt.show()
+for name in LAYERS:
+    result = dissections[name]
+    best = result.best_iou.topk(3).indices.tolist()
+    print(f"{name} detectors by type {types[name]}; best units:",
+          [(u, result.label[u], round(result.best_iou[u].item(), 3)) for u in best])
 fig, dissection_counts = plot_dissection_counts(dissections["layer3"], title="layer3: detectors per concept")
 plt.show()
-best = dissections["layer3"].best_iou.topk(6).indices.tolist()
-print("best-labelled layer3 units:",
-      [(u, dissections["layer3"].label[u], round(dissections["layer3"].best_iou[u].item(), 3)) for u in best])
 
 # %% nbgrader={"grade": false, "grade_id": "dissection_result", "locked": true, "schema_version": 3, "solution": false}
 checks.check_dissection_counts(dissections["layer3"], dissection_counts)
+checks.check_dissection_hierarchy(type_data)
 
 # %% [markdown]
-# Read the counts layer by layer: which concepts have detectors early, which only later? Note that IoU
-# rewards units whose *thresholded map* overlaps the concept's pixels, so it favours concepts that cover
-# many pixels (textures) and units with compact maps; a perfect curve detector that fires on the inside
-# of the arc would still get a modest IoU with the thin stroke.
+# The hierarchy, measured: `layer1`'s detectors are all **colour** units, `layer4`'s are mostly whole
+# **objects**, and **parts** peak in `layer3` (wheels, frames, rungs, arcs, doors, ...) before objects take
+# over. `layer2` has hardly any detectors at all: its units respond to strokes and edges, concepts for
+# which the world has no mask, and a unit that fires on the edges of every part overlaps each single part
+# mask too little.
+#
+# What did **not** show is textures. They are a trap of the method, not (only) of the network: a
+# background texture covers about a quarter of a scene's pixels, and a map thresholded at its top 0.5%
+# can overlap at most 0.5 / 22, about 2%, of it, so its IoU can never pass 0.04. Dissection is blind to
+# concepts much larger than its quantile. The fair test thresholds each unit at the concept's own area and
+# compares with a map that knows nothing: a random map of area `q` scores `q·a / (q + a - q·a)` on a
+# concept of area `a`.
+
+# %%
+big = {name: masks[name] for name in concepts if F.concept_type(name) == "texture" or name == "blur"}
+q = sum(area[c] for c in big) / len(big)                     # one threshold at their mean area, about 22%
+for name in LAYERS:
+    fair = F.dissect(acts[name], big, quantile=q)
+    print(f"{name}: best unit at the {q:.0%} quantile: "
+          + ", ".join(f"{c} {v:.3f}" for c, v in zip(fair.concepts, fair.iou.max(0).values.tolist())))
+print(f"a random map of area {q:.0%}:          "
+      + ", ".join(f"{c} {q * area[c] / (q + area[c] - q * area[c]):.3f}" for c in big))
+texture_acc = probe_concept(pooled, data.texture, len(data.config.textures))
+print("texture probe (logistic): " + ", ".join(f"{k} {v:.2f}" for k, v in texture_acc.items())
+      + f"  (majority class {torch.bincount(data.texture).max().item() / len(data.texture):.2f})")
+
+# %% [markdown]
+# Even at that threshold the best units overlap a texture only a little more than a random map does: no
+# unit of any layer *segments* a texture well. That does not mean the network ignores textures: the
+# logistic probe reads the background texture from the pooled activations far above its majority class,
+# best in the middle layers, and less again in `layer4`. Dissection sees what units localise, and only at
+# the scale of its threshold; a probe sees what a layer holds, localised or not.
 #
 # ## 5. Directions that are not neurons
 #
@@ -352,55 +456,60 @@ checks.check_direction_activation(direction_activation)
 # %% nbgrader={"grade": true, "grade_id": "ex2_6_hidden", "locked": true, "points": 1, "schema_version": 3, "solution": false}
 
 # %% [markdown]
-# Which direction? The network must find arcs of *every* orientation, and dissection labels units with one
-# orientation each (`curve_90`, ...). The concept "arc, any orientation" (`curve`) is a natural candidate
-# for a feature that no single neuron carries. We take the **mass-mean direction** of `layer3` positions
-# covered by arc pixels against positions with none, fitted on the first half of the images, and dissect it
-# on the second half next to the five neurons it weights most (and the best neuron of the whole layer).
+# Which direction? `layer3` holds the curve detectors of lesson 4: about thirty units, each preferring
+# curves of one orientation. The concept "a curved stroke, any orientation" (the union of the masks of the
+# curved parts: wheels, heads, eyes, snouts, rims, arcs) is then a natural candidate for a feature that no
+# single neuron carries. We take the **mass-mean direction** of `layer3` positions covered by curved
+# strokes against positions with none, fitted on the first half of the scenes, and dissect it on the
+# second half next to the five neurons it weights most (and the best neuron of the whole layer).
 #
-# One honest complication first. Arcs cover about 3% of the pixels, and a map thresholded at its top 0.5%
-# can overlap at most a sixth of them: with dissection's standard quantile *every* map, neuron or
-# direction, is capped near IoU 0.17 and the comparison mostly measures who spends its 0.5% best. We
-# therefore threshold every map at the concept's own area, for the direction and the neurons alike, and
-# print the standard-quantile numbers too.
+# One honest complication first. Curved strokes cover under 2% of the pixels, and a map thresholded at
+# its top 0.5% can overlap at most 0.5 / 1.7, under a third, of them: with dissection's standard quantile every map,
+# neuron or direction, is capped and the comparison mostly measures who spends its 0.5% best. We therefore
+# threshold every map at the concept's own area, for the direction and the neurons alike, and print the
+# standard-quantile numbers too.
 
 # %%
-concept = "curve"
-area = data.masks[concept].float().mean().item()
-curve_direction = F.concept_direction(acts["layer3"][:half], data.masks[concept][:half])
-test_masks = {concept: data.masks[concept][half:]}
+half = len(data.images) // 2
+concept = "curved stroke"
+curved = torch.stack([data.part_masks[p] for p in CURVED_PARTS]).any(0)          # [n, 64, 64]
+curved_area = curved.float().mean().item()
+curve_direction = F.concept_direction(acts["layer3"][:half], curved[:half])
+test_masks = {concept: curved[half:]}
 comparison = F.compare_direction_to_neurons(acts["layer3"][half:], curve_direction, test_masks, concept, k=5,
-                                            quantile=area)
+                                            quantile=curved_area)
 standard = F.compare_direction_to_neurons(acts["layer3"][half:], curve_direction, test_masks, concept, k=5)
 fig, direction_data = plot_direction_comparison(comparison.direction_iou, comparison.neurons,
                                                 comparison.neuron_iou, concept)
 plt.show()
-print(f"threshold at the concept's area ({area:.3f}): direction {comparison.direction_iou:.3f}, best mixed neuron "
-      f"{comparison.best_neuron_iou:.3f}, best neuron of the layer {comparison.best_any_iou:.3f} "
+held_out = direction_activation(acts["layer3"][half:], curve_direction)          # your Exercise 2.6
+print(f"your direction_activation agrees with the reference: "
+      f"{torch.allclose(held_out, F.direction_activation(acts['layer3'][half:], curve_direction), atol=1e-5)}")
+print(f"threshold at the concept's area ({curved_area:.3f}): direction {comparison.direction_iou:.3f}, best mixed "
+      f"neuron {comparison.best_neuron_iou:.3f}, best neuron of the layer {comparison.best_any_iou:.3f} "
       f"(unit {comparison.best_any_neuron})")
 print(f"standard 0.5% threshold: direction {standard.direction_iou:.3f}, best mixed neuron "
       f"{standard.best_neuron_iou:.3f}")
-for other in ["curve_90", "line"]:
-    d = F.concept_direction(acts["layer3"][:half], data.masks[other][:half])
-    c = F.compare_direction_to_neurons(acts["layer3"][half:], d, {other: data.masks[other][half:]}, other,
-                                       quantile=data.masks[other].float().mean().item())
-    print(f"{other:>9}: direction {c.direction_iou:.3f} vs best neuron of the layer {c.best_any_iou:.3f}")
+for other in ["part:wheel", "object:head"]:
+    d = F.concept_direction(acts["layer3"][:half], masks[other][:half])
+    c = F.compare_direction_to_neurons(acts["layer3"][half:], d, {other: masks[other][half:]}, other,
+                                       quantile=area[other])
+    print(f"{other:>13}: direction {c.direction_iou:.3f} vs best neuron of the layer {c.best_any_iou:.3f}")
 
 # %% [markdown]
-# For "an arc of any orientation" the direction wins clearly: it adds up the orientation-specific curve
-# units, each of which covers only its own arcs. For a single orientation (`curve_90`) a neuron already
-# *is* the feature and the direction does not beat it; for straight lines, which the task only needs in
-# order to ignore them, `layer3` has no good direction at all. Directions are not automatically better
-# than neurons: they win when the concept is spread over several units.
+# For "a curved stroke of any orientation" the direction wins: it adds up the orientation-specific curve
+# units, each of which covers only its own stretch of every curve. For a single part (`part:wheel`) or a
+# kind (`object:head`) a neuron of `layer3` already does better than the fitted direction. Directions are
+# not automatically better than neurons: they win when the concept is spread over several units.
 
 # %% nbgrader={"grade": false, "grade_id": "direction_result", "locked": true, "schema_version": 3, "solution": false}
 checks.check_direction_vs_neurons(comparison, concept)
 
 # %% [markdown] nbgrader={"grade": true, "grade_id": "written_1", "locked": false, "points": 2, "schema_version": 3, "solution": true}
-# **Written question.** The mass-mean "curve" direction segments arcs better than any neuron it mixes.
-# Does this show that the network *represents* "an arc, any orientation" as a feature? Give one reason it
-# might not, and describe an experiment (with the tools of lessons 1 and 2) that would tell the two stories
-# apart.
+# **Written question.** The mass-mean "curved stroke" direction segments curves better than any neuron of
+# `layer3`. Does this show that the network *represents* "a curve, any orientation" as a feature? Give one
+# reason it might not, and describe an experiment (with the tools of lessons 1 and 2) that would tell the
+# two stories apart.
 #
 # YOUR ANSWER HERE
 
@@ -409,8 +518,8 @@ checks.check_direction_vs_neurons(comparison, concept)
 #
 # Looking at one unit at a time hides how the layer organises *all* inputs. An **activation atlas**
 # (Carter et al., 2019) lays many activation vectors out in 2-D and shows what sits where. Here each image
-# becomes one `layer3` vector (the spatial max per channel), a PCA projection gives the layout, and every
-# cell of a grid shows the image nearest to the cell's average.
+# becomes one `layer1` vector and one `layer4` vector (the spatial max per channel), a PCA projection gives
+# the layout, and every cell of a grid shows the image nearest to the cell's average.
 #
 # ### Exercise 2.7: average on a grid
 # **Difficulty:** ★★☆☆☆  **Importance:** ★★☆☆☆
@@ -440,25 +549,38 @@ checks.check_grid_average(grid_average)
 # %% nbgrader={"grade": true, "grade_id": "ex2_7_hidden", "locked": true, "points": 1, "schema_version": 3, "solution": false}
 
 # %%
-vectors = F.spatial_max(acts["layer3"])
-atlas = F.activation_atlas(vectors, n_cells=8, labels=data.labels)
-fig, atlas_data = plot_atlas(atlas, data.images, names)
+atlases, atlas_purity = {}, {}
+one_hot = torch.nn.functional.one_hot(data.labels, len(names)).float()
+for name in ["layer1", "layer4"]:
+    vectors = F.spatial_max(acts[name])
+    atlases[name] = F.activation_atlas(vectors, n_cells=8, labels=data.labels)
+    fractions, counts = grid_average(atlases[name].coords, one_hot, 8)            # your Exercise 2.7
+    atlas_purity[name] = F.cell_purity(fractions, counts)
+    print(f"{name}: {int((counts > 0).sum())} of 64 cells occupied; a scene shares its cell's most common kind "
+          f"{atlas_purity[name]:.0%} of the time")
+fig, atlas_data = plot_atlas(atlases["layer4"], data.images, names)
 plt.show()
-print(f"{int((atlas_data['counts'] > 0).sum())} of 64 cells are occupied")
 
 # %% [markdown]
-# Orientation classes should form a ring or arcs in the layout: the network's representation of arc
-# orientation is itself circular, with neighbouring orientations close together.
-#
+# In the `layer4` atlas the kinds sort themselves into regions: most scenes share their cell with scenes of
+# the same kind, where in the `layer1` atlas (one vector of eight colour and edge units per scene) the cells
+# mix the kinds. The cell purity printed above, computed with your `grid_average`, puts a number on it.
+
+# %% nbgrader={"grade": false, "grade_id": "atlas_result", "locked": true, "schema_version": 3, "solution": false}
+checks.check_atlas_purity(atlas_purity)
+
+# %% [markdown]
 # ## Summary
 #
-# - Dataset examples (spatial max, top-k plus a quilt across the range) are the first look at a unit.
-# - Linear and mass-mean probes show *what is decodable* where; here the task label becomes decodable with
-#   depth, the input's mean colour says nothing.
+# - Dataset examples (spatial max, top-k plus a quilt across the range) are the first look at a unit; the
+#   top examples of `layer1` units share a colour, those of `layer4` units an object kind.
+# - Linear and mass-mean probes show *what is decodable* where: the stroke colour fades with depth, part
+#   curvature becomes readable in `layer3`, the object kind in `layer3` and `layer4`.
 # - Network dissection scores units against concept masks (top-0.5% threshold, bilinear upsampling,
-#   dataset-wide IoU, detectors above 0.04) and names them.
-# - Features need not be neurons: a direction can beat every neuron it mixes, which is evidence of a
-#   distributed representation, or of our own construct (see the written question).
+#   dataset-wide IoU, detectors above 0.04) and names them: colour units in `layer1`, part units peaking in
+#   `layer3`, object units in `layer4`. It cannot see concepts much larger than its quantile (textures).
+# - Features need not be neurons: a direction can beat every neuron it mixes (curved strokes in `layer3`),
+#   which is evidence of a distributed representation, or of our own construct (see the written question).
 # - An activation atlas shows how a layer organises many inputs at once.
 #
 # ## Further reading

@@ -154,3 +154,47 @@ def test_features_follow_cuda_inputs():
     assert F.dissection_iou(acts, masks, F.quantile_thresholds(acts)).shape == (4, 2)
     probe = F.train_linear_probe(acts.flatten(1), torch.randint(2, (10,), device="cuda"), steps=5)
     assert probe.weight.device.type == "cuda"
+
+
+def test_label_units_type_counts_and_majority_share():
+    iou = torch.tensor([[0.10, 0.00, 0.0], [0.00, 0.50, 0.0], [0.20, 0.00, 0.0], [0.01, 0.02, 0.03]])
+    d = F.label_units(iou, ["part:a", "colour:b", "object:c"], torch.zeros(4))
+    assert d.label == ["part:a", "colour:b", "part:a", "object:c"]
+    assert F.type_counts(d) == {"part": 2, "colour": 1}          # unit 3 is below the 0.04 detector threshold
+    assert F.concept_type("blur") == "blur"
+    with pytest.raises(ShapeError):
+        F.label_units(iou, ["part:a", "colour:b"], torch.zeros(4))
+    assert F.majority_share(torch.tensor([2, 2, 1, 2]), torch.tensor([0, 1, 2])) == pytest.approx(2 / 3)
+    with pytest.raises(ValueError, match="empty"):
+        F.majority_share(torch.tensor([0, 1]), torch.tensor([], dtype=torch.long))
+
+
+def test_dissect_equals_label_units_of_dissection_iou():
+    g = torch.Generator().manual_seed(2)
+    acts = torch.rand(6, 3, 4, 4, generator=g)
+    masks = {"part:x": torch.rand(6, 8, 8, generator=g) > 0.7, "object:y": torch.rand(6, 8, 8, generator=g) > 0.9}
+    stacked, names = F.stack_masks(masks)
+    thr = F.quantile_thresholds(acts, 0.1)
+    by_hand = F.label_units(F.dissection_iou(acts, stacked, thr), names, thr)
+    result = F.dissect(acts, masks, quantile=0.1)
+    assert torch.equal(result.iou, by_hand.iou) and result.label == by_hand.label
+
+
+def test_cell_purity():
+    coords = torch.tensor([[0.0, 0.0], [0.1, 0.1], [1.0, 1.0], [0.9, 0.9]])
+    mixed = torch.nn.functional.one_hot(torch.tensor([0, 1, 1, 1]), 2).float()
+    cells, counts = F.grid_average(coords, mixed, 2)
+    assert F.cell_purity(cells, counts) == pytest.approx(3 / 4)   # the first cell holds one of each
+    with pytest.raises(ValueError, match="no points"):
+        F.cell_purity(cells, torch.zeros_like(counts))
+
+
+def test_part_mask_and_concept_type_figures_return_their_data():
+    from mi_tutor.vision.objects import render_objects
+    batch = render_objects(3, seed=0)
+    _, data = plots.plot_part_masks(batch.images, batch.part_masks, [0, 2])
+    assert data["label_map"].shape == (2, 64, 64)
+    for j, i in enumerate([0, 2]):
+        assert set(data["parts"][j]) == {p for p, m in batch.part_masks.items() if m[i].any()}
+    _, data = plots.plot_concept_types({"l1": {"colour": 3}, "l2": {"part": 2, "colour": 1}}, {"l1": 8, "l2": 16})
+    assert data["counts"] == {"colour": [3, 1], "part": [0, 2]}
