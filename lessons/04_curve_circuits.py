@@ -845,6 +845,40 @@ checks.check_composition_result(rows, weight_next, car_units)
 # wide, its wheels and windows 8 to 14 pixels apart: one to two taps of `layer4`, so the geometry
 # the Circuits car detector exploits barely fits in the kernel.
 #
+# **A world where it grows.** The zoo has one net in which it does: `vgg_wreck_s1`, the same VGG
+# architecture trained on a variant of the world (`WRECK_WORLD`) with larger objects (scale 0.55
+# to 0.85 instead of 0.3 to 0.5) and a tenth kind, `wreck`, the car upside down: the same parts,
+# which only their *arrangement* tells from a car. We read it as the zoo entry records
+# (`COMPOSITION_READ`): the part units are the `layer3` units most active on one part's mask
+# *against the other part's* mask, and the car unit is the `layer4.1` unit that fires more on cars
+# than on any other kind, wrecks included. Your `composition_rows` reads its kernels.
+
+# %%
+from mi_tutor.zoo.entries.objects import COMPOSITION_READ, WRECK_WORLD
+
+wreck_net = zoo.load("vgg_wreck_s1", device=device)
+wreck_scenes = render_objects(1024, seed=12345, config=WRECK_WORLD)
+wreck_car = findings.composition(wreck_net, LAYER, batch=wreck_scenes, **COMPOSITION_READ)
+wreck_weight, _ = findings.stage_entry(wreck_net, LAYER)
+wreck_rows = composition_rows(wreck_weight, wreck_car.object_unit, list(wreck_car.part_units))   # Exercise 4.11
+for (top_w, bottom_w), part, unit in zip(wreck_rows.tolist(), wreck_car.parts, wreck_car.part_units):
+    print(f"vgg_wreck_s1: {part} unit {unit} -> car unit {wreck_car.object_unit}: top row {top_w:+.3f}, "
+          f"bottom row {bottom_w:+.3f}")
+fig, wreck_maps = plots.plot_part_maps(wreck_weight[wreck_car.object_unit, list(wreck_car.part_units)],
+                                       [f"{p} unit {u}" for p, u in zip(wreck_car.parts, wreck_car.part_units)],
+                                       title=f"vgg_wreck_s1: weights into car unit {wreck_car.object_unit} of layer4.1")
+
+# %% nbgrader={"grade": false, "grade_id": "wreck_composition_result", "locked": true, "schema_version": 3, "solution": false}
+checks.check_composition_result(wreck_rows, wreck_weight, wreck_car)
+
+# %% [markdown]
+# Here all four signs come out as in the Circuits car detector: the wheel unit's weights are
+# positive at the bottom and negative at the top, the window unit's the reverse. Two cautions
+# that belong with the result: it grew in **one of three** seeds of this recipe
+# (`site/api/vision_findings.md`), and it needed a task that rewards arrangement (a car and a wreck
+# differ in nothing else) and objects large enough that wheels and windows fall on different
+# taps. Circle units grew in none of these variants.
+#
 # ## 12. A pose-invariant circuit: heads facing left and right
 #
 # The Circuits dog-head detector of InceptionV1 merges a unit for heads facing left and a unit for
@@ -941,8 +975,9 @@ else:
 # which of these did you check here, which came out convincing and which weak or absent (quote
 # your numbers)? Which single result, had it come out differently, would have made you drop the
 # claim "these units are curve detectors"? The composition and circle circuits did not show in
-# this net's weights while the pose circuit did: what does that tell you about reading circuits
-# from one conv's weights, and what would you try next? What do the polysemantic units of the same
+# this net's weights while the pose circuit did, and the composition showed in `vgg_wreck_s1`:
+# what does that tell you about reading circuits from one conv's weights, and about the role of
+# the task and the world? What do the polysemantic units of the same
 # layer mean for how far the claim generalises to the rest of the layer?
 #
 # YOUR ANSWER HERE
@@ -960,8 +995,9 @@ else:
 #   units follow the curve's tangent more than any shuffle does, though by little; a detector
 #   written from that reading reproduces a learned detector's tuning.
 # - One stage up, the weights of one conv show a pose-invariant unit fed by a left- and a
-#   right-facing unit, but **no** circle units and **no** car composition in this net: a result
-#   that a world, a net or a reading method must earn, not one to assume.
+#   right-facing unit, but **no** circle units and **no** car composition in this net; the car
+#   composition appears in one seed of a net trained on a world that rewards arrangement
+#   (`vgg_wreck_s1`): a result that a world, a net or a reading method must earn, not one to assume.
 # - Many units of the same layer are polysemantic: clean circuits are islands.
 #
 # ## Further reading
