@@ -241,18 +241,27 @@ def fft_scale(h: int, w: int) -> torch.Tensor:
 # %% nbgrader={"grade": true, "grade_id": "ex3_4_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false}
 checks.check_fft_scale(fft_scale)
 
+
 # %% nbgrader={"grade": true, "grade_id": "ex3_4_hidden", "locked": true, "points": 1, "schema_version": 3, "solution": false}
 
 # %% [markdown]
 # Now the experiment the whole section builds to: the same eight units, the same number of steps, four
-# ways. We keep the **pixel** and **Fourier** runs with and without transformation robustness, and measure
-# the share of energy above a quarter of a cycle per pixel (with your `high_frequency_share`), and the full
-# radial spectra.
+# ways. We keep the **pixel** and **Fourier** runs with and without transformation robustness (lucid's list,
+# with your `jitter` doing the two random crops), and measure the share of energy above a quarter of a cycle
+# per pixel (with your `high_frequency_share`), and the full radial spectra.
 
 # %%
+def random_jitter(d: int):
+    """Your `jitter` at random offsets, drawn from the render loop's generator."""
+    return lambda x, g: jitter(x, d, *torch.randint(0, d + 1, (2,), generator=g).tolist())
+
+
+robust = V.compose([V.pad(4), random_jitter(4), V.random_scale([1 + (i - 5) / 50 for i in range(11)]),
+                    V.random_rotate(list(range(-10, 11)) + 5 * [0]), random_jitter(2), V.resize(32)])
 renders, final_loss = {"naive": naive.images}, {"naive": naive.losses[-1]}
-for label, kwargs in {"transforms": dict(param="pixel"), "fourier": dict(param="fourier", transforms=None),
-                      "transforms + fourier": dict(param="fourier")}.items():
+for label, kwargs in {"transforms": dict(param="pixel", transforms=robust),
+                      "fourier": dict(param="fourier", transforms=None),
+                      "transforms + fourier": dict(param="fourier", transforms=robust)}.items():
     result = V.render(model, V.channels(LAYER3, UNITS), steps=96, batch=len(UNITS), size=32, seed=0, **kwargs)
     renders[label], final_loss[label] = result.images, result.losses[-1]
 fig, _ = plot_visualizations(renders)
@@ -274,8 +283,9 @@ checks.check_hf_reduction(shares, "naive", "transforms", max_ratio=0.8)
 # Read the printed ratios. Transformation robustness and the Fourier basis each cut the high-frequency share
 # of the naive images; together they cut it most. The final losses tell the price: the regularised images
 # excite their units less than the naive ones (a smaller `-loss`), because the optimiser is no longer free to
-# use every pixel. The world's own scenes (thin strokes, sharp edges, textured backgrounds) sit in between:
-# our regularised renders are smoother than the data, the naive ones far noisier. A channel objective
+# use every pixel. The world's own scenes (thin strokes over textured backgrounds) carry less high-frequency
+# energy still (the `dataset scenes` line): our renders are a compromise between "natural" and "maximally
+# exciting", and the naive ones are far from natural. A channel objective
 # rewards the unit firing at *every* position, so whatever the unit likes is tiled across the canvas.
 #
 # ## 5. Do the visualizations agree with the dataset examples?
@@ -304,9 +314,8 @@ fig, _ = plot_vis_vs_examples(vis, crops, titles)
 plt.show()
 
 # %% [markdown]
-# By eye the visualizations are blotches of bright and dark strokes around the centre, not the clean arcs
-# that InceptionV1's curve detectors paint at 224 pixels: a 32-pixel canvas and a unit that sees 20 pixels
-# leave little room. So we let the network judge. Lesson 4's family gives every curve unit a preferred
+# By eye, do you see arcs? Do not expect the clean arcs that InceptionV1's curve detectors paint at 224
+# pixels: a 32-pixel canvas and a unit that sees 20 pixels leave little room. So we let the network judge. Lesson 4's family gives every curve unit a preferred
 # orientation (the direction its arc bulges). The **population vector** of the family reads an orientation
 # off any image: each member votes for its preferred orientation with its centre response (relative to its
 # response to its best arc). We leave the visualized unit itself out of the vote, so the reading does not
@@ -456,25 +465,39 @@ checks.check_diversity_loss(diversity_loss)
 # %%
 strongest = int(family.curve_response.argmax())            # the family member that fires most on its arc
 unit, pref = family.channels[strongest], family.orientations[strongest]
-plain_batch = V.render(model, V.channel(LAYER3, unit), steps=96, batch=4, size=32, seed=2).images
-diverse_batch = V.render(model, V.channel(LAYER3, unit) + 2.0 * V.diversity("layer3"), steps=96, batch=4,
-                         size=32, seed=2).images
-fig, _ = show_images(torch.cat([plain_batch, diverse_batch]), ["channel"] * 4 + ["channel + diversity"] * 4,
+
+
+def centre(acts: torch.Tensor) -> torch.Tensor:
+    """The [batch, channels, 1, 1] centre position of a map."""
+    h, w = acts.shape[-2] // 2, acts.shape[-1] // 2
+    return acts[..., h:h + 1, w:w + 1]
+
+
+# Objectives from your Exercises 3.1 and 3.5. Your channel loss on the centre position alone is the neuron
+# objective (so the family can read the centre, as in section 5); then the same plus twice the diversity penalty.
+neuron_only = V.Objective(lambda cache: channel_loss(centre(cache[LAYER3]), unit), (LAYER3,), "neuron")
+with_diversity = V.Objective(lambda cache: channel_loss(centre(cache[LAYER3]), unit)
+                             + 2.0 * diversity_loss(cache["layer3"]), (LAYER3, "layer3"), "neuron + diversity")
+plain_batch = V.render(model, neuron_only, steps=96, batch=4, size=32, seed=2).images
+diverse_batch = V.render(model, with_diversity, steps=96, batch=4, size=32, seed=2).images
+fig, _ = show_images(torch.cat([plain_batch, diverse_batch]), ["neuron"] * 4 + ["neuron + diversity"] * 4,
                      ncols=4, scale=1.5)
 plt.show()
 with torch.no_grad():
-    for label, batch in {"channel": plain_batch, "channel + diversity": diverse_batch}.items():
+    for label, batch in {"neuron": plain_batch, "neuron + diversity": diverse_batch}.items():
         layer3 = layer_activations(model, ["layer3"], batch)["layer3"]
         error = angle_difference(read(batch, unit), pref).rad2deg()
-        print(f"{label:>20}: diversity loss {V.diversity_loss(layer3).item():.3f}, unit {unit} mean activation "
-              f"{layer3[:, unit].mean():.2f}, family reading off its {math.degrees(pref):.0f}° by "
-              f"{[round(e) for e in error.tolist()]}°")
+        print(f"{label:>19}: diversity loss {V.diversity_loss(layer3).item():.3f}, unit {unit} centre activation "
+              f"{centre(layer3)[:, unit].mean():.2f}; the family reads the images {[round(e) for e in error.tolist()]}° "
+              f"off its {math.degrees(pref):.0f}° ({int((error.abs() < 45).sum())} of 4 within 45°)")
 
 # %% [markdown]
 # Diversity costs activation and buys variety (compare the two printed lines: a lower diversity loss, a
-# lower mean activation). The family's reading of each image says whether the variants are still the same
-# feature: if they stay near the unit's preferred orientation while the Gram matrices spread apart, the unit
-# is monosemantic with respect to orientation, and the variety is in curvature, position and colour.
+# lower activation of the unit). The family's reading of each image says whether the variants are still the
+# same feature: compare how many images it reads within 45° of the unit's preferred orientation with and
+# without diversity. Images read far away are *other* ways to excite this unit, found by the optimiser. Whether the unit ever meets them in scenes is a question for its dataset examples (lesson 4
+# looks for polysemantic units with the world's masks). Diversity is a tool for finding such facets, and a
+# reminder that one visualization shows one of them.
 # (Directions work too: `V.direction(LAYER3, vector)` visualizes a non-basis direction, such as lesson 2's
 # mass-mean directions.)
 #
@@ -513,7 +536,12 @@ checks.check_deepdream_step(deepdream_step)
 
 # %%
 start = data.images[:4].to(device)
-dreams = {layer: V.run_deepdream(model, layer, start, steps=12, lr=0.02) for layer in ("layer1", "layer3")}
+dreams = {}
+for layer in ("layer1", "layer3"):
+    dream = start
+    for _ in range(12):
+        dream = deepdream_step(model, layer, dream, lr=0.02)     # your Exercise 3.6
+    dreams[layer] = dream
 fig, _ = show_images(torch.cat([start.cpu()] + [d.cpu() for d in dreams.values()]),
                      ["original"] * 4 + ["dream layer1"] * 4 + ["dream layer3"] * 4, ncols=4, scale=1.5)
 plt.show()
@@ -528,8 +556,9 @@ with torch.no_grad():
 
 # %% [markdown]
 # Each dream raises the energy of its own layer most (the printed factors): dreaming on `layer1` amplifies
-# edges and colour contrasts, which `layer3` passes on only in part; dreaming on `layer3` amplifies the
-# layer's own vocabulary, the curve family among it, by drawing more of what those units like along the
+# that layer's vocabulary (edges, colour contrasts), which `layer3` passes on only in part; dreaming on
+# `layer3` amplifies `layer3`'s, and the curve family's activity rises more than under the `layer1` dream
+# (compare the last factor of the two lines): the dream draws more of what those units like along the
 # existing strokes.
 
 # %% [markdown] nbgrader={"grade": true, "grade_id": "written_1", "locked": false, "points": 2, "schema_version": 3, "solution": true}
