@@ -313,7 +313,7 @@ for kind, values in probe_data["accuracy"].items():
 # not keep it. The **object kind** goes the other way, from near chance in the input and `layer1` to
 # almost every scene in `layer4`. Between them, the two part-level concepts: "has a curved part" climbs
 # through `layer2` and `layer3`, and "round wheels or square blocks" stays near chance until `layer3`,
-# the stage that holds the curve detectors of lesson 4, where it jumps. The printed numbers above are
+# the stage that holds the curve detectors of lesson 4 (Section 5 prints their number), where it jumps. The printed numbers above are
 # what to quote, not this paragraph; the locked cell below checks the pattern in your numbers.
 
 # %% nbgrader={"grade": false, "grade_id": "probe_depth_result", "locked": true, "schema_version": 3, "solution": false}
@@ -503,8 +503,8 @@ checks.check_direction_activation(direction_activation, seed=7, n=2, channels=11
 ### END HIDDEN TESTS
 
 # %% [markdown]
-# Which direction? `layer3` holds the curve detectors of lesson 4: about thirty units, each preferring
-# curves of one orientation. The concept "a curved stroke, any orientation" (the union of the masks of the
+# Which direction? `layer3` holds the curve detectors of lesson 4: the zoo entry records the family
+# measured on these weights (printed below), units that each prefer curves of one orientation. The concept "a curved stroke, any orientation" (the union of the masks of the
 # curved parts: wheels, heads, eyes, snouts, rims, arcs) is then a natural candidate for a feature that no
 # single neuron carries. We take the **mass-mean direction** of `layer3` positions covered by curved
 # strokes against positions with none, fitted on the first half of the scenes, and dissect it on the
@@ -517,6 +517,8 @@ checks.check_direction_activation(direction_activation, seed=7, n=2, channels=11
 # standard-quantile numbers too.
 
 # %%
+members, gap = zoo.info("vgg_objects_s1")["curve_family_layer3"]     # measured on these weights (lesson 4)
+print(f"layer3 curve family of this net: {members} units, largest gap between preferred orientations {gap} deg")
 half = len(data.images) // 2
 concept = "curved stroke"
 curved = torch.stack([data.part_masks[p] for p in CURVED_PARTS]).any(0)          # [n, 64, 64]
