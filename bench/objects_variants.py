@@ -53,6 +53,8 @@ VARIANTS: dict[str, Variant] = {
     "wreck_vgg_s2": Variant(world={"scale": BIG, "kinds": WRECK}, seed=2),
     # the same world, twice the steps
     "wreck_vgg_long_s0": Variant(world={"scale": BIG, "kinds": WRECK}, steps=1200),
+    # five stages (layer5 at 4 x 4)
+    "wreck_vgg5_s0": Variant(world={"scale": BIG, "kinds": WRECK}, channels=(8, 16, 32, 48, 64)),
     # larger objects + the car with wheels and windows swapped (same body and roof) as a tenth kind
     "swap_vgg_s0": Variant(world={"scale": BIG, "kinds": SWAP}),
     "swap_vgg_s1": Variant(world={"scale": BIG, "kinds": SWAP}, seed=1),
