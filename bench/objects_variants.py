@@ -1,11 +1,12 @@
 """Variants of the object world / zoo recipe tried for the circle and car-composition findings (issue 9).
 
 Each variant trains one net on the object task only (one CPU thread), saves its weights under
-``--out`` and records accuracy and train time in ``bench/results/objects_variants.json``;
-``measure`` re-reads a saved net with ``mi_tutor.vision.findings``.
+``--out`` (default ``/tmp/variants``) and records accuracy and train time in
+``bench/results/objects_variants.json``; ``bench/objects_arrangement.py`` measures the saved nets.
 
-    python bench/objects_variants.py train big_vgg_s0
-    python bench/objects_variants.py measure big_vgg_s0
+    python bench/objects_variants.py list
+    python bench/objects_variants.py train wreck_vgg_s1
+    python bench/objects_arrangement.py wreck_vgg_s1
 """
 
 from __future__ import annotations

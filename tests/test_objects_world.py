@@ -181,3 +181,36 @@ def test_unknown_part_kind():
 
     with pytest.raises(KeyError, match="`kind`"):
         render_parts("bus", torch.zeros(1, 2, 2), torch.zeros(1, 2, 2), torch.ones(1), torch.ones(1), 0.1)
+
+
+# ------------------------------------------------------------------ extra kinds (the arrangement world)
+def test_extra_kinds_leave_the_default_world_alone():
+    from mi_tutor.vision.objects import ALL_KINDS, EXTRA_KINDS, PARTS
+
+    assert len(OBJECT_KINDS) == 9 and ObjectWorldConfig().kinds == OBJECT_KINDS
+    assert ALL_KINDS == OBJECT_KINDS + EXTRA_KINDS and {"wreck", "swap"} <= set(EXTRA_KINDS)
+    assert "wreck" not in PARTS and "swap" not in PARTS
+    # the default scenes are the ones the shipped nets saw: same labels as a world built from the nine kinds
+    a, b = render_objects(16, seed=5), render_objects(16, seed=5, config=ObjectWorldConfig(kinds=OBJECT_KINDS))
+    assert torch.equal(a.images, b.images) and torch.equal(a.labels, b.labels)
+
+
+@pytest.mark.parametrize("kind, wheels_above", [("car", False), ("wreck", True), ("swap", True)])
+def test_extra_kinds_rearrange_the_cars_parts(kind, wheels_above):
+    """wreck (upside down) and swap (wheels and windows swapped) draw the car's parts, wheels above the windows."""
+    b = render_objects(32, seed=2, config=ObjectWorldConfig(kinds=(kind,), scale=(0.55, 0.85)))
+    rows = torch.arange(64, dtype=torch.float32)[None, :, None]
+
+    def mean_row(mask):
+        return float((mask * rows).sum() / mask.sum())
+
+    wheel, window = b.part_masks["wheel"].float(), b.part_masks["window"].float()
+    assert wheel.sum() > 0 and window.sum() > 0 and b.part_masks["body"].any()
+    assert (mean_row(wheel) < mean_row(window)) == wheels_above  # row 0 is the top
+    assert set(b.scene(0)[0].parts) == {"body", "window", "wheel", "hub"}
+    assert bool((b.facing != 0).all())
+
+
+def test_bad_extra_kind_names_the_argument():
+    with pytest.raises(KeyError, match="config.kinds.*wreck"):
+        render_objects(2, config=ObjectWorldConfig(kinds=("car", "wrek")))
