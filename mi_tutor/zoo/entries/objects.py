@@ -9,6 +9,10 @@ every step (``render_objects(64, seed)``), AdamW + OneCycle, one CPU thread.
 ``plainnet_count_s0`` has the plain architecture but learns another task over
 the same world: how many objects (1-4) a scene holds (lesson 7, "across tasks").
 
+``vgg_wreck_s1`` is a VGG net of the *arrangement world* (``WRECK_WORLD``: larger objects and a tenth
+kind, the upside-down car), the one net in which the car composition circuit (wheels below,
+windows above) reads from the weights (``COMPOSITION_READ``; one seed of three).
+
 Every net is a :class:`~mi_tutor.vision.architectures.ZooCNN`: stages
 ``layer1`` (64 x 64), ``layer2`` (32 x 32), ``layer3`` (16 x 16), ``layer4``
 (8 x 8), then ``head``. The findings measured on the shipped weights
