@@ -299,7 +299,8 @@ WHAT_FAILED = (
     "plain nets: a curve family in layer3 (17-20 units) but gaps of 61-76 deg (the VGG, ResNet and counting nets "
     "close the circle); one cosmetic style of probe arcs gave noisy gaps (42-113 deg for one net across styles), "
     "hence the average over 16 styles; circle units read from the weights grew in one net of ten (one unit), no car unit with wheel "
-    "weights below and window weights above (3x3 kernels at 8 px taps are about the size of the wheel-window offset); "
+    "weights below and window weights above with any reading (first conv or expanded stage weights; larger objects "
+    "alone did not grow it either: the default task does not need the parts' arrangement, see vgg_wreck_s1); "
     "pose units exist but prefer their side only 1.2-1.8x"
 )
 WHAT_WORKED = (
