@@ -1,7 +1,6 @@
 """Vision side of the course: procedural image worlds and small CNNs."""
 
 from .architectures import ARCHITECTURES, CurveNetConfig, PlainNet, ResNet, VGGNet, build_curve_net
-from .curves import CurveBatch, CurveWorldConfig, render_world
 from .models import ConvNet, ConvNetConfig
 from .world import SHAPE_KINDS, COLOURS, WorldBatch, WorldConfig, render_shapes
 
@@ -13,9 +12,6 @@ __all__ = [
     "WorldBatch",
     "WorldConfig",
     "render_shapes",
-    "CurveBatch",
-    "CurveWorldConfig",
-    "render_world",
     "ARCHITECTURES",
     "CurveNetConfig",
     "PlainNet",

@@ -1,7 +1,10 @@
-"""Three small CNN families for the curve world, built from torchvision blocks.
+"""Small CNN families built from torchvision blocks: the zoo's object-world nets and 3-stage test nets.
 
-All three share the same outline so lessons can compare them layer by layer:
-``layer1`` (32x32, edges), ``layer2`` (16x16, curves), ``layer3`` (8x8), then
+:func:`build_zoo_net` builds the object-world nets of the zoo (``layer1``..``layer4``, then
+``head``; see :mod:`mi_tutor.zoo.entries.objects`). The three-stage nets below
+(:func:`build_curve_net`; named after the curve world they were first trained on, which has left
+the package) are small untrained stand-ins for doctests, checks and tests. They share one outline:
+``layer1`` (32x32), ``layer2`` (16x16), ``layer3`` (8x8), then
 global average pooling ``gap`` and a linear ``fc``. The outputs of ``layer1..3``
 are post-ReLU feature maps; their inner modules can be hooked too
 (``layer2.0``, ``layer2.0.conv1``...).

@@ -1,9 +1,8 @@
 """Synthetic stimuli for tuning curves: arcs over orientation x curvature, lines, angles.
 
-The one stimulus module of the package: the curve world
-(:mod:`mi_tutor.vision.curves`) draws its arcs and lines with :func:`arc_distance`
-and :func:`stroke_alpha`, and every tuning measurement (:mod:`mi_tutor.vision.tuning`)
-sweeps :func:`curve_grid`. Images match the input format of the course's CNNs:
+The one stimulus module of the package: every tuning measurement
+(:mod:`mi_tutor.vision.tuning`) sweeps :func:`curve_grid`, drawn with :func:`arc_distance`
+and :func:`stroke_alpha`. Images match the input format of the course's CNNs:
 ``[n, 3, size, size]`` floats in ``[0, 1]``. Geometry: the image spans ``[-1, 1]`` (lengths are in
 half-widths), ``x`` points right, ``y`` points **up**, angles run
 counter-clockwise, and an arc's **orientation** is the direction its convex
