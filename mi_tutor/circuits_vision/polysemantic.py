@@ -1,7 +1,7 @@
 """Polysemantic units: units that respond strongly to two unrelated concepts.
 
-With per-pixel concept masks (the curve world draws them for curves of each
-orientation, lines, shapes, stroke colours and background textures) we can ask,
+With per-pixel concept masks (a world's parts, kinds, stroke colours and
+background textures, or strokes of each orientation) we can ask,
 for every unit, how much more it fires on each concept than on average
 (:func:`concept_scores`). A unit is **polysemantic** when two concepts that
 have nothing to do with each other both score high. "Nothing to do with each
@@ -44,7 +44,7 @@ TEXTURE_NAMES: tuple[str, ...] = ("plain", "stripes", "checker", "dots", "noise"
 
 
 def default_group(concept: str) -> str:
-    """Group of a curve-world concept: ``stroke`` (``curve``, ``curve_45``..., ``line``), ``colour``, ``texture`` or itself.
+    """Group of a concept name: ``stroke`` (``curve``, ``curve_45``..., ``line``), ``colour``, ``texture`` or itself.
 
     Curves and lines share a group: a curve unit that also answers to lines
     is imprecise, not polysemantic.

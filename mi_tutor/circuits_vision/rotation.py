@@ -131,7 +131,7 @@ def center_examples(images: torch.Tensor, masks: torch.Tensor) -> torch.Tensor:
 
     Args:
         images: ``[n, C, H, W]``.
-        masks: ``[n, H, W]`` (e.g. the curve world's ``"curve"`` concept mask).
+        masks: ``[n, H, W]`` (e.g. an object's mask from the object world).
 
     Returns:
         ``[n, C, H, W]``; an image with an empty mask is left in place.
