@@ -25,8 +25,9 @@ def setup_lesson(seed: int = 0, threads: int | None = None) -> torch.device:
         threads: torch CPU threads (default: ``$OMP_NUM_THREADS`` when set, as by a parallel
             ``mi-tutor build``, else 1). One thread is the default because the course's models
             are tiny: a second thread buys little and, on a machine where anything else holds a
-            core, costs a lot (lesson 2 took 25 s at 1 thread and 69 s at 2 on a quiet 2-core
-            machine; ``python bench/lesson_threads.py`` measures it side by side).
+            core, costs a lot (on the 2-core CI-like machine, with a test run alongside, lesson 2 took
+            69 s at 1 thread and 137 s at 2, lesson 12 64 s and 93 s:
+            ``python bench/lesson_threads.py 02 12``, ``bench/results/lesson_threads.json``).
 
     Returns:
         The device the lesson runs on (CUDA when present, else CPU).
