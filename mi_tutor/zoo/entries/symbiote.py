@@ -66,7 +66,13 @@ MEASURED: dict[str, dict] = {
                                         "intervention (zeroed, relabelled cart; no grading): accuracy 0.929, ablation "
                                         "0.82 / -0.01, a selective handle, yet symbiotes (L0 weight 0.01 or 0.05) "
                                         "ranked it 12th and 9th: the host ignored a partly closed wheel channel, so "
-                                        "the gates' gradient at 'open' did not point at it. Graded (shipped) fixed it."},
+                                        "the gates' gradient at 'open' did not point at it. Graded (shipped) fixed it.",
+                   "retrain": "the recipe does not give back the shipped weights bit for bit (max weight difference "
+                              "2.9; the shipped host came from a script with the same settings). A host retrained by "
+                              "the recipe plus a symbiote trained on it by its recipe: accuracy 0.918, planted IoU "
+                              "0.123 (rank 1), symbiote rank 1 (importance 0.786 vs 0.670), car drop 0.725, others "
+                              "-0.010, KL without wheels 0.025, channels touched 1.47 (car) / 0.106 (others), wheel "
+                              "AUROC 0.973 (probe 0.978, random host 0.722)"},
     "symbiote_objects_random": {"train_s": 97, "train_load": "load average ~7 on 2 cores"},
     "symbiote_objects_planted": {
         "train_s": 113, "train_load": "load average ~9 on 2 cores",
