@@ -17,7 +17,7 @@
 #
 # **Learning objectives**
 #
-# - Build the ReLU output toy model `x' = ReLU(WᵀW x + b)` and train many copies of it at once.
+# - Build the ReLU output toy model $x' = \mathrm{ReLU}(W^\top W x + b)$ and train many copies of it at once.
 # - See how *sparsity* and *importance* decide whether a network stores more features than it has dimensions.
 # - Measure the geometry of the stored features: norms, interference, feature dimensionality, dimensions per feature.
 # - Read a phase diagram, and count polysemantic neurons in a model whose hidden layer has a privileged basis.
@@ -48,7 +48,7 @@ from mi_tutor.checks import lesson05 as checks
 # ## 1. Sparse features with importance
 #
 # The toy world has `n` features. Each one is zero most of the time: it is "on" with the *feature probability*
-# `p` (the paper writes the sparsity as `S = 1 - p`), and when on it takes a value drawn uniformly from `[0, 1]`.
+# `p` (the paper writes the sparsity as $S = 1 - p$), and when on it takes a value drawn uniformly from `[0, 1]`.
 # Features also differ in *importance* `I_j`: how much the loss cares about getting feature `j` right.
 #
 # To study how behaviour changes with `p`, we train many models side by side. Every tensor carries an
@@ -88,13 +88,13 @@ checks.check_generate_batch(generate_batch)
 # %% [markdown]
 # ## 2. The ReLU output model
 #
-# The model compresses `x ∈ R^n` into `h = W x ∈ R^m` (`m < n`) and decodes with the transpose:
-# `x' = ReLU(Wᵀ h + b)`. We store `W` as `[n_instances, n_features, d_hidden]`, so row `W[k, j]` is the direction
+# The model compresses $x \in \mathbb{R}^n$ into $h = W x \in \mathbb{R}^m$ ($m < n$) and decodes with the transpose:
+# $x' = \mathrm{ReLU}(W^\top h + b)$. We store `W` as `[n_instances, n_features, d_hidden]`, so row `W[k, j]` is the direction
 # in which instance `k` embeds feature `j`, and
 #
-# `x'_j = ReLU( Σ_k (W_j · W_k) x_k + b_j )`.
+# $$x'_j = \mathrm{ReLU}\Big(\sum_k (W_j \cdot W_k)\, x_k + b_j\Big).$$
 #
-# The term `k = j` reads the feature back; the terms `k ≠ j` are *interference*. The final ReLU and a negative
+# The term $k = j$ reads the feature back; the terms $k \ne j$ are *interference*. The final ReLU and a negative
 # bias can filter out small interference, which is what makes superposition pay off.
 
 # %% [markdown]
@@ -128,7 +128,7 @@ checks.check_toy_forward(toy_forward)
 # ### Exercise 5.3: the importance-weighted loss
 # **Difficulty:** ★☆☆☆☆  **Importance:** ★★★☆☆
 #
-# The loss of instance `k` is the mean, over the batch and the features, of `I_{k,j} (x_j - x'_j)²`. Implement
+# The loss of instance `k` is the mean, over the batch and the features, of $I_{k,j}\,(x_j - x'_j)^2$. Implement
 # `importance_weighted_loss(x, x_hat, importance)` returning one loss per instance, shape `[n_instances]`
 # (`importance` is `[n_instances, n_features]`). Training minimises the *sum* over instances: instances share no
 # parameters, so each one receives exactly its own gradient.
@@ -154,7 +154,7 @@ checks.check_importance_weighted_loss(importance_weighted_loss)
 # %% [markdown]
 # ## 3. Five features in two dimensions
 #
-# Now we train ten instances of a model with 5 features, 2 hidden dimensions and importances `0.9^j`. The
+# Now we train ten instances of a model with 5 features, 2 hidden dimensions and importances $0.9^j$. The
 # feature probability runs from 1 (dense) to 0.05 (sparse), log-spaced. `mi_tutor.superposition.ToyModel`
 # wraps the same forward pass and loss as your functions, and `train_toy_model` trains all instances at once
 # with Adam, showing a progress bar. A short run shows the idea: every instance's loss falls.
@@ -188,7 +188,7 @@ plt.show()
 # Each spoke is a feature's direction `W_j`; darker spokes are more important features. On dense data (left) the
 # model behaves like PCA: it keeps the two most important features on orthogonal axes and drops the rest. As the
 # data gets sparser it squeezes in a third, a fourth and finally all five features, which settle on a **regular
-# pentagon**. In the `W Wᵀ` heatmaps the off-diagonal entries, the interference, appear exactly when features
+# pentagon**. In the $W W^\top$ heatmaps the off-diagonal entries, the interference, appear exactly when features
 # share the plane. The check below reads those numbers, not the picture.
 
 # %% nbgrader={"grade": false, "grade_id": "pentagon_check", "locked": true, "schema_version": 3, "solution": false}
@@ -199,11 +199,11 @@ checks.check_pentagon(W_5in2, probabilities)
 #
 # How much of a dimension does a feature get? The paper defines the **feature dimensionality**
 #
-# `D_j = ||W_j||² / Σ_k (Ŵ_j · W_k)²`,
+# $$D_j = \frac{\lVert W_j \rVert^2}{\sum_k (\hat W_j \cdot W_k)^2},$$
 #
-# where `Ŵ_j` is the unit vector of `W_j` and the sum includes `k = j`. The numerator says how much the feature is
+# where $\hat W_j$ is the unit vector of $W_j$ and the sum includes $k = j$. The numerator says how much the feature is
 # represented; the denominator how many features share its direction. A feature with a dimension to itself gets
-# 1; each member of an antipodal pair (`W_k = -W_j`) gets 1/2; a pentagon in a plane gives 2/5 each; an unlearned
+# 1; each member of an antipodal pair ($W_k = -W_j$) gets 1/2; a pentagon in a plane gives 2/5 each; an unlearned
 # feature gets 0.
 
 # %% [markdown]
@@ -211,12 +211,12 @@ checks.check_pentagon(W_5in2, probabilities)
 # **Difficulty:** ★★★☆☆  **Importance:** ★★★★☆
 #
 # Implement `feature_dimensionality(W)` for `W` of shape `[..., n_features, d_hidden]` (any number of leading
-# axes), returning `[..., n_features]`. A feature with `W_j = 0` must give 0, not NaN.
+# axes), returning `[..., n_features]`. A feature with $W_j = 0$ must give 0, not NaN.
 #
 # <details><summary>Hint</summary>
 #
-# `W @ W.mT` gives all dot products `W_j · W_k`. Dividing row `j` by `||W_j||` (clamped away from zero) turns them
-# into `Ŵ_j · W_k`. Square, sum over `k`, and divide `||W_j||²` by the result, again clamping the denominator.
+# `W @ W.mT` gives all dot products $W_j \cdot W_k$. Dividing row `j` by $\lVert W_j \rVert$ (clamped away from zero) turns them
+# into $\hat W_j \cdot W_k$. Square, sum over $k$, and divide $\lVert W_j \rVert^2$ by the result, again clamping the denominator.
 #
 # </details>
 
@@ -237,7 +237,7 @@ checks.check_feature_dimensionality(feature_dimensionality)
 # ### Exercise 5.5: dimensions per feature
 # **Difficulty:** ★☆☆☆☆  **Importance:** ★★★☆☆
 #
-# A whole-model summary is `D* = m / ||W||_F²`: with unit-norm features, the number of hidden dimensions divided by
+# A whole-model summary is $D^* = m / \lVert W \rVert_F^2$: with unit-norm features, the number of hidden dimensions divided by
 # the number of features stored. Implement `dimensions_per_feature(W)`: `[..., n_features, d_hidden] -> [...]`.
 #
 # <details><summary>Hint</summary>
@@ -262,8 +262,8 @@ checks.check_dimensions_per_feature(dimensions_per_feature)
 # ### Sticky fractions
 #
 # A larger model shows the geometry best: 100 features in 10 dimensions, all of importance 1, twenty instances
-# from `p = 1` down to `p = 0.05`. Training it takes minutes, so it ships in the course zoo (its recipe is
-# `mi-tutor zoo train tms_dimensionality`). The black line is `D*` per instance; the dots are the feature
+# from $p = 1$ down to $p = 0.05$. Training it takes minutes, so it ships in the course zoo (its recipe is
+# `mi-tutor zoo train tms_dimensionality`). The black line is $D^*$ per instance; the dots are the feature
 # dimensionalities of the learned features; dotted lines mark the fractions the paper highlights (1, 3/4, 2/3,
 # 1/2, 2/5, 3/8).
 
@@ -276,7 +276,7 @@ dims_yours = dimensions_per_feature(model_dims.W.detach().cpu())          # your
 print("dimensions per feature (yours):", [round(v, 2) for v in dims_yours.tolist()])
 
 # %% [markdown]
-# Instead of falling smoothly, `D*` *sticks*: at 1 while the data is dense (each learned feature owns a
+# Instead of falling smoothly, $D^*$ *sticks*: at 1 while the data is dense (each learned feature owns a
 # dimension), then at 1/2 over a range of sparsities, where features are stored as antipodal pairs, before it
 # falls further. The dots cluster on a few fractions rather than spreading out: superposition organises
 # features into a few regular geometric configurations.
@@ -288,8 +288,8 @@ checks.check_sticky_dimensionality(dims_yours, probabilities_dims)
 # ## 5. A phase diagram
 #
 # The simplest case with a choice: 2 features in 1 dimension. Feature 0 has importance 1, the *extra* feature 1 a
-# relative importance `r`; both share the density `p`. The model can drop the extra feature (`W ≈ [1, 0]`), give
-# the dimension to it instead (`W ≈ [0, 1]`), or store both as an antipodal pair (`W ≈ [1, -1]`). The zoo holds
+# relative importance `r`; both share the density `p`. The model can drop the extra feature ($W \approx [1, 0]$), give
+# the dimension to it instead ($W \approx [0, 1]$), or store both as an antipodal pair ($W \approx [1, -1]$). The zoo holds
 # the trained grid: 9 values of `r` × 9 densities × 4 repeats, 324 instances of one batched model; we keep the
 # repeat with the lowest loss at every grid point.
 
@@ -298,7 +298,7 @@ checks.check_sticky_dimensionality(dims_yours, probabilities_dims)
 # **Difficulty:** ★★☆☆☆  **Importance:** ★★★☆☆
 #
 # Implement `classify_phase(W)` for `W` of shape `[..., 2, 1]`, returning a `torch.long` tensor `[...]`. A feature
-# is *learned* when `|W_j| >= 0.5`. Return 0 (*not learned*) when only feature 0 is learned, 1 (*dedicated
+# is *learned* when $\lvert W_j \rvert \ge 0.5$. Return 0 (*not learned*) when only feature 0 is learned, 1 (*dedicated
 # dimension*) when only feature 1 is learned, 2 (*antipodal*) when both are learned with opposite signs, and -1
 # otherwise.
 #
@@ -332,7 +332,7 @@ print(phase_data["counts"])
 
 # %% [markdown]
 # Reading the diagram: on dense data (left) there is no room to share, so the more important feature wins the
-# dimension, the original one below `r = 1` and the extra one above it. As the features get sparser, the
+# dimension, the original one below $r = 1$ and the extra one above it. As the features get sparser, the
 # antipodal pair takes over: when two features are rarely on together, storing both with opposite signs costs
 # little, because the ReLU removes the negative interference. The boundary moves with the importance ratio.
 
@@ -343,10 +343,10 @@ checks.check_phase_diagram(phase_data["phases"], phase_data["importances"], phas
 # ## 6. A privileged basis and polysemantic neurons
 #
 # In the model so far the hidden space has no preferred directions: rotating `W` changes nothing, so "neuron 3"
-# means nothing. Put a ReLU on the hidden layer, `x' = ReLU(Wᵀ ReLU(W x) + b)`, and the basis becomes privileged:
+# means nothing. Put a ReLU on the hidden layer, $x' = \mathrm{ReLU}(W^\top \mathrm{ReLU}(W x) + b)$, and the basis becomes privileged:
 # each hidden unit is now a neuron whose activation we can read. Do neurons then carry one feature each?
 #
-# The zoo model `tms_privileged` holds 10 features (importance `0.75^j`) trained into 5 neurons at three
+# The zoo model `tms_privileged` holds 10 features (importance $0.75^j$) trained into 5 neurons at three
 # densities, six runs each; we keep the run with the lowest loss at each density.
 
 # %% [markdown]
@@ -401,7 +401,7 @@ checks.check_polysemantic_counts(polysemantic, probabilities_relu)
 
 # %% [markdown] nbgrader={"grade": true, "grade_id": "written_1", "locked": false, "points": 2, "schema_version": 3, "solution": true}
 # **Written question.** The pentagon appears only when features are sparse. Explain, using the interference
-# terms `(W_j · W_k) x_k` and the output ReLU, why storing five features in two dimensions hurts the loss on dense
+# terms $(W_j \cdot W_k)\, x_k$ and the output ReLU, why storing five features in two dimensions hurts the loss on dense
 # data but helps on sparse data. Then say what this predicts for a neuron in a real vision model whose inputs are
 # rarely active together (for instance the cat-face and car-front detectors that share one neuron).
 #

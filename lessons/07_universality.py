@@ -110,13 +110,13 @@ for name in nets:
 #
 # Comparing two representations unit by unit fails at once: unit 5 of one net has no reason to be
 # unit 5 of another. Kornblith et al. compare instead how each representation arranges the
-# *examples*. For features `X` (`[n, d_x]`, rows are examples) take the Gram matrix `K = X X^T`
-# (`K[i, j]` is how alike examples `i` and `j` look to the net), likewise `L = Y Y^T`, and ask
+# *examples*. For features `X` (`[n, d_x]`, rows are examples) take the Gram matrix $K = X X^\top$
+# (`K[i, j]` is how alike examples `i` and `j` look to the net), likewise $L = Y Y^\top$, and ask
 # how alike the two Gram matrices are after centring:
 #
-# `HSIC(K, L) = tr(K H L H) / (n - 1)^2` with the centring matrix `H = I - 11^T / n`, and
+# $$\mathrm{HSIC}(K, L) = \frac{\operatorname{tr}(K H L H)}{(n - 1)^2}$$ with the centring matrix $H = I - \mathbf{1}\mathbf{1}^\top / n$, and
 #
-# `CKA(K, L) = HSIC(K, L) / sqrt(HSIC(K, K) HSIC(L, L))`.
+# $$\mathrm{CKA}(K, L) = \frac{\mathrm{HSIC}(K, L)}{\sqrt{\mathrm{HSIC}(K, K)\,\mathrm{HSIC}(L, L)}}.$$
 #
 # CKA is 1 when one representation is a rotation (or reflection) and a uniform scaling of the
 # other, and it does not care how many features each side has.
@@ -129,7 +129,7 @@ for name in nets:
 # <details><summary>Hint</summary>
 #
 # Build `H` with `torch.eye` and `torch.ones`, in the dtype and on the device of `K`. The
-# `(n - 1)^2` appears in the numerator and in the denominator: it cancels. A trace of a product of
+# $(n - 1)^2$ appears in the numerator and in the denominator: it cancels. A trace of a product of
 # two symmetric matrices is the sum of their element-wise product. Do not centre `K` in place:
 # the caller's matrix must stay as it was.
 #
@@ -162,20 +162,20 @@ print(f"your CKA: {cka_from_grams(X_demo @ X_demo.T, Y_demo @ Y_demo.T):.5f}   K
 # %% [markdown]
 # ## 3. The feature-space form
 #
-# Two `n x n` Gram matrices cost `O(n^2)` memory: at 10,000 examples that is 800 MB each in
+# Two $n \times n$ Gram matrices cost $O(n^2)$ memory: at 10,000 examples that is 800 MB each in
 # float64, and Kornblith's Gram-form code takes about 3 GB and tens of seconds (see
 # `bench/results/cka.json`). For the linear kernel there is a shortcut. With centred `X` and `Y`,
-# `tr(X X^T Y Y^T) = ||Y^T X||_F^2`, so
+# $\operatorname{tr}(X X^\top Y Y^\top) = \lVert Y^\top X \rVert_F^2$, so
 #
-# `linear CKA = ||Y^T X||_F^2 / (||X^T X||_F ||Y^T Y||_F)`,
+# $$\text{linear CKA} = \frac{\lVert Y^\top X \rVert_F^2}{\lVert X^\top X \rVert_F\, \lVert Y^\top Y \rVert_F},$$
 #
-# which only needs `d x d` matrices.
+# which only needs $d \times d$ matrices.
 #
-# ### Exercise 7.2: linear CKA without an n x n matrix
+# ### Exercise 7.2: linear CKA without an $n \times n$ matrix
 # **Difficulty:** ★★☆☆☆  **Importance:** ★★★★★
 #
 # Implement `linear_cka(X, Y)` for `[n, d_x]` and `[n, d_y]` features in the feature-space form.
-# The test watches every tensor your function creates and fails if one is `n x n`.
+# The test watches every tensor your function creates and fails if one is $n \times n$.
 #
 # <details><summary>Hint</summary>
 #
@@ -227,7 +227,7 @@ print(f"n = {n_big}: feature space {t1 - t0:.3f} s, Gram form {t2 - t1:.2f} s; v
 # differently:
 #
 # 1. set the diagonal of `K` to 0;
-# 2. column means with `n - 2` instead of `n`: `m = K.sum(0) / (n - 2)`, then `m = m - m.sum() / (2 (n - 1))`;
+# 2. column means with $n - 2$ instead of $n$: $m = \sum_i K_{i\cdot} / (n - 2)$ (`K.sum(0) / (n - 2)`), then $m \leftarrow m - \sum_i m_i / (2 (n - 1))$;
 # 3. `K = K - m[:, None] - m[None, :]`, and set the diagonal to 0 again.
 #
 # Debiased CKA is then the usual ratio of the element-wise products of the two centred matrices.
@@ -409,7 +409,7 @@ checks.check_matching_by_layer(by_layer)
 # Huh et al. (2024) measure alignment by the **neighbourhoods** of the data: L2-normalise each
 # example's features, find each example's `k` nearest other examples by inner product in
 # representation A and in representation B, and average the fraction of neighbours the two share.
-# Two unrelated representations share about `k / (n - 1)` by chance.
+# Two unrelated representations share about $k / (n - 1)$ by chance.
 #
 # ### Exercise 7.6: mutual k-NN alignment
 # **Difficulty:** ★★★☆☆  **Importance:** ★★★★☆
@@ -651,7 +651,7 @@ checks.check_alignment(best, shuf_mean, shuf_std)
 # ## Summary
 #
 # - **CKA** compares the Gram matrices of two representations after centring; the linear version
-#   has a feature-space form that never builds an `n x n` matrix, and a debiased version that is
+#   has a feature-space form that never builds an $n \times n$ matrix, and a debiased version that is
 #   not inflated at small `n`. It is invariant to orthogonal maps and uniform scaling, not to
 #   every invertible map; CCA is, and it saturates when layers are wide.
 # - **Correspondence maps** built with linear CKA identify each layer's counterpart across seeds;
@@ -659,7 +659,7 @@ checks.check_alignment(best, shuf_mean, shuf_std)
 # - **Unit matching** shows how many units have a twin in the other net; the matched correlations
 #   vary with depth.
 # - **Mutual kNN** orders the comparisons: seeds of one architecture > other architectures > an
-#   untrained net, all far above chance `k / (n - 1)`.
+#   untrained net, all far above chance $k / (n - 1)$.
 # - **Stitching** with a 1x1 conv works at the same depth: the nets' representations are
 #   compatible, not only similar.
 # - Images and the captions of a text model that never saw an image share neighbourhoods far above

@@ -103,7 +103,7 @@ for name, m in models.items():
 # ## 2. Measuring the behaviour
 #
 # Accuracy is a sharp, discrete metric: a patch that moves the model half-way shows up as nothing
-# or as everything. Patching papers use the **logit difference** `logit[IO] - logit[S]` at END: it
+# or as everything. Patching papers use the **logit difference** $\mathrm{logit}(\mathrm{IO}) - \mathrm{logit}(\mathrm{S})$ at END: it
 # is continuous, and (in a model without a final LayerNorm) linear in the residual stream.
 #
 # ### Exercise 9.1: logit difference
@@ -135,7 +135,7 @@ checks.check_logit_diff(logit_diff)
 
 # %% [markdown]
 # The **normalised metric** puts a patched run on a scale from the corrupt run (0) to the clean
-# run (1): `(LD - LD_corrupt) / (LD_clean - LD_corrupt)`. (ARENA uses a -1..0 scale; the sign
+# run (1): $(\mathrm{LD} - \mathrm{LD}_\text{corrupt}) / (\mathrm{LD}_\text{clean} - \mathrm{LD}_\text{corrupt})$. (ARENA uses a -1..0 scale; the sign
 # conventions differ between papers, so always say which one you use.)
 #
 # ### Exercise 9.2: normalised metric
@@ -566,8 +566,8 @@ print("minimality:", {k: round(v, 2) for k, v in
 # Causal scrubbing turns a hypothesis into a test. The hypothesis says which activations matter and
 # which inputs are *equivalent* for everything else. Every activation it calls irrelevant is
 # **resampled**: taken from an equivalent input. If the hypothesis is right, the behaviour survives.
-# The score is the fraction recovered, `(F_scrubbed - F_random) / (F_model - F_random)`, where
-# `F_random` resamples every head output.
+# The score is the fraction recovered, $(F_\text{scrubbed} - F_\text{random}) / (F_\text{model} - F_\text{random})$, where
+# $F_\text{random}$ resamples every head output.
 #
 # For `ioi_2l1h` the equivalent inputs are prompts of the **same template** with fresh names and a
 # random order: every name slot stays a name slot and every filler a filler, so swapping one

@@ -333,9 +333,9 @@ checks.check_probe_hierarchy(dict(zip(probe_data["layers"], probe_data["accuracy
 # 1. for each unit `k`, the threshold `T_k` is its **top 0.5%** activation level over all images and
 #    positions;
 # 2. its feature maps are **upsampled** (bilinear) to the size of the concept masks and thresholded,
-#    `M_k = A_k > T_k`;
+#    $M_k = A_k > T_k$;
 # 3. for every concept `c`, the IoU is **accumulated over the dataset**:
-#    `IoU(k, c) = Σ|M_k ∩ L_c| / Σ|M_k ∪ L_c|`;
+#    $\mathrm{IoU}(k, c) = \sum \lvert M_k \cap L_c \rvert \,/\, \sum \lvert M_k \cup L_c \rvert$;
 # 4. the unit is labelled with its best concept, and counts as a **detector** when that IoU is above 0.04.
 #
 # ### Exercise 2.4: per-unit thresholds
@@ -445,8 +445,8 @@ checks.check_dissection_hierarchy(type_data)
 # background texture covers about a quarter of a scene's pixels, and a map thresholded at its top 0.5%
 # can overlap at most 0.5 / 22, about 2%, of it, so its IoU can never pass 0.04. Dissection is blind to
 # concepts much larger than its quantile. The fair test thresholds each unit at the concept's own area and
-# compares with a map that knows nothing: a random map of area `q` scores `q·a / (q + a - q·a)` on a
-# concept of area `a`.
+# compares with a map that knows nothing: a random map of area $q$ scores $qa / (q + a - qa)$ on a
+# concept of area $a$.
 
 # %%
 big = {name: masks[name] for name in concepts if F.concept_type(name) == "texture" or name == "blur"}
@@ -470,8 +470,8 @@ print("texture probe (logistic): " + ", ".join(f"{k} {v:.2f}" for k, v in textur
 #
 # ## 5. Directions that are not neurons
 #
-# Any direction `v` in a layer's channel space defines a "unit": its activation at a position is the dot
-# product of the channel vector there with `v / |v|`. We can dissect such a direction just like a neuron.
+# Any direction $v$ in a layer's channel space defines a "unit": its activation at a position is the dot
+# product of the channel vector there with $v / \lVert v \rVert$. We can dissect such a direction just like a neuron.
 #
 # ### Exercise 2.6: activation along a direction
 # **Difficulty:** ★☆☆☆☆  **Importance:** ★★★★☆
@@ -586,8 +586,8 @@ checks.check_direction_vs_neurons(comparison, concept)
 # **Difficulty:** ★★☆☆☆  **Importance:** ★★☆☆☆
 #
 # Write `grid_average(coords, values, n_cells)`: `coords` `[n, 2]`, `values` `[n, d]`. Split the bounding
-# box of the points into `n_cells × n_cells` equal cells, the **row** following `coords[:, 1]` and the
-# **column** following `coords[:, 0]` (cell index = floor((c - min) / (max - min) · n_cells), clamped so
+# box of the points into `n_cells` × `n_cells` equal cells, the **row** following `coords[:, 1]` and the
+# **column** following `coords[:, 0]` (cell index $\lfloor n_\text{cells} (c - \min) / (\max - \min) \rfloor$, clamped so
 # the maximum falls in the last cell). Return `(cells [n_cells, n_cells, d], counts [n_cells, n_cells])`:
 # the mean value of each cell's points (0 for empty cells) and how many points each cell holds.
 #

@@ -153,9 +153,9 @@ print(f"loss {naive.losses[0]:.2f} -> {naive.losses[-1]:.2f}; high-frequency sha
 #
 # Write `high_frequency_share(images, cutoff=0.25)`: `images` `[batch, C, H, W]` -> `[batch]`, the fraction
 # of each image's spectral energy at radial frequencies above `cutoff` (cycles per pixel). Remove the mean
-# of each channel first, compute `|rfft2|^2`, sum over channels, then divide the energy above the cutoff by
-# the total. The radial frequency of an `rfft2` entry is `sqrt(fx^2 + fy^2)` with `fy` from
-# `torch.fft.fftfreq(H)` (rows) and `fx` from `torch.fft.rfftfreq(W)` (columns).
+# of each channel first, compute the squared magnitude $\lvert \hat x \rvert^2$ of `rfft2`, sum over channels, then divide the energy above the cutoff by
+# the total. The radial frequency of an `rfft2` entry is $\sqrt{f_x^2 + f_y^2}$ with $f_y$ (`fy`) from
+# `torch.fft.fftfreq(H)` (rows) and $f_x$ (`fx`) from `torch.fft.rfftfreq(W)` (columns).
 #
 # <details><summary>Hint</summary>
 #
@@ -200,7 +200,7 @@ checks.check_high_frequency_share(high_frequency_share, seed=3, batch=2, size=24
 # **Difficulty:** ★☆☆☆☆  **Importance:** ★★★☆☆
 #
 # Write `jitter(images, d, ox, oy)`: crop a window `d` pixels smaller in each direction, starting at column
-# `ox` and row `oy` (`0 <= ox, oy <= d`), so the output is `[batch, C, H - d, W - d]`. In the render loop the
+# `ox` and row `oy` ($0 \le o_x, o_y \le d$), so the output is `[batch, C, H - d, W - d]`. In the render loop the
 # offsets are random at every step.
 #
 # <details><summary>Hint</summary>
@@ -231,16 +231,16 @@ checks.check_jitter(jitter, seed=2, size=13, d=5)
 #
 # Gradient steps in pixel space treat every pixel alike, and since there are many more high-frequency
 # directions than low-frequency ones, noise wins. Parameterising the image by its **Fourier spectrum**,
-# with every coefficient scaled by `1 / f`, makes all frequencies start with similar energy *in the image*
+# with every coefficient scaled by $1/f$, makes all frequencies start with similar energy *in the image*
 # and whitens the gradient steps: the optimiser is preconditioned towards natural-looking images, whose
-# spectrum falls like `1/f`. The lowest frequency is clamped at `1 / max(H, W)` to avoid dividing by zero.
+# spectrum falls like $1/f$. The lowest frequency is clamped at $1/\max(H, W)$ to avoid dividing by zero.
 # A fixed 3×3 matrix also maps decorrelated channels to RGB (a colour-decorrelated basis measured on
 # natural images), so a step changes luminance and colour separately.
 #
 # ### Exercise 3.4: the 1/f scale
 # **Difficulty:** ★★☆☆☆  **Importance:** ★★★☆☆
 #
-# Write `fft_scale(h, w)` -> `[h, w // 2 + 1]`: `1 / max(f, 1 / max(h, w))` for each entry of an `rfft2`
+# Write `fft_scale(h, w)` -> `[h, w // 2 + 1]`: $1 / \max(f, 1/\max(h, w))$ for each entry of an `rfft2`
 # spectrum, `f` the radial frequency as in exercise 3.2.
 #
 # <details><summary>Hint</summary>
@@ -455,15 +455,15 @@ checks.check_object_visualization(object_report)
 # One image shows one way to excite a unit. A unit that responds to several different things (a
 # *polysemantic* unit) hides the others. Optimising a batch together with a **diversity** penalty pushes the
 # images apart: the penalty is the average cosine similarity between the images' **Gram matrices**
-# `G_i = A_i A_i^T` (channel-by-channel correlations of the layer's map, a summary of "style" that ignores
+# $G_i = A_i A_i^\top$ (channel-by-channel correlations of the layer's map, a summary of "style" that ignores
 # position).
 #
 # ### Exercise 3.5: diversity loss
 # **Difficulty:** ★★★☆☆  **Importance:** ★★☆☆☆
 #
-# Write `diversity_loss(acts)` for `acts` `[batch, channels, h, w]` (batch ≥ 2): flatten each image's map to
+# Write `diversity_loss(acts)` for `acts` `[batch, channels, h, w]` (batch $\ge 2$): flatten each image's map to
 # `A_i` `[channels, h*w]`, compute `G_i = A_i @ A_i.T`, flatten and normalise each `G_i` to unit length,
-# and return `sum over pairs i != j of <G_i, G_j>` (both orders) divided by the batch size.
+# and return $\sum_{i \ne j} \langle G_i, G_j \rangle$ (both orders) divided by the batch size.
 #
 # <details><summary>Hint</summary>
 #

@@ -90,7 +90,7 @@ print(f"Running on {device}")
 # texture, and the ground truth of every object, including which way a head faces.
 #
 # `vgg_objects_s1` is a VGG-style CNN (`layer1` 64² → `layer2` 32² → `layer3` 16² → `layer4` 8²,
-# each stage `[max-pool →] two (conv → batch norm → ReLU)`, then average pooling and the linear
+# each stage an optional max-pool, then two conv → batch norm → ReLU blocks, then average pooling and the linear
 # readout `head.2`), trained for 600 steps to name the object: nine classes. **Nothing in its loss
 # mentions curves, parts or poses.** If it grew curve detectors, it grew them because naming
 # these objects needs them. We run it once on 600 fresh scenes and keep the activations of
@@ -492,7 +492,7 @@ print(f"{len(edges.channels)} orientation-tuned units in layer2")
 
 # %% [markdown]
 # One position of these kernels reads `layer2` at a distance of 2 input pixels, i.e.
-# `step = 2 / 64 * 2 = 0.0625` half-widths. `arc_normal_field(k, step, orientation, curvature)`
+# $\text{step} = 2 \cdot 2/64 = 0.0625$ half-widths (`step`). `arc_normal_field(k, step, orientation, curvature)`
 # returns, for every kernel position, how close the unit's preferred arc passes (`near`, a
 # Gaussian of the distance) and the arc's normal direction there (`normal`). The Circuits
 # observation is that positive weight sits **along the curve, from edge units aligned with its
@@ -670,7 +670,7 @@ for name, w, score in (("summed kernels", between.sum((2, 3)), equivariance_scor
 #
 # <details><summary>Hint</summary>
 #
-# Offsets first: for a `k x k` kernel, columns run left to right and rows from the top *down*, so
+# Offsets first: for a $k \times k$ kernel, columns run left to right and rows from the top *down*, so
 # the vertical offset is minus the row offset. Broadcast the tap directions `[k, k]` against the
 # orientations `[n]`. A cosine similarity flattens both sides; guard a unit with no weight.
 #
@@ -823,7 +823,7 @@ checks.check_handbuilt_result(hb_data["learned"], hb_data["built"])
 # `[n, H, W]` (image resolution): shrink each mask to `(h, w)` with
 # `F.adaptive_avg_pool2d` (coverage fractions), count a position as showing the concept when its
 # fraction is above 0.5, and return `[C, n_concepts]` (in the dict's order) with
-# `(mean activation on the concept's positions - mean activation) / std of activation`, mean and
+# $(\text{mean activation on the concept's positions} - \text{mean activation}) / \text{std of activation}$, mean and
 # std of each unit taken over images and positions.
 #
 # <details><summary>Hint</summary>

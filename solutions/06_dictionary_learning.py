@@ -49,12 +49,12 @@ from mi_tutor.vision import render_shapes
 # %% [markdown]
 # ## 1. The sparse autoencoder
 #
-# For an activation vector `x ∈ R^d_in`, the SAE computes latent activations and a reconstruction
+# For an activation vector $x \in \mathbb{R}^{d_\text{in}}$, the SAE computes latent activations and a reconstruction
 #
-# `f = ReLU((x - b_dec) W_enc + b_enc)` with `W_enc: [d_in, d_sae]`, and `x̂ = f W_dec + b_dec` with
+# $f = \mathrm{ReLU}\big((x - b_\text{dec}) W_\text{enc} + b_\text{enc}\big)$ with `W_enc: [d_in, d_sae]`, and $\hat x = f W_\text{dec} + b_\text{dec}$ with
 # `W_dec: [d_sae, d_in]`.
 #
-# Row `i` of `W_dec` is latent `i`'s *dictionary direction*. Usually `d_sae > d_in` (overcomplete), so only
+# Row `i` of `W_dec` is latent `i`'s *dictionary direction*. Usually $d_\text{sae} > d_\text{in}$ (overcomplete), so only
 # sparsity makes the code meaningful. Subtracting `b_dec` before encoding lets the encoder work on centred
 # inputs.
 
@@ -122,8 +122,8 @@ checks.check_sae_decode(sae_decode, seed=5, batch=4)
 #
 # The loss has two parts:
 #
-# - reconstruction `mse = mean over the batch of Σ_d (x_d - x̂_d)²` (summed over `d_in`, averaged over the batch);
-# - sparsity `l1 = mean over the batch of Σ_i f_i ||W_dec[i]||`, an L1 penalty weighted by the norm of each
+# - reconstruction $\text{mse} = \operatorname{mean}_\text{batch} \sum_d (x_d - \hat x_d)^2$ (summed over `d_in`, averaged over the batch);
+# - sparsity $\text{l1} = \operatorname{mean}_\text{batch} \sum_i f_i \lVert W_{\text{dec},i} \rVert$, an L1 penalty weighted by the norm of each
 #   decoder row.
 #
 # `total = mse + l1_coeff * l1`. Without the decoder-norm weight the SAE could shrink every `f_i` and grow the
@@ -163,8 +163,8 @@ checks.check_sae_loss(sae_loss, seed=21, batch=5)
 #
 # After every optimiser step the decoder rows are rescaled to unit norm. The gradient component *along* a row
 # would only change its length, which the rescaling undoes; worse, it pollutes Adam's running statistics. So
-# before each step we remove it: for each row `W_i` (unit norm) and its gradient `g_i`, keep
-# `g_i - (g_i · W_i) W_i`.
+# before each step we remove it: for each row $W_i$ (unit norm) and its gradient $g_i$, keep
+# $$g_i - (g_i \cdot W_i)\, W_i.$$
 
 # %% [markdown]
 # ### Exercise 6.4: remove the parallel component
@@ -199,9 +199,9 @@ checks.check_remove_parallel_component(remove_parallel_component, seed=6)
 # %% [markdown]
 # ## 3. Recovering the features of a toy model
 #
-# The zoo model `tms_16in6` is a lesson-5 toy model that stores 16 sparse features (`p = 0.05`) in 6 hidden
+# The zoo model `tms_16in6` is a lesson-5 toy model that stores 16 sparse features ($p = 0.05$) in 6 hidden
 # dimensions. We know its features exactly: feature `j` is written along the row `W_j`. Its hidden activations
-# `h = Σ_j x_j W_j` are our test data: can an SAE that only sees `h` find the 16 directions?
+# $h = \sum_j x_j W_j$ are our test data: can an SAE that only sees `h` find the 16 directions?
 #
 # To score it we use the **mean max cosine similarity** (MMCS): for each true feature, the best cosine similarity
 # with any decoder row, averaged over the true features. 1 means every feature has a latent pointing exactly
@@ -297,7 +297,7 @@ checks.check_l0_falls(sweep_data["l1_coeff"], sweep_data["l0"])
 # - **L0**, the mean number of active latents per input: sparsity.
 # - **Dead latents**, which never fire on a large batch. They waste capacity; *resampling* re-initialises them
 #   towards inputs the SAE currently reconstructs badly.
-# - **Fraction of variance explained**, `1 - Σ||x - x̂||² / Σ||x - x̄||²` with `x̄` the batch mean: 0 for a
+# - **Fraction of variance explained**, $1 - \sum \lVert x - \hat x \rVert^2 / \sum \lVert x - \bar x \rVert^2$ with $\bar x$ the batch mean: 0 for a
 #   reconstruction that only outputs the mean, 1 for a perfect one. On a model we also splice the SAE into the
 #   forward pass and ask how much of the loss it keeps (**loss recovered**, section 5).
 
@@ -369,7 +369,7 @@ plt.show()
 # its shape kind and its colour, ten binary *concepts*. For a unit (neuron or latent) with activations `a_n`,
 # define its **concept purity**
 #
-# `purity = max_c ( Σ_{n shows c} a_n ) / ( Σ_n a_n )`,
+# $$\text{purity} = \max_c \frac{\sum_{n \text{ shows } c} a_n}{\sum_n a_n},$$
 #
 # the largest share of its total activation that lands on images of a single concept. A unit that fires only on
 # red disks scores 1; one that fires on everything scores the commonest base rate (about 1/4); one that fires on

@@ -16,7 +16,7 @@
 # Language models get better at predicting a document the further they read into it. A large part
 # of that improvement comes from one small, well-understood circuit: the **induction head**. When
 # the current token `A` appeared earlier in the context, followed by `B`, an induction head looks
-# back at that `B` and makes the model predict `B` again: `... A B ... A → B`. Two heads in two
+# back at that `B` and makes the model predict `B` again: $\dots A\, B \dots A \to B$. Two heads in two
 # different layers cooperate to do this, which makes it the simplest circuit in a transformer that
 # needs more than one layer, and the perfect first circuit to take apart completely.
 #
@@ -85,7 +85,7 @@ print(f"Running on {device}")
 # a repeat and continue it.
 #
 # Without MLPs and LayerNorm the model is linear except for the attention softmax, so the logits are
-# a **sum of paths**: the direct path `W_E W_U` (a bigram table: all a 0-layer model can learn), one
+# a **sum of paths**: the direct path $W_E W_U$ (a bigram table: all a 0-layer model can learn), one
 # path through each head, and, in the 2-layer model, paths through a layer-0 head *and* a layer-1
 # head. Keep this picture in mind: the whole lesson is about one such two-head path.
 
@@ -123,8 +123,8 @@ except KeyError as err:
 # **Difficulty:** ★★☆☆☆  **Importance:** ★★★★☆
 #
 # Implement `attention_pattern(q, k)`: given queries and keys `[batch, pos, head, d_head]`, return
-# the causal attention pattern `[batch, head, query_pos, key_pos]`. The score of query `i` and key
-# `j` is `q_i · k_j / sqrt(d_head)`; keys after the query (`j > i`) are masked out; a softmax over
+# the causal attention pattern `[batch, head, query_pos, key_pos]`. The score of query $i$ and key
+# $j$ is $q_i \cdot k_j / \sqrt{d_\text{head}}$; keys after the query ($j > i$) are masked out; a softmax over
 # the keys turns each row into a probability distribution.
 #
 # <details><summary>Hint</summary>
@@ -179,13 +179,13 @@ fig, shown_1 = plot_attention_patterns(cache["pattern", 1][0], title="attn_only_
 
 # %% [markdown]
 # To find such heads without staring at pictures, we **score** them. On `[BOS] + r + r` with token
-# `r[i]` at positions `1 + i` and `1 + SEQ_LEN + i`:
+# `r[i]` at positions $1 + i$ and $1 + L + i$, with $L$ = `SEQ_LEN`:
 #
-# - the **previous-token score** is the average attention from each position `q` to `q - 1`;
+# - the **previous-token score** is the average attention from each position $q$ to $q - 1$;
 # - the **duplicate-token score** is the average attention from a token of the second copy to the
-#   same token in the first copy, key `q - SEQ_LEN`;
+#   same token in the first copy, key $q - L$;
 # - the **induction score** is the average attention from a token of the second copy to the token
-#   *after* its first occurrence, key `q - SEQ_LEN + 1`.
+#   *after* its first occurrence, key $q - L + 1$.
 #
 # Scores are averaged over the batch and the scored queries; a head above 0.4 gets the label.
 
@@ -195,11 +195,11 @@ fig, shown_1 = plot_attention_patterns(cache["pattern", 1][0], title="attn_only_
 #
 # Implement `previous_token_score(pattern)`: `pattern` is `[batch, head, query_pos, key_pos]`;
 # return `[head]`, the mean of `pattern[:, h, q, q - 1]` over the batch and the queries
-# `q = 1 .. pos - 1`.
+# $q = 1, \dots, \text{pos} - 1$.
 #
 # <details><summary>Hint</summary>
 #
-# The entries `(q, q - 1)` form one diagonal of each `[query, key]` matrix, just below the main
+# The entries $(q, q - 1)$ form one diagonal of each `[query, key]` matrix, just below the main
 # one; PyTorch can pull a diagonal out of the last two axes into a new last axis. Then average over
 # everything except the head.
 #
@@ -230,7 +230,7 @@ checks.check_previous_token_score(previous_token_score, seed=22, batch=5, heads=
 # Implement `induction_score(pattern, seq_len)` for patterns computed on `[BOS] + r + r`, shape
 # `[batch, head, 1 + 2 seq_len, 1 + 2 seq_len]`. Return `[head]`: the mean of
 # `pattern[:, h, q, q - seq_len + 1]` over the batch and the queries of the second copy,
-# `q = seq_len + 1 .. 2 seq_len`.
+# $q = \text{seq_len} + 1, \dots, 2\,\text{seq_len}$.
 #
 # <details><summary>Hint</summary>
 #
@@ -309,11 +309,11 @@ checks.check_head_scores(score_data_2l, score_data_1l)
 #
 # Implement `per_token_loss(logits, tokens)`: `logits` is `[batch, pos, d_vocab]`, `tokens`
 # `[batch, pos]`. The logits at position `p` predict `tokens[:, p + 1]`; return `[batch, pos - 1]`
-# with entry `p` equal to `-log softmax(logits[:, p])[tokens[:, p + 1]]`.
+# with entry $p$ equal to $-\log \operatorname{softmax}(\text{logits}_p)[t_{p+1}]$ (with $t$ = `tokens`).
 #
 # <details><summary>Hint</summary>
 #
-# Position `p` predicts token `p + 1`: drop the last position of the logits and the first of the
+# Position $p$ predicts token $p + 1$: drop the last position of the logits and the first of the
 # tokens, so the two line up. Use a log-softmax (not softmax then log: it underflows) and pick the
 # target's entry per row by indexing along the vocabulary axis with the tokens.
 #
@@ -340,7 +340,7 @@ checks.check_per_token_loss(per_token_loss, seed=43, batch=2, pos=6, d_vocab=9, 
 ### END HIDDEN TESTS
 
 # %% [markdown]
-# On the fresh repeated tokens, the first copy costs about `log 63 ≈ 4.14` nats per token for
+# On the fresh repeated tokens, the first copy costs about $\log 63 \approx 4.14$ nats per token for
 # both models: nothing can predict random tokens. On the second copy the 2-layer model's loss
 # collapses. The 1-layer model also improves a little: its heads learned to *copy* tokens that
 # appeared anywhere in the context (a skip-trigram), which helps a bit because a repeated token is
@@ -443,7 +443,7 @@ fig, phase = plot_phase_change(steps, history, title="attn_only_2l during traini
 checks.check_phase_change(phase["steps"].int().tolist(), phase["induction (L1 best)"], phase["ICL score (nats)"])
 
 # %% [markdown]
-# For several hundred steps nothing seems to happen: the loss sits near `log 63`. Then, within about
+# For several hundred steps nothing seems to happen: the loss sits near $\log 63$. Then, within about
 # 150 steps, the previous-token head and the induction heads appear together, and the loss on
 # repeated tokens falls off a cliff. Neither head is useful alone (a previous-token head predicts
 # nothing by itself; an induction head has nothing to match without it), which is one explanation
@@ -452,14 +452,14 @@ checks.check_phase_change(phase["steps"].int().tolist(), phase["induction (L1 be
 # %% [markdown]
 # ## 6. Reading the weights: QK and OV circuits
 #
-# A head does two separate things. Its **QK circuit** `W_QK = W_Q W_K^T` `[d_model, d_model]` decides
-# where it attends (`score = x_query W_QK x_key^T`); its **OV circuit** `W_OV = W_V W_O`
-# `[d_model, d_model]` decides what it writes once it attends (`output = x_key W_OV`). Both have
+# A head does two separate things. Its **QK circuit** $W_{QK} = W_Q W_K^\top$ `[d_model, d_model]` decides
+# where it attends ($\text{score} = x_\text{query} W_{QK}\, x_\text{key}^\top$); its **OV circuit** $W_{OV} = W_V W_O$
+# `[d_model, d_model]` decides what it writes once it attends ($\text{output} = x_\text{key} W_{OV}$). Both have
 # rank at most `d_head`, so the library keeps them as a `FactoredMatrix`: the pair of factors,
 # with cheap norms, SVDs and eigenvalues. `model.OV[layer, head]` is one head's OV circuit.
 #
 # Sandwiching the OV circuit between the embedding and the unembedding gives the **full OV circuit**
-# `W_E W_OV W_U` `[d_vocab, d_vocab]`: row `i` is how attending to token `i` changes every output
+# $W_E W_{OV} W_U$ `[d_vocab, d_vocab]`: row `i` is how attending to token `i` changes every output
 # logit (through this head alone). A head that copies has a large positive diagonal.
 
 # %%
@@ -470,7 +470,7 @@ print(ov, " norm", round(ov.norm().item(), 2), " top singular values", ov.S[:4].
 # ### Exercise 8.6: the full OV circuit
 # **Difficulty:** ★★☆☆☆  **Importance:** ★★★★☆
 #
-# Implement `full_ov_circuit(model, layer, head)` returning `W_E W_V W_O W_U` for that head, either
+# Implement `full_ov_circuit(model, layer, head)` returning $W_E W_V W_O W_U$ for that head, either
 # as a `FactoredMatrix` or as a dense `[d_vocab, d_vocab]` tensor.
 #
 # <details><summary>Hint</summary>
@@ -506,7 +506,7 @@ checks.check_full_ov_circuit(full_ov_circuit, seed=62, model=model_2l)
 #
 # A matrix copies when its eigenvalues are positive: an eigenvector is mapped onto a positive
 # multiple of itself. Elhage et al. summarise a full OV circuit by
-# `sum(eigenvalues) / sum(|eigenvalues|)`, which is 1 for a pure copier and -1 for a pure
+# $\sum_i \lambda_i / \sum_i \lvert \lambda_i \rvert$ over the eigenvalues $\lambda_i$, which is 1 for a pure copier and -1 for a pure
 # anti-copier. Implement `copying_score(matrix)` for a square tensor `[n, n]`, returning a real
 # scalar tensor.
 #
@@ -576,16 +576,16 @@ checks.check_ov_circuit(ov_data, copying["attn_only_2l"][1], IND_HEAD)
 #
 # We measure composition from the weights alone. For an earlier head A and a later head B,
 #
-# `K-composition = ‖W_OV^A (W_QK^B)^T‖_F / (‖W_OV^A‖_F ‖W_QK^B‖_F)`,
+# $$\text{K-composition} = \frac{\lVert W_{OV}^A (W_{QK}^B)^\top \rVert_F}{\lVert W_{OV}^A \rVert_F\, \lVert W_{QK}^B \rVert_F},$$
 #
-# and the same with `W_QK^B` for Q- and `W_OV^B` for V-composition. The score is in `[0, 1]`; since
+# and the same with $W_{QK}^B$ for Q- and $W_{OV}^B$ for V-composition. The score is in `[0, 1]`; since
 # random matrices already score well above 0, we compare with the score of random low-rank matrices.
 
 # %% [markdown]
 # ### Exercise 8.8: composition score
 # **Difficulty:** ★★☆☆☆  **Importance:** ★★★☆☆
 #
-# Implement `composition_score(W_A, W_B)` = `‖W_A W_B‖_F / (‖W_A‖_F ‖W_B‖_F)` for tensors
+# Implement `composition_score(W_A, W_B)` = $\lVert W_A W_B \rVert_F / (\lVert W_A \rVert_F\, \lVert W_B \rVert_F)$ for tensors
 # `[..., m, r]` and `[..., r, n]`; leading (batch) axes are kept, so `[3, 16, 16]` inputs give `[3]`.
 #
 # <details><summary>Hint</summary>
@@ -652,7 +652,7 @@ checks.check_composition(comp_data["k"], comp_data["baseline"].item(), PREV_HEAD
 # Implement `logit_attribution(components, W_U, tokens)`: `components` is
 # `[component, batch, pos, d_model]`, `W_U` is `[d_model, d_vocab]`, `tokens` is `[batch, pos]`.
 # Return `[batch, pos - 1, component]` where entry `[b, p, c]` is
-# `components[c, b, p] · W_U[:, tokens[b, p + 1]]`.
+# $$\text{components}[c, b, p] \cdot W_U[:, t_{b, p+1}], \qquad t = \texttt{tokens}.$$
 #
 # <details><summary>Hint</summary>
 #
@@ -789,12 +789,12 @@ checks.check_head_ablation(ablated_repeat, clean_repeat, PREV_HEAD)
 # intervention that would show that the layer-1 heads read its output through their *keys*.
 #
 # ### BEGIN SOLUTION
-# (a) A 1-layer attention-only model is a sum of a bigram term (`W_E W_U`) and "skip-trigram"
+# (a) A 1-layer attention-only model is a sum of a bigram term ($W_E W_U$) and "skip-trigram"
 # terms: a head's QK circuit compares the current token with the tokens at other positions, and
 # its OV circuit moves the attended token's embedding to the logits. Our 1-layer heads attend to
 # earlier tokens broadly and copy them (copying scores near 1), so tokens already seen become more
 # likely, which lowers the loss a little on a repeat. Induction needs the key at position `j` to
-# contain information about token `j - 1`; in one layer the keys are built from the embeddings of
+# contain information about token $j - 1$; in one layer the keys are built from the embeddings of
 # position `j` only (token and position), so the query "my token" cannot be matched against "the
 # token before you". Information must first be moved one position to the right by another head,
 # which needs a second layer (K-composition).
@@ -802,7 +802,7 @@ checks.check_head_ablation(ablated_repeat, clean_repeat, PREV_HEAD)
 # writes "the token before me" into the residual stream, which the unembedding barely reads, but
 # the layer-1 heads read it when they build their keys: its effect is indirect. Zero-ablating it
 # removes that input, so the layer-1 heads can no longer find the token after the earlier copy and
-# the loss on the repeat returns to about `log 63`. To show the route is the keys: run layer 1 with
+# the loss on the repeat returns to about $\log 63$. To show the route is the keys: run layer 1 with
 # the ablated head's output removed only from the input of the layer-1 *keys* (patch the clean
 # residual into queries and values, the ablated one into `hook_k`'s input), or recompute the
 # layer-1 patterns with clean queries and ablated keys; the induction scores should collapse as in

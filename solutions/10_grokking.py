@@ -13,16 +13,16 @@
 # %% [markdown]
 # # Lesson 10: Grokking: a network that memorises, then understands
 #
-# Train a small network on `(a + b) mod p` with only part of the table as training data and
+# Train a small network on $(a + b) \bmod p$ with only part of the table as training data and
 # something strange happens. Within a hundred steps it knows every training pair by heart while its
 # answers on the held-out pairs are no better than chance. Nothing seems to happen for hundreds of
 # steps more; then, long after the training loss stopped telling us anything, test accuracy shoots
 # up to 100 %. Power et al. (2022) called this **grokking**.
 #
 # Nanda et al. (2023) reverse-engineered the network that groks: it turns numbers into waves
-# `cos(w a)`, `sin(w a)` for a few **key frequencies** `w_k = 2 pi k / p`, combines them into
-# `cos(w (a + b))` with trigonometric identities, and reads out `logit(c) ~ cos(w (a + b - c))`,
-# which peaks exactly at `c = a + b mod p`. Knowing the algorithm, they built **progress measures**
+# $\cos(w a)$, $\sin(w a)$ for a few **key frequencies** $w_k = 2\pi k / p$, combines them into
+# $\cos(w (a + b))$ with trigonometric identities, and reads out $\mathrm{logit}(c) \propto \cos(w (a + b - c))$,
+# which peaks exactly at $c = (a + b) \bmod p$. Knowing the algorithm, they built **progress measures**
 # that see the circuit grow long before the test accuracy moves.
 #
 # In this lesson you watch a network grok live, then take apart a grokked 1-layer transformer from
@@ -32,14 +32,14 @@
 # **Learning objectives.** After this lesson you can
 #
 # - train a network that groks and read its train and test curves;
-# - build the Fourier basis of Z_p and find the key frequencies of an embedding and of neurons;
-# - show that the logits are a sum of `cos(w_k (a + b - c))` terms and that removing those terms
+# - build the Fourier basis of $\mathbb{Z}_p$ and find the key frequencies of an embedding and of neurons;
+# - show that the logits are a sum of $\cos(w_k (a + b - c))$ terms and that removing those terms
 #   (and nothing else) destroys the model;
 # - compute the restricted and the excluded loss over training and locate the three phases;
 # - explain what weight decay has to do with it.
 #
 # **Prerequisites.** Lesson 1 (hooks and activations) and lesson 8 (a transformer's hook names).
-# Complex numbers or trigonometric identities (`cos(x + y) = cos x cos y - sin x sin y`), orthonormal
+# Complex numbers or trigonometric identities ($\cos(x + y) = \cos x \cos y - \sin x \sin y$), orthonormal
 # bases, the cross-entropy loss.
 #
 # **Estimated time.** 2.5 hours. The notebook itself executes in about a minute on a laptop CPU.
@@ -74,8 +74,8 @@ print(f"Running on {device}")
 # %% [markdown]
 # ## 1. The task, and a network that groks while you watch
 #
-# The data set is the whole addition table of Z_p: all `p^2` pairs `(a, b)` with the answer
-# `(a + b) mod p`, written as three tokens `a b =` (token `p` is `=`). A random half of the pairs
+# The data set is the whole addition table of $\mathbb{Z}_p$: all $p^2$ pairs $(a, b)$ with the answer
+# $(a + b) \bmod p$, written as three tokens $a$, $b$ and `=` (token $p$ is `=`). A random half of the pairs
 # is for training, the other half for testing. Training is **full batch**: every step sees all the
 # training pairs, with AdamW and a strong **weight decay**.
 #
@@ -107,7 +107,7 @@ checks.check_live_run(live_log.curves())
 # ## 2. The grokked transformer from the zoo
 #
 # For the analysis we use a 1-layer transformer with the architecture of Nanda et al. at half width
-# (d_model 64, 4 heads of 16, an MLP of 256 ReLU units, no LayerNorm) trained on p = 53 with 40 %
+# (d_model 64, 4 heads of 16, an MLP of 256 ReLU units, no LayerNorm) trained on $p = 53$ with 40 %
 # of the pairs, AdamW lr 3e-3, weight decay 1, 3000 full-batch steps (`mi_tutor/zoo/entries/grokking.py`).
 # Its snapshots every 100 steps ship with the course, and so does a **control** run with weight
 # decay 0 and everything else the same. (The zoo also holds the paper's full-size model on p = 113 with
@@ -135,26 +135,26 @@ checks.check_weight_decay_control(curves, control)
 # What is the model with weight decay doing during the plateau? To find out we need the right basis.
 
 # %% [markdown]
-# ## 3. The Fourier basis of Z_p
+# ## 3. The Fourier basis of $\mathbb{Z}_p$
 #
-# A function `f` on Z_p is a vector of p numbers. Besides the standard basis it has a **Fourier
-# basis**: the constant function, and for every frequency `k = 1 .. (p - 1)/2` the waves
-# `cos(2 pi k x / p)` and `sin(2 pi k x / p)`, `x = 0 .. p - 1`. That is `1 + 2 (p - 1)/2 = p`
-# vectors: a basis (frequency `p - k` gives the same waves as `k`, up to the sign of the sine).
-# Normalised, the basis is orthonormal, so the coefficients of `f` are just dot products.
+# A function $f$ on $\mathbb{Z}_p$ is a vector of $p$ numbers. Besides the standard basis it has a **Fourier
+# basis**: the constant function, and for every frequency $k = 1, \dots, (p - 1)/2$ the waves
+# $\cos(2\pi k x / p)$ and $\sin(2\pi k x / p)$, $x = 0, \dots, p - 1$. That is $1 + 2 (p - 1)/2 = p$
+# vectors: a basis (frequency $p - k$ gives the same waves as $k$, up to the sign of the sine).
+# Normalised, the basis is orthonormal, so the coefficients of $f$ are just dot products.
 
 # %% [markdown]
 # ### Exercise 10.1: the Fourier basis
 # **Difficulty:** ★★☆☆☆  **Importance:** ★★★★★
 #
 # Implement `fourier_basis(p)`: return a float32 tensor `[p, p]` with one basis vector per **row**:
-# row 0 the constant, row `2k - 1` the cosine of frequency `k`, row `2k` its sine, each row with
+# row 0 the constant, row $2k - 1$ the cosine of frequency $k$, row $2k$ its sine, each row with
 # norm 1.
 #
 # <details><summary>Hint</summary>
 #
-# Build the rows from one `x = 0 .. p-1` vector. The rows do not all have the same length before
-# normalising (a constant row of ones has length sqrt(p); a wave's length is about sqrt(p/2)), so
+# Build the rows from one $x = 0, \dots, p - 1$ vector. The rows do not all have the same length before
+# normalising (a constant row of ones has length $\sqrt{p}$; a wave's length is about $\sqrt{p/2}$), so
 # divide each row by its own norm rather than by one shared factor. A quick self-test: the basis
 # times its transpose should be the identity.
 #
@@ -194,17 +194,17 @@ fig.tight_layout()
 # %% [markdown]
 # ## 4. The embedding speaks in a few frequencies
 #
-# The embedding `W_E[:p]` gives each number `a` a vector of 64 numbers. Read column by column, it is
-# 64 functions on Z_p, and each can be written in the Fourier basis: `basis @ W_E` has one row of
-# coefficients per basis function. The **Fourier norm of frequency k** combines its cosine and sine
-# rows over all 64 columns: `sqrt(|coef[2k - 1]|^2 + |coef[2k]|^2)`.
+# The embedding `W_E[:p]` gives each number $a$ a vector of 64 numbers. Read column by column, it is
+# 64 functions on $\mathbb{Z}_p$, and each can be written in the Fourier basis: `basis @ W_E` has one row of
+# coefficients per basis function. The **Fourier norm of frequency $k$** combines its cosine and sine
+# rows over all 64 columns: $\sqrt{\lVert c_{2k-1} \rVert^2 + \lVert c_{2k} \rVert^2}$, with $c_i$ row $i$ of the coefficients.
 
 # %% [markdown]
 # ### Exercise 10.2: Fourier norms of the embedding
 # **Difficulty:** ★★☆☆☆  **Importance:** ★★★★☆
 #
 # Implement `embedding_frequency_norms(W_E, basis)`: `W_E` is `[p, d_model]`, `basis` the `[p, p]`
-# Fourier basis. Return `[(p - 1) / 2]`, entry `k - 1` the Fourier norm of frequency `k` (leave the
+# Fourier basis. Return `[(p - 1) / 2]`, entry $k - 1$ the Fourier norm of frequency $k$ (leave the
 # constant out).
 #
 # <details><summary>Hint</summary>
@@ -283,15 +283,15 @@ checks.check_embedding_sparsity(norms, keys)
 # %% [markdown]
 # At initialisation the norms are spread evenly (low Gini); after grokking a handful of frequencies
 # carry nearly everything. Which ones is an accident of the seed; that there are few is not. Frequency
-# `k` and `p - k` are the same wave, so there is nothing to find above `(p - 1)/2`.
+# $k$ and $p - k$ are the same wave, so there is nothing to find above $(p - 1)/2$.
 
 # %% [markdown]
 # ## 5. Neurons are tuned to one frequency
 #
-# The MLP neurons at the `=` position see `a` and `b` through attention. Their activations over all
-# `p^2` inputs form a `[p, p]` picture per neuron, and in the 2-D Fourier basis
-# (`basis[i](a) basis[j](b)`) a neuron that computes something like `relu(cos(w (a + b)) + ...)`
-# only has coefficients with `i, j` in `{const, cos k, sin k}` for its frequency `k`.
+# The MLP neurons at the `=` position see $a$ and $b$ through attention. Their activations over all
+# $p^2$ inputs form a `[p, p]` picture per neuron, and in the 2-D Fourier basis
+# ($b_i(a)\, b_j(b)$, with $b_i$ row $i$ of `basis`) a neuron that computes something like $\mathrm{ReLU}(\cos(w (a + b)) + \dots)$
+# only has coefficients with $i, j$ in $\{\text{const}, \cos k, \sin k\}$ for its frequency $k$.
 
 # %%
 acts = grok.neuron_activations(model, p)  # [p, p, d_mlp], hook blocks.0.mlp.hook_post at the "=" position
@@ -307,9 +307,9 @@ fig.tight_layout()
 # **Difficulty:** ★★★☆☆  **Importance:** ★★★★☆
 #
 # Implement `neuron_frequency_fractions(acts, basis)`: `acts` is `[p, p, n_neurons]`. Centre each
-# neuron (subtract its mean over `a` and `b`), take its 2-D Fourier coefficients
-# `coef[i, j] = sum_{a,b} basis[i, a] basis[j, b] acts[a, b]`, and return `[n_neurons, (p - 1)/2]`:
-# for frequency `k`, the sum of squared coefficients with `i, j` both in `{0, 2k - 1, 2k}`, divided by
+# neuron (subtract its mean over $a$ and $b$), take its 2-D Fourier coefficients
+# $\text{coef}_{ij} = \sum_{a,b} b_i(a)\, b_j(b)\, \text{acts}(a, b)$, and return `[n_neurons, (p - 1)/2]`:
+# for frequency $k$, the sum of squared coefficients with $i, j$ both in $\{0, 2k - 1, 2k\}$, divided by
 # the neuron's total sum of squared coefficients.
 #
 # <details><summary>Hint</summary>
@@ -365,24 +365,24 @@ checks.check_neuron_clusters(fractions, keys)
 # %% [markdown]
 # ## 6. The logits are a sum of waves
 #
-# The algorithm's last step: for each key frequency the model holds `cos(w (a + b))` and
-# `sin(w (a + b))`, and the unembedding turns them into
-# `cos(w (a + b)) cos(w c) + sin(w (a + b)) sin(w c) = cos(w (a + b - c))`, which is largest at
-# `c = a + b mod p`. Summed over the key frequencies, the peaks add up at the right answer and the
+# The algorithm's last step: for each key frequency the model holds $\cos(w (a + b))$ and
+# $\sin(w (a + b))$, and the unembedding turns them into
+# $$\cos(w (a + b)) \cos(w c) + \sin(w (a + b)) \sin(w c) = \cos(w (a + b - c)),$$ which is largest at
+# $c = (a + b) \bmod p$. Summed over the key frequencies, the peaks add up at the right answer and the
 # rest cancels.
 
 # %% [markdown]
-# ### Exercise 10.5: the cos(w (a + b - c)) terms
+# ### Exercise 10.5: the $\cos(w (a + b - c))$ terms
 # **Difficulty:** ★★☆☆☆  **Importance:** ★★★★☆
 #
 # Implement `cos_sum_terms(p, freqs)`: return a float32 tensor `[len(freqs), p, p, p]` whose entry
-# `[i, a, b, c]` is `cos(w_k (a + b - c))` with `k = freqs[i]` and `w_k = 2 pi k / p`.
+# `[i, a, b, c]` is $\cos(w_k (a + b - c))$ with $k$ = `freqs[i]` and $w_k = 2\pi k / p$.
 #
 # <details><summary>Hint</summary>
 #
 # Broadcasting does the work: make three views of `arange(p)` that vary along different axes, combine
-# them into one `[p, p, p]` grid of `a + b - c`, and multiply it by a frequency vector shaped so it
-# lands on a new first axis. Watch the sign of `c`: the wave must peak where `c` equals `a + b`.
+# them into one `[p, p, p]` grid of $a + b - c$, and multiply it by a frequency vector shaped so it
+# lands on a new first axis. Watch the sign of $c$: the wave must peak where $c$ equals $a + b$.
 #
 # </details>
 
@@ -408,8 +408,8 @@ checks.check_cos_sum_terms(cos_sum_terms, p=5, freqs=(2, 1))
 ### END HIDDEN TESTS
 
 # %% [markdown]
-# Now fit the model's logits (all `p^2` inputs, `[p, p, p]` indexed `(a, b, c)`) with
-# `const + sum_k alpha_k cos(w_k (a + b - c))` by least squares, using your terms.
+# Now fit the model's logits (all $p^2$ inputs, `[p, p, p]` indexed $(a, b, c)$) with
+# $\text{const} + \sum_k \alpha_k \cos(w_k (a + b - c))$ by least squares, using your terms.
 
 # %%
 logits = grok.all_logits(model, p)  # [p, p, p]
@@ -427,13 +427,13 @@ checks.check_cos_fit(explained)
 # %% [markdown]
 # ## 7. Progress measures: restricted and excluded loss
 #
-# If the logits are (mostly) waves in `a + b`, we can split them in two. Over the grid of inputs
-# `(a, b)`, `cos(w_k (a + b))` and `sin(w_k (a + b))` are two unit directions in the 2-D Fourier basis:
+# If the logits are (mostly) waves in $a + b$, we can split them in two. Over the grid of inputs
+# $(a, b)$, $\cos(w_k (a + b))$ and $\sin(w_k (a + b))$ are two unit directions in the 2-D Fourier basis:
 #
-# - `(cos_k cos_k^T - sin_k sin_k^T) / sqrt 2`, since `cos(x + y) = cos x cos y - sin x sin y`,
-# - `(sin_k cos_k^T + cos_k sin_k^T) / sqrt 2`, since `sin(x + y) = sin x cos y + cos x sin y`,
+# - $(c_k c_k^\top - s_k s_k^\top) / \sqrt 2$, since $\cos(x + y) = \cos x \cos y - \sin x \sin y$,
+# - $(s_k c_k^\top + c_k s_k^\top) / \sqrt 2$, since $\sin(x + y) = \sin x \cos y + \cos x \sin y$,
 #
-# where `cos_k`, `sin_k` are rows of the Fourier basis. For every answer `c` we can project the
+# where $c_k$, $s_k$ (the cosine and sine of frequency $k$) are rows of the Fourier basis. For every answer $c$ we can project the
 # `[p, p]` slice of logits onto these directions.
 #
 # - **Restricted logits** keep only these components of the key frequencies, plus each answer's
@@ -454,8 +454,8 @@ checks.check_cos_fit(explained)
 # <details><summary>Hint</summary>
 #
 # Build the two `[p, p]` directions of each frequency from outer products of basis rows. For one
-# direction `D` the projection is `D` times the coefficient `sum_{a,b} D[a, b] logits[a, b, c]`, one
-# coefficient per answer `c`: an `einsum` to get the coefficients and another to put them back on the
+# direction $D$ the projection is $D$ times the coefficient $\sum_{a,b} D_{ab}\, \text{logits}_{abc}$, one
+# coefficient per answer $c$: an `einsum` to get the coefficients and another to put them back on the
 # grid. The directions of different frequencies are orthogonal, so the projections simply add. Keep
 # the mean over the first two axes with `keepdim` so it broadcasts back.
 #
@@ -490,7 +490,7 @@ checks.check_restricted_logits(restricted_logits, seed=11, p=7, freqs=(3,))
 # ### Exercise 10.7: excluded logits
 # **Difficulty:** ★★☆☆☆  **Importance:** ★★★★☆
 #
-# Implement `excluded_logits(logits, freqs, basis)`: the logits minus their `cos/sin(w_k (a + b))`
+# Implement `excluded_logits(logits, freqs, basis)`: the logits minus their $\cos(w_k (a + b))$ and $\sin(w_k (a + b))$
 # components for every `k` in `freqs` (the mean stays).
 #
 # <details><summary>Hint</summary>
@@ -614,11 +614,11 @@ print(f"sum of squared weights: peak {max(curves['weight_norm']):.0f}, final {cu
 # %% [markdown]
 # ## Summary
 #
-# - A network trained on part of the addition table of Z_p first memorises it (train accuracy 1,
+# - A network trained on part of the addition table of $\mathbb{Z}_p$ first memorises it (train accuracy 1,
 #   test accuracy at chance) and, with weight decay, much later generalises: **grokking**.
-# - In the Fourier basis of Z_p the grokked transformer is simple: its embedding uses a handful of
+# - In the Fourier basis of $\mathbb{Z}_p$ the grokked transformer is simple: its embedding uses a handful of
 #   key frequencies, most MLP neurons are tuned to one of them, and the logits are a sum of
-#   `cos(w_k (a + b - c))` terms. Removing those terms from the logits destroys test accuracy; removing
+#   $\cos(w_k (a + b - c))$ terms. Removing those terms from the logits destroys test accuracy; removing
 #   as many other frequencies changes nothing.
 # - The **restricted loss** (only the circuit) and the **excluded loss** (everything but the circuit,
 #   on the training data) reveal three phases: memorisation, circuit formation (the circuit grows

@@ -29,7 +29,7 @@
 # On it you will build, as the papers did:
 #
 # - **reading vectors** (RepE): mean difference and PCA of paired differences, against random directions;
-# - **activation addition** (ActAdd, Turner et al. 2023): add `c x vector` to the residual stream, sweep `c`;
+# - **activation addition** (ActAdd, Turner et al. 2023): add $c \cdot v$ (a coefficient times a vector) to the residual stream, sweep $c$;
 # - **inference-time intervention** (ITI, Li et al. 2023): probe every attention head, shift the best;
 # - **causal tracing** (Meng et al. 2022): corrupt the subject, restore one state, see what comes back;
 # - a **rank-one edit** of a fact (ROME, Meng et al. 2022), at the traced site and elsewhere;
@@ -264,7 +264,7 @@ checks.check_reading_result({"mean": accuracy["mean difference"], "pca": accurac
 # %% [markdown]
 # ## 3. Activation addition
 #
-# ActAdd adds `c x v` to the residual stream at one layer and a set of positions, with `v` the
+# ActAdd adds $c \cdot v$ to the residual stream at one layer and a set of positions, with $v$ the
 # difference of activations of contrasting prompts (Turner et al. use a single pair such as "Love" -
 # "Hate"; we use the mean paired difference at the last token, at the input of the block we steer).
 # We steer the neutral prompt `<bos> s1 s2 seems` and measure the **latent**: the share of the
@@ -340,9 +340,9 @@ for c, lat, cost in zip(coefficients, latent["layer 2"], loss_increase["layer 2"
 checks.check_steering_result(coefficients, latent["layer 2"], exact)
 
 # %% [markdown]
-# The latent follows the coefficient smoothly, from almost only negative words at `c = -1` to almost
-# only positive ones at `c = +1`, at every layer (the vector's length is that of the difference, 20 to 40). For `|c| <= 0.25` the fact loss rises by a few
-# hundredths of a nat; at `|c| = 1` by one to four nats: the vector is as long as the residual stream itself,
+# The latent follows the coefficient smoothly, from almost only negative words at $c = -1$ to almost
+# only positive ones at $c = +1$, at every layer (the vector's length is that of the difference, 20 to 40). For $\lvert c \rvert \le 0.25$ the fact loss rises by a few
+# hundredths of a nat; at $\lvert c \rvert = 1$ by one to four nats: the vector is as long as the residual stream itself,
 # and pushing that hard overwrites the subject. Steering has a working range, and it must be
 # measured, not assumed.
 
@@ -355,9 +355,9 @@ checks.check_steering_result(coefficients, latent["layer 2"], exact)
 #
 # For every head, a logistic-regression probe on its output `z` (`blocks.L.attn.hook_z`) at the last
 # token tells true statements (fact prompts) from false ones (the same prompts behind a rumour
-# marker); the **top K** heads by validation accuracy are then shifted by `alpha x sigma x u`, `u` the
-# unit **mass-mean** direction of the head (class mean of true minus that of false) and `sigma` the
-# standard deviation of the head's activations along `u`. The control shifts **K random heads**.
+# marker); the **top K** heads by validation accuracy are then shifted by $\alpha \sigma u$, $u$ the
+# unit **mass-mean** direction of the head (class mean of true minus that of false) and $\sigma$ the
+# standard deviation of the head's activations along $u$. The control shifts **K random heads**.
 
 # %%
 statements, truth = F.statement_prompts(world, seed=0)
@@ -373,15 +373,15 @@ print("top heads:", top)
 # **Difficulty:** ★★☆☆☆  **Importance:** ★★★★☆
 #
 # Implement `mass_mean_shift(acts, labels, alpha)`: `acts` `[batch, d_head]` (one head), `labels`
-# `[batch]` of 0/1. Return the `[d_head]` vector `alpha * sigma * u`, where `u` is the unit vector
-# along the mean of class 1 minus the mean of class 0, and `sigma` the standard deviation over all
-# examples of their projections on `u`.
+# `[batch]` of 0/1. Return the `[d_head]` vector $\alpha \sigma u$ (the argument `alpha` times $\sigma$ times $u$), where $u$ is the unit vector
+# along the mean of class 1 minus the mean of class 0, and $\sigma$ the standard deviation over all
+# examples of their projections on $u$.
 #
 # <details><summary>Hint</summary>
 #
 # Two ingredients: a normalised difference of class means, and a spread measured *along that
 # direction* (project every example on it first, then take one standard deviation over the batch).
-# The spread is what makes alpha mean the same thing for a head with large activations and one
+# The spread is what makes $\alpha$ mean the same thing for a head with large activations and one
 # with small ones.
 #
 # </details>
@@ -443,9 +443,9 @@ checks.check_iti_result(iti_curves[f"top {K} heads {top}"][best], [r[best] for r
 
 # %% [markdown]
 # Shifting the two best-probed heads triples the probability of the true object (from 0.10 to 0.31
-# at `alpha = 2`); two random heads barely move it. But two things temper the story. Most heads
+# at $\alpha = 2$); two random heads barely move it. But two things temper the story. Most heads
 # probe at 0.95 or better (the rumour marker is easy to see), so the probe ranking is nearly a tie
-# and says little about which heads *matter*; and past `alpha = 2` the shift overshoots and the
+# and says little about which heads *matter*; and past $\alpha = 2$ the shift overshoots and the
 # probability falls again. Li et al. meet the same trade-off between truthfulness and helpfulness;
 # Wang & Veitch (2025) report that optimised edits at *random* heads match ITI's chosen ones. A
 # probe finds where information *is*, not where it is *used*: for that we intervene.
@@ -458,7 +458,7 @@ checks.check_iti_result(iti_curves[f"top {K} heads {top}"][best], [r[best] for r
 # restore **one** activation from the clean run: a residual-stream state, an MLP output or an
 # attention output at one layer and one position. Where restoring brings the answer back, that state
 # carries the fact. We report the share of the clean probability recovered:
-# `(p_restored - p_corrupted) / (p_clean - p_corrupted)`.
+# $$\frac{p_\text{restored} - p_\text{corrupted}}{p_\text{clean} - p_\text{corrupted}}.$$
 
 # %% [markdown]
 # ### Exercise 11.6: a restoring hook
@@ -555,14 +555,14 @@ checks.check_tracing_result(recovered, site)
 # An MLP reads as a key-value memory: its hidden activation `k` (`blocks.L.mlp.hook_post`) is a key,
 # and `k @ W_out` the value written to the residual stream. ROME edits one association:
 #
-# 1. the **key** `k*`: the mean MLP key at the edit position over the fact's prompts with different
+# 1. the **key** $k^*$: the mean MLP key at the edit position over the fact's prompts with different
 #    fillers;
-# 2. the **value** `v*`: the MLP output that makes the new object the answer, found by gradient
+# 2. the **value** $v^*$: the MLP output that makes the new object the answer, found by gradient
 #    descent, with a KL term that keeps the subject's other facts where they were
 #    (`editing.compute_value`, 20 Adam steps as in ROME);
-# 3. the **update** `W_out + u (v* - k* W_out)^T / (u . k*)` with `u = C^-1 k*` and `C = E[k k^T]` the
+# 3. the **update** $W_\text{out} + u\, (v^* - k^* W_\text{out})^\top / (u \cdot k^*)$ with $u = C^{-1} k^*$ and $C = \mathbb{E}[k k^\top]$ the
 #    key covariance over the corpus (shipped with the model: `extras["covariance"]`). Of all updates
-#    that send `k*` to `v*`, it changes the output least on typical keys. It is an outer product: rank one.
+#    that send $k^*$ to $v^*$, it changes the output least on typical keys. It is an outer product: rank one.
 
 # %% [markdown]
 # ### Exercise 11.7: the key
@@ -607,7 +607,7 @@ checks.check_mean_key(mean_key, model, [F.fact_prompts(world, range(10), [0, 2])
 #
 # Implement `rank_one_update(W_out, C, key, value)`: `W_out` `[d_mlp, d_model]`, `C` `[d_mlp, d_mlp]`,
 # `key` `[d_mlp]`, `value` `[d_model]`. Return the new `W_out` (a new tensor; leave the inputs alone)
-# such that `key @ W_new == value`, changed only along `u = C^-1 key`.
+# such that `key @ W_new == value`, changed only along $u = C^{-1} k$ (with $k$ = `key`).
 #
 # <details><summary>Hint</summary>
 #
@@ -725,8 +725,8 @@ except editing.NotKnownError as err:
 # lens): early layers predict what is *common*, later layers what is *specific*. For a fact with a
 # rare object the specific answer must beat the frequent one. DoLa picks, per prompt, the
 # **premature** layer whose distribution is farthest from the last layer's by Jensen-Shannon
-# divergence, and ranks tokens by `log p_last - log p_premature`, but only among tokens with
-# `p_last >= relative_top x max p_last`, so implausible tokens cannot win.
+# divergence, and ranks tokens by $\log p_\text{last} - \log p_\text{premature}$, but only among tokens with
+# $p_\text{last} \ge \text{relative_top} \cdot \max p_\text{last}$, so implausible tokens cannot win.
 #
 # The fully trained model knows every fact, so there is nothing to fix. The snapshot after 150 steps
 # (shipped with the model) knows 68 % of the facts but only 29 % of the rare ones.
@@ -736,7 +736,7 @@ except editing.NotKnownError as err:
 # **Difficulty:** ★★☆☆☆  **Importance:** ★★★☆☆
 #
 # Implement `js_divergence(logp, logq)`: two tensors of **log**-probabilities `[..., d_vocab]`;
-# return `[...]`, the JSD in nats over the last axis: `(KL(P||M) + KL(Q||M)) / 2` with `M = (P + Q)/2`.
+# return `[...]`, the JSD in nats over the last axis: $\big(\mathrm{KL}(P \,\Vert\, M) + \mathrm{KL}(Q \,\Vert\, M)\big) / 2$ with $M = (P + Q)/2$.
 #
 # <details><summary>Hint</summary>
 #
@@ -865,8 +865,8 @@ checks.check_dola_result(results["150-step snapshot"]["plain rare"], results["15
 #   the sentiment latent almost perfectly; a random direction reads it too in this model, so a
 #   reading accuracy needs its baseline.
 # - **Activation addition** moves the latent smoothly with the coefficient (coefficient 0 is exactly
-#   the unsteered model); the off-target loss stays within a few hundredths of a nat for `|c| <= 0.25` and
-#   explodes at `|c| = 1`.
+#   the unsteered model); the off-target loss stays within a few hundredths of a nat for $\lvert c \rvert \le 0.25$ and
+#   explodes at $\lvert c \rvert = 1$.
 # - **ITI**: the top-2 probed heads triple the truthful answer after a rumour marker, random heads do
 #   not; most heads probe well, so the probe does not say which are causal.
 # - **Causal tracing** locates the recall at **MLP 0 of the last subject token**, with attention in

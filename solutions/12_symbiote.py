@@ -171,8 +171,8 @@ print("wheel logit on cars vs others:", round(sym_logits[is_car, 0].mean().item(
 # %% [markdown]
 # ## 3. Gates in the host's forward pass
 #
-# The gate head gives one gate `g_c` in `[0, 1]` per channel of `layer3`; during the host's forward
-# pass the channel's whole map is multiplied by it (`g = 1` leaves it, `g = 0` zero-ablates it).
+# The gate head gives one gate $g_c \in [0, 1]$ per channel of `layer3`; during the host's forward
+# pass the channel's whole map is multiplied by it ($g = 1$ leaves it, $g = 0$ zero-ablates it).
 #
 # ### Exercise 12.2: the gating hook
 # **Difficulty:** ★★☆☆☆  **Importance:** ★★★★★
@@ -251,11 +251,11 @@ checks.check_inhibition_examples(host_pred[pick].cpu(), gated_pred[pick].cpu(), 
 # is trained with three pressures: push the host's probability of the right class down on scenes
 # with wheels; keep the host's output distribution (a KL term) on scenes without; and touch as few
 # channels as possible. Counting touched channels is not differentiable, so (like DiffMask) the
-# inhibition `z = 1 - g` of each channel is a **hard-concrete** random variable (Louizos et al.
-# 2018): a logistic sample `s = sigmoid((log u - log(1 - u) + log_alpha) / BETA)` stretched to
-# `(GAMMA, ZETA) = (-0.1, 1.1)` and clipped to `[0, 1]`, so that exact zeros (untouched) and ones
+# inhibition $z = 1 - g$ of each channel is a **hard-concrete** random variable (Louizos et al.
+# 2018): a logistic sample $s = \sigma\big((\log u - \log(1 - u) + \log\alpha) / \beta\big)$ stretched to
+# $(\gamma, \zeta) = (-0.1, 1.1)$ and clipped to $[0, 1]$, so that exact zeros (untouched) and ones
 # (closed) have real probability. The probability that a channel is touched has a closed form:
-# `P(z > 0) = sigmoid(log_alpha - BETA * log(-GAMMA / ZETA))`.
+# $P(z > 0) = \sigma\big(\log\alpha - \beta \log(-\gamma / \zeta)\big)$, with $\sigma$ the logistic function, $u$ uniform on $(0, 1)$, $\log\alpha$ the channel's learned logit (`log_alpha`) and $\beta$, $\gamma$, $\zeta$ the constants `BETA`, `GAMMA`, `ZETA`.
 #
 # ### Exercise 12.3: the sparsity penalty
 # **Difficulty:** ★★☆☆☆  **Importance:** ★★★☆☆
@@ -388,7 +388,7 @@ print(f"KL on scenes without wheels: {S.faithfulness_kl(host, LAYER, scored, CON
 # %% [markdown]
 # ## 6. Does the symbiote's choice agree with dissection?
 #
-# The symbiote's **importance** of a channel is how far it closes it (`1 - g`). Dissection scores
+# The symbiote's **importance** of a channel is how far it closes it ($1 - g$). Dissection scores
 # every channel by its IoU with the wheel masks. Two questions: do the two rankings agree overall
 # (rank correlation, precision at `k`), and does the symbiote put the planted channel first? (Make
 # a guess before you run the cell: the answer to the second question need not be the answer to the first.)
@@ -463,8 +463,8 @@ checks.check_gates_vs_iou(result, importance, iou, k, PLANTED)
 # ranked the planted channel 12th and 9th, and inhibited cars through other channels. The host had
 # learnt to ignore a *partly* closed wheel channel, so at "gate open" the gradient of the loss did not
 # point at it; the gates follow gradients, and found channels whose partial closing already hurt
-# the car. The shipped host was planted *graded* (the channel scaled by a random factor `u`, the
-# car's label moved by `1 - u` towards cart), and the same symbiote then ranks it first. A
+# the car. The shipped host was planted *graded* (the channel scaled by a random factor $u$, the
+# car's label moved by $1 - u$ towards cart), and the same symbiote then ranks it first. A
 # gradient-trained tool finds the units whose effect is graded; a unit that only matters when fully
 # off can hide from it. (Numbers in `zoo.info("plainnet_objects_planted")["what_did_not_work"]`.)
 

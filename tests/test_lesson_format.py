@@ -10,8 +10,8 @@ import pytest
 import jupytext
 
 from conftest import LESSONS, ROOT, lesson_ids
-from mi_tutor.course.lessons import exercise_hints, quoted_fragments, read_lesson, release_lessons, \
-    student_source, validate_lesson
+from mi_tutor.course.lessons import exercise_hints, formula_reason, formula_spans, quoted_fragments, read_lesson, \
+    release_lessons, student_source, validate_lesson
 from mi_tutor.course.site import leaked_lines
 
 each_lesson = pytest.mark.parametrize("lesson", LESSONS, ids=lesson_ids())
@@ -59,7 +59,7 @@ device = setup_lesson(seed=0)
 # ### Exercise 9.1: add one
 # **Difficulty:** ★☆☆☆☆
 #
-# Write `add_one(x)` that returns `x + 1` without changing `x`.
+# Write `add_one(x)` that returns $x + 1$ without changing `x`.
 #
 # <details><summary>Hint</summary>
 #
@@ -154,3 +154,71 @@ def test_quoted_fragments_ignore_what_the_lesson_shows_anyway():
     nb = _lesson(VALID.replace("Write `add_one(x)`", "Write `result_of_the_exercise = x + 1.0`"))
     assert quoted_fragments("write result_of_the_exercise = x + 1.0", nb) == []
     assert quoted_fragments("write result_of_the_exercise = x + 1.0", _lesson(VALID)) != []
+
+
+# --- Formulas are TeX, code spans hold code ----------------------------------------------------------
+
+FORMULA_SPANS = [
+    "x'_j = ReLU( Σ_k (W_j · W_k) x_k + b_j )",   # the issue's three examples
+    "cos(w_k (a + b - c))",
+    "w_k = 2 pi k / p",
+    "x ∈ R^n",                                    # set membership
+    "D_j = ||W_j||^2",                            # a norm, a superscript
+    "sum_{a,b} D[a, b] logits[a, b, c]",          # a braced subscript, even beside indexing
+    "alpha * sigma * u",                          # Greek letters spelled out
+    "a + b",                                      # operators between one-letter symbols
+    "k / (n - 1)",
+    "W_E W_U",                                    # a product written side by side
+    "log 63",                                     # a function applied without brackets
+    "q = 1 .. pos - 1",                           # a range
+    "D*",
+]
+CODE_SPANS = [
+    "model.blocks[0]", "(B, C, H, W)", "run_with_cache", "[batch, pos - 1]", "[batch, head, 1 + 2 seq_len, 1 + 2 seq_len]",
+    "x: [batch, d_in]", "[..., n_features, d_hidden] -> [...]", 'cache["pattern", 0]', "fwd_hooks=[(name, hook_fn)]",
+    "run_with_hooks(model, x, fwd_hooks=[(name, hook_fn)])", "concept_purity(acts, concepts, min_active)",
+    "mass_mean_shift(acts, labels, alpha)", "alpha", "W @ W.mT", "(acts > 0).float().mean(0) < min_active",
+    "lambda name: ...", "mi-tutor zoo train tms_5in2", "(GAMMA, ZETA) = (-0.1, 1.1)", "<bos> s1 s2 seems w w w w",
+    "seq_len - 1", "-1", "dim=-2", "blocks.{layer}.attn.hook_z", "plainnet_short_s0..2", "a, b, c", "(q, k)",
+]
+
+
+@pytest.mark.parametrize("span", FORMULA_SPANS)
+def test_a_formula_in_a_code_span_is_recognised(span):
+    assert formula_reason(span), f"`{span}` reads as a formula"
+
+
+@pytest.mark.parametrize("span", CODE_SPANS)
+def test_code_spans_are_left_alone(span):
+    assert formula_reason(span) is None, f"`{span}` is code, not a formula"
+
+
+def test_formula_spans_give_the_line_skip_fences_and_cross_line_breaks():
+    text = ("Call `run_with_cache`.\n```python\nx = `a + b`\n```\nThe logit is `cos(w_k\n(a + b - c))`.\n"
+            "Then $\\cos(w_k (a + b - c))$ is TeX already.")
+    assert formula_spans(text) == [(5, "cos(w_k (a + b - c))", "a product written side by side")]
+
+
+def test_the_spec_rejects_a_formula_in_a_code_span_with_its_file_and_line(tmp_path):
+    text = VALID.replace("that returns $x + 1$ without", "that returns `x + 1` without")
+    line = next(i for i, ln in enumerate(text.splitlines(), 1) if "`x + 1`" in ln)
+    path = tmp_path / "09_tiny.py"
+    path.write_text(text)
+    problems = validate_lesson(_lesson(text), "09_tiny", path=path)
+    assert [p for p in problems if "reads as a formula" in p] == [
+        f"{path}:{line}: `x + 1` reads as a formula (an operator between symbols): write it as TeX, "
+        f"$...$ inline or $$...$$ displayed; code spans hold code"]
+    # without the file, the cell and the line inside it
+    assert any("09_tiny: cell 2, line 4: `x + 1`" in p for p in validate_lesson(_lesson(text), "09_tiny"))
+    (tmp_path / "solutions").mkdir()
+    (tmp_path / "solutions" / "09_tiny.py").write_text(text)
+    with pytest.raises(ValueError, match=rf"09_tiny.py:{line}: `x \+ 1` reads as a formula"):
+        release_lessons(tmp_path / "solutions", tmp_path / "lessons")
+    assert not (tmp_path / "lessons" / "09_tiny.py").exists()
+
+
+@each_lesson
+def test_lesson_writes_its_formulas_as_tex(lesson):
+    problems = [p for p in validate_lesson(read_lesson(lesson.path), lesson.slug, path=lesson.path)
+                if "reads as a formula" in p]
+    assert problems == []

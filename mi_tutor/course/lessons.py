@@ -35,7 +35,12 @@ A lesson ``solutions/NN_slug.py`` (``L`` = ``int(NN)``) is valid when:
    (``checks.check_...``) must be an nbgrader cell and locked.
 6. **Written questions.** At least one markdown cell that is graded and a
    solution (graded by hand), with a grade_id starting ``written``.
-7. **Hints teach, they do not quote.** No hint contains a fragment of
+7. **Formulas are mathematics.** A code span in a markdown cell holds code (a name, a
+   shape, a call); one that reads as a formula (a sum, a braced subscript or superscript, a
+   Greek letter, set membership, a norm, operators between one-letter symbols, symbols
+   multiplied side by side) is rejected with its file and line: write it as TeX, ``$...$``
+   inline or ``$$...$$`` displayed. :func:`formula_reason` says why a span reads as one.
+8. **Hints teach, they do not quote.** No hint contains a fragment of
    :data:`QUOTE_LENGTH` characters of any solution block line (whitespace
    collapsed) that the lesson does not already show outside its solution
    blocks; the same idea as the site's leak detector
@@ -73,6 +78,8 @@ __all__ = [
     "EXERCISE_HEADING",
     "exercise_hints",
     "quoted_fragments",
+    "formula_reason",
+    "formula_spans",
 ]
 
 LESSON_PATTERN = re.compile(r"^(\d\d)_([a-z0-9_]+)\.py$")
@@ -207,6 +214,110 @@ def quoted_fragments(hint: str, nb: nbformat.NotebookNode, length: int = QUOTE_L
     return [text[a:b].strip() for a, b in runs]
 
 
+#: Characters only mathematics uses: Greek letters, sums, relations, norms, arrows, hats and bars.
+_MATH_CHARS = re.compile("[\u0391-\u03a9\u03b1-\u03c9\u03d5\u03f5\u2202\u2207\u2211\u220f\u221a\u221e"
+                         "\u2208\u2209\u2229\u222a\u2248\u2260\u2264\u2265\u2016\u00b7\u22c5\u00d7"
+                         "\u2192\u21a6\u00b2\u00b3\u1d40\u207b\u00b9\u2070-\u209f\u0174\u0175"
+                         "\u0302\u0304\u0303]")
+_GREEK = ("alpha|beta|gamma|delta|epsilon|zeta|eta|theta|kappa|lambda|mu|nu|xi|pi|rho|sigma|tau|"
+          "phi|chi|psi|omega|Gamma|Delta|Theta|Lambda|Sigma|Phi|Omega")
+#: A maths-style symbol: one or two letters, an optional prime and subscript (``x``, ``W_E``, ``x'_j``).
+_SYMBOL = r"(?<![\w.])(?!(?:in|is|or|if|as)\b)[A-Za-z]{1,2}'?(?:_\w+)?'?(?![\w(\[.'])"
+_NUMBER = r"(?<![\w.])\d+(?:\.\d+)?"
+#: A call whose arguments are plain names (``concept_purity(acts, concepts, min_active)``): code.
+_CALL = re.compile(r"^[A-Za-z_][\w.]*\(\s*(?:[\w.=*]+\s*(?:,\s*[\w.=*]+\s*)*)?\)$")
+#: A shape (``[batch, pos - 1]``) or an annotated one (``x: [batch, d]``): code.
+_SHAPE = re.compile(r"^(?:[\w, ]+:\s*)?\[.*\](?:\s*->\s*\[.*\])?$")
+_ALWAYS = [
+    ("a mathematical symbol", _MATH_CHARS),
+    ("a superscript", re.compile(r"\^")),
+    ("a braced subscript", re.compile(r"_\{")),
+    ("a Greek letter spelled out", re.compile(rf"(?<![\w.])(?:{_GREEK})(?![\w(]|\s+\w+\s*:)")),
+    ("a norm or absolute value", re.compile(r"\|[^|`]+\|")),
+    ("a sum or maximum written in words", re.compile(
+        r"(?<![\w.])(?:sum|mean|max|min|argmax)_(?:\{|\w\b)|(?<![\w.])(?:sum|mean) over\b")),
+    ("a function applied without brackets", re.compile(
+        r"(?<![\w.])(?:cos|sin|tan|log|exp|sqrt|tr|max|min|argmax|softmax|sigmoid|ReLU)\s+[\w(]")),
+    ("a product written side by side", re.compile(rf"{_SYMBOL}\s+\(|\)\s+[A-Za-z(]|{_NUMBER}\s*[A-Za-z(]")),
+]
+#: Signs of code: indexing, attributes, calls, strings, keyword arguments, token tags, a single name.
+_CODE = re.compile(r"[\[\]\"@{}:]|\w\(|\.[A-Za-z_]|\w=|=\w|->|<\w+>|^[-+]?\w+$")
+_MATH_ONLY = re.compile(rf"^(?:{_SYMBOL}|{_NUMBER}|mod\b|\.\.|[\s(),+\-*/<>=!])+$")
+_BINARY = re.compile(r"[\w)]\s*(?:[+\-*/<>=]|<=|>=|!=|==|\bmod\b)\s*[\w(+-]")
+_SPACED_OPERATOR = re.compile(r"\s(?:[+\-*/<>=]|<=|>=|!=|==)\s")
+_SOMETIMES = [
+    ("an operator between symbols", lambda s: _MATH_ONLY.match(s) and _BINARY.search(s)),
+    ("symbols side by side", re.compile(rf"{_SYMBOL}\s+{_SYMBOL}").search),
+    ("a starred symbol", re.compile(r"(?<![\w.*])[A-Za-z]{1,2}\*(?![\w*(]|\s+[\w(])").search),
+    ("a range written with ..", re.compile(r"(?<!\.)(?:\s\.\.|\.\.\s)(?!\.)").search),
+    ("a chain of equations", re.compile(r"(?<![=!<>])=(?!=).*(?<![=!<>])=(?!=)").search),
+    ("a formula written in words", lambda s: _SPACED_OPERATOR.search(s)
+     and re.search(r"[A-Za-z]{2,}\s+[A-Za-z]{2,}", s)),
+]
+
+
+def formula_reason(span: str) -> str | None:
+    """Why the text of a code span reads as a formula, or ``None`` when it reads as code.
+
+    Examples:
+        >>> formula_reason("w_k = 2 pi k / p")
+        'a Greek letter spelled out'
+        >>> formula_reason("a + b")
+        'an operator between symbols'
+        >>> [formula_reason(s) for s in ("model.blocks[0]", "(B, C, H, W)", "run_with_cache", "[batch, pos - 1]")]
+        [None, None, None, None]
+    """
+    s = span.strip()
+    if _CALL.match(s) or _SHAPE.match(s) and not _MATH_CHARS.search(s) or re.fullmatch(r"[A-Za-z_]\w*", s):
+        return None
+    for reason, pattern in _ALWAYS:
+        if pattern.search(s):
+            return reason
+    if _CODE.search(s):
+        return None
+    for reason, test in _SOMETIMES:
+        if test(s):
+            return reason
+    return None
+
+
+_FENCE = re.compile(r"^\s*(```|~~~).*?^\s*\1", re.S | re.M)
+_CODE_SPAN = re.compile(r"(?<!`)(`+)(?!`)(.+?)(?<!`)\1(?!`)", re.S)
+
+
+def formula_spans(markdown: str) -> list[tuple[int, str, str]]:
+    """The code spans of a markdown text that read as formulas: ``(line, span, reason)``.
+
+    Lines count from 1; fenced code blocks are skipped; a span may run across a line break.
+
+    Examples:
+        >>> formula_spans("Call `run_with_cache`.\\nThe logit is `cos(w_k (a + b - c))`.")
+        [(2, 'cos(w_k (a + b - c))', 'a product written side by side')]
+    """
+    text = _FENCE.sub(lambda m: "\n" * m.group(0).count("\n"), markdown)
+    found = []
+    for m in _CODE_SPAN.finditer(text):
+        span = " ".join(m.group(2).split())
+        reason = formula_reason(span)
+        if reason:
+            found.append((text.count("\n", 0, m.start(2)) + 1, span, reason))
+    return found
+
+
+def _markdown_cells_with_lines(source: str) -> list[tuple[int, str]]:
+    """``(first line, text)`` of each markdown cell of a percent-format file, comment marks removed."""
+    cells: list[tuple[int, list[str]]] = []
+    current = None
+    for number, line in enumerate(source.splitlines(), 1):
+        if line.startswith("# %%"):
+            current = [] if "[markdown]" in line else None
+            if current is not None:
+                cells.append((number + 1, current))
+        elif current is not None:
+            current.append(line[2:] if line.startswith("# ") else line.lstrip("#"))
+    return [(first, "\n".join(lines)) for first, lines in cells]
+
+
 def exercise_hints(nb: nbformat.NotebookNode) -> dict[str, str]:
     """``{"L.k": hint text}`` for every exercise heading with a ``<details>`` block."""
     hints = {}
@@ -223,13 +334,17 @@ def _lesson_number(name: str) -> int | None:
     return int(m.group(1)) if m else None
 
 
-def validate_lesson(nb: nbformat.NotebookNode, name: str = "lesson", number: int | None = None) -> list[str]:
+def validate_lesson(nb: nbformat.NotebookNode, name: str = "lesson", number: int | None = None,
+                    path: str | Path | None = None) -> list[str]:
     """Check a lesson against the lesson spec (see the module docstring).
 
     Args:
         nb: The lesson, solution version.
         name: Used in messages; a ``NN_slug`` name also gives the lesson number.
         number: The lesson number (default: from ``name``, else from the title).
+        path: The percent-format file ``nb`` was read from: problems found in the text (a code
+            span that reads as a formula) then give its ``path:line``; without it they give the
+            cell number and the line inside the cell.
 
     Returns:
         A list of problems (empty when the lesson is valid). nbgrader's schema
@@ -354,6 +469,17 @@ def validate_lesson(nb: nbformat.NotebookNode, name: str = "lesson", number: int
     for ex, hint in exercise_hints(nb).items():
         for fragment in quoted_fragments(hint, nb):
             say(f"{name}: the hint of Exercise {ex} quotes the solution: {fragment!r}")
+    if path is not None and Path(path).suffix == ".py":
+        places = [(f"{path}:", first) for first, text in _markdown_cells_with_lines(Path(path).read_text())]
+        texts = [text for _, text in _markdown_cells_with_lines(Path(path).read_text())]
+    else:
+        markdown = [(i, c.source) for i, c in enumerate(nb.cells) if c.cell_type == "markdown"]
+        places = [(f"{name}: cell {i}, line ", 1) for i, _ in markdown]
+        texts = [text for _, text in markdown]
+    for (where, first), text in zip(places, texts):
+        for line, span, reason in formula_spans(text):
+            say(f"{where}{first + line - 1}: `{span}` reads as a formula ({reason}): "
+                f"write it as TeX, $...$ inline or $$...$$ displayed; code spans hold code")
     return problems
 
 
@@ -393,7 +519,7 @@ def release_lessons(solutions_dir: str | Path = "solutions", lessons_dir: str | 
     out.mkdir(parents=True, exist_ok=True)
     written = []
     for lesson in find_lessons(solutions_dir, only):
-        problems = validate_lesson(read_lesson(lesson.path), lesson.slug)
+        problems = validate_lesson(read_lesson(lesson.path), lesson.slug, path=lesson.path)
         if problems:
             raise ValueError("Invalid lesson:\n  " + "\n  ".join(problems))
         target = out / lesson.path.name
