@@ -27,6 +27,8 @@ TINY = textwrap.dedent('''\
     # %% [markdown]
     # # Lesson 1: Tiny
     #
+    # **Central claim.** Doubling a number is linear.
+    #
     # Learning objectives: double a number. Prerequisites: none. Estimated time: 1 minute.
 
     # %% nbgrader={"grade": false, "grade_id": "setup", "locked": true, "schema_version": 3, "solution": false}

@@ -16,10 +16,10 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-from .grading.coordinator import GradingRun, SubmissionResult, diagnose_submission, grade_class
+from .grading.coordinator import GradingRun, SubmissionResult, diagnose_submission, grade_class, restore_after_review
 
 __all__ = ["SubmissionResult", "GradingRun", "diagnose_submission", "autograde_course", "grade_class",
-           "write_grades_csv", "summary_table"]
+           "restore_after_review", "write_grades_csv", "summary_table"]
 
 
 def autograde_course(root: str | Path, assignment: str | None = None, feedback: bool = True,
@@ -27,7 +27,7 @@ def autograde_course(root: str | Path, assignment: str | None = None, feedback: 
     """Grade every submission in ``root/submitted`` (optionally of one assignment).
 
     Keyword arguments go to :func:`~mi_tutor.course.grading.coordinator.grade_class`
-    (``jobs``, ``scheduler``, ``force``, ``limits``, ``isolate``, ``progress``).
+    (``jobs``, ``scheduler``, ``force``, ``limits``, ``isolate``, ``progress``, ``policy``).
 
     Returns:
         One :class:`SubmissionResult` per (student, assignment) submission found.
@@ -36,16 +36,21 @@ def autograde_course(root: str | Path, assignment: str | None = None, feedback: 
 
 
 def write_grades_csv(results: list[SubmissionResult], path: str | Path) -> Path:
-    """One row per submission: student, assignment, status, score, max, manual, problems, flags (in words)."""
+    """One row per submission: student, assignment, status, score, max, manual, problems, flags, evidence, policy.
+
+    ``flags`` is what the static scan saw (review only), ``evidence`` the tampering found while
+    grading and ``policy`` what the course's policy did to the score because of it.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", newline="") as f:
         w = csv.writer(f)
         w.writerow(["student", "assignment", "status", "score", "max_score", "needs_manual_grade", "problems",
-                    "flags"])
+                    "flags", "evidence", "policy"])
         for r in sorted(results, key=lambda r: (r.assignment, r.student)):
             w.writerow([r.student, r.assignment, r.status, f"{r.score:g}", f"{r.max_score:g}",
-                        r.needs_manual_grade, "; ".join(r.problems), "; ".join(r.flags)])
+                        r.needs_manual_grade, "; ".join(r.problems), "; ".join(r.flags), "; ".join(r.evidence),
+                        r.policy])
     return path
 
 
@@ -65,12 +70,14 @@ def summary_table(results: list[SubmissionResult] | GradingRun) -> str:
             status += " (+ manual)"
         if r.reused:
             status += " (unchanged since the last run)"
-        details = r.problems + [f"flag: {f}" for f in r.flags]
+        details = r.problems + [f"tampering: {e}" for e in r.evidence] + [f"scan (review only): {f}" for f in r.flags]
+        if r.policy:
+            details.append(r.policy)
         if details:
             status += ": " + "; ".join(details)
         lines.append(f"{r.student:<{w}}{r.assignment:<28}{f'{r.score:g}/{r.max_score:g}':>12}  {status}")
     failed = [r.student for r in results if not r.graded]
-    flagged = [r.student for r in results if r.flags]
+    flagged = [r.student for r in results if r.flags or r.evidence]
     tail = f"{len(results)} submissions, {len(results) - len(failed)} graded"
     tail += f", failed: {', '.join(failed)}" if failed else ""
     tail += f", flagged: {', '.join(flagged)}" if flagged else ""

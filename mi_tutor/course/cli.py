@@ -43,21 +43,30 @@ def _course_init(args) -> int:
 
 
 def _autograde(args) -> int:
-    from .autograde import grade_class, summary_table, write_grades_csv
+    from .autograde import grade_class, restore_after_review, summary_table, write_grades_csv
+    from .grading.report import write_class_report
 
     limits = {"cell_timeout": args.cell_timeout, "submission_timeout": args.submission_timeout,
               "memory_gb": args.memory_gb}
+    if args.restore_after_review and not args.lesson:
+        raise ValueError(f"--restore-after-review {args.restore_after_review[0]!r} needs the LESSON argument "
+                         "(which assignment to restore)")
+    restored = [restore_after_review(args.dir, args.lesson, s) for s in args.restore_after_review or []]
+    for r in restored:
+        print(f"{r.student}: {r.policy} ({r.score:g}/{r.max_score:g})")
     try:
         run = grade_class(args.dir, args.lesson, jobs=args.jobs, scheduler=args.scheduler,
                           feedback=not args.no_feedback, force=args.force, limits=limits,
-                          isolate=False if args.no_sandbox else None, progress=not args.no_progress)
+                          isolate=False if args.run_student_code_unsandboxed else None,
+                          progress=not args.no_progress, policy=args.policy)
     except KeyboardInterrupt:  # between submissions: what was written is kept
         print("interrupted: the grades written so far are kept; run the same command to grade the rest",
               file=sys.stderr)
         return 130
     csv_path = write_grades_csv(run.results, args.csv or Path(args.dir) / "grades.csv")
+    html, data = write_class_report(args.dir, run.results)
     print(summary_table(run))
-    print(f"grades: {csv_path}\nfeedback: {Path(args.dir).resolve() / 'feedback'}")
+    print(f"grades: {csv_path}\nclass report: {html} (data: {data})\nfeedback: {Path(args.dir).resolve() / 'feedback'}")
     if run.interrupted:
         return 130
     return 0 if all(r.graded for r in run.results) else 1
@@ -191,7 +200,14 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--cell-timeout", type=int, help="seconds per cell (default: from the lesson's reference run)")
     s.add_argument("--submission-timeout", type=int, help="seconds per submission (default: from the lesson)")
     s.add_argument("--memory-gb", type=float, help="memory limit of a student's kernel (default 8)")
-    s.add_argument("--no-sandbox", action="store_true", help="grade without bubblewrap (unisolated, warned)")
+    s.add_argument("--run-student-code-unsandboxed", action="store_true",
+                   help="grade without bubblewrap: students' code runs with your rights and can read the hidden "
+                        "tests (only resource limits apply; every process it starts is still ended)")
+    s.add_argument("--policy", choices=["zero", "keep"], default="zero",
+                   help="what tamper evidence found while grading does: zero = the submission's autograded cells "
+                        "score 0 in the gradebook, with the reason as a comment (default); keep = flag only")
+    s.add_argument("--restore-after-review", action="append", metavar="STUDENT",
+                   help="give STUDENT's submission of LESSON, scored 0 by the policy, its points back (repeatable)")
     s.add_argument("--no-progress", action="store_true", help="no progress bar")
     s.set_defaults(fn=_autograde)
 

@@ -30,12 +30,19 @@ from . import records
 from .limits import Limits, lesson_limits, load_factor, threads_per_job
 from .sandbox import sandbox_available
 from .tricks import scan_submission
+from .executor import grading_plan
+from .structure import normalize
 from .worker import GradingTask, kill_all, run_task
 
-__all__ = ["SubmissionResult", "GradingRun", "grade_class", "diagnose_submission"]
+__all__ = ["SubmissionResult", "GradingRun", "grade_class", "diagnose_submission", "restore_after_review",
+           "POLICIES"]
 
 #: Bump when grading changes so that old records are regraded.
-GRADER_VERSION = "2"
+GRADER_VERSION = "3"
+#: The command-line flag that chooses to grade without a sandbox.
+UNSANDBOXED_FLAG = "--run-student-code-unsandboxed"
+#: What tamper evidence does to the gradebook (see :func:`grade_class`).
+POLICIES = ("zero", "keep")
 
 
 @dataclass
@@ -50,9 +57,13 @@ class SubmissionResult:
         max_score: Points possible.
         needs_manual_grade: Written answers or flags await the instructor.
         problems: What went wrong, in words.
-        flags: Suspected tricks (``"<cell>: <reason>"``); flagged work needs review.
+        flags: What the static scan saw (``"<cell>: <reason>"``): a second opinion that lists the
+            submission for review and never changes a score.
         reused: Graded by an earlier run (unchanged since).
         seconds: Wall time of its grading.
+        evidence: Tampering found while grading (the grader's own cells, the known-answer
+            self-test of the checks); the course's policy decides what it does to the score.
+        policy: What the policy did, in words (empty: nothing to apply).
     """
 
     student: str
@@ -65,12 +76,14 @@ class SubmissionResult:
     flags: list[str] = field(default_factory=list)
     reused: bool = False
     seconds: float = 0.0
+    evidence: list[str] = field(default_factory=list)
+    policy: str = ""
 
     @property
     def status(self) -> str:
         if not self.graded:
             return "failed"
-        return "flagged" if self.flags else "graded"
+        return "flagged" if self.flags or self.evidence else "graded"
 
 
 @dataclass
@@ -117,6 +130,7 @@ class _Store:
         self.db = Path(db_url.replace("sqlite:///", "", 1))
 
     def store(self, task: GradingTask, out: dict, flags: list[str]) -> None:
+        """Write one outcome: its grades and comments (the policy already applied), the notebook, the feedback."""
         a, s = task.assignment, task.student
         with Gradebook(self.db_url) as gb:
             gb.update_or_create_student(s)
@@ -139,7 +153,7 @@ class _Store:
                         grade.auto_score = 0.0
                         grade.needs_manual_grade = True
             for nb in sub.notebooks:
-                nb.flagged = bool(flags) or not out["success"]
+                nb.flagged = bool(flags) or bool(out.get("evidence")) or not out["success"]
             gb.db.commit()
         for folder in ("autograded", "feedback"):
             target = self.root / folder / s / a
@@ -173,7 +187,7 @@ class _Store:
                     continue
                 r.max_score = sub.max_score
                 r.score = sub.score if r.graded else 0.0
-                r.needs_manual_grade = bool(sub.needs_manual_grade) or bool(r.flags)
+                r.needs_manual_grade = bool(sub.needs_manual_grade) or bool(r.flags) or bool(r.evidence)
 
 
 def _problems_from(out: dict) -> list[str]:
@@ -209,7 +223,8 @@ def _dask_client(scheduler: str):
 
 def grade_class(root: str | Path, assignment: str | None = None, jobs: int | None = None,
                 scheduler: str | None = None, feedback: bool = True, force: bool = False,
-                limits: dict | None = None, isolate: bool | None = None, progress: bool = False) -> GradingRun:
+                limits: dict | None = None, isolate: bool | None = None, progress: bool = False,
+                policy: str = "zero") -> GradingRun:
     """Grade every submission in ``root/submitted`` (optionally of one assignment).
 
     Args:
@@ -220,8 +235,15 @@ def grade_class(root: str | Path, assignment: str | None = None, jobs: int | Non
         feedback: Also write ``feedback/`` HTML.
         force: Regrade submissions graded before even when unchanged.
         limits: Run overrides of :class:`~.limits.Limits` (``{"cell_timeout": 60}``).
-        isolate: Sandbox the kernels (default: when bubblewrap works here).
+        isolate: Sandbox the kernels. Default (None): sandboxed, and a ValueError when bubblewrap
+            cannot make a sandbox here; False is the explicit choice to run students' code
+            unsandboxed (every process it starts still ends with its grading).
         progress: Show a tqdm progress bar.
+        policy: What tamper evidence found while grading does in the gradebook: ``"zero"``
+            (default: every autograded cell of the submission scores 0, the reason is stored as
+            the comment of each answer cell, the submission is flagged for review) or ``"keep"``
+            (scores stay, the submission is only flagged). :func:`restore_after_review` gives a
+            zeroed submission its computed points back.
 
     Raises:
         KeyError: for an assignment the course does not have.
@@ -234,18 +256,25 @@ def grade_class(root: str | Path, assignment: str | None = None, jobs: int | Non
     for a in assignments:
         if a not in known:
             raise KeyError(f"No assignment {a!r} in {root / 'source'}; assignments: {known}")
+    if policy not in POLICIES:
+        raise ValueError(f"policy must be one of {list(POLICIES)}, got {policy!r}")
     jobs = max(1, int(jobs or os.cpu_count() or 1))
     if jobs < 1:
         raise ValueError(f"jobs must be >= 1, got {jobs}")
     run = GradingRun([], jobs=jobs)
     ok, why = sandbox_available()
-    if isolate is None:
-        isolate = ok
+    if isolate is None:  # unsandboxed grading is the instructor's explicit choice, never a fallback
+        if not ok:
+            raise ValueError(f"no sandbox can be made here ({why}), so the students' code would run with your "
+                             "rights, reading the hidden tests and the gradebook. Install bubblewrap, or choose "
+                             f"it explicitly: `mi-tutor autograde ... {UNSANDBOXED_FLAG}` (isolate=False)")
+        isolate = True
     if isolate and not ok:
         raise ValueError(f"isolate=True but no sandbox can be made here: {why}")
     if not isolate:
-        run.warnings.append("UNISOLATED: student code ran with the grader's rights (no bubblewrap sandbox"
-                            + (f": {why}" if why else "") + "); only resource limits applied")
+        run.warnings.append(f"UNISOLATED (chosen with {UNSANDBOXED_FLAG}): student code ran with the grader's "
+                            "rights, could read the hidden tests and reach the network; only resource limits "
+                            "applied and every process it started was ended with its grading")
     db_url = api.coursedir.db_url
     if not db_url.startswith("sqlite:///"):
         raise ValueError(f"only SQLite gradebooks are supported, got db_url={db_url!r}")
@@ -264,7 +293,7 @@ def grade_class(root: str | Path, assignment: str | None = None, jobs: int | Non
         for a in assignments:
             lim = lesson_limits(a, root, limits, load_factor=stretch, course_cell_timeout=course_timeout)
             _grade_assignment(root, a, run, store, api, config_text, jobs, threads, client, feedback, force,
-                              lim, isolate, progress)
+                              lim, isolate, progress, policy)
     finally:
         if client is not None:
             client.close()
@@ -278,20 +307,23 @@ def grade_class(root: str | Path, assignment: str | None = None, jobs: int | Non
 
 def _grade_assignment(root: Path, a: str, run: GradingRun, store: _Store, api, config_text: str, jobs: int,
                       threads: int, client, feedback: bool, force: bool, lim: Limits, isolate: bool,
-                      progress: bool) -> None:
+                      progress: bool, policy: str = "zero") -> None:
     template, release, source = _template(root, store.db, a)
+    plan = grading_plan(source)
     old = records.load_records(store.db, a)
     # what makes an old grade stale besides the submission itself: the grader, the assignment, the
     # sandbox (time limits are not in it: they follow the machine's load, a rerun must not regrade all)
-    fingerprint = f"{GRADER_VERSION}|{isolate}|"
+    fingerprint = f"{GRADER_VERSION}|{isolate}|{policy}|"
     tasks: list[tuple[GradingTask, list[str], str]] = []
     for folder in sorted((root / "submitted").glob(f"*/{a}")):
         student = folder.parent.name
         checksum = records.submission_checksum(folder, fingerprint + records_hash(release))
         prev = old.get(student)
         if prev and not force and prev["checksum"] == checksum:
+            kept = records.load_outcome(store.db, student, a) or {}
             run.results.append(SubmissionResult(student, a, prev["status"] != "failed", problems=prev["problems"],
-                                                flags=prev["flags"], reused=True))
+                                                flags=prev["flags"], reused=True, evidence=kept.get("evidence", []),
+                                                policy=_policy_words(kept)))
             continue
         problems = diagnose_submission(folder, a, lim.max_notebook_mb)
         if problems:
@@ -300,15 +332,20 @@ def _grade_assignment(root: Path, a: str, run: GradingRun, store: _Store, api, c
             records.save_record(store.db, student, a, checksum, "failed", 0.0, 0.0, problems, [])
             run.results.append(SubmissionResult(student, a, graded=False, problems=problems))
             continue
-        data = (folder / f"{a}.ipynb").read_bytes()
+        submitted = json.loads((folder / f"{a}.ipynb").read_bytes())
+        notes: list[str] = []
+        if isinstance(submitted, dict):
+            submitted, notes = normalize(submitted, release)
+        data = json.dumps(submitted).encode()
         try:
-            flags = scan_submission(json.loads(data), release, source)
+            flags = scan_submission(submitted, release, source)
         except Exception as err:  # noqa: BLE001 - a scan failure must not stop grading
             flags = [f"could not be scanned for tricks ({err.__class__.__name__}): review by hand"]
         stamp = folder / "timestamp.txt"
         ts = stamp.read_text()[:100] if stamp.is_file() and not stamp.is_symlink() else None
-        task = GradingTask(student, a, data, template, config_text, lim.as_dict(), threads, isolate, feedback, ts)
-        tasks.append((task, flags, checksum))
+        task = GradingTask(student, a, data, template, config_text, lim.as_dict(), threads, isolate, feedback, ts,
+                           plan=plan, policy=policy)
+        tasks.append((task, flags, checksum, notes))
     _run_tasks(tasks, run, store, jobs, client, progress, a)
 
 
@@ -318,11 +355,25 @@ def records_hash(release: dict) -> str:
     return hashlib.sha256(json.dumps(release, sort_keys=True).encode()).hexdigest()[:16]
 
 
-def _finish(task: GradingTask, flags: list[str], checksum: str, out: dict, run: GradingRun, store: _Store) -> None:
-    problems = _problems_from(out)
+def _policy_words(outcome: dict) -> str:
+    if not outcome or not outcome.get("evidence"):
+        return ""
+    return {"zero": "scored 0 by the tamper policy (restore with --restore-after-review)",
+            "keep": "score kept (policy keep): review it",
+            "restored": "points restored after review"}.get(outcome.get("policy", ""), "")
+
+
+def _finish(task: GradingTask, flags: list[str], checksum: str, out: dict, run: GradingRun, store: _Store,
+            notes: list[str] | None = None) -> None:
+    problems = list(notes or []) + _problems_from(out)
     store.store(task, out, flags)
+    evidence = list(out.get("evidence", []))
+    outcome = {"evidence": evidence, "policy": task.policy}
+    records.save_outcome(store.db, task.student, task.assignment, evidence, out.get("computed", []),
+                         out.get("computed_comments", []), task.policy)
     result = SubmissionResult(task.student, task.assignment, bool(out["success"]), problems=problems, flags=flags,
-                              seconds=float(out.get("seconds", 0.0)))
+                              seconds=float(out.get("seconds", 0.0)), evidence=evidence,
+                              policy=_policy_words(outcome))
     store.scores([result])
     records.save_record(store.db, task.student, task.assignment, checksum, result.status, result.score,
                         result.max_score, problems, flags)
@@ -343,15 +394,15 @@ def _run_tasks(tasks, run: GradingRun, store: _Store, jobs: int, client, progres
             from distributed import as_completed
 
             futures = {client.submit(run_task, t, pure=False, key=f"grade-{a}-{t.student}-{time.time_ns()}"):
-                       (t, f, c) for t, f, c in tasks}
+                       (t, f, c, n) for t, f, c, n in tasks}
             pending = futures
             for fut in as_completed(list(futures)):
-                t, f, c = futures.pop(fut)
+                t, f, c, n = futures.pop(fut)
                 try:
                     out = fut.result()
                 except Exception as err:  # noqa: BLE001 - a lost worker is this submission's problem only
                     out = {"success": False, "problems": [f"the Dask worker failed: {err.__class__.__name__}: {err}"]}
-                _finish(t, f, c, out, run, store)
+                _finish(t, f, c, out, run, store, n)
                 if bar:
                     bar.update(1)
             return
@@ -360,16 +411,16 @@ def _run_tasks(tasks, run: GradingRun, store: _Store, jobs: int, client, progres
             queue = list(tasks)
             while queue or pending:
                 while queue and len(pending) < jobs:
-                    t, f, c = queue.pop(0)
-                    pending[pool.submit(run_task, t)] = (t, f, c)
+                    t, f, c, n = queue.pop(0)
+                    pending[pool.submit(run_task, t)] = (t, f, c, n)
                 done, _ = wait(list(pending), return_when=FIRST_COMPLETED)
                 for fut in done:
-                    t, f, c = pending.pop(fut)
+                    t, f, c, n = pending.pop(fut)
                     try:
                         out = fut.result()
                     except Exception as err:  # noqa: BLE001
                         out = {"success": False, "problems": [f"grading crashed: {err.__class__.__name__}: {err}"]}
-                    _finish(t, f, c, out, run, store)
+                    _finish(t, f, c, out, run, store, n)
                     if bar:
                         bar.update(1)
         finally:
@@ -384,6 +435,50 @@ def _run_tasks(tasks, run: GradingRun, store: _Store, jobs: int, client, progres
     finally:
         if bar:
             bar.close()
+
+
+def restore_after_review(root: str | Path, assignment: str, student: str) -> SubmissionResult:
+    """Give a submission the tamper policy scored 0 its computed points back (after the instructor's review).
+
+    The grades and comments computed while grading are written back into the gradebook, the
+    nbgrader flag is cleared, the feedback is regenerated and the record says so.
+
+    Raises:
+        ValueError: when the policy did not zero this submission (nothing to restore).
+    """
+    root = Path(root).resolve()
+    api = load_course(root)
+    db_url = api.coursedir.db_url
+    store = _Store(root, db_url)
+    outcome = records.load_outcome(store.db, student, assignment)
+    if not outcome or not outcome["evidence"] or outcome["policy"] != "zero":
+        state = "no record" if not outcome else ("no tamper evidence" if not outcome["evidence"]
+                                                 else f"policy {outcome['policy']!r}")
+        raise ValueError(f"--restore-after-review {student!r}: nothing to restore for {assignment} ({state}); "
+                         "wanted a submission the tamper policy scored 0")
+    with Gradebook(db_url) as gb:
+        for g in outcome["computed"]:
+            grade = gb.find_grade(g["name"], g["notebook"], assignment, student)
+            grade.auto_score = g["auto_score"]
+            grade.needs_manual_grade = bool(g["needs_manual_grade"]) or grade.manual_score is not None
+        for c in outcome["comments"]:
+            gb.find_comment(c["name"], c["notebook"], assignment, student).auto_comment = c["auto_comment"]
+        for nb in gb.find_submission(assignment, student).notebooks:
+            nb.flagged = False
+        gb.db.commit()
+    records.save_outcome(store.db, student, assignment, outcome["evidence"], outcome["computed"],
+                         outcome["comments"], "restored")
+    prev = records.load_records(store.db, assignment).get(student)
+    result = SubmissionResult(student, assignment, True, evidence=outcome["evidence"],
+                              policy=_policy_words({**outcome, "policy": "restored"}),
+                              flags=prev["flags"] if prev else [], problems=prev["problems"] if prev else [])
+    store.scores([result])
+    if prev:
+        records.save_record(store.db, student, assignment, prev["checksum"], result.status, result.score,
+                            result.max_score, result.problems, result.flags)
+    if (root / "autograded" / student / assignment).exists():
+        api.generate_feedback(assignment, student, force=True)
+    return result
 
 
 _ = threading  # the pool's threads only run subprocesses; all writes happen here, in one thread

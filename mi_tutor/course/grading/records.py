@@ -15,7 +15,8 @@ import tempfile
 import time
 from pathlib import Path
 
-__all__ = ["submission_checksum", "load_records", "save_record", "template_gradebook", "integrity_ok"]
+__all__ = ["submission_checksum", "load_records", "save_record", "template_gradebook", "integrity_ok",
+           "save_outcome", "load_outcome"]
 
 _TABLE = """CREATE TABLE IF NOT EXISTS mi_tutor_grading (
     student TEXT NOT NULL, assignment TEXT NOT NULL, checksum TEXT NOT NULL, status TEXT NOT NULL,
@@ -37,10 +38,44 @@ def submission_checksum(folder: Path, extra: str = "") -> str:
     return h.hexdigest()
 
 
+_OUTCOME = """CREATE TABLE IF NOT EXISTS mi_tutor_outcome (
+    student TEXT NOT NULL, assignment TEXT NOT NULL, evidence TEXT NOT NULL, computed TEXT NOT NULL,
+    comments TEXT NOT NULL, policy TEXT NOT NULL, PRIMARY KEY (student, assignment))"""
+
+
 def _connect(db: Path) -> sqlite3.Connection:
     con = sqlite3.connect(db, timeout=60)
     con.execute(_TABLE)
+    con.execute(_OUTCOME)
     return con
+
+
+def save_outcome(db: Path, student: str, assignment: str, evidence: list[str], computed: list[dict],
+                 comments: list[dict], policy: str) -> None:
+    """Remember the tamper evidence of a submission, its grades before the policy applied and the policy."""
+    con = _connect(db)
+    try:
+        with con:
+            con.execute("INSERT OR REPLACE INTO mi_tutor_outcome VALUES (?, ?, ?, ?, ?, ?)",
+                        (student, assignment, json.dumps(evidence), json.dumps(computed), json.dumps(comments),
+                         policy))
+    finally:
+        con.close()
+
+
+def load_outcome(db: Path, student: str, assignment: str) -> dict | None:
+    """What :func:`save_outcome` stored, or None."""
+    con = _connect(db)
+    try:
+        row = con.execute("SELECT evidence, computed, comments, policy FROM mi_tutor_outcome WHERE student = ? AND "
+                          "assignment = ?", (student, assignment)).fetchone()
+        con.commit()
+    finally:
+        con.close()
+    if row is None:
+        return None
+    return {"evidence": json.loads(row[0]), "computed": json.loads(row[1]), "comments": json.loads(row[2]),
+            "policy": row[3]}
 
 
 def load_records(db: Path, assignment: str) -> dict[str, dict]:
@@ -80,7 +115,7 @@ def template_gradebook(db: Path) -> bytes:
             src.close()
         with dst:
             for table in ("grade", "comment", "submitted_notebook", "submitted_assignment", "student",
-                          "mi_tutor_grading"):
+                          "mi_tutor_grading", "mi_tutor_outcome"):
                 dst.execute(f"DELETE FROM {table}") if _has(dst, table) else None
         dst.execute("VACUUM")
         dst.close()

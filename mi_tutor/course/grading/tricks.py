@@ -29,19 +29,23 @@ from collections.abc import Iterable
 
 __all__ = ["scan_submission", "scan_cell", "reference_names", "Flag"]
 
-_MODULES = {"os", "sys", "subprocess", "ctypes", "signal", "socket", "builtins", "inspect", "gc", "importlib",
-            "sqlite3", "shutil", "threading", "multiprocessing", "IPython", "traceback", "atexit", "pty",
-            "resource", "mmap", "urllib", "http", "requests", "pickle", "marshal", "types", "code", "dis",
-            "sysconfig", "site", "pathlib", "glob", "io", "tempfile", "asyncio", "concurrent", "unittest", "pytest"}
-_CALLS = {"get_ipython", "exec", "eval", "compile", "__import__", "globals", "locals", "vars", "setattr", "delattr",
-          "breakpoint", "exit", "quit", "open", "input", "memoryview"}
+#: Modules that have no use in these lessons but to reach around the grader. Everyday modules
+#: (``os``, ``sys``, ``importlib``, ``pathlib``, ``inspect``, ``gc``, ``pickle``...) are not here: only
+#: their tricky attributes are (``os._exit``, ``sys._getframe``, ``inspect.stack``...), in ``_ATTRS_ON``.
+_MODULES = {"subprocess", "ctypes", "socket", "builtins", "sqlite3", "IPython", "pty", "mmap", "marshal", "dis",
+            "urllib", "http", "requests", "atexit", "signal", "code"}
+#: Calls that reach around the grader. Everyday ones (``open`` to write notes, ``vars`` and
+#: ``globals`` to look at things, ``setattr`` on one's own objects) are not flagged.
+_CALLS = {"get_ipython", "exec", "eval", "compile", "__import__", "exit", "quit", "input"}
 _ATTRS = {"f_back", "f_globals", "f_locals", "f_code", "tb_frame", "gi_frame", "input_transformers_post",
           "input_transformers_cleanup", "ast_transformers", "showtraceback", "set_custom_exc", "user_ns",
           "__code__", "__globals__", "__builtins__", "__subclasses__", "__bases__", "__mro__", "__closure__",
           "__defaults__", "__kwdefaults__", "__import__", "__loader__", "__spec__", "__setattr__", "__delattr__",
           "__getattribute__", "run_cell_magic", "system_piped", "run_cell", "events"}
 #: Attributes that are tricks only on these modules (``torch.stack`` is fine, ``inspect.stack`` is not).
-_ATTRS_ON = {"stack": {"inspect"}, "currentframe": {"inspect"}, "getsource": {"inspect"}, "exit": {"sys", "os"},
+_ATTRS_ON = {"stack": {"inspect"}, "currentframe": {"inspect"}, "getouterframes": {"inspect"},
+             "getinnerframes": {"inspect"}, "trace": {"inspect"}, "exit": {"sys", "os"},
+             "get_objects": {"gc"}, "get_referrers": {"gc"}, "get_referents": {"gc"}, "_current_frames": {"sys"},
              "_exit": {"os"}, "system": {"os"}, "popen": {"os"}, "fork": {"os"}, "kill": {"os"},
              "killpg": {"os"}, "abort": {"os"}, "modules": {"sys"}, "meta_path": {"sys"}, "path_hooks": {"sys"},
              "settrace": {"sys", "threading"}, "setprofile": {"sys", "threading"}, "_getframe": {"sys"},
@@ -51,10 +55,10 @@ _ATTRS_ON = {"stack": {"inspect"}, "currentframe": {"inspect"}, "getsource": {"i
 _METHODS = {"__eq__", "__ne__", "__bool__", "__float__", "__int__", "__index__", "__lt__", "__gt__",
             "__le__", "__ge__", "__array__", "__array_function__", "__array_ufunc__", "__torch_function__",
             "__instancecheck__", "__getattr__", "__del__"}
-_BUILTINS = {"AssertionError", "Exception", "BaseException", "isinstance", "issubclass", "type", "getattr",
-             "hasattr", "setattr", "print", "__import__", "exit", "quit", "open", "exec", "eval", "len", "abs",
-             "all", "any", "round", "float", "int", "bool", "object", "super", "callable", "sorted", "zip",
-             "range", "list", "dict", "tuple", "set", "str", "repr", "id", "hash", "min", "max", "sum",
+#: Builtins whose rebinding changes what a test means. Names students reuse for their own
+#: variables (``max``, ``sum``, ``id``, ``type``, ``input``, ``list``...) are not here.
+_BUILTINS = {"AssertionError", "Exception", "BaseException", "isinstance", "issubclass", "getattr", "hasattr",
+             "setattr", "print", "__import__", "exec", "eval", "object", "super", "callable",
              "NotImplementedError", "ValueError", "TypeError", "KeyError", "RuntimeError", "__builtins__"}
 _STRINGS = ("gradebook", "source/", "/source", "hidden test", "begin hidden", "nbgrader", ".db", "autograded",
             "submitted/", "/work/", "/root", "/home/")
@@ -216,6 +220,9 @@ def scan_cell(source: str, imported: set[str], references: dict[str, str] | None
             name = node.func.id if isinstance(node.func, ast.Name) else None
             if name in _CALLS and name not in allowed and name not in defined_here:
                 add(f"calls {name}()")
+            if name in ("setattr", "delattr") and node.args and _root(node.args[0]) in imported | {"__builtins__"} \
+                    and name not in allowed:
+                add(f"calls {name}() on {_dotted(node.args[0])}: patching something the tests use")
         elif isinstance(node, ast.Attribute):
             if node.attr not in allowed and (node.attr in _ATTRS or _root(node) in _ATTRS_ON.get(node.attr, ())):
                 add(f"uses {_dotted(node)}")

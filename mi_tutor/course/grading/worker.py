@@ -17,6 +17,7 @@ import base64
 import json
 import os
 import re
+import secrets
 import signal
 import subprocess
 import sys
@@ -26,7 +27,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-__all__ = ["GradingTask", "run_task", "grade_scratch_course", "kill_all"]
+__all__ = ["GradingTask", "run_task", "grade_scratch_course", "kill_all", "apply_tamper_policy", "TAMPER_COMMENT"]
 
 _LIVE: set[subprocess.Popen] = set()
 _LOCK = threading.Lock()
@@ -57,6 +58,10 @@ class GradingTask:
         isolate: Run the kernel in bubblewrap.
         feedback: Also write the feedback HTML.
         timestamp: ``timestamp.txt`` of the submission, if any.
+        plan: :func:`~.executor.grading_plan` of the instructor's notebook (the grader's cells).
+        policy: What tamper evidence does to the gradebook: ``"zero"`` (every autograded cell
+            scores 0, the reason is the comment of each answer cell) or ``"keep"`` (scores stay;
+            the submission is only flagged).
     """
 
     student: str
@@ -69,6 +74,8 @@ class GradingTask:
     isolate: bool = True
     feedback: bool = True
     timestamp: str | None = None
+    plan: dict = field(default_factory=dict)
+    policy: str = "zero"
 
 
 @dataclass
@@ -80,6 +87,11 @@ class Outcome:
     files: dict[str, str] = field(default_factory=dict)  # relative path -> base64 bytes
     log_tail: str = ""
     seconds: float = 0.0
+    evidence: list[str] = field(default_factory=list)  # tamper evidence gathered while grading
+    computed: list[dict] = field(default_factory=list)  # the grades before the policy applied
+    computed_comments: list[dict] = field(default_factory=list)  # and the comments
+    hidden: dict = field(default_factory=dict)  # grade_id -> verdict of its hidden tests
+    runtime_files: list[str] = field(default_factory=list)  # what the kernel's runtime folder held
 
 
 def _write_scratch(task: GradingTask, scratch: Path) -> Path:
@@ -93,8 +105,12 @@ def _write_scratch(task: GradingTask, scratch: Path) -> Path:
     if task.timestamp:
         (sub / "timestamp.txt").write_text(task.timestamp)
     (scratch / "runtime").mkdir()
+    (scratch / "work").mkdir()  # the kernel's working folder: empty, nothing of the course in it
     (scratch / "task.json").write_text(json.dumps({k: v for k, v in asdict(task).items()
-                                                   if k not in ("notebook", "template_db", "config_text")}))
+                                                   if k not in ("notebook", "template_db", "config_text", "plan")}))
+    (scratch / "plan.json").write_text(json.dumps({**task.plan, "nonce": secrets.token_hex(16),
+                                                   "cwd": str(scratch / "work"),
+                                                   "report": str(scratch / "report.json")}))
     return course
 
 
@@ -110,7 +126,7 @@ def run_task(task: GradingTask) -> dict:
         scratch = Path(tmp)
         _write_scratch(task, scratch)
         env = dict(os.environ, **_thread_env(task.threads), JUPYTER_RUNTIME_DIR=str(scratch / "runtime"),
-                   TMPDIR=str(scratch / "runtime"),
+                   TMPDIR=str(scratch / "runtime"),  # connection files go there: the kernel must read them
                    PYTHONDONTWRITEBYTECODE="1")
         proc = subprocess.Popen([sys.executable, "-m", "mi_tutor.course.grading.worker", str(scratch)],
                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env,
@@ -120,6 +136,11 @@ def run_task(task: GradingTask) -> dict:
         try:
             log, _ = proc.communicate(timeout=limit + 30)
         except subprocess.TimeoutExpired:
+            proc.terminate()  # the grading process ends what the submission started, then itself
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                pass
             _kill_group(proc)
             log, _ = proc.communicate()
             out = Outcome(False, [f"hit the submission timeout of {limit} s (an infinite loop that ignores "
@@ -173,9 +194,13 @@ def grade_scratch_course(scratch: Path) -> Outcome:
     from nbgrader.api import Gradebook
     from nbgrader.apps import NbGraderAPI
     from nbgrader.coursedir import CourseDirectory
+    from nbconvert.preprocessors import ClearMetadataPreprocessor
+    from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, IgnorePattern, LimitOutput,
+                                        SaveAutoGrades)
     from traitlets.config.loader import PyFileConfigLoader
 
     from ..nbgrader_course import _ensure_tools_on_path
+    from .executor import PLAN_ENV, GradingExecute
     from .sandbox import SandboxConfig, kernel_argv
 
     task = json.loads((scratch / "task.json").read_text())
@@ -190,13 +215,17 @@ def grade_scratch_course(scratch: Path) -> Outcome:
     cfg.Execute.interrupt_on_timeout = True
     cfg.Execute.iopub_timeout = 30  # a loaded machine delivers outputs late: not the student's fault
     cfg.Execute.startup_timeout = 180
+    # the grader's own Execute: hidden tests last, the grader's cells, tamper evidence (see .executor)
+    cfg.Autograde.autograde_preprocessors = [GradingExecute, IgnorePattern, ClearMetadataPreprocessor, LimitOutput,
+                                             SaveAutoGrades, AssignLatePenalties, CheckCellMetadata]
+    os.environ[PLAN_ENV] = str(scratch / "plan.json")
     # the kernel (student code) starts through the sandbox; ipc sockets need no network
     cfg.Execute.kernel_name = "mi-tutor-sandbox"
     cfg.KernelManager.transport = "ipc"
     cfg.KernelManager.ip = str(scratch / "runtime" / "kernel")
-    workdir = course / "autograded" / student / assignment
+    # the kernel sees its empty working folder and the sockets, not the notebook nor the gradebook
     sandbox = SandboxConfig(
-        writable=[str(workdir), str(scratch / "runtime")], memory_bytes=int(limits["memory_gb"] * (1 << 30)),
+        writable=[str(scratch / "work"), str(scratch / "runtime")], memory_bytes=int(limits["memory_gb"] * (1 << 30)),
         cpu_seconds=int(limits["cpu_seconds"]), file_bytes=int(limits["file_mb"]) << 20,
         processes=int(limits["processes"]), isolate=bool(task["isolate"]),
         env={**_thread_env(task["threads"]), "TQDM_DISABLE": "1", "NBGRADER_EXECUTION": "autograde",
@@ -219,6 +248,19 @@ def grade_scratch_course(scratch: Path) -> Outcome:
                             "it was interrupted, later cells still ran")
     if _DEAD.search(log):
         out.problems.append("the kernel died (os._exit, a crash, or the memory/CPU limit)")
+    out.runtime_files = sorted(p.name for p in (scratch / "runtime").rglob("*"))
+    report_file = scratch / "report.json"
+    report = json.loads(report_file.read_text()) if report_file.exists() else {}
+    out.evidence = list(report.get("evidence", []))
+    out.hidden = dict(report.get("hidden", {}))
+    if report.get("hidden_phase") == "kernel died":
+        out.problems.append("the kernel died while the hidden tests ran: the hidden tests not yet run score 0")
+    if out.success:
+        with Gradebook(cfg.CourseDirectory.db_url) as gb:
+            out.computed = _grades(gb, assignment, student)
+            out.computed_comments = _comments(gb, assignment, student)
+            if out.evidence and task.get("policy", "zero") == "zero":
+                apply_tamper_policy(gb, assignment, student, out.evidence)
     if out.success and task["feedback"]:
         api.generate_feedback(assignment, student, force=True)
     with Gradebook(cfg.CourseDirectory.db_url) as gb:
@@ -227,29 +269,120 @@ def grade_scratch_course(scratch: Path) -> Outcome:
         except Exception:  # noqa: BLE001 - no submission row: nothing graded
             sub = None
         if sub is not None and out.success:
-            for nb in sub.notebooks:
-                for g in nb.grades:
-                    out.grades.append({"notebook": nb.name, "name": g.name, "auto_score": g.auto_score,
-                                       "needs_manual_grade": bool(g.needs_manual_grade)})
-                for c in nb.comments:
-                    out.comments.append({"notebook": nb.name, "name": c.name, "auto_comment": c.auto_comment})
+            out.grades = _grades(gb, assignment, student)
+            out.comments = _comments(gb, assignment, student)
     for folder in ("autograded", "feedback"):
         base = course / folder / student / assignment
         for path in sorted(base.glob("*")) if base.exists() else []:
             if path.name not in (f"{assignment}.ipynb", f"{assignment}.html", "timestamp.txt"):
-                continue  # what the student's code left in its folder stays in the scratch
+                continue
             if path.is_file() and not path.is_symlink() and path.stat().st_size < (64 << 20):
                 rel = str(path.relative_to(course))
                 out.files[rel] = base64.b64encode(path.read_bytes()).decode()
     return out
 
 
+def _grades(gb, assignment: str, student: str) -> list[dict]:
+    sub = gb.find_submission(assignment, student)
+    return [{"notebook": nb.name, "name": g.name, "auto_score": g.auto_score,
+             "needs_manual_grade": bool(g.needs_manual_grade)} for nb in sub.notebooks for g in nb.grades]
+
+
+def _comments(gb, assignment: str, student: str) -> list[dict]:
+    sub = gb.find_submission(assignment, student)
+    return [{"notebook": nb.name, "name": c.name, "auto_comment": c.auto_comment} for nb in sub.notebooks
+            for c in nb.comments]
+
+
+#: The comment nbgrader shows on each answer cell of a submission scored 0 for tampering.
+TAMPER_COMMENT = ("Scored 0 by the course's grading policy: the grader found evidence of tampering while grading "
+                  "({reasons}). The submission is listed for the instructor's review.")
+
+
+def apply_tamper_policy(gb, assignment: str, student: str, evidence: list[str]) -> None:
+    """Score every autograded cell 0 and give every answer cell the reason as its comment (nbgrader shows it)."""
+    sub = gb.find_submission(assignment, student)
+    reasons = "; ".join(evidence)[:1500]
+    for nb in sub.notebooks:
+        for g in nb.grades:
+            if g.auto_score is not None:
+                g.auto_score = 0.0
+            g.needs_manual_grade = True
+        for c in nb.comments:
+            c.auto_comment = TAMPER_COMMENT.format(reasons=reasons)
+        nb.flagged = True
+    gb.db.commit()
+
+
+def become_subreaper() -> bool:
+    """Make this process the reaper of every orphan below it (``PR_SET_CHILD_SUBREAPER``).
+
+    A student's process that detaches itself (``start_new_session``, a double fork) is then
+    still a descendant of the grading process, which :func:`end_descendants` ends.
+    """
+    try:
+        import ctypes
+
+        return ctypes.CDLL("libc.so.6", use_errno=True).prctl(36, 1, 0, 0, 0) == 0  # PR_SET_CHILD_SUBREAPER
+    except (OSError, AttributeError):  # pragma: no cover - not Linux
+        return False
+
+
+def descendants(pid: int) -> list[int]:
+    """Every process below ``pid`` (from ``/proc``), children first."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:
+            continue
+        fields = text[text.rindex(")") + 2:].split()
+        if fields and fields[0] != "Z":
+            children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    out, stack = [], [pid]
+    while stack:
+        for child in children.get(stack.pop(), []):
+            out.append(child)
+            stack.append(child)
+    return out
+
+
+def end_descendants(rounds: int = 20) -> int:
+    """SIGKILL every descendant of this process (by pid) until none is left; return how many were ended."""
+    ended = 0
+    for _ in range(rounds):
+        pids = descendants(os.getpid())
+        if not pids:
+            break
+        for pid in pids:
+            try:
+                os.kill(pid, signal.SIGKILL)
+                ended += 1
+            except (ProcessLookupError, PermissionError):
+                pass
+        deadline = time.time() + 1.0
+        while time.time() < deadline:  # reap them (orphans are ours now)
+            try:
+                pid, _ = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                break
+            if pid == 0:
+                time.sleep(0.02)
+    return ended
+
+
 def main(argv: list[str] | None = None) -> int:  # pragma: no cover - run as a process by run_task
     scratch = Path((argv or sys.argv[1:])[0])
+    become_subreaper()
+    signal.signal(signal.SIGTERM, lambda *_: (end_descendants(), os._exit(143)))
     try:
         out = grade_scratch_course(scratch)
     except Exception as err:  # noqa: BLE001 - report any failure as data
         out = Outcome(False, [f"grading failed: {err.__class__.__name__}: {err}"])
+    ended = end_descendants()  # whatever the student's code started ends with its grading
+    if ended:
+        out.problems.append(f"{ended} process(es) the submission started were still running after its grading: "
+                            "ended")
     (scratch / "outcome.json").write_text(json.dumps(asdict(out)))
     return 0
 
