@@ -30,20 +30,7 @@ def _text(page: str) -> str:
     return html.unescape(re.sub(r"<[^>]+>", "", page))
 
 
-@pytest.fixture(scope="module")
-def built_site(tmp_path_factory, executed_cache):
-    """Build a copy of the site (the repo's site/ stays untouched) with the session's executed lessons."""
-    project = tmp_path_factory.mktemp("siteproject")
-    shutil.copy(ROOT / "mkdocs.yml", project / "mkdocs.yml")
-    shutil.copytree(ROOT / "site", project / "site",
-                    ignore=shutil.ignore_patterns("lessons", "notebooks"))
-    for name in ("solutions", "mi_tutor"):
-        (project / name).symlink_to(ROOT / name)
-    env = dict(os.environ, MI_TUTOR_CACHE=str(executed_cache), NO_MKDOCS_2_WARNING="1")
-    proc = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict"], cwd=project, env=env,
-                          capture_output=True, text=True, timeout=3000)
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-5000:]
-    return project / "build" / "site"
+# `built_site` (conftest.py): the site, built once per session from the lessons' graded runs.
 
 
 @pytest.mark.slow
@@ -119,6 +106,83 @@ def test_readme_lesson_table_matches_solutions():
     if coming:
         numbers = {int(n) for n in re.findall(r"(?:^|;)\s*(\d+) ", coming.group(1))}
         assert numbers and not numbers & present, "a lesson listed as coming already exists"
+
+
+def test_course_map_is_drawn_from_the_lessons():
+    from mi_tutor.course.site import course_map, lesson_facts
+
+    facts = {l.number: lesson_facts(l) for l in LESSONS}
+    assert all(f["time"] and "hour" in f["time"] for f in facts.values()), facts
+    assert all(f["claim"] and len(f["claim"]) < 200 for f in facts.values()), "every lesson states its central claim"
+    assert all(p < n for n, f in facts.items() for p in f["builds_on"])
+    assert all(f["builds_on"] for n, f in facts.items() if n > 1), "every lesson after the first builds on another"
+    if 4 in facts:  # "lesson 3 (feature visualisation) helps": optional, not a prerequisite
+        assert 3 not in facts[4]["builds_on"] and {1, 2} <= set(facts[4]["builds_on"])
+    html_map = course_map(LESSONS)
+    assert html_map.count('class="mi-map-node"') == len(LESSONS)
+    assert html_map.count("<tr><td>") == len(LESSONS)
+    for f in facts.values():
+        assert f'href="lessons/{f["slug"]}/"' in html_map and html.escape(f["claim"]) in html_map
+    assert "<script" not in html_map and "http" not in html_map.replace("http://www.w3.org/2000/svg", "")
+    # an arrow for each direct prerequisite: one that another prerequisite already contains is left out
+    from mi_tutor.course.site import _direct
+    direct = _direct(list(facts.values()))
+    assert html_map.count('class="mi-map-edge"') == sum(len(v) for v in direct.values())
+    if {1, 2, 5, 6} <= set(facts):
+        assert direct[6] == [5]
+
+
+@pytest.mark.slow
+def test_home_page_shows_the_course_map(built_site):
+    page = (built_site / "index.html").read_text()
+    assert "<!-- course-map -->" not in page and page.count('class="mi-map-node"') == len(LESSONS)
+    for l in LESSONS:
+        assert f'href="lessons/{l.slug}/"' in page
+    assert all(w in _text(page) for w in ("Students.", "Instructors.", "Readers."))
+
+
+def test_results_at_a_glance_come_from_the_executed_outputs():
+    from mi_tutor.course.results import MIME, record, result_bundle
+    from mi_tutor.course.site import RESULTS_CELL_ID, results_cell
+
+    out = [nbformat.v4.new_output("display_data", data=result_bundle("curve detectors", 31, unit="of 48")),
+           nbformat.v4.new_output("display_data", data=result_bundle("dimensionality", 0.40012, paper="2/5 (Elhage)"))]
+    executed = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# t"),
+                                               nbformat.v4.new_code_cell("record(...)", outputs=out)])
+    cell = results_cell(executed)
+    assert cell.id == RESULTS_CELL_ID and cell.source.startswith("## Results at a glance")
+    assert "| Result | This run | Paper |" in cell.source
+    assert "| curve detectors | 31 of 48 |  |" in cell.source and "| dimensionality | 0.4 | 2/5 (Elhage) |" in cell.source
+    assert results_cell(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x = 1")])) is None
+    assert MIME in result_bundle("x", 1.0)
+    with pytest.raises(TypeError):
+        result_bundle("a whole tensor", [1.0, 2.0])
+    assert callable(record)
+
+
+@pytest.mark.parametrize("lesson", LESSONS, ids=[l.slug for l in LESSONS])
+def test_every_lesson_records_its_results(lesson):
+    from mi_tutor.course.lessons import read_lesson
+
+    cells = [c for c in read_lesson(lesson.path).cells
+             if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("grade_id") == "results"]
+    assert len(cells) == 1 and cells[0].metadata["nbgrader"].get("locked"), "one locked results cell"
+    assert cells[0].source.count("record(") >= 3, "the results cell records the lesson's numbers"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("lesson", LESSONS, ids=[l.slug for l in LESSONS])
+def test_lesson_page_ends_with_results_at_a_glance(built_site, lesson):
+    page = (built_site / "lessons" / lesson.slug / "index.html").read_text()
+    start = page.find('id="cell-id=mi-results"')
+    assert start > page.find("Further reading") > 0, "the table is the page's last cell"
+    table = page[start:]
+    rows = re.findall(r"<tr>\s*<td>(.*?)</td>\s*<td>(.*?)</td>", table, re.S)
+    assert len(rows) >= 3, rows
+    shown = _text(page[:start])
+    for name, value in rows:  # every number in the table is one the page's run printed
+        line = f"result: {html.unescape(_text(name)).strip()} = {html.unescape(_text(value)).strip()}"
+        assert line in shown, line
 
 
 # --- the built site, offline ----------------------------------------------------------------------
@@ -254,42 +318,108 @@ def _open_offline(binary: str, url: str, profile: Path) -> tuple[dict, list[str]
 
 
 def _math_in_prose(lesson) -> int:
-    """How many ``$...$`` formulas the lesson's markdown cells hold."""
-    from mi_tutor.course.lessons import read_lesson
+    """How many TeX formulas the lesson's page shows: those of the student version's markdown cells."""
+    from mi_tutor.course.lessons import read_lesson, student_version
+    from mi_tutor.course.site import tex_formulas
 
-    return sum(len(re.findall(r"\$[^$\n]{1,80}\$", c.source)) for c in read_lesson(lesson.path).cells
+    return sum(len(tex_formulas(c.source)) for c in student_version(read_lesson(lesson.path)).cells
                if c.cell_type == "markdown")
 
 
-def _pages_to_open() -> list[tuple[str, bool]]:
-    """(slug, has views): the lesson with the most formulas, and a lesson with interactive views."""
-    from mi_tutor.course.views import zoo_transformers
-
-    pages = [(max(LESSONS, key=_math_in_prose).slug, False)]
-    views = next((l.slug for l in LESSONS if zoo_transformers(l.path.read_text())), None)
-    if views and views != pages[0][0]:
-        pages.append((views, True))
-    return pages
+def test_math_in_prose_counts_what_the_lessons_write():
+    counts = {l.slug: _math_in_prose(l) for l in LESSONS}
+    assert sum(counts.values()) > 100 and sum(1 for n in counts.values() if n) >= len(LESSONS) - 1, counts
 
 
 @pytest.mark.slow
 @pytest.mark.skipif(_chromium() is None, reason="no chromium on this machine (.ci/run installs Debian's chromium)")
 def test_lesson_pages_offline_in_chromium(built_site, tmp_path):
+    """Every lesson page, opened with the network off: each formula of the source typeset, none left raw."""
     from mi_tutor.course.views import zoo_transformers
 
-    for slug, _ in _pages_to_open():
-        lesson = next(l for l in LESSONS if l.slug == slug)
+    for lesson in LESSONS:
+        slug = lesson.slug
         page = built_site / "lessons" / slug / "index.html"
         report, requests = _open_offline(_chromium(), page.as_uri(), tmp_path / f"profile-{slug}")
         outside = [u for u in requests if not u.startswith(("file:", "data:", "blob:", "about:"))]
         assert outside == [], f"{slug}: the page asked the network for something"
         assert report["raw"] == [], f"{slug}: formulas left as raw text: {report['raw']}"
-        if _math_in_prose(lesson):
-            assert report["typeset"] >= _math_in_prose(lesson) // 2, report  # MathJax typeset them
+        assert report["typeset"] == _math_in_prose(lesson), (
+            f"{slug}: MathJax typeset {report['typeset']} formulas, the lesson writes {_math_in_prose(lesson)}")
         assert report["images"] and all(i["ok"] for i in report["images"]), report["images"]
         assert report["folded"] and report["download"], report
         if zoo_transformers(lesson.path.read_text()):
             assert report["plots"] >= 2, f"{slug}: the interactive attention and activation views render"
+
+
+_SEARCH_REPORT = r"""(async () => {
+  const deadline = Date.now() + 60000;
+  let items = [];
+  while (Date.now() < deadline) {
+    items = [...document.querySelectorAll('.md-search-result__item')];
+    if (items.length) break;
+    await new Promise(r => setTimeout(r, 250));
+  }
+  return JSON.stringify({
+    query: (document.querySelector('.md-search__input') || {}).value,
+    meta: (document.querySelector('.md-search-result__meta') || {}).textContent,
+    results: items.map(i => (i.querySelector('a') || {}).href || ''),
+  });
+})()"""
+
+
+def _search_served(binary: str, url: str, profile: Path) -> tuple[dict, list[str]]:
+    """Open ``url`` (a page of the site with ``?q=...``) in headless Chromium and read the search results.
+
+    The site is served from 127.0.0.1, so the network stays on (emulating offline would cut the
+    local server too); any host other than the local server fails to resolve, and the test checks
+    that nothing else was asked for.
+    """
+    browser = _DevTools(binary, profile)
+    try:
+        target = next(t for t in browser.send("Target.getTargets")["targetInfos"] if t["type"] == "page")
+        session = browser.send("Target.attachToTarget", {"targetId": target["targetId"], "flatten": True})["sessionId"]
+        browser.send("Network.enable", session=session)
+        browser.send("Page.enable", session=session)
+        browser.send("Page.navigate", {"url": url}, session=session)
+        browser.wait_event("Page.loadEventFired", timeout=120)
+        result = browser.send("Runtime.evaluate", {"expression": _SEARCH_REPORT, "awaitPromise": True,
+                                                   "returnByValue": True}, session=session, timeout=120)
+        requests = [e["params"]["request"]["url"] for e in browser.events
+                    if e.get("method") == "Network.requestWillBeSent"]
+        return json.loads(result["result"]["value"]), requests
+    finally:
+        browser.close()
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(_chromium() is None, reason="no chromium on this machine (.ci/run installs Debian's chromium)")
+def test_search_works_offline_from_a_plain_static_server(built_site, tmp_path):
+    """``python -m http.server`` in the build folder: the search box finds lessons, with nothing from outside."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = subprocess.Popen([sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1",
+                               "--directory", str(built_site)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        base = f"http://127.0.0.1:{port}/"
+        for _ in range(100):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        report, requests = _search_served(_chromium(), base + "?q=induction", tmp_path / "profile-search")
+        assert report["query"] == "induction", report
+        assert any("lessons/08_induction_heads/" in r for r in report["results"]), report
+        outside = [u for u in requests if not u.startswith((base, "data:", "blob:", "about:"))]
+        assert outside == [], f"search asked for something outside the site: {outside}"
+        assert any(u.endswith("search/search_index.json") for u in requests), "the index came from the server"
+    finally:
+        server.terminate()
+        server.wait()
 
 
 def test_interactive_views_follow_the_first_attention_figure():

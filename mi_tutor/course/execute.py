@@ -8,8 +8,10 @@ lesson is executed once however many tools ask for it.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import os
+import re
 import tempfile
 import time
 from dataclasses import dataclass
@@ -22,7 +24,7 @@ from traitlets.config import Config
 from .lessons import read_lesson
 
 __all__ = ["ExecutionResult", "execute_notebook", "execute_lesson", "package_fingerprint", "kernel_env",
-           "cache_path", "DEFAULT_TIMEOUT"]
+           "cache_path", "store_executed", "outputs_from", "DEFAULT_TIMEOUT"]
 
 #: Environment variables that cap the threads of torch, OpenMP and the BLAS libraries in a kernel.
 THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMEXPR_NUM_THREADS")
@@ -133,11 +135,59 @@ def execute_lesson(path: str | Path, cache_dir: str | Path | None = None, cwd: s
     start = time.perf_counter()
     nb = execute_notebook(read_lesson(path), cwd=cwd, timeout=timeout, threads=threads)
     seconds = time.perf_counter() - start
-    if cached:
-        cached.parent.mkdir(parents=True, exist_ok=True)
-        for old in cached.parent.glob(f"{path.stem}.*.ipynb"):
-            old.unlink(missing_ok=True)
-        partial = cached.with_name(f".{cached.name}.{os.getpid()}.tmp")  # parallel builds never see half a file
-        nbformat.write(nb, partial)
-        partial.replace(cached)
+    if cache_dir:
+        store_executed(path, nb, cache_dir)
     return ExecutionResult(nb, seconds, False)
+
+
+def store_executed(path: str | Path, nb: nbformat.NotebookNode, cache_dir: str | Path) -> Path:
+    """Put the executed notebook ``nb`` of lesson ``path`` into the cache (replacing older versions).
+
+    The file is written aside and renamed, so a parallel reader never sees half of it.
+    """
+    path = Path(path)
+    cached = cache_path(path, cache_dir)
+    cached.parent.mkdir(parents=True, exist_ok=True)
+    for old in cached.parent.glob(f"{path.stem}.*.ipynb"):
+        old.unlink(missing_ok=True)
+    partial = cached.with_name(f".{cached.name}.{os.getpid()}.tmp")
+    nbformat.write(nb, partial)
+    partial.replace(cached)
+    return cached
+
+
+_MARKER = re.compile(r"^\s*### (BEGIN|END) (SOLUTION|HIDDEN TESTS)\s*$")
+
+
+def _code_lines(source: str) -> list[str]:
+    return [line.rstrip() for line in source.splitlines() if line.strip() and not _MARKER.match(line)]
+
+
+def outputs_from(run: nbformat.NotebookNode, lesson: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """The lesson notebook with the outputs of ``run``, another execution of the same cells.
+
+    ``run`` is, for example, the nbgrader-autograded solution submission of the lesson: the
+    same code cells (the nbgrader markers aside), executed by the grader. Copying its outputs
+    makes it serve as the lesson's executed notebook, so a lesson is executed once for both.
+
+    Args:
+        run: The executed notebook (outputs are read from it).
+        lesson: The lesson as :func:`~mi_tutor.course.lessons.read_lesson` reads it (not changed).
+
+    Raises:
+        ValueError: when the two do not hold the same cells, naming the first that differs.
+    """
+    if len(run.cells) != len(lesson.cells):
+        raise ValueError(f"run has {len(run.cells)} cells, the lesson {len(lesson.cells)}")
+    out = copy.deepcopy(lesson)
+    for i, (ran, cell) in enumerate(zip(run.cells, out.cells)):
+        if ran.cell_type != cell.cell_type:
+            raise ValueError(f"cell {i} is {ran.cell_type} in the run and {cell.cell_type} in the lesson")
+        if cell.cell_type != "code":
+            continue
+        if _code_lines(ran.source) != _code_lines(cell.source):
+            raise ValueError(f"code cell {i} differs between the run and the lesson:\n{ran.source[:300]}\n---\n"
+                             f"{cell.source[:300]}")
+        cell.outputs = copy.deepcopy(ran.outputs)
+        cell.execution_count = ran.get("execution_count")
+    return out
