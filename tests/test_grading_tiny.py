@@ -1,4 +1,4 @@
-"""Grading a tiny lesson: resource abuse by name, resumable reruns, Ctrl-C, and a Dask cluster."""
+"""Grading a tiny lesson: resource abuse, reruns, Ctrl-C, Dask; hidden-test routes, tampering, the class report."""
 
 from __future__ import annotations
 
@@ -117,10 +117,246 @@ def test_dask_cluster_grades_like_local(course):
     root, release, solved = course
     write_submission(root, "alice", A, solved)
     write_submission(root, "erin", A, release)
+    write_submission(root, "equalizer", A, _sub(solved, TAMPER["equalizer"]))
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
         run = grade_class(root, A, scheduler=cluster.scheduler_address, limits=FAST)
     res = {r.student: r for r in run.results}
     assert res["alice"].score == 3 and res["erin"].score == 0
+    # the tamper checks run on the cluster too: evidence, and the policy's zero in the gradebook
+    assert res["equalizer"].score == 0 and any("equal to anything" in e for e in res["equalizer"].evidence)
+    assert not res["alice"].evidence and not res["erin"].evidence
     with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gb:
         assert gb.find_submission(A, "alice").score == 3
     assert (root / "feedback" / "alice" / A / f"{A}.html").exists()
+
+
+# ------------------------------------------------------------------------------------------------
+# One graded class of a tiny lesson whose hidden test holds a secret: every route to it, tampering
+# and its policy, duplicated cells, state between students, the class report.
+
+SECRET = "zebra4217"
+SECRET_TINY = TINY.replace('# negative inputs: a sign mistake shows here\nassert double(-3) == -6,',
+                           f'# {SECRET}: negative inputs, a sign mistake shows here\nassert double(-21) == -42,')
+assert SECRET in SECRET_TINY
+
+#: Everything a student's code can reach while it runs, captured, printed, raised and kept for later.
+STASH = r'''
+import sys, os, inspect, linecache
+STASH = []
+def double(x):
+    ip = get_ipython()
+    bits = [repr(list(ip.user_ns.get("In", []))), repr(ip.user_ns.get("_ih")), repr(dict(linecache.cache))[:50000],
+            repr(ip.history_manager.input_hist_raw), repr(sorted(ip.user_ns))]
+    f = sys._getframe(1)
+    while f is not None:
+        bits.append(repr(f.f_code.co_consts) + repr(f.f_code.co_names) + repr(list(f.f_locals.items()))[:5000])
+        f = f.f_back
+    try:
+        bits.append(repr([fr.code_context for fr in inspect.stack()]))
+    except Exception as err:
+        bits.append(repr(err))
+    harness = sys.modules.get("mi_tutor.course.grading.harness")
+    bits.append(repr(getattr(harness, "_S", None))[:50000])
+    STASH.append(" ".join(bits))
+    print("PRINTED", STASH[-1])
+    open("stash.txt", "a").write(STASH[-1])
+    if x < 0:
+        raise AssertionError("RAISED " + " ".join(STASH))
+    return 2 * x
+'''
+STASH_END = ('print("END", STASH, In, _ih)\nimport os\nprint("FILE", open("stash.txt").read() if os.path.exists('
+             '"stash.txt") else "")\nprint("HARNESS", sys.modules.get("mi_tutor.course.grading.harness").__dict__)\n')
+FILES = r'''
+import os
+FOUND = []
+for base in [os.getcwd(), os.path.dirname(os.getcwd()), os.path.dirname(os.path.dirname(os.getcwd())), "/tmp",
+             os.path.expanduser("~")]:
+    for dirpath, dirs, files in os.walk(base):
+        for name in files:
+            try:
+                text = open(os.path.join(dirpath, name), errors="ignore").read()
+            except OSError:
+                continue
+            if "zebra" + "4217" in text or "double(-" + "21)" in text:
+                FOUND.append(os.path.join(dirpath, name))
+print("FILES", FOUND, os.getcwd(), sorted(os.listdir(".")))
+def double(x):
+    return 2 * x
+'''
+TAMPER = {
+    # every later cell becomes `pass`: the tests could not fail
+    "blanker": "get_ipython().input_transformers_post.append(lambda lines: ['pass\\n'])\ndef double(x):\n    return x\n",
+    # an object equal to anything passes `==`
+    "equalizer": "class A:\n    def __eq__(self, other):\n        return True\ndef double(x):\n    return A()\n",
+    # errors are swallowed: a failing test would look like a passing one
+    "hider": "get_ipython().set_custom_exc((Exception,), lambda *a, **k: None)\ndef double(x):\n    return x\n",
+}
+A_SETS = ("import builtins, os\nbuiltins.LEAK_FROM_A = 1\nos.environ['LEAK_A'] = '1'\nA_GLOBAL = 1\n"
+          "open('/tmp/leak_a.txt', 'w').write('a')\ndef double(x):\n    return 2 * x\n")
+B_READS = ("import builtins, os\nprint('LEAKS', hasattr(builtins, 'LEAK_FROM_A'), os.environ.get('LEAK_A'), "
+           "os.path.exists('/tmp/leak_a.txt'), 'A_GLOBAL' in globals())\ndef double(x):\n    return 2 * x\n")
+
+
+def _added_cell_at_end(nb, code: str):
+    nb = nbformat.from_dict(json.loads(nbformat.writes(nb)))
+    nb.cells.append(nbformat.v4.new_code_cell(code))
+    return nb
+
+
+def _duplicated(nb, grade_id: str):
+    nb = nbformat.from_dict(json.loads(nbformat.writes(nb)))
+    i = next(k for k, c in enumerate(nb.cells) if c.metadata.get("nbgrader", {}).get("grade_id") == grade_id)
+    copy = nbformat.from_dict(json.loads(json.dumps(nb.cells[i])))
+    copy["id"] = "copy-of-" + str(nb.cells[i].get("id", "x"))
+    nb.cells.insert(i + 1, copy)
+    return nb
+
+
+@pytest.fixture(scope="module")
+def secret_class(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("secret")
+    (tmp / "solutions").mkdir()
+    (tmp / "solutions" / f"{A}.py").write_text(SECRET_TINY)
+    root = tmp / "course"
+    [release_path] = init_course(root, tmp / "solutions")
+    release = nbformat.read(release_path, as_version=4)
+    solved = solution_submission(release, read_lesson(tmp / "solutions" / f"{A}.py"))
+    write_submission(root, "honest", A, solved)
+    write_submission(root, "files", A, _sub(solved, FILES))
+    write_submission(root, "stasher", A, _added_cell_at_end(_sub(solved, STASH), STASH_END))
+    for name, code in TAMPER.items():
+        write_submission(root, name, A, _sub(solved, code))
+    write_submission(root, "duplicator", A, _duplicated(_duplicated(solved, "ex1_1_solution"), "ex1_1_visible"))
+    write_submission(root, "aa_setter", A, _sub(solved, A_SETS))
+    write_submission(root, "zz_reader", A, _sub(solved, B_READS))
+    (write_submission(root, "badjson", A, solved)).write_text('{"cells": [ not json')
+    run = grade_class(root, A, jobs=2, limits=FAST)
+    return root, run, {r.student: r for r in run.results}
+
+
+def _visible_to(root: Path, student: str) -> str:
+    """What the student gets back: the feedback page, and every output of the autograded notebook."""
+    fb = (root / "feedback" / student / A / f"{A}.html").read_text()
+    nb = json.loads((root / "autograded" / student / A / f"{A}.ipynb").read_text())
+    outputs = json.dumps([c.get("outputs", []) for c in nb["cells"]])
+    return fb + outputs
+
+
+@pytest.mark.slow
+def test_no_route_carries_hidden_test_source_back(secret_class):
+    root, run, res = secret_class
+    assert res["honest"].score == 3 and res["honest"].status == "graded", res["honest"]
+    for student in ("honest", "files", "stasher"):
+        seen = _visible_to(root, student)
+        assert SECRET not in seen and "double(-21)" not in seen and "-42" not in seen, (student, seen[-3000:])
+    # the routes were really tried: the student's code ran, printed, raised, kept its stash
+    stasher = _visible_to(root, "stasher")
+    assert "PRINTED" in stasher and "END" in stasher and "FILE" in stasher and "HARNESS" in stasher
+    files = _visible_to(root, "files")
+    assert "FILES []" in files
+    # the hidden test of the stasher ran and failed; its feedback says so in the grader's words, not the student's
+    assert res["stasher"].score == 1 and "RAISED [" not in stasher
+    nb = json.loads((root / "autograded" / "stasher" / A / f"{A}.ipynb").read_text())
+    [hidden] = [c for c in nb["cells"] if c["metadata"].get("nbgrader", {}).get("grade_id") == "ex1_1_hidden"]
+    assert [o["output_type"] for o in hidden["outputs"]] == ["error"], hidden["outputs"]
+    assert hidden["outputs"][0]["evalue"] == "the hidden test raised AssertionError", hidden["outputs"]
+    assert not res["stasher"].evidence and res["stasher"].problems == [
+        "1 code cell(s) added or edited outside the answer cells: they ran as ordinary code (they earn no points)"]
+    # a hidden test that fails on its own says the instructor's message
+    nb = json.loads((root / "autograded" / "hider" / A / f"{A}.ipynb").read_text())
+    [hidden] = [c for c in nb["cells"] if c["metadata"].get("nbgrader", {}).get("grade_id") == "ex1_1_hidden"]
+    assert hidden["outputs"][0]["evalue"] == "double must handle negative numbers", hidden["outputs"]
+
+
+@pytest.mark.slow
+def test_tampering_scores_zero_in_the_gradebook_with_the_reason(secret_class):
+    root, run, res = secret_class
+    reasons = {"blanker": "did not run the grader's cell as sent", "equalizer": "compares equal to anything",
+               "hider": "custom exception handler"}
+    with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gb:
+        for student, why in reasons.items():
+            r = res[student]
+            assert r.status == "flagged" and r.score == 0 and any(why in e for e in r.evidence), r
+            sub = gb.find_submission(A, student)
+            assert sub.score == 0 and all(nb.flagged for nb in sub.notebooks)
+            comment = gb.find_comment("ex1_1_solution", A, A, student).comment
+            assert "grading policy" in comment and why in comment, comment
+            fb = (root / "feedback" / student / A / f"{A}.html").read_text()
+            assert "grading policy" in fb
+        assert gb.find_submission(A, "honest").score == 3
+    # the points come back after review (the equalizer's visible test passed while grading)
+    from mi_tutor.course.autograde import restore_after_review
+
+    back = restore_after_review(root, A, "equalizer")
+    assert back.score == 1 and "restored" in back.policy
+    with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gb:
+        assert gb.find_submission(A, "equalizer").score == 1
+        assert "grading policy" not in (gb.find_comment("ex1_1_solution", A, A, "equalizer").comment or "")
+    with pytest.raises(ValueError, match="honest"):
+        restore_after_review(root, A, "honest")
+
+
+@pytest.mark.slow
+def test_duplicated_cells_are_graded_and_said(secret_class):
+    _, _, res = secret_class
+    r = res["duplicator"]
+    assert r.graded and r.score == 3, r
+    assert any("ex1_1_solution appears 2 times" in p and "last copy is graded" in p for p in r.problems), r.problems
+    assert any("ex1_1_visible appears 2 times" in p for p in r.problems), r.problems
+
+
+@pytest.mark.slow
+def test_one_students_state_never_reaches_another(secret_class):
+    root, _, res = secret_class
+    assert res["aa_setter"].score == 3 and res["zz_reader"].score == 3
+    nb = json.loads((root / "autograded" / "zz_reader" / A / f"{A}.ipynb").read_text())
+    printed = ["".join(o.get("text", "")) for c in nb["cells"] for o in c.get("outputs", [])]
+    assert "LEAKS False None False False\n" in printed, printed
+
+
+@pytest.mark.slow
+def test_class_report_from_the_graded_class(secret_class, tmp_path):
+    import csv
+
+    from mi_tutor.course.grading.report import write_class_report
+
+    root, run, res = secret_class
+    html_path, csv_path = write_class_report(root, run.results, tmp_path / "r.html", tmp_path / "r.csv")
+    page = html_path.read_text()
+    assert "data:image/png;base64," in page and "ex1_1" in page
+    assert "badjson" in page and "not valid notebook JSON" in page
+    assert "equalizer" in page and "compares equal to anything" in page
+    rows = list(csv.DictReader(csv_path.open()))
+    failures = [r for r in rows if r["section"] == "failure" and r["item"] == "ex1_1_hidden"]
+    assert failures and sum(int(r["count"]) for r in failures) >= 4, failures
+    assert {r["item"] for r in rows if r["section"] == "flagged"} >= set(TAMPER)
+    assert [r["item"] for r in rows if r["section"] == "failed"] == ["badjson"]
+    scores = [r for r in rows if r["section"] == "score" and r["item"] == "ex1_1"]
+    assert len(scores) == len([r for r in run.results if r.graded])
+
+
+@pytest.mark.slow
+def test_unsandboxed_is_an_explicit_choice_and_ends_every_process(course, monkeypatch):
+    from mi_tutor.course.grading import coordinator
+
+    root, release, solved = course
+    spawner = ("import subprocess\nfor _ in range(20):\n    subprocess.Popen(['sleep', '4321'], start_new_session=True)\n"
+               "subprocess.Popen(['sh', '-c', '(setsid sleep 4321 &) ; exit 0'])\ndef double(x):\n    return 2 * x\n")
+    write_submission(root, "spawner", A, _sub(solved, spawner))
+    monkeypatch.setattr(coordinator, "sandbox_available", lambda: (False, "no bwrap on this machine"))
+    with pytest.raises(ValueError, match="--run-student-code-unsandboxed"):
+        grade_class(root, A, jobs=1, limits=FAST)
+    run = grade_class(root, A, jobs=1, limits=FAST, isolate=False, feedback=False)
+    [r] = run.results
+    assert r.score == 3 and any("UNISOLATED" in w for w in run.warnings), (r, run.warnings)
+    time.sleep(1)
+    left = [p for p in Path("/proc").glob("[0-9]*/cmdline") if p.exists() and _cmd(p) == b"sleep\x004321\x00"]
+    assert not left, f"{len(left)} processes outlived the grading of their submission"
+    assert any("ended" in p for p in r.problems), r.problems
+
+
+def _cmd(p: Path) -> bytes:
+    try:
+        return p.read_bytes()
+    except OSError:
+        return b""

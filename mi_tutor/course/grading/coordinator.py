@@ -194,11 +194,15 @@ def _problems_from(out: dict) -> list[str]:
     problems = list(out.get("problems", []))
     nb_b64 = next((v for k, v in out.get("files", {}).items() if k.startswith("autograded/") and k.endswith(".ipynb")),
                   None)
-    if nb_b64:
-        text = base64.b64decode(nb_b64).decode(errors="replace")
-        if "MemoryError" in text or "Cannot allocate memory" in text or "can't allocate memory" in text:
+    if nb_b64:  # what the cells raised (not what they printed: a student may print anything)
+        try:
+            cells = json.loads(base64.b64decode(nb_b64)).get("cells", [])
+        except (ValueError, AttributeError):
+            cells = []
+        errors = [o for c in cells for o in c.get("outputs", []) if o.get("output_type") == "error"]
+        if any(o.get("ename") == "MemoryError" or "allocate memory" in str(o.get("evalue", "")) for o in errors):
             problems.append("ran out of memory: a cell tried to allocate more than the memory limit")
-        if "SystemExit" in text:
+        if any(o.get("ename") == "SystemExit" for o in errors):
             problems.append("a cell called sys.exit()/exit(): later cells still ran")
     if not out.get("success") and not problems:
         tail = [line for line in (out.get("log_tail") or "").strip().splitlines() if line.strip()][-3:]

@@ -70,10 +70,12 @@ def normalize(submitted: dict, release: dict) -> tuple[dict, list[str]]:
         if gid:
             last[gid] = i
             count[gid] = count.get(gid, 0) + 1
+    copies: set[str] = set()
     for i, cell in enumerate(cells):
         gid = _meta(cell).get("grade_id")
         if gid and last[gid] != i:
             del cell["metadata"]["nbgrader"]
+            copies.add(_src(cell).strip())
     for gid, n in count.items():
         if n > 1:
             others = "the other copy ran" if n == 2 else f"the other {n - 1} copies ran"
@@ -91,11 +93,11 @@ def normalize(submitted: dict, release: dict) -> tuple[dict, list[str]]:
                      "(they score as released) and cells that used what a deleted cell defined fail")
     for cell in cells:
         gid = _meta(cell).get("grade_id")
-        if gid in released_types and cell.get("cell_type") != released_types[gid]:
+        if gid and gid in released_types and cell.get("cell_type") != released_types[gid]:
             notes.append(f"cell {gid} was changed from {released_types[gid]} to {cell.get('cell_type')}: nbgrader "
                          "restores its type")
     released_text = {_src(c).strip() for c in release.get("cells", [])}
-    added = [c for c in cells if not _meta(c).get("grade_id") and _src(c).strip() not in released_text
+    added = [c for c in cells if not _meta(c).get("grade_id") and _src(c).strip() not in released_text | copies
              and c.get("cell_type") == "code" and _src(c).strip()]
     ungraded_release = [c for c in release.get("cells", []) if not _meta(c).get("grade_id")]
     if len(added) > 0 and len(cells) > len(release.get("cells", [])):
