@@ -6,7 +6,7 @@ import torch
 from torch import nn
 
 from ..edits import ablation_effect, channel_importance as ref_channel_importance, zero_channels
-from ..hooks import HookContext, list_layers, run_with_cache
+from ..hooks import HookContext, list_layers, run_with_cache, run_with_hooks
 from ..vision.models import ConvNet, ConvNetConfig
 from .core import (
     CheckFailure,
@@ -166,9 +166,13 @@ def check_zero_channel_hook(zero_channel_hook, seed: int = 0, channels: int = 5,
            "and leaves its input alone")
 
 
+@torch.no_grad()
 def _most_disruptive_channel(model: nn.Module, x: torch.Tensor, labels: torch.Tensor, layer: str) -> int:
-    n = run_with_cache(model, x[:1], [layer])[1][layer].shape[1]
-    effects = [abs(ablation_effect(model, x, labels, layer, c)["accuracy_drop"]) for c in range(n)]
+    logits, cache = run_with_cache(model, x, [layer])
+    clean = (logits.argmax(-1) == labels).float().mean().item()  # the clean run once, not once per channel
+    n = cache[layer].shape[1]
+    effects = [abs(clean - (run_with_hooks(model, x, [(layer, zero_channels(c))]).argmax(-1) == labels)
+                   .float().mean().item()) for c in range(n)]
     return max(range(n), key=effects.__getitem__)
 
 
