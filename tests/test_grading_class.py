@@ -4,7 +4,9 @@ Hostile cases (several tricks batched per student to keep this one graded class)
 patching the checks and the comparison helpers, rebinding ``AssertionError``,
 an input transformer that blanks every later cell, ``os._exit``, reading the
 course files and the gradebook, the network, a background process, and
-delegating an exercise to the package's reference implementation.
+delegating an exercise to the package's reference implementation. The honest
+student writes with everyday habits (``import os``, ``importlib.reload``, notes
+written with ``open()``, ``vars()``): never flagged, full marks.
 """
 
 from __future__ import annotations
@@ -28,6 +30,11 @@ from mi_tutor.course.nbgrader_course import init_course
 
 SLUG = "01_hooks"
 WRONG_CAPTURE = "def capture_activations(model, x, names):\n    return {}\n"
+#: Everyday habits an honest student has (none of them may get the submission flagged).
+HABITS = ("import os, sys, importlib, math, inspect, gc\nimportlib.reload(math)\nos.makedirs('notes', exist_ok=True)\n"
+          "with open('notes/ex1.txt', 'w') as f:\n    f.write('hooks: remove them in finally')\n"
+          "print(sorted(vars(math))[:3], sys.version_info[:2], 'model' in globals())\ngc.collect()\n"
+          "max_batch = 8  # a name shadowing nothing the tests use\n")
 
 
 def _hostile(course: Path, port: int) -> dict[str, dict[str, str]]:
@@ -82,7 +89,8 @@ def test_hostile_class_is_flagged_or_zeroed_and_honest_gets_full_marks(tmp_path)
     server = socket.socket()
     server.bind(("127.0.0.1", 0))
     server.listen(1)
-    write_submission(course, "honest", SLUG, solved)
+    honest = next(c for c in solved.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "ex1_1_solution")
+    write_submission(course, "honest", SLUG, wrong_submission(solved, {"ex1_1_solution": HABITS + honest.source}))
     for student, cells in _hostile(course, server.getsockname()[1]).items():
         write_submission(course, student, SLUG, wrong_submission(solved, cells))
     source_hash = _tree_hash(course / "source")
@@ -95,18 +103,25 @@ def test_hostile_class_is_flagged_or_zeroed_and_honest_gets_full_marks(tmp_path)
 
     full = sum(c.metadata["nbgrader"]["points"] for c in source.cells
                if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("grade"))
-    assert res["honest"].score == full and not res["honest"].flags and res["honest"].graded, table
-    # tricks: flagged (with the reason) or zeroed, never silently rewarded
+    h = res["honest"]
+    assert h.score == full and not h.flags and not h.evidence and h.status == "graded", table
+    # tampering found while grading: scored 0 in the gradebook by the policy, with the reason
+    assert any("check_capture_activations was replaced" in e for e in res["patcher"].evidence), table
+    assert any("expect_close was replaced" in e for e in res["patcher"].evidence), table
+    assert any("did not run the grader's cell as sent" in e for e in res["blanker"].evidence), table
+    for student in ("patcher", "blanker"):
+        assert res[student].score == 0 and res[student].status == "flagged" and res[student].needs_manual_grade
+    # the static scan names what it saw, as a second opinion: it lists for review, never changes a score
     assert any("check_capture_activations" in f for f in res["patcher"].flags), table
-    assert any("expect_close" in f for f in res["patcher"].flags) and any(
-        "AssertionError" in f for f in res["patcher"].flags), table
+    assert any("AssertionError" in f for f in res["patcher"].flags), table
     assert any("input_transformers_post" in f for f in res["blanker"].flags), table
     assert res["exiter"].score == 0 and (not res["exiter"].graded or res["exiter"].flags), table
     assert any("kernel died" in p for p in res["exiter"].problems) or res["exiter"].flags, table
-    assert any("channel_importance" in f and "reference" in f for f in res["delegator"].flags), table
-    assert any("open()" in f or "imports os" in f for f in res["snooper"].flags), table
-    for student in ("patcher", "blanker", "delegator", "snooper"):
-        assert res[student].needs_manual_grade and res[student].status == "flagged", table
+    d = res["delegator"]
+    assert any("channel_importance" in f and "reference" in f for f in d.flags) and not d.evidence, table
+    assert d.score == full and d.status == "flagged" and d.needs_manual_grade, table
+    assert any("imports subprocess" in f or "imports socket" in f for f in res["snooper"].flags), table
+    assert not res["snooper"].evidence and res["snooper"].score == full, table
     # the snooper saw nothing of the course and no network; nothing it started is still running
     nb = json.loads((course / "autograded" / "snooper" / SLUG / f"{SLUG}.ipynb").read_text())
     printed = "".join("".join(o.get("text", "")) for c in nb["cells"] for o in c.get("outputs", [])
@@ -120,6 +135,9 @@ def test_hostile_class_is_flagged_or_zeroed_and_honest_gets_full_marks(tmp_path)
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
         assert gb.find_submission(SLUG, "honest").score == full
         assert gb.find_submission_notebook(SLUG, SLUG, "patcher").flagged
+        assert gb.find_submission(SLUG, "patcher").score == 0
+        assert "grading policy" in gb.find_comment("ex1_1_solution", SLUG, SLUG, "patcher").comment
+        assert gb.find_submission(SLUG, "delegator").score == full  # flagged by the scan only: score kept
     rows = {r["student"]: r for r in _csv(write_grades_csv(run.results, tmp_path / "g.csv"))}
     assert rows["delegator"]["status"] == "flagged" and "reference" in rows["delegator"]["flags"]
     # feedback never shows hidden-test code

@@ -47,6 +47,8 @@ TRICKS = {
     "delegate to an imported reference": "def capture_activations(model, x, names):\n"
                                          "    return run_with_cache(model, x, names)[1]",
     "rebind the checks": "checks = None",
+    "patch with setattr": "setattr(checks, 'check_capture_activations', print)",
+    "gc referrers": "import gc\nx = gc.get_referrers(checks)",
 }
 
 
@@ -206,3 +208,151 @@ def test_delegation_is_flagged_even_where_the_exercise_has_the_same_name():
     flags = scan_cell(TRICKS["delegate by import"], IMPORTED, REFS, allowed)
     assert any("reference implementation" in f for f in flags), flags
     assert any("expect_close" in f for f in scan_cell(TRICKS["patch a comparison helper"], IMPORTED, REFS)), REFS
+
+
+#: Everyday habits of honest students: none may get a submission flagged.
+HONEST_HABITS = {
+    "import os to make a folder": "import os\nos.makedirs('figures', exist_ok=True)",
+    "reload a module after editing it": "import importlib\nimport math\nimportlib.reload(math)",
+    "write notes with open()": "with open('notes.txt', 'w') as f:\n    f.write('remember: hooks')",
+    "read own notes": "import os\nif os.path.exists('notes.txt'):\n    print(open('notes.txt').read())",
+    "vars() to inspect an object": "print(vars(torch.nn.Linear(2, 2)).keys())",
+    "globals() to check a name": "print('model' in globals())",
+    "sys.version": "import sys\nprint(sys.version_info[:2])",
+    "pathlib": "from pathlib import Path\nPath('out').mkdir(exist_ok=True)",
+    "timing": "import time\nt0 = time.perf_counter()\nprint(time.perf_counter() - t0)",
+    "inspect.signature": "import inspect\nprint(inspect.signature(sorted))",
+    "pickle results": "import pickle\nblob = pickle.dumps({'a': 1})",
+    "gc.collect": "import gc\ngc.collect()",
+    "copy a model": "import copy\nm2 = copy.deepcopy(torch.nn.Linear(2, 2))",
+    "random seed": "import random\nrandom.seed(0)",
+    "warnings": "import warnings\nwarnings.filterwarnings('ignore')",
+    "logging": "import logging\nlogging.getLogger('x').setLevel(logging.INFO)",
+    "functools": "from functools import lru_cache\n@lru_cache\ndef f(n):\n    return n",
+    "traceback on error": "import traceback\ntry:\n    1 / 0\nexcept ZeroDivisionError:\n    traceback.print_exc(limit=1)",
+    "a variable named max": "max_items = 3\nmax = 5\nsum_ = 0",
+    "a variable named id or type": "id = 3\ntype_ = 'disk'",
+    "setattr on own object": "class Box:\n    pass\nb = Box()\nsetattr(b, 'x', 1)",
+    "magics": "%timeit sorted([3, 1, 2])\n%matplotlib inline",
+    "tempfile": "import tempfile\nd = tempfile.mkdtemp()",
+    "json dump": "import json\njson.dumps({'a': 1})",
+    "threading.Lock": "import threading\nlock = threading.Lock()",
+    "glob": "import glob\nprint(glob.glob('*.ipynb'))",
+}
+
+
+def test_the_scan_flags_no_honest_habit():
+    """False positives of the static scan on a class of honest lesson-1 submissions, one habit each: 0."""
+    from mi_tutor.course.cohort import solution_submission
+
+    lesson = next(lesson for lesson in LESSONS if lesson.slug == "01_hooks")
+    source = read_lesson(lesson.path)
+    release = student_version(source)
+    flagged = {}
+    for name, habit in HONEST_HABITS.items():
+        solved = solution_submission(release, source)
+        for c in solved.cells:
+            if c.metadata.get("nbgrader", {}).get("grade_id") == "ex1_2_solution":
+                c.source = habit + "\n" + c.source
+        solved.cells.append(nbformat.v4.new_code_cell(habit))  # and the same habit in a cell of their own
+        as_json = [json.loads(nbformat.writes(nb)) for nb in (solved, release, source)]
+        flags = scan_submission(*as_json)
+        if flags:
+            flagged[name] = flags
+    assert flagged == {}, f"{len(flagged)} of {len(HONEST_HABITS)} honest habits flagged: {flagged}"
+
+
+def test_structure_reordered_added_deleted_cells_are_said_in_words():
+    from mi_tutor.course.grading.structure import normalize
+
+    def cell(gid=None, src="", kind="code"):
+        md = {"nbgrader": {"grade_id": gid}} if gid else {}
+        return {"cell_type": kind, "source": src, "metadata": md}
+
+    release = {"cells": [cell("setup", "import x"), cell("a", "def f(): ..."), cell("a_test", "check(f)"),
+                         cell(None, "story()"), cell("b", "def g(): ..."), cell("b_test", "check(g)")]}
+    reordered = {"cells": [release["cells"][0], release["cells"][4], release["cells"][5], release["cells"][1],
+                           release["cells"][2], release["cells"][3]]}
+    _, notes = normalize(reordered, release)
+    assert any("another order" in n and "first moved: b" in n for n in notes), notes
+    deleted = {"cells": [c for c in release["cells"] if c["metadata"].get("nbgrader", {}).get("grade_id") != "b_test"]}
+    _, notes = normalize(deleted, release)
+    assert any("deleted cell(s) b_test" in n and "puts graded cells back" in n for n in notes), notes
+    added = {"cells": release["cells"] + [cell(None, "print('mine')")]}
+    _, notes = normalize(added, release)
+    assert any("1 code cell(s) added" in n for n in notes), notes
+    retyped = {"cells": [dict(c, cell_type="markdown") if c["metadata"].get("nbgrader", {}).get("grade_id") == "a"
+                         else c for c in release["cells"]]}
+    _, notes = normalize(retyped, release)
+    assert any("cell a was changed from code to markdown" in n for n in notes), notes
+    broken = {"cells": release["cells"] + [{"cell_type": "code", "source": "1", "metadata": {"nbgrader": {"x": 1}}}]}
+    nb, notes = normalize(broken, release)
+    assert "nbgrader" not in nb["cells"][-1]["metadata"] and any("broken grading metadata" in n for n in notes)
+    assert normalize(release, release)[1] == []
+
+
+def test_grading_plan_self_tests_only_pure_check_calls():
+    from mi_tutor.course.grading.executor import grading_plan
+
+    lesson = next(lesson for lesson in LESSONS if lesson.slug == "01_hooks")
+    source = json.loads(nbformat.writes(read_lesson(lesson.path)))
+    plan = grading_plan(source)
+    assert plan["aliases"] == {"checks": "mi_tutor.checks.lesson01"}
+    assert [t["grade_id"] for t in plan["selftest"]] == [f"ex1_{k}_visible" for k in range(1, 6)]
+    assert plan["selftest"][0]["names"] == ["capture_activations"]
+    assert all("BEGIN SOLUTION" not in r and "HIDDEN" not in r for r in plan["references"])
+
+
+def _harness_lines(capsys, nonce="N0NCE"):
+    out = capsys.readouterr().out
+    return [json.loads(line[len(nonce):]) for line in out.splitlines() if line.startswith(nonce)]
+
+
+def test_harness_self_test_audit_and_sanitised_verdicts(capsys):
+    """In one IPython shell: the known-answer self-test and the audit catch a patched check; what the
+    student's code raises inside a check reaches the verdict as its type only."""
+    import types as _types
+
+    from IPython.core.interactiveshell import InteractiveShell
+
+    from mi_tutor.course.grading import harness
+    from mi_tutor.checks.core import call_student, expect
+
+    mod = _types.ModuleType("mi_tutor_fake_checks")
+    mod.__file__ = __file__
+
+    def check_double(fn, x=2):
+        got = call_student("double", fn, x)
+        expect(got == 2 * x, f"`double({x})` returned {got!r}, expected {2 * x}")
+
+    mod.check_double = check_double
+    sys.modules["mi_tutor_fake_checks"] = mod
+    ip = InteractiveShell.instance()
+    try:
+        harness.install("N0NCE", ["mi_tutor_fake_checks"], {"checks": "mi_tutor_fake_checks"})
+        ip.user_ns["checks"] = mod
+        test = {"grade_id": "ex_visible", "code": "checks.check_double(double)\n", "names": ["double"]}
+        harness.selftest("", ["def double(x):\n    return 2 * x"], [test])
+        [clean] = _harness_lines(capsys)
+        assert clean["data"]["evidence"] == []
+        # the student's function leaks what it sees into its exception: only the type comes back
+        ip.user_ns["double"] = eval("lambda x: (_ for _ in ()).throw(ValueError('SECRET seed=7'))")
+        harness.keep("ex_hidden", ["double", "checks"])
+        harness.run_hidden("ex_hidden", "checks.check_double(double, x=-7)  # SECRET\n")
+        ip.user_ns["double"] = eval("lambda x: x")
+        harness.keep("ex_hidden", ["double", "checks"])
+        harness.run_hidden("ex_hidden", "checks.check_double(double, x=-7)\n")
+        raised, own = _harness_lines(capsys)
+        assert raised["data"]["passed"] is False and "SECRET" not in json.dumps(raised), raised
+        assert "raised ValueError" in raised["data"]["message"], raised
+        assert own["data"]["message"] == "`double(-7)` returned -7, expected -14", own  # the check's own message
+        # a check patched to pass everything: the audit names it, the self-test says it no longer tells apart
+        mod.check_double = lambda fn, x=2: None
+        harness.audit("after")
+        harness.selftest("", ["def double(x):\n    return 2 * x"], [test])
+        audit, selftest = _harness_lines(capsys)
+        assert any("check_double was replaced" in e for e in audit["data"]["evidence"]), audit
+        assert any("known-wrong answer" in e for e in selftest["data"]["evidence"]), selftest
+    finally:
+        sys.modules.pop("mi_tutor_fake_checks", None)
+        InteractiveShell.clear_instance()
