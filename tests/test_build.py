@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import textwrap
+from pathlib import Path
 
 import nbformat
 import pytest
@@ -92,3 +93,48 @@ def test_jobs_must_be_a_positive_number(capsys):
     with pytest.raises(SystemExit):
         main(["build", "--jobs", "0"])
     assert "--jobs must be a whole number of at least 1, got '0'" in capsys.readouterr().err
+
+
+def test_a_second_build_with_nothing_changed_skips_the_course_and_the_site(tmp_path, capsys, monkeypatch):
+    """`mi-tutor build` rebuilds the course and the site only when their inputs changed (or with --force)."""
+    import mi_tutor.course.cli as cli
+    import mi_tutor.course.lessons as lessons_module
+    import mi_tutor.course.nbgrader_course as nbgrader_course
+
+    calls = {"course": 0, "site": 0}
+
+    def fake_course(root, solutions):
+        calls["course"] += 1
+        (Path(root) / "gradebook.db").parent.mkdir(parents=True, exist_ok=True)
+        (Path(root) / "gradebook.db").write_text("")
+        return []
+
+    def fake_site(root, site_dir=None):
+        calls["site"] += 1
+        (root / "build" / "site").mkdir(parents=True, exist_ok=True)
+        (root / "build" / "site" / "index.html").write_text("<html></html>")
+        return 0
+
+    monkeypatch.setattr(nbgrader_course, "init_course", fake_course)
+    monkeypatch.setattr(cli, "_mkdocs_build", fake_site)
+    monkeypatch.setattr(cli, "_execute", lambda args: [])
+    monkeypatch.setattr(lessons_module, "release_lessons", lambda solutions, lessons: [])
+    _lessons(tmp_path, [GOOD])
+    (tmp_path / "mkdocs.yml").write_text("site_name: x\n")
+    (tmp_path / "site").mkdir()
+    (tmp_path / "site" / "index.md").write_text("# home\n")
+    build = ["--root", str(tmp_path), "build"]
+
+    assert main(build) == 0 and calls == {"course": 1, "site": 1}
+    assert main(build) == 0 and calls == {"course": 1, "site": 1}, "nothing changed: nothing rebuilt"
+    assert "(unchanged, not rebuilt)" in capsys.readouterr().out
+    (tmp_path / "site" / "index.md").write_text("# home, edited\n")
+    assert main(build) == 0 and calls == {"course": 1, "site": 2}, "a page changed: the site is rebuilt"
+    (tmp_path / "solutions" / "01_tiny1.py").write_text(GOOD.format(n=1) + "\n# %%\nx = 2\n")
+    assert main(build) == 0 and calls == {"course": 2, "site": 3}, "a lesson changed: course and site"
+    (tmp_path / "site" / "lessons").mkdir()
+    (tmp_path / "site" / "lessons" / "01_tiny1.ipynb").write_text("{}")  # what the site build generates
+    assert main(build) == 0 and calls == {"course": 2, "site": 3}, "generated pages are outputs, not inputs"
+    (tmp_path / "build" / "site" / "index.html").unlink()
+    assert main(build) == 0 and calls == {"course": 2, "site": 4}, "a missing site is rebuilt"
+    assert main(build + ["--force"]) == 0 and calls == {"course": 3, "site": 5}

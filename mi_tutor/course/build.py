@@ -10,12 +10,14 @@ happened. The executed notebooks land in the content-addressed cache of
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import sys
 import time
 import traceback
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
@@ -25,7 +27,8 @@ from tqdm.auto import tqdm
 from .execute import DEFAULT_TIMEOUT, cache_path, execute_lesson
 from .lessons import Lesson
 
-__all__ = ["LessonRun", "default_jobs", "thread_share", "execute_lessons", "format_summary", "failure_report"]
+__all__ = ["LessonRun", "default_jobs", "thread_share", "execute_lessons", "format_summary", "failure_report",
+           "tree_fingerprint", "Stamp"]
 
 
 @dataclass
@@ -177,3 +180,60 @@ def failure_report(runs: list[LessonRun]) -> str:
     """The full error of every failed lesson (empty when none failed)."""
     parts = [f"\n==== {r.slug} FAILED ====\n{r.error.rstrip()}\n" for r in runs if r.state == "failed"]
     return "".join(parts)
+
+
+def tree_fingerprint(paths: Iterable[str | Path], skip: Iterable[str] = (), extra: str = "") -> str:
+    """A hash of the names and bytes of every file under ``paths`` (files or folders).
+
+    Args:
+        paths: Files and folders to hash; a missing one counts as empty.
+        skip: Folder names left out wherever they appear (generated outputs, caches).
+        extra: More text to fold in (tool versions, options).
+
+    Examples:
+        >>> import tempfile
+        >>> d = Path(tempfile.mkdtemp())
+        >>> _ = (d / "a.txt").write_text("x")
+        >>> before = tree_fingerprint([d])
+        >>> _ = (d / "a.txt").write_text("y")
+        >>> before == tree_fingerprint([d]), before == tree_fingerprint([d / "missing"])
+        (False, False)
+    """
+    skipped = {"__pycache__", ".ipynb_checkpoints", *skip}
+    h = hashlib.sha256(extra.encode())
+    for base in map(Path, paths):
+        files = [base] if base.is_file() else sorted(
+            p for p in base.rglob("*") if p.is_file() and not skipped & set(p.relative_to(base).parts))
+        for f in files:
+            h.update(f"\0{f.as_posix()}\0".encode())
+            h.update(f.read_bytes())
+    return h.hexdigest()[:16]
+
+
+@dataclass
+class Stamp:
+    """A record that a build step's outputs were made from inputs with fingerprint ``key``.
+
+    A step whose stamp is fresh (same key, outputs present) has nothing to do; a step writes its
+    stamp only after it succeeded, so a failed or interrupted step runs again next time.
+
+    Examples:
+        >>> import tempfile
+        >>> stamp = Stamp(Path(tempfile.mkdtemp()) / "site.stamp", "abc")
+        >>> stamp.fresh(), (stamp.write(), stamp.fresh())[1], Stamp(stamp.path, "abd").fresh()
+        (False, True, False)
+    """
+
+    path: Path
+    key: str
+
+    def fresh(self, *outputs: Path) -> bool:
+        """The outputs exist and were made from these very inputs."""
+        try:
+            return self.path.read_text() == self.key and all(Path(o).exists() for o in outputs)
+        except OSError:
+            return False
+
+    def write(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.path.write_text(self.key)

@@ -119,27 +119,58 @@ def _site(args) -> int:
     return rc
 
 
+def _tool_versions(*names: str) -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    def one(name: str) -> str:
+        try:
+            return version(name)
+        except PackageNotFoundError:
+            return "-"
+    return " ".join(f"{n}={one(n)}" for n in names)
+
+
 def _build(args) -> int:
-    from .build import format_summary
+    """Student lessons, instructor course, executed site; a step whose inputs did not change is skipped."""
+    from .build import Stamp, format_summary, tree_fingerprint
     from .lessons import release_lessons
     from .nbgrader_course import init_course
 
     start = time.perf_counter()
-    lessons = release_lessons(args.root / "solutions", args.root / "lessons")
-    course_dir = args.root / "build" / "course"
-    released = init_course(course_dir, args.root / "solutions")
+    root, stamps = args.root, args.root / "build" / "stamps"
+    lessons = release_lessons(root / "solutions", root / "lessons")
+    package = tree_fingerprint([Path(__file__).resolve().parents[1]])  # mi_tutor/: code, weights, templates
+    course_dir = root / "build" / "course"
+    course = Stamp(stamps / "course", tree_fingerprint([root / "solutions"], extra=package + _tool_versions("nbgrader")))
+    if course.fresh(course_dir / "gradebook.db") and not args.force:
+        released = sorted((course_dir / "release").glob("*/*.ipynb"))
+        course_note = " (unchanged, not rebuilt)"
+    else:
+        released, course_note = init_course(course_dir, root / "solutions"), ""
+        course.write()
     runs = _execute(args)
     failed = [r.slug for r in runs if r.state == "failed"]
-    rc = 1 if failed else _mkdocs_build(args.root)
+    site_index = root / "build" / "site" / "index.html"
+    site = Stamp(stamps / "site", tree_fingerprint(
+        [root / "mkdocs.yml", root / "site", root / "solutions"], skip=("lessons", "notebooks"),
+        extra=package + _tool_versions("mkdocs", "mkdocs-material", "mkdocs-jupyter", "mkdocstrings-python")))
+    site_note = ""
+    if failed:
+        rc = 1
+    elif site.fresh(site_index) and not args.force:
+        rc, site_note = 0, " (unchanged, not rebuilt)"
+    else:
+        rc = _mkdocs_build(root)
+        if rc == 0:
+            site.write()
     print("\n== mi-tutor build ==")
     print(format_summary(runs, time.perf_counter() - start))
-    print(f"student lessons ({len(lessons)}): {(args.root / 'lessons').resolve()}")
-    print(f"instructor course ({len(released)} assignments): {course_dir.resolve()}")
+    print(f"student lessons ({len(lessons)}): {(root / 'lessons').resolve()}")
+    print(f"instructor course ({len(released)} assignments): {course_dir.resolve()}{course_note}")
     if failed:
         print(f"executed site: not built ({', '.join(failed)} failed, errors above)")
     else:
-        print(f"executed site: {(args.root / 'build' / 'site' / 'index.html').resolve()}"
-              + ("" if rc == 0 else "  (FAILED, see above)"))
+        print(f"executed site: {site_index.resolve()}{site_note}" + ("" if rc == 0 else "  (FAILED, see above)"))
     return rc
 
 
@@ -175,6 +206,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("build", help="build student lessons, the instructor course and the executed site")
     _execution_options(s)
+    s.add_argument("--force", action="store_true",
+                   help="rebuild the course and the site even when their inputs did not change")
     s.set_defaults(fn=_build)
     s = sub.add_parser("release", help="write lessons/ (student versions) from solutions/")
     s.add_argument("lessons", nargs="*", help="lesson slugs or numbers (default: all)")
