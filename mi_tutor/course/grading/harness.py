@@ -356,8 +356,49 @@ def _runs(code: str, ns: dict) -> tuple[bool, str]:
     return True, ""
 
 
+def _perturbed(value, depth: int = 0):
+    """A plausible wrong answer made from the right one: same type and shape, other values (or None)."""
+    torch = sys.modules.get("torch")
+    if depth > 4:
+        return None
+    if torch is not None and isinstance(value, torch.Tensor):
+        if value.numel() == 0:
+            return None
+        if value.dtype == torch.bool:
+            return ~value
+        flipped = value.flip(tuple(range(value.dim()))) if value.dim() else value
+        return (-flipped + 0.5).to(value.dtype) if value.is_floating_point() else flipped + 1
+    if isinstance(value, bool):
+        return not value
+    if isinstance(value, (int, float)):
+        return -value + 0.5 if isinstance(value, float) else value + 1
+    if isinstance(value, (list, tuple)) and value:
+        out = [_perturbed(v, depth + 1) for v in value]
+        return None if any(v is None for v in out) else type(value)(out) if isinstance(value, list) else tuple(out)
+    if isinstance(value, dict) and value:
+        out = {k: _perturbed(v, depth + 1) for k, v in value.items()}
+        return None if any(v is None for v in out.values()) else out
+    if callable(value) and isinstance(value, types.FunctionType):
+        return _wrong_version(value, depth + 1)
+    return None
+
+
+def _wrong_version(fn, depth: int = 0):
+    """``fn`` answering wrong: its result perturbed (None where it cannot be)."""
+    perturbed = _perturbed
+
+    def wrong(*args, **kwargs):
+        return perturbed(fn(*args, **kwargs), depth)
+
+    return types.FunctionType(wrong.__code__, fn.__globals__, fn.__name__, None, wrong.__closure__)
+
+
 def selftest(setup_imports: str, references: list[str], tests: list[dict]) -> None:
     """Each check must still tell right from wrong: pass the reference answer, fail a known-wrong one.
+
+    The known-wrong answer is the reference answer perturbed (same types and shapes, other values:
+    a check loosened to accept anything of the right type fails to reject it), or a function that
+    returns None where the answer cannot be perturbed.
 
     Args:
         setup_imports: The import statements of the locked setup cell.
@@ -379,11 +420,13 @@ def selftest(setup_imports: str, references: list[str], tests: list[dict]) -> No
         passed_right, why = _runs(t["code"], ns)
         wrong = dict(right)
         for name in t["names"]:
-            wrong[name] = types.FunctionType((lambda *a, **k: None).__code__, {}, name)
+            ref = right.get(name)
+            wrong[name] = _wrong_version(ref) if isinstance(ref, types.FunctionType) else \
+                types.FunctionType((lambda *a, **k: None).__code__, {}, name)
         passed_wrong, _ = _runs(t["code"], wrong)
         if passed_wrong:
-            found.append(f"{t['grade_id']}: the check passed a known-wrong answer (a function that returns None): "
-                         "it no longer tells right from wrong")
+            found.append(f"{t['grade_id']}: the check passed a known-wrong answer (the reference answer with its "
+                         "values changed): it no longer tells right from wrong")
         elif not passed_right:
             found.append(f"{t['grade_id']}: the check failed the reference answer ({why}): it no longer tells "
                          "right from wrong")
