@@ -356,3 +356,28 @@ def test_harness_self_test_audit_and_sanitised_verdicts(capsys):
     finally:
         sys.modules.pop("mi_tutor_fake_checks", None)
         InteractiveShell.clear_instance()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("lesson", LESSONS, ids=[lesson.slug for lesson in LESSONS])
+def test_every_check_tells_the_reference_from_a_perturbed_answer(lesson):
+    """What the known-answer self-test relies on, on every lesson, without a kernel: in a clean
+    namespace each visible test passes the instructor's answer and fails the perturbed one."""
+    import types as _types
+
+    from mi_tutor.course.grading.executor import grading_plan
+    from mi_tutor.course.grading.harness import _wrong_version
+
+    plan = grading_plan(json.loads(nbformat.writes(read_lesson(lesson.path))))
+    ns: dict = {}
+    exec(plan["setup_imports"], ns)  # noqa: S102 - the instructor's code
+    for ref in plan["references"]:
+        exec(ref, ns)  # noqa: S102
+    assert plan["selftest"], lesson.slug
+    for t in plan["selftest"]:
+        exec(t["code"], dict(ns))  # noqa: S102 - must not raise
+        wrong = dict(ns)
+        for name in t["names"]:
+            wrong[name] = _wrong_version(ns[name]) if isinstance(ns[name], _types.FunctionType) else None
+        with pytest.raises(BaseException):
+            exec(t["code"], wrong)  # noqa: S102

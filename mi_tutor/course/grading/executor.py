@@ -202,8 +202,15 @@ class GradingExecute(Execute):
             with self.setup_kernel():
                 info_msg = self.wait_for_reply(self.kc.kernel_info())
                 self.nb.metadata["language_info"] = info_msg["content"]["language_info"]
-                self._grader_cell(f"import {_HARNESS}\n{_H}.install({plan['nonce']!r}, {plan['check_modules']!r}, "
-                                  f"{plan['aliases']!r})")
+                outs = self._grader_cell(f"import {_HARNESS}\n{_H}.install({plan['nonce']!r}, "
+                                         f"{plan['check_modules']!r}, {plan['aliases']!r})")
+                broken = [o for o in outs if o.get("output_type") == "error"]
+                if broken:  # the grader's own failure (no student code ran yet): grade as plain nbgrader does
+                    report["grader_error"] = f"{broken[0].get('ename')}: {broken[0].get('evalue')}"[:500]
+                    report["hidden_phase"] = "skipped: the grader's cells could not be installed"
+                    for index, cell in enumerate(self.nb.cells):
+                        self.preprocess_cell(cell, resources, index)
+                    return self._finish()
                 hidden = []
                 for index, cell in enumerate(self.nb.cells):
                     if is_hidden_cell(cell):
@@ -215,6 +222,9 @@ class GradingExecute(Execute):
                 self._hidden_phase(hidden, plan, report)
         finally:
             Path(plan["report"]).write_text(json.dumps(report))
+        return self._finish()
+
+    def _finish(self):
         self.set_widgets_metadata()
         return self.nb, self.resources
 

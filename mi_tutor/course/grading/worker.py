@@ -253,6 +253,9 @@ def grade_scratch_course(scratch: Path) -> Outcome:
     report = json.loads(report_file.read_text()) if report_file.exists() else {}
     out.evidence = list(report.get("evidence", []))
     out.hidden = dict(report.get("hidden", {}))
+    if report.get("grader_error"):
+        out.problems.append(f"the grader's own cells could not run ({report['grader_error']}): graded as plain "
+                            "nbgrader does, without the tamper checks")
     if report.get("hidden_phase") == "kernel died":
         out.problems.append("the kernel died while the hidden tests ran: the hidden tests not yet run score 0")
     if out.success:
