@@ -27,7 +27,10 @@ def test_solutions_execute_and_pass(lesson, solution_run):
               and any(o.output_type == "error" for o in c.outputs)]
     assert errors == [], f"{lesson.slug}: cells {errors} raised:\n" + "\n".join(
         o.get("evalue", "") for i in errors for o in nb.cells[i].outputs if o.output_type == "error")
+    # Every cell ran but the hidden tests, which the grader runs from cells of its own, after the student's code.
     unexecuted = [i for i, c in enumerate(nb.cells) if c.cell_type == "code" and c.source.strip()
-                  and c.get("execution_count") is None]
+                  and c.get("execution_count") is None and "BEGIN HIDDEN TESTS" not in c.source]
     assert unexecuted == [], f"{lesson.slug}: cells {unexecuted} never ran"
+    auto = sum(s.points for s in scores if s.status != "hand")
+    assert run.result["score"] == pytest.approx(auto), f"nbgrader's gradebook: {run.result}"
     assert run.stored, "the run's outputs reach the executed-lesson cache the site is built from"
