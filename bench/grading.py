@@ -12,7 +12,7 @@ grading), next to the quiet reference in ``bench/results/lessons.json``.
 The 1-minute load average is recorded before and after each phase: on a
 shared machine other work slows everything down.
 
-    python bench/grading.py --lesson 01_hooks --students 12
+    python bench/grading.py --lesson 01_hooks --students 40 --skip-serial   # the issue-25 measurement
 """
 
 from __future__ import annotations
@@ -91,7 +91,7 @@ def main() -> int:
 
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--lesson", default="01_hooks")
-    p.add_argument("--students", type=int, default=12, help="class size, 5 broken ones included")
+    p.add_argument("--students", type=int, default=40, help="class size, 5 broken ones included")
     p.add_argument("--jobs", type=int, default=os.cpu_count(), help="jobs of the parallel phase")
     p.add_argument("--output", type=Path, default=ROOT / "bench" / "results" / "grading.json")
     p.add_argument("--skip-serial", action="store_true", help="parallel phase only (no ratio serial/parallel)")

@@ -142,6 +142,8 @@ assert SECRET in SECRET_TINY
 #: Everything a student's code can reach while it runs, captured, printed, raised and kept for later.
 STASH = r'''
 import sys, os, inspect, linecache
+from IPython.display import display, update_display
+display("placeholder", display_id="leakdisplay")  # an earlier output the hidden phase would rewrite
 STASH = []
 def double(x):
     ip = get_ipython()
@@ -159,6 +161,7 @@ def double(x):
     bits.append(repr(getattr(harness, "_S", None))[:50000])
     STASH.append(" ".join(bits))
     print("PRINTED", STASH[-1])
+    update_display("UPDATED " + STASH[-1], display_id="leakdisplay")
     open("stash.txt", "a").write(STASH[-1])
     if x < 0:
         raise AssertionError("RAISED " + " ".join(STASH))
@@ -252,6 +255,7 @@ def test_no_route_carries_hidden_test_source_back(secret_class):
     # the routes were really tried: the student's code ran, printed, raised, kept its stash
     stasher = _visible_to(root, "stasher")
     assert "PRINTED" in stasher and "END" in stasher and "FILE" in stasher and "HARNESS" in stasher
+    assert "UPDATED" in stasher  # the display was rewritten while the visible test ran, not after
     files = _visible_to(root, "files")
     assert "FILES []" in files
     # the hidden test of the stasher ran and failed; its feedback says so in the grader's words, not the student's

@@ -143,6 +143,14 @@ def grading_plan(source: dict) -> dict:
 class GradingExecute(Execute):
     """nbgrader's Execute with the hidden tests run last, by the grader's own cells (see the module)."""
 
+    _hidden_running = False
+
+    def _update_display_id(self, display_id, msg):
+        """No display of an earlier cell may change once the hidden tests run (``update_display``)."""
+        if self._hidden_running:
+            return None
+        return super()._update_display_id(display_id, msg)
+
     def _grader_cell(self, source: str) -> list[dict]:
         """Run one grader cell (not in the notebook, not in history); return its outputs."""
         cell = new_code_cell(source)
@@ -231,6 +239,7 @@ class GradingExecute(Execute):
     def _hidden_phase(self, hidden: list[int], plan: dict, report: dict) -> None:
         ev = report["evidence"]
         report["hidden_phase"] = "started"
+        self._hidden_running = True
         try:
             ev += self._canaries("after the notebook")
             audit = self._call("audit", "audit('after the notebook')")
