@@ -21,6 +21,9 @@
 # reverse engineer: a way to **watch** the program's intermediate state, and a way to **edit** it
 # while it runs and see what breaks.
 #
+# **Central claim.** Hooks that watch and edit a network's activations by name turn a trained model
+# into a program you can step through, and the logit drop of an ablation ranks what it actually uses.
+#
 # **Learning objectives.** After this lesson you can
 #
 # - explain why a trained network is a program, and why reading it is harder than reading source code;
@@ -322,6 +325,18 @@ checks.check_scale_sweep(ys, factors)
 # ablation results above tell you about whether the channels of `layer3` are a good "unit of reading".
 #
 # YOUR ANSWER HERE
+
+# %% nbgrader={"grade": false, "grade_id": "results", "locked": true, "schema_version": 3, "solution": false}
+# The numbers this lesson measured, for the table that ends its page on the course site.
+from mi_tutor.course.results import record
+
+record("accuracy of convnet_shapes_s0 on fresh images", 100 * clean_accuracy, unit="%", digits=1)
+record(f"correct-class logit drop when layer3 channel {top} (the most important) is zeroed", importance[top],
+       unit="logits", digits=2)
+record("correct-class logit drop of the median layer3 channel", importance.median(), unit="logits", digits=2)
+record(f"mean correct-class logit with channel {top} scaled by 0, 1 and 3",
+       f"{float(ys[0]):.2f}, {float(ys[factors.index(1.0)]):.2f}, {float(ys[-1]):.2f}")
+
 
 # %% [markdown]
 # ## Summary

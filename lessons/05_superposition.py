@@ -15,6 +15,9 @@
 # %% [markdown]
 # # Lesson 5: Superposition
 #
+# **Central claim.** A ReLU model stores more sparse features than it has dimensions, in regular
+# geometries (antipodal pairs, pentagons) whose dimensions per feature stick at 1 and 1/2.
+#
 # **Learning objectives**
 #
 # - Build the ReLU output toy model $x' = \mathrm{ReLU}(W^\top W x + b)$ and train many copies of it at once.
@@ -406,6 +409,21 @@ checks.check_polysemantic_counts(polysemantic, probabilities_relu)
 # rarely active together (for instance the cat-face and car-front detectors that share one neuron).
 #
 # YOUR ANSWER HERE
+
+# %% nbgrader={"grade": false, "grade_id": "results", "locked": true, "schema_version": 3, "solution": false}
+# The numbers this lesson measured, for the table that ends its page on the course site.
+from mi_tutor.course.results import record
+
+record("dimensionality of each of 5 features in 2 dimensions, sparsest density",
+       feature_dimensionality(W_5in2[probabilities.argmin()]).mean(), paper="2/5 = 0.4, a pentagon (Elhage et al. 2022)")
+_near = lambda v: int(((dims_yours - v).abs() < 0.05).sum())  # noqa: E731
+record("instances at 1 and at 1/2 dimension per feature (within 0.05)", f"{_near(1.0)} and {_near(0.5)}",
+       paper="sticks at 1 and 1/2 (Elhage et al. 2022)")
+record("2-in-1 phase diagram: not learned, dedicated dimension, antipodal pair",
+       ", ".join(str(phase_data["counts"][k]) for k in ("not learned", "dedicated dimension", "antipodal pair")))
+record("polysemantic neurons (of 5) at feature probability 1 and 0.01",
+       f"{int(polysemantic[0])} and {int(polysemantic[-1])}")
+
 
 # %% [markdown]
 # ## Summary

@@ -15,6 +15,9 @@
 # %% [markdown]
 # # Lesson 6: Dictionary learning with sparse autoencoders
 #
+# **Central claim.** A sparse autoencoder recovers a toy model's true features and turns a CNN's
+# polysemantic neurons into purer latents while keeping most of the model's loss.
+#
 # **Learning objectives**
 #
 # - Build a sparse autoencoder (SAE): ReLU encoder, decoder with unit-norm rows, squared error plus an L1 penalty
@@ -397,6 +400,20 @@ checks.check_monosemanticity(neuron_purity, latent_purity)
 # stronger.
 #
 # YOUR ANSWER HERE
+
+# %% nbgrader={"grade": false, "grade_id": "results", "locked": true, "schema_version": 3, "solution": false}
+# The numbers this lesson measured, for the table that ends its page on the course site.
+from mi_tutor.course.results import record
+
+record("mean max cosine similarity of the toy SAE's dictionary with the true features",
+       mean_max_cosine_similarity(saes[0.1].W_dec.detach(), true_features))
+record("toy SAE L0 at the smallest and largest L1 coefficient", f"{sweep['l0'][0]:.2f} and {sweep['l0'][-1]:.2f}")
+record("CNN SAE: variance explained", fraction_variance_explained(test_acts / scale, test_hat.cpu()))
+record("CNN SAE: loss recovered", dl.loss_recovered(losses["clean"], losses["spliced"], losses["zero"]))
+record("mean concept purity of SAE latents and of neurons",
+       f"{float(latent_purity[~latent_purity.isnan()].mean()):.2f} and "
+       f"{float(neuron_purity[~neuron_purity.isnan()].mean()):.2f}")
+
 
 # %% [markdown]
 # ## Summary

@@ -37,6 +37,9 @@
 # - a **rank-one edit** of a fact (ROME, Meng et al. 2022), at the traced site and elsewhere;
 # - **DoLa** (Chuang et al. 2024): contrast the last layer with an early one, for facts about rare objects.
 #
+# **Central claim.** Directions read from contrasting prompts steer a model smoothly within a working
+# range, and causal tracing finds where a fact is stored so that a rank-one edit changes it.
+#
 # **Learning objectives.** After this lesson you can
 #
 # - compute mean-difference and PCA reading vectors and judge them against a random baseline;
@@ -755,6 +758,23 @@ checks.check_dola_result(results["150-step snapshot"]["plain rare"], results["15
 # each one missed here that the other caught, and how they could be combined.
 #
 # YOUR ANSWER HERE
+
+# %% nbgrader={"grade": false, "grade_id": "results", "locked": true, "schema_version": 3, "solution": false}
+# The numbers this lesson measured, for the table that ends its page on the course site.
+from mi_tutor.course.results import record
+
+record("best reading accuracy of the mean-difference vector", max(accuracy["mean difference"]))
+_iti = iti_curves[f"top {K} heads {top}"]
+record("ITI at alpha 2: P(true object) with the top heads shifted, and without", f"{_iti[alphas.index(2.0)]:.3f} and {_iti[0]:.3f}")
+record(f"causal tracing: share recovered by the MLP at layer {site[0]}, position {site[1]}", recovered["mlp"][site],
+       digits=2)
+_rome = edit_results["MLP 0, last subject token (traced)"]
+record("ROME at the traced site: efficacy, paraphrase, specificity",
+       f"{_rome['efficacy']:.2f}, {_rome['paraphrase']:.2f}, {_rome['specificity']:.2f}")
+_dola = results["150-step snapshot"]
+record("rare-fact accuracy of the 150-step snapshot, without and with DoLa",
+       f"{_dola['plain rare']:.3f} and {_dola['DoLa rare']:.3f}")
+
 
 # %% [markdown]
 # ## Summary

@@ -13,6 +13,10 @@
 # %% [markdown]
 # # Lesson 2: Features: neurons, directions, probes, dissection
 #
+# **Central claim.** An object-trained CNN's units and directions carry colour early and parts and
+# objects late; dataset examples, probes and dissection measure where, and a direction can beat every
+# neuron.
+#
 # **Learning objectives**
 #
 # - Find the dataset examples that excite a unit most, using the spatial maximum of its feature map.
@@ -640,6 +644,21 @@ plt.show()
 
 # %% nbgrader={"grade": false, "grade_id": "atlas_result", "locked": true, "schema_version": 3, "solution": false}
 checks.check_atlas_purity(atlas_purity)
+
+# %% nbgrader={"grade": false, "grade_id": "results", "locked": true, "schema_version": 3, "solution": false}
+# The numbers this lesson measured, for the table that ends its page on the course site.
+from mi_tutor.course.results import record
+
+record("top-9 examples sharing one object kind, layer1 and layer4",
+       f"{purity['kind']['layer1']:.2f} and {purity['kind']['layer4']:.2f}")
+record("top-9 examples sharing one colour, layer1 and layer4",
+       f"{purity['colour']['layer1']:.2f} and {purity['colour']['layer4']:.2f}")
+_kind = probe_data["accuracy"]["object kind (logistic)"]
+record("linear probe accuracy for the object kind, input and layer4", f"{float(_kind[0]):.2f} and {float(_kind[-1]):.2f}")
+record("IoU of the curved-stroke direction and of the best layer3 neuron",
+       f"{comparison.direction_iou:.3f} and {comparison.best_any_iou:.3f}")
+record("activation atlas cell purity, layer1 and layer4", f"{atlas_purity['layer1']:.2f} and {atlas_purity['layer4']:.2f}")
+
 
 # %% [markdown]
 # ## Summary

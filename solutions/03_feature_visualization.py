@@ -13,6 +13,10 @@
 # %% [markdown]
 # # Lesson 3: Feature visualization
 #
+# **Central claim.** Robustness transforms and a Fourier parameterisation cut the high-frequency
+# energy of visualizations several-fold; a visualization counts as evidence only when dataset examples
+# agree.
+#
 # **Learning objectives**
 #
 # - Visualize a unit by gradient ascent on the input image, and explain why the naive result is
@@ -624,6 +628,18 @@ with torch.no_grad():
 # reflects our prior as much as the unit. Checking against dataset examples (as in section 5) guards
 # against this.
 # ### END SOLUTION
+
+# %% nbgrader={"grade": false, "grade_id": "results", "locked": true, "schema_version": 3, "solution": false}
+# The numbers this lesson measured, for the table that ends its page on the course site.
+from mi_tutor.course.results import record
+
+record("high-frequency share of the images: naive, transforms + Fourier",
+       f"{float(shares['naive'].mean()):.3f}, {float(shares['transforms + fourier'].mean()):.3f}")
+record("high-frequency share of dataset scenes", shares["dataset scenes"].mean())
+record("median error reading a visualization's orientation (chance 90°)", vis_error.abs().median(), unit="°", digits=0)
+record("car unit's activation on its visualization, relative to its best scene", object_report["car"]["ratio"],
+       unit="×", digits=1)
+
 
 # %% [markdown]
 # ## Summary

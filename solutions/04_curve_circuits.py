@@ -24,6 +24,9 @@
 # Circuits thread built *from* curves and parts: circles, a car detector, a pose-invariant head
 # detector, and you report what this network shows, including where it shows nothing.
 #
+# **Central claim.** A CNN trained only to name objects grows curve detectors whose tuning and weights
+# can be read and rebuilt by hand; a car composition circuit shows in only one net of several.
+#
 # **Learning objectives.** After this lesson you can
 #
 # - render controlled stimuli (arcs over orientation and curvature, lines, angles) and measure a
@@ -1110,6 +1113,19 @@ else:
 # story covers part of the layer: the claim is about these units, not a description of the layer,
 # and superposition (lesson 5) explains why.
 # ### END SOLUTION
+
+# %% nbgrader={"grade": false, "grade_id": "results", "locked": true, "schema_version": 3, "solution": false}
+# The numbers this lesson measured, for the table that ends its page on the course site.
+from mi_tutor.course.results import record
+
+record("curve detectors in layer3 of vgg_objects_s1", len(family), unit=f"of {tuning.shape[0]} units")
+record("largest gap between their preferred orientations", math.degrees(gap), unit="°", digits=0)
+record("tangent alignment of the expanded weights: the family, the shuffles' mean",
+       f"{family_alignment:.3f}, {float(family_null.mean()):.3f}")
+record("radial tuning correlation, hand-built vs learned: best, median",
+       f"{float(correlations.max()):.2f}, {float(correlations.median()):.2f}")
+record("polysemantic layer3 units (two unrelated kinds)", len(poly), unit=f"of {scores.shape[0]}")
+
 
 # %% [markdown]
 # ## Summary

@@ -28,6 +28,9 @@
 # stitching** (Lenc & Vedaldi 2015, Bansal et al. 2021), which plugs the bottom of one net into
 # the top of another.
 #
+# **Central claim.** Nets from other seeds or architectures, and a text model of the captions, learn
+# measurably similar representations; CKA, unit matching, neighbours and stitching say how similar.
+#
 # **Learning objectives.** After this lesson you can
 #
 # - compute CKA from its definition (HSIC of centred Gram matrices), in its fast feature-space form,
@@ -760,6 +763,19 @@ checks.check_alignment(best, shuf_mean, shuf_std)
 # A full-marks answer stays within half a page and quotes numbers with their meaning, not just
 # values.
 # ### END SOLUTION
+
+# %% nbgrader={"grade": false, "grade_id": "results", "locked": true, "schema_version": 3, "solution": false}
+# The numbers this lesson measured, for the table that ends its page on the course site.
+from mi_tutor.course.results import record
+
+record("layers identified by linear CKA: across seeds, across architectures",
+       f"{identification:.0%}, {U.identification_accuracy(cross_maps):.0%}")
+record("mean matched correlation, layer1 to layer4", ", ".join(f"{by_layer[l]:.2f}" for l in LAYERS))
+record("mutual 10-NN alignment: other seed, other architecture, random init",
+       f"{knn['same architecture, other seed']:.3f}, {knn['other architecture']:.3f}, {knn['random-init net']:.3f}")
+record("stitched accuracy across seeds, layer4 to layer4", stitching[("seeds", "layer4", "layer4")], digits=2)
+record("image-caption alignment: best layer, shuffled captions", f"{max(alignment[S0]):.3f}, {shuf_mean:.3f}")
+
 
 # %% [markdown]
 # ## Summary

@@ -25,6 +25,9 @@
 # the circuit predicts, watch them appear suddenly during training, and then read the mechanism off
 # the weights themselves: the QK and OV circuits and the way two heads compose.
 #
+# **Central claim.** In a 2-layer attention-only transformer a previous-token head and induction heads
+# compose through the keys, appear together in a phase change, and can be read from the weights.
+#
 # **Learning objectives.** After this lesson you can
 #
 # - describe an attention-only transformer as a sum of paths through the residual stream, and say
@@ -808,6 +811,23 @@ checks.check_head_ablation(ablated_repeat, clean_repeat, PREV_HEAD)
 # layer-1 patterns with clean queries and ablated keys; the induction scores should collapse as in
 # the full ablation, while removing it only from queries or values should change little.
 # ### END SOLUTION
+
+# %% nbgrader={"grade": false, "grade_id": "results", "locked": true, "schema_version": 3, "solution": false}
+# The numbers this lesson measured, for the table that ends its page on the course site.
+from mi_tutor.course.results import record
+
+record(f"previous-token score of L0H{PREV_HEAD}", score_data_2l["previous_token"][0, PREV_HEAD], digits=2)
+record(f"induction score of L1H{IND_HEAD}; best of the 1-layer model",
+       f"{float(score_data_2l['induction'][1, IND_HEAD]):.2f}; {float(score_data_1l['induction'].max()):.2f}")
+record("loss on the first copy and on the repeat (chance log 63 = 4.14)",
+       f"{float(loss_data['attn_only_2l'][:SEQ_LEN].mean()):.2f} and {float(loss_data['attn_only_2l'][SEQ_LEN:].mean()):.2f}",
+       unit="nats")
+record(f"copying score of L1H{IND_HEAD}'s full OV circuit", copying["attn_only_2l"][1][IND_HEAD], digits=2)
+record(f"K-composition L0H{PREV_HEAD} to L1H{IND_HEAD}; random baseline",
+       f"{float(comp_data['k'][PREV_HEAD, IND_HEAD]):.3f}; {float(comp_data['baseline']):.3f}")
+record(f"loss on the repeat with L0H{PREV_HEAD} ablated (clean {clean_repeat:.2f})", ablated_repeat[PREV_HEAD],
+       unit="nats", digits=2)
+
 
 # %% [markdown]
 # ## Summary

@@ -26,6 +26,10 @@
 # classes. We study tiny attention-only transformers from the course's zoo, trained only on this
 # task, whose circuits are small enough to find completely.
 #
+# **Central claim.** Ablation, activation patching and path patching locate the circuit of an
+# indirect-object task, and faithfulness and causal scrubbing test whether the found circuit explains
+# the behaviour.
+#
 # **Learning objectives.** After this lesson you can
 #
 # - measure a behaviour with the logit difference and normalise it between a clean and a corrupt run;
@@ -840,6 +844,19 @@ print(f"clean LD {cnn_clean:.2f}, corrupt LD {cnn_corrupt:.2f}; top channels", t
 # S2 is then large for ioi_2l1h and does not exist for the 1-layer model. The attention pattern of
 # the 1-layer head at END would put about twice as much weight on S (S1 + S2) as on the IO.
 # ### END SOLUTION
+
+# %% nbgrader={"grade": false, "grade_id": "results", "locked": true, "schema_version": 3, "solution": false}
+# The numbers this lesson measured, for the table that ends its page on the course site.
+from mi_tutor.course.results import record
+
+record("logit difference of ioi_2l2h, clean and flipped prompts",
+       f"{numbers['ioi_2l2h']['clean_ld']:.2f} and {numbers['ioi_2l2h']['corrupt_ld']:.2f}")
+record("patching attn_out (ioi_2l1h): layer 0 at S2, layer 1 at END",
+       f"{float(attn_map[0, POS['S2']]):.2f}, {float(attn_map[1, POS['END']]):.2f}")
+record("path patching into layer 1: keys, values, query", f"{paths['k']:.2f}, {paths['v']:.2f}, {paths['q']:.2f}")
+record(f"faithfulness of the found circuit ({sizes[-1]} pairs) and of random ones", f"{found[-1]:.2f} and {random_f[-1]:.2f}")
+record("causal scrubbing: correct and wrong hypothesis", f"{scrub['correct']:.2f} and {scrub['wrong']:.2f}")
+
 
 # %% [markdown]
 # ## Summary

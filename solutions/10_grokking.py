@@ -29,6 +29,9 @@
 # the course's zoo with the Fourier transform, and measure its three phases: memorisation, circuit
 # formation and clean-up.
 #
+# **Central claim.** A network that groks modular addition computes it with a few Fourier frequencies,
+# and progress measures see that circuit form long before test accuracy moves.
+#
 # **Learning objectives.** After this lesson you can
 #
 # - train a network that groks and read its train and test curves;
@@ -610,6 +613,18 @@ print(f"sum of squared weights: peak {max(curves['weight_norm']):.0f}, final {cu
 # small weights, so the circuit takes over sooner: a shorter plateau (up to the point where decay
 # prevents even fitting the training set).
 # ### END SOLUTION
+
+# %% nbgrader={"grade": false, "grade_id": "results", "locked": true, "schema_version": 3, "solution": false}
+# The numbers this lesson measured, for the table that ends its page on the course site.
+from mi_tutor.course.results import record
+
+_curves = live_log.curves()
+record("live run: final test accuracy", _curves["test_acc"][-1])
+record("key frequencies of the grokked embedding", ", ".join(str(k) for k in keys),
+       paper="5 key frequencies at p = 113 (Nanda et al. 2023)")
+record("logit variance explained by the key frequencies' cos(w(a + b - c)) terms", explained)
+record("test accuracy: full model, key frequencies excluded (chance 1/53)", f"{acc_full:.3f}, {acc_keys:.3f}")
+
 
 # %% [markdown]
 # ## Summary

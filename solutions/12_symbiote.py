@@ -29,6 +29,9 @@
 # grade precision we need a known answer, so our host has one **planted**: a channel trained to
 # detect wheels.
 #
+# **Central claim.** A network trained to read and gate another finds a planted unit as dissection
+# does, but only where that unit's effect on the output is graded.
+#
 # **Learning objectives.** After this lesson you can
 #
 # - read a host CNN's layers through hooks as a small network's input, and gate its channels during
@@ -665,6 +668,21 @@ fig.tight_layout()
 # of both the host and the symbiote; disagreement is a flag. (5) Costs that scale: one symbiote
 # per concept is too many, so shared readers must be checked for interference between concepts.
 # ### END SOLUTION
+
+# %% nbgrader={"grade": false, "grade_id": "results", "locked": true, "schema_version": 3, "solution": false}
+# The numbers this lesson measured, for the table that ends its page on the course site.
+from mi_tutor.course.results import record
+
+record("host accuracy", host_acc)
+record("channels the symbiote touches per car scene", touched[is_car].float().sum(-1).mean(), unit=f"of {WIDTH}",
+       digits=2)
+record("accuracy drop from the symbiote's gates: scenes with wheels, other scenes",
+       f"{table['symbiote'][0]:+.3f}, {table['symbiote'][1]:+.3f}")
+record("planted channel's rank by the symbiote (0 = first); Spearman with dissection",
+       f"{result['planted_rank']}; {result['spearman']:.2f}")
+record("AUROC for wheels: symbiote, linear probe, random host",
+       f"{values['symbiote']:.3f}, {values['probe']:.3f}, {values['random host']:.3f}")
+
 
 # %% [markdown]
 # ## Summary

@@ -49,6 +49,8 @@ def test_every_exercise_has_a_hint(lesson):
 VALID = '''# %% [markdown]
 # # Lesson 9: A tiny lesson
 #
+# **Central claim.** One adds.
+#
 # **Learning objectives.** Add. **Prerequisites.** None. **Estimated time.** 1 minute.
 
 # %% nbgrader={"grade": false, "grade_id": "setup", "locked": true, "schema_version": 3, "solution": false}
@@ -122,6 +124,7 @@ BROKEN = {
                                        '"schema_version": 3, "solution": false}', "# %%"), "runs a check"),
     "written question named otherwise": (('"grade_id": "written_1"', '"grade_id": "essay"'), "must start with 'written'"),
     "missing section": (("## Summary", "## The end"), "## Summary"),
+    "no central claim": (("**Central claim.** One adds.", "One adds."), "Central claim"),
     "wrong title": (("# # Lesson 9:", "# # Lesson 7:"), "first heading"),
 }
 

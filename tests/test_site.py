@@ -152,7 +152,7 @@ def test_results_at_a_glance_come_from_the_executed_outputs():
     cell = results_cell(executed)
     assert cell.id == RESULTS_CELL_ID and cell.source.startswith("## Results at a glance")
     assert "| Result | This run | Paper |" in cell.source
-    assert "| curve detectors | 31 of 48 |  |" in cell.source and "| dimensionality | 0.4 | 2/5 (Elhage) |" in cell.source
+    assert "| curve detectors | 31 of 48 |  |" in cell.source and "| dimensionality | 0.400 | 2/5 (Elhage) |" in cell.source
     assert results_cell(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x = 1")])) is None
     assert MIME in result_bundle("x", 1.0)
     with pytest.raises(TypeError):
@@ -185,6 +185,18 @@ def test_lesson_page_ends_with_results_at_a_glance(built_site, lesson):
         assert line in shown, line
 
 
+def test_display_notebook_drops_widgets():
+    """A progress-bar widget would make nbconvert's page fetch a widget manager from a CDN."""
+    from mi_tutor.course.site import WIDGET_VIEW, display_notebook
+
+    bar = nbformat.v4.new_output("display_data", data={WIDGET_VIEW: {"model_id": "x"}, "text/plain": "0%|"})
+    figure = nbformat.v4.new_output("display_data", data={"image/png": "iVBOR"})
+    executed = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("train()", outputs=[bar, figure])])
+    executed.metadata["widgets"] = {"application/vnd.jupyter.widget-state+json": {"state": {}}}
+    shown = display_notebook(executed, nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("train()")]))
+    assert "widgets" not in shown.metadata and shown.cells[0].outputs == [figure]
+
+
 # --- the built site, offline ----------------------------------------------------------------------
 
 _EXTERNAL = re.compile(r"<(script|link|img|iframe|source|video|audio|embed)\b[^>]*?\b(src|href)=[\"']?(https?:)?//",
@@ -209,7 +221,8 @@ def _chromium() -> str | None:
 class _DevTools:
     """The DevTools protocol over --remote-debugging-pipe (fd 3: commands in, fd 4: events out)."""
 
-    def __init__(self, binary: str, profile: Path):
+    def __init__(self, binary: str, profile: Path, local_host: str | None = None):
+        """``local_host`` (``"127.0.0.1"``): the one host that stays reachable, for a locally served site."""
         cmd_r, self._cmd_w = os.pipe()
         self._out_r, out_w = os.pipe()
 
@@ -222,7 +235,9 @@ class _DevTools:
             [binary, "--headless=new", "--remote-debugging-pipe", "--no-sandbox", "--disable-gpu",
              "--no-first-run", "--disable-extensions", "--disable-background-networking",
              # belt and braces next to Network.emulateNetworkConditions(offline): no DNS, a dead proxy
-             "--proxy-server=127.0.0.1:9", "--host-resolver-rules=MAP * ~NOTFOUND",
+             "--proxy-server=127.0.0.1:9",
+             "--host-resolver-rules=MAP * ~NOTFOUND" + (f", EXCLUDE {local_host}" if local_host else ""),
+             *([f"--proxy-bypass-list={local_host}"] if local_host else []),
              "--allow-file-access-from-files", f"--user-data-dir={profile}", "about:blank"],
             preexec_fn=wire, close_fds=False, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         os.close(cmd_r)
@@ -372,10 +387,10 @@ def _search_served(binary: str, url: str, profile: Path) -> tuple[dict, list[str
     """Open ``url`` (a page of the site with ``?q=...``) in headless Chromium and read the search results.
 
     The site is served from 127.0.0.1, so the network stays on (emulating offline would cut the
-    local server too); any host other than the local server fails to resolve, and the test checks
-    that nothing else was asked for.
+    local server too); every other host fails to resolve and goes to a dead proxy, and the test
+    checks that nothing else was asked for.
     """
-    browser = _DevTools(binary, profile)
+    browser = _DevTools(binary, profile, local_host="127.0.0.1")
     try:
         target = next(t for t in browser.send("Target.getTargets")["targetInfos"] if t["type"] == "page")
         session = browser.send("Target.attachToTarget", {"targetId": target["targetId"], "flatten": True})["sessionId"]

@@ -15,9 +15,10 @@ A lesson ``solutions/NN_slug.py`` (``L`` = ``int(NN)``) is valid when:
 1. **Metadata.** Every nbgrader cell passes nbgrader's schema; grade_ids are
    unique; ``BEGIN/END SOLUTION`` and ``BEGIN/END HIDDEN TESTS`` markers occur
    only in nbgrader cells of the right kind.
-2. **Sections.** The first heading is ``# Lesson L: ...``; the lesson has
-   *Learning objectives*, *Prerequisites*, *Estimated time*, ``## Summary`` and
-   *Further reading*; a locked ``setup`` cell calls ``setup_lesson()``.
+2. **Sections.** The first heading is ``# Lesson L: ...``; the lesson has a
+   *Central claim* (one sentence: the home page's map shows it), *Learning
+   objectives*, *Prerequisites*, *Estimated time*, ``## Summary`` and *Further
+   reading*; a locked ``setup`` cell calls ``setup_lesson()``.
 3. **Exercises.** Each exercise starts with a markdown cell whose heading is
    ``### Exercise L.k: title`` with ``k`` = 1, 2, 3, ... in order. That cell
    states ``**Difficulty:**`` and holds a hint in a ``<details>`` block.
@@ -90,7 +91,8 @@ JUPYTEXT_FORMAT = "py:percent"
 QUOTE_LENGTH = 20
 #: ``### Exercise 8.3: title`` -> lesson 8, exercise 3.
 EXERCISE_HEADING = re.compile(r"^#+\s*Exercise\s+(\d+)\.(\d+)\b", re.M)
-SECTIONS = ("Learning objectives", "Prerequisites", "Estimated time", "## Summary", "Further reading")
+SECTIONS = ("Central claim", "Learning objectives", "Prerequisites", "Estimated time", "## Summary",
+            "Further reading")
 
 
 @dataclass(frozen=True)

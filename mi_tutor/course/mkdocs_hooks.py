@@ -11,7 +11,8 @@ follow the generated ones.
 
 The site loads nothing from outside itself: MathJax and plotly.js are copied
 from their installed Python packages (with their licences) into ``vendor/``.
-On lesson pages the long setup cell is folded into a ``<details>`` block.
+On lesson pages the long setup cell is folded into a ``<details>`` block. The home page's
+``<!-- course-map -->`` becomes the map of the course, drawn from the lessons' opening cells.
 """
 
 from __future__ import annotations
@@ -23,9 +24,13 @@ from pathlib import Path
 from mkdocs.structure.files import File
 
 from mi_tutor.course.lessons import find_lessons
-from mi_tutor.course.site import SETUP_CELL_ID, prepare_site
+from mi_tutor.course.site import SETUP_CELL_ID, course_map, prepare_site
 
-__all__ = ["api_pages", "vendored_assets", "fold_setup_cell", "on_config", "on_files", "on_page_content"]
+__all__ = ["api_pages", "vendored_assets", "fold_setup_cell", "MAP_MARKER", "on_config", "on_files",
+           "on_page_markdown", "on_page_content"]
+
+#: Where the home page (``site/index.md``) gets the map of the course (:func:`~mi_tutor.course.site.course_map`).
+MAP_MARKER = "<!-- course-map -->"
 
 STATIC_PAGES = [
     ("Home", "index.md"),
@@ -96,7 +101,9 @@ def vendored_assets() -> dict[str, Path]:
     import plotly
 
     es5 = Path(mathjax.__file__).parent / "static" / "mathjax" / "es5"
-    assets = {"vendor/mathjax/tex-mml-chtml.js": es5 / "tex-mml-chtml.js",
+    # TeX input only: with the MathML input as well (tex-mml-chtml.js), a second typesetting pass (the
+    # page's document$ handler) typesets the hidden assistive MathML of every formula again.
+    assets = {"vendor/mathjax/tex-chtml.js": es5 / "tex-chtml.js",
               "vendor/mathjax/LICENSE": es5.parent / "LICENSE"}
     for sub in ("output/chtml/fonts/woff-v2", "input/tex/extensions"):
         for path in sorted((es5 / sub).glob("*")):
@@ -161,6 +168,13 @@ def on_files(files, config, **kwargs):
     for path, source in vendored_assets().items():
         files.append(File.generated(config, path, abs_src_path=str(source)))
     return files
+
+
+def on_page_markdown(markdown, page, config, files, **kwargs):
+    if page.file.src_uri == "index.md" and MAP_MARKER in markdown:
+        solutions = Path(config["config_file_path"]).parent / "solutions"
+        markdown = markdown.replace(MAP_MARKER, course_map(find_lessons(solutions)))
+    return markdown
 
 
 def on_page_content(html, page, config, files, **kwargs):
