@@ -362,7 +362,7 @@ def course_map(lessons: list[Lesson], href: str = "lessons/{slug}/") -> str:
     columns: dict[int, list[int]] = {}
     for n in sorted(depth):
         columns.setdefault(depth[n], []).append(n)
-    box_w, box_h, gap_x, gap_y, pad = 200, 70, 44, 14, 8
+    box_w, box_h, gap_x, gap_y, pad = 216, 70, 40, 14, 8
     height = max(len(c) for c in columns.values()) * (box_h + gap_y) - gap_y + 2 * pad
     width = len(columns) * (box_w + gap_x) - gap_x + 2 * pad
     pos = {}
@@ -386,7 +386,7 @@ def course_map(lessons: list[Lesson], href: str = "lessons/{slug}/") -> str:
                          f'{mid:.0f} {b[1]:.0f}, {b[0] - 2:.0f} {b[1]:.0f}" marker-end="url(#mi-arrow)"/>')
     for n, (x, y) in pos.items():
         f = by[n]
-        lines = _wrap(f"{n}. {f['title']}", 29, 2)
+        lines = _wrap(f"{n}. {f['title']}", 28, 2)
         text = "".join(f'<tspan x="{x + 10}" dy="{0 if i == 0 else 17}">{escape(t)}</tspan>' for i, t in enumerate(lines))
         parts.append(f'<a href="{href.format(slug=f["slug"])}" class="mi-map-node">'
                      f'<title>Lesson {n}: {escape(f["title"])}. {escape(f["claim"])}</title>'
@@ -394,11 +394,11 @@ def course_map(lessons: list[Lesson], href: str = "lessons/{slug}/") -> str:
                      f'<text x="{x + 10}" y="{y + 21:.0f}" class="mi-map-title">{text}</text>'
                      f'<text x="{x + 10}" y="{y + 60:.0f}" class="mi-map-time">{escape(f["time"])}</text></a>')
     parts.append("</svg>")
-    rows = ["<table class=\"mi-map-table\"><thead><tr><th>#</th><th>Lesson</th><th>Builds on</th>"
+    rows = ["<div class=\"mi-map-table\"><table><thead><tr><th>#</th><th>Lesson</th><th>Builds on</th>"
             "<th>Time</th><th>Central claim</th></tr></thead><tbody>"]
     for f in facts:
         on = ", ".join(str(p) for p in f["builds_on"]) or "nothing"
         rows.append(f'<tr><td>{f["number"]}</td><td><a href="{href.format(slug=f["slug"])}">{escape(f["title"])}</a>'
                     f'</td><td>{on}</td><td>{escape(f["time"])}</td><td>{escape(f["claim"])}</td></tr>')
-    rows.append("</tbody></table>")
+    rows.append("</tbody></table></div>")
     return f'<div class="mi-map-wrap">{"".join(parts)}</div>\n\n' + "".join(rows)
