@@ -138,3 +138,32 @@ def test_a_second_build_with_nothing_changed_skips_the_course_and_the_site(tmp_p
     (tmp_path / "build" / "site" / "index.html").unlink()
     assert main(build) == 0 and calls == {"course": 2, "site": 4}, "a missing site is rebuilt"
     assert main(build + ["--force"]) == 0 and calls == {"course": 3, "site": 5}
+
+
+def test_lesson_kernels_import_only_the_course_modules_the_cache_key_covers():
+    """The executed-lesson cache ignores the tooling in course/; lessons and the library must not import it."""
+    import re
+
+    from mi_tutor.course.execute import IN_KERNEL
+
+    root = Path(__file__).resolve().parents[1]
+    package = root / "mi_tutor"
+    absolute = re.compile(r"^\s*(?:from|import) mi_tutor\.course\.(\w+)", re.M)
+    relative = re.compile(r"^\s*from (\.+)course(?:\.(\w+))? import", re.M)
+    used: dict[str, str] = {}
+    for path in sorted(root.glob("solutions/*.py")) + sorted(package.rglob("*.py")):
+        rel = path.relative_to(root).as_posix()
+        if rel.startswith("mi_tutor/course/") or rel == "mi_tutor/__main__.py":  # tooling; the command's entry
+            continue
+        text = path.read_text()
+        for name in absolute.findall(text):
+            used[f"course/{name}.py"] = rel
+        for _, name in relative.findall(text):
+            if name:
+                used[f"course/{name}.py"] = rel
+    for module in sorted(IN_KERNEL):  # what those modules import from course/ runs in the kernel too
+        for name in re.findall(r"^\s*from \.(\w+) import", (package / module).read_text(), re.M):
+            used[f"course/{name}.py"] = module
+    assert "course/setup.py" in used, "the scan finds the setup import every lesson makes"
+    missing = {m: where for m, where in used.items() if m not in IN_KERNEL}
+    assert missing == {}, f"add these to execute.IN_KERNEL (imported by lesson code): {missing}"
