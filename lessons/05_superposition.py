@@ -175,6 +175,12 @@ plt.ylabel("loss of each instance")
 plt.show()
 
 # %% [markdown]
+# **Figure.** The training loss of each of the ten instances over a short 300-step demo run, on a log
+# scale. Notice that every loss falls within the first hundred steps and then flattens, at levels more
+# than an order of magnitude apart from instance to instance; the cell prints no number, and the trained
+# run is what the next cell loads.
+
+# %% [markdown]
 # A full run (4,000 steps) takes about half a minute on a laptop, so the course ships it in its model zoo;
 # `mi-tutor zoo train tms_5in2` reproduces it from its seed. We load it and draw every instance's features.
 
@@ -188,11 +194,13 @@ fig, gram_data = sp.plot_gram(W_5in2, labels)
 plt.show()
 
 # %% [markdown]
-# Each spoke is a feature's direction `W_j`; darker spokes are more important features. On dense data (left) the
+# **Figure.** Each spoke is a feature's direction `W_j`; darker spokes are more important features. On dense data (left) the
 # model behaves like PCA: it keeps the two most important features on orthogonal axes and drops the rest. As the
 # data gets sparser it squeezes in a third, a fourth and finally all five features, which settle on a **regular
 # pentagon**. In the $W W^\top$ heatmaps the off-diagonal entries, the interference, appear exactly when features
 # share the plane. The check below reads those numbers, not the picture.
+# In numbers, from the check: on dense data features 0 and 1 are kept and orthogonal; on sparse data all
+# five form a pentagon with norms near 1 and about 2/5 of a dimension each.
 
 # %% nbgrader={"grade": false, "grade_id": "pentagon_check", "locked": true, "schema_version": 3, "solution": false}
 checks.check_pentagon(W_5in2, probabilities)
@@ -279,10 +287,12 @@ dims_yours = dimensions_per_feature(model_dims.W.detach().cpu())          # your
 print("dimensions per feature (yours):", [round(v, 2) for v in dims_yours.tolist()])
 
 # %% [markdown]
-# Instead of falling smoothly, $D^*$ *sticks*: at 1 while the data is dense (each learned feature owns a
+# **Figure.** Instead of falling smoothly, $D^*$ *sticks*: at 1 while the data is dense (each learned feature owns a
 # dimension), then at 1/2 over a range of sparsities, where features are stored as antipodal pairs, before it
 # falls further. The dots cluster on a few fractions rather than spreading out: superposition organises
 # features into a few regular geometric configurations.
+# The printed values back it: 1.01, 0.99 and 0.96 for the densest instances, then 0.54, 0.52, 0.49 and
+# 0.49 near 1/2; the check counts 3 instances at 1 and 4 at 1/2.
 
 # %% nbgrader={"grade": false, "grade_id": "sticky_check", "locked": true, "schema_version": 3, "solution": false}
 checks.check_sticky_dimensionality(dims_yours, probabilities_dims)
@@ -334,10 +344,12 @@ plt.show()
 print(phase_data["counts"])
 
 # %% [markdown]
-# Reading the diagram: on dense data (left) there is no room to share, so the more important feature wins the
+# **Figure.** Reading the diagram: on dense data (left) there is no room to share, so the more important feature wins the
 # dimension, the original one below $r = 1$ and the extra one above it. As the features get sparser, the
 # antipodal pair takes over: when two features are rarely on together, storing both with opposite signs costs
 # little, because the ReLU removes the negative interference. The boundary moves with the importance ratio.
+# The printed counts: 59 of the 81 points of the grid store an antipodal pair, 12 give one feature a
+# dedicated dimension and 10 learn nothing.
 
 # %% nbgrader={"grade": false, "grade_id": "phase_check", "locked": true, "schema_version": 3, "solution": false}
 checks.check_phase_diagram(phase_data["phases"], phase_data["importances"], phase_data["densities"])
@@ -392,12 +404,14 @@ print("features per neuron:", neuron_data["features_per_neuron"].tolist())
 print("polysemantic neurons per model:", polysemantic.tolist())
 
 # %% [markdown]
-# On dense data the model keeps only the five most important features, one per dimension, and most neurons
+# **Figure.** On dense data the model keeps only the five most important features, one per dimension, and most neurons
 # carry a single feature: the best-trained runs line each feature up with its own neuron, because a rotated
 # arrangement would send negative values into the hidden ReLU and lose information. (Runs that are not yet fully
 # converged still show a mixed neuron or two.) As sparsity rises the same five neurons carry all ten features,
 # and nearly every neuron responds strongly to several unrelated features: polysemanticity, appearing exactly
 # where superposition pays off.
+# The printed counts back it: 1 polysemantic neuron of 5 at $p = 1$, 4 at $p = 0.1$ and all 5 at
+# $p = 0.01$.
 
 # %% nbgrader={"grade": false, "grade_id": "polysemantic_check", "locked": true, "schema_version": 3, "solution": false}
 checks.check_polysemantic_counts(polysemantic, probabilities_relu)

@@ -282,6 +282,12 @@ fig, recovery_data = dl.plot_feature_recovery(saes[0.1].W_dec.detach().cpu(), tr
 plt.show()
 
 # %% [markdown]
+# **Figure.** First, L0 and variance explained across the L1 sweep; then the cosines between the true
+# features (rows) and the decoder rows of the SAE trained with an L1 coefficient of 0.1 (columns). Notice
+# the trade-off and the clean diagonal: the printed L0 falls from 6.087 to 1.221 while variance explained
+# falls from 0.999 to 0.905, and at the third coefficient the mean max cosine similarity reaches 0.989.
+
+# %% [markdown]
 # Raising the L1 coefficient buys sparsity (L0 falls) at the cost of fidelity (variance explained falls). In
 # between there is a sweet spot where the SAE finds the true features almost exactly: the heatmap of cosines
 # between true features (rows) and decoder rows (columns) shows a clean diagonal, while the remaining latents
@@ -366,6 +372,11 @@ fig, training_data = dl.plot_training(cnn_result.history)
 plt.show()
 
 # %% [markdown]
+# **Figure.** The training curves of the SAE on the CNN's head activations. The printed numbers say how
+# good the end result is: L0 6.75, variance explained 0.973 and loss recovered 0.922, but 192 of the 256
+# latents are dead, so only a quarter of the dictionary is in use.
+
+# %% [markdown]
 # ### Monosemanticity, measured
 #
 # Are the SAE's latents easier to name than the CNN's channels? We need a number. Every image comes with labels:
@@ -423,6 +434,12 @@ fig, purity_data = dl.plot_purity(neuron_purity, latent_purity)
 plt.show()
 fig, concept_data = dl.plot_latent_concepts(test_latents, test_concepts, concept_names, n_units=12)
 plt.show()
+
+# %% [markdown]
+# **Figure.** First, the distributions of concept purity for the CNN's channels and for the SAE's latents;
+# then the concepts on which the twelve most active latents fire. Notice that the latent distribution sits
+# to the right; the check below prints a purity of 0.75 for the 26 latents against 0.45 for the 57
+# neurons.
 
 # %% [markdown]
 # The CNN's channels spread their activation over many shapes and colours: each is a mixture. The SAE's latents

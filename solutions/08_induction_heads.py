@@ -181,6 +181,13 @@ fig, shown_0 = plot_attention_patterns(cache["pattern", 0][0], title="attn_only_
 fig, shown_1 = plot_attention_patterns(cache["pattern", 1][0], title="attn_only_2l, layer 1")
 
 # %% [markdown]
+# **Figure.** The attention patterns of every head of `attn_only_2l` on one sequence made of a random half
+# followed by its exact repeat, layer 0 first, then layer 1. Look for two stripes: one head of layer 0
+# attends to the position just before the query, and the heads of layer 1 attend, in the second copy, to a
+# diagonal set back by the sequence length. The cell prints no number; the scores below measure both
+# stripes.
+
+# %% [markdown]
 # To find such heads without staring at pictures, we **score** them. On `[BOS] + r + r` with token
 # `r[i]` at positions $1 + i$ and $1 + L + i$, with $L$ = `SEQ_LEN`:
 #
@@ -291,11 +298,13 @@ PREV_HEAD = int(score_data_2l["previous_token"][0].argmax())
 IND_HEAD = int(score_data_2l["induction"][1].argmax())
 
 # %% [markdown]
-# The 2-layer model has one clear **previous-token head** in layer 0 and **induction heads** in
+# **Figure.** The 2-layer model has one clear **previous-token head** in layer 0 and **induction heads** in
 # layer 1 (all four heads of layer 1 learned the same job: with one task and four heads, redundancy
 # is cheap). The 1-layer model has neither. The locked cell below checks the numbers behind the
 # heatmaps, which your functions computed; it carries no points (Exercises 8.2 and 8.3 have their
 # own tests), but if it fails, it sends you back to the exercise to fix.
+# The printed scores: L0H3 scores 0.88 as a previous-token head, the four heads of layer 1 score 0.56 to
+# 0.65 as induction heads, and the check puts the 1-layer model's best induction score at 0.04.
 
 # %% nbgrader={"grade": false, "grade_id": "fig_head_scores", "locked": true, "schema_version": 3, "solution": false}
 checks.check_head_scores(score_data_2l, score_data_1l)
@@ -356,6 +365,11 @@ with torch.no_grad():
     losses = {name: per_token_loss(m(fresh), fresh) for name, m in
               [("attn_only_1l", model_1l), ("attn_only_2l", model_2l)]}
 fig, loss_data = plot_per_token_loss(losses, split=SEQ_LEN, title="loss on [BOS] + r + r")
+
+# %% [markdown]
+# **Figure.** The loss of each position of $[\text{BOS}] + r + r$ for the 1-layer and the 2-layer model,
+# with the start of the repeat marked. Notice that only the 2-layer model's loss drops once the repeat
+# begins; the check below prints 4.19 nats on the first copy and 0.87 nats on the repeat.
 
 # %% nbgrader={"grade": false, "grade_id": "fig_loss", "locked": true, "schema_version": 3, "solution": false}
 checks.check_repeated_loss(loss_data["attn_only_2l"], SEQ_LEN)
@@ -441,6 +455,12 @@ with torch.no_grad():
         history["ICL score (nats)"].append(circuits.in_context_learning_score(loss, early, late).item())
         history["loss on r + r"].append(loss.mean().item())
 fig, phase = plot_phase_change(steps, history, title="attn_only_2l during training")
+
+# %% [markdown]
+# **Figure.** The best induction score of layer 1, the best previous-token score of layer 0, the
+# in-context-learning score and the loss on $r + r$, over the training snapshots of `attn_only_2l`. Notice
+# that the induction score and the in-context-learning score turn at the same moment; the check below
+# places their joint jump at about step 600.
 
 # %% nbgrader={"grade": false, "grade_id": "fig_phase_change", "locked": true, "schema_version": 3, "solution": false}
 checks.check_phase_change(phase["steps"].int().tolist(), phase["induction (L1 best)"], phase["ICL score (nats)"])
@@ -563,6 +583,12 @@ for name, table in copying.items():
 hits = (ov_data.argmax(-1) == torch.arange(len(ov_data))).float().mean().item()
 print(f"the diagonal entry is its row's largest for {hits:.0%} of the tokens (chance: {1 / len(ov_data):.0%})")
 
+# %% [markdown]
+# **Figure.** The full OV circuit of induction head L1H0, token by token: which token's logit rises when
+# the head attends to a given token. Notice the diagonal, which means the head copies what it attends to:
+# the printed diagonal entry is its row's largest for 53% of the tokens against 2% by chance, and the
+# copying scores of the four layer-1 heads are 0.99 to 1.0.
+
 # %% nbgrader={"grade": false, "grade_id": "fig_ov_circuit", "locked": true, "schema_version": 3, "solution": false}
 checks.check_ov_circuit(ov_data, copying["attn_only_2l"][1], IND_HEAD)
 
@@ -629,6 +655,11 @@ with torch.no_grad():
     comp = {kind: composition_score(ov_0, reader[None]).cpu() for kind, reader in readers.items()}
 baseline = circuits.random_composition_baseline(cfg.d_model, cfg.d_head).item()
 fig, comp_data = plot_composition_scores(comp, baseline, title="layer-0 head -> layer-1 head")
+
+# %% [markdown]
+# **Figure.** Q-, K- and V-composition scores from every layer-0 head into every layer-1 head, against the
+# score of random matrices. Look for the row of the previous-token head L0H3 in the K map; the check below
+# prints the number behind it, a K-composition of 0.232 into L1H0, 1.9 times the random baseline of 0.124.
 
 # %% nbgrader={"grade": false, "grade_id": "fig_composition", "locked": true, "schema_version": 3, "solution": false}
 checks.check_composition(comp_data["k"], comp_data["baseline"].item(), PREV_HEAD, IND_HEAD)
@@ -708,6 +739,12 @@ print(f"largest direct contribution on the repeat: {top} ({second_half.max():.2f
       f"previous-token head L0H{PREV_HEAD}: {second_half[labels.index(f'L0H{PREV_HEAD}')]:.2f}")
 
 # %% [markdown]
+# **Figure.** The direct contribution of each component to the logit of the correct token, on the first
+# copy and on the repeat. Notice that the layer-1 heads dominate on the repeat while the previous-token
+# head contributes nothing directly: the printed largest contribution is L1H0 with 1.51, and L0H3 gets
+# 0.00.
+
+# %% [markdown]
 # ## 9. Ablation: the head that DLA does not see
 #
 # Direct logit attribution credits the heads that *write* the answer. The previous-token head writes
@@ -774,6 +811,11 @@ ax.set_title("zero-ablating one layer-0 head")
 ax.legend(fontsize=8)
 fig.tight_layout()
 print(f"clean: {clean_repeat:.2f} nats; ablated:", [round(v, 2) for v in ablated_repeat.tolist()])
+
+# %% [markdown]
+# **Figure.** The loss on the repeat when each layer-0 head in turn is zero-ablated, against the clean
+# loss and chance. Notice the single tall bar: the printed losses are 0.93, 0.88 and 0.86 nats for three
+# of the heads, close to the clean 0.87, but 3.93 nats for L0H3, the previous-token head.
 
 # %% nbgrader={"grade": false, "grade_id": "fig_ablation", "locked": true, "schema_version": 3, "solution": false}
 checks.check_head_ablation(ablated_repeat, clean_repeat, PREV_HEAD)

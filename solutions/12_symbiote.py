@@ -244,6 +244,13 @@ for ax in axes.flat:
 fig.suptitle("car scenes: the host's answer before and after the symbiote's inhibition")
 fig.tight_layout()
 
+# %% [markdown]
+# **Figure.** Six car scenes with the host's answer before and after the symbiote's inhibition (top), and
+# the map of the planted channel with its gate (bottom). Notice that the symbiote acts almost only on car
+# scenes: it touches a printed 1.85 of 48 channels per car scene and 0.01 on the others, and the check
+# below counts 49 of 78 correctly answered concept images losing their answer and 0 of 172 others
+# changing.
+
 # %% nbgrader={"grade": false, "grade_id": "fig_inhibition", "locked": true, "schema_version": 3, "solution": false}
 checks.check_inhibition_examples(host_pred[pick].cpu(), gated_pred[pick].cpu(), test.labels[pick].cpu(), is_car[pick].cpu())
 
@@ -378,6 +385,12 @@ fig.tight_layout()
 for name, (t, o) in table.items():
     print(f"{name:18s} target drop {t:+.3f}  other drop {o:+.3f}")
 
+# %% [markdown]
+# **Figure.** The accuracy drop on scenes with wheels (red) and on other scenes (blue) when the symbiote's
+# gates, the top two dissection channels or random channels are closed. Notice that only the symbiote
+# leaves the other scenes alone: the printed drops are +0.570 against +0.000 for it, +0.884 against +0.023
+# for the dissection channels and +0.353 against +0.110 for random ones.
+
 # %% nbgrader={"grade": false, "grade_id": "fig_selectivity", "locked": true, "schema_version": 3, "solution": false}
 checks.check_selectivity_bars(table)
 
@@ -454,6 +467,12 @@ fig.suptitle(f"Spearman {result['spearman']:.2f}, precision@{k} {result['precisi
              f"planted channel ranked {result['planted_rank']}")
 fig.tight_layout()
 print(result)
+
+# %% [markdown]
+# **Figure.** How much the symbiote closes each channel (top) and each channel's IoU with the wheel
+# concept (bottom), with the planted channel in red. Notice that the symbiote closes the planted channel
+# most (the printed planted rank is 0, the first), but that the two rankings agree on little else:
+# precision at 2 is 0.5 and the Spearman correlation over all channels is about -0.08.
 
 # %% nbgrader={"grade": false, "grade_id": "fig_gates_iou", "locked": true, "schema_version": 3, "solution": false}
 checks.check_gates_vs_iou(result, importance, iou, k, PLANTED)
@@ -539,6 +558,12 @@ for j, c in enumerate(sym.cfg.concepts):
         print(f"{c:16s} symbiote {auroc(sym_logits[:, j].cpu(), present[:, j]):.3f}  probe {probe[c]:.3f}  "
               f"random host {auroc(rand_logits[:, j].cpu(), present[:, j]):.3f}")
 
+# %% [markdown]
+# **Figure.** How well the symbiote's concept logit, a linear probe and a symbiote on a random host detect
+# wheels, as AUROC. Notice that the symbiote matches the probe (printed 0.993 against 0.990) and beats the
+# random host (0.768); the printed table also shows where this fails: for `colour:red` (0.647) and
+# `texture:stripes` (0.744) the random host scores higher than the symbiote.
+
 # %% nbgrader={"grade": false, "grade_id": "fig_auroc", "locked": true, "schema_version": 3, "solution": false}
 checks.check_auroc_bars(values)
 
@@ -623,6 +648,13 @@ ax.plot(range(WIDTH), cav.cpu(), "k.", label="CAV")
 ax.set_xlabel(f"{LAYER} channel")
 ax.legend(fontsize=8)
 fig.tight_layout()
+
+# %% [markdown]
+# **Figure.** The Net2Vec weights (bars) and the wheel CAV (dots) over the channels of the layer. Notice
+# that the CAV does not single out the planted channel: its largest weight is on channel 42 (printed 0.37
+# of unit norm, against 0.23 for the planted one), and Net2Vec spreads its weight thinly (largest share
+# 0.10). Neither direction wins here: Net2Vec's IoU of 0.103 is below the best single channel's 0.132, and
+# the TCAV score of 1.00 says little when random CAVs span 0.00 to 1.00.
 
 # %% [markdown] nbgrader={"grade": true, "grade_id": "written_1", "locked": false, "points": 3, "schema_version": 3, "solution": true}
 # **Written question 1.** Does the symbiote's choice coincide with the dissection unit or with a

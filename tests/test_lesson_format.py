@@ -6,12 +6,13 @@ it in words); ``mi-tutor release`` refuses a lesson that breaks it.
 
 from __future__ import annotations
 
-import pytest
 import jupytext
+import nbformat
+import pytest
 
 from conftest import LESSONS, ROOT, lesson_ids
-from mi_tutor.course.lessons import exercise_hints, formula_reason, formula_spans, quoted_fragments, read_lesson, \
-    release_lessons, student_source, validate_lesson
+from mi_tutor.course.lessons import CAPTION_MARKER, draws_figure, exercise_hints, formula_reason, formula_spans, quoted_fragments, read_lesson, \
+    release_lessons, student_source, uncaptioned_figures, validate_lesson
 from mi_tutor.course.site import leaked_lines
 
 each_lesson = pytest.mark.parametrize("lesson", LESSONS, ids=lesson_ids())
@@ -225,3 +226,88 @@ def test_lesson_writes_its_formulas_as_tex(lesson):
     problems = [p for p in validate_lesson(read_lesson(lesson.path), lesson.slug, path=lesson.path)
                 if "reads as a formula" in p]
     assert problems == []
+
+
+# --- Figures say what to see: a caption right after every figure cell ---------------------------------
+
+FIGURE_CELL = '''# %% nbgrader={"grade": false, "grade_id": "figure_demo", "locked": true, "schema_version": 3, "solution": false}
+fig, bars = plot_bars([add_one(0), add_one(1)], "input", "output", "add_one at work")
+
+'''
+CAPTION = "# %% [markdown]\n# **Figure.** Each bar is one more than its input: the printed 2 backs it.\n\n"
+CHECK_CELL = '# %% nbgrader={"grade": false, "grade_id": "figure_result"'
+
+
+def _with_figure(caption: str = "", after_check: bool = False) -> str:
+    assert CHECK_CELL in VALID
+    if after_check:
+        return VALID.replace(CHECK_CELL, FIGURE_CELL + CHECK_CELL).replace("# %% [markdown] nbgrader", caption
+                                                                          + "# %% [markdown] nbgrader", 1)
+    return VALID.replace(CHECK_CELL, FIGURE_CELL + caption + CHECK_CELL)
+
+
+def _figure_index(text: str) -> int:
+    return next(i for i, c in enumerate(_lesson(text).cells)
+                if c.metadata.get("nbgrader", {}).get("grade_id") == "figure_demo")
+
+
+@pytest.mark.parametrize("source", [
+    "fig, bars = plot_bars(importance)", "fig, shown = plots.plot_stimuli(demo, titles)",
+    "fig, ax = plt.subplots(figsize=(4, 3))", "plt.plot(losses)\nplt.show()", "ax.imshow(acts[:, :, 0])",
+    "fig, _ = show_images(images, titles)", "fig, table = U.plot_census(census)"])
+def test_a_cell_that_draws_is_a_figure_cell(source):
+    assert draws_figure(nbformat.v4.new_code_cell(source))
+
+
+@pytest.mark.parametrize("source", [
+    "print(add_one(1))", "checks.check_importance_figure(bars, n_channels=64)", "import matplotlib.pyplot as plt",
+    "def plot_row(x):\n    return x", "x = add_one(1)\n# plot_bars(x) would draw it", "fig_size = (4, 3)"])
+def test_a_cell_that_does_not_draw_is_not_a_figure_cell(source):
+    assert not draws_figure(nbformat.v4.new_code_cell(source))
+
+
+def test_a_solution_cell_that_draws_is_not_a_figure_cell():
+    cell = nbformat.v4.new_code_cell("### BEGIN SOLUTION\nplt.plot(x)\n### END SOLUTION")
+    cell.metadata["nbgrader"] = {"solution": True, "grade": False, "grade_id": "ex9_1_solution", "locked": False}
+    assert not draws_figure(cell)
+
+
+def test_the_spec_rejects_a_figure_without_a_caption_with_its_file_and_line(tmp_path):
+    text = _with_figure()
+    line = next(i for i, ln in enumerate(text.splitlines(), 1) if '"grade_id": "figure_demo"' in ln)
+    path = tmp_path / "09_tiny.py"
+    path.write_text(text)
+    problems = validate_lesson(_lesson(text), "09_tiny", path=path)
+    assert problems == [f"{path}:{line}: figure cell figure_demo has no caption (a markdown cell starting with "
+                        f"{CAPTION_MARKER} right after it)"]
+    # without the file, the cell number
+    assert [p for p in validate_lesson(_lesson(text), "09_tiny") if "caption" in p] == [
+        f"09_tiny: cell {_figure_index(text)}: figure cell figure_demo has no caption (a markdown cell starting with "
+        f"{CAPTION_MARKER} right after it)"]
+    (tmp_path / "solutions").mkdir()
+    (tmp_path / "solutions" / "09_tiny.py").write_text(text)
+    with pytest.raises(ValueError, match=rf"09_tiny.py:{line}: figure cell figure_demo has no caption"):
+        release_lessons(tmp_path / "solutions", tmp_path / "lessons")
+    assert not (tmp_path / "lessons" / "09_tiny.py").exists()
+
+
+def test_a_figure_with_its_caption_right_after_it_passes():
+    assert validate_lesson(_lesson(_with_figure(CAPTION)), "09_tiny") == []
+
+
+def test_a_caption_must_follow_the_figure_directly_and_start_with_the_marker():
+    late = _with_figure(CAPTION, after_check=True)
+    assert uncaptioned_figures(_lesson(late)) == [_figure_index(late)]
+    plain = _with_figure(CAPTION.replace("**Figure.** ", ""))
+    assert uncaptioned_figures(_lesson(plain)) == [_figure_index(plain)]
+
+
+def test_cells_that_draw_nothing_need_no_caption():
+    nb = _lesson(VALID)
+    assert [i for i, c in enumerate(nb.cells) if c.cell_type == "code"] and uncaptioned_figures(nb) == []
+
+
+@each_lesson
+def test_every_figure_of_the_lesson_has_a_caption(lesson):
+    nb = read_lesson(lesson.path)
+    assert any(map(draws_figure, nb.cells)) and uncaptioned_figures(nb) == []

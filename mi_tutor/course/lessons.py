@@ -46,6 +46,12 @@ A lesson ``solutions/NN_slug.py`` (``L`` = ``int(NN)``) is valid when:
    collapsed) that the lesson does not already show outside its solution
    blocks; the same idea as the site's leak detector
    (:func:`mi_tutor.course.site.leaked_lines`), applied to fragments.
+9. **Figures say what to see.** A code cell that draws a figure (:func:`draws_figure`: it calls
+   pyplot, ``plt.subplots(...)``, a ``plot_*`` or ``show_*`` helper, or ``imshow``; a student's
+   solution cell is exempt) is followed directly by its caption: a markdown cell that starts with
+   :data:`CAPTION_MARKER` and says what the reader should notice and which printed number backs
+   it. A missing caption is reported with the figure cell's ``path:line`` and its grade_id (or, for
+   a cell without one, its number).
 
 :func:`validate_lesson` returns the list of violations; ``tests/test_lesson_format.py``
 checks that every lesson passes and that a lesson breaking each rule is rejected.
@@ -81,6 +87,10 @@ __all__ = [
     "quoted_fragments",
     "formula_reason",
     "formula_spans",
+    "CAPTION_MARKER",
+    "FIGURE_CALL",
+    "draws_figure",
+    "uncaptioned_figures",
 ]
 
 LESSON_PATTERN = re.compile(r"^(\d\d)_([a-z0-9_]+)\.py$")
@@ -91,6 +101,11 @@ JUPYTEXT_FORMAT = "py:percent"
 QUOTE_LENGTH = 20
 #: ``### Exercise 8.3: title`` -> lesson 8, exercise 3.
 EXERCISE_HEADING = re.compile(r"^#+\s*Exercise\s+(\d+)\.(\d+)\b", re.M)
+#: The first words of a figure's caption, the markdown cell right after the cell that draws it.
+CAPTION_MARKER = "**Figure.**"
+#: A call that draws a figure: pyplot (``plt.plot(...)``), ``subplots``, ``imshow``, or any ``plot_*`` or
+#: ``show_*`` helper (``plot_bars(...)``, ``plots.plot_stimuli(...)``, ``show_images(...)``); not a ``def``.
+FIGURE_CALL = re.compile(r"(?<![\w.])plt\.\w+\(|(?<!def )\b(?:plot|show)_\w+\(|\bimshow\(|\bsubplots\(")
 SECTIONS = ("Central claim", "Learning objectives", "Prerequisites", "Estimated time", "## Summary",
             "Further reading")
 
@@ -320,6 +335,41 @@ def _markdown_cells_with_lines(source: str) -> list[tuple[int, str]]:
     return [(first, "\n".join(lines)) for first, lines in cells]
 
 
+def draws_figure(cell: nbformat.NotebookNode) -> bool:
+    """Whether a cell is a figure cell: a code cell whose code (comments aside) calls :data:`FIGURE_CALL`.
+
+    A solution cell (the student writes it) is not a figure cell.
+
+    Examples:
+        >>> from nbformat.v4 import new_code_cell
+        >>> [draws_figure(new_code_cell(s)) for s in ("fig, bars = plot_bars(x)", "x = 1  # plot_bars(x)",
+        ...                                           "def plot_bars(x): return x")]
+        [True, False, False]
+    """
+    if cell.cell_type != "code" or cell.metadata.get("nbgrader", {}).get("solution"):
+        return False
+    code = "\n".join(line.split("#", 1)[0] if "#" in line and "\"" not in line and "'" not in line else line
+                     for line in cell.source.splitlines() if not line.lstrip().startswith("#"))
+    return bool(FIGURE_CALL.search(code))
+
+
+def _cell_header_lines(source: str) -> list[int]:
+    """The line number of every ``# %%`` cell header of a percent-format file."""
+    return [n for n, line in enumerate(source.splitlines(), 1) if line.startswith("# %%")]
+
+
+def uncaptioned_figures(nb: nbformat.NotebookNode) -> list[int]:
+    """Indices of the figure cells not followed directly by a caption (a markdown cell starting with
+    :data:`CAPTION_MARKER`)."""
+    missing = []
+    for i, cell in enumerate(nb.cells):
+        if draws_figure(cell):
+            after = nb.cells[i + 1] if i + 1 < len(nb.cells) else None
+            if after is None or after.cell_type != "markdown" or not after.source.lstrip().startswith(CAPTION_MARKER):
+                missing.append(i)
+    return missing
+
+
 def exercise_hints(nb: nbformat.NotebookNode) -> dict[str, str]:
     """``{"L.k": hint text}`` for every exercise heading with a ``<details>`` block."""
     hints = {}
@@ -482,6 +532,13 @@ def validate_lesson(nb: nbformat.NotebookNode, name: str = "lesson", number: int
         for line, span, reason in formula_spans(text):
             say(f"{where}{first + line - 1}: `{span}` reads as a formula ({reason}): "
                 f"write it as TeX, $...$ inline or $$...$$ displayed; code spans hold code")
+    headers = _cell_header_lines(Path(path).read_text()) if path is not None and Path(path).suffix == ".py" else []
+    for i in uncaptioned_figures(nb):
+        gid = nb.cells[i].metadata.get("nbgrader", {}).get("grade_id")
+        where = f"{path}:{headers[i]}" if len(headers) == len(nb.cells) else f"{name}: cell {i}" if gid else name
+        gid = gid or f"{i}"      # a cell without a grade_id goes by its number
+        say(f"{where}: figure cell {gid} has no caption (a markdown cell starting with {CAPTION_MARKER} "
+            f"right after it)")
     return problems
 
 
