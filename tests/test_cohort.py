@@ -9,7 +9,7 @@ import re
 import nbformat
 import pytest
 
-from conftest import LESSONS, ROOT, lesson_ids
+from conftest import LESSONS, ROOT, grading_options, lesson_ids
 from mi_tutor.course.autograde import autograde_course
 from mi_tutor.course.cohort import solution_submission, wrong_submission, write_submission
 from mi_tutor.course.lessons import read_lesson
@@ -49,7 +49,7 @@ def test_fake_cohort(lesson, tmp_path, solution_run):
     write_submission(course, "untouched", lesson.slug, release)
     write_submission(course, "wrong", lesson.slug, wrong_submission(solved, _wrong_answers(lesson.slug)))
 
-    results = {r.student: r for r in autograde_course(course, lesson.slug, jobs=1)}
+    results = {r.student: r for r in autograde_course(course, lesson.slug, **grading_options())}
     assert all(r.graded for r in results.values()), {s: r.problems for s, r in results.items()}
     full = _auto_points(source)
     assert solution.result["graded"], solution.result
