@@ -11,6 +11,7 @@ repository. Results go to ``bench/results/test_suite.json`` (``latest`` and a ``
     python bench/test_suite.py                     # the README's command (xdist, -n auto)
     python bench/test_suite.py --pytest-args "-n 0" --label serial   # one process, for comparison
     python bench/test_suite.py --rev f1281a7 --label before          # an older commit
+    python bench/test_suite.py --log run.txt --rev a61acd7 --how "..."  # record a run made by hand
 """
 
 from __future__ import annotations
@@ -59,15 +60,19 @@ def run_suite(rev: str, pytest_args: str) -> dict:
         load_after = _load()
         commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=clone, capture_output=True,
                                 text=True).stdout.strip()
-    out = proc.stdout + proc.stderr
+    result = parse_output(proc.stdout + proc.stderr)
+    result.update({"commit": commit, "pytest_args": pytest_args, "returncode": proc.returncode,
+                   "wall_s": round(wall, 1), "load_average_before": load_before, "load_average_after": load_after})
+    return result
+
+
+def parse_output(out: str) -> dict:
+    """What pytest's output says: the closing line, its seconds and counts, the slowest tests."""
     summary = _SUMMARY.findall(out)
     line, pytest_s = (summary[-1][0], float(summary[-1][1])) if summary else ("", None)
-    slowest = [{"seconds": float(s), "when": w, "test": t} for s, w, t in _DURATION.findall(out)][:15]
-    return {"date": time.strftime("%Y-%m-%d %H:%M:%S"), "commit": commit, "pytest_args": pytest_args,
-            "returncode": proc.returncode, "wall_s": round(wall, 1), "pytest_s": pytest_s,
-            "summary": line, "counts": _counts(line), "slowest": slowest,
-            "load_average_before": load_before, "load_average_after": load_after,
-            "tail": out.strip().splitlines()[-25:]}
+    slowest = [{"seconds": float(s), "when": w, "test": t} for s, w, t in _DURATION.findall(out)][:25]
+    return {"date": time.strftime("%Y-%m-%d %H:%M:%S"), "pytest_s": pytest_s, "summary": line,
+            "counts": _counts(line), "slowest": slowest, "tail": out.strip().splitlines()[-25:]}
 
 
 def main() -> int:
@@ -76,14 +81,22 @@ def main() -> int:
     p.add_argument("--pytest-args", default="", help="extra options put in front of .ci/run's pytest options")
     p.add_argument("--label", default="", help="a name for this run in the history")
     p.add_argument("--no-record", action="store_true")
+    p.add_argument("--log", type=Path, help="record a run made by hand from its pytest output (no clone is run)")
+    p.add_argument("--how", default="", help="with --log: the command, the checkout and the load of that run")
     args = p.parse_args()
     rev = subprocess.run(["git", "rev-parse", "--short", args.rev], cwd=ROOT, capture_output=True,
                          text=True, check=True).stdout.strip()
-    try:
-        result = run_suite(rev, args.pytest_args)
-    finally:  # .ci/run re-pointed the editable install at the clone: point it back here
-        subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "-e", str(ROOT)],
-                       capture_output=True)
+    if args.log:
+        result = parse_output(args.log.read_text())
+        result.update({"commit": rev, "pytest_args": args.pytest_args, "how": args.how,
+                       "returncode": 0 if result["counts"].get("failed", 0) == 0 else 1, "wall_s": result["pytest_s"],
+                       "load_average_before": None, "load_average_after": None})
+    else:
+        try:
+            result = run_suite(rev, args.pytest_args)
+        finally:  # .ci/run re-pointed the editable install at the clone: point it back here
+            subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "-e", str(ROOT)],
+                           capture_output=True)
     result["label"] = args.label
     result["machine"] = {"cpu_count": os.cpu_count(), "platform": platform.platform(),
                          "python": platform.python_version()}
@@ -92,9 +105,9 @@ def main() -> int:
     if not args.no_record:
         data = json.loads(RESULTS.read_text()) if RESULTS.exists() else {"history": []}
         data["latest"] = result
-        data["history"].append({k: result[k] for k in ("date", "label", "commit", "pytest_args", "wall_s",
-                                                       "pytest_s", "summary", "load_average_before",
-                                                       "load_average_after")})
+        data["history"].append({k: result.get(k) for k in ("date", "label", "commit", "pytest_args", "how", "wall_s",
+                                                           "pytest_s", "summary", "load_average_before",
+                                                           "load_average_after")})
         RESULTS.parent.mkdir(parents=True, exist_ok=True)
         RESULTS.write_text(json.dumps(data, indent=1) + "\n")
         print(f"recorded in {RESULTS.relative_to(ROOT)}")
