@@ -312,24 +312,29 @@ _PAGE_REPORT = r"""(async () => {
 })()"""
 
 
-def _open_offline(binary: str, url: str, profile: Path) -> tuple[dict, list[str]]:
-    browser = _DevTools(binary, profile)
+def _report(browser: "_DevTools", url: str, expression: str, offline: bool) -> tuple[dict, list[str]]:
+    """Load ``url`` in the browser's page, evaluate ``expression`` there; return its JSON value and the requests."""
     try:
         target = next(t for t in browser.send("Target.getTargets")["targetInfos"] if t["type"] == "page")
         session = browser.send("Target.attachToTarget", {"targetId": target["targetId"], "flatten": True})["sessionId"]
         browser.send("Network.enable", session=session)
-        browser.send("Network.emulateNetworkConditions", {"offline": True, "latency": 0, "downloadThroughput": -1,
-                                                          "uploadThroughput": -1}, session=session)
+        if offline:
+            browser.send("Network.emulateNetworkConditions", {"offline": True, "latency": 0, "downloadThroughput": -1,
+                                                              "uploadThroughput": -1}, session=session)
         browser.send("Page.enable", session=session)
         browser.send("Page.navigate", {"url": url}, session=session)
         browser.wait_event("Page.loadEventFired", timeout=120)
-        result = browser.send("Runtime.evaluate", {"expression": _PAGE_REPORT, "awaitPromise": True,
+        result = browser.send("Runtime.evaluate", {"expression": expression, "awaitPromise": True,
                                                    "returnByValue": True}, session=session, timeout=120)
         requests = [e["params"]["request"]["url"] for e in browser.events
                     if e.get("method") == "Network.requestWillBeSent"]
         return json.loads(result["result"]["value"]), requests
     finally:
         browser.close()
+
+
+def _open_offline(binary: str, url: str, profile: Path) -> tuple[dict, list[str]]:
+    return _report(_DevTools(binary, profile), url, _PAGE_REPORT, offline=True)
 
 
 def _math_in_prose(lesson) -> int:
@@ -390,21 +395,7 @@ def _search_served(binary: str, url: str, profile: Path) -> tuple[dict, list[str
     local server too); every other host fails to resolve and goes to a dead proxy, and the test
     checks that nothing else was asked for.
     """
-    browser = _DevTools(binary, profile, local_host="127.0.0.1")
-    try:
-        target = next(t for t in browser.send("Target.getTargets")["targetInfos"] if t["type"] == "page")
-        session = browser.send("Target.attachToTarget", {"targetId": target["targetId"], "flatten": True})["sessionId"]
-        browser.send("Network.enable", session=session)
-        browser.send("Page.enable", session=session)
-        browser.send("Page.navigate", {"url": url}, session=session)
-        browser.wait_event("Page.loadEventFired", timeout=120)
-        result = browser.send("Runtime.evaluate", {"expression": _SEARCH_REPORT, "awaitPromise": True,
-                                                   "returnByValue": True}, session=session, timeout=120)
-        requests = [e["params"]["request"]["url"] for e in browser.events
-                    if e.get("method") == "Network.requestWillBeSent"]
-        return json.loads(result["result"]["value"]), requests
-    finally:
-        browser.close()
+    return _report(_DevTools(binary, profile, local_host="127.0.0.1"), url, _SEARCH_REPORT, offline=False)
 
 
 @pytest.mark.slow
