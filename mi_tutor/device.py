@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import random
 
 import numpy as np
 import torch
 
-__all__ = ["get_device", "seed_everything"]
+__all__ = ["get_device", "model_device", "seed_everything"]
 
 
 def get_device(prefer: str | None = None) -> torch.device:
@@ -33,6 +34,21 @@ def get_device(prefer: str | None = None) -> torch.device:
     if choice:
         return torch.device(choice)
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def model_device(model: torch.nn.Module) -> torch.device:
+    """The device of ``model``: that of its first parameter (or buffer); the CPU if it has neither.
+
+    Library functions move their inputs to this device, so they follow the model.
+
+    Examples:
+        >>> model_device(torch.nn.Linear(2, 2))
+        device(type='cpu')
+        >>> model_device(torch.nn.ReLU())   # no parameters
+        device(type='cpu')
+    """
+    tensor = next(itertools.chain(model.parameters(), model.buffers()), None)
+    return tensor.device if tensor is not None else torch.device("cpu")
 
 
 def seed_everything(seed: int = 0) -> torch.Generator:

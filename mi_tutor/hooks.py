@@ -20,11 +20,12 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
 
 import torch
 from torch import nn
 
-from .validation import close_matches
+from .validation import unknown_name
 
 __all__ = [
     "HookContext",
@@ -34,6 +35,10 @@ __all__ = [
     "LayerInfo",
     "get_module",
     "module_names",
+    "HookPointModel",
+    "hook_names",
+    "run_hooked",
+    "run_cached",
     "run_with_cache",
     "run_with_hooks",
     "hooks",
@@ -57,10 +62,8 @@ def module_names(model: nn.Module) -> list[str]:
 
 
 def _unknown_name(kind: str, name: str, valid: Sequence[str]) -> KeyError:
-    near = close_matches(name, valid)
-    hint = f" Did you mean {', '.join(repr(n) for n in near)}?" if near else ""
     listing = ", ".join(valid[:60]) + (" ..." if len(valid) > 60 else "")
-    return KeyError(f"No {kind} named {name!r}.{hint} Valid names: {listing}")
+    return unknown_name(f"No {kind} named {name!r}", name, valid, tail=f"Valid names: {listing}")
 
 
 def get_module(model: nn.Module, name: str) -> nn.Module:
@@ -212,6 +215,63 @@ def run_with_cache(
 
     output = run_with_hooks(model, x, [(n, save) for n in names])
     return output, ActivationCache({n: store[n] for n in names if n in store})
+
+
+@runtime_checkable
+class HookPointModel(Protocol):
+    """A model with its own named hook points (the course's transformer, TransformerLens' ``HookedRootModule``)."""
+
+    def hook_names(self) -> list[str]: ...
+
+    def run_with_hooks(self, *args, fwd_hooks: Sequence[tuple[str, HookFn]] = (), **kwargs) -> torch.Tensor: ...
+
+
+def hook_names(model: nn.Module) -> list[str]:
+    """Every name a hook can attach to: a model's own hook points, or else its module names.
+
+    Examples:
+        >>> hook_names(nn.Sequential(nn.Linear(2, 2), nn.ReLU()))
+        ['0', '1']
+    """
+    if isinstance(model, HookPointModel):
+        return model.hook_names()
+    return module_names(model)
+
+
+def run_hooked(model: nn.Module, x: torch.Tensor, fwd_hooks: Sequence[tuple[str, HookFn]] = ()) -> torch.Tensor:
+    """``model(x)`` with temporary hooks ``[(name, fn(act, hook) -> act | None)]``, on any model.
+
+    The one dispatch between the two kinds of names: a :class:`HookPointModel` runs its own hook
+    points (``blocks.0.attn.hook_z``; ``hook`` is the ``HookPoint``); any other module is hooked by
+    module name through :func:`run_with_hooks`.
+
+    Examples:
+        >>> net = nn.Sequential(nn.Linear(2, 2), nn.ReLU())
+        >>> run_hooked(net, torch.ones(1, 2), [("1", lambda act, hook: act * 0)]).abs().sum().item()
+        0.0
+    """
+    if isinstance(model, HookPointModel):
+        return model.run_with_hooks(x, fwd_hooks=list(fwd_hooks))
+    return run_with_hooks(model, x, list(fwd_hooks))
+
+
+def run_cached(model: nn.Module, x: torch.Tensor, names: Sequence[str],
+               fwd_hooks: Sequence[tuple[str, HookFn]] = ()) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    """:func:`run_hooked` with ``fwd_hooks``, recording the (post-hook, detached) activations of ``names``.
+
+    Examples:
+        >>> net = nn.Sequential(nn.Linear(2, 3), nn.ReLU())
+        >>> _, acts = run_cached(net, torch.ones(4, 2), ["0"])
+        >>> acts["0"].shape
+        torch.Size([4, 3])
+    """
+    store: dict[str, torch.Tensor] = {}
+
+    def save(act: torch.Tensor, hook) -> None:
+        store[hook.name] = act.detach()
+
+    out = run_hooked(model, x, [*fwd_hooks, *[(n, save) for n in names]])
+    return out, store
 
 
 @dataclass(frozen=True)

@@ -184,7 +184,7 @@ def test_steering_rejects_wrong_layers_widths_and_positions(model):
         steered_logits(model, tokens, torch.zeros(128), 4, 1.0)
     with pytest.raises(ShapeError, match=r"`vector` has shape \(64,\) but the model's d_model is 128"):
         steered_logits(model, tokens, torch.zeros(64), 1, 1.0)
-    with pytest.raises(ValueError, match="`positions` holds 9"):
+    with pytest.raises(IndexError, match="`positions` holds position 9 but the prompts have 10 positions"):
         steered_logits(model, tokens, torch.zeros(128), 1, 1.0, positions=[9])
 
 

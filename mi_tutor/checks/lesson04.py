@@ -14,6 +14,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..device import model_device
 from ..circuits_vision import handbuilt as hb
 from ..circuits_vision import next_layer as nl
 from ..circuits_vision import polysemantic as poly
@@ -61,7 +62,7 @@ def _tiny_net(seed: int) -> nn.Module:
 def _reference_tuning_grid(model, layer, channel, orientations, curvatures):
     theta = orientations.repeat(len(curvatures))
     kappa = curvatures.repeat_interleave(len(orientations))
-    device = next(model.parameters()).device
+    device = model_device(model)
     resp = tn.unit_responses(model, layer, render_curves(theta, kappa, device=device), [channel], "center")
     return resp[:, 0].reshape(len(curvatures), len(orientations))
 

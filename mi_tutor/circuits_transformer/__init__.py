@@ -19,7 +19,7 @@ from .composition import (
     random_composition_baseline,
 )
 from .detector import HeadLabel, detect_heads
-from .factored import FactoredMatrix
+from ..transformer.factored import FactoredMatrix  # re-exported: lesson 8 meets it with the circuits
 from .loss import in_context_learning_score, per_token_loss
 from .scores import (
     SCORE_KINDS,

@@ -26,8 +26,8 @@ from typing import TYPE_CHECKING
 
 import torch
 
+from ..transformer.factored import FactoredMatrix
 from ..validation import check_choice, check_tensor
-from .factored import FactoredMatrix
 
 if TYPE_CHECKING:
     from ..transformer.model import HookedTransformer

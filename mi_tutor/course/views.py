@@ -17,6 +17,7 @@ import nbformat
 import plotly.graph_objects as go
 import torch
 
+from ..device import model_device
 from ..validation import check_tensor
 
 __all__ = ["attention_view", "activation_view", "transformer_views", "views_html", "lesson_view_cells",
@@ -105,7 +106,7 @@ def transformer_views(model, name: str, seed: int = 0) -> list[go.Figure]:
     from ..transformer.data import random_tokens, repeated_random_tokens
 
     cfg = model.cfg
-    device = next(model.parameters()).device
+    device = model_device(model)
     if cfg.n_ctx >= 9:
         seq_len = min(20, (cfg.n_ctx - 1) // 2)
         tokens = repeated_random_tokens(batch=1, seq_len=seq_len, d_vocab=cfg.d_vocab, seed=seed, device=device)

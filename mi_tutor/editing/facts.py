@@ -14,8 +14,8 @@ from dataclasses import dataclass
 
 import torch
 
-from ..steering._checks import check_layer
 from ..tasks.facts import FILLERS, FactWorld, fact_prompts, facts_world
+from ..validation import check_layer_index
 from .rome import ROMEEdit, apply_update, compute_key, compute_value, rank_one_update
 
 __all__ = ["known_facts", "NotKnownError", "edit_fact", "EditScores", "edit_scores", "new_object_for"]
@@ -58,7 +58,7 @@ def edit_fact(model, subject: int, relation: int, new_object: int, layer: int, p
             know cannot be told apart from its errors).
     """
     world = world or facts_world()
-    check_layer("layer", layer, model)
+    check_layer_index("layer", layer, model)
     if not 0 <= position < 5:
         raise ValueError(f"`position` is {position!r}: fact prompts have positions 0 .. 4 (3 = last subject "
                          "token, 4 = final token)")

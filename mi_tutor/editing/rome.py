@@ -32,8 +32,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from ..steering._checks import check_layer, check_vector
-from ..validation import check_tensor
+from ..validation import check_layer_index, check_tensor, check_vector
 
 __all__ = ["mlp_keys", "key_covariance", "rank_one_update", "ROMEEdit", "compute_key", "compute_value",
            "apply_update", "update_rank"]
@@ -43,7 +42,7 @@ __all__ = ["mlp_keys", "key_covariance", "rank_one_update", "ROMEEdit", "compute
 def mlp_keys(model, tokens: torch.Tensor, layer: int, position: int | None = None) -> torch.Tensor:
     """MLP keys (``blocks.{layer}.mlp.hook_post``) ``[batch, d_mlp]`` at ``position``, or every position
     ``[batch * pos, d_mlp]`` when ``position`` is None."""
-    check_layer("layer", layer, model)
+    check_layer_index("layer", layer, model)
     name = f"blocks.{layer}.mlp.hook_post"
     _, cache = model.run_with_cache(tokens, names_filter=name)
     keys = cache[name]
@@ -113,7 +112,7 @@ def compute_value(model, prompts: torch.Tensor, new_object: int, layer: int, pos
     the next-token distributions of ``kl_prompts`` (with ``delta`` added at ``position`` too) from the unedited
     ones, plus ``weight_decay`` x ``|delta|^2 / |v|^2``; ``|delta|`` is clamped to ``clamp`` x ``|v|``.
     """
-    check_layer("layer", layer, model)
+    check_layer_index("layer", layer, model)
     name = f"blocks.{layer}.hook_mlp_out"
     mlp = model.blocks[layer].mlp
     with torch.no_grad():
@@ -156,7 +155,7 @@ def compute_value(model, prompts: torch.Tensor, new_object: int, layer: int, pos
 
 def apply_update(model, layer: int, W_out_new: torch.Tensor):
     """A copy of ``model`` whose layer-``layer`` MLP has ``W_out = W_out_new`` (the original is untouched)."""
-    check_layer("layer", layer, model)
+    check_layer_index("layer", layer, model)
     edited = copy.deepcopy(model)
     with torch.no_grad():
         edited.blocks[layer].mlp.W_out.copy_(W_out_new)

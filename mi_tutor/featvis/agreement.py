@@ -21,6 +21,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from ..device import model_device
 from ..hooks import run_with_cache
 
 __all__ = ["layer_signature", "vis_example_agreement", "own_unit_rank"]
@@ -29,7 +30,7 @@ __all__ = ["layer_signature", "vis_example_agreement", "own_unit_rank"]
 @torch.no_grad()
 def layer_signature(model: nn.Module, layer: str, images: torch.Tensor) -> torch.Tensor:
     """``[n, channels]`` spatial-max activations of ``layer`` on ``images``."""
-    device = next(model.parameters()).device
+    device = model_device(model)
     _, cache = run_with_cache(model, images.to(device), [layer])
     return cache[layer].flatten(2).amax(-1).cpu()
 

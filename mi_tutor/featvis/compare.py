@@ -27,6 +27,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from ..device import model_device
 from ..hooks import run_with_cache
 from ..validation import check_range, check_tensor
 
@@ -121,7 +122,7 @@ def decode_orientation(model: nn.Module, layer: str, channels: Sequence[int], or
         exclude = [exclude] * n
     if len(exclude) != n:
         raise ValueError(f"`exclude` has {len(exclude)} entries but there are {n} images")
-    device = next(model.parameters()).device
+    device = model_device(model)
     _, cache = run_with_cache(model, images.to(device), [layer])
     acts = cache[layer].cpu()
     h, w = acts.shape[-2:]

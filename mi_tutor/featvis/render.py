@@ -18,6 +18,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
+from ..device import model_device
 from ..hooks import get_module, hooks
 from ..validation import check_range, check_tensor
 from .objectives import Objective
@@ -79,7 +80,7 @@ def render(model: nn.Module, objective: Objective, param: str | nn.Module = "fou
     """
     for name in objective.layers:
         get_module(model, name)  # a bad layer name lists the valid ones
-    device = next(model.parameters()).device
+    device = model_device(model)
     model = model.eval()
     if isinstance(param, str):
         if param not in ("pixel", "fourier"):

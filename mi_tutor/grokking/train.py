@@ -24,6 +24,7 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
+from ..device import model_device
 from ..transformer.train import adamw_with_warmup
 from .data import ModularData
 from .models import answer_logits
@@ -159,7 +160,7 @@ def train_grokking(model: nn.Module, data: ModularData, cfg: GrokConfig | None =
         ``(model, log)``.
     """
     cfg = cfg or GrokConfig()
-    device = next(model.parameters()).device
+    device = model_device(model)
     data = data.to(device)
     opt, sched = adamw_with_warmup(model, cfg.lr, cfg.weight_decay, cfg.warmup, betas=cfg.betas)
     log, start = GrokLog(), 0

@@ -18,14 +18,14 @@ from .ablation import ABLATIONS, ablate, ablation_hook, ablation_values, replace
 from .activation import (DIRECTIONS, HEAD_COMPONENTS, Site, patch, patch_heads, patch_naive_loop, patch_residual,
                          patch_sweep)
 from .circuit import CircuitScores, all_heads, completeness, faithfulness, knockout_metric, minimality, random_circuit
-from .core import check_pair, hook_names, resolve_hook, run_cached, run_hooked, site_mask
+from .core import hook_names, resolve_hook, run_cached, run_hooked, site_mask
 from .metrics import logit_diff, normalized_metric
 from .path import Receiver, path_patch
 from .scrubbing import ScrubResult, causal_scrub
 
 __all__ = [
     "ABLATIONS", "DIRECTIONS", "HEAD_COMPONENTS", "CircuitScores", "Receiver", "ScrubResult", "Site",
-    "ablate", "ablation_hook", "ablation_values", "all_heads", "causal_scrub", "check_pair", "completeness",
+    "ablate", "ablation_hook", "ablation_values", "all_heads", "causal_scrub", "completeness",
     "faithfulness", "hook_names", "knockout_metric", "logit_diff", "minimality", "normalized_metric", "patch",
     "patch_heads", "patch_naive_loop", "patch_residual", "patch_sweep", "path_patch", "random_circuit",
     "replace_hook", "resolve_hook", "run_cached", "run_hooked", "site_mask",

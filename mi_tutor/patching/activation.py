@@ -28,8 +28,8 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from ..validation import check_choice
-from .core import Heads, Positions, check_pair, layer_hooks, resolve_hook, run_cached, run_hooked, site_mask
+from ..validation import check_choice, check_paired_inputs
+from .core import Heads, Positions, layer_hooks, resolve_hook, run_cached, run_hooked, site_mask
 
 __all__ = ["Site", "DIRECTIONS", "HEAD_COMPONENTS", "patch", "patch_sweep", "patch_residual", "patch_heads",
            "patch_naive_loop"]
@@ -51,7 +51,7 @@ class Site:
 
 def _pair(clean, corrupt, direction):
     check_choice("direction", direction, list(DIRECTIONS))
-    check_pair(clean, corrupt)
+    check_paired_inputs(clean, corrupt)
     return (corrupt, clean) if direction == "denoise" else (clean, corrupt)
 
 
@@ -74,7 +74,7 @@ def patch(model: nn.Module, target: torch.Tensor, source: torch.Tensor | dict, h
     if isinstance(source, dict):
         act = source[hook]
     else:
-        check_pair(target, source, ("target", "source"))
+        check_paired_inputs(target, source, ("target", "source"))
         act = run_cached(model, source, [hook])[1][hook]
 
     def hook_fn(a, h):
@@ -100,7 +100,7 @@ def patch_sweep(model: nn.Module, target: torch.Tensor, source: torch.Tensor, me
     Returns:
         ``[len(sites)]`` metric values.
     """
-    check_pair(target, source, ("target", "source"))
+    check_paired_inputs(target, source, ("target", "source"))
     if batch_patches < 1:
         raise ValueError(f"`batch_patches` must be >= 1, not {batch_patches}")
     sites = [Site(resolve_hook(model, s.hook, arg="sites"), s.positions, s.heads) for s in sites]

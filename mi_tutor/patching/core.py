@@ -2,8 +2,8 @@
 
 The transformer has its own hook points (``blocks.0.attn.hook_z``); any other
 module is hooked by its module name (``"layer2"``) through :mod:`mi_tutor.hooks`.
-Everything in :mod:`mi_tutor.patching` goes through :func:`run_hooked` and
-:func:`run_cached`, and selects *where* to intervene with :func:`site_mask`:
+Everything in :mod:`mi_tutor.patching` runs models through
+:func:`mi_tutor.hooks.run_hooked` and :func:`mi_tutor.hooks.run_cached` (re-exported here), and selects *where* to intervene with :func:`site_mask`:
 
 * ``positions``: ``None`` (every position), an int, a list of ints, a
   ``[batch]`` tensor with one position per prompt (e.g. ``batch.pos["S2"]``)
@@ -24,31 +24,24 @@ Examples:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import torch
 from torch import nn
 
-from .. import hooks as module_hooks
+from ..hooks import hook_names, run_cached, run_hooked
 from ..transformer.cache import get_act_name
 from ..transformer.hook_points import HookedRootModule
-from ..validation import ShapeError, close_matches
+from ..validation import ShapeError, check_positions, unknown_name
 
 __all__ = ["Positions", "Heads", "hook_names", "resolve_hook", "run_hooked", "run_cached", "site_mask",
-           "head_axis", "position_axis", "check_pair", "check_positions", "layer_hooks"]
+           "head_axis", "position_axis", "layer_hooks"]
 
 Positions = int | Sequence[int] | torch.Tensor | None
 Heads = int | Sequence[int] | None
 
 _HEAD_AXIS_2 = ("hook_q", "hook_k", "hook_v", "hook_z", "hook_result")
 _HEAD_AXIS_1 = ("hook_pattern", "hook_attn_scores")
-
-
-def hook_names(model: nn.Module) -> list[str]:
-    """Every name a hook can attach to: transformer hook points, or module names."""
-    if isinstance(model, HookedRootModule):
-        return model.hook_names()
-    return module_hooks.module_names(model)
 
 
 def resolve_hook(model: nn.Module, hook: str, layer: int | None = None, arg: str = "hook") -> str:
@@ -67,10 +60,8 @@ def resolve_hook(model: nn.Module, hook: str, layer: int | None = None, arg: str
         except KeyError:
             full = hook
     if full not in names:
-        near = close_matches(hook, names) or close_matches(full, names)
-        hint = f" Did you mean {', '.join(repr(n) for n in near)}?" if near else ""
-        raise KeyError(f"`{arg}`={hook!r} is not a hook of this {type(model).__name__}.{hint} "
-                       f"It has {len(names)} hooks, e.g. {', '.join(names[:5])}.")
+        raise unknown_name(f"`{arg}`={hook!r} is not a hook of this {type(model).__name__}", hook, names,
+                           tail=f"It has {len(names)} hooks, e.g. {', '.join(names[:5])}.", also=[full])
     return full
 
 
@@ -79,25 +70,6 @@ def layer_hooks(model: nn.Module, component: str) -> list[str]:
     if not isinstance(model, HookedRootModule) or not hasattr(model, "cfg"):
         raise TypeError(f"layer_hooks needs a HookedTransformer, not a {type(model).__name__}; pass hook names instead")
     return [resolve_hook(model, component, layer, arg="component") for layer in range(model.cfg.n_layers)]
-
-
-def run_hooked(model: nn.Module, inputs: torch.Tensor, fwd_hooks: Sequence[tuple[str, Callable]] = ()) -> torch.Tensor:
-    """``model(inputs)`` with temporary hooks ``[(name, fn(act, hook) -> act | None)]``."""
-    if isinstance(model, HookedRootModule):
-        return model.run_with_hooks(inputs, fwd_hooks=list(fwd_hooks))
-    return module_hooks.run_with_hooks(model, inputs, list(fwd_hooks))
-
-
-def run_cached(model: nn.Module, inputs: torch.Tensor, names: Sequence[str],
-               fwd_hooks: Sequence[tuple[str, Callable]] = ()) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-    """Run with ``fwd_hooks`` and record the (post-hook) activations of ``names``."""
-    store: dict[str, torch.Tensor] = {}
-
-    def save(act: torch.Tensor, hook) -> None:
-        store[hook.name] = act.detach()
-
-    out = run_hooked(model, inputs, [*fwd_hooks, *[(n, save) for n in names]])
-    return out, store
 
 
 def position_axis(name: str, ndim: int) -> int | None:
@@ -118,18 +90,6 @@ def head_axis(name: str, ndim: int) -> int | None:
     if ".hook_" in name or name.startswith("hook_"):
         return None
     return 1 if ndim >= 2 else None
-
-
-def check_positions(positions: Positions, n_pos: int, arg: str = "positions") -> None:
-    """Raise an error naming ``arg`` if a position is outside ``[0, n_pos)`` (negatives count from the end)."""
-    if positions is None:
-        return
-    t = positions if isinstance(positions, torch.Tensor) else torch.as_tensor(positions)
-    if t.is_floating_point():
-        raise ShapeError(f"`{arg}` must hold integer positions, not dtype {t.dtype}")
-    if t.numel() and (int(t.max()) >= n_pos or int(t.min()) < -n_pos):
-        raise IndexError(f"`{arg}` has position {int(t.max()) if int(t.max()) >= n_pos else int(t.min())} "
-                         f"but the prompt has {n_pos} positions (0 .. {n_pos - 1})")
 
 
 def site_mask(name: str, shape: Sequence[int], positions: Positions = None, heads: Heads = None,
@@ -157,7 +117,7 @@ def site_mask(name: str, shape: Sequence[int], positions: Positions = None, head
         if ax is None:
             raise ValueError(f"`positions` cannot be used with the hook {name!r} of shape {shape}: it has no position axis")
         n_pos = shape[ax]
-        check_positions(positions, n_pos)
+        check_positions("positions", positions, n_pos)
         per = isinstance(positions, torch.Tensor) and positions.dim() in (1, 2) if per_prompt is None else per_prompt
         view = [1] * ndim
         if per:
@@ -188,13 +148,3 @@ def site_mask(name: str, shape: Sequence[int], positions: Positions = None, head
         view[ax] = shape[ax]
         mask = mask & m.view(view)
     return mask
-
-
-def check_pair(clean: torch.Tensor, corrupt: torch.Tensor, names: tuple[str, str] = ("clean", "corrupt")) -> None:
-    """Clean and corrupt inputs must have the same shape (patching is position by position)."""
-    for n, t in zip(names, (clean, corrupt)):
-        if not isinstance(t, torch.Tensor):
-            raise ShapeError(f"`{n}` should be a tensor of inputs but is a {type(t).__name__}")
-    if clean.shape != corrupt.shape:
-        raise ShapeError(f"`{names[0]}` has shape {tuple(clean.shape)} but `{names[1]}` has shape "
-                         f"{tuple(corrupt.shape)}: patching needs partners of the same shape (same batch and positions)")

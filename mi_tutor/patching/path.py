@@ -28,8 +28,8 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from ..validation import check_choice
-from .core import Positions, check_pair, run_cached, run_hooked, site_mask
+from ..validation import check_choice, check_paired_inputs
+from .core import Positions, run_cached, run_hooked, site_mask
 
 __all__ = ["Receiver", "path_patch", "RECEIVER_INPUTS"]
 
@@ -71,7 +71,7 @@ def path_patch(model: nn.Module, target: torch.Tensor, source: torch.Tensor, met
     Returns:
         A scalar tensor.
     """
-    check_pair(target, source, ("target", "source"))
+    check_paired_inputs(target, source, ("target", "source"))
     _check_head(model, *sender, arg="sender")
     if not receivers:
         raise ValueError("`receivers` is empty: name at least one Receiver(layer, head, input)")

@@ -31,8 +31,9 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from ..validation import check_paired_inputs
 from .circuit import Head, _as_dict
-from .core import Positions, check_pair, run_cached, run_hooked, site_mask
+from .core import Positions, run_cached, run_hooked, site_mask
 
 __all__ = ["ScrubResult", "causal_scrub"]
 
@@ -68,7 +69,7 @@ def causal_scrub(model: nn.Module, inputs: torch.Tensor, resample: torch.Tensor,
     Returns:
         A :class:`ScrubResult`.
     """
-    check_pair(inputs, resample, ("inputs", "resample"))
+    check_paired_inputs(inputs, resample, ("inputs", "resample"))
     kept = _as_dict(model, keep)
     names = [f"blocks.{L}.attn.hook_z" for L in range(model.cfg.n_layers)]
     _, other = run_cached(model, resample, names)

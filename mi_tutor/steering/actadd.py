@@ -24,8 +24,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from ..validation import check_tensor
-from ._checks import check_layer, check_positions, check_vector
+from ..validation import check_layer_index, check_position_list, check_tensor, check_vector
 
 __all__ = ["steering_vector", "add_vector_hook", "steered_logits", "latent_probability", "answer_loss",
            "SteeringSweep", "steering_sweep"]
@@ -35,7 +34,7 @@ __all__ = ["steering_vector", "add_vector_hook", "steered_logits", "latent_proba
 def steering_vector(model, pos_tokens: torch.Tensor, neg_tokens: torch.Tensor, layer: int,
                     position: int = -1) -> torch.Tensor:
     """``mean(resid_pre[layer] at position | pos_tokens) - mean(... | neg_tokens)`` -> ``[d_model]`` (not normalised)."""
-    check_layer("layer", layer, model)
+    check_layer_index("layer", layer, model)
     check_tensor("pos_tokens", pos_tokens, ("batch", "pos"))
     check_tensor("neg_tokens", neg_tokens, (None, None))
     name = f"blocks.{layer}.hook_resid_pre"
@@ -50,7 +49,7 @@ def add_vector_hook(vector: torch.Tensor, coefficient: float, positions=None):
         if coefficient == 0:
             return None  # leave the forward pass untouched: exactly the unsteered logits
         resid = resid.clone()
-        where = check_positions("positions", positions, resid.shape[1])
+        where = check_position_list("positions", positions, resid.shape[1])
         resid[:, where] = resid[:, where] + coefficient * vector.to(resid)
         return resid
     return hook
@@ -68,9 +67,9 @@ def steered_logits(model, tokens: torch.Tensor, vector: torch.Tensor, layer: int
         coefficient: Scale of the vector (0 reproduces the unsteered logits exactly).
         positions: Positions to steer (``None``: all).
     """
-    check_layer("layer", layer, model)
+    check_layer_index("layer", layer, model)
     check_vector("vector", vector, model.cfg.d_model)
-    check_positions("positions", positions, tokens.shape[-1])
+    check_position_list("positions", positions, tokens.shape[-1])
     hook = add_vector_hook(vector, float(coefficient), positions)
     return model.run_with_hooks(tokens, fwd_hooks=[(f"blocks.{layer}.hook_resid_pre", hook)])
 

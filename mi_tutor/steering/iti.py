@@ -23,8 +23,7 @@ from dataclasses import dataclass
 
 import torch
 
-from ..validation import check_tensor
-from ._checks import check_positions
+from ..validation import check_position_list, check_tensor
 
 __all__ = ["head_activations", "probe_accuracies", "top_heads", "random_heads", "mass_mean_directions",
            "ITIShift", "iti_shift", "iti_hooks", "iti_logits"]
@@ -140,7 +139,7 @@ def iti_hooks(shift: ITIShift, positions=None) -> list:
     def make(layer):
         def hook(z, hook):
             z = z.clone()
-            where = check_positions("positions", positions, z.shape[1])
+            where = check_position_list("positions", positions, z.shape[1])
             for h in by_layer[layer]:
                 z[:, where, h] = z[:, where, h] + shift.vectors[(layer, h)].to(z)
             return z

@@ -20,7 +20,6 @@ from __future__ import annotations
 import torch
 
 from ..validation import ShapeError, check_tensor
-from ._checks import check_layer
 
 __all__ = ["residual_states", "mean_difference_vector", "pca_reading_vector", "random_reading_vector",
            "project", "reading_accuracy", "reading_accuracy_by_layer", "cosine"]

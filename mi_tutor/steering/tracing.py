@@ -22,8 +22,7 @@ from dataclasses import dataclass
 
 import torch
 
-from ..validation import check_choice, check_tensor
-from ._checks import check_layer, check_positions
+from ..validation import check_choice, check_position_list, check_tensor
 
 __all__ = ["KINDS", "TraceResult", "embedding_std", "noise_hook", "answer_probability", "corrupted_probability",
            "restored_probability", "trace_states"]
@@ -151,7 +150,7 @@ def trace_states(model, tokens: torch.Tensor, answers: torch.Tensor, subject_pos
     check_choice("kind", kind, list(KINDS))
     check_tensor("tokens", tokens, ("batch", "pos"))
     check_tensor("answers", answers, (tokens.shape[0],))
-    subject_positions = check_positions("subject_positions", subject_positions, tokens.shape[1])
+    subject_positions = check_position_list("subject_positions", subject_positions, tokens.shape[1])
     if not isinstance(window, int) or not 1 <= window <= model.cfg.n_layers:
         raise ValueError(f"`window` is {window!r}: use an int in 1 .. {model.cfg.n_layers} (layers restored together)")
     tokens = tokens.to(model.W_E.device)

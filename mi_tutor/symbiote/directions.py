@@ -23,12 +23,13 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..device import model_device
 from .. import hooks as H
 from ..features.dissection import QUANTILE, dissect
 from ..features.probes import train_linear_probe
-from ..validation import check_tensor
+from ..validation import check_module_name, check_tensor
 from .data import ConceptData, check_concept
-from .reading import check_layer, layer_activations, pool
+from .reading import layer_activations, pool
 
 __all__ = ["Net2Vec", "net2vec", "concept_activation_vector", "layer_gradients", "directional_derivatives", "tcav_score",
            "random_tcav_scores"]
@@ -62,7 +63,7 @@ def net2vec(host: nn.Module, layer: str, data: ConceptData, concept: str, steps:
     between ``sigmoid(w . A + b)`` (at the layer's resolution) and the fraction of
     each cell the concept's mask covers.
     """
-    check_layer(host, layer)
+    check_module_name("layer", layer, host)
     check_concept(concept, data.masks)
     acts = layer_activations(host, data.images, [layer])[layer].cpu()            # [n, C, h, w]
     mask = data.masks[concept].cpu()
@@ -109,7 +110,7 @@ def layer_gradients(host: nn.Module, layer: str, images: torch.Tensor, class_idx
     The derivative along a CAV ``v`` applied at every position is then ``gradients @ v``: one
     backward pass serves any number of CAVs.
     """
-    check_layer(host, layer)
+    check_module_name("layer", layer, host)
     store = {}
 
     def hook(act, ctx):
@@ -117,7 +118,7 @@ def layer_gradients(host: nn.Module, layer: str, images: torch.Tensor, class_idx
         store["act"] = leaf
         return leaf
 
-    dev = next(host.parameters()).device
+    dev = model_device(host)
     with torch.enable_grad():
         logits = H.run_with_hooks(host, images.to(dev), [(layer, hook)])
         grad, = torch.autograd.grad(logits[:, class_idx].sum(), store["act"])

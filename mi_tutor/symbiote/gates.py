@@ -26,8 +26,7 @@ import torch
 from torch import nn
 
 from .. import hooks as H
-from ..validation import check_range, check_tensor
-from .reading import check_layer
+from ..validation import check_module_name, check_range, check_tensor
 
 __all__ = ["BETA", "GAMMA", "ZETA", "gate_hook", "run_gated", "ablation_gates", "random_channels",
            "hard_concrete_sample", "hard_concrete_mean", "prob_nonzero", "l0_penalty", "l1_penalty",
@@ -95,7 +94,7 @@ def run_gated(host: nn.Module, x: torch.Tensor, layer: str, gates: torch.Tensor)
     Raises:
         KeyError: if ``host`` has no module ``layer``. ValueError: gates of the wrong width.
     """
-    check_layer(host, layer)
+    check_module_name("layer", layer, host)
     return H.run_with_hooks(host, x, [(layer, gate_hook(gates))])
 
 

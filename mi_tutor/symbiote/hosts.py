@@ -39,10 +39,10 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
+from ..validation import check_module_name
 from .. import hooks as H
 from ..device import get_device, seed_everything
 from .data import ConceptData
-from .reading import check_layer
 
 __all__ = ["PlantConfig", "plant_loss", "train_planted_host", "random_host"]
 
@@ -113,7 +113,7 @@ def train_planted_host(model: nn.Module, make_batch: Callable[[int, int], Concep
     Returns:
         ``(model in eval mode, {"seconds", "final_ce", "final_aux"})``.
     """
-    check_layer(model, cfg.layer, "cfg.layer")
+    check_module_name("cfg.layer", cfg.layer, model)
     seed_everything(cfg.seed)
     device = get_device()
     model = model.to(device).train()

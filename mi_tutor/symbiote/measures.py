@@ -23,13 +23,14 @@ import torch
 from scipy.stats import spearmanr
 from torch import nn
 
+from ..device import model_device
 from ..features.dissection import QUANTILE, dissect
 from ..features.probes import train_linear_probe
-from ..validation import check_tensor
+from ..validation import check_module_name, check_tensor
 from .data import ConceptData, check_concept
 from .gates import channels_touched
 from .model import Symbiote
-from .reading import check_layer, layer_activations, pooled_activations
+from .reading import layer_activations, pooled_activations
 from .train import kl_to_host
 
 __all__ = ["auroc", "symbiote_aurocs", "probe_aurocs", "channel_importance", "dissection_scores",
@@ -66,7 +67,7 @@ def auroc(scores: torch.Tensor, labels: torch.Tensor) -> float:
 def symbiote_aurocs(sym: Symbiote, host: nn.Module, data: ConceptData) -> dict[str, float]:
     """Concept -> AUROC of the symbiote's concept head on ``data`` (read through ``host``); NaN where a
     concept is in every image or in none."""
-    logits = sym.concept_logits(host, data.images.to(next(sym.parameters()).device)).cpu()
+    logits = sym.concept_logits(host, data.images.to(model_device(sym))).cpu()
     present = data.presence(sym.cfg.concepts)
     return {c: _auroc_or_nan(logits[:, k], present[:, k]) for k, c in enumerate(sym.cfg.concepts)}
 
@@ -100,7 +101,7 @@ def channel_importance(sym: Symbiote, host: nn.Module, data: ConceptData, concep
     on = data.has(concept)
     if not on.any():
         raise ValueError(f"no image of `data` holds concept {concept!r}")
-    gates = sym.gates(host, data.images[on].to(next(sym.parameters()).device))
+    gates = sym.gates(host, data.images[on].to(model_device(sym)))
     return (1 - gates).mean(0).cpu()
 
 
@@ -110,7 +111,7 @@ def dissection_scores(host: nn.Module, layer: str, data: ConceptData, concept: s
 
     ``quantile`` is the top fraction of a unit's activations that counts as "on" (0.005 in
     the paper; raise it for concepts that cover a large part of the image)."""
-    check_layer(host, layer)
+    check_module_name("layer", layer, host)
     check_concept(concept, data.masks)
     acts = layer_activations(host, data.images, [layer])[layer].cpu()
     return dissect(acts, {concept: data.masks[concept].cpu()}, quantile).iou[:, 0]
@@ -165,7 +166,7 @@ def gated_logits(host: nn.Module, layer: str, images: torch.Tensor, gates: torch
     """The host's logits on ``images`` with ``layer`` gated by ``gates`` (``[C]``, ``[n, C]`` or ``None``)."""
     from .gates import run_gated
 
-    dev = next(host.parameters()).device
+    dev = model_device(host)
     outs = []
     for i in range(0, len(images), batch_size):
         x = images[i:i + batch_size].to(dev)
@@ -218,7 +219,7 @@ def selectivity(host: nn.Module, layer: str, data: ConceptData, concept: str, ga
         concept: The target concept.
         gates: ``[C]`` (the same for every image) or ``[n, C]`` (one row per image of ``data``).
     """
-    check_layer(host, layer)
+    check_module_name("layer", layer, host)
     check_concept(concept, data.masks)
     on = data.has(concept)
     if gates.dim() == 2 and len(gates) != len(data):

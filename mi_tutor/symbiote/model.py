@@ -30,9 +30,9 @@ from dataclasses import asdict, dataclass
 import torch
 from torch import nn
 
-from ..validation import check_tensor
+from ..validation import check_module_name, check_tensor
 from .gates import hard_concrete_mean, hard_concrete_sample, run_gated
-from .reading import check_layer, layer_width, pooled_activations
+from .reading import layer_width, pooled_activations
 
 __all__ = ["SymbioteConfig", "Symbiote", "build_symbiote"]
 
@@ -179,8 +179,8 @@ def build_symbiote(host: nn.Module, x: torch.Tensor, cfg: SymbioteConfig) -> Sym
         4
     """
     for layer in cfg.read_layers:
-        check_layer(host, layer, "read_layers")
-    check_layer(host, cfg.gate_layer, "gate_layer")
+        check_module_name("read_layers", layer, host)
+    check_module_name("gate_layer", cfg.gate_layer, host)
     pooled = pooled_activations(host, x, cfg.read_layers)
     widths = {n: a.shape[1] for n, a in pooled.items()}
     dev = x.device

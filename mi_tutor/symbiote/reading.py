@@ -20,25 +20,10 @@ import torch
 from torch import nn
 
 from .. import hooks as H
-from ..validation import check_choice, check_tensor
+from ..device import model_device
+from ..validation import check_module_name, check_tensor
 
-__all__ = ["check_layer", "layer_width", "pool", "pooled_activations", "layer_activations"]
-
-
-def check_layer(host: nn.Module, layer: str, name: str = "layer") -> None:
-    """Raise ``KeyError`` naming ``name`` unless ``host`` has a module called ``layer``.
-
-    Examples:
-        >>> check_layer(nn.Sequential(nn.ReLU()), "0")
-    """
-    if not isinstance(layer, str):
-        raise TypeError(f"`{name}` should be a module name (str) but is a {type(layer).__name__}")
-    check_choice(name, layer, H.module_names(host))
-
-
-def _device(host: nn.Module) -> torch.device:
-    p = next(host.parameters(), None)
-    return p.device if p is not None else torch.device("cpu")
+__all__ = ["layer_width", "pool", "pooled_activations", "layer_activations"]
 
 
 def pool(acts: torch.Tensor) -> torch.Tensor:
@@ -74,8 +59,8 @@ def layer_activations(host: nn.Module, x: torch.Tensor, layers: Sequence[str],
     check_tensor("x", x, ("n", None, "height", "width"), floating=True)
     layers = [layers] if isinstance(layers, str) else list(layers)
     for layer in layers:
-        check_layer(host, layer, "layers")
-    dev = _device(host)
+        check_module_name("layers", layer, host)
+    dev = model_device(host)
     if grad:
         _, cache = H.run_with_cache(host, x.to(dev), layers, detach=False)
         return {n: cache[n].to(x.device) for n in layers}

@@ -26,6 +26,7 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
+from ..device import model_device
 from ..validation import check_tensor
 from .data import ConceptData
 from .gates import l0_penalty, run_gated
@@ -111,7 +112,7 @@ def train_symbiote(sym: Symbiote, host: nn.Module, data: ConceptData, cfg: Symbi
     host.eval()
     for p in host.parameters():
         p.requires_grad_(False)
-    dev = next(sym.parameters()).device
+    dev = model_device(sym)
     pooled = pooled_activations(host, data.images.to(dev), scfg.read_layers)
     with torch.no_grad():
         clean = torch.cat([host(data.images[i:i + 512].to(dev)) for i in range(0, len(data), 512)])

@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
-from ..device import get_device, seed_everything
+from ..device import get_device, model_device, seed_everything
 from ..transformer.config import TransformerConfig
 from ..transformer.model import HookedTransformer
 from ..transformer.train import adamw_with_warmup
@@ -72,7 +72,7 @@ def end_logits(model: torch.nn.Module, batch: IOIBatch | torch.Tensor) -> torch.
 @torch.no_grad()
 def ioi_accuracy(model: torch.nn.Module, batch: IOIBatch) -> float:
     """Fraction of prompts whose top END prediction is the answer."""
-    device = next(model.parameters()).device
+    device = model_device(model)
     logits = end_logits(model, batch.tokens.to(device))
     return (logits.argmax(-1).cpu() == batch.answers()).float().mean().item()
 

@@ -10,6 +10,7 @@ Examples:
 
 from .cache import SHORT_NAMES, TransformerCache, get_act_name
 from .config import TransformerConfig
+from .factored import FactoredMatrix
 from .data import BOS, SequenceConfig, bigram_table, induction_batch, random_tokens, repeated_random_tokens
 from .hook_points import HookedRootModule, HookPoint
 from .model import HookedTransformer, attention_pattern
@@ -18,6 +19,7 @@ from .train import TrainConfig, TrainLog, train_transformer
 
 __all__ = [
     "BOS",
+    "FactoredMatrix",
     "SHORT_NAMES",
     "HookPoint",
     "HookedRootModule",

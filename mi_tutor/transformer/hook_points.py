@@ -30,7 +30,7 @@ import torch
 from torch import nn
 
 from ..hooks import checked_forward_hook
-from ..validation import close_matches
+from ..validation import unknown_name
 
 __all__ = ["HookPoint", "HookedRootModule", "HookFn", "NamesFilter"]
 
@@ -105,12 +105,9 @@ class HookedRootModule(nn.Module):
         for name in names:
             if name not in self.hook_dict:
                 valid = self.hook_names()
-                near = close_matches(name, valid)
-                hint = f" Did you mean {', '.join(repr(n) for n in near)}?" if near else ""
-                raise KeyError(
-                    f"No hook point named {name!r}.{hint} The model has {len(valid)} hook points, "
-                    f"e.g. {', '.join(valid[:6])} (see model.hook_names())."
-                )
+                raise unknown_name(f"No hook point named {name!r}", name, valid,
+                                   tail=f"The model has {len(valid)} hook points, e.g. {', '.join(valid[:6])} "
+                                        "(see model.hook_names()).")
         return list(names)
 
     def add_hook(self, name: str | Callable[[str], bool], fn: HookFn, is_permanent: bool = False) -> None:

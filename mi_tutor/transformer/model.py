@@ -35,6 +35,7 @@ from torch import nn
 from ..validation import ShapeError, check_choice, check_tensor
 from .cache import TransformerCache
 from .config import TransformerConfig
+from .factored import FactoredMatrix
 from .hook_points import HookedRootModule, HookPoint, NamesFilter
 
 __all__ = ["HookedTransformer", "Attention", "MLP", "LayerNorm", "TransformerBlock", "attention_pattern"]
@@ -325,14 +326,10 @@ class HookedTransformer(HookedRootModule):
 
     @property
     def QK(self):
-        """``W_Q W_K^T`` of every head as a :class:`~mi_tutor.circuits_transformer.FactoredMatrix` ``[n_layers, n_heads, d_model, d_model]``."""
-        from ..circuits_transformer.factored import FactoredMatrix
-
+        """``W_Q W_K^T`` of every head as a :class:`~mi_tutor.transformer.FactoredMatrix` ``[n_layers, n_heads, d_model, d_model]``."""
         return FactoredMatrix(self.W_Q, self.W_K.transpose(-2, -1))
 
     @property
     def OV(self):
-        """``W_V W_O`` of every head as a :class:`~mi_tutor.circuits_transformer.FactoredMatrix` ``[n_layers, n_heads, d_model, d_model]``."""
-        from ..circuits_transformer.factored import FactoredMatrix
-
+        """``W_V W_O`` of every head as a :class:`~mi_tutor.transformer.FactoredMatrix` ``[n_layers, n_heads, d_model, d_model]``."""
         return FactoredMatrix(self.W_V, self.W_O)

@@ -30,6 +30,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from ..device import model_device
 from ..validation import ShapeError, check_tensor
 
 __all__ = ["CAPTION_VOCAB", "describe", "scene_captions", "caption_tokens", "caption_features", "WORD_TO_ID"]
@@ -136,7 +137,7 @@ def caption_features(model: nn.Module, tokens: torch.Tensor, layer: int | None =
     if not -1 <= layer < n_layers:
         raise ShapeError(f"`layer` is {layer}; the model has blocks 0..{n_layers - 1} (or -1 for the embeddings)")
     name = "blocks.0.hook_resid_pre" if layer == -1 else f"blocks.{layer}.hook_resid_post"
-    device = next(model.parameters()).device
+    device = model_device(model)
     outs = []
     for i in range(0, len(tokens), batch_size):
         t = tokens[i:i + batch_size].to(device)

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import torch
 
-from ._checks import check_pair
+from ..validation import check_feature_pair
 
 __all__ = ["cca_coefficients", "cca", "svcca", "pwcca"]
 
@@ -45,7 +45,7 @@ def cca_coefficients(X: torch.Tensor, Y: torch.Tensor, center: bool = True) -> t
     Returns:
         ``[min(rank X, rank Y)]`` correlations in ``[0, 1]``.
     """
-    X, Y = check_pair(X, Y)
+    X, Y = check_feature_pair(X, Y)
     if center:
         X, Y = X - X.mean(0), Y - Y.mean(0)
     qx, qy = _basis(X), _basis(Y)
@@ -57,7 +57,7 @@ def cca(X: torch.Tensor, Y: torch.Tensor, center: bool = True) -> float:
 
     ``center=False`` reproduces Kornblith et al.'s demo value.
     """
-    X, Y = check_pair(X, Y)
+    X, Y = check_feature_pair(X, Y)
     rho = cca_coefficients(X, Y, center)
     return float((rho ** 2).sum() / min(X.shape[1], Y.shape[1]))
 
@@ -90,7 +90,7 @@ def svcca(X: torch.Tensor, Y: torch.Tensor, keep: float | int = 0.99) -> float:
         >>> round(svcca(X, X), 6)
         1.0
     """
-    X, Y = check_pair(X, Y)
+    X, Y = check_feature_pair(X, Y)
     if isinstance(keep, bool) or not ((isinstance(keep, int) and keep >= 1) or (isinstance(keep, float) and 0 < keep <= 1)):
         raise ValueError(f"`keep` is {keep!r}; wanted a variance fraction in (0, 1] or a number of directions >= 1")
     return float(cca_coefficients(_svd_reduce(X, keep), _svd_reduce(Y, keep)).mean())
@@ -102,7 +102,7 @@ def pwcca(X: torch.Tensor, Y: torch.Tensor) -> float:
     Each canonical correlation ``rho_i`` is weighted by how much of ``X``'s
     neurons its canonical variate ``h_i`` accounts for: ``alpha_i = sum_j |<h_i, x_j>|``.
     """
-    X, Y = check_pair(X, Y)
+    X, Y = check_feature_pair(X, Y)
     X, Y = X - X.mean(0), Y - Y.mean(0)
     qx, qy = _basis(X), _basis(Y)
     u, rho, _ = torch.linalg.svd(qx.T @ qy, full_matrices=False)

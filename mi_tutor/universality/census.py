@@ -25,6 +25,7 @@ from dataclasses import asdict, dataclass
 import torch
 from torch import nn
 
+from ..device import model_device
 from .features import default_layers
 
 __all__ = ["CensusRow", "edge_units", "family_census", "census_table", "plot_census"]
@@ -107,7 +108,7 @@ def family_census(nets: Mapping[str, nn.Module], layers: Sequence[str] | None = 
     rows = []
     for name, model in nets.items():
         model.eval()
-        device = next(model.parameters()).device
+        device = model_device(model)
         grid = curve_grid(n_orientations, curvatures, StimulusStyle(size=image_size), device=device)
         names = default_layers(model) if layers is None else list(layers)
         zero = int((grid.curvatures == 0).nonzero().flatten()[0])

@@ -26,8 +26,7 @@ from __future__ import annotations
 
 import torch
 
-from ..validation import check_tensor
-from ._checks import check_pair
+from ..validation import check_feature_pair, check_tensor
 
 __all__ = ["linear_cka", "debiased_cka", "rbf_cka", "gram_linear", "gram_rbf", "center_gram",
            "cka_from_grams", "hsic"]
@@ -53,7 +52,7 @@ def linear_cka(X: torch.Tensor, Y: torch.Tensor) -> float:
         >>> round(linear_cka(X, X), 4)
         1.0
     """
-    X, Y = check_pair(X, Y)
+    X, Y = check_feature_pair(X, Y)
     X, Y = _centre(X), _centre(Y)
     cross = torch.linalg.matrix_norm(Y.T @ X) ** 2
     denom = torch.linalg.matrix_norm(X.T @ X) * torch.linalg.matrix_norm(Y.T @ Y)
@@ -95,7 +94,7 @@ def debiased_cka(X: torch.Tensor, Y: torch.Tensor) -> float:
         >>> debiased_cka(X, Y) < linear_cka(X, Y)
         True
     """
-    X, Y = check_pair(X, Y, min_examples=4)
+    X, Y = check_feature_pair(X, Y, min_examples=4)
     X, Y = _centre(X), _centre(Y)  # HSIC is invariant to centring; it improves precision
     xy = _unbiased_hsic_linear(X, Y)
     xx, yy = _unbiased_hsic_linear(X, X), _unbiased_hsic_linear(Y, Y)
@@ -194,5 +193,5 @@ def rbf_cka(X: torch.Tensor, Y: torch.Tensor, threshold: float = 1.0) -> float:
         >>> round(rbf_cka(X, 3 * X, threshold=0.5), 5)
         1.0
     """
-    X, Y = check_pair(X, Y)
+    X, Y = check_feature_pair(X, Y)
     return cka_from_grams(gram_rbf(X, threshold), gram_rbf(Y, threshold))

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import torch
 
-from ._checks import check_pair
+from ..validation import check_feature_pair
 
 __all__ = ["knn_indices", "mutual_knn_alignment", "mutual_knn_chance", "clamp_outliers"]
 
@@ -66,7 +66,7 @@ def mutual_knn_alignment(X: torch.Tensor, Y: torch.Tensor, k: int = 10) -> float
     Returns:
         A score in ``[0, 1]``: 1 when the neighbourhoods agree, ``~k / (n - 1)`` by chance.
     """
-    X, Y = check_pair(X, Y)
+    X, Y = check_feature_pair(X, Y)
     a, b = knn_indices(X, k), knn_indices(Y, k)
     n = X.shape[0]
     mask_a = torch.zeros(n, n, dtype=torch.bool, device=X.device)

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import torch
 from scipy.optimize import linear_sum_assignment
 
-from ._checks import check_pair
+from ..validation import check_feature_pair
 
 __all__ = ["unit_correlation", "Matching", "match_units", "semi_match"]
 
@@ -42,7 +42,7 @@ def unit_correlation(A: torch.Tensor, B: torch.Tensor) -> torch.Tensor:
         >>> unit_correlation(x, -x)
         tensor([[-1.]])
     """
-    A, B = check_pair(A, B, names=("A", "B"))
+    A, B = check_feature_pair(A, B, names=("A", "B"))
     A, B = A - A.mean(0), B - B.mean(0)
     na, nb = torch.linalg.vector_norm(A, dim=0), torch.linalg.vector_norm(B, dim=0)
     eps = torch.finfo(A.dtype).tiny

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from ..device import seed_everything
+from ..device import model_device, seed_everything
 from ..hooks import get_module, hooks, run_with_cache
 from ..validation import check_tensor
 
@@ -73,7 +73,7 @@ class StitchedNet(nn.Module):
         for p in list(net_a.parameters()) + list(net_b.parameters()):
             p.requires_grad_(False)
         self.layer_a, self.layer_b = layer_a, layer_b
-        device = next(net_b.parameters()).device
+        device = model_device(net_b)
         probe = torch.zeros(1, 3, image_size, image_size, device=device)
         with torch.no_grad():
             shape_a, shape_b = _out_shape(net_a, layer_a, probe), _out_shape(net_b, layer_b, probe)
@@ -225,7 +225,7 @@ def stitch_accuracy(model: nn.Module, images: torch.Tensor, labels: torch.Tensor
     """Accuracy of any classifier (a stitched net, A or B) on ``images`` ``[n, 3, H, W]``."""
     dims = check_tensor("images", images, ("n", 3, "H", "W"), floating=True)
     check_tensor("labels", labels, ("n",), dims=dims)
-    device = next(model.parameters()).device
+    device = model_device(model)
     correct = 0
     for i in range(0, len(images), batch_size):
         out = model(images[i:i + batch_size].to(device))

@@ -9,7 +9,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from ..device import get_device, seed_everything
+from ..device import get_device, model_device, seed_everything
 
 __all__ = ["TrainConfig", "train_classifier", "accuracy"]
 
@@ -73,7 +73,7 @@ def train_classifier(
 @torch.no_grad()
 def accuracy(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, batch_size: int = 512) -> float:
     """Fraction of ``images`` ``[n, 3, H, W]`` whose argmax logit equals ``labels`` ``[n]``."""
-    device = next(model.parameters()).device
+    device = model_device(model)
     correct = 0
     for i in range(0, len(images), batch_size):
         logits = model(images[i:i + batch_size].to(device))

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from ..device import model_device
 from ..hooks import run_with_cache
 from ..validation import check_choice, check_tensor
 from ..vision.stimuli import StimulusGrid, StimulusStyle, curve_grid
@@ -50,11 +51,6 @@ __all__ = [
 ]
 
 TWO_PI = 2 * math.pi
-
-
-def _model_device(model: nn.Module) -> torch.device:
-    p = next(model.parameters(), None)
-    return p.device if p is not None else torch.device("cpu")
 
 
 @torch.no_grad()
@@ -81,7 +77,7 @@ def unit_responses(model: nn.Module, layer: str, images: torch.Tensor, channels:
     """
     check_tensor("images", images, ("n", 3, "height", "width"), floating=True)
     check_choice("position", position, ["center", "max", "mean"])
-    device = _model_device(model)
+    device = model_device(model)
     outs = []
     for i in range(0, len(images), batch_size):
         _, cache = run_with_cache(model, images[i:i + batch_size].to(device), [layer])
@@ -122,7 +118,7 @@ def tuning_map(model: nn.Module, layer: str, channels: Sequence[int] | None = No
         >>> tuning_map(net, "1", n_orientations=8, curvatures=[0.0, 3.0])[0].shape
         torch.Size([2, 2, 8])
     """
-    grid = grid or curve_grid(n_orientations, curvatures, style, device=_model_device(model))
+    grid = grid or curve_grid(n_orientations, curvatures, style, device=model_device(model))
     resp = unit_responses(model, layer, grid.images, channels, position)  # [n_curv * n_orient, units]
     return resp.T.reshape(resp.shape[1], *grid.shape), grid
 

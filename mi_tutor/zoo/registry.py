@@ -16,7 +16,7 @@ import torch
 from torch import nn
 
 from ..device import get_device
-from ..validation import close_matches
+from ..validation import unknown_name
 
 __all__ = ["ZooEntry", "register", "available", "info", "load", "train", "weights_path", "WEIGHTS_DIR"]
 
@@ -63,9 +63,8 @@ def _entry(name: str) -> ZooEntry:
     from . import entries  # noqa: F401  (imports register every entry)
 
     if name not in _REGISTRY:
-        near = close_matches(name, _REGISTRY)
-        hint = f" Did you mean {', '.join(map(repr, near))}?" if near else ""
-        raise KeyError(f"No zoo model named {name!r}.{hint} Available: {', '.join(sorted(_REGISTRY))}")
+        raise unknown_name(f"No zoo model named {name!r}", name, _REGISTRY,
+                           tail=f"Available: {', '.join(sorted(_REGISTRY))}")
     return _REGISTRY[name]
 
 
