@@ -74,7 +74,7 @@ from mi_tutor.circuits_vision import plots
 from mi_tutor.circuits_vision.weights import arc_normal_field
 from mi_tutor.hooks import run_with_cache
 from mi_tutor.vision import findings
-from mi_tutor.vision.objects import ObjectWorldConfig, render_objects
+from mi_tutor.vision.objects import WRECK_WORLD, ObjectWorldConfig, render_objects
 from mi_tutor.vision.pretrained import MIXED3B, ResizedInput, pretrained_weights_path
 from mi_tutor.vision.stimuli import StimulusStyle, render_curves
 
@@ -904,16 +904,15 @@ checks.check_composition_result(rows, weight_next, car_units)
 # architecture trained on a variant of the world (`WRECK_WORLD`) with larger objects (scale 0.55
 # to 0.85 instead of 0.3 to 0.5) and a tenth kind, `wreck`, the car upside down: the same parts,
 # which only their *arrangement* tells from a car. We read it as the zoo entry records
-# (`COMPOSITION_READ`): the part units are the `layer3` units most active on one part's mask
-# *against the other part's* mask, and the car unit is the `layer4.1` unit that fires more on cars
-# than on any other kind, wrecks included. Your `composition_rows` reads its kernels.
+# (`zoo.info("vgg_wreck_s1")["composition_read"]`): the part units are the `layer3` units most
+# active on one part's mask *against the other part's* mask, and the car unit is the `layer4.1`
+# unit that fires more on cars than on any other kind, wrecks included. Your `composition_rows`
+# reads its kernels.
 
 # %%
-from mi_tutor.zoo.entries.objects import COMPOSITION_READ, WRECK_WORLD
-
 wreck_net = zoo.load("vgg_wreck_s1", device=device)
 wreck_scenes = render_objects(1024, seed=12345, config=WRECK_WORLD)
-wreck_car = findings.composition(wreck_net, LAYER, batch=wreck_scenes, **COMPOSITION_READ)
+wreck_car = findings.composition(wreck_net, LAYER, batch=wreck_scenes, **zoo.info("vgg_wreck_s1")["composition_read"])
 wreck_weight, _ = findings.stage_entry(wreck_net, LAYER)
 wreck_rows = composition_rows(wreck_weight, wreck_car.object_unit, list(wreck_car.part_units))   # Exercise 4.11
 for (top_w, bottom_w), part, unit in zip(wreck_rows.tolist(), wreck_car.parts, wreck_car.part_units):

@@ -122,11 +122,12 @@ checks.check_live_run(live_log.curves())
 # begun, so its embedding is not yet sparse. Try this notebook's functions on it afterwards.)
 
 # %%
-steps, snapshots, curves = grok.load_run("grokking_p53", device=device)
-_, _, control = grok.load_run("grokking_p53_wd0", device=device)
+run = zoo.snapshots("grokking_p53", device=device)
+steps, snapshots, curves = run.steps, run.models, run.curves
+control = zoo.snapshots("grokking_p53_wd0", device=device).curves
 model = snapshots[-1]
 p = model.cfg.d_vocab - 1
-run_data = grok.run_data("grokking_p53")  # the task and train/test split of the run
+run_data = grok.run_data(run.recipe)  # the task and train/test split of the run
 phases = grok.grokking_phases(curves["steps"], curves["train_acc"], curves["test_acc"])
 print(f"p = {p}, {len(run_data.train_idx)} training pairs, {len(steps)} snapshots from step {steps[0]} to {steps[-1]}")
 print("phases:", phases)

@@ -68,7 +68,6 @@ from mi_tutor import hooks, symbiote as S, zoo
 from mi_tutor.checks import lesson12 as checks
 from mi_tutor.symbiote.gates import BETA, GAMMA, ZETA
 from mi_tutor.vision.objects import object_names
-from mi_tutor.zoo.entries.symbiote import PLANTED_HOST, objects_concept_data, random_object_host
 
 print(f"Running on {device}")
 
@@ -85,12 +84,13 @@ print(f"Running on {device}")
 # records where it is: that is the answer our tools are graded against.
 
 # %%
+PLANTED_HOST = "plainnet_objects_planted"
 host = zoo.load(PLANTED_HOST, device=device)
 info = zoo.info(PLANTED_HOST)
 LAYER, PLANTED, CONCEPT = info["planted_layer"], info["planted_channel"], info["planted_concept"]
 names = object_names()
-test = objects_concept_data(800, seed=10**9).to(device)
-probe_train = objects_concept_data(600, seed=5).to(device)
+test = S.objects_concept_data(800, seed=10**9).to(device)
+probe_train = S.objects_concept_data(600, seed=5).to(device)
 with torch.no_grad():
     host_pred = torch.cat([host(test.images[i:i + 400]) for i in range(0, len(test), 400)]).argmax(-1)
 host_acc = (host_pred == test.labels).float().mean().item()
@@ -487,7 +487,7 @@ checks.check_auroc(auroc)
 # The wheel concept read three ways, and the rest of the concept head for comparison:
 
 # %%
-rand_host = random_object_host(0).to(device)
+rand_host = S.random_host(lambda: zoo.build(PLANTED_HOST), seed=0).to(device)  # same architecture, random weights
 rand_sym = zoo.load("symbiote_objects_random", device=device)
 rand_logits, _ = symbiote_heads(rand_sym, rand_host, test.images)
 probe = S.probe_aurocs(host, sym.cfg.read_layers, probe_train, test, sym.cfg.concepts)

@@ -1,7 +1,9 @@
 """Argument checks with messages that quote what was seen and what was wanted.
 
-The library's functions check their arguments with the helpers below (tensors with
-:func:`check_tensor`), so a wrong shape reads like
+Library functions check their arguments with the helpers below (tensors with
+:func:`check_tensor`); not all do yet: :mod:`mi_tutor.grokking` checks its analysis and
+Fourier functions but not its training and data helpers, and of the task generators
+:mod:`mi_tutor.tasks.facts` checks its arguments, the others only some. A wrong shape reads like
 
     ``images`` has shape (8, 28, 28) but expected (batch, 3, height, width):
     3 dimensions given, 4 wanted.

@@ -64,10 +64,7 @@ from torch import nn
 from mi_tutor import universality as U
 from mi_tutor import zoo
 from mi_tutor.checks import lesson07 as checks
-from mi_tutor.vision.architectures import build_zoo_net
 from mi_tutor.vision.objects import OBJECT_KINDS, render_objects
-from mi_tutor.zoo.entries.captions import load_vision_checkpoints
-from mi_tutor.zoo.entries.objects import object_net_config
 
 print(f"Running on {device}")
 
@@ -99,7 +96,7 @@ scenes = render_objects(400, seed=10**6)
 images, labels = scenes.images, scenes.labels
 nets = {name: zoo.load(name, device=device) for name in SEED_NETS + list(ARCH_NETS.values()) + [COUNT_NET]}
 torch.manual_seed(0)
-random_nets = {f"{a}_random": build_zoo_net(a, object_net_config(a)).to(device).eval() for a in ARCH_NETS}
+random_nets = {f"{a}_random": zoo.build(name).to(device).eval() for a, name in ARCH_NETS.items()}  # untrained
 feats = {name: U.layer_features(net, images, LAYERS) for name, net in {**nets, **random_nets}.items()}
 with torch.no_grad():
     own = {n: float((nets[n](images.to(device)).argmax(-1).cpu() == labels).float().mean()) for n in nets if n != COUNT_NET}
@@ -683,7 +680,7 @@ checks.check_census(census)
 # the same scenes into the same neighbourhoods? Huh et al. report that real vision and language
 # models align more the better they are. We measure the alignment of each vision layer with the
 # captions against the same score for shuffled pairs, and along the training of a vision net
-# (`plainnet_objects_short`, which kept snapshots).
+# (`plainnet_short_s0`, whose snapshots `zoo.snapshots` reads).
 
 # %% nbgrader={"grade": false, "grade_id": "fig_crossmodal", "locked": true, "schema_version": 3, "solution": false}
 text_model = zoo.load("caption_lm", device=device)
@@ -700,7 +697,8 @@ alignment_random_text = [mutual_knn(feats[S0][layer], text_random) for layer in 
 g = torch.Generator().manual_seed(0)
 shuffled = torch.tensor([mutual_knn(feats[S0][last], text[torch.randperm(len(text), generator=g)]) for _ in range(5)])
 shuf_mean, shuf_std = float(shuffled.mean()), float(shuffled.std())
-steps, accs, snapshots = load_vision_checkpoints(0, device)
+run = zoo.snapshots("plainnet_short_s0", device=device)
+steps, accs, snapshots = run.steps, run.curves["accuracy"], run.models
 along = [mutual_knn(U.layer_features(m, images, [last])[last], text) for m in snapshots]
 
 fig, axes = plt.subplots(1, 2, figsize=(12, 3.4))

@@ -71,7 +71,7 @@ from mi_tutor.circuits_transformer.plots import (
     plot_per_token_loss,
     plot_phase_change,
 )
-from mi_tutor.transformer import load_checkpoints, repeated_random_tokens
+from mi_tutor.transformer import repeated_random_tokens
 
 print(f"Running on {device}")
 
@@ -442,7 +442,8 @@ checks.check_induction_scores_with_hooks(scores_with_hooks, seed=52, batch=3, se
 # `per_token_loss`.
 
 # %%
-steps, snapshots = load_checkpoints("attn_only_2l", device=device)
+run = zoo.snapshots("attn_only_2l", device=device)
+steps, snapshots = run.steps, run.models
 history = {"induction (L1 best)": [], "previous token (L0 best)": [], "ICL score (nats)": [], "loss on r + r": []}
 early, late = 10, 10 + SEQ_LEN
 with torch.no_grad():

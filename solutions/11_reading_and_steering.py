@@ -68,7 +68,6 @@ from mi_tutor import editing, steering, zoo
 from mi_tutor.checks import lesson11 as checks
 from mi_tutor.steering.plots import plot_edit_scores, plot_iti, plot_reading_accuracy, plot_steering_sweep, plot_tracing_maps
 from mi_tutor.tasks import facts as F
-from mi_tutor.zoo.entries.facts import load_extras
 
 print(f"Running on {device}")
 
@@ -83,7 +82,7 @@ print(f"Running on {device}")
 
 # %%
 model = zoo.load("facts_4l", device=device)
-extras = load_extras(device)
+extras = zoo.extras("facts_4l", device=device)  # key covariances, an early snapshot, the training record
 record = extras["record"]
 world = F.facts_world()
 for line in F.decode(F.corpus_batch(6, seed=4)):

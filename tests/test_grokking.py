@@ -215,13 +215,15 @@ def test_logits_without_the_grid_layout_are_refused(shape, hint):
 @pytest.fixture(scope="module")
 def shipped():
     torch.set_num_threads(1)
-    steps, models, curves = grok.load_run("grokking_p53", device="cpu")
-    _, _, control = grok.load_run("grokking_p53_wd0", device="cpu")
-    data = grok.run_data("grokking_p53")
+    run = zoo.snapshots("grokking_p53", device="cpu")
+    steps, models, curves = run.steps, run.models, run.curves
+    control = zoo.snapshots("grokking_p53_wd0", device="cpu").curves
+    data = grok.run_data(run.recipe)
     model = models[-1]
     W_E = model.W_E.detach()[:-1]
     keys = grok.key_frequencies_from_embedding(W_E)
     return {"steps": steps, "models": models, "curves": curves, "control": control, "data": data, "model": model,
+            "recipe": run.recipe,
             "W_E": W_E, "keys": keys, "logits": grok.all_logits(model, 53)}
 
 
@@ -231,7 +233,7 @@ def test_shipped_run_files_and_final_accuracy(shipped):
     final = zoo.load("grokking_p53", device="cpu")
     assert grok.grid_accuracy(grok.all_logits(final, 53), shipped["data"]) >= 0.99
     assert grok.grid_accuracy(shipped["logits"], shipped["data"]) >= 0.99  # the float16 snapshot too
-    spec = grok.run_spec("grokking_p53")
+    spec = shipped["recipe"]
     assert (spec["p"], spec["train_frac"], spec["train"]["weight_decay"]) == (53, 0.4, 1.0)
 
 
@@ -327,7 +329,8 @@ def test_full_size_p113_run_groks_on_five_neuron_key_frequencies():
     (test >= 0.99); neuron-cluster keys [19, 21, 24, 28, 36]; excluding them 0.017 (<= 0.1, chance 0.009),
     excluding 5 random non-keys 0.9996 (>= 0.95); cos fit 0.90 of the logits' variance (>= 0.8)."""
     model = zoo.load("grokking_p113", device="cpu")
-    data = grok.run_data("grokking_p113")
+    run = zoo.snapshots("grokking_p113", device="cpu")
+    data = grok.run_data(run.recipe)
     assert len(data.train_idx) == 3830
     logits = grok.all_logits(model, 113)
     assert grok.grid_accuracy(logits, data) >= 0.99
@@ -341,7 +344,7 @@ def test_full_size_p113_run_groks_on_five_neuron_key_frequencies():
         pick = [others[i] for i in torch.randperm(len(others), generator=gen)[:len(keys)].tolist()]
         assert grok.grid_accuracy(excluded_logits(logits, pick), data) >= 0.95
     assert grok.fit_cos_sum(logits, keys)[1] >= 0.8
-    steps, _, curves = grok.load_run("grokking_p113", device="cpu")
+    steps, curves = run.steps, run.curves
     assert steps == list(range(0, 2401, 400))
     assert curves["train_acc"][curves["steps"].index(100)] == 1.0 and next(
         s for s, a in zip(curves["steps"], curves["test_acc"]) if a >= 0.5) >= 10 * 100  # groks long after memorising

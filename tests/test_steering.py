@@ -21,7 +21,7 @@ from mi_tutor.steering import (answer_loss, answer_probability, cosine, dola_log
 from mi_tutor.tasks import facts as F
 from mi_tutor.tasks.facts_train import fact_accuracy
 from mi_tutor.validation import ShapeError
-from mi_tutor.zoo.entries.facts import COVARIANCE_SEQUENCES, load_extras
+from mi_tutor.zoo.entries.facts import COVARIANCE_SEQUENCES
 
 
 @pytest.fixture(scope="module")
@@ -32,7 +32,7 @@ def model():
 
 @pytest.fixture(scope="module")
 def extras():
-    return load_extras("cpu")
+    return zoo.extras("facts_4l", device="cpu")
 
 
 @pytest.fixture(scope="module")
@@ -184,7 +184,7 @@ def test_steering_rejects_wrong_layers_widths_and_positions(model):
         steered_logits(model, tokens, torch.zeros(128), 4, 1.0)
     with pytest.raises(ShapeError, match=r"`vector` has shape \(64,\) but the model's d_model is 128"):
         steered_logits(model, tokens, torch.zeros(64), 1, 1.0)
-    with pytest.raises(IndexError, match="`positions` holds position 9 but the prompts have 10 positions"):
+    with pytest.raises(IndexError, match="`positions` holds position 9 but the prompts have 4 positions"):
         steered_logits(model, tokens, torch.zeros(128), 1, 1.0, positions=[9])
 
 

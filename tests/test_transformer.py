@@ -18,7 +18,6 @@ from mi_tutor.transformer import (
     attention_pattern,
     get_act_name,
     induction_batch,
-    load_checkpoints,
     repeated_random_tokens,
     train_transformer,
 )
@@ -258,8 +257,10 @@ def test_zoo_2l_loss_drops_on_repeat(zoo_models):
 
 
 def test_zoo_checkpoints_show_phase_change():
-    steps, models = load_checkpoints("attn_only_2l", device="cpu")
-    assert steps == sorted(steps) and steps[0] == 0 and len(steps) >= 12
+    run = zoo.snapshots("attn_only_2l", device="cpu")
+    steps, models = run.steps, run.models
+    assert steps == sorted(steps) and steps[0] == 0 and len(steps) >= 12 and len(models) == len(steps)
+    assert run.curves["loss"].shape == (1000,) and run.curves["loss"][-50:].mean() < run.curves["loss"][:50].mean()
     ind = [_scores(m, seq_len=20)["induction"][1].max().item() for m in models]
     assert ind[0] < 0.2 and ind[-1] > 0.4
     jumps = torch.tensor(ind).diff()

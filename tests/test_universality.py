@@ -302,7 +302,6 @@ def test_matched_unit_correlation_first_layer_above_middle(shipped):
 
 def test_image_caption_alignment_above_shuffled(shipped):
     from mi_tutor import zoo
-    from mi_tutor.zoo.entries.captions import load_vision_checkpoints
 
     scenes, feats = shipped
     lm = zoo.load("caption_lm", device="cpu")
@@ -313,7 +312,8 @@ def test_image_caption_alignment_above_shuffled(shipped):
     # measured: layer4 0.270 vs shuffled 0.025 ± 0.003 (margin 0.245)
     assert result.margin() > 10 * max(result.shuffled_std, 1e-3)
     assert result.best_layer == "layer4"
-    _, accs, snaps = load_vision_checkpoints(0)
+    run = zoo.snapshots("plainnet_short_s0", device="cpu")
+    accs, snaps = run.curves["accuracy"], run.models
     first, final = (U.mutual_knn_alignment(U.layer_features(m, scenes.images, ["layer4"])["layer4"], text)
                     for m in (snaps[0], snaps[-1]))
     print(f"alignment at initialisation {first:.3f} (accuracy {accs[0]:.2f}), after training {final:.3f} ({accs[-1]:.2f})")

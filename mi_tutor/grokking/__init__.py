@@ -13,7 +13,7 @@ from .data import ModularData, check_prime, check_train_frac, is_prime, modular_
 from .fourier import fourier_basis, fourier_transform, fourier_transform_2d, frequency_norms, n_frequencies
 from .live import LIVE_MLP, LIVE_TRAIN, LIVE_TRAIN_FRAC, grokking_phases, train_live
 from .models import EmbedMLP, MLPConfig, answer_logits, fast_answer_logits, nanda_config, nanda_transformer
-from .runs import GrokRun, load_run, run_data, run_spec
+from .runs import GrokRun, load_run_dict, run_data
 from .train import (GrokConfig, GrokLog, accuracy, evaluate, high_precision_loss, sum_squared_weights,
                     train_grokking)
 
@@ -23,7 +23,7 @@ __all__ = [
     "cos_sum_terms", "embedding", "evaluate", "excluded_logits", "fast_answer_logits", "fit_cos_sum",
     "fourier_basis", "fourier_transform", "fourier_transform_2d", "frequency_norms", "gini", "grid_accuracy",
     "grid_loss", "grokking_phases", "high_precision_loss", "is_prime", "key_frequencies_from_embedding",
-    "key_frequencies_from_neurons", "load_run", "modular_addition", "n_frequencies", "nanda_config",
-    "nanda_transformer", "neuron_activations", "neuron_frequency_fractions", "restricted_logits", "run_data", "run_spec",
+    "key_frequencies_from_neurons", "load_run_dict", "modular_addition", "n_frequencies", "nanda_config",
+    "nanda_transformer", "neuron_activations", "neuron_frequency_fractions", "restricted_logits", "run_data",
     "sum_directions", "sum_squared_weights", "train_grokking", "train_live",
 ]

@@ -1,7 +1,9 @@
 """Seeded grokking runs with snapshots, as shipped in the model zoo.
 
-A run file ``mi_tutor/zoo/weights/<name>_checkpoints.pt`` holds the recipe (:class:`GrokRun`
-fields), the curves of :class:`~mi_tutor.grokking.GrokLog` and a thinned set of float16 snapshots.
+:meth:`GrokRun.snapshot` makes the dict the zoo saves beside a run's weights: the recipe
+(:class:`GrokRun` fields), the curves of :class:`~mi_tutor.grokking.GrokLog` and a thinned set
+of float16 snapshots. Read a shipped run with :func:`mi_tutor.zoo.snapshots` and its task with
+:func:`run_data`; this module knows nothing of where files live.
 
 Examples:
     >>> spec = GrokRun(p=7, train_frac=0.5, d_model=16, n_heads=2, d_head=8, d_mlp=32,
@@ -21,13 +23,13 @@ from dataclasses import asdict, dataclass, field
 
 import torch
 
-from ..device import get_device
+from ..transformer.checkpoints import models_from_checkpoints
 from ..transformer.model import HookedTransformer
 from .data import ModularData, modular_addition
 from .models import nanda_config, nanda_transformer
 from .train import GrokConfig, GrokLog, train_grokking
 
-__all__ = ["RUN_SUFFIX", "GrokRun", "load_run", "load_run_dict", "run_data", "run_spec", "save_run"]
+__all__ = ["GrokRun", "load_run_dict", "run_data"]
 
 
 @dataclass
@@ -76,58 +78,22 @@ class GrokRun:
 
 def load_run_dict(saved: dict, device: torch.device | str | None = None
                   ) -> tuple[list[int], list[HookedTransformer], dict]:
-    """Models (float32, eval mode) and curves from a :meth:`GrokRun.snapshot` dict."""
-    from ..transformer.config import TransformerConfig
-
-    cfg = TransformerConfig(**saved["config"])
-    models = []
-    for state in saved["state_dicts"]:
-        model = HookedTransformer(cfg)
-        model.load_state_dict({k: v.float() for k, v in state.items()})
-        models.append(model.to(device or get_device()).eval())
-    return list(saved["steps"]), models, dict(saved["curves"])
-
-
-RUN_SUFFIX = "_checkpoints"
-
-
-def save_run(name: str, spec: GrokRun, log: GrokLog, keep_every: int) -> None:
-    """Write the thinned snapshots and curves of a zoo run next to its weights."""
-    from ..zoo.registry import weights_path
-
-    path = weights_path(name, RUN_SUFFIX)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    torch.save(spec.snapshot(log, keep_every), path)
-
-
-def load_run(name: str, device: torch.device | str | None = None
-             ) -> tuple[list[int], list[HookedTransformer], dict]:
-    """The snapshots and curves of a shipped grokking run (e.g. ``"grokking_p53"``).
+    """Models (float32, eval mode) and curves from a :meth:`GrokRun.snapshot` dict.
 
     Returns:
-        ``(steps, models, curves)``: the step of each snapshot, the models (float32, eval mode) and
-        the curves recorded every ``log_every`` steps (``steps``, ``train_loss``, ``test_loss``,
-        ``train_acc``, ``test_acc``, ``weight_norm``).
-
-    Raises:
-        FileNotFoundError: if the run was not shipped (says how to rebuild it).
+        ``(steps, models, curves)``: the step of each snapshot, the models and the curves recorded
+        every ``log_every`` steps (``steps``, ``train_loss``, ``test_loss``, ``train_acc``,
+        ``test_acc``, ``weight_norm``).
     """
-    from ..zoo.registry import weights_path
-
-    path = weights_path(name, RUN_SUFFIX)
-    if not path.exists():
-        raise FileNotFoundError(f"No grokking run {name!r} at {path}. Rebuild it with `mi-tutor zoo train {name}`.")
-    return load_run_dict(torch.load(path, map_location="cpu", weights_only=True), device)
+    steps, models = models_from_checkpoints(saved, device)
+    return steps, models, dict(saved["curves"])
 
 
-def run_data(name: str) -> ModularData:
-    """The task and train/test split a shipped run was trained on."""
-    spec = run_spec(name)
-    return modular_addition(spec["p"], spec["train_frac"], spec["data_seed"])
+def run_data(recipe: dict) -> ModularData:
+    """The task and train/test split of a run, from its recipe (``GrokRun`` fields as a dict).
 
-
-def run_spec(name: str) -> dict:
-    """The recipe (as a dict) stored with a shipped run."""
-    from ..zoo.registry import weights_path
-
-    return torch.load(weights_path(name, RUN_SUFFIX), map_location="cpu", weights_only=True)["run"]
+    Examples:
+        >>> len(run_data({"p": 7, "train_frac": 0.5, "data_seed": 0}).train_idx)
+        24
+    """
+    return modular_addition(recipe["p"], recipe["train_frac"], recipe["data_seed"])

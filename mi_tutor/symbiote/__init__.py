@@ -9,7 +9,7 @@ are checked against dissection, linear probes, random hosts and ablations
 with a planted ground truth (``hosts``).
 """
 
-from .data import ConceptData, check_concept, concept_presence
+from .data import ConceptData, check_concept, concept_presence, objects_concept_data
 from .directions import (Net2Vec, concept_activation_vector, directional_derivatives, layer_gradients, net2vec,
                          random_tcav_scores, tcav_score)
 from .gates import (ablation_gates, channels_touched, gate_hook, hard_concrete_mean, hard_concrete_sample,
@@ -22,7 +22,7 @@ from .reading import layer_activations, layer_width, pool, pooled_activations
 from .train import SymbioteTrainConfig, kl_to_host, suppression_loss, train_symbiote
 
 __all__ = [
-    "ConceptData", "check_concept", "concept_presence",
+    "ConceptData", "check_concept", "concept_presence", "objects_concept_data",
     "Net2Vec", "concept_activation_vector", "directional_derivatives", "layer_gradients", "net2vec",
     "random_tcav_scores", "tcav_score",
     "ablation_gates", "channels_touched", "gate_hook", "hard_concrete_mean", "hard_concrete_sample", "l0_penalty",

@@ -19,8 +19,9 @@ from dataclasses import dataclass, field
 import torch
 
 from ..validation import check_choice, check_tensor
+from ..vision.objects import render_objects
 
-__all__ = ["ConceptData", "check_concept", "concept_presence"]
+__all__ = ["ConceptData", "check_concept", "concept_presence", "objects_concept_data"]
 
 
 def check_concept(concept: str, masks: Mapping[str, torch.Tensor], name: str = "concept") -> None:
@@ -96,3 +97,10 @@ class ConceptData:
         """A copy on ``device``."""
         return ConceptData(self.images.to(device), self.labels.to(device),
                            {k: v.to(device) for k, v in self.masks.items()}, self.min_pixels)
+
+
+def objects_concept_data(n: int, seed: int) -> ConceptData:
+    """``n`` object-world scenes (``render_objects(n, seed=seed)``) as :class:`ConceptData`, with every
+    mask of ``ObjectBatch.masks()`` (the data of lesson 12's hosts and symbiotes)."""
+    batch = render_objects(n, seed=seed)
+    return ConceptData(batch.images, batch.labels, batch.masks())

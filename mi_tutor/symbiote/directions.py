@@ -23,8 +23,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..device import model_device
 from .. import hooks as H
+from ..device import model_device
 from ..features.dissection import QUANTILE, dissect
 from ..features.probes import train_linear_probe
 from ..validation import check_module_name, check_tensor

@@ -39,9 +39,9 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
-from ..validation import check_module_name
 from .. import hooks as H
 from ..device import get_device, seed_everything
+from ..validation import check_module_name
 from .data import ConceptData
 
 __all__ = ["PlantConfig", "plant_loss", "train_planted_host", "random_host"]

@@ -45,6 +45,8 @@ from functools import lru_cache
 
 import torch
 
+from ..validation import check_range, check_tensor, unknown_name
+
 __all__ = [
     "BOS_TOKEN", "FIRST_NAMES", "LAST_NAMES", "RELATIONS", "RELATION_PHRASES", "OBJECTS", "FILLERS",
     "RUMOR_MARKERS", "POSITIVE_WORDS", "NEGATIVE_WORDS", "NEUTRAL_WORDS", "VOCAB", "D_VOCAB", "N_CTX",
@@ -96,9 +98,10 @@ def token_ids(words: tuple[str, ...] | list[str]) -> torch.Tensor:
         >>> token_ids(["good", "bad"]).tolist() == [VOCAB.index("good"), VOCAB.index("bad")]
         True
     """
-    unknown = [w for w in words if w not in _ID]
-    if unknown:
-        raise KeyError(f"token_ids: the words {unknown} are not in the facts vocabulary")
+    for w in words:
+        if w not in _ID:
+            raise unknown_name(f"`words` holds {w!r}, which is not in the facts vocabulary", w, VOCAB,
+                               tail=f"The vocabulary has {len(VOCAB)} words, e.g. {', '.join(VOCAB[:6])}.")
     return torch.tensor([_ID[w] for w in words])
 
 
@@ -119,6 +122,9 @@ def tokenize(text: str | list[str]) -> torch.Tensor:
 
 def decode(tokens: torch.Tensor) -> str | list[str]:
     """Text of token ids: ``[pos]`` gives a string, ``[batch, pos]`` a list of strings."""
+    check_tensor("tokens", tokens)
+    if tokens.dim() not in (1, 2):
+        raise ValueError(f"`tokens` has shape {tuple(tokens.shape)} but expected (pos,) or (batch, pos)")
     if tokens.dim() == 2:
         return [decode(t) for t in tokens]
     return " ".join(VOCAB[int(i)] for i in tokens)
@@ -179,7 +185,8 @@ class FactWorld:
         """Index of the subject called ``name`` (e.g. ``"Ada Stone"``)."""
         names = [self.subject_name(i) for i in range(self.n_subjects)]
         if name not in names:
-            raise KeyError(f"find_subject: no subject named {name!r}; subjects are e.g. {names[:4]}")
+            raise unknown_name(f"`name`={name!r} is not a subject of this world", name, names,
+                               tail=f"Subjects are e.g. {', '.join(names[:4])}.")
         return names.index(name)
 
 
@@ -263,9 +270,8 @@ def fact_prompts(world: FactWorld | None = None, subjects=None, relations=None, 
         subjects = subjects[None]
     if relations.dim() == 0:
         relations = relations[None]
-    for name, idx, hi in (("subjects", subjects, world.n_subjects), ("relations", relations, world.n_relations)):
-        if len(idx) and (idx.min() < 0 or idx.max() >= hi):
-            raise ValueError(f"fact_prompts: `{name}` must lie in 0 .. {hi - 1}, got {idx.tolist()}")
+    check_range("subjects", subjects, 0, world.n_subjects - 1)
+    check_range("relations", relations, 0, world.n_relations - 1)
     s = subjects.repeat_interleave(len(relations))
     r = relations.repeat(len(subjects))
     para = torch.as_tensor(paraphrase).long().expand(len(s)).clone()
@@ -293,8 +299,8 @@ def corpus_batch(n: int, seed: int = 0, world: FactWorld | None = None) -> torch
         >>> corpus_batch(4, seed=1).shape
         torch.Size([4, 8])
     """
-    if not isinstance(n, int) or n < 1:
-        raise ValueError(f"corpus_batch: `n` must be a positive int, not {n!r}")
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise ValueError(f"`n` should be a positive int (the number of sequences) but is {n!r}")
     world = world or facts_world()
     g = torch.Generator().manual_seed(seed)
     kind = torch.multinomial(torch.tensor(list(KIND_FRACTIONS.values())), n, replacement=True, generator=g)
@@ -339,8 +345,7 @@ def review_prompts(n: int, latent: int | torch.Tensor, n_words: int = 2, seed: i
         >>> decode(review_prompts(1, latent=1, n_words=2, seed=3))[0].split()[3]
         'seems'
     """
-    if not 0 <= n_words <= N_CTX - 4:
-        raise ValueError(f"review_prompts: `n_words` must lie in 0 .. {N_CTX - 4}, not {n_words}")
+    check_range("n_words", n_words, 0, N_CTX - 4)
     world = world or facts_world()
     g = torch.Generator().manual_seed(seed)
     latent = torch.as_tensor(latent).long().expand(n).clone()

@@ -14,7 +14,7 @@ from .factored import FactoredMatrix
 from .data import BOS, SequenceConfig, bigram_table, induction_batch, random_tokens, repeated_random_tokens
 from .hook_points import HookedRootModule, HookPoint
 from .model import HookedTransformer, attention_pattern
-from .checkpoints import load_checkpoints, load_training_losses
+from .checkpoints import checkpoints_dict, models_from_checkpoints
 from .train import TrainConfig, TrainLog, train_transformer
 
 __all__ = [
@@ -31,10 +31,10 @@ __all__ = [
     "TransformerConfig",
     "attention_pattern",
     "bigram_table",
+    "checkpoints_dict",
     "get_act_name",
     "induction_batch",
-    "load_checkpoints",
-    "load_training_losses",
+    "models_from_checkpoints",
     "random_tokens",
     "repeated_random_tokens",
     "train_transformer",

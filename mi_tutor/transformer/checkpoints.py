@@ -1,13 +1,18 @@
-"""Snapshots saved along a zoo transformer's training (lesson 8's phase change).
+"""Snapshots of a transformer's training as a saveable dict, and models back from one.
 
-The file ``mi_tutor/zoo/weights/<name>_checkpoints.pt`` holds the config, the
-step and the half-precision ``state_dict`` of every snapshot, and the training
-loss of every step.
+The zoo saves the dict beside a model's weights and reads it back through
+:func:`mi_tutor.zoo.snapshots` (lesson 8's phase change); this module knows nothing of
+where files live. The dict holds the config, the step and the half-precision
+``state_dict`` of every snapshot, and the training loss of every step.
 
 Examples:
-    >>> steps, models = load_checkpoints("attn_only_2l", device="cpu")  # doctest: +SKIP
-    >>> steps[:3], type(models[0]).__name__  # doctest: +SKIP
-    ([0, 50, 100], 'HookedTransformer')
+    >>> from mi_tutor.transformer import TrainConfig, train_transformer, random_tokens
+    >>> cfg = TransformerConfig(n_layers=1, d_model=16, n_heads=2, d_head=8, d_vocab=10, n_ctx=8)
+    >>> _, log = train_transformer(HookedTransformer(cfg), lambda n, seed: random_tokens(n, 6, 10, seed),
+    ...                            TrainConfig(steps=4, batch_size=2, checkpoint_steps=(0, 4)), progress=False)
+    >>> steps, models = models_from_checkpoints(checkpoints_dict(cfg, log), device="cpu")
+    >>> steps, type(models[0]).__name__
+    ([0, 4], 'HookedTransformer')
 """
 
 from __future__ import annotations
@@ -19,56 +24,32 @@ from .config import TransformerConfig
 from .model import HookedTransformer
 from .train import TrainLog
 
-__all__ = ["CHECKPOINT_SUFFIX", "save_checkpoints", "load_checkpoints", "load_training_losses"]
-
-CHECKPOINT_SUFFIX = "_checkpoints"
+__all__ = ["checkpoints_dict", "models_from_checkpoints"]
 
 
-def _path(name: str):
-    from ..zoo.registry import weights_path
-
-    return weights_path(name, CHECKPOINT_SUFFIX)
-
-
-def save_checkpoints(name: str, cfg: TransformerConfig, log: TrainLog) -> None:
-    """Write the snapshots of ``log`` next to the zoo weights of ``name``."""
-    path = _path(name)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    torch.save({"config": cfg.to_dict(), "steps": list(log.checkpoint_steps),
-                "state_dicts": log.checkpoints, "losses": torch.tensor(log.losses)}, path)
+def checkpoints_dict(cfg: TransformerConfig, log: TrainLog) -> dict:
+    """The snapshots and losses of ``log`` as a dict for ``torch.save``."""
+    return {"config": cfg.to_dict(), "steps": list(log.checkpoint_steps),
+            "state_dicts": log.checkpoints, "losses": torch.tensor(log.losses)}
 
 
-def _read(name: str) -> dict:
-    path = _path(name)
-    if not path.exists():
-        raise FileNotFoundError(
-            f"No training checkpoints for {name!r} at {path}. Rebuild them with `mi-tutor zoo train {name}`."
-        )
-    return torch.load(path, map_location="cpu", weights_only=True)
-
-
-def load_checkpoints(name: str = "attn_only_2l", device: torch.device | str | None = None
-                     ) -> tuple[list[int], list[HookedTransformer]]:
-    """The training snapshots of a zoo transformer, as models in eval mode (float32).
+def models_from_checkpoints(saved: dict, device: torch.device | str | None = None
+                            ) -> tuple[list[int], list[HookedTransformer]]:
+    """The models (float32, eval mode) of a :func:`checkpoints_dict` (or any dict with ``config``,
+    ``steps`` and ``state_dicts``).
 
     Args:
-        name: The zoo model (only ``"attn_only_2l"`` ships checkpoints).
+        saved: The dict.
         device: Where to put the models (default :func:`~mi_tutor.get_device`).
 
     Returns:
         ``(steps, models)``: the training step of each snapshot and the model at that step.
     """
-    data = _read(name)
-    cfg = TransformerConfig(**data["config"])
+    cfg = TransformerConfig(**saved["config"])
     device = device or get_device()
     models = []
-    for state in data["state_dicts"]:
+    for state in saved["state_dicts"]:
         model = HookedTransformer(cfg)
         model.load_state_dict({k: v.float() for k, v in state.items()})
         models.append(model.to(device).eval())
-    return list(data["steps"]), models
-
-
-def load_training_losses(name: str = "attn_only_2l") -> torch.Tensor:
-    """The training loss of every step ``[steps]`` recorded with the checkpoints."""
-    return _read(name)["losses"]
+    return list(saved["steps"]), models

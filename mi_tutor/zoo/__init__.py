@@ -5,8 +5,13 @@ Examples:
     >>> model = zoo.load("convnet_shapes_s0", device="cpu")
     >>> isinstance(zoo.info("convnet_shapes_s0"), dict)   # the entry's recorded facts
     True
+
+A model's other files have one door each: ``zoo.snapshots(name)`` (weights saved along its
+training, a :class:`Snapshots`) and ``zoo.extras(name)`` (e.g. the key covariances of ``facts_4l``).
 """
 
-from .registry import WEIGHTS_DIR, ZooEntry, available, info, load, register, train, weights_path
+from .registry import (WEIGHTS_DIR, Snapshots, ZooEntry, available, build, extras, info, load, register, snapshots,
+                       train, weights_path)
 
-__all__ = ["WEIGHTS_DIR", "ZooEntry", "available", "info", "load", "register", "train", "weights_path"]
+__all__ = ["WEIGHTS_DIR", "Snapshots", "ZooEntry", "available", "build", "extras", "info", "load", "register",
+           "snapshots", "train", "weights_path"]

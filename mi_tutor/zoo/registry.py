@@ -4,6 +4,13 @@ Each entry couples an architecture (``build``) with a training recipe
 (``recipe``) that reproduces the shipped weights from a fixed seed. Entries
 live in the modules of ``mi_tutor.zoo.entries`` and register themselves with
 :func:`register`; weights live in ``mi_tutor/zoo/weights/<name>.pt``.
+
+A model's other files have one door each, here: :func:`snapshots` (weights saved along
+the training, ``<name>_checkpoints.pt``) and :func:`extras` (what is too slow to compute in
+a lesson, ``<name>_extras.pt``); :func:`measured` reads the numbers measured on the shipped
+weights (``mi_tutor/zoo/measured/<file>.json``), which the entries put in their ``info``.
+The modules below the zoo (models, training, analysis) know nothing of these paths: an entry
+hands them a loaded dict, or takes the dict they build and saves it here.
 """
 
 from __future__ import annotations
@@ -12,15 +19,51 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import json
+
 import torch
 from torch import nn
 
 from ..device import get_device
 from ..validation import unknown_name
 
-__all__ = ["ZooEntry", "register", "available", "info", "load", "train", "weights_path", "WEIGHTS_DIR"]
+__all__ = ["ZooEntry", "Snapshots", "register", "available", "info", "build", "load", "snapshots", "extras",
+           "measured", "train", "save_file", "weights_path", "WEIGHTS_DIR", "MEASURED_DIR", "SNAPSHOTS_SUFFIX",
+           "EXTRAS_SUFFIX"]
 
 WEIGHTS_DIR = Path(__file__).parent / "weights"
+MEASURED_DIR = Path(__file__).parent / "measured"
+SNAPSHOTS_SUFFIX = "_checkpoints"
+EXTRAS_SUFFIX = "_extras"
+
+
+@dataclass
+class Snapshots:
+    """Weights saved along the training of a zoo model, with what was measured on the way.
+
+    Attributes:
+        name: The zoo model.
+        steps: The training step of each snapshot (0 = the initialisation).
+        models: The model at each step, float32, in eval mode, on the device asked for.
+        curves: What was recorded along the training, by name. Transformers (``attn_only_2l``):
+            ``"loss"`` ``[n_steps]``, the training loss of every step. Grokking runs: the
+            :meth:`~mi_tutor.grokking.GrokLog.curves` (``"steps"``, ``"train_loss"``, ``"test_loss"``,
+            ``"train_acc"``, ``"test_acc"``, ``"weight_norm"``... every ``log_every`` steps). Vision nets (``plainnet_short_s*``): ``"accuracy"``, the
+            held-out accuracy of each snapshot.
+        recipe: How the run was made, as saved with it (grokking: the ``GrokRun`` fields, for
+            :func:`mi_tutor.grokking.run_data`; transformers: ``"config"``); may be empty.
+
+    Examples:
+        >>> run = snapshots("grokking_p53", device="cpu")  # doctest: +SKIP
+        >>> run.steps[:3], type(run.models[0]).__name__  # doctest: +SKIP
+        ([0, 100, 200], 'HookedTransformer')
+    """
+
+    name: str
+    steps: list[int]
+    models: list[nn.Module]
+    curves: dict = field(default_factory=dict)
+    recipe: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -37,6 +80,10 @@ class ZooEntry:
         loader: For models whose weights do not ship (e.g. ImageNet weights from a
             local file): returns the loaded model; ``load`` calls it instead of
             reading ``weights/<name>.pt``.
+        read_snapshots: ``read_snapshots(saved, device) -> Snapshots`` for an entry that ships
+            ``<name>_checkpoints.pt`` (``saved`` is that file, loaded); :func:`snapshots` calls it.
+        read_extras: ``read_extras(saved, device) -> dict`` for an entry that ships
+            ``<name>_extras.pt``; :func:`extras` calls it.
     """
 
     name: str
@@ -46,6 +93,8 @@ class ZooEntry:
     family: str = "misc"
     info: dict = field(default_factory=dict)
     loader: Callable[[], nn.Module] | None = None
+    read_snapshots: Callable[[dict, torch.device], Snapshots] | None = None
+    read_extras: Callable[[dict, torch.device], dict] | None = None
 
 
 _REGISTRY: dict[str, ZooEntry] = {}
@@ -97,8 +146,99 @@ def info(name: str) -> dict:
 
 
 def weights_path(name: str, suffix: str = "") -> Path:
-    """Where the weights of ``name`` live (``suffix`` for extra files such as checkpoints)."""
+    """Where the weights of ``name`` live (``suffix`` for its other files: ``SNAPSHOTS_SUFFIX``, ``EXTRAS_SUFFIX``)."""
     return WEIGHTS_DIR / f"{name}{suffix}.pt"
+
+
+def save_file(name: str, suffix: str, data: dict) -> Path:
+    """Save ``data`` as the file ``suffix`` of ``name`` beside its weights (recipes call it); returns the path."""
+    path = weights_path(name, suffix)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    torch.save(data, path)
+    return path
+
+
+def _read_file(name: str, suffix: str, what: str) -> dict:
+    path = weights_path(name, suffix)
+    if not path.exists():
+        raise FileNotFoundError(f"The {what} of {name!r} are missing at {path}. "
+                                f"Rebuild them with `mi-tutor zoo train {name}`.")
+    return torch.load(path, map_location="cpu", weights_only=True)
+
+
+def _having(attr: str) -> str:
+    from . import entries  # noqa: F401
+
+    return ", ".join(sorted(n for n, e in _REGISTRY.items() if getattr(e, attr) is not None))
+
+
+def snapshots(name: str, device: torch.device | str | None = None) -> Snapshots:
+    """The snapshots saved along the training of the zoo model ``name`` (the one door to ``*_checkpoints.pt``).
+
+    Args:
+        name: A zoo model that ships snapshots (``attn_only_2l``, ``grokking_p53``, ``plainnet_short_s0``...).
+        device: Where to put the models (default :func:`~mi_tutor.get_device`).
+
+    Returns:
+        A :class:`Snapshots`: ``steps``, ``models``, ``curves`` and ``recipe``.
+
+    Raises:
+        KeyError: for an unknown name, or a model that ships no snapshots (the message lists those that do).
+        FileNotFoundError: if the file is missing (says how to rebuild it).
+
+    Examples:
+        >>> run = snapshots("attn_only_2l", device="cpu")
+        >>> run.steps[:3], len(run.models) == len(run.steps), run.curves["loss"].shape
+        ([0, 50, 100], True, torch.Size([1000]))
+    """
+    entry = _entry(name)
+    if entry.read_snapshots is None:
+        raise KeyError(f"The zoo model {name!r} ships no snapshots. These do: {_having('read_snapshots')}")
+    return entry.read_snapshots(_read_file(name, SNAPSHOTS_SUFFIX, "snapshots"), torch.device(device or get_device()))
+
+
+def extras(name: str, device: torch.device | str | None = None) -> dict:
+    """The extra files of the zoo model ``name`` (the one door to ``*_extras.pt``), as its entry documents them.
+
+    Raises:
+        KeyError: for an unknown name, or a model that ships no extras (the message lists those that do).
+        FileNotFoundError: if the file is missing (says how to rebuild it).
+
+    Examples:
+        >>> sorted(extras("facts_4l", device="cpu"))
+        ['covariance', 'early_model', 'early_step', 'record']
+    """
+    entry = _entry(name)
+    if entry.read_extras is None:
+        raise KeyError(f"The zoo model {name!r} ships no extras. These do: {_having('read_extras')}")
+    return entry.read_extras(_read_file(name, EXTRAS_SUFFIX, "extras"), torch.device(device or get_device()))
+
+
+def measured(file: str) -> dict:
+    """The numbers measured on the shipped weights, as recorded in ``mi_tutor/zoo/measured/<file>.json``.
+
+    The entries call this to build their ``info``; lessons and tests read the numbers through
+    :func:`info`. Sequences are lists (JSON), e.g. ``curve_family_layer3 = [units, largest gap]``.
+
+    Examples:
+        >>> measured("objects")["models"]["plainnet_objects_s0"]["accuracy"]
+        0.962
+    """
+    path = MEASURED_DIR / f"{file}.json"
+    if not path.exists():
+        known = sorted(p.stem for p in MEASURED_DIR.glob("*.json"))
+        raise unknown_name(f"No measured record {file!r} at {path}", file, known, tail=f"Records: {', '.join(known)}")
+    return json.loads(path.read_text())
+
+
+def build(name: str) -> nn.Module:
+    """The untrained architecture of the zoo model ``name`` (its weights freshly initialised).
+
+    Examples:
+        >>> type(build("convnet_shapes_s0")).__name__
+        'ConvNet'
+    """
+    return _entry(name).build()
 
 
 def load(name: str, device: torch.device | str | None = None) -> nn.Module:

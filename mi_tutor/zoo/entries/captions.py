@@ -14,8 +14,8 @@ from that pool, ``CAPTION_TRAIN`` steps. One torch thread.
 ``plainnet_short_s0..2`` are short retrains (three seeds) of the zoo's plain
 CNN (:func:`mi_tutor.vision.architectures.build_zoo_net`) on object
 classification, from a fixed pool of rendered scenes, that keep snapshots of
-their weights (``plainnet_short_s{seed}_checkpoints.pt``) with their held-out
-accuracy, so lesson 7 can compare seeds cheaply and ask whether image-caption
+their weights (``zoo.snapshots("plainnet_short_s0")``) with their held-out
+accuracy (``curves["accuracy"]``), so lesson 7 can compare seeds cheaply and ask whether image-caption
 alignment grows with the vision net's competence.
 """
 
@@ -29,27 +29,23 @@ from torch import nn
 from ...transformer.config import TransformerConfig
 from ...transformer.model import HookedTransformer
 from ...transformer.train import TrainConfig, train_transformer
-from ..registry import ZooEntry, register
+from ...vision.architectures import build_zoo_net
+from ..registry import SNAPSHOTS_SUFFIX, Snapshots, ZooEntry, measured, register, save_file
 
 __all__ = ["CAPTION_N_CTX", "caption_lm_config", "CAPTION_TRAIN", "POOL_SEEDS", "caption_pool", "VisionShortConfig",
-           "VISION_SHORT", "VISION_SHORT_SEEDS", "vision_short_name", "load_vision_checkpoints"]
+           "VISION_SHORT", "VISION_SHORT_SEEDS", "vision_short_name"]
 
 CAPTION_N_CTX = 32
 #: Seeds of the 512-scene batches whose captions form the training pool (4,096 scenes).
 POOL_SEEDS: tuple[int, ...] = tuple(range(500, 508))
 CAPTION_TRAIN = TrainConfig(steps=1000, batch_size=64, lr=3e-3, warmup=100, weight_decay=0.01, seed=0)
-#: Measured when the shipped weights were trained (see the ``info`` of the entry).
-MEASURED: dict = {"train_s": 313, "heldout_loss": 0.289,
-                  "measured_on": "shared 2-core CPU, load 8.7, 1 thread; loss on 512 captions of render_objects seed 10**6"}
+#: Measured when the shipped weights were trained (``measured/captions.json``; see the ``info`` of the entry).
+MEASURED: dict = measured("captions")["caption_lm"]
 #: Measured when the shipped weights were trained: shared 2-core CPU, 1 thread; accuracy on the 512
-#: scenes of ``render_objects(512, seed=10**6 + 7)``.
+#: scenes of ``render_objects(512, seed=10**6 + 7)``, by snapshot step.
 MEASURED_VISION: dict[str, dict] = {
-    "plainnet_short_s0": {"train_s": 314, "load": 7.7,
-                          "snapshot_accuracy": {0: 0.117, 25: 0.105, 50: 0.146, 100: 0.215, 200: 0.453, 400: 0.881}},
-    "plainnet_short_s1": {"train_s": 399, "load": 9.1,
-                          "snapshot_accuracy": {0: 0.115, 25: 0.119, 50: 0.166, 100: 0.238, 200: 0.521, 400: 0.887}},
-    "plainnet_short_s2": {"train_s": 602, "load": 9.8,
-                          "snapshot_accuracy": {0: 0.109, 25: 0.102, 50: 0.123, 100: 0.178, 200: 0.559, 400: 0.885}},
+    name: {**record, "snapshot_accuracy": {int(step): acc for step, acc in record["snapshot_accuracy"].items()}}
+    for name, record in measured("captions")["vision_short"].items()
 }
 
 
@@ -137,10 +133,8 @@ def _train_vision_short(seed: int, progress: bool = True) -> nn.Module:
     from tqdm.auto import tqdm
 
     from ...device import seed_everything
-    from ...vision.architectures import build_zoo_net
     from ...vision.objects import render_objects
     from ...vision.train import accuracy
-    from ..registry import weights_path
 
     cfg = VisionShortConfig(**{**VISION_SHORT.__dict__, "seed": seed})
     batches = [render_objects(512, seed=s) for s in cfg.pool_seeds]
@@ -172,31 +166,28 @@ def _train_vision_short(seed: int, progress: bool = True) -> nn.Module:
         sched.step()
         if step in cfg.checkpoint_steps:
             snap()
-    torch.save({"steps": list(cfg.checkpoint_steps), "accuracy": accs, "state_dicts": snaps},
-               weights_path(vision_short_name(seed), "_checkpoints"))
+    save_file(vision_short_name(seed), SNAPSHOTS_SUFFIX,
+              {"steps": list(cfg.checkpoint_steps), "accuracy": accs, "state_dicts": snaps})
     return model.eval()
 
 
-def load_vision_checkpoints(seed: int = 0, device: torch.device | str = "cpu"
-                            ) -> tuple[list[int], list[float], list[nn.Module]]:
-    """``(steps, held-out accuracies, models)`` of the snapshots of ``plainnet_short_s{seed}``."""
-    from ...vision.architectures import build_zoo_net
-    from ..registry import weights_path
-
-    data = torch.load(weights_path(vision_short_name(seed), "_checkpoints"), map_location="cpu", weights_only=True)
-    models = []
-    for sd in data["state_dicts"]:
-        m = build_zoo_net(VISION_SHORT.arch)
-        m.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in sd.items()})
-        models.append(m.to(device).eval())
-    return data["steps"], data["accuracy"], models
+def _read_vision_snapshots(seed: int):
+    def read(saved: dict, device: torch.device) -> Snapshots:
+        models = []
+        for sd in saved["state_dicts"]:
+            m = build_zoo_net(VISION_SHORT.arch)
+            m.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in sd.items()})
+            models.append(m.to(device).eval())
+        return Snapshots(vision_short_name(seed), list(saved["steps"]), models,
+                         curves={"accuracy": list(saved["accuracy"])})
+    return read
 
 
 for _seed in VISION_SHORT_SEEDS:
     register(ZooEntry(
         name=vision_short_name(_seed),
         description=f"zoo plain CNN, short object-classification retrain with 6 weight snapshots, seed {_seed}",
-        build=lambda: __import__("mi_tutor.vision.architectures", fromlist=["x"]).build_zoo_net(VISION_SHORT.arch),
+        build=lambda: build_zoo_net(VISION_SHORT.arch),
         recipe=_vision_recipe(_seed),
         family="vision",
         info={"task": "object kind (object world)", "seed": _seed, "steps": VISION_SHORT.steps,
@@ -204,4 +195,5 @@ for _seed in VISION_SHORT_SEEDS:
               "pool": f"{512 * len(VISION_SHORT.pool_seeds)} images, render_objects seeds "
                       f"{VISION_SHORT.pool_seeds[0]}..{VISION_SHORT.pool_seeds[-1]}",
               **MEASURED_VISION.get(vision_short_name(_seed), {})},
+        read_snapshots=_read_vision_snapshots(_seed),
     ))

@@ -2,7 +2,7 @@
 
 ``facts_4l``: 4 layers, d_model 128, 4 heads of 32, GELU MLPs of 512, LayerNorm; trained on the
 facts/rumour/review/bio corpus (next-token loss on every position), AdamW lr 1e-3, batch 128, seed 0.
-Its recipe also writes ``facts_4l_extras.pt``: what is too slow to compute in the lesson (the key
+Its recipe also writes ``facts_4l_extras.pt`` (``zoo.extras("facts_4l")``): what is too slow to compute in the lesson (the key
 covariance ``E[k k^T]`` of every MLP over 4096 corpus sequences, float16), an early snapshot (float16) whose
 rare-object facts are not all learned yet (for DoLa), and the training record (seconds, fact accuracy
 at every snapshot).
@@ -33,9 +33,9 @@ from ...tasks.facts import corpus_batch, facts_world
 from ...tasks.facts_train import facts_model_config, fact_accuracy, train_facts
 from ...transformer.model import HookedTransformer
 from ...transformer.train import TrainConfig
-from ..registry import ZooEntry, register, weights_path
+from ..registry import EXTRAS_SUFFIX, ZooEntry, register, save_file
 
-__all__ = ["FACTS_TRAIN", "EARLY_STEP", "COVARIANCE_SEQUENCES", "load_extras"]
+__all__ = ["FACTS_TRAIN", "EARLY_STEP", "COVARIANCE_SEQUENCES"]
 
 #: The shipped recipe (snapshots every 50 steps are scored; one early snapshot ships).
 FACTS_TRAIN = TrainConfig(steps=800, batch_size=128, lr=1e-3, warmup=50, seed=0,
@@ -44,7 +44,6 @@ FACTS_TRAIN = TrainConfig(steps=800, batch_size=128, lr=1e-3, warmup=50, seed=0,
 EARLY_STEP = 150
 #: Corpus sequences (seed 123) the key covariances are computed from.
 COVARIANCE_SEQUENCES = 4096
-EXTRAS_SUFFIX = "_extras"
 
 
 @torch.no_grad()
@@ -72,27 +71,18 @@ def _recipe(progress: bool = True) -> HookedTransformer:
         }
     finally:
         torch.set_num_threads(threads)
-    path = weights_path("facts_4l", EXTRAS_SUFFIX)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    torch.save(extras, path)
+    save_file("facts_4l", EXTRAS_SUFFIX, extras)
     return model
 
 
-def load_extras(device: torch.device | str | None = None) -> dict:
-    """The shipped extras of ``facts_4l``: ``covariance [n_layers, d_mlp, d_mlp]``, ``early_model`` (the
-    snapshot at ``early_step``), ``record`` (training time and accuracies).
-
-    Raises:
-        FileNotFoundError: if the extras are missing (says how to rebuild them).
-    """
-    path = weights_path("facts_4l", EXTRAS_SUFFIX)
-    if not path.exists():
-        raise FileNotFoundError(f"{path} is missing: rebuild it with `mi-tutor zoo train facts_4l`.")
-    extras = torch.load(path, map_location="cpu", weights_only=True)
+def _read_extras(saved: dict, device: torch.device) -> dict:
+    """``zoo.extras("facts_4l")``: ``covariance [n_layers, d_mlp, d_mlp]`` (float32), ``early_model`` (the
+    snapshot at ``early_step``, eval mode), ``early_step`` and ``record`` (training time and accuracies)."""
+    extras = dict(saved)
     early = HookedTransformer(facts_model_config())
     early.load_state_dict({k: v.float() for k, v in extras.pop("early_state").items()})
-    extras["early_model"] = early.to(device or "cpu").eval()
-    extras["covariance"] = extras["covariance"].float().to(device or "cpu")
+    extras["early_model"] = early.to(device).eval()
+    extras["covariance"] = extras["covariance"].float().to(device)
     return extras
 
 
@@ -104,4 +94,5 @@ register(ZooEntry(
     family="transformer",
     info={"task": "mi_tutor.tasks.facts corpus (facts, rumours, reviews, bios)", "seed": 0,
           "steps": FACTS_TRAIN.steps, "lr": FACTS_TRAIN.lr, "batch_size": FACTS_TRAIN.batch_size},
+    read_extras=_read_extras,
 ))

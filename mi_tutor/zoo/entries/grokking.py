@@ -2,7 +2,7 @@
 
 ``grokking_p53`` has the architecture of Nanda et al. (2023) at half width (d_model 64, 4 heads of 16,
 d_mlp 256, ReLU, no LayerNorm) and groks p = 53 with 40 % of the pairs for training; its float16
-snapshots every 100 steps ship in ``grokking_p53_checkpoints.pt``. ``grokking_p53_wd0`` is the same
+snapshots every 100 steps ship in ``grokking_p53_checkpoints.pt`` (``zoo.snapshots("grokking_p53")``). ``grokking_p53_wd0`` is the same
 recipe without weight decay: it memorises and never generalises in the same number of steps.
 
 The full-size run of Nanda et al. (p = 113, 30 % train, d_model 128, lr 1e-3) needs ~8-10k full-batch
@@ -17,9 +17,9 @@ import dataclasses
 
 import torch
 
-from ...grokking.runs import GrokRun, save_run
+from ...grokking.runs import GrokRun, load_run_dict
 from ...grokking.train import GrokConfig
-from ..registry import ZooEntry, register
+from ..registry import SNAPSHOTS_SUFFIX, Snapshots, ZooEntry, register, save_file
 
 #: The shipped run: p = 53, 40 % of the pairs, AdamW lr 3e-3, weight decay 1, 3000 full-batch steps.
 GROK_P53 = GrokRun(p=53, train_frac=0.4, data_seed=0, d_model=64, n_heads=4, d_head=16, d_mlp=256, model_seed=0,
@@ -46,9 +46,16 @@ def _recipe(name: str, spec: GrokRun):
             model, log = spec.train_run(progress)
         finally:
             torch.set_num_threads(threads)
-        save_run(name, spec, log, KEEP_EVERY[name])
+        save_file(name, SNAPSHOTS_SUFFIX, spec.snapshot(log, KEEP_EVERY[name]))
         return model
     return recipe
+
+
+def _read_snapshots(name: str):
+    def read(saved: dict, device: torch.device) -> Snapshots:
+        steps, models, curves = load_run_dict(saved, device)
+        return Snapshots(name, steps, models, curves=curves, recipe=dict(saved["run"]))
+    return read
 
 
 for _name, _spec, _what in (("grokking_p53", GROK_P53, "weight decay 1, groks"),
@@ -62,6 +69,7 @@ for _name, _spec, _what in (("grokking_p53", GROK_P53, "weight decay 1, groks"),
         info={"task": "(a + b) mod 53, tokens 'a b ='", "train_frac": _spec.train_frac, "seed": 0,
               "steps": _spec.train.steps, "lr": _spec.train.lr, "weight_decay": _spec.train.weight_decay,
               "checkpoints": f"every {KEEP_EVERY[_name]} steps, float16"},
+        read_snapshots=_read_snapshots(_name),
     ))
 
 register(ZooEntry(
@@ -72,4 +80,5 @@ register(ZooEntry(
     family="grokking",
     info={"task": "(a + b) mod 113, tokens 'a b ='", "train_frac": 0.3, "seed": 0, "steps": 2500, "lr": 3e-3,
           "weight_decay": 1.0, "checkpoints": "every 400 steps, float16"},
+    read_snapshots=_read_snapshots("grokking_p113"),
 ))

@@ -24,9 +24,9 @@ from __future__ import annotations
 
 from ...device import seed_everything
 from ...vision.architectures import ZooNetConfig, build_zoo_net
-from ...vision.objects import OBJECT_KINDS, ObjectWorldConfig, object_names, render_objects
+from ...vision.objects import WRECK_WORLD, ObjectWorldConfig, object_names, render_objects
 from ...vision.train import TrainConfig, train_classifier
-from ..registry import ZooEntry, register
+from ..registry import ZooEntry, measured, register
 
 __all__ = ["OBJECT_WORLD", "COUNT_WORLD", "WRECK_WORLD", "OBJECT_MODELS", "ARRANGEMENT_MODELS",
            "ARRANGEMENT_MEASURED", "OBJECT_CHANNELS", "OBJECT_STEPS", "object_batch", "count_batch", "wreck_batch",
@@ -34,10 +34,6 @@ __all__ = ["OBJECT_WORLD", "COUNT_WORLD", "WRECK_WORLD", "OBJECT_MODELS", "ARRAN
 
 OBJECT_WORLD = ObjectWorldConfig()
 COUNT_WORLD = ObjectWorldConfig(task="count")
-#: The arrangement world: objects 1.8x larger (half-size 0.55-0.85 of the half-image, so the car's wheels
-#: sit about one 8-px tap of ``layer4`` below its centre and its windows one tap above) and a tenth kind,
-#: ``wreck``, the car upside down: the same parts, which only their arrangement tells from the car.
-WRECK_WORLD = ObjectWorldConfig(scale=(0.55, 0.85), kinds=OBJECT_KINDS + ("wreck",))
 #: Widths per architecture (VGG and ResNet are thinner early so that every net trains in minutes on one thread).
 OBJECT_CHANNELS: dict[str, tuple[int, ...]] = {"plainnet": (12, 24, 48, 64), "resnet": (12, 16, 48, 64),
                                                "vgg": (8, 16, 48, 64)}
@@ -54,7 +50,10 @@ OBJECT_MODELS: list[str] = []
 # (their data stream was seeded; their initialisation came from the training process's RNG state, as the
 # 2nd-5th net of a worker process for all but plainnet_objects_s0 and resnet_objects_s0). `mi-tutor zoo train
 # NAME` now seeds both, so a retrained net is reproducible but not bit-identical to the shipped one.
-# Measured after training: accuracy on 2,000 held-out scenes (seed 10**9); train_s is wall time on the
+#
+# The numbers measured on the shipped weights live in mi_tutor/zoo/measured/objects.json (read into each
+# entry's ``info``): "models" per object net, "arrangement" per arrangement-world net, and the prose
+# "what_failed" / "what_worked". Accuracy on 2,000 held-out scenes (seed 10**9); train_s is wall time on the
 # shared 2-core CPU (load 6-10: the first two nets ran while the machine was ~8x oversubscribed), train_cpu_s
 # the CPU time of the training process (not recorded for the first two). Findings per stage from
 # ``mi_tutor.vision.findings.measure_findings(net)`` (seed 2024, 512 scenes):
@@ -65,249 +64,10 @@ OBJECT_MODELS: list[str] = []
 #                  (weights from left, from right), both positive);
 #   polysemantic_layerK = units whose two best unrelated kinds both score >= 1.5 sd;
 #   high_low_layerK = units >= 2x more on a sharp/blurred boundary than on all-sharp or all-blurred noise.
-MEASURED: dict[str, dict] = {'plainnet_objects_s0': {'accuracy': 0.962,
-                         'train_s': 1607,
-                         'train_cpu_s': None,
-                         'curve_family_layer1': (0, 360),
-                         'composition_layer1': False,
-                         'pose_layer1': ((0.021, -0.037), -0.106, (0.6666, -0.0315), False),
-                         'polysemantic_layer1': 0,
-                         'high_low_layer1': 0,
-                         'curve_family_layer2': (4, 182),
-                         'circle_units_from_layer2': 0,
-                         'composition_layer2': False,
-                         'pose_layer2': ((0.023, -0.106), -0.101, (-0.1921, 0.2859), False),
-                         'polysemantic_layer2': 3,
-                         'high_low_layer2': 5,
-                         'curve_family_layer3': (17, 61),
-                         'circle_units_from_layer3': 0,
-                         'composition_layer3': False,
-                         'pose_layer3': ((0.108, -0.101), -0.048, (-0.2545, 2.4893), False),
-                         'polysemantic_layer3': 17,
-                         'high_low_layer3': 25,
-                         'curve_family_layer4': (19, 153),
-                         'polysemantic_layer4': 51,
-                         'high_low_layer4': 23},
- 'plainnet_objects_s1': {'accuracy': 0.964,
-                         'train_s': 365,
-                         'train_cpu_s': 240,
-                         'curve_family_layer1': (0, 360),
-                         'composition_layer1': False,
-                         'pose_layer1': ((0.034, -0.042), -0.021, (-0.0285, -0.4678), False),
-                         'polysemantic_layer1': 0,
-                         'high_low_layer1': 1,
-                         'curve_family_layer2': (3, 255),
-                         'circle_units_from_layer2': 0,
-                         'composition_layer2': False,
-                         'pose_layer2': ((0.02, -0.042), -0.068, (0.1995, -0.0108), False),
-                         'polysemantic_layer2': 3,
-                         'high_low_layer2': 6,
-                         'curve_family_layer3': (20, 70),
-                         'circle_units_from_layer3': 0,
-                         'composition_layer3': False,
-                         'pose_layer3': ((0.116, -0.172), 0.009, (0.8312, -0.3401), False),
-                         'polysemantic_layer3': 11,
-                         'high_low_layer3': 20,
-                         'curve_family_layer4': (16, 112),
-                         'polysemantic_layer4': 54,
-                         'high_low_layer4': 25},
- 'plainnet_objects_s2': {'accuracy': 0.96,
-                         'train_s': 346,
-                         'train_cpu_s': 226,
-                         'curve_family_layer1': (0, 360),
-                         'composition_layer1': False,
-                         'pose_layer1': ((0.023, -0.037), -0.048, (-0.3373, -0.3773), False),
-                         'polysemantic_layer1': 0,
-                         'high_low_layer1': 1,
-                         'curve_family_layer2': (4, 347),
-                         'circle_units_from_layer2': 0,
-                         'composition_layer2': False,
-                         'pose_layer2': ((0.017, -0.069), -0.045, (0.0274, 0.0283), True),
-                         'polysemantic_layer2': 3,
-                         'high_low_layer2': 9,
-                         'curve_family_layer3': (20, 76),
-                         'circle_units_from_layer3': 0,
-                         'composition_layer3': False,
-                         'pose_layer3': ((0.086, -0.125), 0.052, (-0.7801, -0.0992), False),
-                         'polysemantic_layer3': 7,
-                         'high_low_layer3': 26,
-                         'curve_family_layer4': (16, 112),
-                         'polysemantic_layer4': 50,
-                         'high_low_layer4': 10},
- 'resnet_objects_s0': {'accuracy': 0.945,
-                       'train_s': 1856,
-                       'train_cpu_s': None,
-                       'curve_family_layer1': (1, 360),
-                       'composition_layer1': False,
-                       'pose_layer1': ((0.038, -0.051), -0.016, (0.6632, -0.0763), False),
-                       'polysemantic_layer1': 0,
-                       'high_low_layer1': 1,
-                       'curve_family_layer2': (1, 360),
-                       'composition_layer2': False,
-                       'pose_layer2': ((0.004, -0.026), 0.015, (-0.0852, -0.1761), False),
-                       'polysemantic_layer2': 2,
-                       'high_low_layer2': 1,
-                       'curve_family_layer3': (22, 52),
-                       'circle_units_from_layer3': 0,
-                       'composition_layer3': False,
-                       'pose_layer3': ((0.168, -0.09), -0.067, (0.6428, 0.1212), True),
-                       'polysemantic_layer3': 8,
-                       'high_low_layer3': 10,
-                       'curve_family_layer4': (13, 72),
-                       'polysemantic_layer4': 51,
-                       'high_low_layer4': 11},
- 'resnet_objects_s1': {'accuracy': 0.953,
-                       'train_s': 403,
-                       'train_cpu_s': 270,
-                       'curve_family_layer1': (0, 360),
-                       'composition_layer1': False,
-                       'pose_layer1': ((0.039, -0.043), -0.002, (-0.2675, -0.0931), False),
-                       'polysemantic_layer1': 0,
-                       'high_low_layer1': 0,
-                       'curve_family_layer2': (5, 189),
-                       'circle_units_from_layer2': 0,
-                       'composition_layer2': False,
-                       'pose_layer2': ((0.02, -0.021), -0.03, (0.0287, -1.5813), False),
-                       'polysemantic_layer2': 3,
-                       'high_low_layer2': 1,
-                       'curve_family_layer3': (23, 57),
-                       'circle_units_from_layer3': 1,
-                       'composition_layer3': False,
-                       'pose_layer3': ((0.186, -0.118), 0.101, (0.083, -0.3429), False),
-                       'polysemantic_layer3': 8,
-                       'high_low_layer3': 4,
-                       'curve_family_layer4': (18, 118),
-                       'polysemantic_layer4': 52,
-                       'high_low_layer4': 17},
- 'resnet_objects_s2': {'accuracy': 0.933,
-                       'train_s': 383,
-                       'train_cpu_s': 255,
-                       'curve_family_layer1': (1, 360),
-                       'composition_layer1': False,
-                       'pose_layer1': ((0.023, -0.033), -0.0, (0.5762, -0.4322), False),
-                       'polysemantic_layer1': 0,
-                       'high_low_layer1': 1,
-                       'curve_family_layer2': (2, 340),
-                       'circle_units_from_layer2': 0,
-                       'composition_layer2': False,
-                       'pose_layer2': ((0.026, -0.061), -0.06, (0.0014, 0.0081), True),
-                       'polysemantic_layer2': 2,
-                       'high_low_layer2': 2,
-                       'curve_family_layer3': (29, 41),
-                       'circle_units_from_layer3': 0,
-                       'composition_layer3': False,
-                       'pose_layer3': ((0.209, -0.259), -0.026, (-0.091, 0.0795), False),
-                       'polysemantic_layer3': 5,
-                       'high_low_layer3': 12,
-                       'curve_family_layer4': (7, 162),
-                       'polysemantic_layer4': 58,
-                       'high_low_layer4': 8},
- 'vgg_objects_s0': {'accuracy': 0.985,
-                    'train_s': 651,
-                    'train_cpu_s': 217,
-                    'curve_family_layer1': (1, 360),
-                    'composition_layer1': False,
-                    'pose_layer1': ((0.01, -0.034), 0.005, (-0.121, -0.1371), False),
-                    'polysemantic_layer1': 0,
-                    'high_low_layer1': 0,
-                    'curve_family_layer2': (8, 96),
-                    'circle_units_from_layer2': 1,
-                    'composition_layer2': False,
-                    'pose_layer2': ((0.051, -0.075), -0.026, (-0.1319, -0.5483), False),
-                    'polysemantic_layer2': 2,
-                    'high_low_layer2': 6,
-                    'curve_family_layer3': (25, 44),
-                    'circle_units_from_layer3': 0,
-                    'composition_layer3': False,
-                    'pose_layer3': ((0.381, -0.384), -0.091, (-0.0241, 0.5397), False),
-                    'polysemantic_layer3': 10,
-                    'high_low_layer3': 25,
-                    'curve_family_layer4': (14, 150),
-                    'polysemantic_layer4': 49,
-                    'high_low_layer4': 21},
- 'vgg_objects_s1': {'accuracy': 0.988,
-                    'train_s': 303,
-                    'train_cpu_s': 195,
-                    'curve_family_layer1': (1, 360),
-                    'composition_layer1': False,
-                    'pose_layer1': ((0.006, -0.029), -0.004, (-0.4355, 0.4134), False),
-                    'polysemantic_layer1': 0,
-                    'high_low_layer1': 0,
-                    'curve_family_layer2': (7, 95),
-                    'circle_units_from_layer2': 0,
-                    'composition_layer2': False,
-                    'pose_layer2': ((0.041, -0.145), -0.045, (-0.2989, -0.5241), False),
-                    'polysemantic_layer2': 0,
-                    'high_low_layer2': 4,
-                    'curve_family_layer3': (31, 32),
-                    'circle_units_from_layer3': 0,
-                    'composition_layer3': False,
-                    'pose_layer3': ((0.2, -0.145), 0.011, (0.388, 0.3285), True),
-                    'polysemantic_layer3': 12,
-                    'high_low_layer3': 19,
-                    'curve_family_layer4': (34, 122),
-                    'polysemantic_layer4': 46,
-                    'high_low_layer4': 15},
- 'vgg_objects_s2': {'accuracy': 0.988,
-                    'train_s': 224,
-                    'train_cpu_s': 201,
-                    'curve_family_layer1': (0, 360),
-                    'composition_layer1': False,
-                    'pose_layer1': ((0.001, -0.043), -0.036, (0.0976, -0.1631), False),
-                    'polysemantic_layer1': 0,
-                    'high_low_layer1': 1,
-                    'curve_family_layer2': (5, 146),
-                    'circle_units_from_layer2': 0,
-                    'composition_layer2': False,
-                    'pose_layer2': ((0.019, -0.051), -0.016, (0.157, 0.4863), True),
-                    'polysemantic_layer2': 2,
-                    'high_low_layer2': 1,
-                    'curve_family_layer3': (27, 55),
-                    'circle_units_from_layer3': 0,
-                    'composition_layer3': False,
-                    'pose_layer3': ((0.203, -0.292), -0.088, (0.3548, 0.4665), True),
-                    'polysemantic_layer3': 9,
-                    'high_low_layer3': 23,
-                    'curve_family_layer4': (27, 117),
-                    'polysemantic_layer4': 49,
-                    'high_low_layer4': 23},
- 'plainnet_count_s0': {'accuracy': 0.97,
-                       'train_s': 601,
-                       'train_cpu_s': 343,
-                       'curve_family_layer1': (0, 360),
-                       'composition_layer1': False,
-                       'pose_layer1': ((0.05, -0.049), -0.001, (0.6551, -0.0784), False),
-                       'polysemantic_layer1': 0,
-                       'high_low_layer1': 1,
-                       'curve_family_layer2': (17, 75),
-                       'circle_units_from_layer2': 0,
-                       'composition_layer2': False,
-                       'pose_layer2': ((0.036, -0.061), 0.006, (0.0169, 0.0529), True),
-                       'polysemantic_layer2': 5,
-                       'high_low_layer2': 6,
-                       'curve_family_layer3': (38, 47),
-                       'circle_units_from_layer3': 0,
-                       'composition_layer3': False,
-                       'pose_layer3': ((0.103, -0.12), 0.003, (0.7441, 0.6059), True),
-                       'polysemantic_layer3': 6,
-                       'high_low_layer3': 24,
-                       'curve_family_layer4': (33, 113),
-                       'polysemantic_layer4': 18,
-                       'high_low_layer4': 20}}
-
-WHAT_FAILED = (
-    "plain nets: a curve family in layer3 (17-20 units) but gaps of 61-76 deg (the VGG, ResNet and counting nets "
-    "close the circle); one cosmetic style of probe arcs gave noisy gaps (42-113 deg for one net across styles), "
-    "hence the average over 16 styles; circle units read from the weights grew in one net of ten (one unit), no car unit with wheel "
-    "weights below and window weights above with any reading (first conv or expanded stage weights; larger objects "
-    "alone did not grow it either: the default task does not need the parts' arrangement, see vgg_wreck_s1); "
-    "pose units exist but prefer their side only 1.2-1.8x"
-)
-WHAT_WORKED = (
-    "thin (1-3 px) strokes; objects whose look-alikes differ only in curvature (car/cart: round vs square wheels, "
-    "clock/sign: round rim vs square frame); full circles (wheels, heads, clock rims) and freely rotated arches, "
-    "so every curve orientation occurs; tuning probes centred on the measured unit's receptive field"
-)
+_RECORD = measured("objects")
+MEASURED: dict[str, dict] = _RECORD["models"]
+WHAT_FAILED: str = _RECORD["what_failed"]
+WHAT_WORKED: str = _RECORD["what_worked"]
 
 
 def object_net_config(arch: str, task: str = "object") -> ZooNetConfig:
@@ -376,21 +136,8 @@ _register("plainnet", 0, "count")
 COMPOSITION_READ = {"read": "conv", "parts_by": "contrast", "selectivity": "min"}
 ARRANGEMENT_MODELS: list[str] = []
 #: Measured by ``bench/objects_arrangement.py`` (2,048 scenes of WRECK_WORLD, seeds 12345, 1, 2) and
-#: ``bench/objects_variants.py`` (accuracy on 2,000 held-out scenes, seed 10**9).
-ARRANGEMENT_MEASURED: dict[str, dict] = {
-    "vgg_wreck_s1": {
-        "accuracy": 0.9965, "train_s": 570, "train_cpu_s": 215,
-        "composition_holds": True,          # at all three scene seeds
-        "car_unit": 37, "car_score": 0.874,  # z-scored: cars vs the kind it fires on most after cars
-        "part_units": (16, 37),             # layer3 wheel unit, window unit
-        "wheel_bottom_top": (0.0636, -0.0498), "window_bottom_top": (-0.0677, 0.0336),
-        "vertical_corr": -0.657,            # -0.667, -0.645 at the other seeds; permutation p < 0.002
-        "units_with_pattern": 2,            # of 64 layer4 units, with the same two part units
-        "curve_family_layer3": (19, 80),    # partial in this world (the default-world VGG nets: 25-31 / 32-55 deg)
-        "circle_units_from_layer3": 0,
-        "other_seeds": "vgg seed 0: r = -0.55 but the wheel's top weight is positive (+0.059); seed 2: r = +0.21",
-    },
-}
+#: ``bench/objects_variants.py`` (accuracy on 2,000 held-out scenes, seed 10**9): ``measured/objects.json``.
+ARRANGEMENT_MEASURED: dict[str, dict] = _RECORD["arrangement"]
 
 
 def wreck_batch(n: int, seed: int):

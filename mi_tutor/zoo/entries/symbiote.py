@@ -27,15 +27,14 @@ trained the same way, on a randomly initialised host of the same architecture
 
 from __future__ import annotations
 
-from ...symbiote import (ConceptData, PlantConfig, Symbiote, SymbioteConfig, SymbioteTrainConfig, build_symbiote,
-                         random_host, train_planted_host, train_symbiote)
+from ...symbiote import (PlantConfig, Symbiote, SymbioteConfig, SymbioteTrainConfig, build_symbiote,
+                         objects_concept_data, random_host, train_planted_host, train_symbiote)
 from ...vision.architectures import build_zoo_net
-from ...vision.objects import render_objects
-from ..registry import ZooEntry, register
+from ..registry import ZooEntry, measured, register
 from .objects import object_net_config
 
 __all__ = ["PLANTED_HOST", "PLANT", "SYMBIOTE_CONCEPTS", "SYMBIOTE_CONFIG", "SYMBIOTE_TRAIN", "SYMBIOTE_DATA_SEED",
-           "objects_concept_data", "planted_host_build", "random_object_host", "symbiote_build"]
+           "planted_host_build", "random_object_host", "symbiote_build"]
 
 PLANTED_HOST = "plainnet_objects_planted"
 CART = 1                      # object_names().index("cart"): a car without its wheels
@@ -52,46 +51,8 @@ SYMBIOTE_DATA_SEED, SYMBIOTE_DATA_N = 7, 3000
 WIDTHS = dict(zip(("layer1", "layer2", "layer3", "layer4"), object_net_config("plainnet").channels))
 
 # Measured after training (shared 2-core CPU, one thread; 1,200 held-out scenes of seed 10**9, as the tests;
-# `python bench/measure_symbiote.py` records them in bench/results/symbiote.json).
-MEASURED: dict[str, dict] = {
-    PLANTED_HOST: {"accuracy": 0.940, "car_accuracy": 0.847,
-                   "train_s": 439, "train_load": "load average ~9 on 2 cores",
-                   "planted_iou": 0.151, "next_best_iou": 0.080,
-                   "ablate_planted": {"car_accuracy_drop": 0.824, "other_accuracy_drop": -0.007},
-                   "note": "the planted channel is dissection's top wheel unit and a selective handle: zero-ablating "
-                           "it turns the cars into carts and leaves the other classes",
-                   "what_did_not_work": "aux weight 1 with channel dropout 0.3 on the other layer3 channels and no "
-                                        "intervention: accuracy 0.84, the channel fired on cart blocks as on wheels, "
-                                        "ablating it cost cars 0.57 and the other classes 0.23 (a hub). All-or-nothing "
-                                        "intervention (zeroed, relabelled cart; no grading): accuracy 0.929, ablation "
-                                        "0.82 / -0.01, a selective handle, yet symbiotes (L0 weight 0.01 or 0.05) "
-                                        "ranked it 12th and 9th: the host ignored a partly closed wheel channel, so "
-                                        "the gates' gradient at 'open' did not point at it. Graded (shipped) fixed it.",
-                   "retrain": "the recipe does not give back the shipped weights bit for bit (max weight difference "
-                              "2.9; the shipped host came from a script with the same settings). A host retrained by "
-                              "the recipe plus a symbiote trained on it by its recipe: accuracy 0.918, planted IoU "
-                              "0.123 (rank 1), symbiote rank 1 (importance 0.786 vs 0.670), car drop 0.725, others "
-                              "-0.010, KL without wheels 0.025, channels touched 1.47 (car) / 0.106 (others), wheel "
-                              "AUROC 0.973 (probe 0.978, random host 0.722)"},
-    "symbiote_objects_random": {"train_s": 97, "train_load": "load average ~7 on 2 cores"},
-    "symbiote_objects_planted": {
-        "train_s": 113, "train_load": "load average ~9 on 2 cores",
-        "car_accuracy_before": 0.847, "car_accuracy_drop": 0.618, "other_accuracy_drop": -0.002,
-        "kl_without_wheels": 0.0024, "channels_touched_car_scenes": 1.86, "channels_touched_other_scenes": 0.006,
-        "wheel_auroc": 0.985, "wheel_auroc_probe": 0.986, "wheel_auroc_random_host": 0.722,
-        "planted_channel_rank": 0, "top_importance": [5, 34, 22], "top_importance_values": [0.626, 0.363, 0.347],
-        "spearman_with_iou": -0.003, "precision_at_3": 0.33,
-        "random_2_channels_selectivity": [0.447, 0.308, -0.213], "symbiote_selectivity": 0.620,
-        "what_did_not_work": "L0 weight 0.01 on the shipped host: planted channel first too, but 5.6 channels touched "
-                             "on car scenes (over the tenth of 48); gates initialised at log_alpha -1 start half-closed "
-                             "at test time (5.5 touched); static gates cannot be selective on the first (hub) host"},
-}
-
-
-def objects_concept_data(n: int, seed: int) -> ConceptData:
-    """Object-world scenes as :class:`~mi_tutor.symbiote.ConceptData` (every mask of ``ObjectBatch.masks()``)."""
-    batch = render_objects(n, seed=seed)
-    return ConceptData(batch.images, batch.labels, batch.masks())
+# `python bench/measure_symbiote.py` records them in bench/results/symbiote.json): ``measured/symbiote.json``.
+MEASURED: dict[str, dict] = measured("symbiote")["models"]
 
 
 def planted_host_build():

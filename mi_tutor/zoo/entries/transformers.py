@@ -1,18 +1,21 @@
 """Attention-only transformers trained on repeated random segments (lesson 8 onwards).
 
 ``attn_only_2l`` forms induction heads (a previous-token head in layer 0, an
-induction head in layer 1) and ships 21 snapshots of its training;
+induction head in layer 1) and ships 21 snapshots of its training
+(``zoo.snapshots("attn_only_2l")``, with the loss of every step in ``curves["loss"]``);
 ``attn_only_1l`` is the same recipe with one layer, which cannot form them.
 """
 
 from __future__ import annotations
 
-from ...transformer.checkpoints import save_checkpoints
+import torch
+
+from ...transformer.checkpoints import checkpoints_dict, models_from_checkpoints
 from ...transformer.config import TransformerConfig
 from ...transformer.data import SequenceConfig, induction_batch
 from ...transformer.model import HookedTransformer
 from ...transformer.train import TrainConfig, train_transformer
-from ..registry import ZooEntry, register
+from ..registry import SNAPSHOTS_SUFFIX, Snapshots, ZooEntry, register, save_file
 
 #: The training stream: uniform random tokens in which two random spans are repeated later.
 INDUCTION_DATA = SequenceConfig(d_vocab=64, n_ctx=64, min_repeat=4, max_repeat=24, n_repeats=2, bigram_temperature=0.0)
@@ -34,9 +37,16 @@ def _recipe(n_layers: int, name: str, keep_checkpoints: bool):
             HookedTransformer(cfg), lambda n, seed: induction_batch(n, INDUCTION_DATA, seed), INDUCTION_TRAIN, progress
         )
         if keep_checkpoints:
-            save_checkpoints(name, cfg, log)
+            save_file(name, SNAPSHOTS_SUFFIX, checkpoints_dict(cfg, log))
         return model
     return recipe
+
+
+def _read_snapshots(name: str):
+    def read(saved: dict, device: torch.device) -> Snapshots:
+        steps, models = models_from_checkpoints(saved, device)
+        return Snapshots(name, steps, models, curves={"loss": saved["losses"]}, recipe={"config": saved["config"]})
+    return read
 
 
 for _layers in (1, 2):
@@ -49,4 +59,5 @@ for _layers in (1, 2):
         family="transformer",
         info={"task": "next token on uniform random tokens with 2 repeated spans", "seed": 0,
               "steps": INDUCTION_TRAIN.steps, "checkpoints": _layers == 2},
+        read_snapshots=_read_snapshots(_name) if _layers == 2 else None,
     ))
