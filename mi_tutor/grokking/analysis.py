@@ -24,7 +24,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..validation import ShapeError, check_tensor
+from ..validation import ShapeError, check_choice, check_tensor
 from .data import ModularData, check_prime
 from .fourier import fourier_basis, fourier_transform, fourier_transform_2d, frequency_norms
 from .models import EmbedMLP, answer_logits
@@ -232,8 +232,7 @@ def _split(logits: torch.Tensor, data: ModularData, split: str) -> torch.Tensor:
     p = check_logits(logits)
     if p != data.p:
         raise ShapeError(f"`logits` are for p={p} but `data` is for p={data.p}")
-    if split not in ("train", "test", "all"):
-        raise KeyError(f"`split`={split!r} is not valid. Valid values: 'train', 'test', 'all'")
+    check_choice("split", split, ("train", "test", "all"))
     if split == "all":
         return torch.arange(p * p, device=logits.device)
     return (data.train_idx if split == "train" else data.test_idx).to(logits.device)

@@ -19,6 +19,7 @@ import re
 import torch
 
 from ..hooks import ActivationCache
+from ..validation import unknown_name
 
 __all__ = ["TransformerCache", "get_act_name", "SHORT_NAMES"]
 
@@ -65,7 +66,8 @@ def get_act_name(name: str, layer: int | None = None, layer_type: str | None = N
             raise KeyError(f"get_act_name({name!r}, {layer}) needs layer_type 'ln1' or 'ln2'")
         return f"blocks.{layer}.{layer_type}.hook_{name}"
     if name not in _BLOCK + _ATTN + _MLP:
-        raise KeyError(f"Unknown short activation name {name!r}. Known short names: {', '.join(SHORT_NAMES)}")
+        raise unknown_name(f"Unknown short activation name {name!r}", name, SHORT_NAMES,
+                           tail=f"Known short names: {', '.join(SHORT_NAMES)}")
     if layer is None:
         raise KeyError(f"The short name {name!r} needs a layer, e.g. cache[{name!r}, 0]")
     if name in _BLOCK:
