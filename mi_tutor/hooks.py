@@ -5,7 +5,10 @@ The names and calling conventions follow TransformerLens so the skills transfer:
 ``fwd_hooks=[(name, hook_fn)]`` and a hook function has the signature
 ``hook_fn(activation, hook) -> activation | None`` where ``hook.name`` is the
 module's name. Module names are those of ``model.named_modules()``
-(``"layer1"``, ``"layer1.0"``, ``"head.2"``, ...).
+(``"layer1"``, ``"layer1.0"``, ``"head.2"``, ...). :func:`run_hooked` and :func:`run_cached`
+are the one dispatch for code that takes any model: a model with its own hook points
+(:class:`HookPointModel`, the course's transformer) runs those, any other module is hooked
+by module name.
 
 Examples:
     >>> import torch, torch.nn as nn

@@ -15,11 +15,10 @@ hands them a loaded dict, or takes the dict they build and saves it here.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import json
 
 import torch
 from torch import nn
@@ -45,18 +44,16 @@ class Snapshots:
         name: The zoo model.
         steps: The training step of each snapshot (0 = the initialisation).
         models: The model at each step, float32, in eval mode, on the device asked for.
-        curves: What was recorded along the training, by name. Transformers (``attn_only_2l``):
-            ``"loss"`` ``[n_steps]``, the training loss of every step. Grokking runs: the
-            :meth:`~mi_tutor.grokking.GrokLog.curves` (``"steps"``, ``"train_loss"``, ``"test_loss"``,
-            ``"train_acc"``, ``"test_acc"``, ``"weight_norm"``... every ``log_every`` steps). Vision nets (``plainnet_short_s*``): ``"accuracy"``, the
-            held-out accuracy of each snapshot.
+        curves: What was recorded along the training, by name.
+
+            * transformers (``attn_only_2l``): ``"loss"`` ``[n_steps]``, the loss of every step;
+            * grokking runs: :meth:`~mi_tutor.grokking.GrokLog.curves` (``"steps"``, ``"train_loss"``,
+              ``"test_loss"``, ``"train_acc"``, ``"test_acc"``, ``"weight_norm"``... every ``log_every`` steps);
+            * vision nets (``plainnet_short_s*``): ``"accuracy"``, the held-out accuracy of each snapshot.
         recipe: How the run was made, as saved with it (grokking: the ``GrokRun`` fields, for
             :func:`mi_tutor.grokking.run_data`; transformers: ``"config"``); may be empty.
 
-    Examples:
-        >>> run = snapshots("grokking_p53", device="cpu")  # doctest: +SKIP
-        >>> run.steps[:3], type(run.models[0]).__name__  # doctest: +SKIP
-        ([0, 100, 200], 'HookedTransformer')
+    :func:`snapshots` returns one (see its example).
     """
 
     name: str
