@@ -168,7 +168,7 @@ plt.show()
 # typically all one kind (median 1.00) and no longer share a colour (0.33). The locked cell checks that
 # your top-k examples show this turn.
 
-# %% nbgrader={"grade": false, "grade_id": "top_k_result", "locked": true, "schema_version": 3, "solution": false}
+# %% nbgrader={"grade": false, "grade_id": "fig2_top_k", "locked": true, "schema_version": 3, "solution": false}
 checks.check_top_k_hierarchy(purity)
 
 # %% [markdown]
@@ -302,7 +302,7 @@ for kind, values in probe_data["accuracy"].items():
 # the stage that holds the curve detectors of lesson 4 (Section 5 prints their number), where it jumps. The printed numbers above are
 # what to quote, not this paragraph; the locked cell below checks the pattern in your numbers.
 
-# %% nbgrader={"grade": false, "grade_id": "probe_depth_result", "locked": true, "schema_version": 3, "solution": false}
+# %% nbgrader={"grade": false, "grade_id": "fig2_probe_depth", "locked": true, "schema_version": 3, "solution": false}
 checks.check_probe_hierarchy(dict(zip(probe_data["layers"], probe_data["accuracy"]["object kind (logistic)"])),
                              dict(zip(probe_data["layers"], probe_data["accuracy"]["stroke colour (logistic)"])),
                              chance["object kind (logistic)"])
@@ -407,7 +407,7 @@ plt.show()
 # Notice the shift from colour to parts to objects: the printed counts are 7 colour detectors in `layer1`,
 # 31 part detectors in `layer3` (wheels the most, 6) and 53 object detectors in `layer4`.
 
-# %% nbgrader={"grade": false, "grade_id": "dissection_result", "locked": true, "schema_version": 3, "solution": false}
+# %% nbgrader={"grade": false, "grade_id": "fig2_dissection", "locked": true, "schema_version": 3, "solution": false}
 checks.check_dissection_counts(dissections["layer3"], dissection_counts)
 checks.check_dissection_hierarchy(type_data)
 
@@ -529,10 +529,10 @@ for other in ["part:wheel", "object:head"]:
 # kind (`object:head`) a neuron of `layer3` already does better than the fitted direction. Directions are
 # not automatically better than neurons: they win when the concept is spread over several units.
 
-# %% nbgrader={"grade": false, "grade_id": "direction_result", "locked": true, "schema_version": 3, "solution": false}
+# %% nbgrader={"grade": false, "grade_id": "fig2_direction", "locked": true, "schema_version": 3, "solution": false}
 checks.check_direction_vs_neurons(comparison, concept)
 
-# %% [markdown] nbgrader={"grade": true, "grade_id": "written_1", "locked": false, "points": 2, "schema_version": 3, "solution": true}
+# %% [markdown] nbgrader={"grade": true, "grade_id": "written2_1", "locked": false, "points": 2, "schema_version": 3, "solution": true}
 # **Written question.** The mass-mean "curved stroke" direction segments curves better than any neuron of
 # `layer3`. Does this show that the network *represents* "a curve, any orientation" as a feature? Give one
 # reason it might not, and describe an experiment (with the tools of lessons 1 and 2) that would tell the
@@ -598,7 +598,7 @@ plt.show()
 # the same kind, where in the `layer1` atlas (one vector of eight colour and edge units per scene) the cells
 # mix the kinds. The cell purity printed above, computed with your `grid_average`, puts a number on it.
 
-# %% nbgrader={"grade": false, "grade_id": "atlas_result", "locked": true, "schema_version": 3, "solution": false}
+# %% nbgrader={"grade": false, "grade_id": "fig2_atlas", "locked": true, "schema_version": 3, "solution": false}
 checks.check_atlas_purity(atlas_purity)
 
 # %% nbgrader={"grade": false, "grade_id": "results", "locked": true, "schema_version": 3, "solution": false}

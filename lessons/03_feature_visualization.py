@@ -290,7 +290,7 @@ for label, share in shares.items():
 # from 0.741 (naive) to 0.394 with transforms, 0.463 with the Fourier basis and 0.224 with both, while
 # real scenes sit at 0.122.
 
-# %% nbgrader={"grade": false, "grade_id": "hf_result", "locked": true, "schema_version": 3, "solution": false}
+# %% nbgrader={"grade": false, "grade_id": "fig3_hf", "locked": true, "schema_version": 3, "solution": false}
 checks.check_hf_reduction(shares, "naive", "transforms + fourier", max_ratio=0.6)
 checks.check_hf_reduction(shares, "naive", "transforms", max_ratio=0.8)
 
@@ -358,7 +358,7 @@ worst = int(vis_error.abs().argmax())
 print(f"worst-read unit {UNITS[worst]}: visualization off by {vis_error[worst]:.0f}°, its crops off by "
       f"{crop_error[worst]:.0f}°")
 
-# %% nbgrader={"grade": false, "grade_id": "orientation_result", "locked": true, "schema_version": 3, "solution": false}
+# %% nbgrader={"grade": false, "grade_id": "fig3_orientation", "locked": true, "schema_version": 3, "solution": false}
 checks.check_orientation_reading(vis_error, max_median=60.0)
 
 # %% [markdown]
@@ -390,7 +390,7 @@ print("rank of the target unit among all 48 of layer3 on its own visualization:"
 # visualizations closest to their own unit's crops (mean cosine 0.94 on the diagonal, 0.80 off it), and
 # the printed ranks show that the target unit is first or second of all 48 on its own image.
 
-# %% nbgrader={"grade": false, "grade_id": "agreement_result", "locked": true, "schema_version": 3, "solution": false}
+# %% nbgrader={"grade": false, "grade_id": "fig3_agreement", "locked": true, "schema_version": 3, "solution": false}
 checks.check_vis_agreement(agreement, min_match=0.5)
 
 # %% [markdown]
@@ -446,7 +446,7 @@ for i, (kind, u) in enumerate(OBJECT_UNITS.items()):
 # classifier probability is 1.00 in both cases, and the images drive their units 2.3 times (car) and 2.0
 # times (head) harder than the unit's best scene.
 
-# %% nbgrader={"grade": false, "grade_id": "object_result", "locked": true, "schema_version": 3, "solution": false}
+# %% nbgrader={"grade": false, "grade_id": "fig3_object", "locked": true, "schema_version": 3, "solution": false}
 checks.check_object_visualization(object_report)
 
 # %% [markdown]
@@ -598,7 +598,7 @@ with torch.no_grad():
 # The printed gains: x14.94 in `layer1` for the `layer1` dream and x13.94 in `layer3` for the `layer3`
 # dream; the curve family rises x1.55 under the first and x3.24 under the second.
 
-# %% [markdown] nbgrader={"grade": true, "grade_id": "written_1", "locked": false, "points": 2, "schema_version": 3, "solution": true}
+# %% [markdown] nbgrader={"grade": true, "grade_id": "written3_1", "locked": false, "points": 2, "schema_version": 3, "solution": true}
 # **Written question.** Explain in your own words why naive gradient ascent on pixels produces
 # high-frequency patterns, and why transformation robustness and the Fourier parameterisation each reduce
 # them. Then name one thing these regularisers could *hide* about a unit, i.e. a way in which a regularised

@@ -107,7 +107,7 @@ fig, live_curves = plot_accuracy_curves(live_log.curves(), title="live MLP, p = 
 # The check prints the landmarks: train accuracy 0.99 at step 140 with test accuracy 0.000, test accuracy
 # past 0.5 only at step 650, 4.6 times later, and 0.984 at the end.
 
-# %% nbgrader={"grade": false, "grade_id": "fig_live_run", "locked": true, "schema_version": 3, "solution": false}
+# %% nbgrader={"grade": false, "grade_id": "fig10_live_run", "locked": true, "schema_version": 3, "solution": false}
 checks.check_live_run(live_log.curves())
 
 # %% [markdown]
@@ -139,7 +139,7 @@ fig, control_curves = plot_accuracy_curves(control, title="control: weight decay
 # accuracy of the control run without weight decay. Notice that only the first run generalises: the check
 # below prints 95% test accuracy at step 940 for it and at most 0.21 in 3000 steps for the control.
 
-# %% nbgrader={"grade": false, "grade_id": "fig_control", "locked": true, "schema_version": 3, "solution": false}
+# %% nbgrader={"grade": false, "grade_id": "fig10_control", "locked": true, "schema_version": 3, "solution": false}
 checks.check_weight_decay_control(curves, control)
 
 # %% [markdown]
@@ -279,7 +279,7 @@ fig, norm_data = plot_frequency_norms(norms, keys, title="W_E of the grokked tra
 # coefficient rose from 0.03 at initialisation to 0.61, and the check finds that the five carry 95.9% of
 # the squared norm.
 
-# %% nbgrader={"grade": false, "grade_id": "fig_embedding_norms", "locked": true, "schema_version": 3, "solution": false}
+# %% nbgrader={"grade": false, "grade_id": "fig10_embedding_norms", "locked": true, "schema_version": 3, "solution": false}
 checks.check_embedding_sparsity(norms, keys)
 
 # %% [markdown]
@@ -352,7 +352,7 @@ print("neurons per frequency (> 85 % from one frequency):",
 # counts are 69 neurons for frequency 14, 55 for 16, 63 for 19 and 54 for 26, while the key frequency 15
 # of the embedding gets no cluster.
 
-# %% nbgrader={"grade": false, "grade_id": "fig_neuron_clusters", "locked": true, "schema_version": 3, "solution": false}
+# %% nbgrader={"grade": false, "grade_id": "fig10_neuron_clusters", "locked": true, "schema_version": 3, "solution": false}
 checks.check_neuron_clusters(fractions, keys)
 
 # %% [markdown]
@@ -411,7 +411,7 @@ explained = float(1 - (y - centred_terms.T @ alpha).pow(2).sum() / y.pow(2).sum(
 print("alpha_k:", {k: round(float(a), 2) for k, a in zip(keys, alpha)})
 print(f"variance of the logits explained: {explained:.3f}")
 
-# %% nbgrader={"grade": false, "grade_id": "fig_cos_fit", "locked": true, "schema_version": 3, "solution": false}
+# %% nbgrader={"grade": false, "grade_id": "fig10_cos_fit", "locked": true, "schema_version": 3, "solution": false}
 checks.check_cos_fit(explained)
 
 # %% [markdown]
@@ -507,7 +507,7 @@ for _ in range(3):
 print(f"test accuracy: full {acc_full:.3f}, key frequencies excluded {acc_keys:.3f}, "
       f"random others excluded {[round(a, 3) for a in acc_random]}")
 
-# %% nbgrader={"grade": false, "grade_id": "fig_ablation", "locked": true, "schema_version": 3, "solution": false}
+# %% nbgrader={"grade": false, "grade_id": "fig10_ablation", "locked": true, "schema_version": 3, "solution": false}
 checks.check_ablation(acc_keys, acc_random, p)
 
 # %% [markdown]
@@ -535,7 +535,7 @@ for s, tl, rl, el in list(zip(steps, *shown.values()))[::3]:
 # loss falls long before the test loss: the printed restricted loss is 0.0387 at step 600 while the test
 # loss is still 5.8009, and the excluded train loss climbs from 2.081 at step 300 to 8.029 at step 900.
 
-# %% nbgrader={"grade": false, "grade_id": "fig_progress", "locked": true, "schema_version": 3, "solution": false}
+# %% nbgrader={"grade": false, "grade_id": "fig10_progress", "locked": true, "schema_version": 3, "solution": false}
 checks.check_progress_measures(progress)
 
 # %% [markdown]
@@ -562,7 +562,7 @@ print(f"sum of squared weights: peak {max(curves['weight_norm']):.0f}, final {cu
 # weight decay the norm rises to a peak and then falls: the printed peak is 1655 and the final value 629,
 # while without weight decay it ends at 2559.
 
-# %% [markdown] nbgrader={"grade": true, "grade_id": "written_1", "locked": false, "points": 3, "schema_version": 3, "solution": true}
+# %% [markdown] nbgrader={"grade": true, "grade_id": "written10_1", "locked": false, "points": 3, "schema_version": 3, "solution": true}
 # **Written question.** Both runs memorise the training pairs within about 100 steps, but only the
 # one with weight decay generalises. (a) Using the weight-norm curves and the progress measures,
 # explain why weight decay makes the network switch from memorising to the Fourier circuit, and why

@@ -237,7 +237,7 @@ print("cosine(mean difference, PCA) per layer:", [round(c, 3) for c in cosines])
 # printed cosine of 1.0 at every layer, and read almost perfectly (the check prints a peak of 0.995), and
 # look at the random baseline as well, whose values this cell does not print.
 
-# %% nbgrader={"grade": false, "grade_id": "fig_reading", "locked": true, "schema_version": 3, "solution": false}
+# %% nbgrader={"grade": false, "grade_id": "fig11_reading", "locked": true, "schema_version": 3, "solution": false}
 checks.check_reading_result({"mean": accuracy["mean difference"], "pca": accuracy["PCA"]}, cosines)
 
 # %% [markdown]
@@ -321,7 +321,7 @@ for c, lat, cost in zip(coefficients, latent["layer 2"], loss_increase["layer 2"
 # runs from 0.000 at $c = -1$ through 0.510 at $c = 0$ to 0.995 at $c = +1$, while the fact loss rises by
 # only 0.021 and 0.050 nats at $c = \pm 0.25$ but by 1.209 and 4.030 nats at $c = \pm 1$.
 
-# %% nbgrader={"grade": false, "grade_id": "fig_steering", "locked": true, "schema_version": 3, "solution": false}
+# %% nbgrader={"grade": false, "grade_id": "fig11_steering", "locked": true, "schema_version": 3, "solution": false}
 checks.check_steering_result(coefficients, latent["layer 2"], exact)
 
 # %% [markdown]
@@ -420,7 +420,7 @@ print(f"alpha 2: top heads {iti_curves[f'top {K} heads {top}'][best]:.3f}, rando
 # probability is 0.310 for the top heads against 0.097 to 0.112 for random ones and 0.103 with no
 # intervention.
 
-# %% nbgrader={"grade": false, "grade_id": "fig_iti", "locked": true, "schema_version": 3, "solution": false}
+# %% nbgrader={"grade": false, "grade_id": "fig11_iti", "locked": true, "schema_version": 3, "solution": false}
 checks.check_iti_result(iti_curves[f"top {K} heads {top}"][best], [r[best] for r in random_curves],
                         iti_curves[f"top {K} heads {top}"][0])
 
@@ -507,7 +507,7 @@ print(f"strongest MLP state: layer {site[0]}, position {site[1]} ({position_labe
 # at the last subject token in the MLP map: the printed strongest MLP state is layer 0 at position 3 with
 # 0.85, where the corruption had dropped $p(\text{answer})$ from 0.990 to 0.489.
 
-# %% nbgrader={"grade": false, "grade_id": "fig_tracing", "locked": true, "schema_version": 3, "solution": false}
+# %% nbgrader={"grade": false, "grade_id": "fig11_tracing", "locked": true, "schema_version": 3, "solution": false}
 checks.check_tracing_result(recovered, site)
 
 # %% [markdown]
@@ -646,7 +646,7 @@ fig, edit_data = plot_edit_scores(edit_results, title=f"ROME edits of {world.sub
 # efficacy and paraphrase (0.667 for the same subject's other facts), MLP 2 at the same token prints 0.0,
 # and MLP 3 at the final token 0.5.
 
-# %% nbgrader={"grade": false, "grade_id": "fig_edit", "locked": true, "schema_version": 3, "solution": false}
+# %% nbgrader={"grade": false, "grade_id": "fig11_edit", "locked": true, "schema_version": 3, "solution": false}
 checks.check_edit_result(edit_results, "MLP 0, last subject token (traced)", ranks["MLP 0, last subject token (traced)"])
 
 # %% [markdown]
@@ -669,7 +669,7 @@ try:
 except editing.NotKnownError as err:
     print("NotKnownError:", err)
 
-# %% [markdown] nbgrader={"grade": true, "grade_id": "written_1", "locked": false, "points": 3, "schema_version": 3, "solution": true}
+# %% [markdown] nbgrader={"grade": true, "grade_id": "written11_1", "locked": false, "points": 3, "schema_version": 3, "solution": true}
 # **Written question.** Causal tracing put the fact in MLP 0 at the last subject token, and the edit
 # there worked. (a) Does the tracing peak tell you where to edit? Use this lesson's three edit sites,
 # and Hase et al. (2023), who found that across layers of GPT-J the tracing effect does not predict
@@ -774,7 +774,7 @@ fig.tight_layout()
 # the trade: on rare facts the printed accuracy rises from 0.286 to 0.429, on frequent ones it falls from
 # 0.724 to 0.689; on the fully trained model all four accuracies are 1.0.
 
-# %% nbgrader={"grade": false, "grade_id": "fig_dola", "locked": true, "schema_version": 3, "solution": false}
+# %% nbgrader={"grade": false, "grade_id": "fig11_dola", "locked": true, "schema_version": 3, "solution": false}
 checks.check_dola_result(results["150-step snapshot"]["plain rare"], results["150-step snapshot"]["DoLa rare"])
 
 # %% [markdown]
@@ -784,7 +784,7 @@ checks.check_dola_result(results["150-step snapshot"]["plain rare"], results["15
 # objects) favours what the late layers added. On the fully trained model DoLa changes nothing: it
 # cannot add knowledge, only re-rank what the last layer already considers plausible.
 
-# %% [markdown] nbgrader={"grade": true, "grade_id": "written_2", "locked": false, "points": 3, "schema_version": 3, "solution": true}
+# %% [markdown] nbgrader={"grade": true, "grade_id": "written11_2", "locked": false, "points": 3, "schema_version": 3, "solution": true}
 # **Written question.** Seed 000 of this course contrasts representation engineering (top-down) with
 # mechanistic interpretability (bottom-up): "Though the mechanistic view of networks is vastly more
 # precise, representation engineering has found more practical applications." Using what you did

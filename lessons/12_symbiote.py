@@ -102,7 +102,7 @@ print(f"host accuracy {host_acc:.3f}; planted: {LAYER} channel {PLANTED} of {WID
 print("dissection IoU with the wheels, top 5 channels:",
       [(int(c), round(float(iou[c]), 3)) for c in iou.argsort(descending=True)[:5]])
 
-# %% nbgrader={"grade": false, "grade_id": "fig_host", "locked": true, "schema_version": 3, "solution": false}
+# %% nbgrader={"grade": false, "grade_id": "fig12_host", "locked": true, "schema_version": 3, "solution": false}
 checks.check_host_numbers(host_acc, int((iou.argsort(descending=True) == PLANTED).nonzero()[0, 0]))
 
 # %% [markdown]
@@ -237,7 +237,7 @@ fig.tight_layout()
 # below counts 49 of 78 correctly answered concept images losing their answer and 0 of 172 others
 # changing.
 
-# %% nbgrader={"grade": false, "grade_id": "fig_inhibition", "locked": true, "schema_version": 3, "solution": false}
+# %% nbgrader={"grade": false, "grade_id": "fig12_inhibition", "locked": true, "schema_version": 3, "solution": false}
 checks.check_inhibition_examples(host_pred[pick].cpu(), gated_pred[pick].cpu(), test.labels[pick].cpu(), is_car[pick].cpu())
 
 # %% [markdown]
@@ -359,7 +359,7 @@ for name, (t, o) in table.items():
 # leaves the other scenes alone: the printed drops are +0.570 against +0.000 for it, +0.884 against +0.023
 # for the dissection channels and +0.353 against +0.110 for random ones.
 
-# %% nbgrader={"grade": false, "grade_id": "fig_selectivity", "locked": true, "schema_version": 3, "solution": false}
+# %% nbgrader={"grade": false, "grade_id": "fig12_selectivity", "locked": true, "schema_version": 3, "solution": false}
 checks.check_selectivity_bars(table)
 
 # %% [markdown]
@@ -430,7 +430,7 @@ print(result)
 # most (the printed planted rank is 0, the first), but that the two rankings agree on little else:
 # precision at 2 is 0.5 and the Spearman correlation over all channels is about -0.08.
 
-# %% nbgrader={"grade": false, "grade_id": "fig_gates_iou", "locked": true, "schema_version": 3, "solution": false}
+# %% nbgrader={"grade": false, "grade_id": "fig12_gates_iou", "locked": true, "schema_version": 3, "solution": false}
 checks.check_gates_vs_iou(result, importance, iou, k, PLANTED)
 
 # %% [markdown]
@@ -512,7 +512,7 @@ for j, c in enumerate(sym.cfg.concepts):
 # random host (0.768); the printed table also shows where this fails: for `colour:red` (0.647) and
 # `texture:stripes` (0.744) the random host scores higher than the symbiote.
 
-# %% nbgrader={"grade": false, "grade_id": "fig_auroc", "locked": true, "schema_version": 3, "solution": false}
+# %% nbgrader={"grade": false, "grade_id": "fig12_auroc", "locked": true, "schema_version": 3, "solution": false}
 checks.check_auroc_bars(values)
 
 # %% [markdown]
@@ -588,7 +588,7 @@ fig.tight_layout()
 # 0.10). Neither direction wins here: Net2Vec's IoU of 0.103 is below the best single channel's 0.132, and
 # the TCAV score of 1.00 says little when random CAVs span 0.00 to 1.00.
 
-# %% [markdown] nbgrader={"grade": true, "grade_id": "written_1", "locked": false, "points": 3, "schema_version": 3, "solution": true}
+# %% [markdown] nbgrader={"grade": true, "grade_id": "written12_1", "locked": false, "points": 3, "schema_version": 3, "solution": true}
 # **Written question 1.** Does the symbiote's choice coincide with the dissection unit or with a
 # distributed direction? Use the gates-versus-IoU figure, the selectivity bars, the CAV and the
 # Net2Vec weights. What would you expect on a zoo host *without* a planted channel, where dissection
@@ -596,7 +596,7 @@ fig.tight_layout()
 #
 # YOUR ANSWER HERE
 
-# %% [markdown] nbgrader={"grade": true, "grade_id": "written_2", "locked": false, "points": 3, "schema_version": 3, "solution": true}
+# %% [markdown] nbgrader={"grade": true, "grade_id": "written12_2", "locked": false, "points": 3, "schema_version": 3, "solution": true}
 # **Written question 2.** What would make such a tool trustworthy at the scale representation
 # engineering works at (large models, thousands of concepts), where no planted answer exists? Name
 # at least three checks, and what each protects against.

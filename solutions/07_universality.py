@@ -351,7 +351,7 @@ checks.check_correspondence_map(correspondence_map, seed=9)
 # ordered pair of the three seeds (and, for comparison, of the three architectures), and the seed
 # map built with CCA on 2 x 2-pooled features instead (192 and 256 features in the deep layers).
 
-# %% nbgrader={"grade": false, "grade_id": "fig_correspondence", "locked": true, "schema_version": 3, "solution": false}
+# %% nbgrader={"grade": false, "grade_id": "fig7_correspondence", "locked": true, "schema_version": 3, "solution": false}
 def cmap_of(a: str, b: str, similarity=linear_cka, fa=None, fb=None) -> U.CorrespondenceMap:
     fa, fb = fa or feats[a], fb or feats[b]
     return U.CorrespondenceMap(correspondence_map(fa, fb, similarity), list(fa), list(fb))
@@ -443,7 +443,7 @@ checks.check_match_units(match_units, seed=13, n=300, units=16)
 # ordering (best at the two ends, worst in the middle), with no unit-for-unit copy anywhere: a
 # mean of 0.7 means many units have a close partner and others only a loose one.
 
-# %% nbgrader={"grade": false, "grade_id": "fig_matching", "locked": true, "schema_version": 3, "solution": false}
+# %% nbgrader={"grade": false, "grade_id": "fig7_matching", "locked": true, "schema_version": 3, "solution": false}
 def matched_by_layer(a: str, b: str) -> list[float]:
     return [float(match_units(feats[a][layer], feats[b][layer])[1].mean()) for layer in LAYERS]
 
@@ -526,7 +526,7 @@ checks.check_mutual_knn(mutual_knn, seed=14, n=47, k=5)
 # about 0.08 of its neighbours with any object net, barely above an untrained net: the first
 # layer is universal across these two tasks, the last is not.
 
-# %% nbgrader={"grade": false, "grade_id": "fig_knn", "locked": true, "schema_version": 3, "solution": false}
+# %% nbgrader={"grade": false, "grade_id": "fig7_knn", "locked": true, "schema_version": 3, "solution": false}
 last = LAYERS[-1]
 def mean_knn(pairs): return sum(mutual_knn(feats[a][last], feats[b][last]) for a, b in pairs) / len(pairs)
 
@@ -613,7 +613,7 @@ checks.check_stitch_forward(stitch_forward, seed=21, batch=1)
 # `U.train_stitch` does it, too slowly for this notebook.) Same depth across seeds and across
 # architectures, and a mismatched depth (A's `layer2` into B's `layer3`, pooled to B's size).
 
-# %% nbgrader={"grade": false, "grade_id": "fig_stitching", "locked": true, "schema_version": 3, "solution": false}
+# %% nbgrader={"grade": false, "grade_id": "fig7_stitching", "locked": true, "schema_version": 3, "solution": false}
 fit_images = render_objects(128, seed=10**6 + 1).images.to(device)
 held = images[:200].to(device)
 
@@ -662,7 +662,7 @@ checks.check_stitching_table({(la, lb): v for (kind, la, lb), v in stitching.ite
 # `find_curve_family` on synthetic arcs and lines) on every layer of every net, including the
 # counting net and untrained nets as controls.
 
-# %% nbgrader={"grade": false, "grade_id": "fig_census", "locked": true, "schema_version": 3, "solution": false}
+# %% nbgrader={"grade": false, "grade_id": "fig7_census", "locked": true, "schema_version": 3, "solution": false}
 census = U.family_census({**nets, **random_nets},
                          image_size=64, n_orientations=16)
 fig, table = U.plot_census(census, "edge and curve families across the zoo")
@@ -685,7 +685,7 @@ checks.check_census(census)
 # captions against the same score for shuffled pairs, and along the training of a vision net
 # (`plainnet_objects_short`, which kept snapshots).
 
-# %% nbgrader={"grade": false, "grade_id": "fig_crossmodal", "locked": true, "schema_version": 3, "solution": false}
+# %% nbgrader={"grade": false, "grade_id": "fig7_crossmodal", "locked": true, "schema_version": 3, "solution": false}
 text_model = zoo.load("caption_lm", device=device)
 torch.manual_seed(0)
 untrained_text = type(text_model)(text_model.cfg).to(device).eval()     # same architecture, random weights
@@ -740,7 +740,7 @@ checks.check_alignment(best, shuf_mean, shuf_std)
 # %% [markdown]
 # ## 11. Written questions
 
-# %% [markdown] nbgrader={"grade": true, "grade_id": "written_1", "locked": false, "points": 2, "schema_version": 3, "solution": true}
+# %% [markdown] nbgrader={"grade": true, "grade_id": "written7_1", "locked": false, "points": 2, "schema_version": 3, "solution": true}
 # **Short question.** CCA gave (nearly) 1 for every pair of layers in section 5, while linear CKA
 # told the layers apart. Explain why, using the invariances of the two indices and the numbers of
 # features and examples. What would you change to make CCA usable here?
@@ -758,7 +758,7 @@ checks.check_alignment(best, shuf_mean, shuf_std)
 # directions; PWCCA weights the correlations), or use CKA.
 # ### END SOLUTION
 
-# %% [markdown] nbgrader={"grade": true, "grade_id": "written_2", "locked": false, "points": 5, "schema_version": 3, "solution": true}
+# %% [markdown] nbgrader={"grade": true, "grade_id": "written7_2", "locked": false, "points": 5, "schema_version": 3, "solution": true}
 # **Writing exercise: do the claims of "Zoom In" hold up?** (at most half a page) Pick one of the
 # three claims of the circuits paper: **features** are the fundamental unit of networks and can
 # be understood; **circuits** of features connected by weights can be understood; **universality**:

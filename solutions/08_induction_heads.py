@@ -306,7 +306,7 @@ IND_HEAD = int(score_data_2l["induction"][1].argmax())
 # The printed scores: L0H3 scores 0.88 as a previous-token head, the four heads of layer 1 score 0.56 to
 # 0.65 as induction heads, and the check puts the 1-layer model's best induction score at 0.04.
 
-# %% nbgrader={"grade": false, "grade_id": "fig_head_scores", "locked": true, "schema_version": 3, "solution": false}
+# %% nbgrader={"grade": false, "grade_id": "fig8_head_scores", "locked": true, "schema_version": 3, "solution": false}
 checks.check_head_scores(score_data_2l, score_data_1l)
 
 # %% [markdown]
@@ -371,7 +371,7 @@ fig, loss_data = plot_per_token_loss(losses, split=SEQ_LEN, title="loss on [BOS]
 # with the start of the repeat marked. Notice that only the 2-layer model's loss drops once the repeat
 # begins; the check below prints 4.19 nats on the first copy and 0.87 nats on the repeat.
 
-# %% nbgrader={"grade": false, "grade_id": "fig_loss", "locked": true, "schema_version": 3, "solution": false}
+# %% nbgrader={"grade": false, "grade_id": "fig8_loss", "locked": true, "schema_version": 3, "solution": false}
 checks.check_repeated_loss(loss_data["attn_only_2l"], SEQ_LEN)
 
 # %% [markdown]
@@ -462,7 +462,7 @@ fig, phase = plot_phase_change(steps, history, title="attn_only_2l during traini
 # that the induction score and the in-context-learning score turn at the same moment; the check below
 # places their joint jump at about step 600.
 
-# %% nbgrader={"grade": false, "grade_id": "fig_phase_change", "locked": true, "schema_version": 3, "solution": false}
+# %% nbgrader={"grade": false, "grade_id": "fig8_phase_change", "locked": true, "schema_version": 3, "solution": false}
 checks.check_phase_change(phase["steps"].int().tolist(), phase["induction (L1 best)"], phase["ICL score (nats)"])
 
 # %% [markdown]
@@ -589,7 +589,7 @@ print(f"the diagonal entry is its row's largest for {hits:.0%} of the tokens (ch
 # the printed diagonal entry is its row's largest for 53% of the tokens against 2% by chance, and the
 # copying scores of the four layer-1 heads are 0.99 to 1.0.
 
-# %% nbgrader={"grade": false, "grade_id": "fig_ov_circuit", "locked": true, "schema_version": 3, "solution": false}
+# %% nbgrader={"grade": false, "grade_id": "fig8_ov_circuit", "locked": true, "schema_version": 3, "solution": false}
 checks.check_ov_circuit(ov_data, copying["attn_only_2l"][1], IND_HEAD)
 
 # %% [markdown]
@@ -661,7 +661,7 @@ fig, comp_data = plot_composition_scores(comp, baseline, title="layer-0 head -> 
 # score of random matrices. Look for the row of the previous-token head L0H3 in the K map; the check below
 # prints the number behind it, a K-composition of 0.232 into L1H0, 1.9 times the random baseline of 0.124.
 
-# %% nbgrader={"grade": false, "grade_id": "fig_composition", "locked": true, "schema_version": 3, "solution": false}
+# %% nbgrader={"grade": false, "grade_id": "fig8_composition", "locked": true, "schema_version": 3, "solution": false}
 checks.check_composition(comp_data["k"], comp_data["baseline"].item(), PREV_HEAD, IND_HEAD)
 
 # %% [markdown]
@@ -817,7 +817,7 @@ print(f"clean: {clean_repeat:.2f} nats; ablated:", [round(v, 2) for v in ablated
 # loss and chance. Notice the single tall bar: the printed losses are 0.93, 0.88 and 0.86 nats for three
 # of the heads, close to the clean 0.87, but 3.93 nats for L0H3, the previous-token head.
 
-# %% nbgrader={"grade": false, "grade_id": "fig_ablation", "locked": true, "schema_version": 3, "solution": false}
+# %% nbgrader={"grade": false, "grade_id": "fig8_ablation", "locked": true, "schema_version": 3, "solution": false}
 checks.check_head_ablation(ablated_repeat, clean_repeat, PREV_HEAD)
 
 # %% [markdown]
@@ -825,7 +825,7 @@ checks.check_head_ablation(ablated_repeat, clean_repeat, PREV_HEAD)
 # layer-0 head costs almost nothing: a head with almost no direct effect carries the whole circuit,
 # because its effect is *indirect*, through the keys of the layer-1 heads (K-composition, section 7).
 
-# %% [markdown] nbgrader={"grade": true, "grade_id": "written_1", "locked": false, "points": 3, "schema_version": 3, "solution": true}
+# %% [markdown] nbgrader={"grade": true, "grade_id": "written8_1", "locked": false, "points": 3, "schema_version": 3, "solution": true}
 # **Written question.** The 1-layer model improves a little on the second copy of `r`, yet has no
 # induction head. (a) What can a single layer of attention heads compute that helps here, and why
 # can it not implement "attend to the token after the previous occurrence of the current token"?

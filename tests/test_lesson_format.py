@@ -86,10 +86,10 @@ assert add_one(1) == 2
 assert add_one(-1) == 0
 ### END HIDDEN TESTS
 
-# %% nbgrader={"grade": false, "grade_id": "figure_result", "locked": true, "schema_version": 3, "solution": false}
+# %% nbgrader={"grade": false, "grade_id": "fig9_result", "locked": true, "schema_version": 3, "solution": false}
 checks.check_something(add_one)
 
-# %% [markdown] nbgrader={"grade": true, "grade_id": "written_1", "locked": false, "points": 1, "schema_version": 3, "solution": true}
+# %% [markdown] nbgrader={"grade": true, "grade_id": "written9_1", "locked": false, "points": 1, "schema_version": 3, "solution": true}
 # Why?
 # ### BEGIN SOLUTION
 # Because.
@@ -116,14 +116,21 @@ BROKEN = {
                              '"grade": false, "grade_id": "other_cell", "locked": true,'), "exactly the cells"),
     "unlocked test": (('"grade_id": "ex9_1_visible", "locked": true', '"grade_id": "ex9_1_visible", "locked": false'),
                       "must be locked"),
-    "story cell with points": (('"grade": false, "grade_id": "figure_result", "locked": true,',
-                                '"grade": true, "grade_id": "figure_result", "locked": true, "points": 1,'),
+    "story cell with points": (('"grade": false, "grade_id": "fig9_result", "locked": true,',
+                                '"grade": true, "grade_id": "fig9_result", "locked": true, "points": 1,'),
                                "only ex9_k_visible/_hidden test cells carry points"),
-    "result check not locked": (('"grade": false, "grade_id": "figure_result", "locked": true,',
-                                 '"grade": false, "grade_id": "figure_result", "locked": false,'), "must be locked"),
-    "result check outside nbgrader": (('# %% nbgrader={"grade": false, "grade_id": "figure_result", "locked": true, '
+    "result check not locked": (('"grade": false, "grade_id": "fig9_result", "locked": true,',
+                                 '"grade": false, "grade_id": "fig9_result", "locked": false,'), "must be locked"),
+    "result check outside nbgrader": (('# %% nbgrader={"grade": false, "grade_id": "fig9_result", "locked": true, '
                                        '"schema_version": 3, "solution": false}', "# %%"), "runs a check"),
-    "written question named otherwise": (('"grade_id": "written_1"', '"grade_id": "essay"'), "must start with 'written'"),
+    "written question named otherwise": (('"grade_id": "written9_1"', '"grade_id": "essay"'), "call it written9_1"),
+    "written question without the lesson number": (('"grade_id": "written9_1"', '"grade_id": "written_1"'),
+                                                   "call it written9_1"),
+    "story cell in an old scheme": (('"grade_id": "fig9_result"', '"grade_id": "result_check"'),
+                                    "story or result cell 'result_check': call it fig9_result_check"),
+    "story cell named for another lesson": (('"grade_id": "fig9_result"', '"grade_id": "fig3_result"'),
+                                            "call it fig9_result"),
+    "story cell without a name": (('"grade_id": "fig9_result"', '"grade_id": "fig9_"'), "call it fig9_"),
     "missing section": (("## Summary", "## The end"), "## Summary"),
     "no central claim": (("**Central claim.** One adds.", "One adds."), "Central claim"),
     "wrong title": (("# # Lesson 9:", "# # Lesson 7:"), "first heading"),
@@ -230,12 +237,12 @@ def test_lesson_writes_its_formulas_as_tex(lesson):
 
 # --- Figures say what to see: a caption right after every figure cell ---------------------------------
 
-FIGURE_CELL = '''# %% nbgrader={"grade": false, "grade_id": "figure_demo", "locked": true, "schema_version": 3, "solution": false}
+FIGURE_CELL = '''# %% nbgrader={"grade": false, "grade_id": "fig9_demo", "locked": true, "schema_version": 3, "solution": false}
 fig, bars = plot_bars([add_one(0), add_one(1)], "input", "output", "add_one at work")
 
 '''
 CAPTION = "# %% [markdown]\n# **Figure.** Each bar is one more than its input: the printed 2 backs it.\n\n"
-CHECK_CELL = '# %% nbgrader={"grade": false, "grade_id": "figure_result"'
+CHECK_CELL = '# %% nbgrader={"grade": false, "grade_id": "fig9_result"'
 
 
 def _with_figure(caption: str = "", after_check: bool = False) -> str:
@@ -248,7 +255,7 @@ def _with_figure(caption: str = "", after_check: bool = False) -> str:
 
 def _figure_index(text: str) -> int:
     return next(i for i, c in enumerate(_lesson(text).cells)
-                if c.metadata.get("nbgrader", {}).get("grade_id") == "figure_demo")
+                if c.metadata.get("nbgrader", {}).get("grade_id") == "fig9_demo")
 
 
 @pytest.mark.parametrize("source", [
@@ -274,19 +281,19 @@ def test_a_solution_cell_that_draws_is_not_a_figure_cell():
 
 def test_the_spec_rejects_a_figure_without_a_caption_with_its_file_and_line(tmp_path):
     text = _with_figure()
-    line = next(i for i, ln in enumerate(text.splitlines(), 1) if '"grade_id": "figure_demo"' in ln)
+    line = next(i for i, ln in enumerate(text.splitlines(), 1) if '"grade_id": "fig9_demo"' in ln)
     path = tmp_path / "09_tiny.py"
     path.write_text(text)
     problems = validate_lesson(_lesson(text), "09_tiny", path=path)
-    assert problems == [f"{path}:{line}: figure cell figure_demo has no caption (a markdown cell starting with "
+    assert problems == [f"{path}:{line}: figure cell fig9_demo has no caption (a markdown cell starting with "
                         f"{CAPTION_MARKER} right after it)"]
     # without the file, the cell number
     assert [p for p in validate_lesson(_lesson(text), "09_tiny") if "caption" in p] == [
-        f"09_tiny: cell {_figure_index(text)}: figure cell figure_demo has no caption (a markdown cell starting with "
+        f"09_tiny: cell {_figure_index(text)}: figure cell fig9_demo has no caption (a markdown cell starting with "
         f"{CAPTION_MARKER} right after it)"]
     (tmp_path / "solutions").mkdir()
     (tmp_path / "solutions" / "09_tiny.py").write_text(text)
-    with pytest.raises(ValueError, match=rf"09_tiny.py:{line}: figure cell figure_demo has no caption"):
+    with pytest.raises(ValueError, match=rf"09_tiny.py:{line}: figure cell fig9_demo has no caption"):
         release_lessons(tmp_path / "solutions", tmp_path / "lessons")
     assert not (tmp_path / "lessons" / "09_tiny.py").exists()
 
