@@ -6,12 +6,15 @@ it in words); ``mi-tutor release`` refuses a lesson that breaks it.
 
 from __future__ import annotations
 
+import re
+
 import jupytext
 import nbformat
 import pytest
 
 from conftest import LESSONS, ROOT, lesson_ids
-from mi_tutor.course.lessons import CAPTION_MARKER, draws_figure, exercise_hints, formula_reason, formula_spans, quoted_fragments, read_lesson, \
+import mi_tutor.course.lessons as lessons_module
+from mi_tutor.course.lessons import RULES, CAPTION_MARKER, draws_figure, exercise_hints, formula_reason, formula_spans, quoted_fragments, read_lesson, \
     release_lessons, student_source, uncaptioned_figures, validate_lesson
 from mi_tutor.course.site import leaked_lines
 
@@ -139,6 +142,13 @@ BROKEN = {
 
 def _lesson(text):
     return jupytext.reads(text, fmt="py:percent")
+
+
+def test_the_rules_are_the_numbered_rules_of_the_docstring():
+    spec = lessons_module.__doc__.split("The lesson spec", 1)[1]
+    titles = re.findall(r"^(\d+)\. \*\*(.+?)\.\*\*", spec, re.M)
+    assert titles == [(str(n), title) for n, (title, _) in enumerate(RULES, 1)]
+    assert all(rule.__doc__.startswith(f"Rule {n}:") for n, (_, rule) in enumerate(RULES, 1))
 
 
 def test_the_valid_example_passes():
