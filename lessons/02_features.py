@@ -169,7 +169,7 @@ plt.show()
 # your top-k examples show this turn.
 
 # %% nbgrader={"grade": false, "grade_id": "fig2_top_k", "locked": true, "schema_version": 3, "solution": false}
-checks.check_top_k_hierarchy(purity)
+checks.check_top_k_hierarchy_result(purity)
 
 # %% [markdown]
 # ## 3. Probes across depth
@@ -303,9 +303,9 @@ for kind, values in probe_data["accuracy"].items():
 # what to quote, not this paragraph; the locked cell below checks the pattern in your numbers.
 
 # %% nbgrader={"grade": false, "grade_id": "fig2_probe_depth", "locked": true, "schema_version": 3, "solution": false}
-checks.check_probe_hierarchy(dict(zip(probe_data["layers"], probe_data["accuracy"]["object kind (logistic)"])),
-                             dict(zip(probe_data["layers"], probe_data["accuracy"]["stroke colour (logistic)"])),
-                             chance["object kind (logistic)"])
+checks.check_probe_hierarchy_result(dict(zip(probe_data["layers"], probe_data["accuracy"]["object kind (logistic)"])),
+                                    dict(zip(probe_data["layers"], probe_data["accuracy"]["stroke colour (logistic)"])),
+                                    chance["object kind (logistic)"])
 
 # %% [markdown]
 # A caution worth repeating: a probe shows that information is *decodable*, not that the network *uses*
@@ -408,8 +408,8 @@ plt.show()
 # 31 part detectors in `layer3` (wheels the most, 6) and 53 object detectors in `layer4`.
 
 # %% nbgrader={"grade": false, "grade_id": "fig2_dissection", "locked": true, "schema_version": 3, "solution": false}
-checks.check_dissection_counts(dissections["layer3"], dissection_counts)
-checks.check_dissection_hierarchy(type_data)
+checks.check_dissection_counts_result(dissections["layer3"], dissection_counts)
+checks.check_dissection_hierarchy_result(type_data)
 
 # %% [markdown]
 # The hierarchy, measured: `layer1`'s detectors are all **colour** units, `layer4`'s are mostly whole
@@ -530,7 +530,7 @@ for other in ["part:wheel", "object:head"]:
 # not automatically better than neurons: they win when the concept is spread over several units.
 
 # %% nbgrader={"grade": false, "grade_id": "fig2_direction", "locked": true, "schema_version": 3, "solution": false}
-checks.check_direction_vs_neurons(comparison, concept)
+checks.check_direction_vs_neurons_result(comparison, concept)
 
 # %% [markdown] nbgrader={"grade": true, "grade_id": "written2_1", "locked": false, "points": 2, "schema_version": 3, "solution": true}
 # **Written question.** The mass-mean "curved stroke" direction segments curves better than any neuron of
@@ -599,7 +599,7 @@ plt.show()
 # mix the kinds. The cell purity printed above, computed with your `grid_average`, puts a number on it.
 
 # %% nbgrader={"grade": false, "grade_id": "fig2_atlas", "locked": true, "schema_version": 3, "solution": false}
-checks.check_atlas_purity(atlas_purity)
+checks.check_atlas_purity_result(atlas_purity)
 
 # %% nbgrader={"grade": false, "grade_id": "results", "locked": true, "schema_version": 3, "solution": false}
 # The numbers this lesson measured, for the table that ends its page on the course site.

@@ -291,8 +291,8 @@ for label, share in shares.items():
 # real scenes sit at 0.122.
 
 # %% nbgrader={"grade": false, "grade_id": "fig3_hf", "locked": true, "schema_version": 3, "solution": false}
-checks.check_hf_reduction(shares, "naive", "transforms + fourier", max_ratio=0.6)
-checks.check_hf_reduction(shares, "naive", "transforms", max_ratio=0.8)
+checks.check_hf_reduction_result(shares, "naive", "transforms + fourier", max_ratio=0.6)
+checks.check_hf_reduction_result(shares, "naive", "transforms", max_ratio=0.8)
 
 # %% [markdown]
 # Read the printed ratios. Transformation robustness and the Fourier basis each cut the high-frequency share
@@ -359,7 +359,7 @@ print(f"worst-read unit {UNITS[worst]}: visualization off by {vis_error[worst]:.
       f"{crop_error[worst]:.0f}°")
 
 # %% nbgrader={"grade": false, "grade_id": "fig3_orientation", "locked": true, "schema_version": 3, "solution": false}
-checks.check_orientation_reading(vis_error, max_median=60.0)
+checks.check_orientation_reading_result(vis_error, max_median=60.0)
 
 # %% [markdown]
 # For most units the rest of the family reads the visualization as a curve bulging near the unit's own
@@ -391,7 +391,7 @@ print("rank of the target unit among all 48 of layer3 on its own visualization:"
 # the printed ranks show that the target unit is first or second of all 48 on its own image.
 
 # %% nbgrader={"grade": false, "grade_id": "fig3_agreement", "locked": true, "schema_version": 3, "solution": false}
-checks.check_vis_agreement(agreement, min_match=0.5)
+checks.check_vis_agreement_result(agreement, min_match=0.5)
 
 # %% [markdown]
 # ### 5.2 Object units of `layer4`
@@ -447,7 +447,7 @@ for i, (kind, u) in enumerate(OBJECT_UNITS.items()):
 # times (head) harder than the unit's best scene.
 
 # %% nbgrader={"grade": false, "grade_id": "fig3_object", "locked": true, "schema_version": 3, "solution": false}
-checks.check_object_visualization(object_report)
+checks.check_object_visualization_result(object_report)
 
 # %% [markdown]
 # The visualizations are **superstimuli**: each drives its unit harder than any scene of the dataset does

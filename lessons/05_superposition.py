@@ -203,7 +203,7 @@ plt.show()
 # five form a pentagon with norms near 1 and about 2/5 of a dimension each.
 
 # %% nbgrader={"grade": false, "grade_id": "fig5_pentagon", "locked": true, "schema_version": 3, "solution": false}
-checks.check_pentagon(W_5in2, probabilities)
+checks.check_pentagon_result(W_5in2, probabilities)
 
 # %% [markdown]
 # ## 4. The geometry of superposition
@@ -295,7 +295,7 @@ print("dimensions per feature (yours):", [round(v, 2) for v in dims_yours.tolist
 # 0.49 near 1/2; the check counts 3 instances at 1 and 4 at 1/2.
 
 # %% nbgrader={"grade": false, "grade_id": "fig5_sticky", "locked": true, "schema_version": 3, "solution": false}
-checks.check_sticky_dimensionality(dims_yours, probabilities_dims)
+checks.check_sticky_dimensionality_result(dims_yours, probabilities_dims)
 
 # %% [markdown]
 # ## 5. A phase diagram
@@ -352,7 +352,7 @@ print(phase_data["counts"])
 # dedicated dimension and 10 learn nothing.
 
 # %% nbgrader={"grade": false, "grade_id": "fig5_phase_check", "locked": true, "schema_version": 3, "solution": false}
-checks.check_phase_diagram(phase_data["phases"], phase_data["importances"], phase_data["densities"])
+checks.check_phase_diagram_result(phase_data["phases"], phase_data["importances"], phase_data["densities"])
 
 # %% [markdown]
 # ## 6. A privileged basis and polysemantic neurons
@@ -414,7 +414,7 @@ print("polysemantic neurons per model:", polysemantic.tolist())
 # $p = 0.01$.
 
 # %% nbgrader={"grade": false, "grade_id": "fig5_polysemantic", "locked": true, "schema_version": 3, "solution": false}
-checks.check_polysemantic_counts(polysemantic, probabilities_relu)
+checks.check_polysemantic_counts_result(polysemantic, probabilities_relu)
 
 # %% [markdown] nbgrader={"grade": true, "grade_id": "written5_1", "locked": false, "points": 2, "schema_version": 3, "solution": true}
 # **Written question.** The pentagon appears only when features are sparse. Explain, using the interference

@@ -335,7 +335,7 @@ cca_map = cmap_of(S0, S1, lambda X, Y: U.cca(X, Y), pooled[S0], pooled[S1])
 print(f"layer identification across seeds (linear CKA): {identification:.0%} of {4 * len(same_arch_maps)} cases; "
       f"across architectures: {U.identification_accuracy(cross_maps):.0%}")
 print("CCA on 2x2-pooled features, seeds s0 vs s1 (rows s0, columns s1):\n", cca_map.values.numpy().round(3))
-checks.check_identification(identification)
+checks.check_identification_result(identification)
 
 # %% [markdown]
 # **Figure.** Linear CKA between the layers of two nets, for two seeds, two pairs of architectures and two
@@ -410,7 +410,7 @@ ax.set_ylabel("mean matched correlation")
 ax.set_title("one-to-one matched units")
 ax.legend(fontsize=7)
 fig.tight_layout()
-checks.check_matching_by_layer(by_layer)
+checks.check_matching_by_layer_result(by_layer)
 
 # %% [markdown]
 # **Figure.** The mean correlation of one-to-one matched units, layer by layer, for three pairs of seeds,
@@ -479,7 +479,8 @@ ax.axvline(10 / 399, color="k", ls="--", label="chance k/(n-1)")
 ax.set_xlabel(f"mutual 10-NN alignment ({last})")
 ax.legend()
 fig.tight_layout()
-checks.check_knn_ordering(knn["same architecture, other seed"], knn["other architecture"], knn["random-init net"])
+checks.check_knn_ordering_result(knn["same architecture, other seed"], knn["other architecture"],
+                                 knn["random-init net"])
 
 # %% [markdown]
 # **Figure.** Mutual 10-NN alignment of the last layer for pairs of nets that differ more and more, with
@@ -565,8 +566,8 @@ ax.set_xticks(range(len(LAYER_PAIRS)), [f"{a}->{b}" for a, b in LAYER_PAIRS])
 ax.set_ylabel("stitched accuracy")
 ax.legend(fontsize=7)
 fig.tight_layout()
-checks.check_stitching_table({(la, lb): v for (kind, la, lb), v in stitching.items() if kind == "seeds"},
-                             chance=1 / len(OBJECT_KINDS))
+checks.check_stitching_table_result({(la, lb): v for (kind, la, lb), v in stitching.items() if kind == "seeds"},
+                                    chance=1 / len(OBJECT_KINDS))
 
 # %% [markdown]
 # **Figure.** The accuracy of net B when a 1x1 convolution feeds it net A's layer, for four layer pairs,
@@ -586,7 +587,7 @@ checks.check_stitching_table({(la, lb): v for (kind, la, lb), v in stitching.ite
 census = U.family_census({**nets, **random_nets},
                          image_size=64, n_orientations=16)
 fig, table = U.plot_census(census, "edge and curve families across the zoo")
-checks.check_census(census)
+checks.check_census_result(census)
 
 # %% [markdown]
 # **Figure.** The census table: for each layer of each net, whether the searches found an edge family and
@@ -642,7 +643,7 @@ best = max(alignment[S0])
 print(f"{S0}: best layer {best:.3f} vs shuffled {shuf_mean:.3f} ± {shuf_std:.3f} (margin {best - shuf_mean:.3f}); "
       f"with the untrained text model {max(alignment_random_text):.3f}")
 print("along training (step, accuracy, alignment):", [(s, round(a, 2), round(v, 3)) for s, a, v in zip(steps, accs, along)])
-checks.check_alignment(best, shuf_mean, shuf_std)
+checks.check_alignment_result(best, shuf_mean, shuf_std)
 
 # %% [markdown]
 # **Figure.** Read the two panels with care; here is what we measured when we wrote the lesson. The trained

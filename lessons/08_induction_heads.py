@@ -289,7 +289,7 @@ IND_HEAD = int(score_data_2l["induction"][1].argmax())
 # 0.65 as induction heads, and the check puts the 1-layer model's best induction score at 0.04.
 
 # %% nbgrader={"grade": false, "grade_id": "fig8_head_scores", "locked": true, "schema_version": 3, "solution": false}
-checks.check_head_scores(score_data_2l, score_data_1l)
+checks.check_head_scores_result(score_data_2l, score_data_1l)
 
 # %% [markdown]
 # ## 3. What the circuit buys: the per-token loss
@@ -346,7 +346,7 @@ fig, loss_data = plot_per_token_loss(losses, split=SEQ_LEN, title="loss on [BOS]
 # begins; the check below prints 4.19 nats on the first copy and 0.87 nats on the repeat.
 
 # %% nbgrader={"grade": false, "grade_id": "fig8_loss", "locked": true, "schema_version": 3, "solution": false}
-checks.check_repeated_loss(loss_data["attn_only_2l"], SEQ_LEN)
+checks.check_repeated_loss_result(loss_data["attn_only_2l"], SEQ_LEN)
 
 # %% [markdown]
 # ## 4. Hooks instead of caches
@@ -423,7 +423,7 @@ fig, phase = plot_phase_change(steps, history, title="attn_only_2l during traini
 # places their joint jump at about step 600.
 
 # %% nbgrader={"grade": false, "grade_id": "fig8_phase_change", "locked": true, "schema_version": 3, "solution": false}
-checks.check_phase_change(phase["steps"].int().tolist(), phase["induction (L1 best)"], phase["ICL score (nats)"])
+checks.check_phase_change_result(phase["steps"].int().tolist(), phase["induction (L1 best)"], phase["ICL score (nats)"])
 
 # %% [markdown]
 # For several hundred steps nothing seems to happen: the loss sits near $\log 63$. Then, within about
@@ -538,7 +538,7 @@ print(f"the diagonal entry is its row's largest for {hits:.0%} of the tokens (ch
 # copying scores of the four layer-1 heads are 0.99 to 1.0.
 
 # %% nbgrader={"grade": false, "grade_id": "fig8_ov_circuit", "locked": true, "schema_version": 3, "solution": false}
-checks.check_ov_circuit(ov_data, copying["attn_only_2l"][1], IND_HEAD)
+checks.check_ov_circuit_result(ov_data, copying["attn_only_2l"][1], IND_HEAD)
 
 # %% [markdown]
 # ## 7. How the heads compose
@@ -603,7 +603,7 @@ fig, comp_data = plot_composition_scores(comp, baseline, title="layer-0 head -> 
 # prints the number behind it, a K-composition of 0.232 into L1H0, 1.9 times the random baseline of 0.124.
 
 # %% nbgrader={"grade": false, "grade_id": "fig8_composition", "locked": true, "schema_version": 3, "solution": false}
-checks.check_composition(comp_data["k"], comp_data["baseline"].item(), PREV_HEAD, IND_HEAD)
+checks.check_composition_result(comp_data["k"], comp_data["baseline"].item(), PREV_HEAD, IND_HEAD)
 
 # %% [markdown]
 # The previous-token head's row stands out in the K-composition map, and only there: its output
@@ -740,7 +740,7 @@ print(f"clean: {clean_repeat:.2f} nats; ablated:", [round(v, 2) for v in ablated
 # of the heads, close to the clean 0.87, but 3.93 nats for L0H3, the previous-token head.
 
 # %% nbgrader={"grade": false, "grade_id": "fig8_ablation", "locked": true, "schema_version": 3, "solution": false}
-checks.check_head_ablation(ablated_repeat, clean_repeat, PREV_HEAD)
+checks.check_head_ablation_result(ablated_repeat, clean_repeat, PREV_HEAD)
 
 # %% [markdown]
 # Removing the previous-token head sends the loss on the repeat back to about chance, while any other

@@ -103,7 +103,7 @@ print("dissection IoU with the wheels, top 5 channels:",
       [(int(c), round(float(iou[c]), 3)) for c in iou.argsort(descending=True)[:5]])
 
 # %% nbgrader={"grade": false, "grade_id": "fig12_host", "locked": true, "schema_version": 3, "solution": false}
-checks.check_host_numbers(host_acc, int((iou.argsort(descending=True) == PLANTED).nonzero()[0, 0]))
+checks.check_host_numbers_result(host_acc, int((iou.argsort(descending=True) == PLANTED).nonzero()[0, 0]))
 
 # %% [markdown]
 # ## 2. Reading the host
@@ -238,7 +238,8 @@ fig.tight_layout()
 # changing.
 
 # %% nbgrader={"grade": false, "grade_id": "fig12_inhibition", "locked": true, "schema_version": 3, "solution": false}
-checks.check_inhibition_examples(host_pred[pick].cpu(), gated_pred[pick].cpu(), test.labels[pick].cpu(), is_car[pick].cpu())
+checks.check_inhibition_examples_result(host_pred[pick].cpu(), gated_pred[pick].cpu(), test.labels[pick].cpu(),
+                                        is_car[pick].cpu())
 
 # %% [markdown]
 # ## 4. Touching few channels: the hard-concrete L0 penalty
@@ -360,7 +361,7 @@ for name, (t, o) in table.items():
 # for the dissection channels and +0.353 against +0.110 for random ones.
 
 # %% nbgrader={"grade": false, "grade_id": "fig12_selectivity", "locked": true, "schema_version": 3, "solution": false}
-checks.check_selectivity_bars(table)
+checks.check_selectivity_bars_result(table)
 
 # %% [markdown]
 # Faithfulness is the other half of the claim: on scenes *without* wheels the inhibited host should
@@ -431,7 +432,7 @@ print(result)
 # precision at 2 is 0.5 and the Spearman correlation over all channels is about -0.08.
 
 # %% nbgrader={"grade": false, "grade_id": "fig12_gates_iou", "locked": true, "schema_version": 3, "solution": false}
-checks.check_gates_vs_iou(result, importance, iou, k, PLANTED)
+checks.check_gates_vs_iou_result(result, importance, iou, k, PLANTED)
 
 # %% [markdown]
 # **What it took.** This agreement is not free, and the failure that preceded it teaches more than the
@@ -513,7 +514,7 @@ for j, c in enumerate(sym.cfg.concepts):
 # `texture:stripes` (0.744) the random host scores higher than the symbiote.
 
 # %% nbgrader={"grade": false, "grade_id": "fig12_auroc", "locked": true, "schema_version": 3, "solution": false}
-checks.check_auroc_bars(values)
+checks.check_auroc_bars_result(values)
 
 # %% [markdown]
 # ## 8. Units or directions? Net2Vec and TCAV side by side

@@ -369,7 +369,7 @@ fig, heat = plots.plot_tuning_heatmaps(fam_tuning[few], orientations, curvatures
 # does in InceptionV1.
 
 # %% nbgrader={"grade": false, "grade_id": "fig4_family", "locked": true, "schema_version": 3, "solution": false}
-checks.check_curve_family(family, model, LAYER)
+checks.check_curve_family_result(family, model, LAYER)
 
 # %% [markdown]
 # Two more synthetic tests from the Circuits article. **Cosmetic variation**: a curve detector

@@ -295,8 +295,8 @@ plt.show()
 # rather drop features than pay for them.
 
 # %% nbgrader={"grade": false, "grade_id": "fig6_toy_check", "locked": true, "schema_version": 3, "solution": false}
-checks.check_toy_recovery(mean_max_cosine_similarity(saes[0.1].W_dec.detach(), true_features))
-checks.check_l0_falls(sweep_data["l1_coeff"], sweep_data["l0"])
+checks.check_toy_recovery_result(mean_max_cosine_similarity(saes[0.1].W_dec.detach(), true_features))
+checks.check_l0_falls_result(sweep_data["l1_coeff"], sweep_data["l0"])
 
 # %% [markdown]
 # ## 4. Measuring an SAE
@@ -448,7 +448,7 @@ plt.show()
 # The check compares the two distributions through their data.
 
 # %% nbgrader={"grade": false, "grade_id": "fig6_purity_check", "locked": true, "schema_version": 3, "solution": false}
-checks.check_monosemanticity(neuron_purity, latent_purity)
+checks.check_monosemanticity_result(neuron_purity, latent_purity)
 
 # %% [markdown] nbgrader={"grade": true, "grade_id": "written6_1", "locked": false, "points": 2, "schema_version": 3, "solution": true}
 # **Written question.** Our purity score says the SAE latents are "more monosemantic" than the CNN's channels.

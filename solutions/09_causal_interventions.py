@@ -197,7 +197,7 @@ def ld_metric(logits: torch.Tensor) -> torch.Tensor:
 
 
 # %% nbgrader={"grade": false, "grade_id": "fig9_task", "locked": true, "schema_version": 3, "solution": false}
-checks.check_task_numbers(numbers)
+checks.check_task_numbers_result(numbers)
 
 # %% [markdown]
 # ## 3. Ablation: zero, mean, resample
@@ -295,7 +295,7 @@ for head, row in ablation_table.items():
 # printed 8.98 of the unablated 15.32, mean ablation only 0.63 and resampling drives it to -4.9.
 
 # %% nbgrader={"grade": false, "grade_id": "fig9_ablation", "locked": true, "schema_version": 3, "solution": false}
-checks.check_ablation_table(ablation_table, base_2h)
+checks.check_ablation_table_result(ablation_table, base_2h)
 
 # %% [markdown]
 # Read the three bars of each head. For one layer-0 head zero and mean ablation disagree wildly:
@@ -388,7 +388,7 @@ print("attn_out map at S1, IO, S2, END:", [[round(float(attn_map[L, POS[r]]), 2)
 # for layer 1, and 0.0 at S1 and at the IO.
 
 # %% nbgrader={"grade": false, "grade_id": "fig9_patching_map", "locked": true, "schema_version": 3, "solution": false}
-checks.check_patching_map(resid_map, attn_map, POS)
+checks.check_patching_map_result(resid_map, attn_map, POS)
 
 # %% [markdown]
 # Read the map from the top. Before layer 0 only the token at S2 differs, so only that patch can
@@ -596,7 +596,7 @@ print({k: round(v, 2) for k, v in paths.items()})
 # bar is empty: the printed values are 0.1 for the keys, 0.26 for the values and 0.0 for the query.
 
 # %% nbgrader={"grade": false, "grade_id": "fig9_paths", "locked": true, "schema_version": 3, "solution": false}
-checks.check_path_results(paths)
+checks.check_paths_result(paths)
 
 # %% [markdown]
 # Layer 0's output at S2 reaches the layer-1 head through its values and its keys at S2, and not
@@ -697,7 +697,7 @@ print("found:", [round(v, 2) for v in found], " random:", [round(v, 2) for v in 
 # below.
 
 # %% nbgrader={"grade": false, "grade_id": "fig9_faithfulness", "locked": true, "schema_version": 3, "solution": false}
-checks.check_faithfulness_curve(sizes, found, random_f)
+checks.check_faithfulness_curve_result(sizes, found, random_f)
 
 # %% [markdown]
 # Five (head, position) pairs out of 30 keep the logit difference; random circuits of the same size
@@ -802,7 +802,7 @@ scrub = {name: scrub_score(model, batch.tokens, resampled, keep, F) for name, ke
 print({k: round(v, 2) for k, v in scrub.items()})
 
 # %% nbgrader={"grade": false, "grade_id": "fig9_scrub", "locked": true, "schema_version": 3, "solution": false}
-checks.check_scrub_results(scrub)
+checks.check_scrub_result(scrub)
 
 # %% [markdown]
 # The correct hypothesis recovers about all of the logit difference; the wrong one recovers less

@@ -106,7 +106,7 @@ fig, live_curves = plot_accuracy_curves(live_log.curves(), title="live MLP, p = 
 # past 0.5 only at step 650, 4.6 times later, and 0.984 at the end.
 
 # %% nbgrader={"grade": false, "grade_id": "fig10_live_run", "locked": true, "schema_version": 3, "solution": false}
-checks.check_live_run(live_log.curves())
+checks.check_live_run_result(live_log.curves())
 
 # %% [markdown]
 # ## 2. The grokked transformer from the zoo
@@ -138,7 +138,7 @@ fig, control_curves = plot_accuracy_curves(control, title="control: weight decay
 # below prints 95% test accuracy at step 940 for it and at most 0.21 in 3000 steps for the control.
 
 # %% nbgrader={"grade": false, "grade_id": "fig10_control", "locked": true, "schema_version": 3, "solution": false}
-checks.check_weight_decay_control(curves, control)
+checks.check_weight_decay_control_result(curves, control)
 
 # %% [markdown]
 # The transformer generalises a little during its plateau (test accuracy creeps from 0.16 to about
@@ -300,7 +300,7 @@ fig, norm_data = plot_frequency_norms(norms, keys, title="W_E of the grokked tra
 # the squared norm.
 
 # %% nbgrader={"grade": false, "grade_id": "fig10_embedding_norms", "locked": true, "schema_version": 3, "solution": false}
-checks.check_embedding_sparsity(norms, keys)
+checks.check_embedding_sparsity_result(norms, keys)
 
 # %% [markdown]
 # At initialisation the norms are spread evenly (low Gini); after grokking a handful of frequencies
@@ -387,7 +387,7 @@ print("neurons per frequency (> 85 % from one frequency):",
 # of the embedding gets no cluster.
 
 # %% nbgrader={"grade": false, "grade_id": "fig10_neuron_clusters", "locked": true, "schema_version": 3, "solution": false}
-checks.check_neuron_clusters(fractions, keys)
+checks.check_neuron_clusters_result(fractions, keys)
 
 # %% [markdown]
 # Most neurons belong to exactly one frequency, and the clusters sit on the key frequencies: the
@@ -455,7 +455,7 @@ print("alpha_k:", {k: round(float(a), 2) for k, a in zip(keys, alpha)})
 print(f"variance of the logits explained: {explained:.3f}")
 
 # %% nbgrader={"grade": false, "grade_id": "fig10_cos_fit", "locked": true, "schema_version": 3, "solution": false}
-checks.check_cos_fit(explained)
+checks.check_cos_fit_result(explained)
 
 # %% [markdown]
 # ## 7. Progress measures: restricted and excluded loss
@@ -576,7 +576,7 @@ print(f"test accuracy: full {acc_full:.3f}, key frequencies excluded {acc_keys:.
       f"random others excluded {[round(a, 3) for a in acc_random]}")
 
 # %% nbgrader={"grade": false, "grade_id": "fig10_ablation", "locked": true, "schema_version": 3, "solution": false}
-checks.check_ablation(acc_keys, acc_random, p)
+checks.check_ablation_result(acc_keys, acc_random, p)
 
 # %% [markdown]
 # Now the progress measures over every snapshot, with the key frequencies of the *final* model:
@@ -604,7 +604,7 @@ for s, tl, rl, el in list(zip(steps, *shown.values()))[::3]:
 # loss is still 5.8009, and the excluded train loss climbs from 2.081 at step 300 to 8.029 at step 900.
 
 # %% nbgrader={"grade": false, "grade_id": "fig10_progress", "locked": true, "schema_version": 3, "solution": false}
-checks.check_progress_measures(progress)
+checks.check_progress_measures_result(progress)
 
 # %% [markdown]
 # The three phases of Nanda et al. are visible:

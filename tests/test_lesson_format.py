@@ -277,7 +277,7 @@ def test_a_cell_that_draws_is_a_figure_cell(source):
 
 
 @pytest.mark.parametrize("source", [
-    "print(add_one(1))", "checks.check_importance_figure(bars, n_channels=64)", "import matplotlib.pyplot as plt",
+    "print(add_one(1))", "checks.check_importance_result(bars, n_channels=64)", "import matplotlib.pyplot as plt",
     "def plot_row(x):\n    return x", "x = add_one(1)\n# plot_bars(x) would draw it", "fig_size = (4, 3)"])
 def test_a_cell_that_does_not_draw_is_not_a_figure_cell(source):
     assert not draws_figure(nbformat.v4.new_code_cell(source))
