@@ -61,7 +61,7 @@ import math
 import matplotlib.pyplot as plt
 import torch
 
-import mi_tutor.circuits_transformer as circuits
+from mi_tutor import circuits_transformer as ct
 from mi_tutor import zoo
 from mi_tutor.checks import lesson08 as checks
 from mi_tutor.circuits_transformer import FactoredMatrix
@@ -251,7 +251,7 @@ checks.check_induction_score(induction_score)
 
 # %% [markdown]
 # Now **your** two score functions score every head of both models (the duplicate-token score comes
-# from the library, `circuits.duplicate_token_score`). We score on **fresh** tokens (another seed) so
+# from the library, `ct.duplicate_token_score`). We score on **fresh** tokens (another seed) so
 # nothing depends on the sequences above. If a heatmap below looks wrong, the mistake is in your
 # exercise, and the locked check under the figure will say which one.
 
@@ -265,7 +265,7 @@ def score_heads(model, tokens, seq_len):
         _, head_cache = model.run_with_cache(tokens)
     patterns = [head_cache["pattern", layer] for layer in range(model.cfg.n_layers)]
     return {"previous_token": torch.stack([previous_token_score(p) for p in patterns]),
-            "duplicate_token": torch.stack([circuits.duplicate_token_score(p, seq_len) for p in patterns]),
+            "duplicate_token": torch.stack([ct.duplicate_token_score(p, seq_len) for p in patterns]),
             "induction": torch.stack([induction_score(p, seq_len) for p in patterns])}
 
 
@@ -412,7 +412,7 @@ with torch.no_grad():
         loss = per_token_loss(snapshot(fresh), fresh)
         history["induction (L1 best)"].append(ind[1].max().item())
         history["previous token (L0 best)"].append(prev[0].max().item())
-        history["ICL score (nats)"].append(circuits.in_context_learning_score(loss, early, late).item())
+        history["ICL score (nats)"].append(ct.in_context_learning_score(loss, early, late).item())
         history["loss on r + r"].append(loss.mean().item())
 fig, phase = plot_phase_change(steps, history, title="attn_only_2l during training")
 
@@ -594,7 +594,7 @@ with torch.no_grad():
     ov_0 = model_2l.OV[0].AB[:, None]                                 # [head_0, 1, d_model, d_model]
     readers = {"q": model_2l.QK[1].AB, "k": model_2l.QK[1].AB.transpose(-2, -1), "v": model_2l.OV[1].AB}
     comp = {kind: composition_score(ov_0, reader[None]).cpu() for kind, reader in readers.items()}
-baseline = circuits.random_composition_baseline(cfg.d_model, cfg.d_head).item()
+baseline = ct.random_composition_baseline(cfg.d_model, cfg.d_head).item()
 fig, comp_data = plot_composition_scores(comp, baseline, title="layer-0 head -> layer-1 head")
 
 # %% [markdown]
@@ -650,14 +650,14 @@ checks.check_logit_attribution(logit_attribution)
 # %% nbgrader={"grade": true, "grade_id": "ex8_9_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false}
 
 # %% [markdown]
-# The library splits the cached residual stream into labelled components (`circuits.decompose_resid`)
+# The library splits the cached residual stream into labelled components (`ct.decompose_resid`)
 # and your `logit_attribution` scores them. On the repeated half, the induction heads supply almost
 # all of the correct logit; on the random first half nobody does.
 
 # %%
 with torch.no_grad():
     _, fresh_cache = model_2l.run_with_cache(fresh)
-    stack, labels = circuits.decompose_resid(model_2l, fresh_cache)
+    stack, labels = ct.decompose_resid(model_2l, fresh_cache)
     dla = logit_attribution(stack, model_2l.W_U, fresh)  # [batch, pos - 1, component]
 first_half, second_half = dla[:, :SEQ_LEN].mean((0, 1)).cpu(), dla[:, SEQ_LEN:].mean((0, 1)).cpu()
 fig, ax = plt.subplots(figsize=(7, 2.8))
@@ -795,7 +795,7 @@ record(f"loss on the repeat with L0H{PREV_HEAD} ablated (clean {clean_repeat:.2f
 #
 # ## Further reading
 #
-# - N. Elhage et al., [A Mathematical Framework for Transformer Circuits](https://transformer-circuits.pub/2021/framework/index.html), 2021: paths, QK/OV circuits, composition, induction heads in 2-layer models.
-# - C. Olsson et al., [In-context Learning and Induction Heads](https://transformer-circuits.pub/2022/in-context-learning-and-induction-heads/index.html), 2022: the phase change and six lines of evidence.
-# - Anthropic, [Transformer Circuits exercises](https://transformer-circuits.pub/2021/exercises/index.html): build induction heads by hand.
+# - N. Elhage et al., [A Mathematical Framework for Transformer Circuits](https://transformer-ct.pub/2021/framework/index.html), 2021: paths, QK/OV circuits, composition, induction heads in 2-layer models.
+# - C. Olsson et al., [In-context Learning and Induction Heads](https://transformer-ct.pub/2022/in-context-learning-and-induction-heads/index.html), 2022: the phase change and six lines of evidence.
+# - Anthropic, [Transformer Circuits exercises](https://transformer-ct.pub/2021/exercises/index.html): build induction heads by hand.
 # - N. Nanda, [TransformerLens](https://github.com/TransformerLensOrg/TransformerLens): the library whose names our transformer borrows; its head detector and `FactoredMatrix`.

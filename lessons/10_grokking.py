@@ -63,7 +63,7 @@ import math
 import matplotlib.pyplot as plt
 import torch
 
-import mi_tutor.grokking as grok
+from mi_tutor import grokking
 from mi_tutor import zoo
 from mi_tutor.checks import lesson10 as checks
 from mi_tutor.grokking.plots import (
@@ -85,17 +85,17 @@ print(f"Running on {device}")
 # training pairs, with AdamW and a strong **weight decay**.
 #
 # The live model is the smallest thing that groks quickly: two embeddings of 64 numbers summed,
-# 256 ReLU units and an unembedding (`grok.EmbedMLP`), on p = 53. It trains on one CPU thread
+# 256 ReLU units and an unembedding (`grokking.EmbedMLP`), on p = 53. It trains on one CPU thread
 # (for a model this small, one thread beats two on a shared machine) in well under a minute.
 
 # %%
-data = grok.modular_addition(53, 0.5, seed=0)
+data = grokking.modular_addition(53, 0.5, seed=0)
 print("tokens", tuple(data.tokens.shape), " first rows:", data.tokens[:3].tolist(), " answers:", data.labels[:3].tolist())
 print(f"{len(data.train_idx)} training pairs, {len(data.test_idx)} test pairs; chance accuracy 1/53 = {1 / 53:.3f}")
-print("live recipe:", grok.LIVE_MLP, grok.LIVE_TRAIN, sep="\n  ")
+print("live recipe:", grokking.LIVE_MLP, grokking.LIVE_TRAIN, sep="\n  ")
 
 # %%
-live_model, live_log, live_data = grok.train_live(seed=0)
+live_model, live_log, live_data = grokking.train_live(seed=0)
 print(f"trained {live_log.steps[-1]} steps in {live_log.seconds:.0f} s")
 fig, live_curves = plot_accuracy_curves(live_log.curves(), title="live MLP, p = 53, half the pairs")
 
@@ -122,12 +122,12 @@ checks.check_live_run_result(live_log.curves())
 # begun, so its embedding is not yet sparse. Try this notebook's functions on it afterwards.)
 
 # %%
-steps, snapshots, curves = grok.load_run("grokking_p53", device=device)
-_, _, control = grok.load_run("grokking_p53_wd0", device=device)
+steps, snapshots, curves = grokking.load_run("grokking_p53", device=device)
+_, _, control = grokking.load_run("grokking_p53_wd0", device=device)
 model = snapshots[-1]
 p = model.cfg.d_vocab - 1
-run_data = grok.run_data("grokking_p53")  # the task and train/test split of the run
-phases = grok.grokking_phases(curves["steps"], curves["train_acc"], curves["test_acc"])
+run_data = grokking.run_data("grokking_p53")  # the task and train/test split of the run
+phases = grokking.grokking_phases(curves["steps"], curves["train_acc"], curves["test_acc"])
 print(f"p = {p}, {len(run_data.train_idx)} training pairs, {len(steps)} snapshots from step {steps[0]} to {steps[-1]}")
 print("phases:", phases)
 fig, run_curves = plot_accuracy_curves(curves, title="1-layer transformer, weight decay 1", phases=phases)
@@ -270,7 +270,8 @@ norms = embedding_frequency_norms(W_E, basis)
 keys = key_frequencies(norms)
 norms_init = embedding_frequency_norms(snapshots[0].W_E.detach()[:p], basis)
 print("key frequencies:", keys)
-print(f"Gini of the Fourier norms: {grok.gini(norms_init):.2f} at initialisation, {grok.gini(norms):.2f} at the end")
+print(f"Gini of the Fourier norms: {grokking.gini(norms_init):.2f} at initialisation, "
+      f"{grokking.gini(norms):.2f} at the end")
 fig, norm_data = plot_frequency_norms(norms, keys, title="W_E of the grokked transformer")
 
 # %% [markdown]
@@ -296,7 +297,7 @@ checks.check_embedding_sparsity_result(norms, keys)
 # only has coefficients with $i, j$ in $\{\text{const}, \cos k, \sin k\}$ for its frequency $k$.
 
 # %%
-acts = grok.neuron_activations(model, p)  # [p, p, d_mlp], hook blocks.0.mlp.hook_post at the "=" position
+acts = grokking.neuron_activations(model, p)  # [p, p, d_mlp], hook blocks.0.mlp.hook_post at the "=" position
 print("activations", tuple(acts.shape))
 fig, axes = plt.subplots(1, 3, figsize=(9, 2.8))
 for ax, n in zip(axes, [0, 1, 2]):
@@ -402,7 +403,7 @@ checks.check_cos_sum_terms(cos_sum_terms)
 # $\text{const} + \sum_k \alpha_k \cos(w_k (a + b - c))$ by least squares, using your terms.
 
 # %%
-logits = grok.all_logits(model, p)  # [p, p, p]
+logits = grokking.all_logits(model, p)  # [p, p, p]
 terms = cos_sum_terms(p, keys).to(logits.device).reshape(len(keys), -1)  # [n_keys, p^3]
 y = logits.reshape(-1) - logits.mean()
 centred_terms = terms - terms.mean(dim=1, keepdim=True)
@@ -496,14 +497,14 @@ checks.check_excluded_logits(excluded_logits)
 # then remove as many other frequencies, chosen at random.
 
 # %%
-acc_full = grok.grid_accuracy(logits, run_data)
-acc_keys = grok.grid_accuracy(excluded_logits(logits, keys, basis), run_data)
+acc_full = grokking.grid_accuracy(logits, run_data)
+acc_keys = grokking.grid_accuracy(excluded_logits(logits, keys, basis), run_data)
 others = [k for k in range(1, (p - 1) // 2 + 1) if k not in keys]
 gen = torch.Generator().manual_seed(0)
 acc_random = []
 for _ in range(3):
     pick = [others[i] for i in torch.randperm(len(others), generator=gen)[:len(keys)].tolist()]
-    acc_random.append(grok.grid_accuracy(excluded_logits(logits, pick, basis), run_data))
+    acc_random.append(grokking.grid_accuracy(excluded_logits(logits, pick, basis), run_data))
 print(f"test accuracy: full {acc_full:.3f}, key frequencies excluded {acc_keys:.3f}, "
       f"random others excluded {[round(a, 3) for a in acc_random]}")
 
@@ -518,11 +519,11 @@ checks.check_ablation_result(acc_keys, acc_random, p)
 measures = {"test loss": [], "restricted loss": [], "excluded loss (train)": [], "test accuracy": []}
 with torch.no_grad():
     for snapshot in snapshots:
-        snap_logits = grok.all_logits(snapshot, p)
-        measures["test loss"].append(grok.grid_loss(snap_logits, run_data, "test"))
-        measures["restricted loss"].append(grok.grid_loss(restricted_logits(snap_logits, keys, basis), run_data, "test"))
-        measures["excluded loss (train)"].append(grok.grid_loss(excluded_logits(snap_logits, keys, basis), run_data, "train"))
-        measures["test accuracy"].append(grok.grid_accuracy(snap_logits, run_data, "test"))
+        snap_logits = grokking.all_logits(snapshot, p)
+        measures["test loss"].append(grokking.grid_loss(snap_logits, run_data, "test"))
+        measures["restricted loss"].append(grokking.grid_loss(restricted_logits(snap_logits, keys, basis), run_data, "test"))
+        measures["excluded loss (train)"].append(grokking.grid_loss(excluded_logits(snap_logits, keys, basis), run_data, "train"))
+        measures["test accuracy"].append(grokking.grid_accuracy(snap_logits, run_data, "test"))
 shown = {k: v for k, v in measures.items() if k != "test accuracy"}
 fig, progress = plot_progress_measures(steps, shown, phases, title="progress measures of grokking_p53")
 progress["test accuracy"] = measures["test accuracy"]

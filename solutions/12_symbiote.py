@@ -62,7 +62,7 @@ import matplotlib.pyplot as plt
 import torch
 from scipy.stats import spearmanr
 
-from mi_tutor import hooks, symbiote as S, zoo
+from mi_tutor import hooks, symbiote, zoo
 from mi_tutor.checks import lesson12 as checks
 from mi_tutor.symbiote.gates import BETA, GAMMA, ZETA
 from mi_tutor.vision.objects import object_names
@@ -93,8 +93,8 @@ with torch.no_grad():
     host_pred = torch.cat([host(test.images[i:i + 400]) for i in range(0, len(test), 400)]).argmax(-1)
 host_acc = (host_pred == test.labels).float().mean().item()
 is_car = test.has(CONCEPT)
-WIDTH = S.layer_width(host, LAYER, test.images)
-iou = S.dissection_scores(host, LAYER, test, CONCEPT).to(device)
+WIDTH = symbiote.layer_width(host, LAYER, test.images)
+iou = symbiote.dissection_scores(host, LAYER, test, CONCEPT).to(device)
 print(f"host accuracy {host_acc:.3f}; planted: {LAYER} channel {PLANTED} of {WIDTH}, concept {CONCEPT!r} "
       f"(in {int(is_car.sum())} of {len(test)} scenes, all cars)")
 print("dissection IoU with the wheels, top 5 channels:",
@@ -157,13 +157,13 @@ checks.check_read_pooled(read_pooled, seed=12, n=3, size=20, layers=(("layer1", 
 sym = zoo.load("symbiote_objects_planted", device=device)
 
 
-def symbiote_heads(symbiote, host, images):
+def symbiote_heads(net, host, images):
     """The symbiote's two heads on read_pooled's features: (concept logits [n, K], gate logits [n, C])."""
-    feats = torch.cat([read_pooled(host, images[i:i + 400], symbiote.cfg.read_layers)
+    feats = torch.cat([read_pooled(host, images[i:i + 400], net.cfg.read_layers)
                        for i in range(0, len(images), 400)])
-    widths = [symbiote.read_widths[name] for name in symbiote.cfg.read_layers]
+    widths = [net.read_widths[name] for name in net.cfg.read_layers]
     with torch.no_grad():
-        return symbiote(dict(zip(symbiote.cfg.read_layers, feats.split(widths, -1))))
+        return net(dict(zip(net.cfg.read_layers, feats.split(widths, -1))))
 
 
 sym_logits, log_alpha = symbiote_heads(sym, host, test.images)
@@ -324,7 +324,7 @@ print(f"expected touched channels: {l0_penalty(log_alpha[is_car]).item():.2f} on
 # `(target_drop, other_drop)`: the host's accuracy on the images of `data` that hold `concept`
 # (a non-empty mask, `data.has(concept)`) minus its accuracy on them with `layer` gated by `gates`,
 # and the same on the other images. `gates` is `[C]` or `[n, C]` (one row per image of `data`).
-# Use `S.run_gated(host, x, layer, gates)` for the gated run, or your own hook.
+# Use `symbiote.run_gated(host, x, layer, gates)` for the gated run, or your own hook.
 #
 # <details><summary>Hint</summary>
 #
@@ -341,7 +341,7 @@ def selectivity(host, layer: str, data, concept: str, gates: torch.Tensor):
     on = data.has(concept).to(data.images.device)
     with torch.no_grad():
         before = host(data.images).argmax(-1) == data.labels
-        after = S.run_gated(host, data.images, layer, gates).argmax(-1) == data.labels
+        after = symbiote.run_gated(host, data.images, layer, gates).argmax(-1) == data.labels
     target = before[on].float().mean() - after[on].float().mean()
     other = before[~on].float().mean() - after[~on].float().mean()
     return float(target), float(other)
@@ -369,8 +369,9 @@ k = max(1, math.ceil(touched[is_car].float().sum(-1).mean().item()))
 top_iou = iou.argsort(descending=True)[:k].tolist()
 scored = test.subset(pick)
 table = {"symbiote": selectivity(host, LAYER, scored, CONCEPT, gates[pick]),
-         f"dissection top-{k}": selectivity(host, LAYER, scored, CONCEPT, S.ablation_gates(top_iou, WIDTH, device))}
-draws = [selectivity(host, LAYER, scored, CONCEPT, S.ablation_gates(S.random_channels(WIDTH, k, seed=s), WIDTH, device))
+         f"dissection top-{k}": selectivity(host, LAYER, scored, CONCEPT, symbiote.ablation_gates(top_iou, WIDTH, device))}
+draws = [selectivity(host, LAYER, scored, CONCEPT,
+                     symbiote.ablation_gates(symbiote.random_channels(WIDTH, k, seed=s), WIDTH, device))
          for s in range(3)]
 table["random"] = (sum(d[0] for d in draws) / 3, sum(d[1] for d in draws) / 3)
 fig, ax = plt.subplots(figsize=(6, 3))
@@ -400,7 +401,7 @@ checks.check_selectivity_bars_result(table)
 # be the same host. The KL between its output distributions there, in nats:
 
 # %%
-print(f"KL on scenes without wheels: {S.faithfulness_kl(host, LAYER, scored, CONCEPT, gates[pick]):.4f} nats")
+print(f"KL on scenes without wheels: {symbiote.faithfulness_kl(host, LAYER, scored, CONCEPT, gates[pick]):.4f} nats")
 
 # %% [markdown]
 # ## 6. Does the symbiote's choice agree with dissection?
@@ -455,7 +456,7 @@ checks.check_compare_with_dissection(compare_with_dissection, seed=52, width=7, 
 # Per-channel gates beside per-channel IoU (the planted channel in red):
 
 # %%
-importance = S.channel_importance(sym, host, test).to(device)
+importance = symbiote.channel_importance(sym, host, test).to(device)
 result = compare_with_dissection(importance, iou, k, PLANTED)
 fig, axes = plt.subplots(2, 1, figsize=(9, 4), sharex=True)
 colours = ["C3" if c == PLANTED else "C7" for c in range(WIDTH)]
@@ -543,7 +544,7 @@ checks.check_auroc(auroc, seed=62, n=7, ties=True)
 rand_host = random_object_host(0).to(device)
 rand_sym = zoo.load("symbiote_objects_random", device=device)
 rand_logits, _ = symbiote_heads(rand_sym, rand_host, test.images)
-probe = S.probe_aurocs(host, sym.cfg.read_layers, probe_train, test, sym.cfg.concepts)
+probe = symbiote.probe_aurocs(host, sym.cfg.read_layers, probe_train, test, sym.cfg.concepts)
 present = test.presence(sym.cfg.concepts).cpu()
 values = {"symbiote": auroc(sym_logits[:, 0].cpu(), present[:, 0]), "probe": probe[CONCEPT],
           "random host": auroc(rand_logits[:, 0].cpu(), present[:, 0])}
@@ -630,14 +631,14 @@ checks.check_tcav_score(tcav_score, seed=72, n=1, layer="layer1", class_idx=0)
 # against the best single channel:
 
 # %%
-pooled = S.pool(S.layer_activations(host, probe_train.images, [LAYER])[LAYER])
+pooled = symbiote.pool(symbiote.layer_activations(host, probe_train.images, [LAYER])[LAYER])
 on_train = probe_train.has(CONCEPT)
-cav = S.concept_activation_vector(pooled[on_train], pooled[~on_train])
+cav = symbiote.concept_activation_vector(pooled[on_train], pooled[~on_train])
 car = names.index("car")
 car_images = test.images[test.labels == car][:100]
 tcav = tcav_score(host, LAYER, car_images, car, cav)
-random_scores = S.random_tcav_scores(host, LAYER, probe_train.subset(slice(0, 300)), CONCEPT, car, n=10)
-n2v = S.net2vec(host, LAYER, probe_train.subset(slice(0, 300)), CONCEPT, steps=150)
+random_scores = symbiote.random_tcav_scores(host, LAYER, probe_train.subset(slice(0, 300)), CONCEPT, car, n=10)
+n2v = symbiote.net2vec(host, LAYER, probe_train.subset(slice(0, 300)), CONCEPT, steps=150)
 print(f"TCAV(car, wheel CAV) = {tcav:.2f}; random CAVs {min(random_scores):.2f}..{max(random_scores):.2f}")
 print(f"the CAV's largest weight: channel {int(cav.abs().argmax())} ({float(cav.abs().max()):.2f} of unit norm); "
       f"planted channel weight {float(cav[PLANTED]):.2f}")

@@ -134,6 +134,12 @@ BROKEN = {
     "story cell named for another lesson": (('"grade_id": "fig9_result"', '"grade_id": "fig3_result"'),
                                             "call it fig9_result"),
     "story cell without a name": (('"grade_id": "fig9_result"', '"grade_id": "fig9_"'), "call it fig9_"),
+    "module under another name": (("device = setup_lesson(seed=0)", "from mi_tutor import patching as P\n"
+                                   "device = setup_lesson(seed=0)"), "calls mi_tutor.patching 'P': lessons call it 'patching'"),
+    "long module name without its short form": (("device = setup_lesson(seed=0)", "from mi_tutor import superposition\n"
+                                                 "device = setup_lesson(seed=0)"), "lessons call it 'sp'"),
+    "F for a module of the course": (("device = setup_lesson(seed=0)", "from mi_tutor.tasks import facts as F\n"
+                                      "device = setup_lesson(seed=0)"), "F is torch.nn.functional"),
     "missing section": (("## Summary", "## The end"), "## Summary"),
     "no central claim": (("**Central claim.** One adds.", "One adds."), "Central claim"),
     "wrong title": (("# # Lesson 9:", "# # Lesson 7:"), "first heading"),
@@ -161,6 +167,13 @@ def test_spec_rejects(case):
     assert old in VALID, old
     problems = validate_lesson(_lesson(VALID.replace(old, new, 1)), "09_tiny")
     assert any(message in p for p in problems), problems
+
+
+def test_modules_by_their_names_and_short_forms_pass():
+    imports = ("import torch.nn.functional as F\nfrom mi_tutor import patching, zoo\nfrom mi_tutor import superposition as sp\n"
+               "from mi_tutor.checks import lesson09 as checks\nfrom mi_tutor.hooks import run_with_cache as cached\n")
+    assert validate_lesson(_lesson(VALID.replace("device = setup_lesson", imports + "device = setup_lesson")),
+                           "09_tiny") == []
 
 
 def test_release_refuses_a_lesson_that_breaks_the_spec(tmp_path):

@@ -70,6 +70,12 @@ A lesson ``solutions/NN_slug.py`` (``L`` = ``int(NN)``) is valid when:
    :data:`CAPTION_MARKER` and says what the reader should notice and which printed number backs
    it. A missing caption is reported with the figure cell's ``path:line`` and its grade_id (or, for
    a cell without one, its number).
+10. **One name per module.** A lesson calls a ``mi_tutor`` module by its own name
+    (``from mi_tutor import patching``, ``from mi_tutor.tasks import facts``), except the five
+    long names, which go by their short form in :data:`MODULE_ALIASES` (``circuits_vision as cv``,
+    ``circuits_transformer as ct``, ``dictionary as dl``, ``superposition as sp``,
+    ``universality as un``), and its checks module, which is ``checks``. ``F`` is
+    ``torch.nn.functional`` and nothing else.
 
 A conforming exercise:
 
@@ -112,6 +118,7 @@ messages of lesson ``NN`` are tested in ``tests/checks/test_lessonNN.py``.
 
 from __future__ import annotations
 
+import ast
 import copy
 import re
 from dataclasses import dataclass
@@ -130,6 +137,7 @@ __all__ = [
     "read_lesson",
     "validate_lesson",
     "RULES",
+    "MODULE_ALIASES",
     "split_secret",
     "student_version",
     "student_source",
@@ -704,6 +712,56 @@ def _rule_figures(d: _Draft) -> list[str]:
     return problems
 
 
+#: The short forms of the long ``mi_tutor`` subpackage names (rule 10); every other module goes by its name.
+MODULE_ALIASES = {"circuits_vision": "cv", "circuits_transformer": "ct", "dictionary": "dl",
+                  "superposition": "sp", "universality": "un"}
+
+
+def _imported_names(source: str) -> list[tuple[str, str]]:
+    """``(module or object imported, name it is bound to)`` for every import of a code cell."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:  # a cell with notebook magics: nothing to read
+        return []
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found += [(a.name, a.asname or a.name.split(".")[0]) for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            found += [(f"{node.module}.{a.name}", a.asname or a.name) for a in node.names]
+    return found
+
+
+def _is_package_module(dotted: str) -> bool:
+    """Whether ``dotted`` names a module or subpackage of ``mi_tutor`` (not a function or a class in one)."""
+    parts = dotted.split(".")
+    if parts[0] != "mi_tutor" or len(parts) < 2:
+        return False
+    path = Path(__file__).resolve().parents[1].joinpath(*parts[1:])
+    return path.with_suffix(".py").is_file() or (path / "__init__.py").is_file()
+
+
+def _rule_modules(d: _Draft) -> list[str]:
+    """Rule 10: a ``mi_tutor`` module goes by its name or its short form; ``F`` is ``torch.nn.functional``."""
+    problems = []
+    for i, cell in enumerate(d.nb.cells):
+        if cell.cell_type != "code":
+            continue
+        for dotted, bound in _imported_names(cell.source):
+            last = dotted.rsplit(".", 1)[-1]
+            if bound == "F" and dotted != "torch.nn.functional":
+                problems.append(f"{d.name}: cell {i} imports {dotted} as F: F is torch.nn.functional; "
+                                f"call {dotted} {MODULE_ALIASES.get(last, last)!r}")
+                continue
+            if not _is_package_module(dotted):
+                continue  # not a module of mi_tutor (a function, a class, another package)
+            want = "checks" if dotted.startswith("mi_tutor.checks.lesson") else MODULE_ALIASES.get(last, last)
+            if bound != want and not (dotted.count(".") > 1 and bound == dotted.split(".")[0]):
+                how = f"import it as {want}" if want != last else "import it without an alias"
+                problems.append(f"{d.name}: cell {i} calls {dotted} {bound!r}: lessons call it {want!r} ({how})")
+    return problems
+
+
 #: The lesson spec, one ``(title, check)`` per numbered rule of the module docstring, in its order.
 RULES = (
     ("Metadata", _rule_metadata),
@@ -715,6 +773,7 @@ RULES = (
     ("Formulas are mathematics", _rule_formulas),
     ("Hints teach, they do not quote", _rule_hints),
     ("Figures say what to see", _rule_figures),
+    ("One name per module", _rule_modules),
 )
 
 
