@@ -12,7 +12,7 @@ import torch
 from mi_tutor import zoo
 from mi_tutor.vision import findings as F
 from mi_tutor.vision.objects import ObjectWorldConfig, render_objects
-from mi_tutor.vision.train import accuracy
+from mi_tutor.vision.train import classifier_accuracy
 from mi_tutor.vision.architectures import build_zoo_net
 from mi_tutor.zoo.entries.objects import (ARRANGEMENT_MEASURED, ARRANGEMENT_MODELS, COMPOSITION_READ, MEASURED,
                                           OBJECT_MODELS, WRECK_WORLD)
@@ -48,7 +48,7 @@ def test_accuracy(nets, name):
     """Held-out accuracy (512 fresh scenes) within 0.05 of the recorded value on 2,000."""
     cfg = ObjectWorldConfig(task="count") if "_count_" in name else ObjectWorldConfig()
     test = render_objects(512, seed=10**9 + 7, config=cfg)
-    acc = accuracy(_load(nets, name), test.images, test.labels)
+    acc = classifier_accuracy(_load(nets, name), test.images, test.labels)
     assert acc >= MEASURED[name]["accuracy"] - 0.05, f"{name}: accuracy {acc:.3f}"
 
 
@@ -164,7 +164,7 @@ def test_expanded_weights_compose_the_stage():
 @pytest.mark.parametrize("name", ARRANGEMENT_MODELS)
 def test_arrangement_net_accuracy(nets, name):
     test = render_objects(512, seed=10**9 + 7, config=WRECK_WORLD)
-    acc = accuracy(_load(nets, name), test.images, test.labels)
+    acc = classifier_accuracy(_load(nets, name), test.images, test.labels)
     assert acc >= ARRANGEMENT_MEASURED[name]["accuracy"] - 0.03, f"{name}: accuracy {acc:.3f}"
 
 

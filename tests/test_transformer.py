@@ -13,7 +13,7 @@ from mi_tutor.transformer import (
     BOS,
     HookedTransformer,
     SequenceConfig,
-    TrainConfig,
+    TransformerTrainConfig,
     TransformerConfig,
     attention_pattern,
     get_act_name,
@@ -221,7 +221,7 @@ def test_induction_batch_has_repeats():
 def test_training_lowers_loss_and_keeps_snapshots():
     model = small(n_layers=1)
     data = SequenceConfig(d_vocab=12, n_ctx=10, max_repeat=4, bigram_temperature=3.0)
-    cfg = TrainConfig(steps=60, batch_size=32, lr=1e-2, warmup=5, checkpoint_steps=(0, 30, 60))
+    cfg = TransformerTrainConfig(steps=60, batch_size=32, lr=1e-2, warmup=5, checkpoint_steps=(0, 30, 60))
     model, log = train_transformer(model, lambda n, s: induction_batch(n, data, s), cfg, progress=False, device="cpu")
     assert len(log.losses) == 60 and log.checkpoint_steps == [0, 30, 60]
     assert sum(log.losses[-10:]) < sum(log.losses[:10])
