@@ -1,4 +1,4 @@
-"""Measure lesson 12's numbers (issue 14) on the planted host and its symbiotes; record them.
+"""Measure lesson 12's numbers on the planted host and its symbiotes; record them.
 
 Usage::
 

@@ -1,4 +1,4 @@
-"""Variants of the object world / zoo recipe tried for the circle and car-composition findings (issue 9).
+"""Variants of the object world / zoo recipe tried for the circle and car-composition findings of lesson 4.
 
 Each variant trains one net on the object task only (one CPU thread), saves its weights under
 ``--out`` (default ``/tmp/variants``) and records accuracy and train time in

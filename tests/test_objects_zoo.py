@@ -1,4 +1,4 @@
-"""The object-world zoo: the findings measured on the SHIPPED weights (issue 9).
+"""The object-world zoo: the Circuits findings measured on the SHIPPED weights.
 
 Thresholds come from the values measured on the shipped nets (site/api/vision_findings.md,
 the entries' ``info``), with the margin stated next to each. Nothing here trains a net.
@@ -138,7 +138,7 @@ def test_no_composition_or_circle_units_recorded():
         assert not any(MEASURED[name][f"composition_layer{k}"] for k in (1, 2, 3))
 
 
-# ------------------------------------------------------------------ the arrangement world (issue 9, item 4)
+# ------------------------------------------------------------------ the arrangement world (the car composition)
 def test_expanded_weights_compose_the_stage():
     """The expanded weights of a VGG stage equal the two BN-folded 3x3 kernels composed by hand (5 x 5),
     and those of a one-conv stage equal the conv's own weights."""

@@ -23,7 +23,6 @@ so the reference solutions are never flagged (a test checks every lesson).
 from __future__ import annotations
 
 import ast
-import builtins
 import importlib
 from collections.abc import Iterable
 
@@ -349,7 +348,3 @@ def _safe_refs(module: str) -> dict[str, str]:
 def _src(cell) -> str:
     s = cell.get("source", "")
     return "".join(s) if isinstance(s, list) else s
-
-
-def _unused() -> None:  # keep flake8 quiet about builtins import used for docs
-    _ = builtins

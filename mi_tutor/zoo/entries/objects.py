@@ -1,4 +1,4 @@
-"""Object-world CNNs (issue 9): plain, ResNet-style and VGG-style nets trained to name objects.
+"""Object-world CNNs (lessons 2-4, 7): plain, ResNet-style and VGG-style nets trained to name objects.
 
 Task: 9-way classification of object-world scenes (:mod:`mi_tutor.vision.objects`):
 which kind of object (car, cart, head, clock, sign, house, ladder, fence,
@@ -365,7 +365,7 @@ _register("plainnet", 0, "count")
 
 
 # --------------------------------------------------------------------------------------------
-# The arrangement world (issue 9, item 4): the car composition circuit. In the default world no net
+# The arrangement world: the car composition circuit of lesson 4. In the default world no net
 # grows it (site/api/vision_findings.md); with larger objects and the upside-down car as a tenth kind,
 # the car unit of one VGG seed of three takes wheel weight below and window weight above.
 # --------------------------------------------------------------------------------------------
