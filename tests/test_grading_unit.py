@@ -203,7 +203,7 @@ def _running(cmdline: str) -> bool:
 
 
 def test_delegation_is_flagged_even_where_the_exercise_has_the_same_name():
-    """The instructor's cell defines channel_importance; that does not allow importing the package's channel_logit_drops."""
+    """The instructor's cell defines channel_importance; that does not allow importing the package's reference."""
     allowed = {"torch", "run_with_hooks", "capture_activations", "zero_channel_hook", "stack", "no_grad"}
     flags = scan_cell(TRICKS["delegate by import"], IMPORTED, REFS, allowed)
     assert any("reference implementation" in f for f in flags), flags

@@ -172,7 +172,8 @@ def test_permanent_hooks_and_reset():
 def test_hook_layer_and_attached_hooks():
     model = small(n_layers=2)
     layers = []
-    model.run_with_hooks(toks(), fwd_hooks=[(lambda n: n.endswith("attn.hook_z"), lambda a, h: layers.append(h.layer()))])
+    model.run_with_hooks(toks(), fwd_hooks=[("blocks.0.attn.hook_z", lambda a, h: layers.append(h.layer())),
+                                            ("blocks.1.attn.hook_z", lambda a, h: layers.append(h.layer()))])
     assert layers == [0, 1]
     with pytest.raises(ValueError, match="hook_embed"):
         model.hook_dict["hook_embed"].layer()

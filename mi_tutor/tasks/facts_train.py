@@ -50,8 +50,8 @@ class FactsTrainLog:
     snapshots: list[dict] = field(default_factory=list)
 
 
-def train_facts(cfg: TransformerTrainConfig | None = None, model_cfg: TransformerConfig | None = None, progress: bool = True,
-                world: FactWorld | None = None) -> tuple[HookedTransformer, FactsTrainLog]:
+def train_facts(cfg: TransformerTrainConfig | None = None, model_cfg: TransformerConfig | None = None,
+                progress: bool = True, world: FactWorld | None = None) -> tuple[HookedTransformer, FactsTrainLog]:
     """Train a facts LM on :func:`~mi_tutor.tasks.facts.corpus_batch` (next-token loss on every position) on the CPU.
 
     Snapshots at ``cfg.checkpoint_steps`` are scored for fact accuracy and kept in the log.

@@ -18,7 +18,8 @@ def _shape_batch(n: int, seed: int):
 def _recipe(seed: int):
     def recipe(progress: bool = True):
         cfg = ConvNetConfig(n_classes=len(SHAPES_WORLD.kinds))
-        return train_classifier(ConvNet(cfg), _shape_batch, ClassifierTrainConfig(steps=4000, lr=3e-3, seed=seed), progress)
+        train_cfg = ClassifierTrainConfig(steps=4000, lr=3e-3, seed=seed)
+        return train_classifier(ConvNet(cfg), _shape_batch, train_cfg, progress)
     return recipe
 
 
