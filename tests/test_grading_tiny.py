@@ -112,9 +112,12 @@ def _recorded(db: Path) -> int:
 
 
 @pytest.mark.slow
-def test_dask_cluster_grades_like_local(course):
+def test_dask_cluster_grades_like_local(course, monkeypatch):
+    """The same command on a Dask cluster; its workers start each grading process cold (the local tests
+    fork them from the warm starter), and grade exactly alike, tamper checks and policy included."""
     from distributed import LocalCluster
 
+    monkeypatch.setenv("MI_TUTOR_WARM_GRADER", "0")
     root, release, solved = course
     write_submission(root, "alice", A, solved)
     write_submission(root, "erin", A, release)
@@ -377,7 +380,10 @@ def test_duplicated_cells_are_graded_and_said(secret_class):
 
 @pytest.mark.slow
 def test_one_students_state_never_reaches_another(secret_class):
+    from mi_tutor.course.grading import worker
+
     root, _, res = secret_class
+    assert worker._STARTER is not None  # both were forked from the same warm starter
     assert res["aa_setter"].score == FULL and res["zz_reader"].score == FULL
     nb = json.loads((root / "autograded" / "zz_reader" / A / f"{A}.ipynb").read_text())
     printed = ["".join(o.get("text", "")) for c in nb["cells"] for o in c.get("outputs", [])]
