@@ -188,6 +188,9 @@ def _wait_forked(pid: int, scratch: Path, timeout: float) -> tuple[str, bool, in
                     time.sleep(0.1)
                 _signal_group(pid, signal.SIGKILL)
                 break
+            if not _alive(pid):  # gone without exit.json (its starter died): read what it left
+                time.sleep(0.5)
+                break
             time.sleep(0.1)
     except BaseException:
         _signal_group(pid, signal.SIGKILL)
@@ -225,6 +228,16 @@ def _run_cold(scratch: Path, env: dict[str, str], timeout: float) -> tuple[str, 
     finally:
         with _LOCK:
             _LIVE.discard(proc)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # pragma: no cover - a reused pid of another user
+        return True
+    return True
 
 
 def _signal_group(pid: int, sig: int) -> None:
