@@ -41,7 +41,7 @@ TRICKS = {
     "exec": "exec('checks.x = 1')",
     "shell": "!cat /etc/passwd",
     "subprocess": "import subprocess\nsubprocess.Popen(['sleep', '100'])",
-    "delegate by import": "from mi_tutor.edits import channel_importance as ref\n"
+    "delegate by import": "from mi_tutor.patching import channel_logit_drops as ref\n"
                           "def channel_importance(model, images, labels, layer):\n"
                           "    return ref(model, images, labels, layer)",
     "delegate to an imported reference": "def capture_activations(model, x, names):\n"
@@ -84,7 +84,7 @@ def test_reference_solutions_are_never_flagged(lesson):
 
 
 def test_reference_names_are_what_the_checks_compare_against():
-    assert REFS["channel_importance"] == "mi_tutor.edits" and REFS["run_with_cache"] == "mi_tutor.hooks"
+    assert REFS["channel_logit_drops"] == "mi_tutor.patching.channels" and REFS["run_with_cache"] == "mi_tutor.hooks"
     assert "expect_close" not in REFS and "ConvNet" not in REFS
 
 
@@ -203,7 +203,7 @@ def _running(cmdline: str) -> bool:
 
 
 def test_delegation_is_flagged_even_where_the_exercise_has_the_same_name():
-    """The instructor's cell defines channel_importance; that does not allow importing the package's one."""
+    """The instructor's cell defines channel_importance; that does not allow importing the package's reference."""
     allowed = {"torch", "run_with_hooks", "capture_activations", "zero_channel_hook", "stack", "no_grad"}
     flags = scan_cell(TRICKS["delegate by import"], IMPORTED, REFS, allowed)
     assert any("reference implementation" in f for f in flags), flags

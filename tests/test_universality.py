@@ -259,7 +259,7 @@ def shipped():
     for name in SEED_NETS + list(ARCH_NETS.values()):
         try:
             nets[name] = zoo.load(name, device="cpu")
-        except FileNotFoundError as err:       # issue 9's nets land separately: say so, do not pass
+        except FileNotFoundError as err:       # the object-world weights may be missing: say so, do not pass
             pytest.skip(f"zoo weights not shipped yet: {err}")
     torch.manual_seed(0)
     for arch in ARCH_NETS:
@@ -337,46 +337,3 @@ def test_captions_describe_the_ground_truth():
         U.caption_tokens(["<bos> a zebra <eos>"])
     with pytest.raises(ValueError, match="n_ctx"):
         U.caption_tokens([caps[0]], n_ctx=5)
-
-
-# ------------------------------------------------------------------ lesson 7's checks accept the reference, reject mistakes
-def _rejects(check, fn, pattern):
-    from mi_tutor.checks.core import CheckFailure
-
-    with pytest.raises(CheckFailure, match=pattern):
-        check(fn)
-
-
-def test_lesson07_checks_accept_reference_and_reject_mistakes():
-    from mi_tutor.checks import lesson07 as C
-
-    C.check_cka_from_grams(U.cka_from_grams)
-    _rejects(C.check_cka_from_grams, lambda K, L: float((K * L).sum() / (K.norm() * L.norm())), "UNcentred")
-    C.check_linear_cka(U.linear_cka)
-    _rejects(C.check_linear_cka, lambda X, Y: U.cka_from_grams(U.gram_linear(X), U.gram_linear(Y)), "Gram form")
-    C.check_debiased_cka(U.debiased_cka)
-    _rejects(C.check_debiased_cka, U.linear_cka, "biased")
-
-    def hungarian(A, B):
-        m = U.match_units(A, B)
-        return m.cols, m.correlations
-
-    def semi(A, B):
-        m = U.semi_match(A, B)
-        return m.cols, m.correlations
-
-    C.check_match_units(hungarian)
-    _rejects(C.check_match_units, semi, "semi-matching")
-    C.check_correspondence_map(lambda a, b, sim: U.correspondence_map(a, b, sim).values)
-    _rejects(C.check_correspondence_map, lambda a, b, sim: U.correspondence_map(b, a, sim).values, "rows must be")
-    C.check_mutual_knn(U.mutual_knn_alignment)
-    _rejects(C.check_mutual_knn, lambda X, Y, k: C._knn_variant(X, Y, k, exclude_self=False), "own nearest")
-    _rejects(C.check_mutual_knn, lambda X, Y, k: C._knn_variant(X, Y, k, normalize=False), "normalised")
-
-    def stitched(a, b, la, lb, stitch, x):
-        net = U.StitchedNet(a, b, la, lb, image_size=x.shape[-1])
-        net.stitch = stitch
-        return net(x)
-
-    C.check_stitch_forward(stitched)
-    _rejects(C.check_stitch_forward, lambda a, b, la, lb, stitch, x: b(x), "not replaced")

@@ -9,6 +9,7 @@ Examples:
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from functools import partial
 
 import torch
 
@@ -37,12 +38,12 @@ __all__ = [
     "check_composition_score",
     "check_logit_attribution",
     "check_run_with_head_ablated",
-    "check_head_scores",
-    "check_ov_circuit",
-    "check_head_ablation",
-    "check_repeated_loss",
-    "check_phase_change",
-    "check_composition",
+    "check_head_scores_result",
+    "check_ov_circuit_result",
+    "check_head_ablation_result",
+    "check_repeated_loss_result",
+    "check_phase_change_result",
+    "check_composition_result",
 ]
 
 
@@ -104,10 +105,8 @@ def check_induction_score(student_fn: Callable, seed: int = 0, batch: int = 3, h
     """Exercise 8.3: ``induction_score(pattern, seq_len)``."""
     cases = [{"pattern": _random_patterns(seed + i, batch, heads, 1 + 2 * seq_len), "seq_len": seq_len} for i in range(3)]
 
-    def compare(got, want, ctx):
+    def compare(got, want, ctx, case):
         expect_tensor_like("induction_score(pattern, seq_len)", got, want)
-        case = cases[compare.i]
-        compare.i += 1
         dup = duplicate_token_score(case["pattern"], seq_len)
         if not torch.allclose(want.double(), dup.double()) and torch.allclose(got.detach().double().cpu(), dup.double(), atol=1e-5):
             raise CheckFailure("Your score is the *duplicate-token* score (attention to the same token's first "
@@ -115,8 +114,8 @@ def check_induction_score(student_fn: Callable, seed: int = 0, batch: int = 3, h
         expect_close("induction_score(pattern, seq_len)", got, want, context=ctx,
                      hint="score only the queries of the second copy (q = seq_len + 1 .. 2 seq_len) "
                           "against the keys q - seq_len + 1.")
-    compare.i = 0
-    n_ok = compare_functions("induction_score", student_fn, induction_score, cases, compare=compare)
+    n_ok = sum(compare_functions("induction_score", student_fn, induction_score, [case],
+                                 compare=partial(compare, case=case)) for case in cases)
     passed(f"induction_score matches the reference on {n_ok} inputs")
 
 
@@ -179,10 +178,10 @@ def check_induction_scores_with_hooks(student_fn: Callable, seed: int = 0, batch
                                        "induction scores: call the `score_fn` argument in the hook, not a fixed "
                                        "function of the notebook.")
             expect_close("scores_with_hooks(...)", got, want, context=f"on a {m.cfg.n_layers}-layer model ({ctx})",
-                         hint="stack one row per layer, in layer order: the hook's `hook.name` tells you the layer.")
+                         hint="stack one row per layer, in layer order: the hook's `hook.layer()` tells you the layer.")
         compare_functions("scores_with_hooks", student_fn, _reference_hook_scores, case, compare=compare,
                           describe=lambda c: f"on tokens of shape {tuple(c['tokens'].shape)}")
-        left = [name for name, hp in m.hook_dict.items() if hp._handles]
+        left = [name for name, hp in m.hook_dict.items() if hp.fwd_hooks]
         expect(not left, f"Hooks are still attached to {left} after your function returned: use "
                "model.run_with_hooks (or the model.hooks() context manager) so they are removed.")
     passed(f"scores_with_hooks matches the reference on {len(models)} model(s) with the {score} score "
@@ -312,15 +311,15 @@ def check_run_with_head_ablated(student_fn: Callable, seed: int = 0, batch: int 
         compare_functions("run_with_head_ablated", student_fn, _reference_ablated,
                           [{"model": m, "tokens": tokens, "layer": layer, "head": head}], compare=compare,
                           describe=lambda c: f"(layer {c['layer']}, head {c['head']}, tokens {tuple(c['tokens'].shape)})")
-        left = [name for name, hp in m.hook_dict.items() if hp._handles]
+        left = [name for name, hp in m.hook_dict.items() if hp.fwd_hooks]
         expect(not left, f"Hooks are still attached to {left} after your function returned: use "
                "model.run_with_hooks so they are removed.")
     passed(f"run_with_head_ablated matches the reference on {len(heads)} head(s) of a {n_layers}-layer model")
 
 
 # ------------------------------------------------------------------ results behind the figures
-def check_head_scores(scores_2l: Mapping[str, torch.Tensor], scores_1l: Mapping[str, torch.Tensor],
-                      threshold: float = 0.4) -> None:
+def check_head_scores_result(scores_2l: Mapping[str, torch.Tensor], scores_1l: Mapping[str, torch.Tensor],
+                             threshold: float = 0.4) -> None:
     """The head-score heatmaps: a previous-token head in layer 0 and an induction head in layer 1 of
     the 2-layer model, no induction head in the 1-layer model."""
     prev, ind = scores_2l["previous_token"], scores_2l["induction"]
@@ -338,7 +337,7 @@ def check_head_scores(scores_2l: Mapping[str, torch.Tensor], scores_1l: Mapping[
            f"{scores_1l['induction'].max():.2f}")
 
 
-def check_repeated_loss(loss_by_position: torch.Tensor, seq_len: int, ratio: float = 0.5) -> None:
+def check_repeated_loss_result(loss_by_position: torch.Tensor, seq_len: int, ratio: float = 0.5) -> None:
     """The per-token loss figure: on ``[BOS] + r + r`` the second copy's loss is far below the first's.
 
     Args:
@@ -354,7 +353,7 @@ def check_repeated_loss(loss_by_position: torch.Tensor, seq_len: int, ratio: flo
     passed(f"loss on the first copy {first:.2f} nats, on the repeat {second:.2f} nats")
 
 
-def check_phase_change(steps: Sequence[int], induction: Sequence[float], icl: Sequence[float]) -> None:
+def check_phase_change_result(steps: Sequence[int], induction: Sequence[float], icl: Sequence[float]) -> None:
     """The phase-change figure: the induction score jumps, at the same checkpoint as the in-context-learning score."""
     ind, icl_t = torch.as_tensor(list(induction), dtype=torch.float64), torch.as_tensor(list(icl), dtype=torch.float64)
     expect(len(ind) == len(steps) == len(icl_t) and len(ind) >= 3, "give one induction and one ICL value per checkpoint")
@@ -367,8 +366,8 @@ def check_phase_change(steps: Sequence[int], induction: Sequence[float], icl: Se
     passed(f"induction score and in-context-learning score jump together, around step {steps[jump_ind + 1]}")
 
 
-def check_composition(k_scores: torch.Tensor, baseline: float, prev_head: int, induction_head: int,
-                      factor: float = 1.5) -> None:
+def check_composition_result(k_scores: torch.Tensor, baseline: float, prev_head: int, induction_head: int,
+                             factor: float = 1.5) -> None:
     """K-composition between the previous-token head and the induction head is well above the random baseline."""
     score = float(k_scores[prev_head, induction_head])
     expect(score > factor * baseline, f"K-composition L0H{prev_head} -> L1H{induction_head} is {score:.3f}, not well "
@@ -377,8 +376,8 @@ def check_composition(k_scores: torch.Tensor, baseline: float, prev_head: int, i
            f"baseline {baseline:.3f}")
 
 
-def check_ov_circuit(ov_matrix: torch.Tensor, copying_scores: torch.Tensor, induction_head: int,
-                     min_hits: float = 0.5) -> None:
+def check_ov_circuit_result(ov_matrix: torch.Tensor, copying_scores: torch.Tensor, induction_head: int,
+                            min_hits: float = 0.5) -> None:
     """The OV figure: the induction head's full OV circuit copies.
 
     Args:
@@ -401,8 +400,8 @@ def check_ov_circuit(ov_matrix: torch.Tensor, copying_scores: torch.Tensor, indu
            f"copying score {score:.2f}")
 
 
-def check_head_ablation(second_copy_loss: torch.Tensor, clean_loss: float, prev_head: int,
-                        min_rise: float = 1.0, max_other_rise: float = 0.5) -> None:
+def check_head_ablation_result(second_copy_loss: torch.Tensor, clean_loss: float, prev_head: int,
+                               min_rise: float = 1.0, max_other_rise: float = 0.5) -> None:
     """The ablation figure: removing the previous-token head undoes induction, other layer-0 heads do not.
 
     Args:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping, Sequence
+from functools import partial
 
 import torch
 
@@ -19,8 +20,8 @@ from .core import CheckFailure, call_student, compare_functions, expect, expect_
 __all__ = [
     "check_fourier_basis", "check_embedding_frequency_norms", "check_key_frequencies",
     "check_neuron_frequency_fractions", "check_cos_sum_terms", "check_restricted_logits", "check_excluded_logits",
-    "check_live_run", "check_embedding_sparsity", "check_neuron_clusters", "check_cos_fit", "check_ablation",
-    "check_progress_measures", "check_weight_decay_control",
+    "check_live_run_result", "check_embedding_sparsity_result", "check_neuron_clusters_result", "check_cos_fit_result",
+    "check_ablation_result", "check_progress_measures_result", "check_weight_decay_control_result",
 ]
 
 
@@ -88,9 +89,7 @@ def check_embedding_frequency_norms(student_fn: Callable, seed: int = 0, p: int 
     cases = [{"W_E": torch.randn(p, d_model, generator=g), "basis": basis},
              {"W_E": sparse + 0.01 * torch.randn(p, d_model, generator=g), "basis": basis}]
 
-    def compare(got, want, ctx):
-        case = cases[compare.i]
-        compare.i += 1
+    def compare(got, want, ctx, case):
         expect_tensor_like("embedding_frequency_norms(W_E, basis)", got, want, check_device=False)
         g_ = got.detach().double()
         if torch.allclose(g_, want.double() ** 2, rtol=1e-3, atol=1e-5) and not torch.allclose(want, want ** 2):
@@ -102,8 +101,8 @@ def check_embedding_frequency_norms(student_fn: Callable, seed: int = 0, p: int 
         expect_close("embedding_frequency_norms(W_E, basis)", got, want, rtol=1e-4, atol=1e-5, context=ctx,
                      hint="entry k - 1 combines the cos k and sin k rows of the coefficients (rows 2k - 1 and 2k), "
                           "summed over d_model; the constant row 0 is left out.")
-    compare.i = 0
-    n = compare_functions("embedding_frequency_norms", student_fn, _ref_norms, cases, compare=compare)
+    n = sum(compare_functions("embedding_frequency_norms", student_fn, _ref_norms, [case],
+                              compare=partial(compare, case=case)) for case in cases)
     passed(f"embedding_frequency_norms matches the reference on {n} embeddings (p={p})")
 
 
@@ -145,9 +144,7 @@ def check_neuron_frequency_fractions(student_fn: Callable, seed: int = 0, p: int
     def reference(acts_, basis_):
         return analysis.neuron_frequency_fractions(acts_)
 
-    def compare(got, want, ctx):
-        case = cases[compare.i]
-        compare.i += 1
+    def compare(got, want, ctx, case):
         expect_tensor_like("neuron_frequency_fractions(acts, basis)", got, want, check_device=False)
         coef_unc = torch.einsum("ia,jb,abn->ijn", case["basis"], case["basis"], case["acts"]).pow(2)
         if got.detach().double().max() < 0.5 * want.double().max() and want.max() > 0.5:
@@ -159,8 +156,8 @@ def check_neuron_frequency_fractions(student_fn: Callable, seed: int = 0, p: int
         expect_close("neuron_frequency_fractions(acts, basis)", got, want, rtol=1e-3, atol=1e-4, context=ctx,
                      hint="for frequency k use the 3 x 3 block of 2-D coefficients with rows and columns "
                           "{0, 2k - 1, 2k} (const, cos k, sin k), including the terms in a or b alone.")
-    compare.i = 0
-    n = compare_functions("neuron_frequency_fractions", student_fn, reference, cases, compare=compare)
+    n = sum(compare_functions("neuron_frequency_fractions", student_fn, reference, [case],
+                              compare=partial(compare, case=case)) for case in cases)
     passed(f"neuron_frequency_fractions matches the reference on {n} inputs (p={p})")
 
 
@@ -192,9 +189,7 @@ def check_restricted_logits(student_fn: Callable, seed: int = 0, p: int = 11, fr
     """Exercise 10.6: ``restricted_logits(logits, freqs, basis)`` keeps the key ``cos/sin(w (a + b))`` parts + bias."""
     cases = _logit_cases(seed, p, freqs)
 
-    def compare(got, want, ctx):
-        case = cases[compare.i]
-        compare.i += 1
+    def compare(got, want, ctx, case):
         expect_tensor_like("restricted_logits(logits, freqs, basis)", got, want, check_device=False)
         no_bias = want - case["logits"].mean((0, 1), keepdim=True)
         if torch.allclose(got.detach().float(), no_bias, atol=1e-3):
@@ -204,8 +199,8 @@ def check_restricted_logits(student_fn: Callable, seed: int = 0, p: int = 11, fr
         expect_close("restricted_logits(logits, freqs, basis)", got, want, rtol=1e-3, atol=1e-3, context=ctx,
                      hint="for each key k project the logits (for every c) onto the two unit directions "
                           "(cos_k cos_k^T - sin_k sin_k^T)/sqrt 2 and (sin_k cos_k^T + cos_k sin_k^T)/sqrt 2 over (a, b).")
-    compare.i = 0
-    n = compare_functions("restricted_logits", student_fn, analysis.restricted_logits_with_basis, cases, compare=compare)
+    n = sum(compare_functions("restricted_logits", student_fn, analysis.restricted_logits_with_basis, [case],
+                              compare=partial(compare, case=case)) for case in cases)
     passed(f"restricted_logits matches the reference on {n} inputs (p={p})")
 
 
@@ -213,9 +208,7 @@ def check_excluded_logits(student_fn: Callable, seed: int = 0, p: int = 11, freq
     """Exercise 10.7: ``excluded_logits(logits, freqs, basis)`` removes the key ``cos/sin(w (a + b))`` parts."""
     cases = _logit_cases(seed, p, freqs)
 
-    def compare(got, want, ctx):
-        case = cases[compare.i]
-        compare.i += 1
+    def compare(got, want, ctx, case):
         expect_tensor_like("excluded_logits(logits, freqs, basis)", got, want, check_device=False)
         if torch.allclose(got.detach().float(), want - case["logits"].mean((0, 1), keepdim=True), atol=1e-3):
             raise CheckFailure(f"Your excluded logits also removed each answer's mean {ctx}: only the "
@@ -225,8 +218,8 @@ def check_excluded_logits(student_fn: Callable, seed: int = 0, p: int = 11, freq
             raise CheckFailure(f"You returned the restricted logits {ctx}: excluded = logits minus the key components.")
         expect_close("excluded_logits(logits, freqs, basis)", got, want, rtol=1e-3, atol=1e-3, context=ctx,
                      hint="subtract exactly what restricted_logits keeps, minus its bias term.")
-    compare.i = 0
-    n = compare_functions("excluded_logits", student_fn, analysis.excluded_logits_with_basis, cases, compare=compare)
+    n = sum(compare_functions("excluded_logits", student_fn, analysis.excluded_logits_with_basis, [case],
+                              compare=partial(compare, case=case)) for case in cases)
     passed(f"excluded_logits matches the reference on {n} inputs (p={p})")
 
 
@@ -238,7 +231,7 @@ def _first(steps, values, threshold):
     return None
 
 
-def check_live_run(curves, factor: float = 3.0) -> None:
+def check_live_run_result(curves, factor: float = 3.0) -> None:
     """The live MLP memorises first (train accuracy 0.99 with test accuracy at chance), then generalises later.
 
     Args:
@@ -258,7 +251,8 @@ def check_live_run(curves, factor: float = 3.0) -> None:
            f"{s_test}, {s_test / s_train:.1f}x later; final test accuracy {curves['test_acc'][-1]:.3f}")
 
 
-def check_embedding_sparsity(norms: torch.Tensor, keys: Sequence[int], max_keys: int = 8, min_share: float = 0.85) -> None:
+def check_embedding_sparsity_result(norms: torch.Tensor, keys: Sequence[int], max_keys: int = 8,
+                                    min_share: float = 0.85) -> None:
     """A handful of key frequencies carry most of the embedding's squared Fourier norm."""
     norms = norms.detach().double().cpu()
     share = float(norms[[k - 1 for k in keys]].pow(2).sum() / norms.pow(2).sum()) if keys else 0.0
@@ -270,8 +264,8 @@ def check_embedding_sparsity(norms: torch.Tensor, keys: Sequence[int], max_keys:
            f"(of {len(norms)} frequencies)")
 
 
-def check_neuron_clusters(fractions: torch.Tensor, keys: Sequence[int], threshold: float = 0.85,
-                          min_share: float = 0.75) -> None:
+def check_neuron_clusters_result(fractions: torch.Tensor, keys: Sequence[int], threshold: float = 0.85,
+                                 min_share: float = 0.75) -> None:
     """Most neurons are explained by one frequency, and those frequencies are key frequencies."""
     best, which = fractions.detach().cpu().max(1)
     single = best > threshold
@@ -285,15 +279,15 @@ def check_neuron_clusters(fractions: torch.Tensor, keys: Sequence[int], threshol
     passed(f"{share:.1%} of the neurons are explained (> {threshold:.0%}) by one frequency; clusters at {freqs}")
 
 
-def check_cos_fit(explained: float, min_explained: float = 0.9) -> None:
+def check_cos_fit_result(explained: float, min_explained: float = 0.9) -> None:
     """The logits are well described by a sum of ``cos(w_k (a + b - c))`` over the key frequencies."""
     expect(explained >= min_explained, f"The fit explains only {explained:.1%} of the logits' variance (expected at "
            f"least {min_explained:.0%}). The terms come from your `cos_sum_terms` (Exercise 10.5).")
     passed(f"sum of cos(w_k (a + b - c)) over the key frequencies explains {explained:.1%} of the logits' variance")
 
 
-def check_ablation(acc_keys: float, acc_random: Sequence[float], p: int, max_keys_acc: float = 0.1,
-                   min_random_acc: float = 0.95) -> None:
+def check_ablation_result(acc_keys: float, acc_random: Sequence[float], p: int, max_keys_acc: float = 0.1,
+                          min_random_acc: float = 0.95) -> None:
     """Removing the key frequencies from the logits destroys test accuracy; removing as many others does not."""
     expect(acc_keys <= max_keys_acc, f"With the key frequencies excluded the test accuracy is {acc_keys:.2f}, not near "
            f"chance (1/{p} = {1 / p:.3f}). The ablation uses your `excluded_logits` (Exercise 10.7).")
@@ -303,7 +297,7 @@ def check_ablation(acc_keys: float, acc_random: Sequence[float], p: int, max_key
            f"other frequencies excluded: {min(acc_random):.3f} to {max(acc_random):.3f}")
 
 
-def check_progress_measures(data: Mapping, restricted_max: float = 0.1, excluded_factor: float = 2.0) -> None:
+def check_progress_measures_result(data: Mapping, restricted_max: float = 0.1, excluded_factor: float = 2.0) -> None:
     """The progress-measure figure: restricted loss falls before test accuracy rises; excluded loss rises
     during circuit formation.
 
@@ -327,7 +321,7 @@ def check_progress_measures(data: Mapping, restricted_max: float = 0.1, excluded
            f"(steps {start}-{end})")
 
 
-def check_weight_decay_control(curves_wd: Mapping, curves_control: Mapping) -> None:
+def check_weight_decay_control_result(curves_wd: Mapping, curves_control: Mapping) -> None:
     """The run with weight decay generalises; the weight-decay-0 control does not in the same steps."""
     s_wd = _first(curves_wd["steps"], curves_wd["test_acc"], 0.95)
     best_control = max(curves_control["test_acc"])

@@ -10,23 +10,39 @@ import torch
 __all__ = ["show_images", "show_feature_maps", "plot_bars", "plot_curve"]
 
 
-def show_images(images: torch.Tensor, titles: Sequence[str] | None = None, ncols: int = 8):
+def show_images(images: torch.Tensor, titles: Sequence[str] | None = None, ncols: int = 8, scale: float = 1.3,
+                suptitle: str | None = None):
     """Show ``[n, 3, H, W]`` images in a grid.
+
+    Args:
+        images: ``[n, 3, H, W]`` images in ``[0, 1]`` (values outside are clipped).
+        titles: Optional title per image.
+        ncols: Images per row.
+        scale: Inches per image.
+        suptitle: Optional title of the whole figure.
 
     Returns:
         ``(fig, images)`` with the images as shown (``[n, H, W, 3]``, CPU).
+
+    Examples:
+        >>> fig, shown = show_images(torch.rand(3, 3, 8, 8), ["a", "b", "c"], ncols=2, suptitle="three")
+        >>> tuple(shown.shape)
+        (3, 8, 8, 3)
     """
     shown = images.detach().float().cpu().permute(0, 2, 3, 1).clamp(0, 1)
     n = len(shown)
     ncols = max(1, min(ncols, n))
     nrows = (n + ncols - 1) // ncols
-    fig, axes = plt.subplots(nrows, ncols, figsize=(1.3 * ncols, 1.45 * nrows), squeeze=False)
+    height = (scale + 0.15) * nrows + (0.3 if suptitle else 0.0)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(scale * ncols, height), squeeze=False)
     for i, ax in enumerate(axes.flat):
         ax.axis("off")
         if i < n:
             ax.imshow(shown[i].numpy())
             if titles is not None:
                 ax.set_title(titles[i], fontsize=8)
+    if suptitle:
+        fig.suptitle(suptitle, fontsize=9)
     fig.tight_layout()
     return fig, shown
 
