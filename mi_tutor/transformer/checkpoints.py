@@ -6,10 +6,10 @@ where files live. The dict holds the config, the step and the half-precision
 ``state_dict`` of every snapshot, and the training loss of every step.
 
 Examples:
-    >>> from mi_tutor.transformer import TrainConfig, train_transformer, random_tokens
+    >>> from mi_tutor.transformer import TransformerTrainConfig, train_transformer, random_tokens
     >>> cfg = TransformerConfig(n_layers=1, d_model=16, n_heads=2, d_head=8, d_vocab=10, n_ctx=8)
     >>> _, log = train_transformer(HookedTransformer(cfg), lambda n, seed: random_tokens(n, 6, 10, seed),
-    ...                            TrainConfig(steps=4, batch_size=2, checkpoint_steps=(0, 4)), progress=False)
+    ...                            TransformerTrainConfig(steps=4, batch_size=2, checkpoint_steps=(0, 4)), progress=False)
     >>> steps, models = models_from_checkpoints(checkpoints_dict(cfg, log), device="cpu")
     >>> steps, type(models[0]).__name__
     ([0, 4], 'HookedTransformer')

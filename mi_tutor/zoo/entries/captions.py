@@ -28,7 +28,7 @@ from torch import nn
 
 from ...transformer.config import TransformerConfig
 from ...transformer.model import HookedTransformer
-from ...transformer.train import TrainConfig, train_transformer
+from ...transformer.train import TransformerTrainConfig, train_transformer
 from ...vision.architectures import build_zoo_net
 from ..registry import SNAPSHOTS_SUFFIX, Snapshots, ZooEntry, measured, register, save_file
 
@@ -38,7 +38,7 @@ __all__ = ["CAPTION_N_CTX", "caption_lm_config", "CAPTION_TRAIN", "POOL_SEEDS", 
 CAPTION_N_CTX = 32
 #: Seeds of the 512-scene batches whose captions form the training pool (4,096 scenes).
 POOL_SEEDS: tuple[int, ...] = tuple(range(500, 508))
-CAPTION_TRAIN = TrainConfig(steps=1000, batch_size=64, lr=3e-3, warmup=100, weight_decay=0.01, seed=0)
+CAPTION_TRAIN = TransformerTrainConfig(steps=1000, batch_size=64, lr=3e-3, warmup=100, weight_decay=0.01, seed=0)
 #: Measured when the shipped weights were trained (``measured/captions.json``; see the ``info`` of the entry).
 MEASURED: dict = measured("captions")["caption_lm"]
 #: Measured when the shipped weights were trained: shared 2-core CPU, 1 thread; accuracy on the 512
@@ -134,7 +134,7 @@ def _train_vision_short(seed: int, progress: bool = True) -> nn.Module:
 
     from ...device import seed_everything
     from ...vision.objects import render_objects
-    from ...vision.train import accuracy
+    from ...vision.train import classifier_accuracy
 
     cfg = VisionShortConfig(**{**VISION_SHORT.__dict__, "seed": seed})
     batches = [render_objects(512, seed=s) for s in cfg.pool_seeds]
@@ -152,7 +152,7 @@ def _train_vision_short(seed: int, progress: bool = True) -> nn.Module:
         snaps.append({k: v.detach().clone().half() if v.is_floating_point() else v.detach().clone()
                       for k, v in model.state_dict().items()})
         model.eval()
-        accs.append(accuracy(model, held.images, held.labels))
+        accs.append(classifier_accuracy(model, held.images, held.labels))
         model.train()
 
     if 0 in cfg.checkpoint_steps:
