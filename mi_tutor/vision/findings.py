@@ -692,7 +692,7 @@ def high_low_units(model: nn.Module, layer: str, n_orientations: int = 8, n_text
     side meet low frequencies on the other, in one direction, and much less on
     a texture that is sharp or blurred everywhere.
     """
-    from .objects import _blur
+    from .objects import blur_images as _blur
 
     _check_stage(model, layer)
     size = 64
