@@ -186,7 +186,8 @@ def test_lesson3_claims_on_vgg_objects_s1():
     """The lesson's claims, re-measured on the shipped weights with the library's own functions."""
     from mi_tutor import zoo
     from mi_tutor.circuits_vision import angle_difference
-    from mi_tutor.vision.findings import layer_activations, layer_curve_family
+    from mi_tutor.circuits_vision.findings import layer_curve_family
+    from mi_tutor.hooks import collect
     from mi_tutor.vision.objects import object_names, render_objects
 
     torch.set_num_threads(1)
@@ -213,7 +214,7 @@ def test_lesson3_claims_on_vgg_objects_s1():
                                 vis, exclude=units)
     assert angle_difference(read, prefs).abs().rad2deg().median() < 60
     data = render_objects(512, seed=1234)
-    acts = layer_activations(model, ["layer3", "layer4"], data.images)
+    acts = collect(model, data.images, ["layer3", "layer4"])
     crops = [V.example_crops(acts["layer3"], data.images, u, k=5)[0] for u in units]
     agreement = V.vis_example_agreement(model, "layer3", vis, crops)
     assert (agreement.argmax(1) == torch.arange(8)).float().mean() >= 0.5
