@@ -64,9 +64,9 @@ from mi_tutor.checks import lesson03 as checks
 from mi_tutor.circuits_vision import angle_difference
 from mi_tutor.circuits_vision.findings import layer_curve_family
 from mi_tutor.featvis.plots import plot_spectra, plot_vis_vs_examples, plot_visualizations
-from mi_tutor.features.plots import show_images
 from mi_tutor.hooks import collect
 from mi_tutor.vision.objects import object_names, render_objects
+from mi_tutor.vision.plots import show_images
 
 model = zoo.load("vgg_objects_s1", device=device)
 data = render_objects(512, seed=1234)                       # 512 fresh scenes: the dataset examples

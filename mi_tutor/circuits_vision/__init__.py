@@ -84,7 +84,7 @@ from .weights import (
     conv_weights,
     equivariance_score,
     expanded_weights,
-    shuffled_alignment,
+    shuffled_tangent_alignment,
     tangent_alignment,
 )
 
@@ -143,7 +143,7 @@ __all__ = [
     "conv_weights",
     "equivariance_score",
     "expanded_weights",
-    "shuffled_alignment",
+    "shuffled_tangent_alignment",
     "tangent_alignment",
     "next_stage",
     "receptive_field_centre",
