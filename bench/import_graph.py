@@ -37,11 +37,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
 )
 
 #: Modules placed in another layer than their package's, with the reason.
-OVERRIDES: dict[str, str] = {
-    # the lesson-4 measurements live in vision/ today; their rules are circuits_vision's (issue 29 item 2
-    # moves the module into circuits_vision/): an analysis module
-    "mi_tutor.vision.findings": "circuits_vision",
-}
+OVERRIDES: dict[str, str] = {}
 
 
 def module_name(path: Path) -> str:

@@ -25,7 +25,8 @@ sys.path.insert(0, str(Path(__file__).parent))
 import objects_variants as V  # noqa: E402
 
 from mi_tutor import zoo  # noqa: E402
-from mi_tutor.vision import findings as F  # noqa: E402
+from mi_tutor.circuits_vision import findings as F  # noqa: E402
+from mi_tutor.circuits_vision.stages import stage_entry  # noqa: E402
 from mi_tutor.vision.objects import ObjectWorldConfig, render_objects  # noqa: E402
 
 RESULTS = Path(__file__).parent / "results" / "objects_arrangement.json"
@@ -45,7 +46,7 @@ def measure(name: str, seeds=(12345, 1, 2), circles: bool = True) -> dict:
     net = V.load(name, Path("/tmp/variants")) if name in V.VARIANTS else zoo.load(name, device="cpu")
     world = world_of(name)
     row: dict = {"world": repr(world.kinds[9:]) + f" scale={world.scale}", "composition": []}
-    weight, _ = F.stage_entry(net, "layer3")
+    weight, _ = stage_entry(net, "layer3")
     for seed in seeds:
         batch = render_objects(2048, seed=seed, config=world)
         c = F.composition(net, "layer3", batch=batch, read="conv", parts_by="contrast", selectivity="min")

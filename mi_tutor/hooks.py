@@ -10,6 +10,9 @@ are the one dispatch for code that takes any model: a model with its own hook po
 (:class:`HookPointModel`, the course's transformer) runs those, any other module is hooked
 by module name.
 
+Over a whole dataset, :func:`collect` records named layers batch by batch and
+:func:`pool` turns a conv layer's ``[n, C, H, W]`` maps into one vector per example.
+
 Examples:
     >>> import torch, torch.nn as nn
     >>> net = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 2))
@@ -21,6 +24,7 @@ Examples:
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
@@ -28,7 +32,8 @@ from typing import Protocol, runtime_checkable
 import torch
 from torch import nn
 
-from .validation import unknown_name
+from .device import model_device
+from .validation import check_tensor, unknown_name
 
 __all__ = [
     "HookContext",
@@ -46,6 +51,10 @@ __all__ = [
     "run_with_hooks",
     "hooks",
     "list_layers",
+    "Pool",
+    "pool",
+    "default_layers",
+    "collect",
 ]
 
 HookFn = Callable[[torch.Tensor, "HookContext"], torch.Tensor | None]
@@ -315,3 +324,147 @@ def list_layers(model: nn.Module, x: torch.Tensor, leaves_only: bool = True) -> 
                   sum(p.numel() for p in modules[n].parameters(recurse=True)), shapes[n])
         for n in order
     ]
+
+
+#: How :func:`pool` reduces a ``[n, C, H, W]`` map: ``None``, ``"mean"``, ``"max"``, ``"flatten"`` or a grid size.
+Pool = str | int | None
+_POOLS = (None, "mean", "max", "flatten")
+
+
+def _check_pool(name: str, how: object) -> None:
+    is_grid = isinstance(how, int) and not isinstance(how, bool) and how >= 1
+    if is_grid or (isinstance(how, str) or how is None) and how in _POOLS:
+        return
+    raise ValueError(f"`{name}` is {how!r}; wanted None, 'mean', 'max', 'flatten' or an int k >= 1 (a k x k grid)")
+
+
+def _pool(acts: torch.Tensor, how: Pool) -> torch.Tensor:
+    if how is None or acts.dim() == 2:
+        return acts
+    if acts.dim() != 4:
+        raise ValueError(f"`acts` should be [n, channels, h, w] or [n, d] to be pooled with {how!r} "
+                         f"but has shape {tuple(acts.shape)}")
+    if how == "mean":
+        return acts.mean((-2, -1))
+    if how == "max":
+        return acts.amax((-2, -1))
+    if how == "flatten":
+        return acts.flatten(1)
+    return nn.functional.adaptive_avg_pool2d(acts, how).flatten(1)
+
+
+def pool(acts: torch.Tensor, how: Pool) -> torch.Tensor:
+    """One vector per example from a layer's output.
+
+    A conv unit is a channel; ``"mean"`` reads it as its spatial mean (what a
+    linear probe or a similarity measure is given), ``"max"`` as its spatial
+    maximum (where it fires most: the activation of a dataset example).
+
+    Args:
+        acts: ``[n, C, H, W]`` maps, or ``[n, d]`` vectors (returned as they are).
+        how: ``None`` (unchanged), ``"mean"`` or ``"max"`` over positions (``[n, C]``),
+            ``"flatten"`` (every position of every channel, ``[n, C H W]``) or an
+            int ``k`` (average-pooled to a ``k x k`` grid, then flattened: ``[n, C k^2]``).
+
+    Returns:
+        ``[n, features]`` (``acts`` itself when ``how`` is ``None``).
+
+    Raises:
+        ValueError: for an unknown ``how``, or ``acts`` neither 2- nor 4-dimensional.
+
+    Examples:
+        >>> acts = torch.arange(8.).reshape(1, 2, 2, 2)
+        >>> pool(acts, "mean").tolist(), pool(acts, "max").tolist()
+        ([[1.5, 5.5]], [[3.0, 7.0]])
+        >>> pool(acts, 1).shape, pool(acts, "flatten").shape
+        (torch.Size([1, 2]), torch.Size([1, 8]))
+    """
+    check_tensor("acts", acts, floating=True)
+    _check_pool("how", how)
+    return _pool(acts, how)
+
+
+def default_layers(model: nn.Module) -> list[str]:
+    """The layers a vision net is read at: its stages, input to output.
+
+    The model's ``layer_names`` attribute (the course nets have one), else its
+    top-level modules named ``layer<k>`` in the order of ``k``.
+
+    Raises:
+        ValueError: when the model has neither.
+
+    Examples:
+        >>> default_layers(nn.Sequential())
+        Traceback (most recent call last):
+        ...
+        ValueError: Sequential has no `layer_names` and no modules named layer<k>; pass `layers` explicitly
+    """
+    names = getattr(model, "layer_names", None)
+    if names:
+        return list(names)
+    found = [n for n, _ in model.named_children() if re.fullmatch(r"layer\d+", n)]
+    if not found:
+        raise ValueError(f"{type(model).__name__} has no `layer_names` and no modules named layer<k>; "
+                         "pass `layers` explicitly")
+    return sorted(found, key=lambda n: int(n[5:]))
+
+
+def collect(model: nn.Module, x: torch.Tensor, layers: str | Sequence[str] | None = None, *,
+            pool: Pool = None, grad: bool = False, batch_size: int = 256) -> dict[str, torch.Tensor]:
+    """Record the outputs of ``layers`` over a dataset ``x``, batch by batch.
+
+    The forward passes run on the model's device; the activations come back on
+    the device of ``x``, each batch pooled (see :func:`pool`) before the next, so
+    pooled activations of a large dataset fit in memory.
+
+    Args:
+        model: Any ``nn.Module`` (put it in eval mode yourself).
+        x: ``[n, ...]`` the dataset, e.g. ``[n, 3, H, W]`` images.
+        layers: Module names (``"layer2"``, ``"layer2.0.conv1"``, ...), one name, or
+            ``"input"`` for ``x`` itself; :func:`default_layers` when ``None``.
+        pool: How each output becomes ``[n, features]``: ``None`` keeps it raw,
+            else ``"mean"``, ``"max"``, ``"flatten"`` or an int grid size (:func:`pool`).
+        grad: Keep the autograd graph, so that the activations can be
+            differentiated with respect to ``x`` and the parameters; by default
+            the passes run under ``torch.no_grad()``.
+        batch_size: Examples per forward pass.
+
+    Returns:
+        Layer name -> ``[n, C, h, w]`` (or the module's output shape) raw, or
+        ``[n, features]`` pooled, in the order of ``layers``.
+
+    Raises:
+        KeyError: for a layer the model does not have; the message lists near matches and the valid names.
+        ValueError: for an unknown ``pool`` or a ``batch_size`` below 1.
+
+    Examples:
+        >>> net = nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU())
+        >>> acts = collect(net, torch.rand(5, 3, 8, 8), ["input", "1"], pool="max", batch_size=2)
+        >>> {name: tuple(a.shape) for name, a in acts.items()}
+        {'input': (5, 3), '1': (5, 4)}
+        >>> collect(net, torch.rand(5, 3, 8, 8), "1")["1"].shape
+        torch.Size([5, 4, 6, 6])
+    """
+    check_tensor("x", x)
+    if x.dim() == 0 or len(x) == 0:
+        raise ValueError(f"`x` should be a dataset [n, ...] of n >= 1 examples but has shape {tuple(x.shape)}")
+    _check_pool("pool", pool)
+    if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
+        raise ValueError(f"`batch_size` should be an int >= 1 but is {batch_size!r}")
+    layers = default_layers(model) if layers is None else [layers] if isinstance(layers, str) else list(layers)
+    valid = module_names(model)
+    for name in layers:
+        if name != "input" and name not in valid:
+            raise _unknown_name("layer", name, ["input", *valid])
+    names = [name for name in dict.fromkeys(layers) if name != "input"]
+    device = model_device(model)
+    parts: dict[str, list[torch.Tensor]] = {name: [] for name in names}
+    with torch.set_grad_enabled(grad):
+        for start in range(0, len(x) if names else 0, batch_size):
+            _, cache = run_with_cache(model, x[start:start + batch_size].to(device), names, detach=not grad)
+            for name in names:
+                parts[name].append(_pool(cache[name], pool).to(x.device))
+        whole = {name: torch.cat(part) for name, part in parts.items()}
+        if "input" in layers:
+            whole["input"] = _pool(x if grad else x.detach(), pool)
+    return {name: whole[name] for name in layers}

@@ -60,15 +60,16 @@ from mi_tutor import featvis
 from mi_tutor import run_with_cache, zoo
 from mi_tutor.checks import lesson03 as checks
 from mi_tutor.circuits_vision import angle_difference
+from mi_tutor.circuits_vision.findings import layer_curve_family
 from mi_tutor.featvis.plots import plot_spectra, plot_vis_vs_examples, plot_visualizations
-from mi_tutor.vision.plots import show_images
-from mi_tutor.vision.findings import layer_activations, layer_curve_family
+from mi_tutor.hooks import collect
 from mi_tutor.vision.objects import object_names, render_objects
+from mi_tutor.vision.plots import show_images
 
 model = zoo.load("vgg_objects_s1", device=device)
 data = render_objects(512, seed=1234)                       # 512 fresh scenes: the dataset examples
 KINDS = object_names(data.config)
-acts = layer_activations(model, ["layer3", "layer4"], data.images)
+acts = collect(model, data.images, ["layer3", "layer4"])
 
 # The curve family of layer3, measured with centred synthetic arcs over 16 orientations x 7 curvatures
 # (the tool lesson 4 builds). We keep the strongest member in each 45-degree orientation bin.
@@ -549,7 +550,7 @@ fig, _ = show_images(torch.cat([plain_batch, diverse_batch]), ["neuron"] * 4 + [
 plt.show()
 with torch.no_grad():
     for label, batch in {"neuron": plain_batch, "neuron + diversity": diverse_batch}.items():
-        layer3 = layer_activations(model, ["layer3"], batch)["layer3"]
+        layer3 = collect(model, batch, "layer3")["layer3"]
         error = angle_difference(read(batch, unit), pref).rad2deg()
         print(f"{label:>19}: diversity loss {featvis.diversity_loss(layer3).item():.3f}, unit {unit} centre activation "
               f"{centre(layer3)[:, unit].mean():.2f}; the family reads the images {[round(e) for e in error.tolist()]}° "
@@ -622,9 +623,9 @@ fig, _ = show_images(torch.cat([start.cpu()] + [d.cpu() for d in dreams.values()
                      ["original"] * 4 + ["dream layer1"] * 4 + ["dream layer3"] * 4, ncols=4, scale=1.5)
 plt.show()
 with torch.no_grad():
-    before = layer_activations(model, ["layer1", "layer3"], start)
+    before = collect(model, start, ["layer1", "layer3"])
     for layer, dream in dreams.items():
-        after = layer_activations(model, ["layer1", "layer3"], dream)
+        after = collect(model, dream, ["layer1", "layer3"])
         gain = {name: (after[name] ** 2).mean() / (before[name] ** 2).mean() for name in after}
         curves = after["layer3"][:, family.channels].mean() / before["layer3"][:, family.channels].mean()
         print(f"dream on {layer}: energy x{gain['layer1']:.2f} in layer1, x{gain['layer3']:.2f} in layer3; "

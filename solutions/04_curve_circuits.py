@@ -70,11 +70,9 @@ from mi_tutor import zoo
 from mi_tutor.checks import lesson04 as checks
 from mi_tutor.circuits_vision import plots
 from mi_tutor.circuits_vision.weights import arc_normal_field
-from mi_tutor.hooks import run_with_cache
-from mi_tutor.vision import findings
+from mi_tutor.hooks import collect, run_with_cache
 from mi_tutor.vision.objects import WRECK_WORLD, ObjectWorldConfig, render_objects
 from mi_tutor.vision.pretrained import MIXED3B, ResizedInput, pretrained_weights_path
-from mi_tutor.vision.stimuli import StimulusStyle, render_curves
 
 MODEL_NAME = "vgg_objects_s1"   # the zoo's VGG-style CNN trained to name the objects of the object world
 LAYER = "layer3"                 # where we look for curve detectors (16 x 16, an intermediate stage)
@@ -102,7 +100,7 @@ print(f"Running on {device}")
 # %%
 model = zoo.load(MODEL_NAME, device=device)
 scenes = render_objects(600, seed=4)
-acts = findings.layer_activations(model, [LAYER, NEXT, "head"], scenes.images)
+acts = collect(model, scenes.images, [LAYER, NEXT, "head"])
 accuracy = (acts["head"].argmax(-1) == scenes.labels).float().mean().item()
 kinds = list(scenes.config.kinds)
 print(f"accuracy on 600 fresh scenes: {accuracy:.1%}")
@@ -123,17 +121,17 @@ fig, world_shown = plots.plot_stimuli(panel, [kinds[scenes.labels[i]] for i in s
 # Dataset examples mix many things at once. Synthetic stimuli change **one** property at a time:
 # `cv.render_curves(orientations, curvatures, style)` draws one arc per pair with its midpoint at
 # the style's centre, `cv.render_lines` and `cv.render_angles` draw the straight and the polygonal
-# cousins, and a `StimulusStyle` changes what should not matter (stroke width, colour,
-# background). `findings.STIMULUS_STYLE` draws arcs as long and as thin as the world's strokes.
+# cousins, and a `cv.StimulusStyle` changes what should not matter (stroke width, colour,
+# background). `cv.STIMULUS_STYLE` draws arcs as long and as thin as the world's strokes.
 
 # %%
-STYLE = findings.STIMULUS_STYLE
+STYLE = cv.STIMULUS_STYLE
 th = torch.arange(8) * (2 * math.pi / 8)
 demo = torch.cat([
-    render_curves(th, 6.0, STYLE),
-    render_curves(torch.zeros(8), torch.tensor([0.0, 1.5, 2.5, 4.0, 6.0, 9.0, 12.0, 15.0]), STYLE),
+    cv.render_curves(th, 6.0, STYLE),
+    cv.render_curves(torch.zeros(8), torch.tensor([0.0, 1.5, 2.5, 4.0, 6.0, 9.0, 12.0, 15.0]), STYLE),
     cv.render_angles(th, math.pi / 2, STYLE),
-    torch.cat([render_curves(torch.tensor([math.pi / 4]), 6.0, s) for s in cv.cosmetic_variants(STYLE).values()]
+    torch.cat([cv.render_curves(torch.tensor([math.pi / 4]), 6.0, s) for s in cv.cosmetic_variants(STYLE).values()]
               + [cv.render_lines(torch.tensor([math.pi / 4]), STYLE)]),
 ])
 titles = ([f"{round(math.degrees(t))}°" for t in th] + [f"κ={k:g}" for k in (0, 1.5, 2.5, 4, 6, 9, 12, 15)]
@@ -153,7 +151,7 @@ fig, shown = plots.plot_stimuli(demo, titles)
 # Write `tuning_grid(model, layer, channel, orientations, curvatures)` returning a tensor
 # `[n_curv, n_orient]` whose entry `[c, o]` is the activation of `channel` of `layer` **at the centre
 # of its map** (`[h // 2, w // 2]`) for the arc of curvature `curvatures[c]` and orientation
-# `orientations[o]`, drawn by `render_curves` with the default style. Create the images on the
+# `orientations[o]`, drawn by `cv.render_curves` with the default style. Create the images on the
 # model's device and run the model once.
 #
 # <details><summary>Hint</summary>
@@ -172,7 +170,7 @@ def tuning_grid(model: nn.Module, layer: str, channel: int, orientations: torch.
     device = next(model.parameters()).device
     theta = orientations.repeat(len(curvatures))
     kappa = curvatures.repeat_interleave(len(orientations))
-    images = render_curves(theta, kappa, device=device)
+    images = cv.render_curves(theta, kappa, device=device)
     _, cache = run_with_cache(model, images, [layer])
     act = cache[layer][:, channel]
     centre = act[:, act.shape[1] // 2, act.shape[2] // 2]
@@ -192,14 +190,14 @@ checks.check_tuning_grid(tuning_grid, seed=17)
 
 # %% [markdown]
 # The package measures every channel of `layer3` the way the course's findings table does
-# (`findings.probe_tuning`): 16 orientations × 7 curvatures (the first, 0, is the line), each arc
+# (`cv.probe_tuning`): 16 orientations × 7 curvatures (the first, 0, is the line), each arc
 # drawn with its midpoint where the centre unit of `layer3` looks (its receptive-field centre, a
 # couple of pixels off the image centre because of pooling), and the response averaged over 16
 # cosmetic styles (four colours, two backgrounds, two widths), so that a unit's tuning is not the
 # accident of one colour.
 
 # %%
-tuning, orientations, curvatures = findings.probe_tuning(model, LAYER)
+tuning, orientations, curvatures = cv.probe_tuning(model, LAYER)
 print("tuning maps:", tuple(tuning.shape), "= [channel, curvature, orientation]; curvatures",
       [round(float(k), 1) for k in curvatures])
 
@@ -378,7 +376,7 @@ checks.check_curve_family_result(family, model, LAYER)
 # at the preferred orientation are a crude curve and should excite the unit too.
 
 # %%
-centre = findings.receptive_field_centre(model, LAYER)
+centre = cv.receptive_field_centre(model, LAYER)
 for name, style in cv.cosmetic_variants(replace(STYLE, center=centre)).items():
     t_var, _ = cv.tuning_map(model, LAYER, family.channels, n_orientations=16, curvatures=curvatures.tolist(),
                              style=style)
@@ -663,7 +661,7 @@ checks.check_equivariance_score(equivariance_score, seed=31)
 # kernels, each against 200 shuffles of the upper family's orientations.
 
 # %%
-tuning2, orientations2, curvatures2 = findings.probe_tuning(model, "layer2")
+tuning2, orientations2, curvatures2 = cv.probe_tuning(model, "layer2")
 family2 = cv.find_curve_family(tuning2, orientations2, curvatures2, min_separation=0.0)
 between = expanded[:, family2.channels] * family2.curve_response[None, :, None, None]
 g = torch.Generator().manual_seed(0)
@@ -687,7 +685,7 @@ for name, w, score in (("summed kernels", between.sum((2, 3)), equivariance_scor
 #
 # If `layer3` holds curve detectors, what is built from them? In InceptionV1 the next layers hold
 # circle and eye detectors whose weights from the curve family follow a circle: each curve unit is
-# wanted on the side of the circle its convex side faces. `findings.stage_entry` returns the
+# wanted on the side of the circle its convex side faces. `cv.stage_entry` returns the
 # weights from `layer3` into the first conv of `layer4` (3 × 3 taps, 8 input pixels apart, batch
 # norm folded in). A circle unit at the kernel centre wants a curve unit of orientation $\theta$
 # at the taps in direction $\theta$: the **circle template** $t_{\theta}(\text{tap}) =
@@ -739,7 +737,7 @@ checks.check_circle_alignment(circle_alignment, seed=7, n=11, k=5)
 # shuffle.
 
 # %%
-weight_next, _ = findings.stage_entry(model, LAYER)                    # [64, 48, 3, 3], BN folded
+weight_next, _ = cv.stage_entry(model, LAYER)                         # [64, 48, 3, 3], BN folded
 w_family = weight_next[:, family.channels]
 circle = circle_alignment(w_family, family.orientations)              # your Exercise 4.8
 g = torch.Generator().manual_seed(0)
@@ -833,7 +831,7 @@ checks.check_handbuilt_kernel(handbuilt_kernel, seed=12, n_pre=10)
 HB_CONFIG = cv.HandBuiltConfig(kernel_size=9, length=STYLE.length)
 detectors = cv.build_curve_detectors(model, edges, family.orientations, [max(k, 1.5) for k in best_curv], STEP,
                                      HB_CONFIG)
-hb_style = replace(STYLE, center=findings.receptive_field_centre(model, "layer2"))
+hb_style = replace(STYLE, center=cv.receptive_field_centre(model, "layer2"))
 built, _ = cv.tuning_map(detectors, "relu", n_orientations=16, curvatures=curvatures.tolist(), style=hb_style)
 built = built.cpu()
 correlations = cv.tuning_correlation(cv.radial_tuning(built), radial)
@@ -937,7 +935,7 @@ fig, score_data = plots.plot_concept_scores(scores[shown_units], list(kind_masks
 # object world's `car` is built for that test: round wheels below, windows above. We pick three
 # units from the activations: the `layer4.1` unit most selective for car scenes, and the `layer3`
 # units most active on the wheel mask and on the window mask of car scenes
-# (`cv.find_composition_units`, the rule of `findings.composition`). Their circuit is the two
+# (`cv.find_composition_units`, the rule the zoo's records use). Their circuit is the two
 # 3 × 3 kernels between them: a spatial map per part, row 0 above the object unit.
 #
 # ### Exercise 4.11: the composition's rows
@@ -1006,17 +1004,19 @@ checks.check_composition_result(rows, weight_next, car_units)
 # **A world where it grows.** The zoo has one net in which it does: `vgg_wreck_s1`, the same VGG
 # architecture trained on a variant of the world (`WRECK_WORLD`) with larger objects (scale 0.55
 # to 0.85 instead of 0.3 to 0.5) and a tenth kind, `wreck`, the car upside down: the same parts,
-# which only their *arrangement* tells from a car. We read it as the zoo entry records
-# (`zoo.info("vgg_wreck_s1")["composition_read"]`): the part units are the `layer3` units most
-# active on one part's mask *against the other part's* mask, and the car unit is the `layer4.1`
-# unit that fires more on cars than on any other kind, wrecks included. Your `composition_rows`
-# reads its kernels.
+# which only their *arrangement* tells from a car. We pick its units as the zoo entry records
+# them, with the same `cv.find_composition_units`: the part units are the `layer3` units most
+# active on one part's mask *against the other part's* mask (`parts_by="contrast"`), and the car
+# unit is the `layer4.1` unit that fires more on cars than on any other kind, wrecks included
+# (`selectivity="min"`). Your `composition_rows` reads its kernels.
 
 # %%
 wreck_net = zoo.load("vgg_wreck_s1", device=device)
 wreck_scenes = render_objects(1024, seed=12345, config=WRECK_WORLD)
-wreck_car = findings.composition(wreck_net, LAYER, batch=wreck_scenes, **zoo.info("vgg_wreck_s1")["composition_read"])
-wreck_weight, _ = findings.stage_entry(wreck_net, LAYER)
+wreck_acts = collect(wreck_net, wreck_scenes.images, [LAYER, NEXT])
+wreck_car = cv.find_composition_units(wreck_acts[LAYER], wreck_acts[NEXT], wreck_scenes, "car", "wheel", "window",
+                                      parts_by="contrast", selectivity="min")
+wreck_weight, _ = cv.stage_entry(wreck_net, LAYER)
 wreck_rows = composition_rows(wreck_weight, wreck_car.object_unit, list(wreck_car.part_units))   # Exercise 4.11
 for (top_w, bottom_w), part, unit in zip(wreck_rows.tolist(), wreck_car.parts, wreck_car.part_units):
     print(f"vgg_wreck_s1: {part} unit {unit} -> car unit {wreck_car.object_unit}: top row {top_w:+.3f}, "
@@ -1086,12 +1086,12 @@ checks.check_pose_index(pose_index, seed=11, n=20, c=9)
 # before. The left unit is the `layer3` unit that prefers left-facing heads most (weighted by how
 # strongly it fires), the right unit its mirror, and the invariant unit the `layer4.1` unit most
 # selective for heads among those whose pose index stays below 0.15 (`cv.find_pose_units`, the
-# rule of `findings.pose_circuit`). The weights are those of `findings.stage_entry`, summed over
-# the 3 × 3 taps.
+# rule the zoo's records use). The weights are those of `cv.stage_entry`, summed over the 3 × 3
+# taps.
 
 # %%
 heads = render_objects(256, seed=54321, config=ObjectWorldConfig(kinds=("head",)))
-head_acts = findings.layer_activations(model, [LAYER, NEXT], heads.images)
+head_acts = collect(model, heads.images, [LAYER, NEXT])
 facing = heads.facing[:, 0]
 rest = scenes.labels != kinds.index("head")
 pose = cv.find_pose_units(head_acts[LAYER].amax(dim=(2, 3)), facing, head_acts[NEXT].amax(dim=(2, 3)),
@@ -1136,7 +1136,7 @@ if pretrained_weights_path("googlenet") is None:
     print("No local GoogLeNet ImageNet weights (set MI_TUTOR_GOOGLENET_WEIGHTS), so the mixed3b analysis is skipped.")
 else:
     inception = ResizedInput(zoo.load("googlenet_imagenet", device=device), size=112)
-    style = StimulusStyle(length=0.9, width=0.05)
+    style = cv.StimulusStyle(length=0.9, width=0.05)
     t3b, g3b = cv.tuning_map(inception, MIXED3B, n_orientations=16, curvatures=[0.0, 2.0, 3.0, 4.0], style=style)
     fam3b = cv.find_curve_family(t3b, g3b.orientations, g3b.curvatures, min_response=0.1 * float(t3b.amax()))
     print(f"mixed3b: {len(fam3b)} curve-family members\n{fam3b.summary()}")

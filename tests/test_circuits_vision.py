@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import matplotlib
 import pytest
@@ -450,30 +451,73 @@ def test_circle_alignment_finds_a_circle_unit_and_checks_shapes():
 
 
 def test_next_layer_rules_agree_with_the_findings_functions():
-    """On a random zoo net, cached-activation versions pick the units findings.py picks."""
-    from mi_tutor.vision import findings
+    """On a random zoo net, the lesson's rules on cached activations pick the units the zoo's measurements pick."""
+    from mi_tutor.circuits_vision import findings
+    from mi_tutor.hooks import collect
     from mi_tutor.vision.architectures import build_zoo_net
     from mi_tutor.vision.objects import ObjectWorldConfig, render_objects
 
     torch.manual_seed(0)
     net = build_zoo_net("vgg").eval()
     batch = render_objects(96, seed=3)
-    acts = findings.layer_activations(net, ["layer3", "layer4.1"], batch.images)
+    acts = collect(net, batch.images, ["layer3", "layer4.1"])
     mine = cv.find_composition_units(acts["layer3"], acts["layer4.1"], batch)
     ref = findings.composition(net, "layer3", batch=batch)
     assert (mine.object_unit, mine.part_units) == (ref.object_unit, ref.part_units)
-    weight, _ = findings.stage_entry(net, "layer3")
+    weight, _ = cv.stage_entry(net, "layer3")
     rows = cv.composition_rows(weight, mine.object_unit, list(mine.part_units))
     assert torch.allclose(rows[:, 0], ref.top) and torch.allclose(rows[:, 1], ref.bottom)
     n, seed = 64, 5
     only = render_objects(n // 2, seed=seed, config=ObjectWorldConfig(kinds=("head",)))
     rest = render_objects(n // 2, seed=seed + 1, config=ObjectWorldConfig(
         kinds=tuple(k for k in ObjectWorldConfig().kinds if k != "head")))
-    a, b = (findings.layer_activations(net, ["layer3", "layer4.1"], x.images) for x in (only, rest))
+    a, b = (collect(net, x.images, ["layer3", "layer4.1"]) for x in (only, rest))
     pose = cv.find_pose_units(a["layer3"].amax((2, 3)), only.facing[:, 0], a["layer4.1"].amax((2, 3)),
                               b["layer4.1"].amax((2, 3)))
     ref = findings.pose_circuit(net, "layer3", n=n, seed=seed)
     assert (pose.left_unit, pose.right_unit, pose.invariant_unit) == (ref.left_unit, ref.right_unit, ref.invariant_unit)
+
+
+def test_part_contrast_and_the_min_selectivity():
+    """The contrast of two parts flips with their order; "min" compares with the look-alike the unit likes most."""
+    acts = torch.zeros(4, 2, 2, 2)
+    acts[:, 0, 0, 0] = 1.0                                     # unit 0 fires at the top left, unit 1 at the bottom
+    acts[:, 1, 1, :] = 1.0
+    top = torch.zeros(4, 4, 4, dtype=torch.bool)
+    top[:, :2, :2] = True
+    bottom = torch.zeros(4, 4, 4, dtype=torch.bool)
+    bottom[:, 2:, :] = True
+    c = cv.part_contrast(acts, top, bottom)
+    assert c[0] > 0 > c[1] and torch.allclose(cv.part_contrast(acts, bottom, top), -c)
+    assert cv.part_contrast(acts, top, top).abs().max() == 0                  # no cell of one part alone
+    m = torch.tensor([4.0, 3.0, 1.0, 0.0]).reshape(4, 1, 1, 1)               # kinds 0, 1 (a look-alike), 2, 2
+    is_obj, labels = torch.tensor([True, False, False, False]), torch.tensor([0, 1, 2, 2])
+    mean, least = (cv.object_selectivity(m, is_obj, how, labels) for how in ("mean", "min"))
+    assert float(least) < float(mean) and float(least) == pytest.approx(1 / m.flatten().std().item())
+    with pytest.raises(ValueError, match="labels"):
+        cv.object_selectivity(m, is_obj, "min")
+
+
+def test_stage_weights_read_one_conv_or_the_whole_stage():
+    """Both reads of stage_entry, and the expanded weights through a residual block (skip included)."""
+    from mi_tutor.vision.architectures import build_zoo_net
+
+    torch.manual_seed(0)
+    net = build_zoo_net("resnet").eval()
+    conv, _ = cv.stage_entry(net, "layer2")
+    stage, units = cv.stage_entry(net, "layer2", read="stage")
+    assert conv.shape == (48, 24, 3, 3) and stage.shape == (48, 24, 7, 7)   # stride-2 block: 3x3 + 3x3 + 1x1 skip
+    assert units(torch.zeros(2, 3, 64, 64)).shape == (2, 48, 16, 16) and cv.tap_spacing(net, "layer2") == 2.0
+    skip = net.layer3[0].downsample
+    block = cv.expanded_weights(net, ["layer3.0"], [0, 5], size=17, linearize=True)      # [2, 24, 17, 17]
+    no_skip = cv.expanded_weights(net, ["layer3.0.conv1", "layer3.0.bn1", "layer3.0.relu", "layer3.0.conv2",
+                                        "layer3.0.bn2"], [0, 5], size=17, linearize=True)
+    w_skip = (skip[0].weight[:, :, 0, 0] * (skip[1].weight / (skip[1].running_var + skip[1].eps).sqrt())[:, None])
+    assert torch.allclose((block - no_skip)[:, :, 8, 8], w_skip[[0, 5]].detach(), atol=1e-5)
+    with pytest.raises(ValueError, match="linearize"):
+        cv.expanded_weights(net, ["layer3.0"], 0, size=17)
+    with pytest.raises(KeyError, match="layer"):
+        cv.stage_entry(net, "layer4")                                  # the last stage has no next stage
 
 
 def test_pose_index_and_part_scores():
@@ -530,10 +574,9 @@ LESSON_MODEL, LESSON_LAYER = "vgg_objects_s1", "layer3"
 @pytest.fixture(scope="module")
 def lesson_net():
     from mi_tutor import zoo
-    from mi_tutor.vision import findings
 
     model = zoo.load(LESSON_MODEL, device="cpu")
-    tuning, orientations, curvatures = findings.probe_tuning(model, LESSON_LAYER)
+    tuning, orientations, curvatures = cv.probe_tuning(model, LESSON_LAYER)
     fam = cv.find_curve_family(tuning, orientations, curvatures, min_separation=0.0)
     return model, tuning, orientations, curvatures, fam
 
@@ -549,13 +592,13 @@ def test_lesson_model_has_a_curve_family(lesson_net):
 
 def test_lesson_model_passes_the_lesson_numbers(lesson_net):
     """What lesson 4's prose says of vgg_objects_s1, computed as the lesson does."""
-    from mi_tutor.vision import findings
+    from mi_tutor.hooks import collect
     from mi_tutor.vision.objects import ObjectWorldConfig, render_objects
 
     model, tuning, orientations, curvatures, fam = lesson_net
     fam_tuning = tuning[fam.channels]
     scenes = render_objects(600, seed=4)
-    acts = findings.layer_activations(model, [LESSON_LAYER, "layer4.1"], scenes.images)
+    acts = collect(model, scenes.images, [LESSON_LAYER, "layer4.1"])
     # The tangent alignment of the expanded weights beats the shuffles.
     edges = cv.find_edge_units(model, "layer2")
     path = ["layer3.0", "layer3.1.0", "layer3.1.1", "layer3.1.2", "layer3.2.0", "layer3.2.1"]
@@ -571,13 +614,12 @@ def test_lesson_model_passes_the_lesson_numbers(lesson_net):
     # Hand-built detectors: the best one reproduces its learned unit's radial tuning.
     det = cv.build_curve_detectors(model, edges, fam.orientations, [max(k, 1.5) for k in best_curv], 0.0625,
                                    cv.HandBuiltConfig(kernel_size=9, length=0.6))
-    style = findings.STIMULUS_STYLE.__class__(**{**findings.STIMULUS_STYLE.__dict__,
-                                                 "center": findings.receptive_field_centre(model, "layer2")})
+    style = replace(cv.STIMULUS_STYLE, center=cv.receptive_field_centre(model, "layer2"))
     built, _ = cv.tuning_map(det, "relu", n_orientations=16, curvatures=curvatures.tolist(), style=style)
     corr = cv.tuning_correlation(cv.radial_tuning(built), cv.radial_tuning(fam_tuning))
     assert float(corr.max()) >= 0.8, corr
     # No circle unit, and no car composition, in the weights of one conv (the lesson says so).
-    weight, _ = findings.stage_entry(model, LESSON_LAYER)
+    weight, _ = cv.stage_entry(model, LESSON_LAYER)
     w = weight[:, fam.channels]
     circle = cv.circle_alignment(w, fam.orientations)
     g = torch.Generator().manual_seed(0)
@@ -589,7 +631,7 @@ def test_lesson_model_passes_the_lesson_numbers(lesson_net):
     assert not (rows[0, 1] > 0 > rows[0, 0] and rows[1, 0] > 0 > rows[1, 1]), rows
     # The pose circuit holds.
     heads = render_objects(256, seed=54321, config=ObjectWorldConfig(kinds=("head",)))
-    h = findings.layer_activations(model, [LESSON_LAYER, "layer4.1"], heads.images)
+    h = collect(model, heads.images, [LESSON_LAYER, "layer4.1"])
     facing = heads.facing[:, 0]
     rest = scenes.labels != scenes.config.kinds.index("head")
     pose = cv.find_pose_units(h[LESSON_LAYER].amax((2, 3)), facing, h["layer4.1"].amax((2, 3)),

@@ -8,13 +8,13 @@ import pytest
 import torch
 
 from mi_tutor import featvis as V
-from mi_tutor.vision.architectures import CurveNetConfig, PlainNet
+from mi_tutor.vision.architectures import PlainNet, TinyNetConfig
 
 
 @pytest.fixture(scope="module")
 def tiny():
     torch.manual_seed(0)
-    return PlainNet(CurveNetConfig(channels=(4, 6, 8))).eval()
+    return PlainNet(TinyNetConfig(channels=(4, 6, 8))).eval()
 
 
 def test_objectives_compose():
@@ -32,7 +32,7 @@ def test_channel_out_of_range_says_the_range():
     with pytest.raises(ValueError, match=r"\[0, 7\]"):
         V.channel_loss(torch.rand(1, 8, 2, 2), 8)
     with pytest.raises(ValueError, match=r"\[0, 7\]"):
-        V.render(PlainNet(CurveNetConfig(channels=(4, 6, 8))).eval(), V.channel("layer3", 12), steps=1, progress=False)
+        V.render(PlainNet(TinyNetConfig(channels=(4, 6, 8))).eval(), V.channel("layer3", 12), steps=1, progress=False)
 
 
 def test_render_bad_layer_lists_valid_names(tiny):
@@ -131,7 +131,7 @@ def test_agreement_matrix_shape_and_self_similarity(tiny):
 @pytest.mark.cuda
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
 def test_render_on_cuda(tiny):
-    model = PlainNet(CurveNetConfig(channels=(4, 6, 8))).eval().cuda()
+    model = PlainNet(TinyNetConfig(channels=(4, 6, 8))).eval().cuda()
     res = V.render(model, V.channel("layer2", 1), steps=3, progress=False)
     assert res.images.device.type == "cpu"
     assert V.deepdream_step(model, "layer1", torch.rand(1, 3, 32, 32, device="cuda")).device.type == "cuda"
@@ -186,7 +186,8 @@ def test_lesson3_claims_on_vgg_objects_s1():
     """The lesson's claims, re-measured on the shipped weights with the library's own functions."""
     from mi_tutor import zoo
     from mi_tutor.circuits_vision import angle_difference
-    from mi_tutor.vision.findings import layer_activations, layer_curve_family
+    from mi_tutor.circuits_vision.findings import layer_curve_family
+    from mi_tutor.hooks import collect
     from mi_tutor.vision.objects import object_names, render_objects
 
     torch.set_num_threads(1)
@@ -213,7 +214,7 @@ def test_lesson3_claims_on_vgg_objects_s1():
                                 vis, exclude=units)
     assert angle_difference(read, prefs).abs().rad2deg().median() < 60
     data = render_objects(512, seed=1234)
-    acts = layer_activations(model, ["layer3", "layer4"], data.images)
+    acts = collect(model, data.images, ["layer3", "layer4"])
     crops = [V.example_crops(acts["layer3"], data.images, u, k=5)[0] for u in units]
     agreement = V.vis_example_agreement(model, "layer3", vis, crops)
     assert (agreement.argmax(1) == torch.arange(8)).float().mean() >= 0.5

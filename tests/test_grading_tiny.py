@@ -173,8 +173,8 @@ assert triple(-1) == -3, "triple must handle negative numbers"
 """
 SECRET_TINY = TINY.replace('# negative inputs: a sign mistake shows here\nassert double(-3) == -6,',
                            f'# {SECRET}: negative inputs, a sign mistake shows here\nassert double(-21) == -42,')
-SECRET_TINY = SECRET_TINY.replace('\n# %% [markdown] nbgrader={"grade": true, "grade_id": "written_why"',
-                                  EXERCISE_2 + '\n# %% [markdown] nbgrader={"grade": true, "grade_id": "written_why"')
+SECRET_TINY = SECRET_TINY.replace('\n# %% [markdown] nbgrader={"grade": true, "grade_id": "written1_1"',
+                                  EXERCISE_2 + '\n# %% [markdown] nbgrader={"grade": true, "grade_id": "written1_1"')
 assert SECRET in SECRET_TINY and "ex1_2_visible" in SECRET_TINY
 FULL = 5  # autograded points of SECRET_TINY: 1 + 2 for exercise 1.1, 1 + 1 for exercise 1.2
 
@@ -323,7 +323,7 @@ def test_tampering_scores_zero_in_the_gradebook_with_the_reason(secret_class):
     gb_url = f"sqlite:///{root / 'gradebook.db'}"
 
     def scores(gb, student):
-        return {g.name: g.score for g in gb.find_submission_notebook(A, A, student).grades if g.name != "written_why"}
+        return {g.name: g.score for g in gb.find_submission_notebook(A, A, student).grades if g.name != "written1_1"}
 
     with Gradebook(gb_url) as gb:
         # the kernel compromised in exercise 1.1 (every later cell blanked, errors hidden): nothing graded after

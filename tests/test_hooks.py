@@ -7,7 +7,7 @@ import torch
 from torch import nn
 
 from mi_tutor.patching import ablation_effect, channel_logit_drops, scale_channels, scale_sweep, zero_channels
-from mi_tutor.hooks import get_module, hooks, list_layers, run_with_cache, run_with_hooks
+from mi_tutor.hooks import collect, default_layers, get_module, hooks, list_layers, pool, run_with_cache, run_with_hooks
 from mi_tutor.vision.models import ConvNet, ConvNetConfig
 
 
@@ -103,3 +103,74 @@ def test_hooks_and_edits_follow_cuda_inputs(net):
     assert cache["layer2"].is_cuda
     imp = channel_logit_drops(net, x, net(x).argmax(-1), "layer2")
     assert imp.is_cuda
+
+
+def test_pool_kinds():
+    acts = torch.arange(32.).reshape(1, 2, 4, 4)
+    assert pool(acts, None) is acts
+    assert pool(acts, "mean").tolist() == [[7.5, 23.5]]
+    assert pool(acts, "max").tolist() == [[15.0, 31.0]]
+    assert torch.equal(pool(acts, "flatten"), acts.flatten(1))
+    assert torch.equal(pool(acts, 2), nn.functional.avg_pool2d(acts, 2).flatten(1))
+    assert torch.equal(pool(acts, 1), pool(acts, "mean"))
+    vectors = torch.rand(3, 5)
+    assert all(pool(vectors, how) is vectors for how in ("mean", "max", "flatten", 2))
+    for bad in ("median", 0, True, 1.5):
+        with pytest.raises(ValueError, match=r"`how` is .*wanted None, 'mean', 'max', 'flatten' or an int"):
+            pool(acts, bad)
+    with pytest.raises(ValueError, match=r"\[n, channels, h, w\] or \[n, d\].*\(2, 3, 4\)"):
+        pool(torch.rand(2, 3, 4), "mean")
+
+
+def test_collect_batches_pools_and_keeps_the_order(net):
+    x = torch.rand(5, 3, 8, 8)
+    _, cache = run_with_cache(net, x, ["layer1", "layer2"])
+    acts = collect(net, x, ["layer2", "input", "layer1"], batch_size=2)
+    assert list(acts) == ["layer2", "input", "layer1"]
+    assert torch.allclose(acts["layer2"], cache["layer2"], atol=1e-6) and torch.equal(acts["input"], x)
+    pooled = collect(net, x, "layer2", pool="max", batch_size=3)
+    assert torch.allclose(pooled["layer2"], cache["layer2"].amax((2, 3)), atol=1e-6)
+    assert list(collect(net, x)) == default_layers(net) == ["layer1", "layer2"]
+    assert not acts["layer1"].requires_grad
+    assert not any(m._forward_hooks for m in net.modules()), "hooks must be removed"
+
+
+def test_collect_grad_keeps_the_graph(net):
+    x = torch.rand(3, 3, 8, 8, requires_grad=True)
+    acts = collect(net, x, ["input", "layer2"], pool="mean", grad=True, batch_size=2)
+    assert acts["layer2"].requires_grad and acts["input"].requires_grad
+    acts["layer2"][:, 0].sum().backward()
+    assert x.grad is not None and x.grad.abs().sum() > 0
+    assert net.layer1[0].weight.grad is not None
+    with torch.no_grad():                                  # grad=True asks for the graph even here
+        assert collect(net, x, ["layer1"], grad=True)["layer1"].requires_grad
+
+
+def test_collect_bad_arguments_are_clear_errors(net):
+    x = torch.rand(2, 3, 8, 8)
+    with pytest.raises(KeyError, match=r"No layer named 'layer_2'. Did you mean 'layer2'.*Valid names: input, "):
+        collect(net, x, ["layer1", "layer_2"])
+    with pytest.raises(ValueError, match="`pool` is 'median'"):
+        collect(net, x, ["layer1"], pool="median")
+    with pytest.raises(ValueError, match="`batch_size` should be an int >= 1 but is 0"):
+        collect(net, x, ["layer1"], batch_size=0)
+    with pytest.raises(ValueError, match=r"`x` should be a dataset .* shape \(0, 3, 8, 8\)"):
+        collect(net, x[:0], ["layer1"])
+    with pytest.raises(ValueError, match="no `layer_names` and no modules named layer<k>"):
+        collect(nn.Sequential(nn.ReLU()), x)
+
+
+def test_collect_removes_its_hooks_when_the_forward_fails(net):
+    with pytest.raises(RuntimeError):
+        collect(net, torch.rand(2, 5, 8, 8), ["layer1"])          # 5 channels: the first conv fails
+    assert not any(m._forward_hooks for m in net.modules()), "a failing pass must not leave hooks attached"
+
+
+@pytest.mark.cuda
+def test_collect_follows_the_device_of_the_inputs(net):
+    x = torch.rand(3, 3, 8, 8)
+    on_cpu = collect(net, x, ["layer2"], pool="mean")["layer2"]
+    from_cuda = collect(net, x.cuda(), ["input", "layer2"], pool="mean")       # model on the CPU, data on CUDA
+    assert from_cuda["layer2"].is_cuda and from_cuda["input"].is_cuda
+    back = collect(net.cuda(), x, ["layer2"], pool="mean")["layer2"]         # model on CUDA, data on the CPU
+    assert back.device.type == "cpu" and torch.allclose(back, on_cpu, atol=1e-5)

@@ -10,7 +10,8 @@ import pytest
 import torch
 
 from mi_tutor import zoo
-from mi_tutor.vision import findings as F
+from mi_tutor.circuits_vision import findings as F
+from mi_tutor.circuits_vision.stages import stage_entry, tap_spacing
 from mi_tutor.vision.objects import ObjectWorldConfig, render_objects
 from mi_tutor.vision.train import classifier_accuracy
 from mi_tutor.vision.architectures import build_zoo_net
@@ -89,7 +90,7 @@ def test_bad_layer_names_the_argument(nets):
     with pytest.raises(KeyError, match="`layer`"):
         F.layer_curve_family(net, "relu3")
     with pytest.raises(KeyError, match="`layer`"):
-        F.stage_entry(net, "layer4")  # the last stage has no next stage
+        stage_entry(net, "layer4")  # the last stage has no next stage
     with pytest.raises(ValueError, match="`n_orientations`"):
         F.layer_curve_family(net, "layer3", n_orientations=0)
 
@@ -124,7 +125,7 @@ def test_polysemantic_and_high_low(nets):
     net = _load(nets, name)
     poly = F.polysemantic_units(net, "layer3", n=512, seed=2024, threshold=1.5)
     assert len(poly) >= 0.5 * MEASURED[name]["polysemantic_layer3"]
-    unit, a, b, sa, sb = poly[0]
+    (a, b), (sa, sb) = poly[0].concepts, poly[0].scores
     assert a != b and min(sa, sb) >= 1.5
     hl = F.high_low_units(net, "layer3")
     assert len(hl.channels) >= 0.5 * MEASURED[name]["high_low_layer3"]
@@ -148,7 +149,8 @@ def test_expanded_weights_compose_the_stage():
         if isinstance(m, torch.nn.BatchNorm2d):
             m.running_var.uniform_(0.5, 2.0)
             m.weight.data.uniform_(0.5, 1.5)
-    w, _, spacing = F.expanded_weights(net, "layer3")
+    w, _ = stage_entry(net, "layer3", read="stage")
+    spacing = tap_spacing(net, "layer3")
     (c1, b1), (c2, b2) = [(s[0], s[1]) for s in (net.layer4[1], net.layer4[2])]
     w1 = c1.weight * (b1.weight / (b1.running_var + b1.eps).sqrt())[:, None, None, None]
     w2 = c2.weight * (b2.weight / (b2.running_var + b2.eps).sqrt())[:, None, None, None]
@@ -158,7 +160,7 @@ def test_expanded_weights_compose_the_stage():
             want[:, :, a:a + 3, b:b + 3] += torch.einsum("oj,jikl->oikl", w2[:, :, a, b], w1).detach()
     assert spacing == 8.0 and torch.allclose(w, want, atol=1e-5)
     plain = build_zoo_net("plainnet").eval()
-    assert torch.allclose(F.expanded_weights(plain, "layer3")[0], F.stage_entry(plain, "layer3")[0], atol=1e-6)
+    assert torch.allclose(stage_entry(plain, "layer3", read="stage")[0], stage_entry(plain, "layer3")[0], atol=1e-6)
 
 
 @pytest.mark.parametrize("name", ARRANGEMENT_MODELS)

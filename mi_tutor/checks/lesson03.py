@@ -9,7 +9,7 @@ import torch
 from ..featvis import objectives, param, transforms
 from ..featvis.render import deepdream_step as ref_deepdream_step
 from ..featvis.render import high_frequency_share as ref_high_frequency_share
-from ..vision.architectures import CurveNetConfig, PlainNet
+from ..vision.architectures import PlainNet, TinyNetConfig
 from .core import CheckFailure, compare_functions, expect, expect_close, passed
 
 __all__ = [
@@ -113,7 +113,7 @@ def check_high_frequency_share(student_fn: Callable, seed: int = 0, batch: int =
 def check_deepdream_step(student_fn: Callable, seed: int = 0, batch: int = 2, lr: float = 0.05) -> None:
     """``deepdream_step(model, layer, image, lr)`` -> the image after one normalised ascent step."""
     torch.manual_seed(seed)
-    model = PlainNet(CurveNetConfig(channels=(4, 6, 8))).eval()
+    model = PlainNet(TinyNetConfig(channels=(4, 6, 8))).eval()
     image = torch.rand(batch, 3, 16, 16, generator=_gen(seed))
     cases = [{"model": model, "layer": "layer2", "image": image, "lr": lr},
              {"model": model, "layer": "layer1", "image": image[:1], "lr": 2 * lr}]

@@ -166,12 +166,12 @@ def check_curve_family_result(family, model: nn.Module, layer: str, min_units: i
                               max_gap_degrees: float = 60.0, measure=None) -> None:
     """The family found in ``layer`` is a real curve family: re-measured from the model here.
 
-    The probes are those of the findings table (:func:`mi_tutor.vision.findings.probe_tuning`:
+    The probes are those of the findings table (:func:`mi_tutor.circuits_vision.findings.probe_tuning`:
     16 orientations x 7 curvatures, on the units' receptive-field centre, averaged over 16 styles),
     or ``measure(model, layer) -> (tuning [units, curv, orient], orientations)`` for other models;
     curvature 0 must come first.
     """
-    from ..vision.findings import probe_tuning
+    from ..circuits_vision.findings import probe_tuning
 
     expect(isinstance(family, tn.CurveFamily), "Pass the CurveFamily returned by find_curve_family.")
     expect(len(family) >= min_units, f"The family has {len(family)} members; at least {min_units} are needed.")

@@ -17,7 +17,7 @@ from torch import nn
 
 from .. import hooks as H
 from .. import symbiote as S
-from ..vision.architectures import CurveNetConfig, build_curve_net
+from ..vision.architectures import TinyNetConfig, build_tiny_net
 from .core import CheckFailure, call_student, compare_functions, expect, expect_close, expect_tensor_like, passed
 
 __all__ = [
@@ -42,7 +42,7 @@ def _gen(seed: int) -> torch.Generator:
 
 def _small_host(seed: int, channels=(4, 6, 8), n_classes: int = 3) -> nn.Module:
     torch.manual_seed(seed)
-    host = build_curve_net("plainnet", CurveNetConfig(channels=tuple(channels), n_classes=n_classes)).eval()
+    host = build_tiny_net("plainnet", TinyNetConfig(channels=tuple(channels), n_classes=n_classes)).eval()
     with torch.no_grad():   # random BN statistics, so that channels differ in scale
         for m in host.modules():
             if isinstance(m, nn.BatchNorm2d):

@@ -11,11 +11,14 @@ Seven lines of evidence that a unit is a curve detector, each a small tool:
   alignment of positive weight, equivariance of the weights between families;
 * :mod:`.handbuilt` - a curve detector written by hand from the network's own
   edge units, and the correlation of its tuning with a learned detector's;
+* :mod:`.stages` - the stages of a zoo CNN and the weights between two of them (``stage_entry``);
 * :mod:`.next_layer` - how the next stage uses them: circles from curves, objects from parts,
-  one pose-invariant unit from a left- and a right-facing one;
+  one pose-invariant unit from a left- and a right-facing one (the selection rules);
 * :mod:`.polysemantic` - units that fire on two unrelated concepts;
 * :mod:`mi_tutor.vision.pretrained` - the optional path: ImageNet GoogLeNet (`zoo.load("googlenet_imagenet")`), mixed3b;
-* :mod:`.plots` - the lesson's figures (each returns its data).
+* :mod:`.plots` - the lesson's figures (each returns its data);
+* :mod:`.findings` - every finding measured on a zoo net, for the zoo's records (``measure_findings``),
+  with the probes the lesson shares (``probe_tuning``, ``STIMULUS_STYLE``).
 
 Examples:
     >>> import torch
@@ -70,9 +73,12 @@ from .next_layer import (
     find_composition_units,
     find_pose_units,
     object_selectivity,
+    part_contrast,
     part_scores,
     pose_index,
 )
+from .stages import next_stage, receptive_field_centre, stage_entry, stage_names, tap_spacing
+from .findings import CURVATURES, PROBE_STYLES, STIMULUS_STYLE, probe_tuning
 from .weights import (
     arc_normal_field,
     conv_weights,
@@ -126,6 +132,7 @@ __all__ = [
     "find_composition_units",
     "find_pose_units",
     "object_selectivity",
+    "part_contrast",
     "part_scores",
     "pose_index",
     "rotate_images",
@@ -138,4 +145,13 @@ __all__ = [
     "expanded_weights",
     "shuffled_tangent_alignment",
     "tangent_alignment",
+    "next_stage",
+    "receptive_field_centre",
+    "stage_entry",
+    "stage_names",
+    "tap_spacing",
+    "CURVATURES",
+    "PROBE_STYLES",
+    "STIMULUS_STYLE",
+    "probe_tuning",
 ]

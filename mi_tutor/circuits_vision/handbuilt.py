@@ -31,6 +31,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..device import model_device
 from ..hooks import run_with_cache
 from ..validation import check_tensor
 from ..vision.stimuli import StimulusStyle, render_lines
@@ -114,7 +115,7 @@ def find_edge_units(model: nn.Module, layer: str, n_orientations: int = 16, min_
     Returns:
         :class:`EdgeUnits`.
     """
-    device = next(model.parameters()).device
+    device = model_device(model)
     th = torch.arange(n_orientations, dtype=torch.float32) * (math.pi / n_orientations)
     styles = [style or StimulusStyle(), StimulusStyle(colour="black")] if style is None else [style]
     resp = sum(unit_responses(model, layer, render_lines(th, s, device), position="max") for s in styles)
@@ -209,7 +210,7 @@ class HandBuiltCurveDetector(nn.Module):
         self.model, self.layer, self.pre_channels = model, layer, list(pre_channels)
         n, _, k, _ = weights.shape
         self.conv = nn.Conv2d(len(pre_channels), n, k, padding=k // 2)
-        device = next(model.parameters()).device
+        device = model_device(model)
         with torch.no_grad():
             self.conv.weight.copy_(weights)
             self.conv.bias.copy_(torch.zeros(n) if bias is None else bias)

@@ -200,7 +200,7 @@ def object_concept_masks(batch, dilate: int = 5) -> dict[str, torch.Tensor]:
     Objects are thin strokes: at a 16 x 16 map hardly any position is more
     than half covered by one. Growing each mask by a few pixels (max pooling)
     makes "inside the object" a region, as in
-    :func:`mi_tutor.vision.findings.polysemantic_units`.
+    :func:`mi_tutor.circuits_vision.findings.polysemantic_units`.
 
     Args:
         batch: An :class:`~mi_tutor.vision.objects.ObjectBatch`.

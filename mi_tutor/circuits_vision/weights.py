@@ -3,9 +3,11 @@
 * :func:`conv_weights` - the kernels between two conv layers for chosen
   channel pairs (``[n_out, n_in, k, k]``).
 * :func:`expanded_weights` - the effective kernel from the input of a path of
-  layers to one output unit, by differentiating the path with its
-  non-linearities removed (ReLU as identity, max-pool as average pool). Where
-  the path is linear (a 1x1 bottleneck, a residual skip) this is exact.
+  layers (or whole stages and residual blocks) to output units, by
+  differentiating the path with its non-linearities removed (ReLU as identity,
+  max-pool as average pool). Where the path is linear (a 1x1 bottleneck, a
+  residual skip) this is exact. The one implementation of the package:
+  :func:`~mi_tutor.circuits_vision.stages.stage_entry` reads a whole stage through it.
 * :func:`tangent_alignment` - how much of a unit's positive input weight lies
   along its preferred curve *and* comes from lower units whose orientation
   matches the curve's tangent there.
@@ -71,7 +73,33 @@ def conv_weights(model: nn.Module, layer: str, out_channels: Sequence[int] | Non
     return w
 
 
+_NONLINEAR = (nn.ReLU, nn.LeakyReLU, nn.GELU, nn.SiLU)
+
+
+def _linearised(module: nn.Module, name: str, linearize: bool) -> nn.Module:
+    """An eval-mode copy of the container ``module`` whose nonlinearities are linear (``linearize``).
+
+    ReLUs become identities and max-pools average pools; batch norm in eval mode is affine already.
+    Without ``linearize`` a container holding a nonlinearity raises.
+    """
+    import copy
+
+    copied = copy.deepcopy(module).eval()
+    for parent in copied.modules():
+        for child_name, child in list(parent.named_children()):
+            if isinstance(child, (*_NONLINEAR, nn.MaxPool2d)):
+                if not linearize:
+                    raise ValueError(f"Module {name!r} holds a {type(child).__name__} ({child_name!r}), which is not "
+                                     "linear. Expanded weights need a linear path; pass linearize=True to treat "
+                                     "ReLU as the identity and max-pool as average pool.")
+                setattr(parent, child_name, nn.Identity() if isinstance(child, _NONLINEAR) else
+                        nn.AvgPool2d(child.kernel_size, child.stride, child.padding))
+    return copied
+
+
 def _linear_step(module: nn.Module, name: str, x: torch.Tensor, linearize: bool) -> torch.Tensor:
+    if next(module.children(), None) is not None:      # a container (a stage, a residual block): run it whole
+        return _linearised(module, name, linearize).to(x.device)(x)
     if isinstance(module, nn.Conv2d):
         return F.conv2d(x, module.weight, None, module.stride, module.padding, module.dilation, module.groups)
     if isinstance(module, nn.BatchNorm2d):
@@ -84,54 +112,68 @@ def _linear_step(module: nn.Module, name: str, x: torch.Tensor, linearize: bool)
         return x
     if linearize and isinstance(module, nn.MaxPool2d):
         return F.avg_pool2d(x, module.kernel_size, module.stride, module.padding)
-    if linearize and isinstance(module, (nn.ReLU, nn.LeakyReLU, nn.GELU, nn.SiLU)):
+    if linearize and isinstance(module, _NONLINEAR):
         return x
     raise ValueError(f"Module {name!r} ({type(module).__name__}) is not linear. Expanded weights need a linear "
                      "path; pass linearize=True to treat ReLU as the identity and max-pool as average pool.")
 
 
-def expanded_weights(model: nn.Module, path: Sequence[str], out_channel: int, in_channels: int | None = None,
-                     size: int = 32, linearize: bool = False) -> torch.Tensor:
-    """Effective kernel from the input of ``path[0]`` to one output channel of ``path[-1]``.
+def _first_conv(module: nn.Module) -> nn.Conv2d | None:
+    return next((m for m in module.modules() if isinstance(m, nn.Conv2d)), None)
 
-    The path's modules are applied in order without biases; the gradient of
-    the output unit at the centre of the map with respect to the input is the
-    expanded weight. For two convs in a row it equals the full convolution of
-    their kernels summed over the middle channels.
+
+def expanded_weights(model: nn.Module, path: Sequence[str], out_channel: int | Sequence[int],
+                     in_channels: int | None = None, size: int = 32, linearize: bool = False) -> torch.Tensor:
+    """Effective kernel from the input of ``path[0]`` to output channel(s) of ``path[-1]``.
+
+    The "expanded weights" of the Circuits papers. The path's modules are
+    applied in order (biases do not change a gradient); the gradient of the
+    output unit at the centre of the map with respect to the input is the
+    expanded weight. For
+    two convs in a row it equals the full convolution of their kernels summed
+    over the middle channels. A module of the path may be a container (a whole
+    stage, a residual block): it runs as one piece, so a skip connection
+    counts (with ``linearize``, its ReLUs as identities).
 
     Args:
         model: The network.
         path: Module names in forward order, e.g. ``["layer2.1", "layer2.2", "layer3.0", "layer3.1"]``.
-        out_channel: Channel of the last module's output.
-        in_channels: Channels of the first module's input (default: its ``in_channels``).
+        out_channel: Channel of the last module's output, or a list of channels.
+        in_channels: Channels of the first module's input (default: those of its first conv).
         size: Side of the input map to differentiate on (large enough for the receptive field).
         linearize: Allow ReLU (as identity) and max-pool (as average pool).
 
     Returns:
-        ``[in_channels, size, size]``; the receptive field sits around the centre.
+        ``[in_channels, size, size]`` for one channel, ``[n_out, in_channels, size, size]`` for a list;
+        the receptive field sits around the centre.
 
     Examples:
         >>> net = nn.Sequential(nn.Conv2d(1, 2, 3), nn.Conv2d(2, 1, 3))
         >>> expanded_weights(net, ["0", "1"], 0, size=9).shape
         torch.Size([1, 9, 9])
+        >>> expanded_weights(nn.Sequential(net), ["0"], [0, 0], size=9).shape
+        torch.Size([2, 1, 9, 9])
     """
     if not path:
         raise ValueError("`path` must name at least one module")
     modules = [get_module(model, name) for name in path]
     if in_channels is None:
-        first = modules[0]
-        if not isinstance(first, nn.Conv2d):
-            raise ValueError(f"Pass `in_channels`: the path starts with {type(first).__name__}, not a conv")
+        first = modules[0] if isinstance(modules[0], nn.Conv2d) else _first_conv(modules[0])
+        if first is None:
+            raise ValueError(f"Pass `in_channels`: the path starts with {type(modules[0]).__name__}, not a conv")
         in_channels = first.in_channels
     p = next(model.parameters())
     x = torch.zeros(1, in_channels, size, size, device=p.device, dtype=p.dtype, requires_grad=True)
     h = x
     for name, module in zip(path, modules):
         h = _linear_step(module, name, h, linearize)
-    if not 0 <= out_channel < h.shape[1]:
-        raise IndexError(f"`out_channel`={out_channel} but {path[-1]!r} has {h.shape[1]} channels")
-    h[0, out_channel, h.shape[2] // 2, h.shape[3] // 2].backward()
-    return x.grad[0].detach()
+    channels = [out_channel] if isinstance(out_channel, int) else [int(c) for c in out_channel]
+    for c in channels:
+        if not 0 <= c < h.shape[1]:
+            raise IndexError(f"`out_channel`={c} but {path[-1]!r} has {h.shape[1]} channels")
+    centre = h[0, :, h.shape[2] // 2, h.shape[3] // 2]
+    grads = [torch.autograd.grad(centre[c], x, retain_graph=True)[0][0] for c in channels]
+    return grads[0].detach() if isinstance(out_channel, int) else torch.stack(grads).detach()
 
 
 def kernel_offsets(kernel_size: int, step: float, device: torch.device | str | None = None

@@ -18,6 +18,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..device import model_device
 from ..hooks import get_module, hooks, run_with_cache
 from ..validation import check_tensor
 from ..vision.world import WorldBatch
@@ -61,7 +62,7 @@ def collect_activations(model: nn.Module, images: torch.Tensor, layer: str, batc
     """
     check_tensor("images", images, ("n", 3, "height", "width"), floating=True)
     get_module(model, layer)
-    device = next(model.parameters()).device
+    device = model_device(model)
     out = []
     for start in range(0, images.shape[0], batch_size):
         _, cache = run_with_cache(model, images[start:start + batch_size].to(device), [layer])
@@ -84,7 +85,7 @@ def spliced_losses(model: nn.Module, sae: SparseAutoencoder, images: torch.Tenso
     """
     dims = check_tensor("images", images, ("n", 3, "height", "width"), floating=True)
     check_tensor("labels", labels, ("n",), dims=dims)
-    device = next(model.parameters()).device
+    device = model_device(model)
     images, labels = images.to(device), labels.to(device)
 
     def splice(act: torch.Tensor, hook) -> torch.Tensor:

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from ..device import model_device
 from ..hooks import get_module, run_with_cache
 from ..validation import check_range, check_tensor
 
@@ -53,7 +54,7 @@ def collect_activations(model: nn.Module, images: torch.Tensor, layers: Sequence
     names = [name for name in layers if name != "input"]
     for name in names:
         get_module(model, name)
-    device = next(model.parameters()).device
+    device = model_device(model)
     parts: dict[str, list[torch.Tensor]] = {name: [] for name in names}
     for i in range(0, len(images), batch_size):
         _, cache = run_with_cache(model, images[i:i + batch_size].to(device), names)

@@ -14,6 +14,7 @@ import re
 import torch
 from torch import nn
 
+from ..device import model_device
 from ..hooks import get_module, module_names, run_with_cache
 from ..validation import check_tensor
 
@@ -74,7 +75,7 @@ def layer_features(model: nn.Module, images: torch.Tensor, layers: list[str] | N
     layers = default_layers(model) if layers is None else list(layers)
     for name in layers:
         get_module(model, name)
-    device = next(model.parameters()).device
+    device = model_device(model)
     parts: dict[str, list[torch.Tensor]] = {n: [] for n in layers}
     for i in range(0, len(images), batch_size):
         _, cache = run_with_cache(model, images[i:i + batch_size].to(device), layers)

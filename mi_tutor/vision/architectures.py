@@ -1,9 +1,9 @@
-"""Small CNN families built from conv-BN-ReLU and basic blocks (:mod:`.blocks`): the zoo's object-world nets and 3-stage test nets.
+"""Small CNN families built from the blocks of :mod:`.blocks`: the zoo's object-world nets and tiny 3-stage stand-ins.
 
 :func:`build_zoo_net` builds the object-world nets of the zoo (``layer1``..``layer4``, then
-``head``; see :mod:`mi_tutor.zoo.entries.objects`). The three-stage nets below
-(:func:`build_curve_net`; named after the curve world they were first trained on, which has left
-the package) are small untrained stand-ins for doctests, checks and tests. They share one outline:
+``head``; see :mod:`mi_tutor.zoo.entries.objects`). The tiny three-stage nets
+(:func:`build_tiny_net`) are never trained: they are stand-ins for doctests, checks and tests,
+small enough for 32 x 32 inputs. They share one outline:
 ``layer1`` (32x32), ``layer2`` (16x16), ``layer3`` (8x8), then
 global average pooling ``gap`` and a linear ``fc``. The outputs of ``layer1..3``
 are post-ReLU feature maps; their inner modules can be hooked too
@@ -15,7 +15,7 @@ are post-ReLU feature maps; their inner modules can be hooked too
   with batch norm and skip connections.
 
 Examples:
-    >>> net = build_curve_net("resnet")
+    >>> net = build_tiny_net("resnet")
     >>> net(torch.zeros(2, 3, 32, 32)).shape
     torch.Size([2, 9])
 """
@@ -30,19 +30,20 @@ from torch import nn
 from ..validation import check_choice
 from .blocks import BasicBlock, ConvBNReLU
 
-__all__ = ["CurveNetConfig", "PlainNet", "VGGNet", "ResNet", "ARCHITECTURES", "LAYERS", "build_curve_net",
+__all__ = ["TinyNetConfig", "PlainNet", "VGGNet", "ResNet", "TINY_ARCHITECTURES", "TINY_LAYERS", "build_tiny_net",
            "ZooNetConfig", "ZooCNN", "ZOO_ARCHITECTURES", "build_zoo_net"]
 
-LAYERS: tuple[str, ...] = ("layer1", "layer2", "layer3")
+#: The stages of the tiny nets.
+TINY_LAYERS: tuple[str, ...] = ("layer1", "layer2", "layer3")
 
 
 @dataclass
-class CurveNetConfig:
-    """Widths and output size shared by the three families.
+class TinyNetConfig:
+    """Widths and output size shared by the three tiny families.
 
     Attributes:
         channels: Channels of ``layer1``, ``layer2``, ``layer3``.
-        n_classes: Number of logits (8 orientation bins + "line").
+        n_classes: Number of logits (9 by default, as many as the object world's kinds).
         in_channels: Image channels.
     """
 
@@ -51,12 +52,12 @@ class CurveNetConfig:
     in_channels: int = 3
 
 
-class _CurveNet(nn.Module):
+class _TinyNet(nn.Module):
     """Shared forward: ``layer1 -> pool1 -> layer2 -> pool2 -> layer3 -> gap -> fc``."""
 
-    layer_names: tuple[str, ...] = LAYERS
+    layer_names: tuple[str, ...] = TINY_LAYERS
 
-    def _head(self, cfg: CurveNetConfig) -> None:
+    def _head(self, cfg: TinyNetConfig) -> None:
         self.gap = nn.AdaptiveAvgPool2d(1)
         self.flatten = nn.Flatten()
         self.fc = nn.Linear(cfg.channels[2], cfg.n_classes)
@@ -68,7 +69,7 @@ class _CurveNet(nn.Module):
         return x
 
 
-class PlainNet(_CurveNet):
+class PlainNet(_TinyNet):
     """Plain conv net: ``conv(5x5)-ReLU`` stages with max pooling between them.
 
     Examples:
@@ -76,9 +77,9 @@ class PlainNet(_CurveNet):
         torch.Size([1, 9])
     """
 
-    def __init__(self, cfg: CurveNetConfig | None = None):
+    def __init__(self, cfg: TinyNetConfig | None = None):
         super().__init__()
-        self.cfg = cfg = cfg or CurveNetConfig()
+        self.cfg = cfg = cfg or TinyNetConfig()
         c1, c2, c3 = cfg.channels
         self.layer1 = ConvBNReLU(cfg.in_channels, c1, 5)
         self.pool1 = nn.MaxPool2d(2)
@@ -88,7 +89,7 @@ class PlainNet(_CurveNet):
         self._head(cfg)
 
 
-class VGGNet(_CurveNet):
+class VGGNet(_TinyNet):
     """VGG-style net: two ``conv(3x3)-ReLU`` per stage, max pooling between stages.
 
     Examples:
@@ -96,9 +97,9 @@ class VGGNet(_CurveNet):
         torch.Size([1, 9])
     """
 
-    def __init__(self, cfg: CurveNetConfig | None = None):
+    def __init__(self, cfg: TinyNetConfig | None = None):
         super().__init__()
-        self.cfg = cfg = cfg or CurveNetConfig()
+        self.cfg = cfg = cfg or TinyNetConfig()
         c1, c2, c3 = cfg.channels
 
         def stage(c_in: int, c_out: int) -> nn.Sequential:
@@ -118,7 +119,7 @@ class _Identity(nn.Module):
         return x
 
 
-class ResNet(_CurveNet):
+class ResNet(_TinyNet):
     """ResNet-style net: a 5x5 conv stem, then :class:`~mi_tutor.vision.blocks.BasicBlock` s.
 
     ``layer1`` = stem + one block at full resolution; ``layer2`` and ``layer3``
@@ -130,9 +131,9 @@ class ResNet(_CurveNet):
         torch.Size([1, 9])
     """
 
-    def __init__(self, cfg: CurveNetConfig | None = None):
+    def __init__(self, cfg: TinyNetConfig | None = None):
         super().__init__()
-        self.cfg = cfg = cfg or CurveNetConfig()
+        self.cfg = cfg = cfg or TinyNetConfig()
         c1, c2, c3 = cfg.channels
 
         def down(c_in: int, c_out: int) -> BasicBlock:
@@ -148,18 +149,18 @@ class ResNet(_CurveNet):
         self._head(cfg)
 
 
-ARCHITECTURES: dict[str, type[_CurveNet]] = {"plainnet": PlainNet, "vgg": VGGNet, "resnet": ResNet}
+TINY_ARCHITECTURES: dict[str, type[_TinyNet]] = {"plainnet": PlainNet, "vgg": VGGNet, "resnet": ResNet}
 
 
-def build_curve_net(arch: str, cfg: CurveNetConfig | None = None) -> nn.Module:
-    """Build an untrained net of family ``arch`` (``"plainnet"``, ``"vgg"`` or ``"resnet"``).
+def build_tiny_net(arch: str, cfg: TinyNetConfig | None = None) -> nn.Module:
+    """Build an untrained tiny net of family ``arch`` (``"plainnet"``, ``"vgg"`` or ``"resnet"``).
 
     Examples:
-        >>> type(build_curve_net("vgg")).__name__
+        >>> type(build_tiny_net("vgg")).__name__
         'VGGNet'
     """
-    check_choice("arch", arch, ARCHITECTURES)
-    return ARCHITECTURES[arch](cfg)
+    check_choice("arch", arch, TINY_ARCHITECTURES)
+    return TINY_ARCHITECTURES[arch](cfg)
 
 
 # --------------------------------------------------------------------------------------------

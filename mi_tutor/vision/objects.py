@@ -17,7 +17,12 @@ labels, and the ground truth of every object (kind, position, scale, rotation,
 facing, colour) for captions or probes. Pose is ground truth only, never a
 label.
 
-Geometry follows :mod:`mi_tutor.circuits_vision.stimuli`: the image spans
+The objects' blueprints (strokes in each object's frame, the parts and their shapes) are data,
+in :mod:`mi_tutor.vision.blueprints`; :func:`render_objects` draws a batch in stages, each a small
+function: the layout of the objects, the background, the distractors, the objects, the
+out-of-focus region.
+
+Geometry follows :mod:`mi_tutor.vision.stimuli`: the image spans
 ``[-1, 1]``, ``x`` right, ``y`` **up**, angles counter-clockwise.
 
 Rendering is vectorised over the batch (one group of tensors per object kind
@@ -43,6 +48,8 @@ import torch
 import torch.nn.functional as F
 
 from ..validation import check_choice, check_range
+from .blueprints import (ALL_KINDS, BLUEPRINTS, CURVED_PARTS, EXTRA_BLUEPRINTS, EXTRA_KINDS, FACING_KINDS, MAX_ROTATION,
+                         OBJECT_KINDS, PART_SHAPES, PARTS, REACH, STRAIGHT_PARTS)
 from .world import COLOURS
 
 __all__ = [
@@ -62,124 +69,12 @@ __all__ = [
     "ObjectBatch",
     "render_objects",
     "render_parts",
+    "blur_images",
     "object_names",
 ]
 
 TEXTURES: tuple[str, ...] = ("plain", "noise", "stripes", "checker")
 TASKS: tuple[str, ...] = ("object", "count")
-
-# Object blueprints in the object's own frame (about [-1, 1]^2, facing right,
-# y up). Each primitive: (type, part, *params) with types
-#   seg  x0 y0 x1 y1        a straight stroke
-#   box  cx cy hx hy        the outline of an axis-aligned rectangle
-#   ring cx cy r            a circle outline
-#   arc  cx cy r a0 a1      part of a circle outline, angles a0..a1 (radians)
-#   disk cx cy r            a filled disk
-_PI = math.pi
-BLUEPRINTS: dict[str, tuple[tuple, ...]] = {
-    "car": (
-        ("box", "body", 0.0, -0.1, 1.0, 0.28),
-        ("seg", "body", -0.55, 0.18, -0.4, 0.72), ("seg", "body", -0.4, 0.72, 0.35, 0.72),
-        ("seg", "body", 0.35, 0.72, 0.6, 0.18),
-        ("box", "window", -0.22, 0.45, 0.15, 0.17), ("box", "window", 0.2, 0.45, 0.15, 0.17),
-        ("ring", "wheel", -0.55, -0.42, 0.3), ("ring", "wheel", 0.55, -0.42, 0.3),
-        ("disk", "hub", -0.55, -0.42, 0.08), ("disk", "hub", 0.55, -0.42, 0.08),
-    ),
-    "cart": (
-        ("box", "body", 0.0, -0.1, 1.0, 0.28),
-        ("seg", "body", -0.55, 0.18, -0.4, 0.72), ("seg", "body", -0.4, 0.72, 0.35, 0.72),
-        ("seg", "body", 0.35, 0.72, 0.6, 0.18),
-        ("box", "window", -0.22, 0.45, 0.15, 0.17), ("box", "window", 0.2, 0.45, 0.15, 0.17),
-        ("box", "block", -0.55, -0.42, 0.27, 0.27), ("box", "block", 0.55, -0.42, 0.27, 0.27),
-        ("disk", "hub", -0.55, -0.42, 0.08), ("disk", "hub", 0.55, -0.42, 0.08),
-    ),
-    "head": (
-        ("ring", "head", 0.0, -0.05, 0.62),
-        ("seg", "ear", -0.55, 0.3, -0.45, 0.95), ("seg", "ear", -0.45, 0.95, -0.12, 0.55),
-        ("seg", "ear", 0.0, 0.58, 0.12, 0.98), ("seg", "ear", 0.12, 0.98, 0.38, 0.45),
-        ("ring", "eye", 0.25, 0.12, 0.13), ("disk", "eye", 0.25, 0.12, 0.06),
-        ("arc", "snout", 0.62, -0.25, 0.28, -_PI / 2, _PI / 2),
-        ("disk", "nose", 0.9, -0.2, 0.08),
-    ),
-    "clock": (
-        ("ring", "rim", 0.0, 0.0, 0.8),
-        ("seg", "hand", 0.0, 0.0, 0.0, 0.58), ("seg", "hand", 0.0, 0.0, 0.42, -0.1),
-        ("disk", "hub", 0.0, 0.0, 0.09),
-    ),
-    "sign": (
-        ("box", "frame", 0.0, 0.0, 0.72, 0.72),
-        ("seg", "hand", 0.0, 0.0, 0.0, 0.58), ("seg", "hand", 0.0, 0.0, 0.42, -0.1),
-        ("disk", "hub", 0.0, 0.0, 0.09),
-    ),
-    "house": (
-        ("box", "wall", 0.0, -0.3, 0.7, 0.5),
-        ("seg", "roof", -0.85, 0.2, 0.0, 0.85), ("seg", "roof", 0.0, 0.85, 0.85, 0.2),
-        ("seg", "roof", -0.85, 0.2, 0.85, 0.2),
-        ("box", "window", -0.32, -0.15, 0.15, 0.15), ("box", "door", 0.3, -0.45, 0.14, 0.35),
-    ),
-    "ladder": (
-        ("seg", "rail", -0.42, -0.95, -0.42, 0.95), ("seg", "rail", 0.42, -0.95, 0.42, 0.95),
-        ("seg", "rung", -0.42, -0.6, 0.42, -0.6), ("seg", "rung", -0.42, -0.2, 0.42, -0.2),
-        ("seg", "rung", -0.42, 0.2, 0.42, 0.2), ("seg", "rung", -0.42, 0.6, 0.42, 0.6),
-    ),
-    "fence": (
-        ("seg", "post", -0.8, -0.75, -0.8, 0.65), ("seg", "post", -0.27, -0.75, -0.27, 0.65),
-        ("seg", "post", 0.27, -0.75, 0.27, 0.65), ("seg", "post", 0.8, -0.75, 0.8, 0.65),
-        ("seg", "rail", -0.95, -0.35, 0.95, -0.35), ("seg", "rail", -0.95, 0.3, 0.95, 0.3),
-    ),
-    "arch": (
-        ("arc", "arc", 0.0, -0.3, 0.45, 0.0, _PI), ("arc", "arc", 0.0, -0.3, 0.7, 0.0, _PI),
-        ("arc", "arc", 0.0, -0.3, 0.95, 0.0, _PI),
-    ),
-}
-OBJECT_KINDS: tuple[str, ...] = tuple(BLUEPRINTS)
-PARTS: tuple[str, ...] = tuple(dict.fromkeys(p[1] for bp in BLUEPRINTS.values() for p in bp))
-#: Kinds a world may add to the nine defaults (``ObjectWorldConfig(kinds=OBJECT_KINDS + EXTRA_KINDS)``),
-#: built from the car's parts: ``wreck`` is the car upside down (wheels above, windows below);
-#: ``swap`` is the car with its wheels and windows swapped (same body and roof, the wheels in the
-#: cabin, the windows under the body): look-alikes that only the *arrangement* of the parts tells apart.
-EXTRA_BLUEPRINTS: dict[str, tuple[tuple, ...]] = {
-    "wreck": tuple((t, part, p[0], -p[1], *p[2:]) if t in ("box", "ring", "disk")
-                   else (t, part, p[0], -p[1], p[2], -p[3])
-                   for t, part, *p in BLUEPRINTS["car"]),
-    "swap": (
-        ("box", "body", 0.0, -0.1, 1.0, 0.28),
-        ("seg", "body", -0.55, 0.18, -0.4, 0.72), ("seg", "body", -0.4, 0.72, 0.35, 0.72),
-        ("seg", "body", 0.35, 0.72, 0.6, 0.18),
-        ("box", "window", -0.55, -0.42, 0.15, 0.17), ("box", "window", 0.55, -0.42, 0.15, 0.17),
-        ("ring", "wheel", -0.3, 0.45, 0.3), ("ring", "wheel", 0.3, 0.45, 0.3),
-        ("disk", "hub", -0.3, 0.45, 0.08), ("disk", "hub", 0.3, 0.45, 0.08),
-    ),
-}
-EXTRA_KINDS: tuple[str, ...] = tuple(EXTRA_BLUEPRINTS)
-BLUEPRINTS.update(EXTRA_BLUEPRINTS)
-#: Every kind a world may hold: the nine defaults, then the extra ones.
-ALL_KINDS: tuple[str, ...] = OBJECT_KINDS + EXTRA_KINDS
-PART_SHAPES: dict[str, str] = {
-    part: ("curved" if {p[0] for bp in BLUEPRINTS.values() for p in bp if p[1] == part} & {"ring", "arc"}
-           else "dot" if {p[0] for bp in BLUEPRINTS.values() for p in bp if p[1] == part} == {"disk"}
-           else "straight")
-    for part in PARTS
-}
-CURVED_PARTS: tuple[str, ...] = tuple(p for p, s in PART_SHAPES.items() if s == "curved")
-STRAIGHT_PARTS: tuple[str, ...] = tuple(p for p, s in PART_SHAPES.items() if s == "straight")
-def _reach(prim: tuple) -> float:
-    """Farthest distance from the object's origin that a primitive reaches (object units)."""
-    kind, _, *p = prim
-    if kind == "seg":
-        return max(math.hypot(p[0], p[1]), math.hypot(p[2], p[3]))
-    if kind == "box":
-        return math.hypot(abs(p[0]) + p[2], abs(p[1]) + p[3])
-    return math.hypot(p[0], p[1]) + p[2]
-
-
-#: Radius (object units) of the disk around its origin that holds each kind, whatever its rotation.
-REACH: dict[str, float] = {kind: max(_reach(p) for p in bp) for kind, bp in BLUEPRINTS.items()}
-#: Kinds whose left-right mirror image is a different *pose* (recorded in ``facing``), not a different label.
-FACING_KINDS: tuple[str, ...] = ("car", "cart", "head", "wreck", "swap")
-#: Largest random rotation (radians) of each kind: vehicles and buildings stay upright, arches turn freely.
-MAX_ROTATION: dict[str, float] = {"car": 0.15, "cart": 0.15, "head": 0.25, "clock": _PI, "sign": 0.3,
-                                  "house": 0.15, "ladder": 0.6, "fence": 0.2, "arch": _PI, "wreck": 0.15, "swap": 0.15}
 
 
 @dataclass
@@ -441,7 +336,7 @@ def _primitive(prim: tuple, u: torch.Tensor, v: torch.Tensor) -> tuple[torch.Ten
         cx, cy, r, a0, a1 = p
         du, dv = u - cx, v - cy
         mid, half = (a0 + a1) / 2, (a1 - a0) / 2
-        phi = torch.remainder(torch.atan2(dv, du) - mid + _PI, 2 * _PI) - _PI
+        phi = torch.remainder(torch.atan2(dv, du) - mid + math.pi, 2 * math.pi) - math.pi
         on = (torch.hypot(du, dv) - r).abs()
         ends = [torch.hypot(du - r * math.cos(a), dv - r * math.sin(a)) for a in (a0, a1)]
         return torch.where(phi.abs() <= half, on, torch.minimum(*ends)), False
@@ -490,7 +385,7 @@ def _texture(kinds: torch.Tensor, x: torch.Tensor, y: torch.Tensor, g: torch.Gen
     n = len(kinds)
     out = torch.zeros(n, size, size)
     freq = _uniform(g, n, 4.0, 9.0)[:, None, None]
-    angle = _uniform(g, n, 0.0, _PI)[:, None, None]
+    angle = _uniform(g, n, 0.0, math.pi)[:, None, None]
     noise = torch.rand(n, size, size, generator=g) * 2 - 1
     for t, name in enumerate(names):
         sel = kinds == t
@@ -499,10 +394,10 @@ def _texture(kinds: torch.Tensor, x: torch.Tensor, y: torch.Tensor, g: torch.Gen
         if name == "noise":
             tex = noise[sel]
         elif name == "stripes":
-            tex = torch.sin(_PI * freq[sel] * (x * torch.cos(angle[sel]) + y * torch.sin(angle[sel])))
+            tex = torch.sin(math.pi * freq[sel] * (x * torch.cos(angle[sel]) + y * torch.sin(angle[sel])))
         else:  # checker
             f = freq[sel] / 2
-            tex = torch.sign(torch.sin(_PI * f * x) * torch.sin(_PI * f * y))
+            tex = torch.sign(torch.sin(math.pi * f * x) * torch.sin(math.pi * f * y))
         out[sel] = tex
     return out
 
@@ -521,14 +416,185 @@ def _blur_matrix(size: int, sigma: float) -> torch.Tensor:
     return B
 
 
-def _blur(images: torch.Tensor, sigma: float) -> torch.Tensor:
-    """Separable Gaussian blur of ``[..., H, W]`` images with standard deviation ``sigma`` pixels."""
+def blur_images(images: torch.Tensor, sigma: float) -> torch.Tensor:
+    """Separable Gaussian blur of ``[..., H, W]`` images with standard deviation ``sigma`` pixels (edges replicated).
+
+    The blur of the world's out-of-focus regions.
+
+    Examples:
+        >>> x = torch.zeros(1, 9, 9); x[0, 4, 4] = 1.0
+        >>> y = blur_images(x, 1.0)
+        >>> round(float(y.sum()), 4), bool(y[0, 4, 4] < 1)
+        (1.0, True)
+    """
     B = _blur_matrix(images.shape[-1], sigma).to(images)
     return B.T @ (images @ B)
 
 
+@dataclass
+class _Layout:
+    """What is in each scene: ``K`` slots of objects and their ground truth (see :class:`ObjectBatch`)."""
+
+    count: torch.Tensor
+    kinds: torch.Tensor
+    scale: torch.Tensor
+    xy: torch.Tensor
+    rotation: torch.Tensor
+    facing: torch.Tensor
+    colour: torch.Tensor
+    stroke: torch.Tensor
+
+    @property
+    def slots(self) -> int:
+        return self.kinds.shape[1]
+
+
+def _layout(cfg: ObjectWorldConfig, n: int, g: torch.Generator) -> _Layout:
+    """Draw the objects of ``n`` scenes: kinds, positions, sizes, rotations, poses, colours, stroke widths."""
+    if cfg.task == "object":
+        count = torch.ones(n, dtype=torch.long)
+        kinds = torch.randint(len(cfg.kinds), (n, 1), generator=g)
+        scale = _uniform(g, n, *cfg.scale, 1)
+        lim = (0.92 - scale).clamp_min(0)
+        xy = (torch.rand(n, 1, 2, generator=g) * 2 - 1) * lim[..., None]
+    else:
+        K = cfg.max_objects
+        count = torch.randint(1, K + 1, (n,), generator=g)
+        quadrants = torch.rand(n, 4, generator=g).argsort(-1)[:, :K]  # distinct quadrants
+        present = torch.arange(K)[None] < count[:, None]
+        kinds = torch.where(present, torch.randint(len(cfg.kinds), (n, K), generator=g), -1)
+        scale = _uniform(g, n, *cfg.count_scale, K)
+        qx = torch.where(quadrants % 2 == 0, -0.5, 0.5)
+        qy = torch.where(quadrants < 2, 0.5, -0.5)
+        jitter = (torch.rand(n, K, 2, generator=g) * 2 - 1) * (0.45 - scale).clamp_min(0)[..., None]
+        xy = torch.stack([qx, qy], -1) + jitter
+    K = kinds.shape[1]
+    rot_max = torch.tensor([MAX_ROTATION[k] for k in cfg.kinds])
+    rotation = (torch.rand(n, K, generator=g) * 2 - 1) * rot_max[kinds.clamp_min(0)]
+    can_face = torch.tensor([k in FACING_KINDS for k in cfg.kinds])
+    flip = torch.where(torch.rand(n, K, generator=g) < 0.5, -1, 1)
+    facing = torch.where(can_face[kinds.clamp_min(0)] & (kinds >= 0), flip, 0)
+    colour = torch.randint(len(cfg.colours), (n, K), generator=g)
+    stroke = _uniform(g, n, *cfg.stroke)
+    return _Layout(count, kinds, scale, xy, rotation, facing, colour, stroke)
+
+
+class _Canvas:
+    """``n`` scenes being painted (channels last), with the colour drawn at each pixel (``-1``: background)."""
+
+    def __init__(self, back: torch.Tensor, palette: torch.Tensor):
+        n, size, _ = back.shape
+        self.size, self.palette = size, palette
+        self.pixels = back[..., None].expand(n, size, size, 3).clone()
+        self.colour_map = torch.full((n, size, size), -1, dtype=torch.long)
+
+    def paint(self, idx: torch.Tensor, alpha: torch.Tensor, rows: torch.Tensor, cols: torch.Tensor,
+              colour: torch.Tensor) -> torch.Tensor:
+        """Composite coverage ``alpha`` ``[m, w, w]`` of windows ``rows``/``cols`` in palette colours ``colour``
+        ``[m]`` onto scenes ``idx``; record the colour where ``alpha > 0.5``; return the windows' flat pixel
+        indices ``[m, w, w]``."""
+        size, flat = self.size, self.pixels.view(-1, 3)
+        where = (idx[:, None, None] * size + rows[:, :, None]) * size + cols[:, None, :]
+        a = alpha[..., None]
+        flat[where] = flat[where] * (1 - a) + self.palette[colour][:, None, None, :] * a
+        _put(self.colour_map, where, alpha > 0.5, colour[:, None, None])
+        return where
+
+
+def _background(cfg: ObjectWorldConfig, n: int, g: torch.Generator, X: torch.Tensor,
+                Y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(texture [n], grey [n, H, W])``: a grey level plus a texture, contrasting with the stroke colours."""
+    texture = torch.randint(len(cfg.textures), (n,), generator=g)
+    contrast = _uniform(g, n, *cfg.texture_contrast)[:, None, None]
+    level = _uniform(g, n, 0.25, 0.6)
+    back = (level[:, None, None] + contrast * _texture(texture, X, Y, g, cfg.size, cfg.textures)).clamp(0, 1)
+    return texture, back
+
+
+def _draw_distractors(canvas: _Canvas, cfg: ObjectWorldConfig, g: torch.Generator,
+                      stroke: torch.Tensor) -> torch.Tensor:
+    """Paint short straight strokes and small dots; return their ``[n, H, W]`` mask."""
+    n, size, pixel = len(stroke), cfg.size, 2.0 / cfg.size
+    distractor = torch.zeros(n, size, size, dtype=torch.bool)
+    D = cfg.max_distractors
+    if D == 0:
+        return distractor
+    n_seg = torch.randint(D + 1, (n,), generator=g)
+    n_dot = torch.randint(D + 1, (n,), generator=g)
+    for d in range(D):
+        for kind_, counts in (("seg", n_seg), ("dot", n_dot)):
+            idx = (counts > d).nonzero().flatten()
+            if len(idx) == 0:
+                continue
+            m = len(idx)
+            c = torch.rand(m, 2, generator=g) * 1.8 - 0.9
+            x, y, rows, cols = _windows(c, 0.38 if kind_ == "seg" else 0.12, size)
+            du, dv = x - c[:, 0, None, None], y - c[:, 1, None, None]
+            if kind_ == "seg":
+                half = _uniform(g, m, 0.1, 0.3)[:, None, None]
+                ang = _uniform(g, m, 0.0, math.pi)[:, None, None]
+                along = (du * torch.cos(ang) + dv * torch.sin(ang)).abs()
+                across = -du * torch.sin(ang) + dv * torch.cos(ang)
+                dist = torch.hypot((along - half).clamp_min(0), across)
+                alpha = _coverage(dist, stroke[idx, None, None], pixel)
+            else:
+                r = _uniform(g, m, 0.03, 0.07)[:, None, None]
+                alpha = _coverage(torch.hypot(du, dv) - r, None, pixel)
+            col = torch.randint(len(cfg.colours), (m,), generator=g)
+            where = canvas.paint(idx, alpha, rows, cols, col)
+            _or(distractor, where, alpha > 0.5)
+    return distractor
+
+
+def _draw_objects(canvas: _Canvas, cfg: ObjectWorldConfig, lay: _Layout
+                  ) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor], torch.Tensor]:
+    """Paint the objects, slot by slot and kind by kind; return ``(part_masks, object_masks, instance)``."""
+    n, size, pixel = len(lay.kinds), cfg.size, 2.0 / cfg.size
+    part_masks = {p: torch.zeros(n, size, size, dtype=torch.bool) for p in PARTS}
+    object_masks = {k: torch.zeros(n, size, size, dtype=torch.bool) for k in cfg.kinds}
+    instance = torch.full((n, size, size), -1, dtype=torch.long)
+    for k in range(lay.slots):
+        for ki, kind in enumerate(cfg.kinds):
+            idx = (lay.kinds[:, k] == ki).nonzero().flatten()
+            if len(idx) == 0:
+                continue
+            s, xy, rot, facing = lay.scale[idx, k], lay.xy[idx, k], lay.rotation[idx, k], lay.facing[idx, k]
+            x, y, rows, cols = _windows(xy, REACH[kind] * float(s.max()) + cfg.stroke[1] + pixel, size)
+            cos, sin = torch.cos(rot)[:, None, None], torch.sin(rot)[:, None, None]
+            dx, dy = x - xy[:, 0, None, None], y - xy[:, 1, None, None]
+            mirror = torch.where(facing == 0, 1, facing).float()[:, None, None]
+            u = (cos * dx + sin * dy) / s[:, None, None] * mirror  # facing left = mirrored
+            v = (-sin * dx + cos * dy) / s[:, None, None]
+            parts = render_parts(kind, u, v, s, lay.stroke[idx], pixel)
+            alpha = torch.stack(list(parts.values())).amax(0)
+            where = canvas.paint(idx, alpha, rows, cols, lay.colour[idx, k])
+            on = alpha > 0.5
+            for p, a in parts.items():
+                _or(part_masks[p], where, a > 0.5)
+            _or(object_masks[kind], where, on)
+            _put(instance, where, on, torch.tensor(k))
+    return part_masks, object_masks, instance
+
+
+def _blur_region(images: torch.Tensor, cfg: ObjectWorldConfig, g: torch.Generator, X: torch.Tensor,
+                 Y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Blur a random half-plane of some scenes in place; return ``(blurred [n], blur_mask [n, H, W])``."""
+    n = len(images)
+    blurred = torch.rand(n, generator=g) < cfg.p_blur
+    normal = _uniform(g, n, 0.0, 2 * math.pi)[:, None, None]
+    offset = _uniform(g, n, -0.4, 0.4)[:, None, None]
+    blur_mask = ((X * torch.cos(normal) + Y * torch.sin(normal)) > offset) & blurred[:, None, None]
+    bidx = blurred.nonzero().flatten()
+    if len(bidx):
+        images[bidx] = torch.where(blur_mask[bidx, None], blur_images(images[bidx], cfg.blur_sigma), images[bidx])
+    return blurred, blur_mask
+
+
 def render_objects(n: int, seed: int = 0, config: ObjectWorldConfig | None = None) -> ObjectBatch:
     """Draw ``n`` scenes of the object world.
+
+    The stages, in the order they draw from the seeded generator: the layout of the objects,
+    the background, the distractors, the objects, the out-of-focus region; then the masks.
 
     Args:
         n: Number of scenes (> 0).
@@ -552,131 +618,21 @@ def render_objects(n: int, seed: int = 0, config: ObjectWorldConfig | None = Non
     cfg = config or ObjectWorldConfig()
     _check_config(cfg)
     g = torch.Generator().manual_seed(int(seed))
-    size, pixel = cfg.size, 2.0 / cfg.size
-    X, Y = _grid(size)
-    n_kinds, n_col = len(cfg.kinds), len(cfg.colours)
-    palette = torch.tensor([COLOURS[c] for c in cfg.colours])
-
-    # --- what is in each scene -------------------------------------------------------------
-    if cfg.task == "object":
-        K = 1
-        count = torch.ones(n, dtype=torch.long)
-        kinds = torch.randint(n_kinds, (n, 1), generator=g)
-        scale = _uniform(g, n, *cfg.scale, 1)
-        lim = (0.92 - scale).clamp_min(0)
-        xy = (torch.rand(n, 1, 2, generator=g) * 2 - 1) * lim[..., None]
-    else:
-        K = cfg.max_objects
-        count = torch.randint(1, K + 1, (n,), generator=g)
-        quadrants = torch.rand(n, 4, generator=g).argsort(-1)[:, :K]  # distinct quadrants
-        present = torch.arange(K)[None] < count[:, None]
-        kinds = torch.where(present, torch.randint(n_kinds, (n, K), generator=g), -1)
-        scale = _uniform(g, n, *cfg.count_scale, K)
-        qx = torch.where(quadrants % 2 == 0, -0.5, 0.5)
-        qy = torch.where(quadrants < 2, 0.5, -0.5)
-        jitter = (torch.rand(n, K, 2, generator=g) * 2 - 1) * (0.45 - scale).clamp_min(0)[..., None]
-        xy = torch.stack([qx, qy], -1) + jitter
-    rot_max = torch.tensor([MAX_ROTATION[k] for k in cfg.kinds])
-    rotation = (torch.rand(n, K, generator=g) * 2 - 1) * rot_max[kinds.clamp_min(0)]
-    can_face = torch.tensor([k in FACING_KINDS for k in cfg.kinds])
-    flip = torch.where(torch.rand(n, K, generator=g) < 0.5, -1, 1)
-    facing = torch.where(can_face[kinds.clamp_min(0)] & (kinds >= 0), flip, 0)
-    colour = torch.randint(n_col, (n, K), generator=g)
-    stroke = _uniform(g, n, *cfg.stroke)
-
-    # --- background: grey level + texture, contrasting with the stroke colours ---------------
-    texture = torch.randint(len(cfg.textures), (n,), generator=g)
-    contrast = _uniform(g, n, *cfg.texture_contrast)[:, None, None]
-    level = _uniform(g, n, 0.25, 0.6)
-    back = (level[:, None, None] + contrast * _texture(texture, X, Y, g, size, cfg.textures)).clamp(0, 1)
-    canvas = back[..., None].expand(n, size, size, 3).clone()  # channels-last while painting
-    colour_map = torch.full((n, size, size), -1, dtype=torch.long)
-
-    flat_canvas = canvas.view(-1, 3)
-
-    def paint(idx: torch.Tensor, alpha: torch.Tensor, rows: torch.Tensor, cols: torch.Tensor,
-              rgb: torch.Tensor) -> torch.Tensor:
-        """Composite coverage ``alpha`` [m, w, w] of windows ``rows``/``cols`` in colour ``rgb`` [m, 3]
-        onto scenes ``idx``; returns the windows' flat pixel indices ``[m, w, w]``."""
-        where = (idx[:, None, None] * size + rows[:, :, None]) * size + cols[:, None, :]
-        a = alpha[..., None]
-        flat_canvas[where] = flat_canvas[where] * (1 - a) + rgb[:, None, None, :] * a
-        return where
-
-    # --- distractors: short straight strokes and small dots ----------------------------------
-    distractor = torch.zeros(n, size, size, dtype=torch.bool)
-    D = cfg.max_distractors
-    if D > 0:
-        n_seg = torch.randint(D + 1, (n,), generator=g)
-        n_dot = torch.randint(D + 1, (n,), generator=g)
-        for d in range(D):
-            for kind_, counts in (("seg", n_seg), ("dot", n_dot)):
-                idx = (counts > d).nonzero().flatten()
-                if len(idx) == 0:
-                    continue
-                m = len(idx)
-                c = torch.rand(m, 2, generator=g) * 1.8 - 0.9
-                x, y, rows, cols = _windows(c, 0.38 if kind_ == "seg" else 0.12, size)
-                du, dv = x - c[:, 0, None, None], y - c[:, 1, None, None]
-                if kind_ == "seg":
-                    half = _uniform(g, m, 0.1, 0.3)[:, None, None]
-                    ang = _uniform(g, m, 0.0, _PI)[:, None, None]
-                    along = (du * torch.cos(ang) + dv * torch.sin(ang)).abs()
-                    across = -du * torch.sin(ang) + dv * torch.cos(ang)
-                    dist = torch.hypot((along - half).clamp_min(0), across)
-                    alpha = _coverage(dist, stroke[idx, None, None], pixel)
-                else:
-                    r = _uniform(g, m, 0.03, 0.07)[:, None, None]
-                    alpha = _coverage(torch.hypot(du, dv) - r, None, pixel)
-                col = torch.randint(n_col, (m,), generator=g)
-                where = paint(idx, alpha, rows, cols, palette[col])
-                on = alpha > 0.5
-                _or(distractor, where, on)
-                _put(colour_map, where, on, col[:, None, None])
-
-    # --- objects, slot by slot, kind by kind ------------------------------------------------
-    part_masks = {p: torch.zeros(n, size, size, dtype=torch.bool) for p in PARTS}
-    object_masks = {k: torch.zeros(n, size, size, dtype=torch.bool) for k in cfg.kinds}
-    instance = torch.full((n, size, size), -1, dtype=torch.long)
-    for k in range(K):
-        for ki, kind in enumerate(cfg.kinds):
-            idx = (kinds[:, k] == ki).nonzero().flatten()
-            if len(idx) == 0:
-                continue
-            s = scale[idx, k]
-            x, y, rows, cols = _windows(xy[idx, k], REACH[kind] * float(s.max()) + cfg.stroke[1] + pixel, size)
-            cos, sin = torch.cos(rotation[idx, k])[:, None, None], torch.sin(rotation[idx, k])[:, None, None]
-            dx, dy = x - xy[idx, k, 0, None, None], y - xy[idx, k, 1, None, None]
-            mirror = torch.where(facing[idx, k] == 0, 1, facing[idx, k]).float()[:, None, None]
-            u = (cos * dx + sin * dy) / s[:, None, None] * mirror  # facing left = mirrored
-            v = (-sin * dx + cos * dy) / s[:, None, None]
-            parts = render_parts(kind, u, v, s, stroke[idx], pixel)
-            alpha = torch.stack(list(parts.values())).amax(0)
-            where = paint(idx, alpha, rows, cols, palette[colour[idx, k]])
-            on = alpha > 0.5
-            for p, a in parts.items():
-                _or(part_masks[p], where, a > 0.5)
-            _or(object_masks[kind], where, on)
-            _put(instance, where, on, torch.tensor(k))
-            _put(colour_map, where, on, colour[idx, k][:, None, None])
-
-    # --- out of focus: a half-plane of some scenes is blurred -----------------------------
-    blurred = torch.rand(n, generator=g) < cfg.p_blur
-    normal = _uniform(g, n, 0.0, 2 * _PI)[:, None, None]
-    offset = _uniform(g, n, -0.4, 0.4)[:, None, None]
-    blur_mask = ((X * torch.cos(normal) + Y * torch.sin(normal)) > offset) & blurred[:, None, None]
-    images = canvas.permute(0, 3, 1, 2).contiguous()
-    bidx = blurred.nonzero().flatten()
-    if len(bidx):
-        images[bidx] = torch.where(blur_mask[bidx, None], _blur(images[bidx], cfg.blur_sigma), images[bidx])
-
+    X, Y = _grid(cfg.size)
+    lay = _layout(cfg, n, g)
+    texture, back = _background(cfg, n, g, X, Y)
+    canvas = _Canvas(back, torch.tensor([COLOURS[c] for c in cfg.colours]))
+    distractor = _draw_distractors(canvas, cfg, g, lay.stroke)
+    part_masks, object_masks, instance = _draw_objects(canvas, cfg, lay)
+    images = canvas.pixels.permute(0, 3, 1, 2).contiguous()
+    blurred, blur_mask = _blur_region(images, cfg, g, X, Y)
     background = (instance < 0) & ~distractor
-    labels = kinds[:, 0].clone() if cfg.task == "object" else count - 1
+    labels = lay.kinds[:, 0].clone() if cfg.task == "object" else lay.count - 1
     return ObjectBatch(
-        images=images.clamp(0, 1), labels=labels, kinds=kinds, xy=xy, scale=scale, rotation=rotation,
-        facing=facing, colour=colour, count=count, texture=texture, blurred=blurred,
-        part_masks=part_masks, object_masks=object_masks,
-        colour_masks={c: colour_map == i for i, c in enumerate(cfg.colours)},
+        images=images.clamp(0, 1), labels=labels, kinds=lay.kinds, xy=lay.xy, scale=lay.scale,
+        rotation=lay.rotation, facing=lay.facing, colour=lay.colour, count=lay.count, texture=texture,
+        blurred=blurred, part_masks=part_masks, object_masks=object_masks,
+        colour_masks={c: canvas.colour_map == i for i, c in enumerate(cfg.colours)},
         texture_masks={t: background & (texture == i)[:, None, None] for i, t in enumerate(cfg.textures)},
         blur_mask=blur_mask, distractor_mask=distractor, instance=instance, config=cfg, seed=int(seed),
     )

@@ -34,8 +34,8 @@ def exercise_of(grade_id: str) -> str:
     """The exercise a graded cell belongs to: its id without ``_visible``/``_hidden``.
 
     Examples:
-        >>> exercise_of("ex1_1_visible"), exercise_of("ex1_1_hidden"), exercise_of("written_why")
-        ('ex1_1', 'ex1_1', 'written_why')
+        >>> exercise_of("ex1_1_visible"), exercise_of("ex1_1_hidden"), exercise_of("written1_1")
+        ('ex1_1', 'ex1_1', 'written1_1')
     """
     return _SUFFIX.sub("", grade_id)
 

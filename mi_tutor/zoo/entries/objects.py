@@ -16,7 +16,7 @@ windows above) reads from the weights (``COMPOSITION_READ``; one seed of three).
 Every net is a :class:`~mi_tutor.vision.architectures.ZooCNN`: stages
 ``layer1`` (64 x 64), ``layer2`` (32 x 32), ``layer3`` (16 x 16), ``layer4``
 (8 x 8), then ``head``. The findings measured on the shipped weights
-(:mod:`mi_tutor.vision.findings`) are in each entry's ``info`` (and in
+(:mod:`mi_tutor.circuits_vision.findings`) are in each entry's ``info`` (and in
 ``site/api/vision_findings.md``).
 """
 
@@ -56,7 +56,7 @@ OBJECT_MODELS: list[str] = []
 # "what_failed" / "what_worked". Accuracy on 2,000 held-out scenes (seed 10**9); train_s is wall time on the
 # shared 2-core CPU (load 6-10: the first two nets ran while the machine was ~8x oversubscribed), train_cpu_s
 # the CPU time of the training process (not recorded for the first two). Findings per stage from
-# ``mi_tutor.vision.findings.measure_findings(net)`` (seed 2024, 512 scenes):
+# ``mi_tutor.circuits_vision.findings.measure_findings(net)`` (seed 2024, 512 scenes):
 #   curve_family_layerK = (curve units with >= 2x curve over line, largest gap in degrees) over 16 orientations;
 #   circle_units_from_layerK = next-stage units whose weights from that family follow a circle;
 #   composition_layerK = car unit in the next stage with wheel weights + below / - above and window - below / + above;

@@ -1,7 +1,10 @@
 """Measuring the Circuits findings in the object-world zoo CNNs (``*_objects_*``).
 
-Each function measures one finding of issue 9 on a trained :class:`~.architectures.ZooCNN`,
-from stimuli, world scenes and the weights; none of them trains anything:
+Each function measures one finding on a trained :class:`~mi_tutor.vision.architectures.ZooCNN`,
+from stimuli, world scenes and the weights; none of them trains anything. The rules that pick
+the units are those of the lesson's tools (:mod:`.next_layer`, :mod:`.polysemantic`,
+:func:`~mi_tutor.vision.tuning.find_curve_family`), the weights those of :func:`.stages.stage_entry`;
+what is added here is the scenes, the probes and the null distributions:
 
 * :func:`layer_curve_family` - a curve family in one stage (>= 16 orientations,
   2x curve over line, gaps between preferred orientations);
@@ -14,44 +17,40 @@ from stimuli, world scenes and the weights; none of them trains anything:
   either way, fed positively by a left-facing and a right-facing unit;
 * :func:`polysemantic_units` - units that fire on two unrelated object kinds,
   found with the object masks;
-* :func:`high_low_units` - units that fire where a sharp texture meets a blurred one.
-
-A stage ``layerK`` is read through the **first conv of the next stage**
-(:func:`stage_entry`): its weights, with batch norm folded in, are the weights
-"between" the two stages, and its post-ReLU output is the next-stage unit.
+* :func:`high_low_units` - units that fire where a sharp texture meets a blurred one;
+* :func:`measure_findings` - all of them, stage by stage, as the zoo entries record them.
 
 Examples:
     >>> from mi_tutor.vision.architectures import build_zoo_net
     >>> net = build_zoo_net("plainnet").eval()
-    >>> w, act = stage_entry(net, "layer3")
-    >>> w.shape, act(torch.zeros(1, 3, 64, 64)).shape
-    (torch.Size([64, 48, 3, 3]), torch.Size([1, 64, 8, 8]))
+    >>> len(polysemantic_units(net, "layer3", n=32, threshold=10.0))
+    0
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
-from ..circuits_vision import CurveFamily, StimulusStyle, find_curve_family, orientation_selectivity, tuning_map
-from ..validation import check_choice, check_range
-from .objects import ObjectBatch, ObjectWorldConfig, render_objects
+from ..hooks import collect
+from ..validation import check_choice
+from ..vision.objects import FACING_KINDS, ObjectBatch, ObjectWorldConfig, blur_images, render_objects
+from ..vision.stimuli import StimulusStyle
+from ..vision.tuning import CurveFamily, find_curve_family, orientation_selectivity, tuning_map
+from .next_layer import circle_alignment, circle_template, find_composition_units, find_pose_units, part_contrast
+from .polysemantic import PolysemanticUnit, concept_scores, find_polysemantic, kinds_share_part, object_concept_masks
+from .stages import READS, check_stage, receptive_field_centre, stage_entry, stage_names
 
 __all__ = [
     "STIMULUS_STYLE",
     "CURVATURES",
     "PROBE_STYLES",
-    "receptive_field_centre",
     "probe_tuning",
     "layer_curve_family",
-    "stage_entry",
-    "expanded_weights",
-    "layer_activations",
     "CircleUnits",
     "circle_units",
     "Composition",
@@ -75,73 +74,6 @@ PROBE_STYLES: tuple[StimulusStyle, ...] = tuple(
 CURVATURES: tuple[float, ...] = (0.0, 1.5, 2.5, 4.0, 6.0, 9.0, 12.0)
 
 
-def _stages(model: nn.Module) -> list[str]:
-    return [name for name, _ in model.named_children() if name.startswith("layer")]
-
-
-def _check_stage(model: nn.Module, layer: str, need_next: bool = False) -> str | None:
-    stages = _stages(model)
-    check_choice("layer", layer, stages[:-1] if need_next else stages)
-    i = stages.index(layer)
-    return stages[i + 1] if need_next else None
-
-
-def layer_activations(model: nn.Module, names: Sequence[str], images: torch.Tensor,
-                      batch_size: int = 256) -> dict[str, torch.Tensor]:
-    """Outputs of the modules ``names`` on ``images`` ``[n, 3, H, W]`` (no grad), concatenated over batches.
-
-    Examples:
-        >>> net = nn.Sequential(nn.Conv2d(3, 2, 3), nn.ReLU())
-        >>> layer_activations(net, ["1"], torch.zeros(3, 3, 8, 8))["1"].shape
-        torch.Size([3, 2, 6, 6])
-    """
-    modules = dict(model.named_modules())
-    for name in names:
-        check_choice("names", name, [m for m in modules if m])
-    device = next(model.parameters()).device
-    out: dict[str, list[torch.Tensor]] = {name: [] for name in names}
-    store: dict[str, torch.Tensor] = {}
-    handles = [modules[name].register_forward_hook(lambda m, i, o, n=name: store.__setitem__(n, o.detach()))
-               for name in names]
-    try:
-        with torch.no_grad():
-            for i in range(0, len(images), batch_size):
-                model(images[i:i + batch_size].to(device))
-                for name in names:
-                    out[name].append(store[name].cpu())
-    finally:
-        for h in handles:
-            h.remove()
-    return {name: torch.cat(v) for name, v in out.items()}
-
-
-def receptive_field_centre(model: nn.Module, layer: str, size: int = 64, n: int = 4,
-                           seed: int = 0) -> tuple[float, float]:
-    """Where in the image (``x`` right, ``y`` up, in ``[-1, 1]``) the centre unit of ``layer`` looks.
-
-    The centroid of ``|d activation / d pixel|`` of the units at the map's
-    centre ``[h // 2, w // 2]``, averaged over ``n`` noise images. Pooling and
-    strided convs put that centre a pixel or two off the image's centre; a
-    tuning probe drawn there hits the unit where it looks.
-    """
-    _check_stage(model, layer)
-    device = next(model.parameters()).device
-    g = torch.Generator().manual_seed(seed)
-    x = torch.rand(n, 3, size, size, generator=g).to(device).requires_grad_(True)
-    store = {}
-    handle = dict(model.named_modules())[layer].register_forward_hook(lambda m, i, o: store.__setitem__("a", o))
-    try:
-        model(x)
-    finally:
-        handle.remove()
-    a = store["a"]
-    a[:, :, a.shape[2] // 2, a.shape[3] // 2].sum().backward()
-    w = x.grad.detach().abs().sum((0, 1)).cpu()
-    coords = (torch.arange(size, dtype=torch.float32) + 0.5) / size * 2 - 1
-    total = w.sum().clamp_min(1e-12)
-    return float((w.sum(0) * coords).sum() / total), float((w.sum(1) * -coords).sum() / total)
-
-
 def probe_tuning(model: nn.Module, layer: str, n_orientations: int = 16, curvatures: Sequence[float] = CURVATURES,
                  styles: Sequence[StimulusStyle] | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Tuning map of ``layer`` averaged over cosmetic ``styles`` (default :data:`PROBE_STYLES`).
@@ -152,7 +84,7 @@ def probe_tuning(model: nn.Module, layer: str, n_orientations: int = 16, curvatu
     Returns:
         ``(tuning [n_units, n_curv, n_orient], orientations [n_orient], curvatures [n_curv])``.
     """
-    _check_stage(model, layer)
+    check_stage(model, layer)
     if n_orientations < 1:
         raise ValueError(f"`n_orientations` must be positive, got {n_orientations}")
     styles = list(styles or PROBE_STYLES)
@@ -194,142 +126,6 @@ def layer_curve_family(model: nn.Module, layer: str, n_orientations: int = 16,
     return find_curve_family(tuning, orientations, curvatures_t, min_separation=min_separation, **criteria)
 
 
-def stage_entry(model: nn.Module, layer: str) -> tuple[torch.Tensor, Callable[[torch.Tensor], torch.Tensor]]:
-    """Weights from stage ``layer`` into the next stage, and the next-stage units they feed.
-
-    The first ``nn.Conv2d`` of the stage after ``layer`` reads ``layer``'s
-    output (after max pooling in plain and VGG nets). Its weight, scaled by
-    the batch norm that follows it (``gamma / sqrt(var + eps)``), is returned
-    with the function mapping images to that conv's post-ReLU output.
-
-    Returns:
-        ``(weight [C_next, C_layer, k, k], units(images) -> [n, C_next, h, w])``.
-    """
-    nxt = _check_stage(model, layer, need_next=True)
-    stage = getattr(model, nxt)
-    mods = list(stage.modules())
-    conv = next(m for m in mods if isinstance(m, nn.Conv2d))
-    bn = next(m for m in mods[mods.index(conv):] if isinstance(m, nn.BatchNorm2d))
-    scale = (bn.weight / torch.sqrt(bn.running_var + bn.eps)).detach()
-    weight = conv.weight.detach() * scale[:, None, None, None]
-    name = next(n for n, m in model.named_modules() if m is bn)
-
-    def units(images: torch.Tensor) -> torch.Tensor:
-        return F.relu(layer_activations(model, [name], images)[name])
-
-    return weight.cpu(), units
-
-
-def _linearised_stage(model: nn.Module, layer: str) -> tuple[nn.Module, nn.Module | None, str]:
-    """A copy of the stage after ``layer`` with every ReLU removed (BN in eval mode is affine), its
-    leading max pooling split off (the pooled map is the input whose taps the weights address)."""
-    import copy
-
-    nxt = _check_stage(model, layer, need_next=True)
-    stage = copy.deepcopy(getattr(model, nxt)).eval()
-    for module in stage.modules():
-        for child_name, child in list(module.named_children()):
-            if isinstance(child, nn.ReLU):
-                setattr(module, child_name, nn.Identity())
-    pool = None
-    if isinstance(stage, nn.Sequential) and len(stage) and isinstance(stage[0], nn.MaxPool2d):
-        pool, stage = stage[0], stage[1:]
-    return stage, pool, nxt
-
-
-def expanded_weights(model: nn.Module, layer: str, size: int = 17
-                     ) -> tuple[torch.Tensor, Callable[[torch.Tensor], torch.Tensor], float]:
-    """Weights from stage ``layer`` to the **output** of the next stage, through all its convs.
-
-    The "expanded weights" of the Circuits papers: the next stage with its
-    nonlinearities removed is an affine map; its linear part, read at one
-    output position, is a ``k x k`` kernel from every unit of ``layer`` (after
-    the stage's max pooling, if any) to every unit of the next stage's output.
-    For a stage of one conv it equals :func:`stage_entry`'s weights; for two 3x3
-    convs (VGG) it is 5 x 5; for a stride-2 residual block it is 7 x 7 on the
-    unpooled map, skip connection included.
-
-    Args:
-        model: A zoo CNN.
-        layer: The stage whose units are read.
-        size: Side of the probe input map (odd, large enough that padding never reaches the centre).
-
-    Returns:
-        ``(weight [C_next, C_layer, k, k], units(images) -> [n, C_next, h, w], spacing)``:
-        ``units`` is the next stage's post-ReLU output and ``spacing`` the distance
-        between two taps of the kernel in input pixels.
-
-    Examples:
-        >>> from mi_tutor.vision.architectures import build_zoo_net
-        >>> net = build_zoo_net("vgg").eval()
-        >>> w, units, spacing = expanded_weights(net, "layer3")
-        >>> w.shape, spacing
-        (torch.Size([64, 48, 5, 5]), 8.0)
-    """
-    stage, pool, nxt = _linearised_stage(model, layer)
-    stage = stage.cpu()
-    c_in = next(m for m in stage.modules() if isinstance(m, nn.Conv2d)).in_channels
-    x = torch.zeros(1, c_in, size, size, requires_grad=True)
-    out = stage(x)
-    centre_out = out.shape[-1] // 2
-    stride = (size - 1) // max(out.shape[-1] - 1, 1)
-    rows = []
-    for o in range(out.shape[1]):
-        (g,) = torch.autograd.grad(out[0, o, centre_out, centre_out], x, retain_graph=True)
-        rows.append(g[0])
-    jac = torch.stack(rows).detach()                                         # [C_next, C_layer, size, size]
-    c = centre_out * stride
-    support = jac.abs().amax((0, 1)) > 1e-7 * jac.abs().max().clamp_min(1e-30)
-    ys, xs = support.nonzero(as_tuple=True)
-    r = int(max((ys - c).abs().max(), (xs - c).abs().max())) if len(ys) else 0
-    weight = jac[:, :, c - r:c + r + 1, c - r:c + r + 1]
-    probe = torch.zeros(1, 3, 64, 64, device=next(model.parameters()).device)
-    shapes = {n: a.shape[-1] for n, a in layer_activations(model, [layer], probe).items()}
-    spacing = 64 / shapes[layer] * (2 if pool is not None else 1)
-
-    def units(images: torch.Tensor) -> torch.Tensor:
-        return layer_activations(model, [nxt], images)[nxt]
-
-    return weight, units, float(spacing)
-
-
-#: How weights between two stages are read: the first conv of the next stage, or the whole next stage expanded.
-READS: tuple[str, ...] = ("conv", "stage")
-#: How :func:`composition` picks its part units.
-PART_CHOICES: tuple[str, ...] = ("mask", "contrast")
-
-
-def _offsets(k: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """``(dx, dy)`` of a ``k x k`` kernel's taps, x right and y up (row 0 is the top)."""
-    r = torch.arange(k, dtype=torch.float32) - (k - 1) / 2
-    dy, dx = torch.meshgrid(-r, r, indexing="ij")
-    return dx, dy
-
-
-def circle_template(orientations: torch.Tensor, k: int = 3, radius: float | None = None,
-                    width: float = 0.5) -> torch.Tensor:
-    """``[n, k, k]`` expected weights from curve units onto a circle unit at the kernel's centre.
-
-    A circle's point in direction ``phi`` from its centre bulges towards
-    ``phi``; so a curve unit of orientation ``theta`` should be wanted at the
-    taps in direction ``theta`` (weight ``cos(direction - theta)``, 0 at the centre).
-    With ``radius`` (in taps) the template keeps the ring of taps at that
-    distance from the centre (Gaussian falloff of ``width`` taps): a circle of
-    one size in a kernel larger than 3 x 3.
-
-    Examples:
-        >>> t = circle_template(torch.tensor([0.0]))
-        >>> t[0, 1].tolist()  # middle row: left tap negative, right tap positive
-        [-1.0, 0.0, 1.0]
-    """
-    dx, dy = _offsets(k)
-    direction = torch.atan2(dy, dx)
-    t = torch.cos(direction[None] - orientations[:, None, None])
-    if radius is not None:
-        t = t * torch.exp(-(torch.hypot(dx, dy) - radius) ** 2 / (2 * width ** 2))
-    return torch.where((dx == 0) & (dy == 0), torch.zeros(()), t)
-
-
 @dataclass
 class CircleUnits:
     """Next-stage units built from a curve family like a circle.
@@ -362,23 +158,20 @@ def circle_units(model: nn.Module, layer: str, family: CurveFamily, n_shuffles: 
         n_shuffles: Permutations of the members' orientations for the null distribution.
         min_alignment: Minimum cosine with the circle template.
         seed: Seeds the shuffles.
-        read: ``"conv"``: the first conv of the next stage (:func:`stage_entry`);
-            ``"stage"``: the expanded weights into the next stage's output (:func:`expanded_weights`).
-        radius: Ring of the template in taps (:func:`circle_template`); ``None``: every tap.
+        read: ``read`` of :func:`~.stages.stage_entry`: ``"conv"``, the first conv of the next
+            stage; ``"stage"``, the expanded weights into the next stage's output.
+        radius: Ring of the template in taps (:func:`~.next_layer.circle_template`); ``None``: every tap.
 
     Returns:
         A :class:`CircleUnits`.
     """
     if len(family) < 2:
         raise ValueError(f"`family` needs at least 2 members to define a circle, got {len(family)}")
-    check_choice("read", read, READS)
-    weight = stage_entry(model, layer)[0] if read == "conv" else expanded_weights(model, layer)[0]
-    w = weight[:, family.channels]                                      # [C, n, k, k]
+    w = stage_entry(model, layer, read)[0][:, family.channels]          # [C, n, k, k]
     k = w.shape[-1]
 
     def align(orients: torch.Tensor) -> torch.Tensor:
-        t = circle_template(orients, k, radius).flatten()
-        return (w.flatten(1) @ t) / (w.flatten(1).norm(dim=1).clamp_min(1e-12) * t.norm())
+        return circle_alignment(w, orients, radius)
 
     theta = family.orientations.float()
     a = align(theta)
@@ -390,18 +183,6 @@ def circle_units(model: nn.Module, layer: str, family: CurveFamily, n_shuffles: 
     frac = (pos * (t > 0)).flatten(1).sum(1) / pos.flatten(1).sum(1).clamp_min(1e-12)
     chosen = [int(c) for c in a.argsort(descending=True) if a[c] >= min_alignment and pct[c] == 1.0]
     return CircleUnits(chosen, a, shuffled, pct, frac)
-
-
-def _spatial_max(acts: torch.Tensor) -> torch.Tensor:
-    return acts.amax(dim=(2, 3))
-
-
-def _part_scores(acts: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    """``[C]`` (mean activation where ``mask`` covers the map - mean elsewhere) / std, per unit."""
-    frac = F.adaptive_avg_pool2d(mask[:, None].float(), acts.shape[-2:])[:, 0] > 0
-    a = acts.permute(1, 0, 2, 3).flatten(1)
-    on = frac.flatten()
-    return (a[:, on].mean(1) - a[:, ~on].mean(1)) / a.std(1).clamp_min(1e-8)
 
 
 @dataclass
@@ -417,7 +198,7 @@ class Composition:
         kernels: ``[2, k, k]`` weights (BN folded) from each part unit into the object unit.
         top: ``[2]`` mean weight of the kernel's top row.
         bottom: ``[2]`` mean weight of its bottom row.
-        read: ``"conv"`` (first conv of the next stage) or ``"stage"`` (:func:`expanded_weights`).
+        read: ``"conv"`` (first conv of the next stage) or ``"stage"`` (the whole stage expanded).
         preference: ``[C_layer]`` every unit's preference for the ``below`` part over the
             ``above`` part (z-scored activation on one part's mask minus on the other's, object scenes).
         vertical: ``[C_layer]`` every unit's ``top - bottom`` row weight into the object unit.
@@ -454,10 +235,11 @@ def composition(model: nn.Module, layer: str, obj: str = "car", below: str = "wh
                 object_unit: int | None = None, selectivity: str = "mean", n_shuffles: int = 500) -> Composition:
     """Read the composition circuit ``obj`` = ``below`` part under ``above`` part from the weights.
 
-    The object unit is the unit of the stage after ``layer`` whose
-    (spatial-max) activation best separates scenes of ``obj`` from the rest; the
-    part units are units of ``layer`` chosen with the part masks (over scenes of
-    ``obj``); the circuit is the two kernels between them.
+    The units are picked by :func:`~.next_layer.find_composition_units` (the object unit of the
+    stage after ``layer`` whose spatial-max activation best separates scenes of ``obj`` from the
+    rest; the part units of ``layer`` with the part masks over scenes of ``obj``); the circuit is
+    the two kernels between them, and its population form the correlation, over every unit of
+    ``layer``, of preferring ``below`` to ``above`` with being wanted below rather than above.
 
     Args:
         model: A zoo CNN trained on the object task.
@@ -469,16 +251,17 @@ def composition(model: nn.Module, layer: str, obj: str = "car", below: str = "wh
         seed: Seed of those scenes.
         config: World config (default: the object task).
         batch: Ready scenes of the object task (then ``n``, ``seed``, ``config`` are ignored).
-        read: ``"conv"``: the weights of the first conv of the next stage into its
-            units (:func:`stage_entry`, 3 x 3); ``"stage"``: the expanded weights through
-            the whole next stage into its output units (:func:`expanded_weights`).
-        parts_by: ``"mask"``: each part unit is the unit most active on its part's mask
-            against everything else (it may be a unit for the whole object);
-            ``"contrast"``: the unit most active on its part's mask against the other part's mask.
+        read: ``read`` of :func:`~.stages.stage_entry`: ``"conv"``, the weights of the first conv
+            of the next stage into its units (3 x 3); ``"stage"``, the expanded weights through
+            the whole next stage into its output units.
+        parts_by: ``parts_by`` of :func:`~.next_layer.find_composition_units`: ``"mask"``, each part
+            unit is the unit most active on its part's mask against everything else (it may be a
+            unit for the whole object); ``"contrast"``, against the other part's mask.
         object_unit: Read this next-stage unit instead of the most selective one.
-        selectivity: How the object unit is chosen: ``"mean"``, its mean spatial-max activation on
-            ``obj`` scenes against the mean on all other scenes; ``"min"``, against the kind it
-            fires on most after ``obj`` (a unit for ``obj`` and not for a look-alike).
+        selectivity: How the object unit is chosen (:func:`~.next_layer.object_selectivity`):
+            ``"mean"``, its mean spatial-max activation on ``obj`` scenes against the mean on all
+            other scenes; ``"min"``, against the kind it fires on most after ``obj`` (a unit for
+            ``obj`` and not for a look-alike).
         n_shuffles: Permutations for ``vertical_p``.
 
     Examples:
@@ -488,54 +271,19 @@ def composition(model: nn.Module, layer: str, obj: str = "car", below: str = "wh
         (torch.Size([2, 5, 5]), torch.Size([48]))
     """
     check_choice("read", read, READS)
-    check_choice("parts_by", parts_by, PART_CHOICES)
-    check_choice("selectivity", selectivity, ("mean", "min"))
     batch = batch if batch is not None else render_objects(n, seed=seed, config=config or ObjectWorldConfig())
-    cfg = batch.config
-    check_choice("obj", obj, cfg.kinds)
-    for name, part in (("below", below), ("above", above)):
-        check_choice(name, part, batch.part_masks)
-    if read == "conv":
-        weight, units = stage_entry(model, layer)
-    else:
-        weight, units, _ = expanded_weights(model, layer)
-    is_obj = batch.labels == cfg.kinds.index(obj)
-    if not bool(is_obj.any()) or bool(is_obj.all()):
-        raise ValueError(f"`batch` needs scenes of {obj!r} and of other kinds; got {int(is_obj.sum())} of {len(is_obj)}")
-    nxt = _spatial_max(units(batch.images))
-    if selectivity == "mean":
-        score = (nxt[is_obj].mean(0) - nxt[~is_obj].mean(0)) / nxt.std(0).clamp_min(1e-8)
-    else:
-        others = torch.stack([nxt[batch.labels == i].mean(0) for i in batch.labels[~is_obj].unique()])
-        score = (nxt[is_obj].mean(0) - others.amax(0)) / nxt.std(0).clamp_min(1e-8)
-    if object_unit is not None:
-        check_range("object_unit", object_unit, 0, weight.shape[0] - 1)
-    o = int(score.argmax()) if object_unit is None else int(object_unit)
-    acts = layer_activations(model, [layer], batch.images[is_obj])[layer]
-    masks = [batch.part_masks[p][is_obj] for p in (below, above)]
-    pref = _contrast_scores(acts, masks[0], masks[1])
-    chosen, pscores = [], []
-    for i in range(2):
-        s = _part_scores(acts, masks[i]) if parts_by == "mask" else (pref if i == 0 else -pref)
-        chosen.append(int(s.argmax()))
-        pscores.append(float(s.max()))
+    weight, units = stage_entry(model, layer, read)
+    acts = collect(model, batch.images, layer)[layer]
+    found = find_composition_units(acts, units(batch.images), batch, obj, below, above, parts_by=parts_by,
+                                   selectivity=selectivity, object_unit=object_unit)
+    o, chosen = found.object_unit, list(found.part_units)
+    is_obj = batch.labels == batch.config.kinds.index(obj)
+    pref = part_contrast(acts[is_obj], batch.part_masks[below][is_obj], batch.part_masks[above][is_obj])
     kernels = weight[o, chosen]
     vertical = weight[o, :, 0].mean(-1) - weight[o, :, -1].mean(-1)
     corr, p = _correlation_test(pref, vertical, n_shuffles, seed)
-    return Composition(o, float(score[o]), (below, above), tuple(chosen), tuple(pscores), kernels,
+    return Composition(o, found.object_score, found.parts, found.part_units, found.part_scores, kernels,
                        kernels[:, 0].mean(-1), kernels[:, -1].mean(-1), read, pref, vertical, corr, p)
-
-
-def _contrast_scores(acts: torch.Tensor, mask_a: torch.Tensor, mask_b: torch.Tensor) -> torch.Tensor:
-    """``[C]`` (mean activation on cells covered by ``mask_a`` only - on cells of ``mask_b`` only) / std."""
-    hw = acts.shape[-2:]
-    on_a = F.adaptive_avg_pool2d(mask_a[:, None].float(), hw)[:, 0].flatten() > 0
-    on_b = F.adaptive_avg_pool2d(mask_b[:, None].float(), hw)[:, 0].flatten() > 0
-    a = acts.permute(1, 0, 2, 3).flatten(1)
-    only_a, only_b = on_a & ~on_b, on_b & ~on_a
-    if not bool(only_a.any()) or not bool(only_b.any()):
-        return torch.zeros(a.shape[0])
-    return (a[:, only_a].mean(1) - a[:, only_b].mean(1)) / a.std(1).clamp_min(1e-8)
 
 
 def _correlation_test(x: torch.Tensor, y: torch.Tensor, n_shuffles: int, seed: int) -> tuple[float, float]:
@@ -580,14 +328,13 @@ class PoseCircuit:
         return bool((self.weights > 0).all())
 
 
-def _pose_index(acts: torch.Tensor, facing: torch.Tensor) -> torch.Tensor:
-    left, right = acts[facing < 0].mean(0), acts[facing > 0].mean(0)
-    return (left - right) / (left + right).clamp_min(1e-8)
-
-
 def pose_circuit(model: nn.Module, layer: str, kind: str = "head", n: int = 1024, seed: int = 54321,
                  max_invariance: float = 0.15) -> PoseCircuit:
     """Find a left unit, a right unit in ``layer`` and the pose-invariant unit they feed.
+
+    The units are picked by :func:`~.next_layer.find_pose_units` on ``n // 2`` scenes of
+    ``kind`` and ``n // 2`` of the other kinds; the weights are those of the first conv of the
+    next stage (:func:`~.stages.stage_entry`), summed over the taps.
 
     Args:
         model: A zoo CNN trained on the object task.
@@ -597,68 +344,40 @@ def pose_circuit(model: nn.Module, layer: str, kind: str = "head", n: int = 1024
         seed: Seed of the scenes.
         max_invariance: Largest ``|pose index|`` of an invariant unit.
     """
-    from .objects import FACING_KINDS
-
     check_choice("kind", kind, FACING_KINDS)
     only = render_objects(n // 2, seed=seed, config=ObjectWorldConfig(kinds=(kind,)))
     rest = render_objects(n // 2, seed=seed + 1, config=ObjectWorldConfig(
         kinds=tuple(k for k in ObjectWorldConfig().kinds if k != kind)))
-    facing = only.facing[:, 0]
-    acts = _spatial_max(layer_activations(model, [layer], only.images)[layer])
-    idx = _pose_index(acts, facing)
-    strength = acts.mean(0) / acts.mean(0).max().clamp_min(1e-8)
-    pref = idx * strength.clamp(0, 1) ** 0.5  # strong units, not ones that barely fire
-    left, right = int(pref.argmax()), int(pref.argmin())
     weight, units = stage_entry(model, layer)
-    nxt_h, nxt_o = _spatial_max(units(only.images)), _spatial_max(units(rest.images))
-    nidx = _pose_index(nxt_h, facing)
-    both = torch.cat([nxt_h, nxt_o])
-    score = (nxt_h.mean(0) - nxt_o.mean(0)) / both.std(0).clamp_min(1e-8)
-    score = torch.where(nidx.abs() < max_invariance, score, torch.full_like(score, -float("inf")))
-    inv = int(score.argmax())
+    acts = collect(model, only.images, layer, pool="max")[layer]
+    found = find_pose_units(acts, only.facing[:, 0], units(only.images).amax(dim=(2, 3)),
+                            units(rest.images).amax(dim=(2, 3)), max_invariance)
+    left, right, inv = found.left_unit, found.right_unit, found.invariant_unit
     sums = weight[inv].sum((-1, -2))
     order = sums.argsort(descending=True).tolist()
-    return PoseCircuit(left, right, idx, inv, float(nidx[inv]), float(score[inv]),
+    return PoseCircuit(left, right, found.index, inv, found.invariant_index, found.invariant_score,
                        sums[[left, right]], (order.index(left), order.index(right)))
 
 
 def polysemantic_units(model: nn.Module, layer: str, n: int = 1024, seed: int = 777, threshold: float = 1.0,
-                       dilate: int = 5, batch: ObjectBatch | None = None) -> list[tuple[int, str, str, float, float]]:
+                       dilate: int = 5, batch: ObjectBatch | None = None) -> list[PolysemanticUnit]:
     """Units of ``layer`` that fire on two unrelated object kinds, found with the object masks.
 
     Each unit's score on kind ``k`` is how many standard deviations above its
-    mean it fires inside the (dilated by ``dilate`` px) masks of ``k``
-    objects. Two kinds are unrelated when they share no part
-    (``car`` and ``cart`` share wheels' hubs and windows; ``clock`` and ``sign`` share hands).
+    mean it fires inside the masks of ``k`` objects grown by ``dilate`` px
+    (:func:`~.polysemantic.concept_scores` on :func:`~.polysemantic.object_concept_masks`).
+    Two kinds are unrelated when they share no part (:func:`~.polysemantic.kinds_share_part`:
+    ``car`` and ``cart`` share wheels' hubs and windows; ``clock`` and ``sign`` share hands).
 
     Returns:
-        ``(unit, kind_a, kind_b, score_a, score_b)`` for every unit whose two best
-        unrelated kinds both score at least ``threshold``, most polysemantic first.
+        :func:`~.polysemantic.find_polysemantic`'s units whose two best unrelated kinds both
+        score at least ``threshold``, most polysemantic first.
     """
-    from .objects import BLUEPRINTS
-
     batch = batch if batch is not None else render_objects(n, seed=seed)
-    cfg = batch.config
-    acts = layer_activations(model, [layer], batch.images)[layer]
-    a = acts.permute(1, 0, 2, 3).flatten(1)
-    mean, std = a.mean(1), a.std(1).clamp_min(1e-8)
-    scores = {}
-    for kind, mask in batch.object_masks.items():
-        grown = F.max_pool2d(mask[:, None].float(), dilate, 1, dilate // 2)
-        on = F.adaptive_avg_pool2d(grown, acts.shape[-2:])[:, 0].flatten() > 0.5
-        scores[kind] = (a[:, on].mean(1) - mean) / std
-    parts = {k: {p[1] for p in BLUEPRINTS[k]} for k in cfg.kinds}
-    found = []
-    kinds = list(scores)
-    s = torch.stack([scores[k] for k in kinds], 1)
-    for c in range(s.shape[0]):
-        liked = [i for i in s[c].argsort(descending=True).tolist() if s[c, i] >= threshold]
-        pair = next(((i, j) for x, i in enumerate(liked) for j in liked[x + 1:]
-                     if not parts[kinds[i]] & parts[kinds[j]]), None)
-        if pair:
-            i, j = pair
-            found.append((c, kinds[i], kinds[j], float(s[c, i]), float(s[c, j])))
-    return sorted(found, key=lambda f: -f[4])
+    acts = collect(model, batch.images, layer)[layer]
+    masks = object_concept_masks(batch, dilate)
+    return find_polysemantic(concept_scores(acts, masks), list(masks), threshold=threshold,
+                             related_fn=kinds_share_part)
 
 
 @dataclass
@@ -692,13 +411,11 @@ def high_low_units(model: nn.Module, layer: str, n_orientations: int = 8, n_text
     side meet low frequencies on the other, in one direction, and much less on
     a texture that is sharp or blurred everywhere.
     """
-    from .objects import _blur
-
-    _check_stage(model, layer)
+    check_stage(model, layer)
     size = 64
     g = torch.Generator().manual_seed(seed)
     tex = (0.5 + contrast * (torch.rand(n_textures, 1, size, size, generator=g) * 2 - 1)).expand(-1, 3, -1, -1)
-    soft = _blur(tex, sigma)
+    soft = blur_images(tex, sigma)
     coords = (torch.arange(size, dtype=torch.float32) + 0.5) / size * 2 - 1
     y, x = torch.meshgrid(-coords, coords, indexing="ij")
     theta = torch.arange(n_orientations, dtype=torch.float32) * (2 * math.pi / n_orientations)
@@ -706,7 +423,7 @@ def high_low_units(model: nn.Module, layer: str, n_orientations: int = 8, n_text
     for t in theta:  # sharp where the direction t points, blurred behind
         sharp_side = (x * torch.cos(t) + y * torch.sin(t)) > 0
         imgs.append(torch.where(sharp_side, tex, soft))
-    acts = layer_activations(model, [layer], torch.cat(imgs))[layer]
+    acts = collect(model, torch.cat(imgs), layer)[layer]
     centre = acts[:, :, acts.shape[2] // 2, acts.shape[3] // 2].reshape(len(imgs), n_textures, -1).mean(1)
     sharp, blurred, boundary = centre[0], centre[1], centre[2:].T
     ratio = boundary.amax(1) / torch.maximum(sharp, blurred).clamp_min(1e-3)
@@ -734,7 +451,7 @@ def measure_findings(model: nn.Module, n: int = 512, seed: int = 2024) -> dict[s
         ``{layer: {finding: value}}`` with floats rounded for display.
     """
     batch = render_objects(n, seed=seed)
-    stages = _stages(model)
+    stages = stage_names(model)
     out: dict[str, dict] = {}
     for i, layer in enumerate(stages):
         fam = layer_curve_family(model, layer)
