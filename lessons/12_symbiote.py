@@ -561,7 +561,7 @@ checks.check_tcav_score(tcav_score)
 # against the best single channel:
 
 # %%
-pooled = S.pool(S.layer_activations(host, probe_train.images, [LAYER])[LAYER])
+pooled = hooks.collect(host, probe_train.images, [LAYER], pool="mean")[LAYER]
 on_train = probe_train.has(CONCEPT)
 cav = S.concept_activation_vector(pooled[on_train], pooled[~on_train])
 car = names.index("car")
