@@ -63,8 +63,9 @@ import matplotlib.pyplot as plt
 import torch
 from torch import nn
 
-from mi_tutor import hooks, zoo
-from mi_tutor import universality as U
+from mi_tutor import hooks
+from mi_tutor import universality as un
+from mi_tutor import zoo
 from mi_tutor.checks import lesson07 as checks
 from mi_tutor.vision.architectures import build_zoo_net
 from mi_tutor.vision.objects import OBJECT_KINDS, render_objects
@@ -211,13 +212,13 @@ g = torch.Generator().manual_seed(0)
 Q, _ = torch.linalg.qr(torch.randn(10, 10, generator=g, dtype=torch.float64))
 A = torch.randn(10, 10, generator=g, dtype=torch.float64)
 print(f"CKA(X, XQ) = {linear_cka(X_demo, X_demo @ Q):.6f}, CKA(X, 1.337 X) = {linear_cka(X_demo, 1.337 * X_demo):.6f}, "
-      f"CKA(X, XA) = {linear_cka(X_demo, X_demo @ A):.4f};  CCA(X, XA) = {U.cca(X_demo, X_demo @ A):.4f}")
+      f"CKA(X, XA) = {linear_cka(X_demo, X_demo @ A):.4f};  CCA(X, XA) = {un.cca(X_demo, X_demo @ A):.4f}")
 n_big = 3000
 Xb, Yb = torch.randn(n_big, 256, dtype=torch.float64), torch.randn(n_big, 256, dtype=torch.float64)
 t0 = time.perf_counter()
 fast = linear_cka(Xb, Yb)
 t1 = time.perf_counter()
-slow = U.cka_from_grams(U.gram_linear(Xb), U.gram_linear(Yb))  # Kornblith's Gram form (O(n^2) centring)
+slow = un.cka_from_grams(un.gram_linear(Xb), un.gram_linear(Yb))  # Kornblith's Gram form (O(n^2) centring)
 t2 = time.perf_counter()
 print(f"n = {n_big}: feature space {t1 - t0:.3f} s, Gram form {t2 - t1:.2f} s; values {fast:.6f} and {slow:.6f}")
 
@@ -312,30 +313,30 @@ checks.check_correspondence_map(correspondence_map)
 # ordered pair of the three seeds (and, for comparison, of the three architectures), and the seed
 # map built with CCA on 2 x 2-pooled features instead (192 and 256 features in the deep layers).
 
-# %% nbgrader={"grade": false, "grade_id": "fig_correspondence", "locked": true, "schema_version": 3, "solution": false}
-def cmap_of(a: str, b: str, similarity=linear_cka, fa=None, fb=None) -> U.CorrespondenceMap:
+# %% nbgrader={"grade": false, "grade_id": "fig7_correspondence", "locked": true, "schema_version": 3, "solution": false}
+def cmap_of(a: str, b: str, similarity=linear_cka, fa=None, fb=None) -> un.CorrespondenceMap:
     fa, fb = fa or feats[a], fb or feats[b]
-    return U.CorrespondenceMap(correspondence_map(fa, fb, similarity), list(fa), list(fb))
+    return un.CorrespondenceMap(correspondence_map(fa, fb, similarity), list(fa), list(fb))
 
 
 S0, S1 = SEED_NETS[0], SEED_NETS[1]
 P, R, V = ARCH_NETS["plainnet"], ARCH_NETS["resnet"], ARCH_NETS["vgg"]
 fig, axes = plt.subplots(1, 4, figsize=(17, 3.6))
-U.plot_correspondence(cmap_of(S0, S1), "seeds: plainnet_short s0 vs s1", ax=axes[0])
-U.plot_correspondence(cmap_of(P, R), "architectures: plainnet vs resnet", ax=axes[1])
-U.plot_correspondence(cmap_of(P, V), "architectures: plainnet vs vgg", ax=axes[2])
-U.plot_correspondence(cmap_of(P, COUNT_NET), "tasks: objects vs counting", ax=axes[3])
+un.plot_correspondence(cmap_of(S0, S1), "seeds: plainnet_short s0 vs s1", ax=axes[0])
+un.plot_correspondence(cmap_of(P, R), "architectures: plainnet vs resnet", ax=axes[1])
+un.plot_correspondence(cmap_of(P, V), "architectures: plainnet vs vgg", ax=axes[2])
+un.plot_correspondence(cmap_of(P, COUNT_NET), "tasks: objects vs counting", ax=axes[3])
 fig.tight_layout()
 
 same_arch_maps = [cmap_of(a, b) for a in SEED_NETS for b in SEED_NETS if a != b]
-identification = U.identification_accuracy(same_arch_maps)
+identification = un.identification_accuracy(same_arch_maps)
 cross_maps = [cmap_of(a, b) for a in ARCH_NETS.values() for b in ARCH_NETS.values() if a != b]
 pooled = {name: hooks.collect(nets[name], images, LAYERS, pool=2) for name in (S0, S1)}
-cca_map = cmap_of(S0, S1, lambda X, Y: U.cca(X, Y), pooled[S0], pooled[S1])
+cca_map = cmap_of(S0, S1, lambda X, Y: un.cca(X, Y), pooled[S0], pooled[S1])
 print(f"layer identification across seeds (linear CKA): {identification:.0%} of {4 * len(same_arch_maps)} cases; "
-      f"across architectures: {U.identification_accuracy(cross_maps):.0%}")
+      f"across architectures: {un.identification_accuracy(cross_maps):.0%}")
 print("CCA on 2x2-pooled features, seeds s0 vs s1 (rows s0, columns s1):\n", cca_map.values.numpy().round(3))
-checks.check_identification(identification)
+checks.check_identification_result(identification)
 
 # %% [markdown]
 # **Figure.** Linear CKA between the layers of two nets, for two seeds, two pairs of architectures and two
@@ -393,7 +394,7 @@ checks.check_match_units(match_units)
 # ordering (best at the two ends, worst in the middle), with no unit-for-unit copy anywhere: a
 # mean of 0.7 means many units have a close partner and others only a loose one.
 
-# %% nbgrader={"grade": false, "grade_id": "fig_matching", "locked": true, "schema_version": 3, "solution": false}
+# %% nbgrader={"grade": false, "grade_id": "fig7_matching", "locked": true, "schema_version": 3, "solution": false}
 def matched_by_layer(a: str, b: str) -> list[float]:
     return [float(match_units(feats[a][layer], feats[b][layer])[1].mean()) for layer in LAYERS]
 
@@ -410,7 +411,7 @@ ax.set_ylabel("mean matched correlation")
 ax.set_title("one-to-one matched units")
 ax.legend(fontsize=7)
 fig.tight_layout()
-checks.check_matching_by_layer(by_layer)
+checks.check_matching_by_layer_result(by_layer)
 
 # %% [markdown]
 # **Figure.** The mean correlation of one-to-one matched units, layer by layer, for three pairs of seeds,
@@ -462,7 +463,7 @@ checks.check_mutual_knn(mutual_knn)
 # about 0.08 of its neighbours with any object net, barely above an untrained net: the first
 # layer is universal across these two tasks, the last is not.
 
-# %% nbgrader={"grade": false, "grade_id": "fig_knn", "locked": true, "schema_version": 3, "solution": false}
+# %% nbgrader={"grade": false, "grade_id": "fig7_knn", "locked": true, "schema_version": 3, "solution": false}
 last = LAYERS[-1]
 def mean_knn(pairs): return sum(mutual_knn(feats[a][last], feats[b][last]) for a, b in pairs) / len(pairs)
 
@@ -479,7 +480,8 @@ ax.axvline(10 / 399, color="k", ls="--", label="chance k/(n-1)")
 ax.set_xlabel(f"mutual 10-NN alignment ({last})")
 ax.legend()
 fig.tight_layout()
-checks.check_knn_ordering(knn["same architecture, other seed"], knn["other architecture"], knn["random-init net"])
+checks.check_knn_ordering_result(knn["same architecture, other seed"], knn["other architecture"],
+                                 knn["random-init net"])
 
 # %% [markdown]
 # **Figure.** Mutual 10-NN alignment of the last layer for pairs of nets that differ more and more, with
@@ -526,22 +528,22 @@ checks.check_stitch_forward(stitch_forward)
 # %% nbgrader={"grade": true, "grade_id": "ex7_7_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false}
 
 # %% [markdown]
-# We fit each stitch by **least squares** (`U.stitch_init_lstsq`: the 1x1 conv that best predicts
+# We fit each stitch by **least squares** (`un.stitch_init_lstsq`: the 1x1 conv that best predicts
 # B's layer from A's on 128 training scenes, every position a sample; Csiszárik et al. 2021 call this direct matching) and
 # score the stitched nets, run by your `stitch_forward`, on 200 held-out scenes. Both nets stay
 # frozen. (Fine-tuning the stitch on B's loss, as Bansal et al. do, only raises these numbers:
-# `U.train_stitch` does it, too slowly for this notebook.) Same depth across seeds and across
+# `un.train_stitch` does it, too slowly for this notebook.) Same depth across seeds and across
 # architectures, and a mismatched depth (A's `layer2` into B's `layer3`, pooled to B's size).
 
-# %% nbgrader={"grade": false, "grade_id": "fig_stitching", "locked": true, "schema_version": 3, "solution": false}
+# %% nbgrader={"grade": false, "grade_id": "fig7_stitching", "locked": true, "schema_version": 3, "solution": false}
 fit_images = render_objects(128, seed=10**6 + 1).images.to(device)
 held = images[:200].to(device)
 
 
 def stitched_accuracy(a: str, b: str, la: str, lb: str) -> float:
     na, nb = nets[a], nets[b]
-    conv = U.stitch_init_lstsq(na, nb, la, lb, fit_images)
-    stitch = nn.Sequential(nn.AdaptiveAvgPool2d(U.layer_output_size(nb, lb, held)), conv)
+    conv = un.stitch_init_lstsq(na, nb, la, lb, fit_images)
+    stitch = nn.Sequential(nn.AdaptiveAvgPool2d(un.layer_output_size(nb, lb, held)), conv)
     with torch.no_grad():
         return float((stitch_forward(na, nb, la, lb, stitch, held).argmax(-1).cpu() == labels[:200]).float().mean())
 
@@ -565,8 +567,8 @@ ax.set_xticks(range(len(LAYER_PAIRS)), [f"{a}->{b}" for a, b in LAYER_PAIRS])
 ax.set_ylabel("stitched accuracy")
 ax.legend(fontsize=7)
 fig.tight_layout()
-checks.check_stitching_table({(la, lb): v for (kind, la, lb), v in stitching.items() if kind == "seeds"},
-                             chance=1 / len(OBJECT_KINDS))
+checks.check_stitching_table_result({(la, lb): v for (kind, la, lb), v in stitching.items() if kind == "seeds"},
+                                    chance=1 / len(OBJECT_KINDS))
 
 # %% [markdown]
 # **Figure.** The accuracy of net B when a 1x1 convolution feeds it net A's layer, for four layer pairs,
@@ -582,11 +584,11 @@ checks.check_stitching_table({(la, lb): v for (kind, la, lb), v in stitching.ite
 # `find_curve_family` on synthetic arcs and lines) on every layer of every net, including the
 # counting net and untrained nets as controls.
 
-# %% nbgrader={"grade": false, "grade_id": "fig_census", "locked": true, "schema_version": 3, "solution": false}
-census = U.family_census({**nets, **random_nets},
-                         image_size=64, n_orientations=16)
-fig, table = U.plot_census(census, "edge and curve families across the zoo")
-checks.check_census(census)
+# %% nbgrader={"grade": false, "grade_id": "fig7_census", "locked": true, "schema_version": 3, "solution": false}
+census = un.family_census({**nets, **random_nets},
+                          image_size=64, n_orientations=16)
+fig, table = un.plot_census(census, "edge and curve families across the zoo")
+checks.check_census_result(census)
 
 # %% [markdown]
 # **Figure.** The census table: for each layer of each net, whether the searches found an edge family and
@@ -605,15 +607,15 @@ checks.check_census(census)
 # captions against the same score for shuffled pairs, and along the training of a vision net
 # (`plainnet_objects_short`, which kept snapshots).
 
-# %% nbgrader={"grade": false, "grade_id": "fig_crossmodal", "locked": true, "schema_version": 3, "solution": false}
+# %% nbgrader={"grade": false, "grade_id": "fig7_crossmodal", "locked": true, "schema_version": 3, "solution": false}
 text_model = zoo.load("caption_lm", device=device)
 torch.manual_seed(0)
 untrained_text = type(text_model)(text_model.cfg).to(device).eval()     # same architecture, random weights
-captions = U.scene_captions(scenes)
+captions = un.scene_captions(scenes)
 print(captions[0])
-tokens = U.caption_tokens(captions)
-text = U.caption_features(text_model, tokens)
-text_random = U.caption_features(untrained_text, tokens)
+tokens = un.caption_tokens(captions)
+text = un.caption_features(text_model, tokens)
+text_random = un.caption_features(untrained_text, tokens)
 vision = [S0, P, R, V, COUNT_NET, "plainnet_random"]
 alignment = {name: [mutual_knn(feats[name][layer], text) for layer in LAYERS] for name in vision}
 alignment_random_text = [mutual_knn(feats[S0][layer], text_random) for layer in LAYERS]
@@ -642,7 +644,7 @@ best = max(alignment[S0])
 print(f"{S0}: best layer {best:.3f} vs shuffled {shuf_mean:.3f} ± {shuf_std:.3f} (margin {best - shuf_mean:.3f}); "
       f"with the untrained text model {max(alignment_random_text):.3f}")
 print("along training (step, accuracy, alignment):", [(s, round(a, 2), round(v, 3)) for s, a, v in zip(steps, accs, along)])
-checks.check_alignment(best, shuf_mean, shuf_std)
+checks.check_alignment_result(best, shuf_mean, shuf_std)
 
 # %% [markdown]
 # **Figure.** Read the two panels with care; here is what we measured when we wrote the lesson. The trained
@@ -660,14 +662,14 @@ checks.check_alignment(best, shuf_mean, shuf_std)
 # %% [markdown]
 # ## 11. Written questions
 
-# %% [markdown] nbgrader={"grade": true, "grade_id": "written_1", "locked": false, "points": 2, "schema_version": 3, "solution": true}
+# %% [markdown] nbgrader={"grade": true, "grade_id": "written7_1", "locked": false, "points": 2, "schema_version": 3, "solution": true}
 # **Short question.** CCA gave (nearly) 1 for every pair of layers in section 5, while linear CKA
 # told the layers apart. Explain why, using the invariances of the two indices and the numbers of
 # features and examples. What would you change to make CCA usable here?
 #
 # YOUR ANSWER HERE
 
-# %% [markdown] nbgrader={"grade": true, "grade_id": "written_2", "locked": false, "points": 5, "schema_version": 3, "solution": true}
+# %% [markdown] nbgrader={"grade": true, "grade_id": "written7_2", "locked": false, "points": 5, "schema_version": 3, "solution": true}
 # **Writing exercise: do the claims of "Zoom In" hold up?** (at most half a page) Pick one of the
 # three claims of the circuits paper: **features** are the fundamental unit of networks and can
 # be understood; **circuits** of features connected by weights can be understood; **universality**:
@@ -685,7 +687,7 @@ checks.check_alignment(best, shuf_mean, shuf_std)
 from mi_tutor.course.results import record
 
 record("layers identified by linear CKA: across seeds, across architectures",
-       f"{identification:.0%}, {U.identification_accuracy(cross_maps):.0%}")
+       f"{identification:.0%}, {un.identification_accuracy(cross_maps):.0%}")
 record("mean matched correlation, layer1 to layer4", ", ".join(f"{by_layer[l]:.2f}" for l in LAYERS))
 record("mutual 10-NN alignment: other seed, other architecture, random init",
        f"{knn['same architecture, other seed']:.3f}, {knn['other architecture']:.3f}, {knn['random-init net']:.3f}")

@@ -63,7 +63,7 @@ import math
 import matplotlib.pyplot as plt
 import torch
 
-import mi_tutor.grokking as grok
+from mi_tutor import grokking
 from mi_tutor import zoo
 from mi_tutor.checks import lesson10 as checks
 from mi_tutor.grokking.plots import (
@@ -85,17 +85,17 @@ print(f"Running on {device}")
 # training pairs, with AdamW and a strong **weight decay**.
 #
 # The live model is the smallest thing that groks quickly: two embeddings of 64 numbers summed,
-# 256 ReLU units and an unembedding (`grok.EmbedMLP`), on p = 53. It trains on one CPU thread
+# 256 ReLU units and an unembedding (`grokking.EmbedMLP`), on p = 53. It trains on one CPU thread
 # (for a model this small, one thread beats two on a shared machine) in well under a minute.
 
 # %%
-data = grok.modular_addition(53, 0.5, seed=0)
+data = grokking.modular_addition(53, 0.5, seed=0)
 print("tokens", tuple(data.tokens.shape), " first rows:", data.tokens[:3].tolist(), " answers:", data.labels[:3].tolist())
 print(f"{len(data.train_idx)} training pairs, {len(data.test_idx)} test pairs; chance accuracy 1/53 = {1 / 53:.3f}")
-print("live recipe:", grok.LIVE_MLP, grok.LIVE_TRAIN, sep="\n  ")
+print("live recipe:", grokking.LIVE_MLP, grokking.LIVE_TRAIN, sep="\n  ")
 
 # %%
-live_model, live_log, live_data = grok.train_live(seed=0)
+live_model, live_log, live_data = grokking.train_live(seed=0)
 print(f"trained {live_log.steps[-1]} steps in {live_log.seconds:.0f} s")
 fig, live_curves = plot_accuracy_curves(live_log.curves(), title="live MLP, p = 53, half the pairs")
 
@@ -107,8 +107,8 @@ fig, live_curves = plot_accuracy_curves(live_log.curves(), title="live MLP, p = 
 # The check prints the landmarks: train accuracy 0.99 at step 140 with test accuracy 0.000, test accuracy
 # past 0.5 only at step 650, 4.6 times later, and 0.984 at the end.
 
-# %% nbgrader={"grade": false, "grade_id": "fig_live_run", "locked": true, "schema_version": 3, "solution": false}
-checks.check_live_run(live_log.curves())
+# %% nbgrader={"grade": false, "grade_id": "fig10_live_run", "locked": true, "schema_version": 3, "solution": false}
+checks.check_live_run_result(live_log.curves())
 
 # %% [markdown]
 # ## 2. The grokked transformer from the zoo
@@ -122,12 +122,12 @@ checks.check_live_run(live_log.curves())
 # begun, so its embedding is not yet sparse. Try this notebook's functions on it afterwards.)
 
 # %%
-steps, snapshots, curves = grok.load_run("grokking_p53", device=device)
-_, _, control = grok.load_run("grokking_p53_wd0", device=device)
+steps, snapshots, curves = grokking.load_run("grokking_p53", device=device)
+_, _, control = grokking.load_run("grokking_p53_wd0", device=device)
 model = snapshots[-1]
 p = model.cfg.d_vocab - 1
-run_data = grok.run_data("grokking_p53")  # the task and train/test split of the run
-phases = grok.grokking_phases(curves["steps"], curves["train_acc"], curves["test_acc"])
+run_data = grokking.run_data("grokking_p53")  # the task and train/test split of the run
+phases = grokking.grokking_phases(curves["steps"], curves["train_acc"], curves["test_acc"])
 print(f"p = {p}, {len(run_data.train_idx)} training pairs, {len(steps)} snapshots from step {steps[0]} to {steps[-1]}")
 print("phases:", phases)
 fig, run_curves = plot_accuracy_curves(curves, title="1-layer transformer, weight decay 1", phases=phases)
@@ -139,8 +139,8 @@ fig, control_curves = plot_accuracy_curves(control, title="control: weight decay
 # accuracy of the control run without weight decay. Notice that only the first run generalises: the check
 # below prints 95% test accuracy at step 940 for it and at most 0.21 in 3000 steps for the control.
 
-# %% nbgrader={"grade": false, "grade_id": "fig_control", "locked": true, "schema_version": 3, "solution": false}
-checks.check_weight_decay_control(curves, control)
+# %% nbgrader={"grade": false, "grade_id": "fig10_control", "locked": true, "schema_version": 3, "solution": false}
+checks.check_weight_decay_control_result(curves, control)
 
 # %% [markdown]
 # The transformer generalises a little during its plateau (test accuracy creeps from 0.16 to about
@@ -270,7 +270,8 @@ norms = embedding_frequency_norms(W_E, basis)
 keys = key_frequencies(norms)
 norms_init = embedding_frequency_norms(snapshots[0].W_E.detach()[:p], basis)
 print("key frequencies:", keys)
-print(f"Gini of the Fourier norms: {grok.gini(norms_init):.2f} at initialisation, {grok.gini(norms):.2f} at the end")
+print(f"Gini of the Fourier norms: {grokking.gini(norms_init):.2f} at initialisation, "
+      f"{grokking.gini(norms):.2f} at the end")
 fig, norm_data = plot_frequency_norms(norms, keys, title="W_E of the grokked transformer")
 
 # %% [markdown]
@@ -279,8 +280,8 @@ fig, norm_data = plot_frequency_norms(norms, keys, title="W_E of the grokked tra
 # coefficient rose from 0.03 at initialisation to 0.61, and the check finds that the five carry 95.9% of
 # the squared norm.
 
-# %% nbgrader={"grade": false, "grade_id": "fig_embedding_norms", "locked": true, "schema_version": 3, "solution": false}
-checks.check_embedding_sparsity(norms, keys)
+# %% nbgrader={"grade": false, "grade_id": "fig10_embedding_norms", "locked": true, "schema_version": 3, "solution": false}
+checks.check_embedding_sparsity_result(norms, keys)
 
 # %% [markdown]
 # At initialisation the norms are spread evenly (low Gini); after grokking a handful of frequencies
@@ -296,7 +297,7 @@ checks.check_embedding_sparsity(norms, keys)
 # only has coefficients with $i, j$ in $\{\text{const}, \cos k, \sin k\}$ for its frequency $k$.
 
 # %%
-acts = grok.neuron_activations(model, p)  # [p, p, d_mlp], hook blocks.0.mlp.hook_post at the "=" position
+acts = grokking.neuron_activations(model, p)  # [p, p, d_mlp], hook blocks.0.mlp.hook_post at the "=" position
 print("activations", tuple(acts.shape))
 fig, axes = plt.subplots(1, 3, figsize=(9, 2.8))
 for ax, n in zip(axes, [0, 1, 2]):
@@ -352,8 +353,8 @@ print("neurons per frequency (> 85 % from one frequency):",
 # counts are 69 neurons for frequency 14, 55 for 16, 63 for 19 and 54 for 26, while the key frequency 15
 # of the embedding gets no cluster.
 
-# %% nbgrader={"grade": false, "grade_id": "fig_neuron_clusters", "locked": true, "schema_version": 3, "solution": false}
-checks.check_neuron_clusters(fractions, keys)
+# %% nbgrader={"grade": false, "grade_id": "fig10_neuron_clusters", "locked": true, "schema_version": 3, "solution": false}
+checks.check_neuron_clusters_result(fractions, keys)
 
 # %% [markdown]
 # Most neurons belong to exactly one frequency, and the clusters sit on the key frequencies: the
@@ -402,7 +403,7 @@ checks.check_cos_sum_terms(cos_sum_terms)
 # $\text{const} + \sum_k \alpha_k \cos(w_k (a + b - c))$ by least squares, using your terms.
 
 # %%
-logits = grok.all_logits(model, p)  # [p, p, p]
+logits = grokking.all_logits(model, p)  # [p, p, p]
 terms = cos_sum_terms(p, keys).to(logits.device).reshape(len(keys), -1)  # [n_keys, p^3]
 y = logits.reshape(-1) - logits.mean()
 centred_terms = terms - terms.mean(dim=1, keepdim=True)
@@ -411,8 +412,8 @@ explained = float(1 - (y - centred_terms.T @ alpha).pow(2).sum() / y.pow(2).sum(
 print("alpha_k:", {k: round(float(a), 2) for k, a in zip(keys, alpha)})
 print(f"variance of the logits explained: {explained:.3f}")
 
-# %% nbgrader={"grade": false, "grade_id": "fig_cos_fit", "locked": true, "schema_version": 3, "solution": false}
-checks.check_cos_fit(explained)
+# %% nbgrader={"grade": false, "grade_id": "fig10_cos_fit", "locked": true, "schema_version": 3, "solution": false}
+checks.check_cos_fit_result(explained)
 
 # %% [markdown]
 # ## 7. Progress measures: restricted and excluded loss
@@ -496,19 +497,19 @@ checks.check_excluded_logits(excluded_logits)
 # then remove as many other frequencies, chosen at random.
 
 # %%
-acc_full = grok.grid_accuracy(logits, run_data)
-acc_keys = grok.grid_accuracy(excluded_logits(logits, keys, basis), run_data)
+acc_full = grokking.grid_accuracy(logits, run_data)
+acc_keys = grokking.grid_accuracy(excluded_logits(logits, keys, basis), run_data)
 others = [k for k in range(1, (p - 1) // 2 + 1) if k not in keys]
 gen = torch.Generator().manual_seed(0)
 acc_random = []
 for _ in range(3):
     pick = [others[i] for i in torch.randperm(len(others), generator=gen)[:len(keys)].tolist()]
-    acc_random.append(grok.grid_accuracy(excluded_logits(logits, pick, basis), run_data))
+    acc_random.append(grokking.grid_accuracy(excluded_logits(logits, pick, basis), run_data))
 print(f"test accuracy: full {acc_full:.3f}, key frequencies excluded {acc_keys:.3f}, "
       f"random others excluded {[round(a, 3) for a in acc_random]}")
 
-# %% nbgrader={"grade": false, "grade_id": "fig_ablation", "locked": true, "schema_version": 3, "solution": false}
-checks.check_ablation(acc_keys, acc_random, p)
+# %% nbgrader={"grade": false, "grade_id": "fig10_ablation", "locked": true, "schema_version": 3, "solution": false}
+checks.check_ablation_result(acc_keys, acc_random, p)
 
 # %% [markdown]
 # Now the progress measures over every snapshot, with the key frequencies of the *final* model:
@@ -518,11 +519,11 @@ checks.check_ablation(acc_keys, acc_random, p)
 measures = {"test loss": [], "restricted loss": [], "excluded loss (train)": [], "test accuracy": []}
 with torch.no_grad():
     for snapshot in snapshots:
-        snap_logits = grok.all_logits(snapshot, p)
-        measures["test loss"].append(grok.grid_loss(snap_logits, run_data, "test"))
-        measures["restricted loss"].append(grok.grid_loss(restricted_logits(snap_logits, keys, basis), run_data, "test"))
-        measures["excluded loss (train)"].append(grok.grid_loss(excluded_logits(snap_logits, keys, basis), run_data, "train"))
-        measures["test accuracy"].append(grok.grid_accuracy(snap_logits, run_data, "test"))
+        snap_logits = grokking.all_logits(snapshot, p)
+        measures["test loss"].append(grokking.grid_loss(snap_logits, run_data, "test"))
+        measures["restricted loss"].append(grokking.grid_loss(restricted_logits(snap_logits, keys, basis), run_data, "test"))
+        measures["excluded loss (train)"].append(grokking.grid_loss(excluded_logits(snap_logits, keys, basis), run_data, "train"))
+        measures["test accuracy"].append(grokking.grid_accuracy(snap_logits, run_data, "test"))
 shown = {k: v for k, v in measures.items() if k != "test accuracy"}
 fig, progress = plot_progress_measures(steps, shown, phases, title="progress measures of grokking_p53")
 progress["test accuracy"] = measures["test accuracy"]
@@ -535,8 +536,8 @@ for s, tl, rl, el in list(zip(steps, *shown.values()))[::3]:
 # loss falls long before the test loss: the printed restricted loss is 0.0387 at step 600 while the test
 # loss is still 5.8009, and the excluded train loss climbs from 2.081 at step 300 to 8.029 at step 900.
 
-# %% nbgrader={"grade": false, "grade_id": "fig_progress", "locked": true, "schema_version": 3, "solution": false}
-checks.check_progress_measures(progress)
+# %% nbgrader={"grade": false, "grade_id": "fig10_progress", "locked": true, "schema_version": 3, "solution": false}
+checks.check_progress_measures_result(progress)
 
 # %% [markdown]
 # The three phases of Nanda et al. are visible:
@@ -562,7 +563,7 @@ print(f"sum of squared weights: peak {max(curves['weight_norm']):.0f}, final {cu
 # weight decay the norm rises to a peak and then falls: the printed peak is 1655 and the final value 629,
 # while without weight decay it ends at 2559.
 
-# %% [markdown] nbgrader={"grade": true, "grade_id": "written_1", "locked": false, "points": 3, "schema_version": 3, "solution": true}
+# %% [markdown] nbgrader={"grade": true, "grade_id": "written10_1", "locked": false, "points": 3, "schema_version": 3, "solution": true}
 # **Written question.** Both runs memorise the training pairs within about 100 steps, but only the
 # one with weight decay generalises. (a) Using the weight-norm curves and the progress measures,
 # explain why weight decay makes the network switch from memorising to the Fourier circuit, and why

@@ -69,7 +69,7 @@ import torch
 from mi_tutor import editing, steering, zoo
 from mi_tutor.checks import lesson11 as checks
 from mi_tutor.steering.plots import plot_edit_scores, plot_iti, plot_reading_accuracy, plot_steering_sweep, plot_tracing_maps
-from mi_tutor.tasks import facts as F
+from mi_tutor.tasks import facts
 from mi_tutor.zoo.entries.facts import load_extras
 
 print(f"Running on {device}")
@@ -87,14 +87,14 @@ print(f"Running on {device}")
 model = zoo.load("facts_4l", device=device)
 extras = load_extras(device)
 record = extras["record"]
-world = F.facts_world()
-for line in F.decode(F.corpus_batch(6, seed=4)):
+world = facts.facts_world()
+for line in facts.decode(facts.corpus_batch(6, seed=4)):
     print("  ", line)
 print(f"\n{model.cfg.n_layers} layers, d_model {model.cfg.d_model}, d_mlp {model.cfg.d_mlp}; trained in "
       f"{record['seconds']:.0f} s on one CPU thread (800 steps)")
 print(f"fact accuracy: {record['final_accuracy']:.3f} (phrase 1), {record['final_accuracy_paraphrase']:.3f} (phrase 2)")
-facts_batch = F.fact_prompts(world).to(device)
-print("a fact prompt:", facts_batch.text()[5], "->", F.VOCAB[int(facts_batch.answers[5])])
+facts_batch = facts.fact_prompts(world).to(device)
+print("a fact prompt:", facts_batch.text()[5], "->", facts.VOCAB[int(facts_batch.answers[5])])
 
 # %% [markdown]
 # ## 2. Reading vectors
@@ -112,8 +112,8 @@ print("a fact prompt:", facts_batch.text()[5], "->", F.VOCAB[int(facts_batch.ans
 # halfway between the two classes' mean projections, tells them apart.
 
 # %%
-pos_tokens, neg_tokens = F.sentiment_pairs(200, n_words=3, seed=0)
-print(F.decode(pos_tokens[0]), " | ", F.decode(neg_tokens[0]))
+pos_tokens, neg_tokens = facts.sentiment_pairs(200, n_words=3, seed=0)
+print(facts.decode(pos_tokens[0]), " | ", facts.decode(neg_tokens[0]))
 pos_states = steering.residual_states(model, pos_tokens.to(device)).cpu()  # [n_layers + 1, 200, d_model]
 neg_states = steering.residual_states(model, neg_tokens.to(device)).cpu()
 print("states", tuple(pos_states.shape), "(index L < 4: blocks.L.hook_resid_pre; 4: the last block's output)")
@@ -237,7 +237,7 @@ print("cosine(mean difference, PCA) per layer:", [round(c, 3) for c in cosines])
 # printed cosine of 1.0 at every layer, and read almost perfectly (the check prints a peak of 0.995), and
 # look at the random baseline as well, whose values this cell does not print.
 
-# %% nbgrader={"grade": false, "grade_id": "fig_reading", "locked": true, "schema_version": 3, "solution": false}
+# %% nbgrader={"grade": false, "grade_id": "fig11_reading", "locked": true, "schema_version": 3, "solution": false}
 checks.check_reading_result({"mean": accuracy["mean difference"], "pca": accuracy["PCA"]}, cosines)
 
 # %% [markdown]
@@ -289,8 +289,8 @@ checks.check_add_steering(add_steering)
 # %% nbgrader={"grade": true, "grade_id": "ex11_4_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false}
 
 # %%
-prompts = F.review_prompts(64, 0, n_words=0, seed=5).to(device)  # "<bos> s1 s2 seems": the latent decides the next word
-pos_ids, neg_ids = F.token_ids(F.POSITIVE_WORDS), F.token_ids(F.NEGATIVE_WORDS)
+prompts = facts.review_prompts(64, 0, n_words=0, seed=5).to(device)  # "<bos> s1 s2 seems": the latent decides the next word
+pos_ids, neg_ids = facts.token_ids(facts.POSITIVE_WORDS), facts.token_ids(facts.NEGATIVE_WORDS)
 coefficients = [-1.0, -0.5, -0.25, 0.0, 0.25, 0.5, 1.0]
 
 
@@ -321,7 +321,7 @@ for c, lat, cost in zip(coefficients, latent["layer 2"], loss_increase["layer 2"
 # runs from 0.000 at $c = -1$ through 0.510 at $c = 0$ to 0.995 at $c = +1$, while the fact loss rises by
 # only 0.021 and 0.050 nats at $c = \pm 0.25$ but by 1.209 and 4.030 nats at $c = \pm 1$.
 
-# %% nbgrader={"grade": false, "grade_id": "fig_steering", "locked": true, "schema_version": 3, "solution": false}
+# %% nbgrader={"grade": false, "grade_id": "fig11_steering", "locked": true, "schema_version": 3, "solution": false}
 checks.check_steering_result(coefficients, latent["layer 2"], exact)
 
 # %% [markdown]
@@ -345,7 +345,7 @@ checks.check_steering_result(coefficients, latent["layer 2"], exact)
 # standard deviation of the head's activations along $u$. The control shifts **K random heads**.
 
 # %%
-statements, truth = F.statement_prompts(world, seed=0)
+statements, truth = facts.statement_prompts(world, seed=0)
 head_acts = steering.head_activations(model, statements.to(device)).cpu()  # [512, n_layers, n_heads, d_head]
 probe_acc = steering.probe_accuracies(head_acts, truth)
 K = 2
@@ -384,7 +384,7 @@ checks.check_mass_mean_shift(mass_mean_shift)
 # %% nbgrader={"grade": true, "grade_id": "ex11_5_hidden", "locked": true, "points": 1, "schema_version": 3, "solution": false}
 
 # %%
-rumours = F.fact_prompts(world, marker="rumor").to(device)
+rumours = facts.fact_prompts(world, marker="rumor").to(device)
 
 
 def iti_run(tokens, heads, alpha):
@@ -420,7 +420,7 @@ print(f"alpha 2: top heads {iti_curves[f'top {K} heads {top}'][best]:.3f}, rando
 # probability is 0.310 for the top heads against 0.097 to 0.112 for random ones and 0.103 with no
 # intervention.
 
-# %% nbgrader={"grade": false, "grade_id": "fig_iti", "locked": true, "schema_version": 3, "solution": false}
+# %% nbgrader={"grade": false, "grade_id": "fig11_iti", "locked": true, "schema_version": 3, "solution": false}
 checks.check_iti_result(iti_curves[f"top {K} heads {top}"][best], [r[best] for r in random_curves],
                         iti_curves[f"top {K} heads {top}"][0])
 
@@ -472,7 +472,7 @@ checks.check_restore_hook(restore_hook)
 # %% nbgrader={"grade": true, "grade_id": "ex11_6_hidden", "locked": true, "points": 1, "schema_version": 3, "solution": false}
 
 # %%
-trace = F.fact_prompts(world, subjects=range(0, 64, 4)).to(device)  # 64 prompts "<bos> f s1 s2 r"
+trace = facts.fact_prompts(world, subjects=range(0, 64, 4)).to(device)  # 64 prompts "<bos> f s1 s2 r"
 position_labels = ["<bos>", "filler", "s1", "s2 (last subject)", "relation (final)"]
 subject_positions = [2, 3]
 gen = torch.Generator().manual_seed(0)
@@ -507,7 +507,7 @@ print(f"strongest MLP state: layer {site[0]}, position {site[1]} ({position_labe
 # at the last subject token in the MLP map: the printed strongest MLP state is layer 0 at position 3 with
 # 0.85, where the corruption had dropped $p(\text{answer})$ from 0.990 to 0.489.
 
-# %% nbgrader={"grade": false, "grade_id": "fig_tracing", "locked": true, "schema_version": 3, "solution": false}
+# %% nbgrader={"grade": false, "grade_id": "fig11_tracing", "locked": true, "schema_version": 3, "solution": false}
 checks.check_tracing_result(recovered, site)
 
 # %% [markdown]
@@ -568,7 +568,7 @@ def mean_key(model, prompts: torch.Tensor, layer: int, position: int) -> torch.T
 
 
 # %% nbgrader={"grade": true, "grade_id": "ex11_7_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false}
-checks.check_mean_key(mean_key, model, [F.fact_prompts(world, [3], [1], filler=f).tokens.to(device) for f in (0, 1)],
+checks.check_mean_key(mean_key, model, [facts.fact_prompts(world, [3], [1], filler=f).tokens.to(device) for f in (0, 1)],
                       [(0, 3), (3, 4)])
 
 
@@ -627,8 +627,8 @@ for label, (layer, pos) in sites.items():
     for subject, relation in to_edit:
         assert known[subject, relation], "edit only facts the model knows"
         new = editing.new_object_for(world, subject, relation)
-        prompts_ = torch.cat([F.fact_prompts(world, [subject], [relation], filler=f).tokens for f in range(len(F.FILLERS))]).to(device)
-        kl_prompts = F.fact_prompts(world, [subject], [r for r in range(4) if r != relation]).tokens.to(device)
+        prompts_ = torch.cat([facts.fact_prompts(world, [subject], [relation], filler=f).tokens for f in range(len(facts.FILLERS))]).to(device)
+        kl_prompts = facts.fact_prompts(world, [subject], [r for r in range(4) if r != relation]).tokens.to(device)
         key = mean_key(model, prompts_, layer, pos).detach()
         value = editing.compute_value(model, prompts_, new, layer, pos, kl_prompts=kl_prompts)
         W_old = model.blocks[layer].mlp.W_out.detach()
@@ -646,7 +646,7 @@ fig, edit_data = plot_edit_scores(edit_results, title=f"ROME edits of {world.sub
 # efficacy and paraphrase (0.667 for the same subject's other facts), MLP 2 at the same token prints 0.0,
 # and MLP 3 at the final token 0.5.
 
-# %% nbgrader={"grade": false, "grade_id": "fig_edit", "locked": true, "schema_version": 3, "solution": false}
+# %% nbgrader={"grade": false, "grade_id": "fig11_edit", "locked": true, "schema_version": 3, "solution": false}
 checks.check_edit_result(edit_results, "MLP 0, last subject token (traced)", ranks["MLP 0, last subject token (traced)"])
 
 # %% [markdown]
@@ -669,7 +669,7 @@ try:
 except editing.NotKnownError as err:
     print("NotKnownError:", err)
 
-# %% [markdown] nbgrader={"grade": true, "grade_id": "written_1", "locked": false, "points": 3, "schema_version": 3, "solution": true}
+# %% [markdown] nbgrader={"grade": true, "grade_id": "written11_1", "locked": false, "points": 3, "schema_version": 3, "solution": true}
 # **Written question.** Causal tracing put the fact in MLP 0 at the last subject token, and the edit
 # there worked. (a) Does the tracing peak tell you where to edit? Use this lesson's three edit sites,
 # and Hase et al. (2023), who found that across layers of GPT-J the tracing effect does not predict
@@ -774,7 +774,7 @@ fig.tight_layout()
 # the trade: on rare facts the printed accuracy rises from 0.286 to 0.429, on frequent ones it falls from
 # 0.724 to 0.689; on the fully trained model all four accuracies are 1.0.
 
-# %% nbgrader={"grade": false, "grade_id": "fig_dola", "locked": true, "schema_version": 3, "solution": false}
+# %% nbgrader={"grade": false, "grade_id": "fig11_dola", "locked": true, "schema_version": 3, "solution": false}
 checks.check_dola_result(results["150-step snapshot"]["plain rare"], results["150-step snapshot"]["DoLa rare"])
 
 # %% [markdown]
@@ -784,7 +784,7 @@ checks.check_dola_result(results["150-step snapshot"]["plain rare"], results["15
 # objects) favours what the late layers added. On the fully trained model DoLa changes nothing: it
 # cannot add knowledge, only re-rank what the last layer already considers plausible.
 
-# %% [markdown] nbgrader={"grade": true, "grade_id": "written_2", "locked": false, "points": 3, "schema_version": 3, "solution": true}
+# %% [markdown] nbgrader={"grade": true, "grade_id": "written11_2", "locked": false, "points": 3, "schema_version": 3, "solution": true}
 # **Written question.** Seed 000 of this course contrasts representation engineering (top-down) with
 # mechanistic interpretability (bottom-up): "Though the mechanistic view of networks is vastly more
 # precise, representation engineering has found more practical applications." Using what you did

@@ -64,7 +64,7 @@ import matplotlib.pyplot as plt
 import torch
 from scipy.stats import spearmanr
 
-from mi_tutor import hooks, symbiote as S, zoo
+from mi_tutor import hooks, symbiote, zoo
 from mi_tutor.checks import lesson12 as checks
 from mi_tutor.symbiote.gates import BETA, GAMMA, ZETA
 from mi_tutor.vision.objects import object_names
@@ -95,15 +95,15 @@ with torch.no_grad():
     host_pred = torch.cat([host(test.images[i:i + 400]) for i in range(0, len(test), 400)]).argmax(-1)
 host_acc = (host_pred == test.labels).float().mean().item()
 is_car = test.has(CONCEPT)
-WIDTH = S.layer_width(host, LAYER, test.images)
-iou = S.dissection_scores(host, LAYER, test, CONCEPT).to(device)
+WIDTH = symbiote.layer_width(host, LAYER, test.images)
+iou = symbiote.dissection_scores(host, LAYER, test, CONCEPT).to(device)
 print(f"host accuracy {host_acc:.3f}; planted: {LAYER} channel {PLANTED} of {WIDTH}, concept {CONCEPT!r} "
       f"(in {int(is_car.sum())} of {len(test)} scenes, all cars)")
 print("dissection IoU with the wheels, top 5 channels:",
       [(int(c), round(float(iou[c]), 3)) for c in iou.argsort(descending=True)[:5]])
 
-# %% nbgrader={"grade": false, "grade_id": "fig_host", "locked": true, "schema_version": 3, "solution": false}
-checks.check_host_numbers(host_acc, int((iou.argsort(descending=True) == PLANTED).nonzero()[0, 0]))
+# %% nbgrader={"grade": false, "grade_id": "fig12_host", "locked": true, "schema_version": 3, "solution": false}
+checks.check_host_numbers_result(host_acc, int((iou.argsort(descending=True) == PLANTED).nonzero()[0, 0]))
 
 # %% [markdown]
 # ## 2. Reading the host
@@ -152,13 +152,13 @@ checks.check_read_pooled(read_pooled)
 sym = zoo.load("symbiote_objects_planted", device=device)
 
 
-def symbiote_heads(symbiote, host, images):
+def symbiote_heads(net, host, images):
     """The symbiote's two heads on read_pooled's features: (concept logits [n, K], gate logits [n, C])."""
-    feats = torch.cat([read_pooled(host, images[i:i + 400], symbiote.cfg.read_layers)
+    feats = torch.cat([read_pooled(host, images[i:i + 400], net.cfg.read_layers)
                        for i in range(0, len(images), 400)])
-    widths = [symbiote.read_widths[name] for name in symbiote.cfg.read_layers]
+    widths = [net.read_widths[name] for name in net.cfg.read_layers]
     with torch.no_grad():
-        return symbiote(dict(zip(symbiote.cfg.read_layers, feats.split(widths, -1))))
+        return net(dict(zip(net.cfg.read_layers, feats.split(widths, -1))))
 
 
 sym_logits, log_alpha = symbiote_heads(sym, host, test.images)
@@ -237,8 +237,9 @@ fig.tight_layout()
 # below counts 49 of 78 correctly answered concept images losing their answer and 0 of 172 others
 # changing.
 
-# %% nbgrader={"grade": false, "grade_id": "fig_inhibition", "locked": true, "schema_version": 3, "solution": false}
-checks.check_inhibition_examples(host_pred[pick].cpu(), gated_pred[pick].cpu(), test.labels[pick].cpu(), is_car[pick].cpu())
+# %% nbgrader={"grade": false, "grade_id": "fig12_inhibition", "locked": true, "schema_version": 3, "solution": false}
+checks.check_inhibition_examples_result(host_pred[pick].cpu(), gated_pred[pick].cpu(), test.labels[pick].cpu(),
+                                        is_car[pick].cpu())
 
 # %% [markdown]
 # ## 4. Touching few channels: the hard-concrete L0 penalty
@@ -303,7 +304,7 @@ print(f"expected touched channels: {l0_penalty(log_alpha[is_car]).item():.2f} on
 # `(target_drop, other_drop)`: the host's accuracy on the images of `data` that hold `concept`
 # (a non-empty mask, `data.has(concept)`) minus its accuracy on them with `layer` gated by `gates`,
 # and the same on the other images. `gates` is `[C]` or `[n, C]` (one row per image of `data`).
-# Use `S.run_gated(host, x, layer, gates)` for the gated run, or your own hook.
+# Use `symbiote.run_gated(host, x, layer, gates)` for the gated run, or your own hook.
 #
 # <details><summary>Hint</summary>
 #
@@ -336,8 +337,9 @@ k = max(1, math.ceil(touched[is_car].float().sum(-1).mean().item()))
 top_iou = iou.argsort(descending=True)[:k].tolist()
 scored = test.subset(pick)
 table = {"symbiote": selectivity(host, LAYER, scored, CONCEPT, gates[pick]),
-         f"dissection top-{k}": selectivity(host, LAYER, scored, CONCEPT, S.ablation_gates(top_iou, WIDTH, device))}
-draws = [selectivity(host, LAYER, scored, CONCEPT, S.ablation_gates(S.random_channels(WIDTH, k, seed=s), WIDTH, device))
+         f"dissection top-{k}": selectivity(host, LAYER, scored, CONCEPT, symbiote.ablation_gates(top_iou, WIDTH, device))}
+draws = [selectivity(host, LAYER, scored, CONCEPT,
+                     symbiote.ablation_gates(symbiote.random_channels(WIDTH, k, seed=s), WIDTH, device))
          for s in range(3)]
 table["random"] = (sum(d[0] for d in draws) / 3, sum(d[1] for d in draws) / 3)
 fig, ax = plt.subplots(figsize=(6, 3))
@@ -359,15 +361,15 @@ for name, (t, o) in table.items():
 # leaves the other scenes alone: the printed drops are +0.570 against +0.000 for it, +0.884 against +0.023
 # for the dissection channels and +0.353 against +0.110 for random ones.
 
-# %% nbgrader={"grade": false, "grade_id": "fig_selectivity", "locked": true, "schema_version": 3, "solution": false}
-checks.check_selectivity_bars(table)
+# %% nbgrader={"grade": false, "grade_id": "fig12_selectivity", "locked": true, "schema_version": 3, "solution": false}
+checks.check_selectivity_bars_result(table)
 
 # %% [markdown]
 # Faithfulness is the other half of the claim: on scenes *without* wheels the inhibited host should
 # be the same host. The KL between its output distributions there, in nats:
 
 # %%
-print(f"KL on scenes without wheels: {S.faithfulness_kl(host, LAYER, scored, CONCEPT, gates[pick]):.4f} nats")
+print(f"KL on scenes without wheels: {symbiote.faithfulness_kl(host, LAYER, scored, CONCEPT, gates[pick]):.4f} nats")
 
 # %% [markdown]
 # ## 6. Does the symbiote's choice agree with dissection?
@@ -410,7 +412,7 @@ checks.check_compare_with_dissection(compare_with_dissection)
 # Per-channel gates beside per-channel IoU (the planted channel in red):
 
 # %%
-importance = S.channel_importance(sym, host, test).to(device)
+importance = symbiote.channel_importance(sym, host, test).to(device)
 result = compare_with_dissection(importance, iou, k, PLANTED)
 fig, axes = plt.subplots(2, 1, figsize=(9, 4), sharex=True)
 colours = ["C3" if c == PLANTED else "C7" for c in range(WIDTH)]
@@ -430,8 +432,8 @@ print(result)
 # most (the printed planted rank is 0, the first), but that the two rankings agree on little else:
 # precision at 2 is 0.5 and the Spearman correlation over all channels is about -0.08.
 
-# %% nbgrader={"grade": false, "grade_id": "fig_gates_iou", "locked": true, "schema_version": 3, "solution": false}
-checks.check_gates_vs_iou(result, importance, iou, k, PLANTED)
+# %% nbgrader={"grade": false, "grade_id": "fig12_gates_iou", "locked": true, "schema_version": 3, "solution": false}
+checks.check_gates_vs_iou_result(result, importance, iou, k, PLANTED)
 
 # %% [markdown]
 # **What it took.** This agreement is not free, and the failure that preceded it teaches more than the
@@ -490,7 +492,7 @@ checks.check_auroc(auroc)
 rand_host = random_object_host(0).to(device)
 rand_sym = zoo.load("symbiote_objects_random", device=device)
 rand_logits, _ = symbiote_heads(rand_sym, rand_host, test.images)
-probe = S.probe_aurocs(host, sym.cfg.read_layers, probe_train, test, sym.cfg.concepts)
+probe = symbiote.probe_aurocs(host, sym.cfg.read_layers, probe_train, test, sym.cfg.concepts)
 present = test.presence(sym.cfg.concepts).cpu()
 values = {"symbiote": auroc(sym_logits[:, 0].cpu(), present[:, 0]), "probe": probe[CONCEPT],
           "random host": auroc(rand_logits[:, 0].cpu(), present[:, 0])}
@@ -512,8 +514,8 @@ for j, c in enumerate(sym.cfg.concepts):
 # random host (0.768); the printed table also shows where this fails: for `colour:red` (0.647) and
 # `texture:stripes` (0.744) the random host scores higher than the symbiote.
 
-# %% nbgrader={"grade": false, "grade_id": "fig_auroc", "locked": true, "schema_version": 3, "solution": false}
-checks.check_auroc_bars(values)
+# %% nbgrader={"grade": false, "grade_id": "fig12_auroc", "locked": true, "schema_version": 3, "solution": false}
+checks.check_auroc_bars_result(values)
 
 # %% [markdown]
 # ## 8. Units or directions? Net2Vec and TCAV side by side
@@ -563,12 +565,12 @@ checks.check_tcav_score(tcav_score)
 # %%
 pooled = hooks.collect(host, probe_train.images, [LAYER], pool="mean")[LAYER]
 on_train = probe_train.has(CONCEPT)
-cav = S.concept_activation_vector(pooled[on_train], pooled[~on_train])
+cav = symbiote.concept_activation_vector(pooled[on_train], pooled[~on_train])
 car = names.index("car")
 car_images = test.images[test.labels == car][:100]
 tcav = tcav_score(host, LAYER, car_images, car, cav)
-random_scores = S.random_tcav_scores(host, LAYER, probe_train.subset(slice(0, 300)), CONCEPT, car, n=10)
-n2v = S.net2vec(host, LAYER, probe_train.subset(slice(0, 300)), CONCEPT, steps=150)
+random_scores = symbiote.random_tcav_scores(host, LAYER, probe_train.subset(slice(0, 300)), CONCEPT, car, n=10)
+n2v = symbiote.net2vec(host, LAYER, probe_train.subset(slice(0, 300)), CONCEPT, steps=150)
 print(f"TCAV(car, wheel CAV) = {tcav:.2f}; random CAVs {min(random_scores):.2f}..{max(random_scores):.2f}")
 print(f"the CAV's largest weight: channel {int(cav.abs().argmax())} ({float(cav.abs().max()):.2f} of unit norm); "
       f"planted channel weight {float(cav[PLANTED]):.2f}")
@@ -588,7 +590,7 @@ fig.tight_layout()
 # 0.10). Neither direction wins here: Net2Vec's IoU of 0.103 is below the best single channel's 0.132, and
 # the TCAV score of 1.00 says little when random CAVs span 0.00 to 1.00.
 
-# %% [markdown] nbgrader={"grade": true, "grade_id": "written_1", "locked": false, "points": 3, "schema_version": 3, "solution": true}
+# %% [markdown] nbgrader={"grade": true, "grade_id": "written12_1", "locked": false, "points": 3, "schema_version": 3, "solution": true}
 # **Written question 1.** Does the symbiote's choice coincide with the dissection unit or with a
 # distributed direction? Use the gates-versus-IoU figure, the selectivity bars, the CAV and the
 # Net2Vec weights. What would you expect on a zoo host *without* a planted channel, where dissection
@@ -596,7 +598,7 @@ fig.tight_layout()
 #
 # YOUR ANSWER HERE
 
-# %% [markdown] nbgrader={"grade": true, "grade_id": "written_2", "locked": false, "points": 3, "schema_version": 3, "solution": true}
+# %% [markdown] nbgrader={"grade": true, "grade_id": "written12_2", "locked": false, "points": 3, "schema_version": 3, "solution": true}
 # **Written question 2.** What would make such a tool trustworthy at the scale representation
 # engineering works at (large models, thousands of concepts), where no planted answer exists? Name
 # at least three checks, and what each protects against.

@@ -378,8 +378,8 @@ print(f"Most important channel: {top} (drop {importance[top]:.2f} logits); "
 # Notice how uneven the bars are: the printed top channel 14 costs 1.76 logits while the median channel
 # costs 0.19, about nine times less.
 
-# %% nbgrader={"grade": false, "grade_id": "figure_importance", "locked": true, "schema_version": 3, "solution": false}
-checks.check_importance_figure(bars, n_channels=model.cfg.channels[-1])
+# %% nbgrader={"grade": false, "grade_id": "fig1_importance", "locked": true, "schema_version": 3, "solution": false}
+checks.check_importance_result(bars, n_channels=model.cfg.channels[-1])
 
 # %% [markdown]
 # A few channels carry much of the decision and most carry little: the program has structure we can
@@ -398,10 +398,10 @@ fig, (xs, ys) = plot_curve(factors, sweep, f"scale of layer3 channel {top}", "me
 # rises steadily with the scale; the check below prints its three landmarks, 13.35 when the channel is
 # removed, 15.10 at its normal value and 18.62 at three times that.
 
-# %% nbgrader={"grade": false, "grade_id": "figure_sweep", "locked": true, "schema_version": 3, "solution": false}
-checks.check_scale_sweep(ys, factors)
+# %% nbgrader={"grade": false, "grade_id": "fig1_sweep", "locked": true, "schema_version": 3, "solution": false}
+checks.check_scale_sweep_result(ys, factors)
 
-# %% [markdown] nbgrader={"grade": true, "grade_id": "written_programs", "locked": false, "points": 2, "schema_version": 3, "solution": true}
+# %% [markdown] nbgrader={"grade": true, "grade_id": "written1_1", "locked": false, "points": 2, "schema_version": 3, "solution": true}
 # **Written question (graded by hand).** In what sense is the trained network a program, and why is
 # decompiling it harder than decompiling an ordinary binary? Name two obstacles, and say what your
 # ablation results above tell you about whether the channels of `layer3` are a good "unit of reading".

@@ -54,7 +54,7 @@ import matplotlib.pyplot as plt
 import torch
 
 from mi_tutor import hooks, zoo
-from mi_tutor import features as F
+from mi_tutor import features
 from mi_tutor.checks import lesson02 as checks
 from mi_tutor.features.plots import (plot_atlas, plot_concept_types, plot_direction_comparison,
                                      plot_dissection_counts, plot_part_masks, plot_probe_accuracy, show_images)
@@ -91,7 +91,7 @@ plt.show()
 masks = data.masks()
 area = {name: m.float().mean().item() for name, m in masks.items()}
 for kind in ["part", "object", "colour", "texture"]:
-    values = [a for name, a in area.items() if F.concept_type(name) == kind]
+    values = [a for name, a in area.items() if features.concept_type(name) == kind]
     print(f"{kind:>8}: {len(values):2d} concepts, each covering {min(values):.2%} to {max(values):.2%} of the pixels")
 print(f"curved parts: {', '.join(CURVED_PARTS)}")
 acts = hooks.collect(model, data.images, ["input"] + LAYERS)
@@ -151,15 +151,15 @@ colour = data.colour[:, 0]                      # the object's stroke colour (in
 purity = {"colour": {}, "kind": {}}
 for name in LAYERS:
     tops = [top_k_examples(acts[name], unit, 9)[1] for unit in range(acts[name].shape[1])]   # Exercise 2.1
-    purity["colour"][name] = torch.tensor([F.majority_share(colour, t) for t in tops]).median().item()
-    purity["kind"][name] = torch.tensor([F.majority_share(data.labels, t) for t in tops]).median().item()
+    purity["colour"][name] = torch.tensor([features.majority_share(colour, t) for t in tops]).median().item()
+    purity["kind"][name] = torch.tensor([features.majority_share(data.labels, t) for t in tops]).median().item()
     print(f"{name}: top-9 share one colour {purity['colour'][name]:.2f}, one kind {purity['kind'][name]:.2f}")
 
 rows, titles = [], []
 for name, unit in [("layer1", hooks.pool(acts["layer1"], "max").std(0).argmax().item()),
                    ("layer4", hooks.pool(acts["layer4"], "max").std(0).argmax().item())]:
     values, index = top_k_examples(acts[name], unit, 6)
-    quilt = F.examples_by_quantile(acts[name], unit, (0.5, 0.9))
+    quilt = features.examples_by_quantile(acts[name], unit, (0.5, 0.9))
     rows += [data.images[i] for i in index.tolist() + quilt.tolist()]
     titles += [f"{name} u{unit} {names[data.labels[i]]}" for i in index.tolist()] + ["median", "90th pct"]
 fig, _ = show_images(torch.stack(rows), titles, ncols=8, suptitle="top-6 examples, then a quilt (median, 90th pct)")
@@ -173,8 +173,8 @@ plt.show()
 # typically all one kind (median 1.00) and no longer share a colour (0.33). The locked cell checks that
 # your top-k examples show this turn.
 
-# %% nbgrader={"grade": false, "grade_id": "top_k_result", "locked": true, "schema_version": 3, "solution": false}
-checks.check_top_k_hierarchy(purity)
+# %% nbgrader={"grade": false, "grade_id": "fig2_top_k", "locked": true, "schema_version": 3, "solution": false}
+checks.check_top_k_hierarchy_result(purity)
 
 # %% [markdown]
 # ## 3. Probes across depth
@@ -329,10 +329,10 @@ for kind, values in probe_data["accuracy"].items():
 # the stage that holds the curve detectors of lesson 4 (Section 5 prints their number), where it jumps. The printed numbers above are
 # what to quote, not this paragraph; the locked cell below checks the pattern in your numbers.
 
-# %% nbgrader={"grade": false, "grade_id": "probe_depth_result", "locked": true, "schema_version": 3, "solution": false}
-checks.check_probe_hierarchy(dict(zip(probe_data["layers"], probe_data["accuracy"]["object kind (logistic)"])),
-                             dict(zip(probe_data["layers"], probe_data["accuracy"]["stroke colour (logistic)"])),
-                             chance["object kind (logistic)"])
+# %% nbgrader={"grade": false, "grade_id": "fig2_probe_depth", "locked": true, "schema_version": 3, "solution": false}
+checks.check_probe_hierarchy_result(dict(zip(probe_data["layers"], probe_data["accuracy"]["object kind (logistic)"])),
+                                    dict(zip(probe_data["layers"], probe_data["accuracy"]["stroke colour (logistic)"])),
+                                    chance["object kind (logistic)"])
 
 # %% [markdown]
 # A caution worth repeating: a probe shows that information is *decodable*, not that the network *uses*
@@ -426,13 +426,13 @@ checks.check_dissection_iou(dissection_iou, seed=6, n=9, channels=5, concepts=4,
 # count the detectors by concept **type**.
 
 # %%
-stacked, concepts = F.stack_masks(masks)
+stacked, concepts = features.stack_masks(masks)
 dissections = {}
 for name in LAYERS:
     thresholds = quantile_thresholds(acts[name], 0.005)                          # Exercise 2.4
-    dissections[name] = F.label_units(dissection_iou(acts[name], stacked, thresholds), concepts, thresholds)  # 2.5
+    dissections[name] = features.label_units(dissection_iou(acts[name], stacked, thresholds), concepts, thresholds)  # 2.5
     print(f"{name}: {dissections[name].counts()}")
-types = {name: F.type_counts(result) for name, result in dissections.items()}
+types = {name: features.type_counts(result) for name, result in dissections.items()}
 fig, type_data = plot_concept_types(types, {name: acts[name].shape[1] for name in LAYERS})
 plt.show()
 for name in LAYERS:
@@ -448,9 +448,9 @@ plt.show()
 # Notice the shift from colour to parts to objects: the printed counts are 7 colour detectors in `layer1`,
 # 31 part detectors in `layer3` (wheels the most, 6) and 53 object detectors in `layer4`.
 
-# %% nbgrader={"grade": false, "grade_id": "dissection_result", "locked": true, "schema_version": 3, "solution": false}
-checks.check_dissection_counts(dissections["layer3"], dissection_counts)
-checks.check_dissection_hierarchy(type_data)
+# %% nbgrader={"grade": false, "grade_id": "fig2_dissection", "locked": true, "schema_version": 3, "solution": false}
+checks.check_dissection_counts_result(dissections["layer3"], dissection_counts)
+checks.check_dissection_hierarchy_result(type_data)
 
 # %% [markdown]
 # The hierarchy, measured: `layer1`'s detectors are all **colour** units, `layer4`'s are mostly whole
@@ -467,10 +467,10 @@ checks.check_dissection_hierarchy(type_data)
 # concept of area $a$.
 
 # %%
-big = {name: masks[name] for name in concepts if F.concept_type(name) == "texture" or name == "blur"}
+big = {name: masks[name] for name in concepts if features.concept_type(name) == "texture" or name == "blur"}
 q = sum(area[c] for c in big) / len(big)                     # one threshold at their mean area, about 22%
 for name in LAYERS:
-    fair = F.dissect(acts[name], big, quantile=q)
+    fair = features.dissect(acts[name], big, quantile=q)
     print(f"{name}: best unit at the {q:.0%} quantile: "
           + ", ".join(f"{c} {v:.3f}" for c, v in zip(fair.concepts, fair.iou.max(0).values.tolist())))
 print(f"a random map of area {q:.0%}:          "
@@ -541,26 +541,26 @@ half = len(data.images) // 2
 concept = "curved stroke"
 curved = torch.stack([data.part_masks[p] for p in CURVED_PARTS]).any(0)          # [n, 64, 64]
 curved_area = curved.float().mean().item()
-curve_direction = F.concept_direction(acts["layer3"][:half], curved[:half])
+curve_direction = features.concept_direction(acts["layer3"][:half], curved[:half])
 test_masks = {concept: curved[half:]}
-comparison = F.compare_direction_to_neurons(acts["layer3"][half:], curve_direction, test_masks, concept, k=5,
-                                            quantile=curved_area)
-standard = F.compare_direction_to_neurons(acts["layer3"][half:], curve_direction, test_masks, concept, k=5)
+comparison = features.compare_direction_to_neurons(acts["layer3"][half:], curve_direction, test_masks, concept, k=5,
+                                                   quantile=curved_area)
+standard = features.compare_direction_to_neurons(acts["layer3"][half:], curve_direction, test_masks, concept, k=5)
 fig, direction_data = plot_direction_comparison(comparison.direction_iou, comparison.neurons,
                                                 comparison.neuron_iou, concept)
 plt.show()
 held_out = direction_activation(acts["layer3"][half:], curve_direction)          # your Exercise 2.6
 print(f"your direction_activation agrees with the reference: "
-      f"{torch.allclose(held_out, F.direction_activation(acts['layer3'][half:], curve_direction), atol=1e-5)}")
+      f"{torch.allclose(held_out, features.direction_activation(acts['layer3'][half:], curve_direction), atol=1e-5)}")
 print(f"threshold at the concept's area ({curved_area:.3f}): direction {comparison.direction_iou:.3f}, best mixed "
       f"neuron {comparison.best_neuron_iou:.3f}, best neuron of the layer {comparison.best_any_iou:.3f} "
       f"(unit {comparison.best_any_neuron})")
 print(f"standard 0.5% threshold: direction {standard.direction_iou:.3f}, best mixed neuron "
       f"{standard.best_neuron_iou:.3f}")
 for other in ["part:wheel", "object:head"]:
-    d = F.concept_direction(acts["layer3"][:half], masks[other][:half])
-    c = F.compare_direction_to_neurons(acts["layer3"][half:], d, {other: masks[other][half:]}, other,
-                                       quantile=area[other])
+    d = features.concept_direction(acts["layer3"][:half], masks[other][:half])
+    c = features.compare_direction_to_neurons(acts["layer3"][half:], d, {other: masks[other][half:]}, other,
+                                              quantile=area[other])
     print(f"{other:>13}: direction {c.direction_iou:.3f} vs best neuron of the layer {c.best_any_iou:.3f}")
 
 # %% [markdown]
@@ -575,10 +575,10 @@ for other in ["part:wheel", "object:head"]:
 # kind (`object:head`) a neuron of `layer3` already does better than the fitted direction. Directions are
 # not automatically better than neurons: they win when the concept is spread over several units.
 
-# %% nbgrader={"grade": false, "grade_id": "direction_result", "locked": true, "schema_version": 3, "solution": false}
-checks.check_direction_vs_neurons(comparison, concept)
+# %% nbgrader={"grade": false, "grade_id": "fig2_direction", "locked": true, "schema_version": 3, "solution": false}
+checks.check_direction_vs_neurons_result(comparison, concept)
 
-# %% [markdown] nbgrader={"grade": true, "grade_id": "written_1", "locked": false, "points": 2, "schema_version": 3, "solution": true}
+# %% [markdown] nbgrader={"grade": true, "grade_id": "written2_1", "locked": false, "points": 2, "schema_version": 3, "solution": true}
 # **Written question.** The mass-mean "curved stroke" direction segments curves better than any neuron of
 # `layer3`. Does this show that the network *represents* "a curve, any orientation" as a feature? Give one
 # reason it might not, and describe an experiment (with the tools of lessons 1 and 2) that would tell the
@@ -649,9 +649,9 @@ atlases, atlas_purity = {}, {}
 one_hot = torch.nn.functional.one_hot(data.labels, len(names)).float()
 for name in ["layer1", "layer4"]:
     vectors = hooks.pool(acts[name], "max")
-    atlases[name] = F.activation_atlas(vectors, n_cells=8, labels=data.labels)
+    atlases[name] = features.activation_atlas(vectors, n_cells=8, labels=data.labels)
     fractions, counts = grid_average(atlases[name].coords, one_hot, 8)            # your Exercise 2.7
-    atlas_purity[name] = F.cell_purity(fractions, counts)
+    atlas_purity[name] = features.cell_purity(fractions, counts)
     print(f"{name}: {int((counts > 0).sum())} of 64 cells occupied; a scene shares its cell's most common kind "
           f"{atlas_purity[name]:.0%} of the time")
 fig, atlas_data = plot_atlas(atlases["layer4"], data.images, names)
@@ -667,8 +667,8 @@ plt.show()
 # the same kind, where in the `layer1` atlas (one vector of eight colour and edge units per scene) the cells
 # mix the kinds. The cell purity printed above, computed with your `grid_average`, puts a number on it.
 
-# %% nbgrader={"grade": false, "grade_id": "atlas_result", "locked": true, "schema_version": 3, "solution": false}
-checks.check_atlas_purity(atlas_purity)
+# %% nbgrader={"grade": false, "grade_id": "fig2_atlas", "locked": true, "schema_version": 3, "solution": false}
+checks.check_atlas_purity_result(atlas_purity)
 
 # %% nbgrader={"grade": false, "grade_id": "results", "locked": true, "schema_version": 3, "solution": false}
 # The numbers this lesson measured, for the table that ends its page on the course site.

@@ -56,7 +56,7 @@ import math
 import matplotlib.pyplot as plt
 import torch
 
-from mi_tutor import featvis as V
+from mi_tutor import featvis
 from mi_tutor import run_with_cache, zoo
 from mi_tutor.checks import lesson03 as checks
 from mi_tutor.circuits_vision import angle_difference
@@ -129,7 +129,7 @@ checks.check_channel_loss(channel_loss, seed=4, batch=3, channels=9)
 #
 # The simplest render: the image's pixels (through a sigmoid, to stay in `(0, 1)`) are the parameters, and
 # Adam follows the gradient of the objective. We visualize the eight curve units at once: image `i` of the
-# batch maximises `UNITS[i]` (`V.channels`). We optimise the **pre-ReLU** activations (`layer3.2.1`, the
+# batch maximises `UNITS[i]` (`featvis.channels`). We optimise the **pre-ReLU** activations (`layer3.2.1`, the
 # batch-norm output of the stage's last conv): after the ReLU a unit that is off has no gradient at all.
 #
 # A `layer3` unit sees a window of about 20 pixels (32 at most: two 3 × 3 convs at each of three
@@ -138,8 +138,8 @@ checks.check_channel_loss(channel_loss, seed=4, batch=3, channels=9)
 
 # %%
 LAYER3 = "layer3.2.1"          # pre-ReLU output of layer3
-naive = V.render(model, V.channels(LAYER3, UNITS), param="pixel", transforms=None, steps=96,
-                 batch=len(UNITS), size=32, seed=0)
+naive = featvis.render(model, featvis.channels(LAYER3, UNITS), param="pixel", transforms=None, steps=96,
+                       batch=len(UNITS), size=32, seed=0)
 fig, naive_share = plot_visualizations({"naive": naive.images})
 plt.show()
 print(f"loss {naive.losses[0]:.2f} -> {naive.losses[-1]:.2f}; high-frequency share per image: "
@@ -288,13 +288,13 @@ def random_jitter(d: int):
     return lambda x, g: jitter(x, d, *torch.randint(0, d + 1, (2,), generator=g).tolist())
 
 
-robust = V.compose([V.pad(4), random_jitter(4), V.random_scale([1 + (i - 5) / 50 for i in range(11)]),
-                    V.random_rotate(list(range(-10, 11)) + 5 * [0]), random_jitter(2), V.resize(32)])
+robust = featvis.compose([featvis.pad(4), random_jitter(4), featvis.random_scale([1 + (i - 5) / 50 for i in range(11)]),
+                          featvis.random_rotate(list(range(-10, 11)) + 5 * [0]), random_jitter(2), featvis.resize(32)])
 renders, final_loss = {"naive": naive.images}, {"naive": naive.losses[-1]}
 for label, kwargs in {"transforms": dict(param="pixel", transforms=robust),
                       "fourier": dict(param="fourier", transforms=None),
                       "transforms + fourier": dict(param="fourier", transforms=robust)}.items():
-    result = V.render(model, V.channels(LAYER3, UNITS), steps=96, batch=len(UNITS), size=32, seed=0, **kwargs)
+    result = featvis.render(model, featvis.channels(LAYER3, UNITS), steps=96, batch=len(UNITS), size=32, seed=0, **kwargs)
     renders[label], final_loss[label] = result.images, result.losses[-1]
 fig, _ = plot_visualizations(renders)
 plt.show()
@@ -313,9 +313,9 @@ for label, share in shares.items():
 # from 0.741 (naive) to 0.394 with transforms, 0.463 with the Fourier basis and 0.224 with both, while
 # real scenes sit at 0.122.
 
-# %% nbgrader={"grade": false, "grade_id": "hf_result", "locked": true, "schema_version": 3, "solution": false}
-checks.check_hf_reduction(shares, "naive", "transforms + fourier", max_ratio=0.6)
-checks.check_hf_reduction(shares, "naive", "transforms", max_ratio=0.8)
+# %% nbgrader={"grade": false, "grade_id": "fig3_hf", "locked": true, "schema_version": 3, "solution": false}
+checks.check_hf_reduction_result(shares, "naive", "transforms + fourier", max_ratio=0.6)
+checks.check_hf_reduction_result(shares, "naive", "transforms", max_ratio=0.8)
 
 # %% [markdown]
 # Read the printed ratios. Transformation robustness and the Fourier basis each cut the high-frequency share
@@ -334,19 +334,19 @@ checks.check_hf_reduction(shares, "naive", "transforms", max_ratio=0.8)
 #
 # We render each curve unit with a **neuron** objective (only the centre position of its map, so one
 # pattern appears in the middle of the canvas), and cut its dataset examples out of the 512 scenes with
-# `V.example_crops`: the 32 × 32 window around the position where the unit fires most, aligned so that the
+# `featvis.example_crops`: the 32 × 32 window around the position where the unit fires most, aligned so that the
 # crop's centre unit is the one that fired. A visualization and a crop are then read by the same unit at
 # the same place.
 
 # %%
-def centre_neurons(layer: str, units: list[int]) -> V.Objective:
+def centre_neurons(layer: str, units: list[int]) -> featvis.Objective:
     """Image i of the batch maximises units[i] at the centre of the map."""
-    return V.Objective(lambda cache: sum(V.neuron_loss(cache[layer][i:i + 1], u) for i, u in enumerate(units)),
-                       (layer,), f"centre neurons of {layer}")
+    return featvis.Objective(lambda cache: sum(featvis.neuron_loss(cache[layer][i:i + 1], u) for i, u in enumerate(units)),
+                             (layer,), f"centre neurons of {layer}")
 
 
-vis = V.render(model, centre_neurons(LAYER3, UNITS), steps=96, batch=len(UNITS), size=32, seed=1).images
-crops = [V.example_crops(acts["layer3"], data.images, u, k=5, size=32, stride=4)[0] for u in UNITS]
+vis = featvis.render(model, centre_neurons(LAYER3, UNITS), steps=96, batch=len(UNITS), size=32, seed=1).images
+crops = [featvis.example_crops(acts["layer3"], data.images, u, k=5, size=32, stride=4)[0] for u in UNITS]
 titles = [f"unit {u} ({math.degrees(p):.0f}°)" for u, p in zip(UNITS, PREF.tolist())]
 fig, _ = plot_vis_vs_examples(vis, crops, titles)
 plt.show()
@@ -365,10 +365,10 @@ plt.show()
 # merely repeat what the image was optimised for. A random reading would miss by 90° on average.
 
 # %%
-read = lambda images, unit: V.decode_orientation(model, "layer3", family.channels, family.orientations,  # noqa: E731
-                                                 family.curve_response, images, exclude=unit)
+read = lambda images, unit: featvis.decode_orientation(model, "layer3", family.channels, family.orientations,  # noqa: E731
+                                                       family.curve_response, images, exclude=unit)
 vis_error = angle_difference(read(vis, UNITS), PREF).rad2deg()
-crop_error = torch.stack([angle_difference(V.circular_mean(read(c, u)), p)
+crop_error = torch.stack([angle_difference(featvis.circular_mean(read(c, u)), p)
                           for c, u, p in zip(crops, UNITS, PREF)]).rad2deg()
 print(f"{'unit':>5} {'preferred':>9} {'vis read':>9} {'crops read':>10}")
 for u, p, e1, e2 in zip(UNITS, PREF.rad2deg().tolist(), vis_error.tolist(), crop_error.tolist()):
@@ -381,8 +381,8 @@ worst = int(vis_error.abs().argmax())
 print(f"worst-read unit {UNITS[worst]}: visualization off by {vis_error[worst]:.0f}°, its crops off by "
       f"{crop_error[worst]:.0f}°")
 
-# %% nbgrader={"grade": false, "grade_id": "orientation_result", "locked": true, "schema_version": 3, "solution": false}
-checks.check_orientation_reading(vis_error, max_median=60.0)
+# %% nbgrader={"grade": false, "grade_id": "fig3_orientation", "locked": true, "schema_version": 3, "solution": false}
+checks.check_orientation_reading_result(vis_error, max_median=60.0)
 
 # %% [markdown]
 # For most units the rest of the family reads the visualization as a curve bulging near the unit's own
@@ -397,7 +397,7 @@ checks.check_orientation_reading(vis_error, max_median=60.0)
 # visualizations are faithful, the matrix of cosine similarities is diagonal-dominant.
 
 # %%
-agreement = V.vis_example_agreement(model, "layer3", vis, crops)
+agreement = featvis.vis_example_agreement(model, "layer3", vis, crops)
 fig, ax = plt.subplots(figsize=(4, 3.5))
 im = ax.imshow(agreement.numpy(), cmap="viridis")
 ax.set_xlabel("dataset crops of unit"), ax.set_ylabel("visualization of unit")
@@ -405,7 +405,7 @@ ax.set_xticks(range(len(UNITS)), UNITS, fontsize=7), ax.set_yticks(range(len(UNI
 fig.colorbar(im)
 plt.show()
 print("rank of the target unit among all 48 of layer3 on its own visualization:",
-      V.own_unit_rank(model, "layer3", vis, UNITS).tolist())
+      featvis.own_unit_rank(model, "layer3", vis, UNITS).tolist())
 
 # %% [markdown]
 # **Figure.** Cosine similarity between the `layer3` response to each unit's visualization (rows) and to
@@ -413,8 +413,8 @@ print("rank of the target unit among all 48 of layer3 on its own visualization:"
 # visualizations closest to their own unit's crops (mean cosine 0.94 on the diagonal, 0.80 off it), and
 # the printed ranks show that the target unit is first or second of all 48 on its own image.
 
-# %% nbgrader={"grade": false, "grade_id": "agreement_result", "locked": true, "schema_version": 3, "solution": false}
-checks.check_vis_agreement(agreement, min_match=0.5)
+# %% nbgrader={"grade": false, "grade_id": "fig3_agreement", "locked": true, "schema_version": 3, "solution": false}
+checks.check_vis_agreement_result(agreement, min_match=0.5)
 
 # %% [markdown]
 # ### 5.2 Object units of `layer4`
@@ -444,16 +444,16 @@ for kind in ("car", "head"):
 # %%
 LAYER4 = "layer4.2.1"          # pre-ReLU output of layer4
 units4 = list(OBJECT_UNITS.values())
-vis4 = V.render(model, centre_neurons(LAYER4, units4), steps=128, batch=len(units4), size=64, seed=0).images
+vis4 = featvis.render(model, centre_neurons(LAYER4, units4), steps=128, batch=len(units4), size=64, seed=0).images
 examples4 = [data.images[sig4[:, u].topk(5).indices] for u in units4]
 fig, _ = plot_vis_vs_examples(vis4, examples4, [f"{k}: unit {u}" for k, u in OBJECT_UNITS.items()])
 plt.show()
 with torch.no_grad():
     probs = model(vis4.to(device)).softmax(-1).cpu()
 kind_signature = torch.stack([sig4[data.labels == k].mean(0) for k in range(len(KINDS))])
-similarity = torch.nn.functional.normalize(V.layer_signature(model, "layer4", vis4), dim=1) @ \
+similarity = torch.nn.functional.normalize(featvis.layer_signature(model, "layer4", vis4), dim=1) @ \
     torch.nn.functional.normalize(kind_signature, dim=1).T
-response = V.layer_signature(model, "layer4", vis4)
+response = featvis.layer_signature(model, "layer4", vis4)
 object_report = {}
 for i, (kind, u) in enumerate(OBJECT_UNITS.items()):
     object_report[kind] = dict(predicted=KINDS[int(probs[i].argmax())], nearest=KINDS[int(similarity[i].argmax())],
@@ -469,8 +469,8 @@ for i, (kind, u) in enumerate(OBJECT_UNITS.items()):
 # classifier probability is 1.00 in both cases, and the images drive their units 2.3 times (car) and 2.0
 # times (head) harder than the unit's best scene.
 
-# %% nbgrader={"grade": false, "grade_id": "object_result", "locked": true, "schema_version": 3, "solution": false}
-checks.check_object_visualization(object_report)
+# %% nbgrader={"grade": false, "grade_id": "fig3_object", "locked": true, "schema_version": 3, "solution": false}
+checks.check_object_visualization_result(object_report)
 
 # %% [markdown]
 # The visualizations are **superstimuli**: each drives its unit harder than any scene of the dataset does
@@ -539,11 +539,11 @@ def centre(acts: torch.Tensor) -> torch.Tensor:
 
 # Objectives from your Exercises 3.1 and 3.5. Your channel loss on the centre position alone is the neuron
 # objective (so the family can read the centre, as in section 5); then the same plus twice the diversity penalty.
-neuron_only = V.Objective(lambda cache: channel_loss(centre(cache[LAYER3]), unit), (LAYER3,), "neuron")
-with_diversity = V.Objective(lambda cache: channel_loss(centre(cache[LAYER3]), unit)
-                             + 2.0 * diversity_loss(cache["layer3"]), (LAYER3, "layer3"), "neuron + diversity")
-plain_batch = V.render(model, neuron_only, steps=96, batch=4, size=32, seed=2).images
-diverse_batch = V.render(model, with_diversity, steps=96, batch=4, size=32, seed=2).images
+neuron_only = featvis.Objective(lambda cache: channel_loss(centre(cache[LAYER3]), unit), (LAYER3,), "neuron")
+with_diversity = featvis.Objective(lambda cache: channel_loss(centre(cache[LAYER3]), unit)
+                                   + 2.0 * diversity_loss(cache["layer3"]), (LAYER3, "layer3"), "neuron + diversity")
+plain_batch = featvis.render(model, neuron_only, steps=96, batch=4, size=32, seed=2).images
+diverse_batch = featvis.render(model, with_diversity, steps=96, batch=4, size=32, seed=2).images
 fig, _ = show_images(torch.cat([plain_batch, diverse_batch]), ["neuron"] * 4 + ["neuron + diversity"] * 4,
                      ncols=4, scale=1.5)
 plt.show()
@@ -551,7 +551,7 @@ with torch.no_grad():
     for label, batch in {"neuron": plain_batch, "neuron + diversity": diverse_batch}.items():
         layer3 = layer_activations(model, ["layer3"], batch)["layer3"]
         error = angle_difference(read(batch, unit), pref).rad2deg()
-        print(f"{label:>19}: diversity loss {V.diversity_loss(layer3).item():.3f}, unit {unit} centre activation "
+        print(f"{label:>19}: diversity loss {featvis.diversity_loss(layer3).item():.3f}, unit {unit} centre activation "
               f"{centre(layer3)[:, unit].mean():.2f}; the family reads the images {[round(e) for e in error.tolist()]}° "
               f"off its {math.degrees(pref):.0f}° ({int((error.abs() < 45).sum())} of 4 within 45°)")
 
@@ -562,7 +562,7 @@ with torch.no_grad():
 # without diversity. Images read far away are *other* ways to excite this unit, found by the optimiser. Whether the unit ever meets them in scenes is a question for its dataset examples (lesson 4
 # looks for polysemantic units with the world's masks). Diversity is a tool for finding such facets, and a
 # reminder that one visualization shows one of them.
-# (Directions work too: `V.direction(LAYER3, vector)` visualizes a non-basis direction, such as lesson 2's
+# (Directions work too: `featvis.direction(LAYER3, vector)` visualizes a non-basis direction, such as lesson 2's
 # mass-mean directions.)
 # Here the diversity loss falls from 2.869 to 1.472, the unit's centre activation from 13.94 to 11.05, and
 # the family reads 3 of the 4 plain images but only 2 of the 4 diverse ones within 45°.
@@ -639,7 +639,7 @@ with torch.no_grad():
 # The printed gains: x14.94 in `layer1` for the `layer1` dream and x13.94 in `layer3` for the `layer3`
 # dream; the curve family rises x1.55 under the first and x3.24 under the second.
 
-# %% [markdown] nbgrader={"grade": true, "grade_id": "written_1", "locked": false, "points": 2, "schema_version": 3, "solution": true}
+# %% [markdown] nbgrader={"grade": true, "grade_id": "written3_1", "locked": false, "points": 2, "schema_version": 3, "solution": true}
 # **Written question.** Explain in your own words why naive gradient ascent on pixels produces
 # high-frequency patterns, and why transformation robustness and the Fourier parameterisation each reduce
 # them. Then name one thing these regularisers could *hide* about a unit, i.e. a way in which a regularised

@@ -368,8 +368,8 @@ fig, heat = plots.plot_tuning_heatmaps(fam_tuning[few], orientations, curvatures
 # only a partial one (7 units, gap 95°): the family sits in an intermediate stage, as mixed3b
 # does in InceptionV1.
 
-# %% nbgrader={"grade": false, "grade_id": "family_result", "locked": true, "schema_version": 3, "solution": false}
-checks.check_curve_family(family, model, LAYER)
+# %% nbgrader={"grade": false, "grade_id": "fig4_family", "locked": true, "schema_version": 3, "solution": false}
+checks.check_curve_family_result(family, model, LAYER)
 
 # %% [markdown]
 # Two more synthetic tests from the Circuits article. **Cosmetic variation**: a curve detector
@@ -486,7 +486,7 @@ fig, rot_data = plots.plot_handoff(handoffs[0], members)
 # for the shuffles. Dataset examples are whole objects (a wheel is a full circle), not the single
 # arcs of the probes.
 
-# %% nbgrader={"grade": false, "grade_id": "handoff_result", "locked": true, "schema_version": 3, "solution": false}
+# %% nbgrader={"grade": false, "grade_id": "fig4_handoff", "locked": true, "schema_version": 3, "solution": false}
 checks.check_handoff_result(handoffs)
 
 # %% [markdown]
@@ -594,7 +594,7 @@ family_alignment, family_null = sum(align) / len(align), null.mean(0)
 print(f"tangent alignment, family mean {family_alignment:.3f}; shuffled: mean {family_null.mean():.3f}, "
       f"95th percentile {family_null.quantile(0.95):.3f}")
 
-# %% nbgrader={"grade": false, "grade_id": "alignment_result", "locked": true, "schema_version": 3, "solution": false}
+# %% nbgrader={"grade": false, "grade_id": "fig4_alignment", "locked": true, "schema_version": 3, "solution": false}
 checks.check_alignment_result(family_alignment, family_null)
 
 # %% [markdown]
@@ -761,7 +761,7 @@ fig, circle_data = plots.plot_kernels(
 # template. Notice that the two rows hardly match: the printed cosine is 0.23, and no unit with a cosine
 # of at least 0.3 beats every shuffle (the printed count is 0), so this net shows no circle units.
 
-# %% nbgrader={"grade": false, "grade_id": "circle_result", "locked": true, "schema_version": 3, "solution": false}
+# %% nbgrader={"grade": false, "grade_id": "fig4_circle", "locked": true, "schema_version": 3, "solution": false}
 checks.check_circle_result(circle, w_family, family.orientations, circle_null)
 
 # %% [markdown]
@@ -848,7 +848,7 @@ fig, hb_data = plots.plot_handbuilt_vs_learned(fam_tuning[best], built[best], or
 # units. Notice how closely the two maps agree: for this best member, channel 27, the printed radial
 # tuning correlation is 0.95, while the median over all 31 members is 0.73 and 11 reach 0.8.
 
-# %% nbgrader={"grade": false, "grade_id": "handbuilt_result", "locked": true, "schema_version": 3, "solution": false}
+# %% nbgrader={"grade": false, "grade_id": "fig4_handbuilt", "locked": true, "schema_version": 3, "solution": false}
 checks.check_handbuilt_result(hb_data["learned"], hb_data["built"])
 
 # %% [markdown]
@@ -987,7 +987,7 @@ fig, part_maps = plots.plot_part_maps(weight_next[car_units.object_unit, list(ca
 # fit it (top +0.054, bottom -0.075) but the wheel unit's are reversed (top +0.040, bottom -0.027, where
 # the pattern wants them positive at the bottom).
 
-# %% nbgrader={"grade": false, "grade_id": "composition_result", "locked": true, "schema_version": 3, "solution": false}
+# %% nbgrader={"grade": false, "grade_id": "fig4_composition", "locked": true, "schema_version": 3, "solution": false}
 checks.check_composition_result(rows, weight_next, car_units)
 
 # %% [markdown]
@@ -1030,7 +1030,7 @@ fig, wreck_maps = plots.plot_part_maps(wreck_weight[wreck_car.object_unit, list(
 # four signs come out as in the Circuits car detector: the printed wheel weights are -0.050 at the top and
 # +0.064 at the bottom, and the window weights are +0.034 at the top and -0.068 at the bottom.
 
-# %% nbgrader={"grade": false, "grade_id": "wreck_composition_result", "locked": true, "schema_version": 3, "solution": false}
+# %% nbgrader={"grade": false, "grade_id": "fig4_wreck_composition", "locked": true, "schema_version": 3, "solution": false}
 checks.check_composition_result(wreck_rows, wreck_weight, wreck_car)
 
 # %% [markdown]
@@ -1115,7 +1115,7 @@ fig, pose_data = plots.plot_pose_units(responses[facing < 0].mean(0), responses[
 # the invariant unit with positive weight (printed +0.39 and +0.33), but their preference for one side is
 # mild (pose indices +0.20 and -0.14) and the invariant unit's head selectivity is only 1.6 sd.
 
-# %% nbgrader={"grade": false, "grade_id": "pose_result", "locked": true, "schema_version": 3, "solution": false}
+# %% nbgrader={"grade": false, "grade_id": "fig4_pose", "locked": true, "schema_version": 3, "solution": false}
 checks.check_pose_result(pose, weight_next, facing, head_acts[LAYER].amax(dim=(2, 3)))
 
 # %% [markdown]
@@ -1141,7 +1141,7 @@ else:
     fam3b = cv.find_curve_family(t3b, g3b.orientations, g3b.curvatures, min_response=0.1 * float(t3b.amax()))
     print(f"mixed3b: {len(fam3b)} curve-family members\n{fam3b.summary()}")
 
-# %% [markdown] nbgrader={"grade": true, "grade_id": "written_1", "locked": false, "points": 3, "schema_version": 3, "solution": true}
+# %% [markdown] nbgrader={"grade": true, "grade_id": "written4_1", "locked": false, "points": 3, "schema_version": 3, "solution": true}
 # **Written question.** The Circuits article gives seven lines of evidence for curve detectors:
 # feature visualisation, dataset examples, synthetic stimuli, the joint tuning of a family under
 # rotation, the weights (tangent alignment and equivariance), the next layer's use of curves,

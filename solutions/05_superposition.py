@@ -177,7 +177,7 @@ checks.check_importance_weighted_loss(importance_weighted_loss, seed=5, batch=3)
 # wraps the same forward pass and loss as your functions, and `train_toy_model` trains all instances at once
 # with Adam, showing a progress bar. A short run shows the idea: every instance's loss falls.
 
-# %% nbgrader={"grade": false, "grade_id": "train_demo", "locked": true, "schema_version": 3, "solution": false}
+# %% nbgrader={"grade": false, "grade_id": "fig5_train_demo", "locked": true, "schema_version": 3, "solution": false}
 probabilities = sp.log_spaced(1.0, 0.05, 10)
 importance = sp.importance_decay(5, 0.9)
 demo = sp.ToyModel(sp.ToyModelConfig(n_features=5, d_hidden=2, n_instances=10),
@@ -199,7 +199,7 @@ plt.show()
 # A full run (4,000 steps) takes about half a minute on a laptop, so the course ships it in its model zoo;
 # `mi-tutor zoo train tms_5in2` reproduces it from its seed. We load it and draw every instance's features.
 
-# %% nbgrader={"grade": false, "grade_id": "figure_5in2", "locked": true, "schema_version": 3, "solution": false}
+# %% nbgrader={"grade": false, "grade_id": "fig5_5in2", "locked": true, "schema_version": 3, "solution": false}
 model_5in2 = zoo.load("tms_5in2", device=device)
 W_5in2 = model_5in2.W.detach().cpu()
 labels = [f"p = {p:.2f}" for p in probabilities]
@@ -217,8 +217,8 @@ plt.show()
 # In numbers, from the check: on dense data features 0 and 1 are kept and orthogonal; on sparse data all
 # five form a pentagon with norms near 1 and about 2/5 of a dimension each.
 
-# %% nbgrader={"grade": false, "grade_id": "pentagon_check", "locked": true, "schema_version": 3, "solution": false}
-checks.check_pentagon(W_5in2, probabilities)
+# %% nbgrader={"grade": false, "grade_id": "fig5_pentagon", "locked": true, "schema_version": 3, "solution": false}
+checks.check_pentagon_result(W_5in2, probabilities)
 
 # %% [markdown]
 # ## 4. The geometry of superposition
@@ -305,7 +305,7 @@ checks.check_dimensions_per_feature(dimensions_per_feature, seed=9)
 # dimensionalities of the learned features; dotted lines mark the fractions the paper highlights (1, 3/4, 2/3,
 # 1/2, 2/5, 3/8).
 
-# %% nbgrader={"grade": false, "grade_id": "dimensionality_figure", "locked": true, "schema_version": 3, "solution": false}
+# %% nbgrader={"grade": false, "grade_id": "fig5_dimensionality", "locked": true, "schema_version": 3, "solution": false}
 model_dims = zoo.load("tms_dimensionality", device=device)
 probabilities_dims = model_dims.feature_probability[:, 0].cpu()
 fig, dims_data = sp.plot_dimensionality(model_dims.W.detach().cpu(), probabilities_dims)
@@ -321,8 +321,8 @@ print("dimensions per feature (yours):", [round(v, 2) for v in dims_yours.tolist
 # The printed values back it: 1.01, 0.99 and 0.96 for the densest instances, then 0.54, 0.52, 0.49 and
 # 0.49 near 1/2; the check counts 3 instances at 1 and 4 at 1/2.
 
-# %% nbgrader={"grade": false, "grade_id": "sticky_check", "locked": true, "schema_version": 3, "solution": false}
-checks.check_sticky_dimensionality(dims_yours, probabilities_dims)
+# %% nbgrader={"grade": false, "grade_id": "fig5_sticky", "locked": true, "schema_version": 3, "solution": false}
+checks.check_sticky_dimensionality_result(dims_yours, probabilities_dims)
 
 # %% [markdown]
 # ## 5. A phase diagram
@@ -373,7 +373,7 @@ checks.check_classify_phase(classify_phase)
 checks.check_classify_phase(classify_phase, seed=4, n=80)
 ### END HIDDEN TESTS
 
-# %% nbgrader={"grade": false, "grade_id": "phase_figure", "locked": true, "schema_version": 3, "solution": false}
+# %% nbgrader={"grade": false, "grade_id": "fig5_phase", "locked": true, "schema_version": 3, "solution": false}
 model_phase = zoo.load("tms_phase_2in1", device=device)
 diagram = sp.phase_diagram_from_model(model_phase, sp.evaluate_loss(model_phase))
 diagram.phases = classify_phase(diagram.W)                                 # your Exercise 5.6 labels the grid
@@ -389,8 +389,8 @@ print(phase_data["counts"])
 # The printed counts: 59 of the 81 points of the grid store an antipodal pair, 12 give one feature a
 # dedicated dimension and 10 learn nothing.
 
-# %% nbgrader={"grade": false, "grade_id": "phase_check", "locked": true, "schema_version": 3, "solution": false}
-checks.check_phase_diagram(phase_data["phases"], phase_data["importances"], phase_data["densities"])
+# %% nbgrader={"grade": false, "grade_id": "fig5_phase_check", "locked": true, "schema_version": 3, "solution": false}
+checks.check_phase_diagram_result(phase_data["phases"], phase_data["importances"], phase_data["densities"])
 
 # %% [markdown]
 # ## 6. A privileged basis and polysemantic neurons
@@ -434,7 +434,7 @@ checks.check_neuron_feature_counts(neuron_feature_counts)
 checks.check_neuron_feature_counts(neuron_feature_counts, seed=8)
 ### END HIDDEN TESTS
 
-# %% nbgrader={"grade": false, "grade_id": "privileged_figure", "locked": true, "schema_version": 3, "solution": false}
+# %% nbgrader={"grade": false, "grade_id": "fig5_privileged", "locked": true, "schema_version": 3, "solution": false}
 probabilities_relu = torch.tensor([1.0, 0.1, 0.01])
 n_repeats = 6                              # 6 runs per density, instances ordered density by density
 model_relu = zoo.load("tms_privileged", device=device)
@@ -456,10 +456,10 @@ print("polysemantic neurons per model:", polysemantic.tolist())
 # The printed counts back it: 1 polysemantic neuron of 5 at $p = 1$, 4 at $p = 0.1$ and all 5 at
 # $p = 0.01$.
 
-# %% nbgrader={"grade": false, "grade_id": "polysemantic_check", "locked": true, "schema_version": 3, "solution": false}
-checks.check_polysemantic_counts(polysemantic, probabilities_relu)
+# %% nbgrader={"grade": false, "grade_id": "fig5_polysemantic", "locked": true, "schema_version": 3, "solution": false}
+checks.check_polysemantic_counts_result(polysemantic, probabilities_relu)
 
-# %% [markdown] nbgrader={"grade": true, "grade_id": "written_1", "locked": false, "points": 2, "schema_version": 3, "solution": true}
+# %% [markdown] nbgrader={"grade": true, "grade_id": "written5_1", "locked": false, "points": 2, "schema_version": 3, "solution": true}
 # **Written question.** The pentagon appears only when features are sparse. Explain, using the interference
 # terms $(W_j \cdot W_k)\, x_k$ and the output ReLU, why storing five features in two dimensions hurts the loss on dense
 # data but helps on sparse data. Then say what this predicts for a neuron in a real vision model whose inputs are

@@ -248,7 +248,7 @@ checks.check_mean_max_cosine_similarity(mean_max_cosine_similarity, seed=17)
 # coefficient. `mi_tutor.dictionary.SparseAutoencoder` implements your three functions; `train_sae` runs Adam,
 # removes the parallel gradient and renormalises the decoder at every step.
 
-# %% nbgrader={"grade": false, "grade_id": "toy_sweep", "locked": true, "schema_version": 3, "solution": false}
+# %% nbgrader={"grade": false, "grade_id": "fig6_toy_sweep", "locked": true, "schema_version": 3, "solution": false}
 toy = zoo.load("tms_16in6", device=device)
 true_features = toy.W.detach()[0]                                  # [16, 6]
 true_features = true_features[true_features.norm(dim=-1) > 0.5]   # the learned features
@@ -294,9 +294,9 @@ plt.show()
 # stay dead or duplicate a feature. Too little L1 and latents stay dense mixtures; too much and the SAE would
 # rather drop features than pay for them.
 
-# %% nbgrader={"grade": false, "grade_id": "toy_check", "locked": true, "schema_version": 3, "solution": false}
-checks.check_toy_recovery(mean_max_cosine_similarity(saes[0.1].W_dec.detach(), true_features))
-checks.check_l0_falls(sweep_data["l1_coeff"], sweep_data["l0"])
+# %% nbgrader={"grade": false, "grade_id": "fig6_toy_check", "locked": true, "schema_version": 3, "solution": false}
+checks.check_toy_recovery_result(mean_max_cosine_similarity(saes[0.1].W_dec.detach(), true_features))
+checks.check_l0_falls_result(sweep_data["l1_coeff"], sweep_data["l0"])
 
 # %% [markdown]
 # ## 4. Measuring an SAE
@@ -350,7 +350,7 @@ checks.check_fraction_variance_explained(fraction_variance_explained, seed=2, ba
 # classifier) on 6,000 rendered images, train an SAE with 256 latents on 4,000 of them (with resampling of dead
 # latents) and keep 2,000 for evaluation.
 
-# %% nbgrader={"grade": false, "grade_id": "cnn_sae", "locked": true, "schema_version": 3, "solution": false}
+# %% nbgrader={"grade": false, "grade_id": "fig6_cnn_sae", "locked": true, "schema_version": 3, "solution": false}
 cnn = zoo.load("convnet_shapes_s0", device=device)
 world = render_shapes(6000, seed=100)
 acts = hooks.collect(cnn, world.images, ["head.0"], pool="mean")["head.0"]   # [6000, 64]
@@ -427,7 +427,7 @@ checks.check_concept_purity(concept_purity)
 checks.check_concept_purity(concept_purity, seed=31, n=300)
 ### END HIDDEN TESTS
 
-# %% nbgrader={"grade": false, "grade_id": "purity_figure", "locked": true, "schema_version": 3, "solution": false}
+# %% nbgrader={"grade": false, "grade_id": "fig6_purity", "locked": true, "schema_version": 3, "solution": false}
 neuron_purity = concept_purity(test_acts, test_concepts)                 # your Exercise 6.7
 latent_purity = concept_purity(test_latents, test_concepts)
 fig, purity_data = dl.plot_purity(neuron_purity, latent_purity)
@@ -447,10 +447,10 @@ plt.show()
 # kind, sometimes one shape in one colour. The dictionary has pulled apart what the neurons had superposed.
 # The check compares the two distributions through their data.
 
-# %% nbgrader={"grade": false, "grade_id": "purity_check", "locked": true, "schema_version": 3, "solution": false}
-checks.check_monosemanticity(neuron_purity, latent_purity)
+# %% nbgrader={"grade": false, "grade_id": "fig6_purity_check", "locked": true, "schema_version": 3, "solution": false}
+checks.check_monosemanticity_result(neuron_purity, latent_purity)
 
-# %% [markdown] nbgrader={"grade": true, "grade_id": "written_1", "locked": false, "points": 2, "schema_version": 3, "solution": true}
+# %% [markdown] nbgrader={"grade": true, "grade_id": "written6_1", "locked": false, "points": 2, "schema_version": 3, "solution": true}
 # **Written question.** Our purity score says the SAE latents are "more monosemantic" than the CNN's channels.
 # Give two reasons to be cautious about that conclusion (think about what the measure rewards, which concepts
 # it can see, and what the SAE costs the model), and propose one extra measurement that would make the claim

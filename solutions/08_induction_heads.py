@@ -59,7 +59,7 @@ import math
 import matplotlib.pyplot as plt
 import torch
 
-import mi_tutor.circuits_transformer as circuits
+from mi_tutor import circuits_transformer as ct
 from mi_tutor import zoo
 from mi_tutor.checks import lesson08 as checks
 from mi_tutor.circuits_transformer import FactoredMatrix
@@ -269,7 +269,7 @@ checks.check_induction_score(induction_score, seed=32, batch=4, heads=1, seq_len
 
 # %% [markdown]
 # Now **your** two score functions score every head of both models (the duplicate-token score comes
-# from the library, `circuits.duplicate_token_score`). We score on **fresh** tokens (another seed) so
+# from the library, `ct.duplicate_token_score`). We score on **fresh** tokens (another seed) so
 # nothing depends on the sequences above. If a heatmap below looks wrong, the mistake is in your
 # exercise, and the locked check under the figure will say which one.
 
@@ -283,7 +283,7 @@ def score_heads(model, tokens, seq_len):
         _, head_cache = model.run_with_cache(tokens)
     patterns = [head_cache["pattern", layer] for layer in range(model.cfg.n_layers)]
     return {"previous_token": torch.stack([previous_token_score(p) for p in patterns]),
-            "duplicate_token": torch.stack([circuits.duplicate_token_score(p, seq_len) for p in patterns]),
+            "duplicate_token": torch.stack([ct.duplicate_token_score(p, seq_len) for p in patterns]),
             "induction": torch.stack([induction_score(p, seq_len) for p in patterns])}
 
 
@@ -306,8 +306,8 @@ IND_HEAD = int(score_data_2l["induction"][1].argmax())
 # The printed scores: L0H3 scores 0.88 as a previous-token head, the four heads of layer 1 score 0.56 to
 # 0.65 as induction heads, and the check puts the 1-layer model's best induction score at 0.04.
 
-# %% nbgrader={"grade": false, "grade_id": "fig_head_scores", "locked": true, "schema_version": 3, "solution": false}
-checks.check_head_scores(score_data_2l, score_data_1l)
+# %% nbgrader={"grade": false, "grade_id": "fig8_head_scores", "locked": true, "schema_version": 3, "solution": false}
+checks.check_head_scores_result(score_data_2l, score_data_1l)
 
 # %% [markdown]
 # ## 3. What the circuit buys: the per-token loss
@@ -371,8 +371,8 @@ fig, loss_data = plot_per_token_loss(losses, split=SEQ_LEN, title="loss on [BOS]
 # with the start of the repeat marked. Notice that only the 2-layer model's loss drops once the repeat
 # begins; the check below prints 4.19 nats on the first copy and 0.87 nats on the repeat.
 
-# %% nbgrader={"grade": false, "grade_id": "fig_loss", "locked": true, "schema_version": 3, "solution": false}
-checks.check_repeated_loss(loss_data["attn_only_2l"], SEQ_LEN)
+# %% nbgrader={"grade": false, "grade_id": "fig8_loss", "locked": true, "schema_version": 3, "solution": false}
+checks.check_repeated_loss_result(loss_data["attn_only_2l"], SEQ_LEN)
 
 # %% [markdown]
 # ## 4. Hooks instead of caches
@@ -452,7 +452,7 @@ with torch.no_grad():
         loss = per_token_loss(snapshot(fresh), fresh)
         history["induction (L1 best)"].append(ind[1].max().item())
         history["previous token (L0 best)"].append(prev[0].max().item())
-        history["ICL score (nats)"].append(circuits.in_context_learning_score(loss, early, late).item())
+        history["ICL score (nats)"].append(ct.in_context_learning_score(loss, early, late).item())
         history["loss on r + r"].append(loss.mean().item())
 fig, phase = plot_phase_change(steps, history, title="attn_only_2l during training")
 
@@ -462,8 +462,8 @@ fig, phase = plot_phase_change(steps, history, title="attn_only_2l during traini
 # that the induction score and the in-context-learning score turn at the same moment; the check below
 # places their joint jump at about step 600.
 
-# %% nbgrader={"grade": false, "grade_id": "fig_phase_change", "locked": true, "schema_version": 3, "solution": false}
-checks.check_phase_change(phase["steps"].int().tolist(), phase["induction (L1 best)"], phase["ICL score (nats)"])
+# %% nbgrader={"grade": false, "grade_id": "fig8_phase_change", "locked": true, "schema_version": 3, "solution": false}
+checks.check_phase_change_result(phase["steps"].int().tolist(), phase["induction (L1 best)"], phase["ICL score (nats)"])
 
 # %% [markdown]
 # For several hundred steps nothing seems to happen: the loss sits near $\log 63$. Then, within about
@@ -589,8 +589,8 @@ print(f"the diagonal entry is its row's largest for {hits:.0%} of the tokens (ch
 # the printed diagonal entry is its row's largest for 53% of the tokens against 2% by chance, and the
 # copying scores of the four layer-1 heads are 0.99 to 1.0.
 
-# %% nbgrader={"grade": false, "grade_id": "fig_ov_circuit", "locked": true, "schema_version": 3, "solution": false}
-checks.check_ov_circuit(ov_data, copying["attn_only_2l"][1], IND_HEAD)
+# %% nbgrader={"grade": false, "grade_id": "fig8_ov_circuit", "locked": true, "schema_version": 3, "solution": false}
+checks.check_ov_circuit_result(ov_data, copying["attn_only_2l"][1], IND_HEAD)
 
 # %% [markdown]
 # ## 7. How the heads compose
@@ -653,7 +653,7 @@ with torch.no_grad():
     ov_0 = model_2l.OV[0].AB[:, None]                                 # [head_0, 1, d_model, d_model]
     readers = {"q": model_2l.QK[1].AB, "k": model_2l.QK[1].AB.transpose(-2, -1), "v": model_2l.OV[1].AB}
     comp = {kind: composition_score(ov_0, reader[None]).cpu() for kind, reader in readers.items()}
-baseline = circuits.random_composition_baseline(cfg.d_model, cfg.d_head).item()
+baseline = ct.random_composition_baseline(cfg.d_model, cfg.d_head).item()
 fig, comp_data = plot_composition_scores(comp, baseline, title="layer-0 head -> layer-1 head")
 
 # %% [markdown]
@@ -661,8 +661,8 @@ fig, comp_data = plot_composition_scores(comp, baseline, title="layer-0 head -> 
 # score of random matrices. Look for the row of the previous-token head L0H3 in the K map; the check below
 # prints the number behind it, a K-composition of 0.232 into L1H0, 1.9 times the random baseline of 0.124.
 
-# %% nbgrader={"grade": false, "grade_id": "fig_composition", "locked": true, "schema_version": 3, "solution": false}
-checks.check_composition(comp_data["k"], comp_data["baseline"].item(), PREV_HEAD, IND_HEAD)
+# %% nbgrader={"grade": false, "grade_id": "fig8_composition", "locked": true, "schema_version": 3, "solution": false}
+checks.check_composition_result(comp_data["k"], comp_data["baseline"].item(), PREV_HEAD, IND_HEAD)
 
 # %% [markdown]
 # The previous-token head's row stands out in the K-composition map, and only there: its output
@@ -716,14 +716,14 @@ checks.check_logit_attribution(logit_attribution, seed=92, n_comp=1, batch=1, po
 ### END HIDDEN TESTS
 
 # %% [markdown]
-# The library splits the cached residual stream into labelled components (`circuits.decompose_resid`)
+# The library splits the cached residual stream into labelled components (`ct.decompose_resid`)
 # and your `logit_attribution` scores them. On the repeated half, the induction heads supply almost
 # all of the correct logit; on the random first half nobody does.
 
 # %%
 with torch.no_grad():
     _, fresh_cache = model_2l.run_with_cache(fresh)
-    stack, labels = circuits.decompose_resid(model_2l, fresh_cache)
+    stack, labels = ct.decompose_resid(model_2l, fresh_cache)
     dla = logit_attribution(stack, model_2l.W_U, fresh)  # [batch, pos - 1, component]
 first_half, second_half = dla[:, :SEQ_LEN].mean((0, 1)).cpu(), dla[:, SEQ_LEN:].mean((0, 1)).cpu()
 fig, ax = plt.subplots(figsize=(7, 2.8))
@@ -817,15 +817,15 @@ print(f"clean: {clean_repeat:.2f} nats; ablated:", [round(v, 2) for v in ablated
 # loss and chance. Notice the single tall bar: the printed losses are 0.93, 0.88 and 0.86 nats for three
 # of the heads, close to the clean 0.87, but 3.93 nats for L0H3, the previous-token head.
 
-# %% nbgrader={"grade": false, "grade_id": "fig_ablation", "locked": true, "schema_version": 3, "solution": false}
-checks.check_head_ablation(ablated_repeat, clean_repeat, PREV_HEAD)
+# %% nbgrader={"grade": false, "grade_id": "fig8_ablation", "locked": true, "schema_version": 3, "solution": false}
+checks.check_head_ablation_result(ablated_repeat, clean_repeat, PREV_HEAD)
 
 # %% [markdown]
 # Removing the previous-token head sends the loss on the repeat back to about chance, while any other
 # layer-0 head costs almost nothing: a head with almost no direct effect carries the whole circuit,
 # because its effect is *indirect*, through the keys of the layer-1 heads (K-composition, section 7).
 
-# %% [markdown] nbgrader={"grade": true, "grade_id": "written_1", "locked": false, "points": 3, "schema_version": 3, "solution": true}
+# %% [markdown] nbgrader={"grade": true, "grade_id": "written8_1", "locked": false, "points": 3, "schema_version": 3, "solution": true}
 # **Written question.** The 1-layer model improves a little on the second copy of `r`, yet has no
 # induction head. (a) What can a single layer of attention heads compute that helps here, and why
 # can it not implement "attend to the token after the previous occurrence of the current token"?
@@ -892,7 +892,7 @@ record(f"loss on the repeat with L0H{PREV_HEAD} ablated (clean {clean_repeat:.2f
 #
 # ## Further reading
 #
-# - N. Elhage et al., [A Mathematical Framework for Transformer Circuits](https://transformer-circuits.pub/2021/framework/index.html), 2021: paths, QK/OV circuits, composition, induction heads in 2-layer models.
-# - C. Olsson et al., [In-context Learning and Induction Heads](https://transformer-circuits.pub/2022/in-context-learning-and-induction-heads/index.html), 2022: the phase change and six lines of evidence.
-# - Anthropic, [Transformer Circuits exercises](https://transformer-circuits.pub/2021/exercises/index.html): build induction heads by hand.
+# - N. Elhage et al., [A Mathematical Framework for Transformer Circuits](https://transformer-ct.pub/2021/framework/index.html), 2021: paths, QK/OV circuits, composition, induction heads in 2-layer models.
+# - C. Olsson et al., [In-context Learning and Induction Heads](https://transformer-ct.pub/2022/in-context-learning-and-induction-heads/index.html), 2022: the phase change and six lines of evidence.
+# - Anthropic, [Transformer Circuits exercises](https://transformer-ct.pub/2021/exercises/index.html): build induction heads by hand.
 # - N. Nanda, [TransformerLens](https://github.com/TransformerLensOrg/TransformerLens): the library whose names our transformer borrows; its head detector and `FactoredMatrix`.

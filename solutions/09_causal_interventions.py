@@ -196,8 +196,8 @@ def ld_metric(logits: torch.Tensor) -> torch.Tensor:
     return normalized_metric(logit_diff(logits, batch.io, batch.s).mean(), CLEAN_LD, CORRUPT_LD)
 
 
-# %% nbgrader={"grade": false, "grade_id": "fig_task", "locked": true, "schema_version": 3, "solution": false}
-checks.check_task_numbers(numbers)
+# %% nbgrader={"grade": false, "grade_id": "fig9_task", "locked": true, "schema_version": 3, "solution": false}
+checks.check_task_numbers_result(numbers)
 
 # %% [markdown]
 # ## 3. Ablation: zero, mean, resample
@@ -294,8 +294,8 @@ for head, row in ablation_table.items():
 # against the unablated model. Notice head L0H1, where the methods disagree most: zero ablation leaves a
 # printed 8.98 of the unablated 15.32, mean ablation only 0.63 and resampling drives it to -4.9.
 
-# %% nbgrader={"grade": false, "grade_id": "fig_ablation", "locked": true, "schema_version": 3, "solution": false}
-checks.check_ablation_table(ablation_table, base_2h)
+# %% nbgrader={"grade": false, "grade_id": "fig9_ablation", "locked": true, "schema_version": 3, "solution": false}
+checks.check_ablation_table_result(ablation_table, base_2h)
 
 # %% [markdown]
 # Read the three bars of each head. For one layer-0 head zero and mean ablation disagree wildly:
@@ -387,8 +387,8 @@ print("attn_out map at S1, IO, S2, END:", [[round(float(attn_map[L, POS[r]]), 2)
 # light up: the printed attention-output values are 0.33 at S2 and 0.64 at END for layer 0, 0.36 at END
 # for layer 1, and 0.0 at S1 and at the IO.
 
-# %% nbgrader={"grade": false, "grade_id": "fig_patching_map", "locked": true, "schema_version": 3, "solution": false}
-checks.check_patching_map(resid_map, attn_map, POS)
+# %% nbgrader={"grade": false, "grade_id": "fig9_patching_map", "locked": true, "schema_version": 3, "solution": false}
+checks.check_patching_map_result(resid_map, attn_map, POS)
 
 # %% [markdown]
 # Read the map from the top. Before layer 0 only the token at S2 differs, so only that patch can
@@ -595,8 +595,8 @@ print({k: round(v, 2) for k, v in paths.items()})
 # flow into L1H0 only through its keys at S2, its values at S2 or its query at END. Notice that the query
 # bar is empty: the printed values are 0.1 for the keys, 0.26 for the values and 0.0 for the query.
 
-# %% nbgrader={"grade": false, "grade_id": "fig_paths", "locked": true, "schema_version": 3, "solution": false}
-checks.check_path_results(paths)
+# %% nbgrader={"grade": false, "grade_id": "fig9_paths", "locked": true, "schema_version": 3, "solution": false}
+checks.check_paths_result(paths)
 
 # %% [markdown]
 # Layer 0's output at S2 reaches the layer-1 head through its values and its keys at S2, and not
@@ -696,8 +696,8 @@ print("found:", [round(v, 2) for v in found], " random:", [round(v, 2) for v in 
 # settles: the printed values are -0.27, 2.29, 2.31, 1.22 and 1.03, while random circuits stay at 0.47 or
 # below.
 
-# %% nbgrader={"grade": false, "grade_id": "fig_faithfulness", "locked": true, "schema_version": 3, "solution": false}
-checks.check_faithfulness_curve(sizes, found, random_f)
+# %% nbgrader={"grade": false, "grade_id": "fig9_faithfulness", "locked": true, "schema_version": 3, "solution": false}
+checks.check_faithfulness_curve_result(sizes, found, random_f)
 
 # %% [markdown]
 # Five (head, position) pairs out of 30 keep the logit difference; random circuits of the same size
@@ -801,8 +801,8 @@ hypotheses = {"correct": {(0, 0): names_pos + [POS["END"]], (1, 0): [POS["END"]]
 scrub = {name: scrub_score(model, batch.tokens, resampled, keep, F) for name, keep in hypotheses.items()}
 print({k: round(v, 2) for k, v in scrub.items()})
 
-# %% nbgrader={"grade": false, "grade_id": "fig_scrub", "locked": true, "schema_version": 3, "solution": false}
-checks.check_scrub_results(scrub)
+# %% nbgrader={"grade": false, "grade_id": "fig9_scrub", "locked": true, "schema_version": 3, "solution": false}
+checks.check_scrub_result(scrub)
 
 # %% [markdown]
 # The correct hypothesis recovers about all of the logit difference; the wrong one recovers less
@@ -858,7 +858,7 @@ print(f"clean LD {cnn_clean:.2f}, corrupt LD {cnn_corrupt:.2f}; top channels", t
 # %% [markdown]
 # ## 10. Written question
 
-# %% [markdown] nbgrader={"grade": true, "grade_id": "written_1", "locked": false, "points": 3, "schema_version": 3, "solution": true}
+# %% [markdown] nbgrader={"grade": true, "grade_id": "written9_1", "locked": false, "points": 3, "schema_version": 3, "solution": true}
 # **Written question.** The 1-layer model `ioi_1l2h` answers most prompts correctly, yet it cannot
 # compose two heads. (a) Propose how a single layer of attention can prefer the name that appears
 # once, using only attention to the names at END (think about how a softmax shares attention

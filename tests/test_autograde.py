@@ -60,7 +60,7 @@ TINY = textwrap.dedent('''\
     assert double(-3) == -6, "double must handle negative numbers"
     ### END HIDDEN TESTS
 
-    # %% [markdown] nbgrader={"grade": true, "grade_id": "written_why", "locked": false, "points": 1, "schema_version": 3, "solution": true}
+    # %% [markdown] nbgrader={"grade": true, "grade_id": "written1_1", "locked": false, "points": 1, "schema_version": 3, "solution": true}
     # Why does doubling commute with negation?
     # ### BEGIN SOLUTION
     # Multiplication by 2 is linear.

@@ -6,12 +6,15 @@ it in words); ``mi-tutor release`` refuses a lesson that breaks it.
 
 from __future__ import annotations
 
+import re
+
 import jupytext
 import nbformat
 import pytest
 
 from conftest import LESSONS, ROOT, lesson_ids
-from mi_tutor.course.lessons import CAPTION_MARKER, draws_figure, exercise_hints, formula_reason, formula_spans, quoted_fragments, read_lesson, \
+import mi_tutor.course.lessons as lessons_module
+from mi_tutor.course.lessons import RULES, CAPTION_MARKER, draws_figure, exercise_hints, formula_reason, formula_spans, quoted_fragments, read_lesson, \
     release_lessons, student_source, uncaptioned_figures, validate_lesson
 from mi_tutor.course.site import leaked_lines
 
@@ -86,10 +89,10 @@ assert add_one(1) == 2
 assert add_one(-1) == 0
 ### END HIDDEN TESTS
 
-# %% nbgrader={"grade": false, "grade_id": "figure_result", "locked": true, "schema_version": 3, "solution": false}
+# %% nbgrader={"grade": false, "grade_id": "fig9_result", "locked": true, "schema_version": 3, "solution": false}
 checks.check_something(add_one)
 
-# %% [markdown] nbgrader={"grade": true, "grade_id": "written_1", "locked": false, "points": 1, "schema_version": 3, "solution": true}
+# %% [markdown] nbgrader={"grade": true, "grade_id": "written9_1", "locked": false, "points": 1, "schema_version": 3, "solution": true}
 # Why?
 # ### BEGIN SOLUTION
 # Because.
@@ -116,14 +119,27 @@ BROKEN = {
                              '"grade": false, "grade_id": "other_cell", "locked": true,'), "exactly the cells"),
     "unlocked test": (('"grade_id": "ex9_1_visible", "locked": true', '"grade_id": "ex9_1_visible", "locked": false'),
                       "must be locked"),
-    "story cell with points": (('"grade": false, "grade_id": "figure_result", "locked": true,',
-                                '"grade": true, "grade_id": "figure_result", "locked": true, "points": 1,'),
+    "story cell with points": (('"grade": false, "grade_id": "fig9_result", "locked": true,',
+                                '"grade": true, "grade_id": "fig9_result", "locked": true, "points": 1,'),
                                "only ex9_k_visible/_hidden test cells carry points"),
-    "result check not locked": (('"grade": false, "grade_id": "figure_result", "locked": true,',
-                                 '"grade": false, "grade_id": "figure_result", "locked": false,'), "must be locked"),
-    "result check outside nbgrader": (('# %% nbgrader={"grade": false, "grade_id": "figure_result", "locked": true, '
+    "result check not locked": (('"grade": false, "grade_id": "fig9_result", "locked": true,',
+                                 '"grade": false, "grade_id": "fig9_result", "locked": false,'), "must be locked"),
+    "result check outside nbgrader": (('# %% nbgrader={"grade": false, "grade_id": "fig9_result", "locked": true, '
                                        '"schema_version": 3, "solution": false}', "# %%"), "runs a check"),
-    "written question named otherwise": (('"grade_id": "written_1"', '"grade_id": "essay"'), "must start with 'written'"),
+    "written question named otherwise": (('"grade_id": "written9_1"', '"grade_id": "essay"'), "call it written9_1"),
+    "written question without the lesson number": (('"grade_id": "written9_1"', '"grade_id": "written_1"'),
+                                                   "call it written9_1"),
+    "story cell in an old scheme": (('"grade_id": "fig9_result"', '"grade_id": "result_check"'),
+                                    "story or result cell 'result_check': call it fig9_result_check"),
+    "story cell named for another lesson": (('"grade_id": "fig9_result"', '"grade_id": "fig3_result"'),
+                                            "call it fig9_result"),
+    "story cell without a name": (('"grade_id": "fig9_result"', '"grade_id": "fig9_"'), "call it fig9_"),
+    "module under another name": (("device = setup_lesson(seed=0)", "from mi_tutor import patching as P\n"
+                                   "device = setup_lesson(seed=0)"), "calls mi_tutor.patching 'P': lessons call it 'patching'"),
+    "long module name without its short form": (("device = setup_lesson(seed=0)", "from mi_tutor import superposition\n"
+                                                 "device = setup_lesson(seed=0)"), "lessons call it 'sp'"),
+    "F for a module of the course": (("device = setup_lesson(seed=0)", "from mi_tutor.tasks import facts as F\n"
+                                      "device = setup_lesson(seed=0)"), "F is torch.nn.functional"),
     "missing section": (("## Summary", "## The end"), "## Summary"),
     "no central claim": (("**Central claim.** One adds.", "One adds."), "Central claim"),
     "wrong title": (("# # Lesson 9:", "# # Lesson 7:"), "first heading"),
@@ -132,6 +148,13 @@ BROKEN = {
 
 def _lesson(text):
     return jupytext.reads(text, fmt="py:percent")
+
+
+def test_the_rules_are_the_numbered_rules_of_the_docstring():
+    spec = lessons_module.__doc__.split("The lesson spec", 1)[1]
+    titles = re.findall(r"^(\d+)\. \*\*(.+?)\.\*\*", spec, re.M)
+    assert titles == [(str(n), title) for n, (title, _) in enumerate(RULES, 1)]
+    assert all(rule.__doc__.startswith(f"Rule {n}:") for n, (_, rule) in enumerate(RULES, 1))
 
 
 def test_the_valid_example_passes():
@@ -144,6 +167,13 @@ def test_spec_rejects(case):
     assert old in VALID, old
     problems = validate_lesson(_lesson(VALID.replace(old, new, 1)), "09_tiny")
     assert any(message in p for p in problems), problems
+
+
+def test_modules_by_their_names_and_short_forms_pass():
+    imports = ("import torch.nn.functional as F\nfrom mi_tutor import patching, zoo\nfrom mi_tutor import superposition as sp\n"
+               "from mi_tutor.checks import lesson09 as checks\nfrom mi_tutor.hooks import run_with_cache as cached\n")
+    assert validate_lesson(_lesson(VALID.replace("device = setup_lesson", imports + "device = setup_lesson")),
+                           "09_tiny") == []
 
 
 def test_release_refuses_a_lesson_that_breaks_the_spec(tmp_path):
@@ -230,12 +260,12 @@ def test_lesson_writes_its_formulas_as_tex(lesson):
 
 # --- Figures say what to see: a caption right after every figure cell ---------------------------------
 
-FIGURE_CELL = '''# %% nbgrader={"grade": false, "grade_id": "figure_demo", "locked": true, "schema_version": 3, "solution": false}
+FIGURE_CELL = '''# %% nbgrader={"grade": false, "grade_id": "fig9_demo", "locked": true, "schema_version": 3, "solution": false}
 fig, bars = plot_bars([add_one(0), add_one(1)], "input", "output", "add_one at work")
 
 '''
 CAPTION = "# %% [markdown]\n# **Figure.** Each bar is one more than its input: the printed 2 backs it.\n\n"
-CHECK_CELL = '# %% nbgrader={"grade": false, "grade_id": "figure_result"'
+CHECK_CELL = '# %% nbgrader={"grade": false, "grade_id": "fig9_result"'
 
 
 def _with_figure(caption: str = "", after_check: bool = False) -> str:
@@ -248,7 +278,7 @@ def _with_figure(caption: str = "", after_check: bool = False) -> str:
 
 def _figure_index(text: str) -> int:
     return next(i for i, c in enumerate(_lesson(text).cells)
-                if c.metadata.get("nbgrader", {}).get("grade_id") == "figure_demo")
+                if c.metadata.get("nbgrader", {}).get("grade_id") == "fig9_demo")
 
 
 @pytest.mark.parametrize("source", [
@@ -260,7 +290,7 @@ def test_a_cell_that_draws_is_a_figure_cell(source):
 
 
 @pytest.mark.parametrize("source", [
-    "print(add_one(1))", "checks.check_importance_figure(bars, n_channels=64)", "import matplotlib.pyplot as plt",
+    "print(add_one(1))", "checks.check_importance_result(bars, n_channels=64)", "import matplotlib.pyplot as plt",
     "def plot_row(x):\n    return x", "x = add_one(1)\n# plot_bars(x) would draw it", "fig_size = (4, 3)"])
 def test_a_cell_that_does_not_draw_is_not_a_figure_cell(source):
     assert not draws_figure(nbformat.v4.new_code_cell(source))
@@ -274,19 +304,19 @@ def test_a_solution_cell_that_draws_is_not_a_figure_cell():
 
 def test_the_spec_rejects_a_figure_without_a_caption_with_its_file_and_line(tmp_path):
     text = _with_figure()
-    line = next(i for i, ln in enumerate(text.splitlines(), 1) if '"grade_id": "figure_demo"' in ln)
+    line = next(i for i, ln in enumerate(text.splitlines(), 1) if '"grade_id": "fig9_demo"' in ln)
     path = tmp_path / "09_tiny.py"
     path.write_text(text)
     problems = validate_lesson(_lesson(text), "09_tiny", path=path)
-    assert problems == [f"{path}:{line}: figure cell figure_demo has no caption (a markdown cell starting with "
+    assert problems == [f"{path}:{line}: figure cell fig9_demo has no caption (a markdown cell starting with "
                         f"{CAPTION_MARKER} right after it)"]
     # without the file, the cell number
     assert [p for p in validate_lesson(_lesson(text), "09_tiny") if "caption" in p] == [
-        f"09_tiny: cell {_figure_index(text)}: figure cell figure_demo has no caption (a markdown cell starting with "
+        f"09_tiny: cell {_figure_index(text)}: figure cell fig9_demo has no caption (a markdown cell starting with "
         f"{CAPTION_MARKER} right after it)"]
     (tmp_path / "solutions").mkdir()
     (tmp_path / "solutions" / "09_tiny.py").write_text(text)
-    with pytest.raises(ValueError, match=rf"09_tiny.py:{line}: figure cell figure_demo has no caption"):
+    with pytest.raises(ValueError, match=rf"09_tiny.py:{line}: figure cell fig9_demo has no caption"):
         release_lessons(tmp_path / "solutions", tmp_path / "lessons")
     assert not (tmp_path / "lessons" / "09_tiny.py").exists()
 

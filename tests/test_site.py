@@ -79,6 +79,20 @@ def test_api_pages_cover_every_module():
         assert f"api/{sub.name}.md" in pages, sub.name
 
 
+def test_lesson_spec_page_is_the_docstring_of_the_rules():
+    import mi_tutor.course.lessons as lessons_module
+    from mi_tutor.course.lessons import RULES
+
+    assert not (ROOT / "site" / "api" / "lesson_spec.md").exists(), "the spec page is generated: no hand copy"
+    title, page = api_pages()["api/lesson_spec.md"]
+    assert title == "Lesson spec" and page.startswith("# Lesson spec\n")
+    rules = [f"{n}. **{name}.**" for n, (name, _) in enumerate(RULES, 1)]
+    assert [page.find(r) for r in rules] == sorted(page.find(r) for r in rules) and all(r in page for r in rules)
+    spec = lessons_module.__doc__.split("---------------\n", 1)[1]
+    assert spec.count("\n") == page.count("\n") - 2 and "``" not in page.replace("```", "") and ":func:" not in page
+    assert "### BEGIN SOLUTION\n    return x + 1" in page  # the conforming example, verbatim
+
+
 def test_setup_cell_is_folded():
     page = '<div id="cell-id=cell-0"><p>t</p></div><div class="jp-Cell" id="cell-id=mi-setup"><div><pre>import x</pre></div></div><p>after</p>'
     folded = fold_setup_cell(page)

@@ -18,7 +18,7 @@ from mi_tutor.steering import (answer_loss, answer_probability, cosine, dola_log
                                mean_difference_vector, pca_reading_vector, probe_accuracies, random_heads,
                                reading_accuracy, reading_accuracy_by_layer, residual_states, steered_logits,
                                steering_sweep, steering_vector, top_heads, trace_states)
-from mi_tutor.tasks import facts as F
+from mi_tutor.tasks import facts
 from mi_tutor.tasks.facts_train import fact_accuracy
 from mi_tutor.validation import ShapeError
 from mi_tutor.zoo.entries.facts import COVARIANCE_SEQUENCES, load_extras
@@ -37,31 +37,31 @@ def extras():
 
 @pytest.fixture(scope="module")
 def pairs():
-    return F.sentiment_pairs(200, n_words=3, seed=0)
+    return facts.sentiment_pairs(200, n_words=3, seed=0)
 
 
 # ------------------------------------------------------------------ corpus
 def test_world_shares_every_name_and_deals_objects_by_their_counts():
-    world = F.facts_world()
+    world = facts.facts_world()
     assert world.n_subjects == 64 and len({tuple(s) for s in world.subjects.tolist()}) == 64
     for col in (0, 1):  # each first and each last name belongs to exactly four subjects
         assert torch.bincount(world.subjects[:, col], minlength=16).tolist() == [4] * 16
     for r in range(world.n_relations):
         counts = sorted(torch.bincount(world.objects[:, r], minlength=8).tolist(), reverse=True)
-        assert counts == list(F.OBJECT_COUNTS)
+        assert counts == list(facts.OBJECT_COUNTS)
     assert int(world.rare.sum()) == 4 * 7  # objects held by at most 3 subjects: 3 + 2 + 2 per relation
-    assert F.facts_world(1).objects.tolist() != world.objects.tolist()  # the seed draws another world
+    assert facts.facts_world(1).objects.tolist() != world.objects.tolist()  # the seed draws another world
 
 
 def test_corpus_kinds_say_what_they_should():
-    world = F.facts_world()
-    tokens = F.corpus_batch(2000, seed=3)
-    assert tokens.shape == (2000, F.N_CTX) and int(tokens.max()) < F.D_VOCAB
+    world = facts.facts_world()
+    tokens = facts.corpus_batch(2000, seed=3)
+    assert tokens.shape == (2000, facts.N_CTX) and int(tokens.max()) < facts.D_VOCAB
     names = {tuple(t) for t in world.subject_tokens.tolist()}
     subj_index = {tuple(t): i for i, t in enumerate(world.subject_tokens.tolist())}
-    phrase_rel = {int(i): r for r, ps in enumerate(F.RELATION_PHRASES) for i in F.token_ids(list(ps))}
-    rumor_ids = set(F.token_ids(F.RUMOR_MARKERS).tolist())
-    seems = F.VOCAB.index("seems")
+    phrase_rel = {int(i): r for r, ps in enumerate(facts.RELATION_PHRASES) for i in facts.token_ids(list(ps))}
+    rumor_ids = set(facts.token_ids(facts.RUMOR_MARKERS).tolist())
+    seems = facts.VOCAB.index("seems")
     kinds = {"fact": 0, "rumor": 0, "review": 0, "bio": 0}
     for row in tokens.tolist():
         if row[3] == seems:
@@ -80,32 +80,32 @@ def test_corpus_kinds_say_what_they_should():
         else:
             kinds["bio"] += 1
             assert sorted(row[4:]) == sorted(truth)  # a bio lists all four objects of its subject
-    for kind, share in F.KIND_FRACTIONS.items():
+    for kind, share in facts.KIND_FRACTIONS.items():
         assert abs(kinds[kind] / 2000 - share) < 0.04, kinds
 
 
 def test_sentiment_pairs_differ_only_in_sentiment_words():
-    pos, neg = F.sentiment_pairs(50, n_words=4, seed=2)
+    pos, neg = facts.sentiment_pairs(50, n_words=4, seed=2)
     differ = pos != neg
     assert not differ[:, :4].any()
-    pos_words, neg_words = set(F.token_ids(F.POSITIVE_WORDS).tolist()), set(F.token_ids(F.NEGATIVE_WORDS).tolist())
+    pos_words, neg_words = set(facts.token_ids(facts.POSITIVE_WORDS).tolist()), set(facts.token_ids(facts.NEGATIVE_WORDS).tolist())
     assert all(int(a) in pos_words and int(b) in neg_words for a, b in zip(pos[differ], neg[differ]))
     assert differ[:, 4:].float().mean() > 0.6  # most review words carry the latent (3/4 of them)
 
 
 def test_statement_prompts_alternate_true_and_false():
-    tokens, truth = F.statement_prompts(subjects=[0, 1], relations=[2])
+    tokens, truth = facts.statement_prompts(subjects=[0, 1], relations=[2])
     assert tokens.shape == (4, 5) and truth.tolist() == [1, 0, 1, 0]
-    rumor_ids = F.token_ids(F.RUMOR_MARKERS)
+    rumor_ids = facts.token_ids(facts.RUMOR_MARKERS)
     assert torch.isin(tokens[1::2, 1], rumor_ids).all() and not torch.isin(tokens[0::2, 1], rumor_ids).any()
     assert torch.equal(tokens[0::2, 2:], tokens[1::2, 2:])
 
 
 def test_fact_prompts_validate_indices():
     with pytest.raises(ValueError, match="subjects"):
-        F.fact_prompts(subjects=[64])
+        facts.fact_prompts(subjects=[64])
     with pytest.raises(KeyError, match="not in the facts vocabulary"):
-        F.tokenize("the Zed Stone works-as")
+        facts.tokenize("the Zed Stone works-as")
 
 
 # ------------------------------------------------------------------ the shipped model
@@ -122,7 +122,7 @@ def test_model_knows_its_facts_and_the_record_says_so(model, extras):
 
 @pytest.mark.slow
 def test_shipped_covariance_is_the_corpus_key_covariance(model, extras):
-    corpus = F.corpus_batch(COVARIANCE_SEQUENCES, seed=123)
+    corpus = facts.corpus_batch(COVARIANCE_SEQUENCES, seed=123)
     C = key_covariance(mlp_keys(model, corpus, 0))
     shipped = extras["covariance"][0]
     assert torch.allclose(shipped, C, rtol=1e-2, atol=1e-3 * float(C.abs().max()))  # shipped in float16
@@ -163,14 +163,14 @@ def test_reading_accuracy_reads_a_flipped_direction():
 # ------------------------------------------------------------------ steering
 def test_coefficient_zero_is_exact_and_steering_moves_the_latent(model, pairs):
     pos, neg = pairs
-    prompts = F.review_prompts(64, 0, n_words=0, seed=5)
+    prompts = facts.review_prompts(64, 0, n_words=0, seed=5)
     v = steering_vector(model, pos, neg, 2)
     assert torch.equal(steered_logits(model, prompts, v, 2, 0.0), model(prompts))
     assert not torch.equal(steered_logits(model, prompts, v, 2, 0.1), model(prompts))
-    facts = F.fact_prompts()
+    fact_batch = facts.fact_prompts()
     cs = [-1.0, -0.5, -0.25, 0.0, 0.25, 0.5, 1.0]
-    sweep = steering_sweep(model, prompts, v, 2, cs, F.token_ids(F.POSITIVE_WORDS), F.token_ids(F.NEGATIVE_WORDS),
-                           facts.tokens, facts.answers)
+    sweep = steering_sweep(model, prompts, v, 2, cs, facts.token_ids(facts.POSITIVE_WORDS), facts.token_ids(facts.NEGATIVE_WORDS),
+                           fact_batch.tokens, fact_batch.answers)
     assert spearmanr(cs, sweep.latent).statistic >= 0.9  # measured 1.00 (latent 0.000 -> 0.995)
     assert sweep.latent[-1] - sweep.latent[0] > 0.8
     moderate = [inc for c, inc in zip(cs, sweep.loss_increase) if abs(c) <= 0.25]
@@ -179,7 +179,7 @@ def test_coefficient_zero_is_exact_and_steering_moves_the_latent(model, pairs):
 
 
 def test_steering_rejects_wrong_layers_widths_and_positions(model):
-    tokens = F.review_prompts(2, 0, n_words=0)
+    tokens = facts.review_prompts(2, 0, n_words=0)
     with pytest.raises(ValueError, match="`layer` is 4 but the model has 4 layers"):
         steered_logits(model, tokens, torch.zeros(128), 4, 1.0)
     with pytest.raises(ShapeError, match=r"`vector` has shape \(64,\) but the model's d_model is 128"):
@@ -190,13 +190,13 @@ def test_steering_rejects_wrong_layers_widths_and_positions(model):
 
 # ------------------------------------------------------------------ ITI
 def test_iti_top_heads_beat_random_heads(model):
-    tokens, truth = F.statement_prompts(seed=0)
+    tokens, truth = facts.statement_prompts(seed=0)
     acts = head_activations(model, tokens)
     assert acts.shape == (512, 4, 4, 32)
     acc = probe_accuracies(acts, truth)
     top = top_heads(acc, 2)
     u, sigma = mass_mean_directions(acts, truth)
-    rumours = F.fact_prompts(marker="rumor")
+    rumours = facts.fact_prompts(marker="rumor")
     p = lambda heads, alpha: float(answer_probability(iti_logits(model, rumours.tokens, iti_shift(heads, u, sigma, alpha)),
                                                       rumours.answers).mean())
     base = p(top, 0.0)
@@ -215,7 +215,7 @@ def test_top_heads_order_and_errors():
 
 # ------------------------------------------------------------------ tracing
 def test_tracing_finds_the_subject_token_mlp(model):
-    batch = F.fact_prompts(subjects=range(0, 64, 4))
+    batch = facts.fact_prompts(subjects=range(0, 64, 4))
     mlp = trace_states(model, batch.tokens, batch.answers, [2, 3], kind="mlp", n_noise=2)
     resid = trace_states(model, batch.tokens, batch.answers, [2, 3], kind="resid", n_noise=2)
     assert mlp.clean > 0.95 and mlp.corrupted < 0.6  # measured 0.987 and 0.44-0.48
@@ -228,7 +228,7 @@ def test_tracing_finds_the_subject_token_mlp(model):
 
 
 def test_tracing_rejects_bad_arguments(model):
-    batch = F.fact_prompts(subjects=[0])
+    batch = facts.fact_prompts(subjects=[0])
     with pytest.raises((KeyError, ValueError), match="kind"):
         trace_states(model, batch.tokens, batch.answers, [2, 3], kind="mlps")
     with pytest.raises(ValueError, match="`window` is 9"):
@@ -251,7 +251,7 @@ def test_rank_one_update_maps_the_key_and_has_rank_one():
 
 @pytest.mark.slow
 def test_edit_at_the_traced_site_works_and_later_fails(model, extras):
-    world = F.facts_world()
+    world = facts.facts_world()
     C = extras["covariance"]
     subject, relation = 0, 1
     new = new_object_for(world, subject, relation)
@@ -278,8 +278,8 @@ def test_editing_refuses_unknown_facts_and_bad_sites(model, extras):
 
 
 def test_compute_value_makes_the_new_object_win(model):
-    world = F.facts_world()
-    prompts = F.fact_prompts(world, [5], [0]).tokens
+    world = facts.facts_world()
+    prompts = facts.fact_prompts(world, [5], [0]).tokens
     new = new_object_for(world, 5, 0)
     value = compute_value(model, prompts, new, 0, 3)
     key = compute_key(model, prompts, 0, 3)
@@ -292,7 +292,7 @@ def test_compute_value_makes_the_new_object_win(model):
 # ------------------------------------------------------------------ DoLa
 def test_dola_helps_rare_facts_of_the_early_snapshot(extras):
     early = extras["early_model"]
-    batch = F.fact_prompts()
+    batch = facts.fact_prompts()
     result = dola_logits(early, batch.tokens)
     plain = early(batch.tokens)[:, -1].argmax(-1) == batch.answers
     contrast = result.scores.argmax(-1) == batch.answers

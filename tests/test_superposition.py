@@ -11,7 +11,6 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 from mi_tutor import superposition as sp  # noqa: E402
 from mi_tutor import zoo  # noqa: E402
-from mi_tutor.checks import CheckFailure  # noqa: E402
 from mi_tutor.checks import lesson05 as checks  # noqa: E402
 from mi_tutor.validation import ShapeError  # noqa: E402
 
@@ -176,50 +175,22 @@ def test_plots_return_data():
     plt.close("all")
 
 
-# --- the checks accept the reference and reject plausible mistakes ---------------------------------
-
-def test_checks_accept_reference(capsys):
-    checks.check_generate_batch(lambda n, p: sp.generate_batch(n, p))
-    checks.check_toy_forward(sp.toy_forward)
-    checks.check_importance_weighted_loss(sp.importance_weighted_loss)
-    checks.check_feature_dimensionality(sp.feature_dimensionality)
-    checks.check_dimensions_per_feature(sp.dimensions_per_feature)
-    checks.check_classify_phase(sp.classify_phase)
-    checks.check_neuron_feature_counts(sp.neuron_feature_counts)
-    assert capsys.readouterr().out.count("\u2713") == 7
-
-
-def test_checks_reject_mistakes():
-    with pytest.raises(CheckFailure, match="ReLU"):
-        checks.check_toy_forward(lambda W, b, x: torch.einsum("bih,ifh->bif", torch.einsum("bif,ifh->bih", x, W), W) + b)
-    with pytest.raises(CheckFailure, match="importance"):
-        checks.check_importance_weighted_loss(lambda x, x_hat, importance: ((x - x_hat) ** 2).mean(dim=(0, 2)))
-
-    def cosines(W):
-        u = W / W.norm(dim=-1, keepdim=True).clamp_min(1e-6)
-        return W.norm(dim=-1) ** 2 / ((u @ u.mT) ** 2).sum(-1)
-    with pytest.raises(CheckFailure):
-        checks.check_feature_dimensionality(cosines)
-    with pytest.raises(CheckFailure, match="rand < p"):
-        checks.check_generate_batch(lambda n, p: torch.where(torch.rand(n, *p.shape) > p, torch.rand(n, *p.shape), 0.0))
-
-
 # --- the shipped zoo models have the properties the lesson relies on -------------------------------
 
 def test_zoo_5in2_pentagon(capsys):
     model = zoo.load("tms_5in2", device="cpu")
-    checks.check_pentagon(model.W.detach(), model.feature_probability[:, 0])
+    checks.check_pentagon_result(model.W.detach(), model.feature_probability[:, 0])
 
 
 def test_zoo_dimensionality_sticks(capsys):
     model = zoo.load("tms_dimensionality", device="cpu")
-    checks.check_sticky_dimensionality(sp.dimensions_per_feature(model.W.detach()), model.feature_probability[:, 0])
+    checks.check_sticky_dimensionality_result(sp.dimensions_per_feature(model.W.detach()), model.feature_probability[:, 0])
 
 
 def test_zoo_phase_diagram_regions(capsys):
     model = zoo.load("tms_phase_2in1", device="cpu")
     diagram = sp.phase_diagram_from_model(model, sp.evaluate_loss(model))
-    checks.check_phase_diagram(diagram.phases, diagram.importances, diagram.densities)
+    checks.check_phase_diagram_result(diagram.phases, diagram.importances, diagram.densities)
     fig, data = sp.plot_phase_diagram(diagram)
     assert data["counts"]["antipodal pair"] > 0
     plt.close("all")
@@ -231,7 +202,7 @@ def test_zoo_privileged_polysemantic(capsys):
     model = zoo.load("tms_privileged", device="cpu")
     best = sp.best_repeats(sp.evaluate_loss(model), PRIVILEGED_REPEATS)
     counts = sp.polysemantic_neurons(model.W.detach()[best])
-    checks.check_polysemantic_counts(counts, torch.tensor(PRIVILEGED_PROBABILITIES))
+    checks.check_polysemantic_counts_result(counts, torch.tensor(PRIVILEGED_PROBABILITIES))
 
 
 def test_zoo_16in6_learns_every_feature():

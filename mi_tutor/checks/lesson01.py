@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 from torch import nn
 
@@ -25,8 +27,8 @@ __all__ = [
     "check_zero_channel_hook",
     "check_accuracy_after_ablation",
     "check_channel_importance",
-    "check_importance_figure",
-    "check_scale_sweep",
+    "check_importance_result",
+    "check_scale_sweep_result",
 ]
 
 
@@ -66,7 +68,7 @@ def _reference_zero_channel_hook(channel: int):
     return zero_channels(channel)
 
 
-def check_capture_activations(capture_activations, seed: int = 0, batch: int = 3, failing: bool = False,
+def check_capture_activations(student_fn: Callable, seed: int = 0, batch: int = 3, failing: bool = False,
                               size: int = 16) -> None:
     """``capture_activations(model, x, names)`` returns ``{name: output}`` and leaves no hook behind.
 
@@ -81,7 +83,7 @@ def check_capture_activations(capture_activations, seed: int = 0, batch: int = 3
     x = _images(seed, batch, size)
     x_before = x.clone()
     for names in (["layer1.0"], ["layer2", "layer3.1", "head.2"], ["head.2", "layer1.0"]):
-        got = call_student("capture_activations", capture_activations, model, x, names,
+        got = call_student("capture_activations", student_fn, model, x, names,
                            context=f"with names={names}")
         expect_type("capture_activations(...)", got, dict)
         expect(list(got) == names or set(got) == set(names),
@@ -103,7 +105,7 @@ def check_capture_activations(capture_activations, seed: int = 0, batch: int = 3
     if failing:
         bad = torch.rand(batch, 5, size, size)          # 5 channels: the first convolution raises
         try:
-            capture_activations(model, bad, ["layer1.0", "layer1"])
+            student_fn(model, bad, ["layer1.0", "layer1"])
         except NotImplementedError:
             raise CheckFailure("`capture_activations` is not implemented yet: replace `raise NotImplementedError()`.")
         except Exception:  # the forward pass failed, as it should
@@ -115,7 +117,7 @@ def check_capture_activations(capture_activations, seed: int = 0, batch: int = 3
            + (" even when the forward pass fails" if failing else ""))
 
 
-def check_layer_table(layer_table, seed: int = 0, batch: int = 2, out_of_order: bool = False) -> None:
+def check_layer_table(student_fn: Callable, seed: int = 0, batch: int = 2, out_of_order: bool = False) -> None:
     """``layer_table(model, x)`` lists ``(name, n_params, output_shape)`` of every leaf module in order.
 
     Args:
@@ -124,7 +126,7 @@ def check_layer_table(layer_table, seed: int = 0, batch: int = 2, out_of_order: 
     """
     model = _DefinedOutOfOrder(seed) if out_of_order else _tiny_net(seed)
     x = _images(seed, batch)
-    got = call_student("layer_table", layer_table, model, x, context=f"on a batch of {batch}")
+    got = call_student("layer_table", student_fn, model, x, context=f"on a batch of {batch}")
     expect_type("layer_table(...)", got, list)
     want = [(row.name, row.n_params, row.output_shape) for row in list_layers(model, x)]
     expect(len(got) == len(want), f"Your table has {len(got)} rows but the network has {len(want)} leaf modules "
@@ -143,14 +145,14 @@ def check_layer_table(layer_table, seed: int = 0, batch: int = 2, out_of_order: 
     passed(f"layer_table lists all {len(want)} layers with the right parameter counts and output shapes")
 
 
-def check_zero_channel_hook(zero_channel_hook, seed: int = 0, channels: int = 5, height: int = 4,
+def check_zero_channel_hook(student_fn: Callable, seed: int = 0, channels: int = 5, height: int = 4,
                             width: int = 4, dtype: torch.dtype = torch.float32) -> None:
     """``zero_channel_hook(c)`` returns a hook that zeroes channel ``c``, leaves the rest and its input unchanged."""
     g = torch.Generator().manual_seed(seed)
     act = torch.randn(2, channels, height, width, generator=g).to(dtype)
     ctx = HookContext("layer", nn.Identity())
     for c in (0, channels - 1, channels // 2):
-        hook = call_student("zero_channel_hook", zero_channel_hook, c)
+        hook = call_student("zero_channel_hook", student_fn, c)
         expect(callable(hook), "zero_channel_hook(c) should *return a function* hook(activation, hook).")
         given = act.clone()
         got = call_student(f"zero_channel_hook({c})", hook, given, ctx)
@@ -176,7 +178,7 @@ def _most_disruptive_channel(model: nn.Module, x: torch.Tensor, labels: torch.Te
     return max(range(n), key=effects.__getitem__)
 
 
-def check_accuracy_after_ablation(accuracy_after_ablation, seed: int = 0, batch: int = 64) -> None:
+def check_accuracy_after_ablation(student_fn: Callable, seed: int = 0, batch: int = 64) -> None:
     """``accuracy_after_ablation(model, images, labels, layer, channel)`` matches the reference.
 
     Runs on the zoo's shape classifier, ablating in each layer the channel that
@@ -193,8 +195,8 @@ def check_accuracy_after_ablation(accuracy_after_ablation, seed: int = 0, batch:
     n_checked = 0
     for layer in ("layer1", "layer2.1", "layer3"):
         channel = _most_disruptive_channel(model, x, labels, layer)
-        with reference_helpers(accuracy_after_ablation, zero_channel_hook=_reference_zero_channel_hook):
-            got = call_student("accuracy_after_ablation", accuracy_after_ablation, model, x, labels, layer, channel,
+        with reference_helpers(student_fn, zero_channel_hook=_reference_zero_channel_hook):
+            got = call_student("accuracy_after_ablation", student_fn, model, x, labels, layer, channel,
                                context=f"for channel {channel} of {layer!r}")
         expect_type("accuracy_after_ablation(...)", got, (float, int))
         want = ablation_effect(model, x, labels, layer, channel)["accuracy_ablated"]
@@ -211,7 +213,7 @@ def check_accuracy_after_ablation(accuracy_after_ablation, seed: int = 0, batch:
     passed(f"accuracy_after_ablation matches the reference on {n_checked} layers")
 
 
-def check_channel_importance(channel_importance, seed: int = 0, batch: int = 16,
+def check_channel_importance(student_fn: Callable, seed: int = 0, batch: int = 16,
                              layers: tuple[str, ...] = ("layer2", "layer3")) -> None:
     """``channel_importance(model, images, labels, layer)`` gives ``[channels]`` logit drops.
 
@@ -226,15 +228,15 @@ def check_channel_importance(channel_importance, seed: int = 0, batch: int = 16,
         expect_close("channel_importance(...)", got, want, rtol=1e-3, atol=1e-4, context=ctx,
                      hint="importance = mean over images of (clean correct-class logit - ablated one).")
 
-    with reference_helpers(channel_importance, zero_channel_hook=_reference_zero_channel_hook,
+    with reference_helpers(student_fn, zero_channel_hook=_reference_zero_channel_hook,
                            capture_activations=_reference_capture):
-        compare_functions("channel_importance", channel_importance, ref_channel_importance,
+        compare_functions("channel_importance", student_fn, ref_channel_importance,
                           [dict(model=model, images=x, labels=labels, layer=layer) for layer in layers],
                           compare=compare, describe=lambda c: f"for layer {c['layer']!r}, a batch of {batch}")
     passed("channel_importance matches the reference")
 
 
-def check_importance_figure(importance: torch.Tensor, n_channels: int) -> None:
+def check_importance_result(importance: torch.Tensor, n_channels: int) -> None:
     """The bar chart's data: one finite importance per channel, some channel matters."""
     expect_type("importance", importance, torch.Tensor)
     expect(importance.shape == (n_channels,), f"importance should have shape ({n_channels},), "
@@ -249,7 +251,7 @@ def check_importance_figure(importance: torch.Tensor, n_channels: int) -> None:
     passed(f"the importance profile is skewed: top channel {top:.2f} vs median {median:.2f} logits")
 
 
-def check_scale_sweep(logits: torch.Tensor, factors: list[float]) -> None:
+def check_scale_sweep_result(logits: torch.Tensor, factors: list[float]) -> None:
     """The scaling figure: one mean logit per factor, and removing the top channel lowers the correct logit."""
     expect(tuple(logits.shape) == (len(factors),), f"the sweep should give one mean logit per factor "
                                                    f"({len(factors)}), not shape {tuple(logits.shape)}")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 import torch
 
@@ -17,13 +17,13 @@ __all__ = [
     "check_dissection_iou",
     "check_direction_activation",
     "check_grid_average",
-    "check_top_k_hierarchy",
-    "check_probe_depth",
-    "check_probe_hierarchy",
-    "check_dissection_counts",
-    "check_dissection_hierarchy",
-    "check_atlas_purity",
-    "check_direction_vs_neurons",
+    "check_top_k_hierarchy_result",
+    "check_probe_depth_result",
+    "check_probe_hierarchy_result",
+    "check_dissection_counts_result",
+    "check_dissection_hierarchy_result",
+    "check_atlas_purity_result",
+    "check_direction_vs_neurons_result",
 ]
 
 
@@ -46,11 +46,11 @@ def _pair(name: str, got, n: int) -> tuple:
     return got
 
 
-def check_top_k_examples(top_k_examples, seed: int = 0, n: int = 20, channels: int = 6, k: int = 4) -> None:
+def check_top_k_examples(student_fn: Callable, seed: int = 0, n: int = 20, channels: int = 6, k: int = 4) -> None:
     """``top_k_examples(acts, unit, k)`` -> ``(values [k], indices [k])`` of the largest spatial maxima."""
     acts = _acts(seed, n, channels, 5, 5)
     for unit in (0, channels - 1):
-        got = _pair("top_k_examples(...)", _call("top_k_examples", top_k_examples, acts.clone(), unit, k), 2)
+        got = _pair("top_k_examples(...)", _call("top_k_examples", student_fn, acts.clone(), unit, k), 2)
         want_values, want_indices = examples.top_activating(acts, unit, k)
         means = acts.flatten(2).mean(-1)[:, unit].topk(k).indices
         hint = ("these are the images with the largest *mean* activation: take the maximum over positions "
@@ -63,14 +63,14 @@ def check_top_k_examples(top_k_examples, seed: int = 0, n: int = 20, channels: i
     passed(f"top_k_examples finds the top {k} images of {n} by spatial max")
 
 
-def check_mass_mean_probe(mass_mean_probe, seed: int = 0, n: int = 40, d: int = 6) -> None:
+def check_mass_mean_probe(student_fn: Callable, seed: int = 0, n: int = 40, d: int = 6) -> None:
     """``mass_mean_probe(acts, labels)`` -> ``(direction [d], bias [])``."""
     g = _gen(seed)
     labels = torch.arange(n) % 2 == 0
     labels = labels[torch.randperm(n, generator=g)]
     acts = torch.randn(n, d, generator=g) + 2.0 * labels[:, None].float() * torch.randn(d, generator=g)
     for lab in (labels, labels.long()):
-        got = _pair("mass_mean_probe(...)", _call("mass_mean_probe", mass_mean_probe, acts.clone(), lab.clone()), 2)
+        got = _pair("mass_mean_probe(...)", _call("mass_mean_probe", student_fn, acts.clone(), lab.clone()), 2)
         want = probes.mass_mean_probe(acts, lab)
         if isinstance(got[0], torch.Tensor) and got[0].shape == want[0].shape and torch.allclose(got[0], -want[0]):
             raise CheckFailure("Your direction points the wrong way: it should be mean(positives) - mean(negatives).")
@@ -91,12 +91,12 @@ def _clusters(seed: int, n: int, d: int, k: int) -> tuple[torch.Tensor, torch.Te
     return (centres[labels] + torch.randn(n, d, generator=g)) * scales + 3.0, labels
 
 
-def check_train_probe(train_probe, seed: int = 0, d: int = 12, n_classes: int = 4) -> None:
+def check_train_probe(student_fn: Callable, seed: int = 0, d: int = 12, n_classes: int = 4) -> None:
     """``train_probe(acts, labels, n_classes)`` -> ``(weight [n_classes, d], bias [n_classes])`` whose
     held-out accuracy is within 5 points of the reference probe's."""
     x, y = _clusters(seed, 800, d, n_classes)
     train_x, train_y, test_x, test_y = x[:400], y[:400], x[400:], y[400:]
-    got = _pair("train_probe(...)", _call("train_probe", train_probe, train_x.clone(), train_y.clone(), n_classes), 2)
+    got = _pair("train_probe(...)", _call("train_probe", student_fn, train_x.clone(), train_y.clone(), n_classes), 2)
     weight, bias = got
     expect_type("weight", weight, torch.Tensor)
     expect_type("bias", bias, torch.Tensor)
@@ -113,7 +113,7 @@ def check_train_probe(train_probe, seed: int = 0, d: int = 12, n_classes: int = 
     passed(f"train_probe reaches {acc:.1%} held-out accuracy (reference {ref:.1%})")
 
 
-def check_quantile_thresholds(quantile_thresholds, seed: int = 0, n: int = 10, channels: int = 5,
+def check_quantile_thresholds(student_fn: Callable, seed: int = 0, n: int = 10, channels: int = 5,
                               quantile: float = 0.005) -> None:
     """``quantile_thresholds(acts, quantile)`` -> ``[channels]``."""
     acts = torch.randn(n, channels, 6, 7, generator=_gen(seed)) * torch.arange(1, channels + 1)[None, :, None, None]
@@ -126,12 +126,12 @@ def check_quantile_thresholds(quantile_thresholds, seed: int = 0, n: int = 10, c
                 "flatten images and positions of each channel together (`acts.transpose(0, 1).flatten(1)`).")
         expect_close("quantile_thresholds(...)", got, want, hint=hint, context=ctx, rtol=1e-4, atol=1e-4)
 
-    compare_functions("quantile_thresholds", quantile_thresholds, dissection.quantile_thresholds,
+    compare_functions("quantile_thresholds", student_fn, dissection.quantile_thresholds,
                       [{"acts": acts, "quantile": quantile}, {"acts": acts[:3], "quantile": 0.1}], compare=compare)
     passed(f"quantile_thresholds matches the reference on {n} images x {channels} channels")
 
 
-def check_dissection_iou(dissection_iou, seed: int = 0, n: int = 6, channels: int = 4, concepts: int = 3,
+def check_dissection_iou(student_fn: Callable, seed: int = 0, n: int = 6, channels: int = 4, concepts: int = 3,
                          size: int = 16, act_size: int = 8) -> None:
     """``dissection_iou(acts, masks, thresholds)`` -> ``[channels, concepts]`` dataset-wide IoU."""
     g = _gen(seed)
@@ -139,7 +139,7 @@ def check_dissection_iou(dissection_iou, seed: int = 0, n: int = 6, channels: in
     acts = torch.randn(n, channels, act_size, act_size, generator=g)
     acts[:, 0] += 3 * torch.nn.functional.adaptive_avg_pool2d(masks[:, :1].float(), act_size)[:, 0]
     thresholds = dissection.quantile_thresholds(acts, 0.2)
-    got = _call("dissection_iou", dissection_iou, acts.clone(), masks.clone(), thresholds.clone())
+    got = _call("dissection_iou", student_fn, acts.clone(), masks.clone(), thresholds.clone())
     want = dissection.dissection_iou(acts, masks, thresholds)
     nearest = torch.nn.functional.interpolate(acts, size=(size, size), mode="nearest")
     on = nearest > thresholds[None, :, None, None]
@@ -165,12 +165,12 @@ def check_dissection_iou(dissection_iou, seed: int = 0, n: int = 6, channels: in
     passed(f"dissection_iou matches the reference ({channels} units x {concepts} concepts)")
 
 
-def check_direction_activation(direction_activation, seed: int = 0, n: int = 3, channels: int = 5) -> None:
+def check_direction_activation(student_fn: Callable, seed: int = 0, n: int = 3, channels: int = 5) -> None:
     """``direction_activation(acts, direction)`` -> ``[n, h, w]`` projection on the unit direction."""
     g = _gen(seed)
     cases = [{"acts": torch.randn(n, channels, 4, 5, generator=g), "direction": 3 * torch.randn(channels, generator=g)},
              {"acts": torch.randn(1, channels, 2, 2, generator=g), "direction": torch.eye(channels)[1] * 7}]
-    compare_functions("direction_activation", direction_activation, directions.direction_activation, cases,
+    compare_functions("direction_activation", student_fn, directions.direction_activation, cases,
                       compare=lambda got, want, ctx: expect_close(
                           "direction_activation(...)", got, want, context=ctx,
                           hint="normalise the direction to unit length, then take the dot product over the "
@@ -178,12 +178,12 @@ def check_direction_activation(direction_activation, seed: int = 0, n: int = 3, 
     passed("direction_activation projects every position on the normalised direction")
 
 
-def check_grid_average(grid_average, seed: int = 0, n: int = 50, d: int = 3, n_cells: int = 4) -> None:
+def check_grid_average(student_fn: Callable, seed: int = 0, n: int = 50, d: int = 3, n_cells: int = 4) -> None:
     """``grid_average(coords, values, n_cells)`` -> ``(cells [n_cells, n_cells, d], counts [n_cells, n_cells])``."""
     g = _gen(seed)
     coords = torch.randn(n, 2, generator=g)
     values = torch.randn(n, d, generator=g)
-    got = _pair("grid_average(...)", _call("grid_average", grid_average, coords.clone(), values.clone(), n_cells), 2)
+    got = _pair("grid_average(...)", _call("grid_average", student_fn, coords.clone(), values.clone(), n_cells), 2)
     want = atlas.grid_average(coords, values, n_cells)
     expect_tensor_like("counts", got[1], want[1], check_device=False)
     expect(int(got[1].sum()) == n, f"Your counts add up to {int(got[1].sum())} but there are {n} points: the point "
@@ -197,7 +197,7 @@ def check_grid_average(grid_average, seed: int = 0, n: int = 50, d: int = 3, n_c
     passed(f"grid_average bins {n} points into a {n_cells}x{n_cells} grid correctly")
 
 
-def check_probe_depth(accuracy: Mapping[str, float], chance: float, margin: float = 0.15) -> None:
+def check_probe_depth_result(accuracy: Mapping[str, float], chance: float, margin: float = 0.15) -> None:
     """The probe accuracies (``layer -> accuracy``, input first) rise with depth and end well above chance."""
     names, values = list(accuracy), list(accuracy.values())
     expect(len(values) >= 3, "Give the accuracy of at least three layers, in order of depth.")
@@ -213,7 +213,7 @@ def check_probe_depth(accuracy: Mapping[str, float], chance: float, margin: floa
     passed("probe accuracy rises with depth: " + ", ".join(f"{k} {v:.0%}" for k, v in accuracy.items()))
 
 
-def check_top_k_hierarchy(purity: Mapping[str, Mapping[str, float]], margin: float = 0.2) -> None:
+def check_top_k_hierarchy_result(purity: Mapping[str, Mapping[str, float]], margin: float = 0.2) -> None:
     """Top examples of the first layer's units share a colour more than the last layer's; the last layer's
     share a kind more than the first layer's (``purity[colour|kind][layer]``, layers in order of depth)."""
     for key in ("colour", "kind"):
@@ -231,10 +231,10 @@ def check_top_k_hierarchy(purity: Mapping[str, Mapping[str, float]], margin: flo
            f"{kind[first]:.2f} -> {kind[last]:.2f} from {first} to {last}")
 
 
-def check_probe_hierarchy(kind: Mapping[str, float], colour: Mapping[str, float], chance: float,
-                          margin: float = 0.15) -> None:
+def check_probe_hierarchy_result(kind: Mapping[str, float], colour: Mapping[str, float], chance: float,
+                                 margin: float = 0.15) -> None:
     """The object-kind probe rises with depth far above chance; the colour probe ends lower than it starts."""
-    check_probe_depth(kind, chance, margin)
+    check_probe_depth_result(kind, chance, margin)
     names, values = list(colour), list(colour.values())
     expect(values[0] >= values[-1] + margin,
            f"The colour probe reads {values[0]:.1%} at {names[0]} and {values[-1]:.1%} at {names[-1]}: the colour "
@@ -242,8 +242,8 @@ def check_probe_hierarchy(kind: Mapping[str, float], colour: Mapping[str, float]
     passed(f"colour fades from {values[0]:.0%} ({names[0]}) to {values[-1]:.0%} ({names[-1]})")
 
 
-def check_dissection_counts(result: dissection.Dissection, counts: Mapping[str, int],
-                            threshold: float = dissection.IOU_THRESHOLD) -> None:
+def check_dissection_counts_result(result: dissection.Dissection, counts: Mapping[str, int],
+                                   threshold: float = dissection.IOU_THRESHOLD) -> None:
     """The plotted counts are the units whose best IoU exceeds the threshold, per best concept."""
     best, idx = result.iou.max(-1)
     recount: dict[str, int] = {}
@@ -256,8 +256,8 @@ def check_dissection_counts(result: dissection.Dissection, counts: Mapping[str, 
            + ", ".join(f"{k} {v}" for k, v in recount.items()))
 
 
-def check_dissection_hierarchy(type_data: Mapping, first: str = "colour", last: str = "object",
-                               middle: str = "part") -> None:
+def check_dissection_hierarchy_result(type_data: Mapping, first: str = "colour", last: str = "object",
+                                      middle: str = "part") -> None:
     """Per layer (``type_data`` from ``plot_concept_types``): the first layer's detectors are mostly
     ``first`` concepts, the last layer's mostly ``last`` ones, and ``middle`` peaks in between."""
     layers, counts = type_data["layers"], type_data["counts"]
@@ -280,7 +280,7 @@ def check_dissection_hierarchy(type_data: Mapping, first: str = "colour", last: 
            f"({get(middle)[peak]}); {layers[-1]}: {get(last)[-1]} of {total[-1]} are {last}")
 
 
-def check_atlas_purity(purity: Mapping[str, float], margin: float = 0.2) -> None:
+def check_atlas_purity_result(purity: Mapping[str, float], margin: float = 0.2) -> None:
     """The last layer's atlas cells hold one kind more often than the first layer's."""
     names = list(purity)
     expect(len(names) >= 2, "Give the cell purity of two layers, early first.")
@@ -290,7 +290,7 @@ def check_atlas_purity(purity: Mapping[str, float], margin: float = 0.2) -> None
     passed(f"atlas cell purity {purity[names[0]]:.2f} ({names[0]}) -> {purity[names[-1]]:.2f} ({names[-1]})")
 
 
-def check_direction_vs_neurons(comparison: directions.DirectionComparison, concept: str) -> None:
+def check_direction_vs_neurons_result(comparison: directions.DirectionComparison, concept: str) -> None:
     """The held-out IoU of the concept direction beats every neuron it mixes, and every neuron of the layer."""
     expect(comparison.direction_iou > comparison.best_neuron_iou,
            f"The direction's IoU with {concept!r} ({comparison.direction_iou:.3f}) does not beat its best neuron "

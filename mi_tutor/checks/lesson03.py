@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 import torch
 
@@ -19,10 +19,10 @@ __all__ = [
     "check_fft_scale",
     "check_high_frequency_share",
     "check_deepdream_step",
-    "check_hf_reduction",
-    "check_vis_agreement",
-    "check_orientation_reading",
-    "check_object_visualization",
+    "check_hf_reduction_result",
+    "check_vis_agreement_result",
+    "check_orientation_reading_result",
+    "check_object_visualization_result",
 ]
 
 
@@ -30,7 +30,7 @@ def _gen(seed: int) -> torch.Generator:
     return torch.Generator().manual_seed(seed)
 
 
-def check_channel_loss(channel_loss, seed: int = 0, batch: int = 2, channels: int = 5) -> None:
+def check_channel_loss(student_fn: Callable, seed: int = 0, batch: int = 2, channels: int = 5) -> None:
     """``channel_loss(acts, unit)`` -> scalar ``-mean(acts[:, unit])``."""
     g = _gen(seed)
     acts = torch.randn(batch, channels, 4, 3, generator=g)
@@ -44,16 +44,16 @@ def check_channel_loss(channel_loss, seed: int = 0, batch: int = 2, channels: in
                      else got, want, context=ctx,
                      hint="average channel `unit` over the batch and both spatial axes, then negate.")
 
-    compare_functions("channel_loss", channel_loss, objectives.channel_loss, cases, compare=compare)
+    compare_functions("channel_loss", student_fn, objectives.channel_loss, cases, compare=compare)
     passed("channel_loss is minus the mean activation of the channel")
 
 
-def check_diversity_loss(diversity_loss, seed: int = 0, batch: int = 3, channels: int = 4) -> None:
+def check_diversity_loss(student_fn: Callable, seed: int = 0, batch: int = 3, channels: int = 4) -> None:
     """``diversity_loss(acts)`` -> ``sum_{i != j} cos(G_i, G_j) / batch``."""
     g = _gen(seed)
     cases = [{"acts": torch.relu(torch.randn(batch, channels, 5, 5, generator=g))},
              {"acts": torch.relu(torch.randn(2, channels + 2, 3, 3, generator=g))}]
-    compare_functions("diversity_loss", diversity_loss, objectives.diversity_loss, cases,
+    compare_functions("diversity_loss", student_fn, objectives.diversity_loss, cases,
                       compare=lambda got, want, ctx: expect_close(
                           "diversity_loss(...)", got.reshape(()) if isinstance(got, torch.Tensor) and got.numel() == 1
                           else got, want, context=ctx, rtol=1e-4, atol=1e-5,
@@ -63,7 +63,7 @@ def check_diversity_loss(diversity_loss, seed: int = 0, batch: int = 3, channels
     passed("diversity_loss matches the reference")
 
 
-def check_jitter(jitter, seed: int = 0, size: int = 8, d: int = 3) -> None:
+def check_jitter(student_fn: Callable, seed: int = 0, size: int = 8, d: int = 3) -> None:
     """``jitter(images, d, ox, oy)`` -> the ``[.., H-d, W-d]`` window at column ``ox``, row ``oy``."""
     images = torch.rand(2, 3, size, size + 1, generator=_gen(seed))
     cases = [{"images": images, "d": d, "ox": ox, "oy": oy} for ox, oy in ((0, 0), (d, 1), (1, d))]
@@ -76,11 +76,11 @@ def check_jitter(jitter, seed: int = 0, size: int = 8, d: int = 3) -> None:
             hint = "you swapped the offsets: " + hint
         expect_close("jitter(...)", got, want, context=ctx, hint=hint)
 
-    compare_functions("jitter", jitter, transforms.jitter, cases, compare=compare)
+    compare_functions("jitter", student_fn, transforms.jitter, cases, compare=compare)
     passed(f"jitter crops the right {size - d}x{size + 1 - d} window")
 
 
-def check_fft_scale(fft_scale, h: int = 6, w: int = 8) -> None:
+def check_fft_scale(student_fn: Callable, h: int = 6, w: int = 8) -> None:
     """``fft_scale(h, w)`` -> ``[h, w // 2 + 1]`` ``1 / max(f, 1 / max(h, w))``."""
     cases = [{"h": h, "w": w}, {"h": w + 1, "w": h + 1}]
 
@@ -89,11 +89,11 @@ def check_fft_scale(fft_scale, h: int = 6, w: int = 8) -> None:
                 "`torch.fft.rfftfreq(w)`; f = sqrt(fx^2 + fy^2); clamp f below at 1 / max(h, w) before inverting.")
         expect_close("fft_scale(...)", got, want, context=ctx, hint=hint)
 
-    compare_functions("fft_scale", fft_scale, param.fft_scale, cases, compare=compare)
+    compare_functions("fft_scale", student_fn, param.fft_scale, cases, compare=compare)
     passed("fft_scale gives every rfft2 entry its 1/f weight")
 
 
-def check_high_frequency_share(high_frequency_share, seed: int = 0, batch: int = 3, size: int = 16) -> None:
+def check_high_frequency_share(student_fn: Callable, seed: int = 0, batch: int = 3, size: int = 16) -> None:
     """``high_frequency_share(images, cutoff)`` -> ``[batch]`` energy share above ``cutoff``."""
     g = _gen(seed)
     smooth = torch.nn.functional.interpolate(torch.rand(batch, 3, 4, 4, generator=g), size=(size, size),
@@ -101,7 +101,7 @@ def check_high_frequency_share(high_frequency_share, seed: int = 0, batch: int =
     noisy = torch.rand(batch, 3, size, size, generator=g)
     cases = [{"images": smooth, "cutoff": 0.25}, {"images": noisy, "cutoff": 0.25},
              {"images": noisy + 5.0, "cutoff": 0.1}]
-    compare_functions("high_frequency_share", high_frequency_share, ref_high_frequency_share, cases,
+    compare_functions("high_frequency_share", student_fn, ref_high_frequency_share, cases,
                       compare=lambda got, want, ctx: expect_close(
                           "high_frequency_share(...)", got, want, context=ctx, rtol=1e-3, atol=1e-4,
                           hint="remove each channel's mean first (else the constant term dominates), sum "
@@ -110,7 +110,7 @@ def check_high_frequency_share(high_frequency_share, seed: int = 0, batch: int =
     passed("high_frequency_share matches the reference on smooth and noisy images")
 
 
-def check_deepdream_step(deepdream_step, seed: int = 0, batch: int = 2, lr: float = 0.05) -> None:
+def check_deepdream_step(student_fn: Callable, seed: int = 0, batch: int = 2, lr: float = 0.05) -> None:
     """``deepdream_step(model, layer, image, lr)`` -> the image after one normalised ascent step."""
     torch.manual_seed(seed)
     model = PlainNet(CurveNetConfig(channels=(4, 6, 8))).eval()
@@ -128,13 +128,13 @@ def check_deepdream_step(deepdream_step, seed: int = 0, batch: int = 2, lr: floa
     def describe(case):
         return f"on layer {case['layer']!r}, batch {len(case['image'])}, lr {case['lr']}"
 
-    compare_functions("deepdream_step", deepdream_step, ref_deepdream_step, cases, compare=compare,
+    compare_functions("deepdream_step", student_fn, ref_deepdream_step, cases, compare=compare,
                       describe=describe)
     passed("deepdream_step matches the reference")
 
 
-def check_hf_reduction(shares: Mapping[str, torch.Tensor], naive: str, regularised: str,
-                       max_ratio: float = 0.8) -> None:
+def check_hf_reduction_result(shares: Mapping[str, torch.Tensor], naive: str, regularised: str,
+                              max_ratio: float = 0.8) -> None:
     """The regularised renders carry a smaller high-frequency share than the naive ones."""
     a, b = float(shares[naive].mean()), float(shares[regularised].mean())
     expect(b < max_ratio * a, f"High-frequency share: {naive} {a:.3f}, {regularised} {b:.3f} (ratio {b / a:.2f}); "
@@ -143,7 +143,7 @@ def check_hf_reduction(shares: Mapping[str, torch.Tensor], naive: str, regularis
     passed(f"high-frequency share falls from {a:.3f} ({naive}) to {b:.3f} ({regularised}): ratio {b / a:.2f}")
 
 
-def check_vis_agreement(agreement: torch.Tensor, min_match: float = 0.5) -> None:
+def check_vis_agreement_result(agreement: torch.Tensor, min_match: float = 0.5) -> None:
     """The agreement matrix is diagonal-dominant: visualizations resemble their own unit's examples."""
     n = agreement.shape[0]
     match = (agreement.argmax(1) == torch.arange(n)).float().mean().item()
@@ -155,7 +155,7 @@ def check_vis_agreement(agreement: torch.Tensor, min_match: float = 0.5) -> None
            f"(mean cosine {diag:.2f} on the diagonal vs {off:.2f} off it)")
 
 
-def check_orientation_reading(errors_deg: torch.Tensor, max_median: float = 60.0) -> None:
+def check_orientation_reading_result(errors_deg: torch.Tensor, max_median: float = 60.0) -> None:
     """The curve family reads the visualizations near the units' preferred orientations.
 
     Args:
@@ -174,7 +174,7 @@ def check_orientation_reading(errors_deg: torch.Tensor, max_median: float = 60.0
            "units within 45°")
 
 
-def check_object_visualization(report: Mapping[str, Mapping[str, object]]) -> None:
+def check_object_visualization_result(report: Mapping[str, Mapping[str, object]]) -> None:
     """Each object unit's visualization is a superstimulus that the network takes for its object.
 
     Args:

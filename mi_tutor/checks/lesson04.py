@@ -8,6 +8,8 @@ figures, recomputed from the model.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import math
 
 import torch
@@ -29,7 +31,7 @@ __all__ = [
     "check_preferred_orientation",
     "check_max_circular_gap",
     "check_curve_line_selectivity",
-    "check_curve_family",
+    "check_curve_family_result",
     "check_rotate_images",
     "check_handoff_result",
     "check_tangent_alignment",
@@ -66,7 +68,7 @@ def _reference_tuning_grid(model, layer, channel, orientations, curvatures):
     return resp[:, 0].reshape(len(curvatures), len(orientations))
 
 
-def check_tuning_grid(tuning_grid, seed: int = 0) -> None:
+def check_tuning_grid(student_fn: Callable, seed: int = 0) -> None:
     """``tuning_grid(model, layer, channel, orientations, curvatures)`` -> ``[n_curv, n_orient]``."""
     g = _gen(seed)
     model = _tiny_net(seed)
@@ -84,7 +86,7 @@ def check_tuning_grid(tuning_grid, seed: int = 0) -> None:
                      hint="render one arc per (curvature, orientation) with render_curves, run the model once, "
                           "and read the channel at the centre of the map [h // 2, w // 2].")
 
-    n = compare_functions("tuning_grid", tuning_grid, _reference_tuning_grid, cases, compare=compare)
+    n = compare_functions("tuning_grid", student_fn, _reference_tuning_grid, cases, compare=compare)
     passed(f"tuning_grid matches the reference on {n} layers of a random network")
 
 
@@ -102,7 +104,7 @@ def _angles_close(name: str, hint: str):
     return compare
 
 
-def check_preferred_orientation(preferred_orientation, seed: int = 0, units: int = 6) -> None:
+def check_preferred_orientation(student_fn: Callable, seed: int = 0, units: int = 6) -> None:
     """``preferred_orientation(radial, orientations)`` -> ``[units]`` angles in ``[0, 2 pi)``."""
     g = _gen(seed)
     cases = []
@@ -115,12 +117,12 @@ def check_preferred_orientation(preferred_orientation, seed: int = 0, units: int
     compare = _angles_close("preferred_orientation(...)",
                             "sum the unit vectors (cos, sin) of the orientations weighted by the responses "
                             "clipped at 0, then take atan2(y_sum, x_sum); argmax is not enough.")
-    n = compare_functions("preferred_orientation", preferred_orientation, tn.preferred_orientation, cases,
+    n = compare_functions("preferred_orientation", student_fn, tn.preferred_orientation, cases,
                           compare=compare)
     passed(f"preferred_orientation matches the reference on {n} batches of {units} tuning curves")
 
 
-def check_max_circular_gap(max_circular_gap, seed: int = 0) -> None:
+def check_max_circular_gap(student_fn: Callable, seed: int = 0) -> None:
     """``max_circular_gap(angles)`` -> float, the largest gap around the circle."""
     g = _gen(seed)
     cases = [{"angles": torch.tensor([0.3])}, {"angles": torch.tensor([5.0, 1.0, 3.0])},
@@ -135,11 +137,11 @@ def check_max_circular_gap(max_circular_gap, seed: int = 0) -> None:
                                "Hint: wrap the angles into [0, 2 pi) with torch.remainder, sort them, and do not "
                                "forget the gap that wraps from the largest angle back to the smallest (+ 2 pi).")
 
-    n = compare_functions("max_circular_gap", max_circular_gap, tn.max_circular_gap, cases, compare=compare)
+    n = compare_functions("max_circular_gap", student_fn, tn.max_circular_gap, cases, compare=compare)
     passed(f"max_circular_gap is right on {n} sets of angles (one angle, unsorted, outside [0, 2 pi))")
 
 
-def check_curve_line_selectivity(curve_line_selectivity, seed: int = 0, n: int = 10) -> None:
+def check_curve_line_selectivity(student_fn: Callable, seed: int = 0, n: int = 10) -> None:
     """``curve_line_selectivity(curve_response, line_response)`` -> ``(c - l) / (c + l)`` of the rectified values."""
     g = _gen(seed)
     c = torch.randn(n, generator=g) * 2
@@ -154,13 +156,13 @@ def check_curve_line_selectivity(curve_line_selectivity, seed: int = 0, n: int =
                      hint="clip both responses at 0 first, and return 0 where both are 0 "
                           "(divide by (c + l).clamp_min(1e-12)).")
 
-    k = compare_functions("curve_line_selectivity", curve_line_selectivity, tn.curve_line_selectivity, cases,
+    k = compare_functions("curve_line_selectivity", student_fn, tn.curve_line_selectivity, cases,
                           compare=compare)
     passed(f"curve_line_selectivity is right on {k} cases, including units that do not fire")
 
 
-def check_curve_family(family, model: nn.Module, layer: str, min_units: int = 8,
-                       max_gap_degrees: float = 60.0, measure=None) -> None:
+def check_curve_family_result(family, model: nn.Module, layer: str, min_units: int = 8,
+                              max_gap_degrees: float = 60.0, measure=None) -> None:
     """The family found in ``layer`` is a real curve family: re-measured from the model here.
 
     The probes are those of the findings table (:func:`mi_tutor.vision.findings.probe_tuning`:
@@ -198,13 +200,13 @@ def _smooth_images(seed: int, n: int, size: int) -> torch.Tensor:
     return F.interpolate(x, size=(size, size), mode="bilinear", align_corners=False)
 
 
-def check_rotate_images(rotate_images, seed: int = 0, size: int = 32) -> None:
+def check_rotate_images(student_fn: Callable, seed: int = 0, size: int = 32) -> None:
     """``rotate_images(images, angle)`` rotates counter-clockwise (y up) about the centre."""
     images = _smooth_images(seed, 3, size)
     yy, xx = torch.meshgrid(torch.linspace(-1, 1, size), torch.linspace(-1, 1, size), indexing="ij")
     disc = (xx**2 + yy**2) < 0.7**2                      # corners depend on the padding: ignore them
     for angle in (0.5, math.pi / 2, -2.0, 3.0):
-        got = call_student("rotate_images", rotate_images, images.clone(), angle, context=f"with angle={angle:.2f}")
+        got = call_student("rotate_images", student_fn, images.clone(), angle, context=f"with angle={angle:.2f}")
         want = rot.rotate_images(images, angle)
         expect_tensor_like("rotate_images(...)", got, want)
         err = (got - want).abs()[:, :, disc].max().item()
@@ -260,7 +262,7 @@ def check_handoff_result(results, n_shuffles: int = 200, seed: int = 0) -> None:
            f"winner within {math.degrees(results[0].tolerance):.0f}° at {acc:.0%} of angles")
 
 
-def check_tangent_alignment(tangent_alignment, seed: int = 0, n_pre: int = 8) -> None:
+def check_tangent_alignment(student_fn: Callable, seed: int = 0, n_pre: int = 8) -> None:
     """``tangent_alignment(kernels, pre_orientations, orientation, curvature, step)`` -> float."""
     g = _gen(seed)
     cases = []
@@ -279,7 +281,7 @@ def check_tangent_alignment(tangent_alignment, seed: int = 0, n_pre: int = 8) ->
                                "Hint: keep only positive weights (clamp_min(0)) in numerator and denominator, use "
                                "cos(2 * (phi_i - normal)) for axial edge orientations, and weight by `near`.")
 
-    n = compare_functions("tangent_alignment", tangent_alignment, wt.tangent_alignment, cases, compare=compare)
+    n = compare_functions("tangent_alignment", student_fn, wt.tangent_alignment, cases, compare=compare)
     passed(f"tangent_alignment matches the reference on {n} kernels (curves and a line)")
 
 
@@ -297,7 +299,7 @@ def check_alignment_result(alignment: float, null: torch.Tensor, min_margin: flo
            f"(shuffled mean {float(null.mean()):.2f})")
 
 
-def check_equivariance_score(equivariance_score, seed: int = 0) -> None:
+def check_equivariance_score(student_fn: Callable, seed: int = 0) -> None:
     """``equivariance_score(weights, out_orientations, in_orientations)`` -> R^2 of a 2-harmonic fit."""
     g = _gen(seed)
     cases = []
@@ -315,12 +317,12 @@ def check_equivariance_score(equivariance_score, seed: int = 0) -> None:
                                "design matrix has columns 1, cos(k d), sin(k d) for k = 1, 2 with d = in - out; "
                                "R^2 = 1 - residual sum of squares / total sum of squares about the mean.")
 
-    n = compare_functions("equivariance_score", equivariance_score,
+    n = compare_functions("equivariance_score", student_fn,
                           lambda w, o, i: wt.equivariance_score(w, o, i, order=2), cases, compare=compare)
     passed(f"equivariance_score matches the reference on {n} weight matrices")
 
 
-def check_handbuilt_kernel(handbuilt_kernel, seed: int = 0, n_pre: int = 6) -> None:
+def check_handbuilt_kernel(student_fn: Callable, seed: int = 0, n_pre: int = 6) -> None:
     """``handbuilt_kernel(pre_orientations, orientation, curvature, step, kernel_size)`` -> ``[n_pre, k, k]``."""
     g = _gen(seed)
     cases = []
@@ -337,7 +339,7 @@ def check_handbuilt_kernel(handbuilt_kernel, seed: int = 0, n_pre: int = 6) -> N
                      hint="near * (match.clamp_min(0) ** 2 - 0.5 * (-match).clamp_min(0)) - 0.05 * (1 - near) "
                           "with match = cos(2 * (phi_i - normal)); shapes [n_pre, 1, 1] against [k, k].")
 
-    n = compare_functions("handbuilt_kernel", handbuilt_kernel, reference, cases, compare=compare)
+    n = compare_functions("handbuilt_kernel", student_fn, reference, cases, compare=compare)
     passed(f"handbuilt_kernel writes the reference kernels for {n} curves")
 
 
@@ -355,7 +357,7 @@ def check_handbuilt_result(learned_radial: torch.Tensor, built_radial: torch.Ten
     passed(f"the hand-built detector reproduces the learned detector's radial tuning (r = {r:.2f})")
 
 
-def check_concept_scores(concept_scores, seed: int = 0, n: int = 6) -> None:
+def check_concept_scores(student_fn: Callable, seed: int = 0, n: int = 6) -> None:
     """``concept_scores(acts, masks)`` -> ``[C, n_concepts]`` standardised mean activation on each concept."""
     g = _gen(seed)
     cases = []
@@ -373,13 +375,13 @@ def check_concept_scores(concept_scores, seed: int = 0, n: int = 6) -> None:
                      hint="shrink each mask to the map size with F.adaptive_avg_pool2d, count positions covered "
                           "more than half, and standardise with the unit's mean and std over (images, y, x).")
 
-    k = compare_functions("concept_scores", concept_scores, poly.concept_scores, cases, compare=compare,
+    k = compare_functions("concept_scores", student_fn, poly.concept_scores, cases, compare=compare,
                           describe=lambda case: f"with acts of shape {tuple(case['acts'].shape)} and masks of "
                                                 f"shape {tuple(case['masks']['curve'].shape)}")
     passed(f"concept_scores matches the reference on {k} layers (masks at image resolution)")
 
 
-def check_circle_alignment(circle_alignment, seed: int = 0, n: int = 6, k: int = 3) -> None:
+def check_circle_alignment(student_fn: Callable, seed: int = 0, n: int = 6, k: int = 3) -> None:
     """``circle_alignment(weights, orientations)`` -> ``[C_next]`` cosine with the circle template."""
     g = _gen(seed)
     cases = []
@@ -398,7 +400,7 @@ def check_circle_alignment(circle_alignment, seed: int = 0, n: int = 6, k: int =
                      hint="the template at tap (dx, dy) is cos(atan2(dy, dx) - theta) with dy = +1 on the top "
                           "row, 0 at the centre; the score is a cosine similarity over all members and taps.")
 
-    m = compare_functions("circle_alignment", circle_alignment, nl.circle_alignment, cases, compare=compare)
+    m = compare_functions("circle_alignment", student_fn, nl.circle_alignment, cases, compare=compare)
     passed(f"circle_alignment matches the reference on {m} weight tensors ({k} x {k} kernels)")
 
 
@@ -421,7 +423,7 @@ def check_circle_result(alignment: torch.Tensor, weights: torch.Tensor, orientat
            f"{winners} units with cosine >= 0.3 beat every shuffle")
 
 
-def check_composition_rows(composition_rows, seed: int = 0, k: int = 3) -> None:
+def check_composition_rows(student_fn: Callable, seed: int = 0, k: int = 3) -> None:
     """``composition_rows(weight, object_unit, part_units)`` -> ``[n_parts, 2]`` (top, bottom) row means."""
     g = _gen(seed)
     cases = [{"weight": torch.randn(5, 7, k, k, generator=g), "object_unit": 3, "part_units": [6, 0]},
@@ -435,7 +437,7 @@ def check_composition_rows(composition_rows, seed: int = 0, k: int = 3) -> None:
                      hint="pick the object unit's row of the weight and the part units' columns, then average "
                           "the first and the last kernel row of each.")
 
-    m = compare_functions("composition_rows", composition_rows, nl.composition_rows, cases, compare=compare)
+    m = compare_functions("composition_rows", student_fn, nl.composition_rows, cases, compare=compare)
     passed(f"composition_rows matches the reference on {m} weight tensors")
 
 
@@ -456,7 +458,7 @@ def check_composition_result(rows: torch.Tensor, weight: torch.Tensor, units) ->
            f"the car pattern {'holds' if holds else 'does not hold'}")
 
 
-def check_pose_index(pose_index, seed: int = 0, n: int = 12, c: int = 5) -> None:
+def check_pose_index(student_fn: Callable, seed: int = 0, n: int = 12, c: int = 5) -> None:
     """``pose_index(acts, facing)`` -> ``[C]`` ``(L - R) / (L + R)`` of the mean responses."""
     g = _gen(seed)
     facing = torch.where(torch.rand(n, generator=g) < 0.3, -1, 1)             # unbalanced on purpose
@@ -477,7 +479,7 @@ def check_pose_index(pose_index, seed: int = 0, n: int = 12, c: int = 5) -> None
                      hint="compare the *mean* response on left- and on right-facing scenes (there are not as "
                           "many of each), and guard L + R = 0.")
 
-    m = compare_functions("pose_index", pose_index, nl.pose_index, cases, compare=compare)
+    m = compare_functions("pose_index", student_fn, nl.pose_index, cases, compare=compare)
     passed(f"pose_index matches the reference on {m} cases, with unbalanced poses and a silent unit")
 
 

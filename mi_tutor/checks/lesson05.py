@@ -27,10 +27,10 @@ __all__ = [
     "check_dimensions_per_feature",
     "check_classify_phase",
     "check_neuron_feature_counts",
-    "check_pentagon",
-    "check_sticky_dimensionality",
-    "check_phase_diagram",
-    "check_polysemantic_counts",
+    "check_pentagon_result",
+    "check_sticky_dimensionality_result",
+    "check_phase_diagram_result",
+    "check_polysemantic_counts_result",
 ]
 
 
@@ -219,7 +219,7 @@ def check_neuron_feature_counts(student_fn: Callable, seed: int = 0) -> None:
 # Checks of results (the numbers behind the lesson's figures)
 
 
-def check_pentagon(W: torch.Tensor, feature_probability: torch.Tensor) -> None:
+def check_pentagon_result(W: torch.Tensor, feature_probability: torch.Tensor) -> None:
     """5 features in 2 dimensions: the densest instance keeps 2 orthogonal features, the sparsest a pentagon."""
     W = W.detach().cpu()
     p = torch.as_tensor(feature_probability).detach().cpu().reshape(-1)
@@ -239,7 +239,7 @@ def check_pentagon(W: torch.Tensor, feature_probability: torch.Tensor) -> None:
     passed(f"dense: features {kept} kept, orthogonal; sparse: a pentagon (norms ~1, dimensionality ~2/5)")
 
 
-def check_sticky_dimensionality(dims_per_feature: torch.Tensor, feature_probability: torch.Tensor) -> None:
+def check_sticky_dimensionality_result(dims_per_feature: torch.Tensor, feature_probability: torch.Tensor) -> None:
     """The dimensions-per-feature curve sits near 1 when dense and has a plateau near 1/2."""
     d = torch.as_tensor(dims_per_feature).detach().cpu().reshape(-1)
     p = torch.as_tensor(feature_probability).detach().cpu().reshape(-1)
@@ -257,7 +257,7 @@ def check_sticky_dimensionality(dims_per_feature: torch.Tensor, feature_probabil
     passed(f"dimensions per feature stick at 1 ({near_one} instances) and at 1/2 ({near_half} instances)")
 
 
-def check_phase_diagram(phases: torch.Tensor, importances: torch.Tensor, densities: torch.Tensor) -> None:
+def check_phase_diagram_result(phases: torch.Tensor, importances: torch.Tensor, densities: torch.Tensor) -> None:
     """Three regions in the right places: not learned (dense, extra feature unimportant), dedicated (dense,
     important), antipodal (sparse)."""
     ph = torch.as_tensor(phases).cpu()
@@ -279,7 +279,7 @@ def check_phase_diagram(phases: torch.Tensor, importances: torch.Tensor, densiti
     passed(f"three phases in their places: {counts}")
 
 
-def check_polysemantic_counts(counts: torch.Tensor, feature_probability: torch.Tensor) -> None:
+def check_polysemantic_counts_result(counts: torch.Tensor, feature_probability: torch.Tensor) -> None:
     """Polysemantic neurons (counted per instance) become common as the data gets sparse."""
     c = torch.as_tensor(counts).cpu().reshape(-1)
     p = torch.as_tensor(feature_probability).cpu().reshape(-1)

@@ -23,9 +23,9 @@ __all__ = [
     "check_fraction_variance_explained",
     "check_mean_max_cosine_similarity",
     "check_concept_purity",
-    "check_toy_recovery",
-    "check_l0_falls",
-    "check_monosemanticity",
+    "check_toy_recovery_result",
+    "check_l0_falls_result",
+    "check_monosemanticity_result",
 ]
 
 
@@ -205,7 +205,7 @@ def check_concept_purity(student_fn: Callable, seed: int = 0, n: int = 200) -> N
 # Checks of results
 
 
-def check_toy_recovery(mmcs: float | torch.Tensor, threshold: float = 0.9) -> None:
+def check_toy_recovery_result(mmcs: float | torch.Tensor, threshold: float = 0.9) -> None:
     """An SAE on the toy model's hidden activations recovers its features: MMCS >= 0.9."""
     value = float(mmcs)
     expect(value >= threshold, f"Mean max cosine similarity is {value:.3f}; the SAE should recover the toy model's "
@@ -214,7 +214,7 @@ def check_toy_recovery(mmcs: float | torch.Tensor, threshold: float = 0.9) -> No
     passed(f"the SAE recovers the ground-truth features: MMCS = {value:.3f}")
 
 
-def check_l0_falls(l1_coeffs, l0) -> None:
+def check_l0_falls_result(l1_coeffs, l0) -> None:
     """L0 falls as the L1 coefficient rises."""
     c = torch.as_tensor(l1_coeffs, dtype=torch.float32)
     v = torch.as_tensor(l0, dtype=torch.float32)[c.argsort()]
@@ -223,7 +223,7 @@ def check_l0_falls(l1_coeffs, l0) -> None:
     passed(f"L0 falls from {v[0]:.2f} to {v[-1]:.2f} as the L1 coefficient rises")
 
 
-def check_monosemanticity(neuron_purity: torch.Tensor, latent_purity: torch.Tensor, margin: float = 0.1) -> None:
+def check_monosemanticity_result(neuron_purity: torch.Tensor, latent_purity: torch.Tensor, margin: float = 0.1) -> None:
     """SAE latents are more monosemantic than neurons: mean purity higher by ``margin`` or more."""
     n = neuron_purity[~neuron_purity.isnan()]
     s = latent_purity[~latent_purity.isnan()]

@@ -25,12 +25,12 @@ __all__ = [
     "check_correspondence_map",
     "check_mutual_knn",
     "check_stitch_forward",
-    "check_identification",
-    "check_knn_ordering",
-    "check_matching_by_layer",
-    "check_census",
-    "check_stitching_table",
-    "check_alignment",
+    "check_identification_result",
+    "check_knn_ordering_result",
+    "check_matching_by_layer_result",
+    "check_census_result",
+    "check_stitching_table_result",
+    "check_alignment_result",
 ]
 
 
@@ -300,14 +300,14 @@ def check_stitch_forward(student_fn: Callable, seed: int = 0, batch: int = 3) ->
 
 
 # ------------------------------------------------------------------ results behind the story (ungraded)
-def check_identification(accuracy: float, minimum: float = 0.9) -> None:
+def check_identification_result(accuracy: float, minimum: float = 0.9) -> None:
     """Linear CKA identifies the corresponding layer across seeds of one architecture."""
     expect(accuracy >= minimum, f"Layer identification across seeds is {accuracy:.0%}; with linear CKA it should be at "
                                 f"least {minimum:.0%}. Check linear_cka and correspondence_map (rows = net A).")
     passed(f"linear CKA identifies {accuracy:.0%} of layers across seeds")
 
 
-def check_knn_ordering(same_arch: float, cross_arch: float, random_init: float) -> None:
+def check_knn_ordering_result(same_arch: float, cross_arch: float, random_init: float) -> None:
     """Mutual kNN: seeds of one architecture > different architectures > a random-init net."""
     expect(same_arch > cross_arch > random_init,
            f"Expected same-architecture ({same_arch:.3f}) > cross-architecture ({cross_arch:.3f}) > random-init "
@@ -316,7 +316,7 @@ def check_knn_ordering(same_arch: float, cross_arch: float, random_init: float) 
            f"random init {random_init:.3f}")
 
 
-def check_matching_by_layer(by_layer: Mapping[str, float]) -> None:
+def check_matching_by_layer_result(by_layer: Mapping[str, float]) -> None:
     """Matched-unit correlations are real correlations and the table has one entry per layer."""
     expect(all(-1 <= v <= 1 for v in by_layer.values()), f"Matched correlations must lie in [-1, 1]: {by_layer}")
     best = max(by_layer, key=by_layer.get)
@@ -324,7 +324,7 @@ def check_matching_by_layer(by_layer: Mapping[str, float]) -> None:
            + f" (highest: {best})")
 
 
-def check_census(rows) -> None:
+def check_census_result(rows) -> None:
     """Every trained net has edge detectors in its first layer and a curve family somewhere."""
     nets = {r.net for r in rows}
     for net in nets:
@@ -333,7 +333,7 @@ def check_census(rows) -> None:
     passed(f"census of {len(nets)} nets, {len(rows)} layers")
 
 
-def check_stitching_table(table: Mapping[tuple[str, str], float], chance: float) -> None:
+def check_stitching_table_result(table: Mapping[tuple[str, str], float], chance: float) -> None:
     """Same-depth stitches work well above chance, and better than a mismatched depth into the same layer."""
     same = {k: v for k, v in table.items() if k[0] == k[1]}
     expect(same and min(same.values()) > 2 * chance,
@@ -346,7 +346,7 @@ def check_stitching_table(table: Mapping[tuple[str, str], float], chance: float)
     passed("stitched accuracy: " + ", ".join(f"{a}->{b} {v:.2f}" for (a, b), v in table.items()))
 
 
-def check_alignment(score: float, shuffled_mean: float, shuffled_std: float) -> None:
+def check_alignment_result(score: float, shuffled_mean: float, shuffled_std: float) -> None:
     """Image-caption alignment lies above the shuffled-pairs baseline."""
     margin = score - shuffled_mean
     expect(margin > 3 * shuffled_std and margin > 0,

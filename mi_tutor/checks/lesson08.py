@@ -37,12 +37,12 @@ __all__ = [
     "check_composition_score",
     "check_logit_attribution",
     "check_run_with_head_ablated",
-    "check_head_scores",
-    "check_ov_circuit",
-    "check_head_ablation",
-    "check_repeated_loss",
-    "check_phase_change",
-    "check_composition",
+    "check_head_scores_result",
+    "check_ov_circuit_result",
+    "check_head_ablation_result",
+    "check_repeated_loss_result",
+    "check_phase_change_result",
+    "check_composition_result",
 ]
 
 
@@ -319,8 +319,8 @@ def check_run_with_head_ablated(student_fn: Callable, seed: int = 0, batch: int 
 
 
 # ------------------------------------------------------------------ results behind the figures
-def check_head_scores(scores_2l: Mapping[str, torch.Tensor], scores_1l: Mapping[str, torch.Tensor],
-                      threshold: float = 0.4) -> None:
+def check_head_scores_result(scores_2l: Mapping[str, torch.Tensor], scores_1l: Mapping[str, torch.Tensor],
+                             threshold: float = 0.4) -> None:
     """The head-score heatmaps: a previous-token head in layer 0 and an induction head in layer 1 of
     the 2-layer model, no induction head in the 1-layer model."""
     prev, ind = scores_2l["previous_token"], scores_2l["induction"]
@@ -338,7 +338,7 @@ def check_head_scores(scores_2l: Mapping[str, torch.Tensor], scores_1l: Mapping[
            f"{scores_1l['induction'].max():.2f}")
 
 
-def check_repeated_loss(loss_by_position: torch.Tensor, seq_len: int, ratio: float = 0.5) -> None:
+def check_repeated_loss_result(loss_by_position: torch.Tensor, seq_len: int, ratio: float = 0.5) -> None:
     """The per-token loss figure: on ``[BOS] + r + r`` the second copy's loss is far below the first's.
 
     Args:
@@ -354,7 +354,7 @@ def check_repeated_loss(loss_by_position: torch.Tensor, seq_len: int, ratio: flo
     passed(f"loss on the first copy {first:.2f} nats, on the repeat {second:.2f} nats")
 
 
-def check_phase_change(steps: Sequence[int], induction: Sequence[float], icl: Sequence[float]) -> None:
+def check_phase_change_result(steps: Sequence[int], induction: Sequence[float], icl: Sequence[float]) -> None:
     """The phase-change figure: the induction score jumps, at the same checkpoint as the in-context-learning score."""
     ind, icl_t = torch.as_tensor(list(induction), dtype=torch.float64), torch.as_tensor(list(icl), dtype=torch.float64)
     expect(len(ind) == len(steps) == len(icl_t) and len(ind) >= 3, "give one induction and one ICL value per checkpoint")
@@ -367,8 +367,8 @@ def check_phase_change(steps: Sequence[int], induction: Sequence[float], icl: Se
     passed(f"induction score and in-context-learning score jump together, around step {steps[jump_ind + 1]}")
 
 
-def check_composition(k_scores: torch.Tensor, baseline: float, prev_head: int, induction_head: int,
-                      factor: float = 1.5) -> None:
+def check_composition_result(k_scores: torch.Tensor, baseline: float, prev_head: int, induction_head: int,
+                             factor: float = 1.5) -> None:
     """K-composition between the previous-token head and the induction head is well above the random baseline."""
     score = float(k_scores[prev_head, induction_head])
     expect(score > factor * baseline, f"K-composition L0H{prev_head} -> L1H{induction_head} is {score:.3f}, not well "
@@ -377,8 +377,8 @@ def check_composition(k_scores: torch.Tensor, baseline: float, prev_head: int, i
            f"baseline {baseline:.3f}")
 
 
-def check_ov_circuit(ov_matrix: torch.Tensor, copying_scores: torch.Tensor, induction_head: int,
-                     min_hits: float = 0.5) -> None:
+def check_ov_circuit_result(ov_matrix: torch.Tensor, copying_scores: torch.Tensor, induction_head: int,
+                            min_hits: float = 0.5) -> None:
     """The OV figure: the induction head's full OV circuit copies.
 
     Args:
@@ -401,8 +401,8 @@ def check_ov_circuit(ov_matrix: torch.Tensor, copying_scores: torch.Tensor, indu
            f"copying score {score:.2f}")
 
 
-def check_head_ablation(second_copy_loss: torch.Tensor, clean_loss: float, prev_head: int,
-                        min_rise: float = 1.0, max_other_rise: float = 0.5) -> None:
+def check_head_ablation_result(second_copy_loss: torch.Tensor, clean_loss: float, prev_head: int,
+                               min_rise: float = 1.0, max_other_rise: float = 0.5) -> None:
     """The ablation figure: removing the previous-token head undoes induction, other layer-0 heads do not.
 
     Args:

@@ -25,12 +25,12 @@ __all__ = [
     "check_path_patch",
     "check_circuit_faithfulness",
     "check_scrub_score",
-    "check_task_numbers",
-    "check_ablation_table",
-    "check_patching_map",
-    "check_path_results",
-    "check_faithfulness_curve",
-    "check_scrub_results",
+    "check_task_numbers_result",
+    "check_ablation_table_result",
+    "check_patching_map_result",
+    "check_paths_result",
+    "check_faithfulness_curve_result",
+    "check_scrub_result",
 ]
 
 
@@ -302,7 +302,7 @@ def check_scrub_score(student_fn: Callable, seed: int = 0, batch: int = 5, pos: 
 
 
 # ------------------------------------------------------------------ results behind the story (ungraded)
-def check_task_numbers(numbers: Mapping[str, Mapping[str, float]]) -> None:
+def check_task_numbers_result(numbers: Mapping[str, Mapping[str, float]]) -> None:
     """The shipped models solve the task; the flipped partners reverse the logit difference."""
     for name, row in numbers.items():
         expect(row["corrupt_ld"] < 0, f"{name}: the flipped prompts should have a negative logit difference, got "
@@ -311,7 +311,7 @@ def check_task_numbers(numbers: Mapping[str, Mapping[str, float]]) -> None:
     passed("every model prefers the IO on clean prompts and the S on flipped ones")
 
 
-def check_ablation_table(table: Mapping[str, Mapping[str, float]], base: float) -> None:
+def check_ablation_table_result(table: Mapping[str, Mapping[str, float]], base: float) -> None:
     """Zero and mean ablation disagree strongly for at least one head (zero ablation misleads)."""
     gaps = {head: row["zero"] - row["mean"] for head, row in table.items()}
     head = max(gaps, key=lambda h: abs(gaps[h]))
@@ -322,7 +322,7 @@ def check_ablation_table(table: Mapping[str, Mapping[str, float]], base: float) 
            f"(no ablation {base:.2f})")
 
 
-def check_patching_map(resid: torch.Tensor, attn_out: torch.Tensor, pos: Mapping[str, int]) -> None:
+def check_patching_map_result(resid: torch.Tensor, attn_out: torch.Tensor, pos: Mapping[str, int]) -> None:
     """The (layer, position) map locates a layer-0 component at S2 and the final layer at END."""
     s2, end = pos["S2"], pos["END"]
     controls = [p for p in range(attn_out.shape[1]) if p not in (s2, end)]
@@ -336,14 +336,14 @@ def check_patching_map(resid: torch.Tensor, attn_out: torch.Tensor, pos: Mapping
     passed(f"layer 0 at S2: {l0_s2:.2f}, last layer at END: {top_end:.2f}, every other position <= {worst:.2f}")
 
 
-def check_path_results(paths: Mapping[str, float]) -> None:
+def check_paths_result(paths: Mapping[str, float]) -> None:
     """Layer 0 reaches layer 1 through keys (and values) at S2, not through the query at END."""
     expect(paths["k"] > 3 * abs(paths["q"]),
            f"The key path at S2 ({paths['k']:.2f}) should dominate the query path at END ({paths['q']:.2f}).")
     passed(f"paths from layer 0 into layer 1: keys {paths['k']:.2f}, values {paths['v']:.2f}, query {paths['q']:.2f}")
 
 
-def check_faithfulness_curve(sizes, found, random) -> None:
+def check_faithfulness_curve_result(sizes, found, random) -> None:
     """The found circuit beats random circuits of the same size and reaches a high faithfulness."""
     expect(max(found) >= 0.8, f"The largest found circuit keeps only {max(found):.2f} of the logit difference.")
     expect(float(found[-1]) > float(random[-1]) + 0.2,
@@ -352,7 +352,7 @@ def check_faithfulness_curve(sizes, found, random) -> None:
     passed(f"found circuit of {sizes[-1]} (head, position) pairs: faithfulness {found[-1]:.2f}")
 
 
-def check_scrub_results(scores: Mapping[str, float]) -> None:
+def check_scrub_result(scores: Mapping[str, float]) -> None:
     """The correct hypothesis recovers clearly more than the wrong one."""
     expect(scores["correct"] > scores["wrong"] + 0.3,
            f"The correct hypothesis ({scores['correct']:.2f}) should recover clearly more than the wrong one "

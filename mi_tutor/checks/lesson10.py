@@ -19,8 +19,8 @@ from .core import CheckFailure, call_student, compare_functions, expect, expect_
 __all__ = [
     "check_fourier_basis", "check_embedding_frequency_norms", "check_key_frequencies",
     "check_neuron_frequency_fractions", "check_cos_sum_terms", "check_restricted_logits", "check_excluded_logits",
-    "check_live_run", "check_embedding_sparsity", "check_neuron_clusters", "check_cos_fit", "check_ablation",
-    "check_progress_measures", "check_weight_decay_control",
+    "check_live_run_result", "check_embedding_sparsity_result", "check_neuron_clusters_result", "check_cos_fit_result",
+    "check_ablation_result", "check_progress_measures_result", "check_weight_decay_control_result",
 ]
 
 
@@ -238,7 +238,7 @@ def _first(steps, values, threshold):
     return None
 
 
-def check_live_run(curves, factor: float = 3.0) -> None:
+def check_live_run_result(curves, factor: float = 3.0) -> None:
     """The live MLP memorises first (train accuracy 0.99 with test accuracy at chance), then generalises later.
 
     Args:
@@ -258,7 +258,8 @@ def check_live_run(curves, factor: float = 3.0) -> None:
            f"{s_test}, {s_test / s_train:.1f}x later; final test accuracy {curves['test_acc'][-1]:.3f}")
 
 
-def check_embedding_sparsity(norms: torch.Tensor, keys: Sequence[int], max_keys: int = 8, min_share: float = 0.85) -> None:
+def check_embedding_sparsity_result(norms: torch.Tensor, keys: Sequence[int], max_keys: int = 8,
+                                    min_share: float = 0.85) -> None:
     """A handful of key frequencies carry most of the embedding's squared Fourier norm."""
     norms = norms.detach().double().cpu()
     share = float(norms[[k - 1 for k in keys]].pow(2).sum() / norms.pow(2).sum()) if keys else 0.0
@@ -270,8 +271,8 @@ def check_embedding_sparsity(norms: torch.Tensor, keys: Sequence[int], max_keys:
            f"(of {len(norms)} frequencies)")
 
 
-def check_neuron_clusters(fractions: torch.Tensor, keys: Sequence[int], threshold: float = 0.85,
-                          min_share: float = 0.75) -> None:
+def check_neuron_clusters_result(fractions: torch.Tensor, keys: Sequence[int], threshold: float = 0.85,
+                                 min_share: float = 0.75) -> None:
     """Most neurons are explained by one frequency, and those frequencies are key frequencies."""
     best, which = fractions.detach().cpu().max(1)
     single = best > threshold
@@ -285,15 +286,15 @@ def check_neuron_clusters(fractions: torch.Tensor, keys: Sequence[int], threshol
     passed(f"{share:.1%} of the neurons are explained (> {threshold:.0%}) by one frequency; clusters at {freqs}")
 
 
-def check_cos_fit(explained: float, min_explained: float = 0.9) -> None:
+def check_cos_fit_result(explained: float, min_explained: float = 0.9) -> None:
     """The logits are well described by a sum of ``cos(w_k (a + b - c))`` over the key frequencies."""
     expect(explained >= min_explained, f"The fit explains only {explained:.1%} of the logits' variance (expected at "
            f"least {min_explained:.0%}). The terms come from your `cos_sum_terms` (Exercise 10.5).")
     passed(f"sum of cos(w_k (a + b - c)) over the key frequencies explains {explained:.1%} of the logits' variance")
 
 
-def check_ablation(acc_keys: float, acc_random: Sequence[float], p: int, max_keys_acc: float = 0.1,
-                   min_random_acc: float = 0.95) -> None:
+def check_ablation_result(acc_keys: float, acc_random: Sequence[float], p: int, max_keys_acc: float = 0.1,
+                          min_random_acc: float = 0.95) -> None:
     """Removing the key frequencies from the logits destroys test accuracy; removing as many others does not."""
     expect(acc_keys <= max_keys_acc, f"With the key frequencies excluded the test accuracy is {acc_keys:.2f}, not near "
            f"chance (1/{p} = {1 / p:.3f}). The ablation uses your `excluded_logits` (Exercise 10.7).")
@@ -303,7 +304,7 @@ def check_ablation(acc_keys: float, acc_random: Sequence[float], p: int, max_key
            f"other frequencies excluded: {min(acc_random):.3f} to {max(acc_random):.3f}")
 
 
-def check_progress_measures(data: Mapping, restricted_max: float = 0.1, excluded_factor: float = 2.0) -> None:
+def check_progress_measures_result(data: Mapping, restricted_max: float = 0.1, excluded_factor: float = 2.0) -> None:
     """The progress-measure figure: restricted loss falls before test accuracy rises; excluded loss rises
     during circuit formation.
 
@@ -327,7 +328,7 @@ def check_progress_measures(data: Mapping, restricted_max: float = 0.1, excluded
            f"(steps {start}-{end})")
 
 
-def check_weight_decay_control(curves_wd: Mapping, curves_control: Mapping) -> None:
+def check_weight_decay_control_result(curves_wd: Mapping, curves_control: Mapping) -> None:
     """The run with weight decay generalises; the weight-decay-0 control does not in the same steps."""
     s_wd = _first(curves_wd["steps"], curves_wd["test_acc"], 0.95)
     best_control = max(curves_control["test_acc"])

@@ -28,11 +28,11 @@ __all__ = [
     "check_compare_with_dissection",
     "check_auroc",
     "check_tcav_score",
-    "check_host_numbers",
-    "check_gates_vs_iou",
-    "check_selectivity_bars",
-    "check_auroc_bars",
-    "check_inhibition_examples",
+    "check_host_numbers_result",
+    "check_gates_vs_iou_result",
+    "check_selectivity_bars_result",
+    "check_auroc_bars_result",
+    "check_inhibition_examples_result",
 ]
 
 
@@ -269,14 +269,15 @@ def check_tcav_score(student_fn: Callable, seed: int = 0, n: int = 12, layer: st
 
 
 # ------------------------------------------------------------------ results behind the story (ungraded)
-def check_host_numbers(accuracy: float, planted_iou_rank: int) -> None:
+def check_host_numbers_result(accuracy: float, planted_iou_rank: int) -> None:
     """The planted host classifies well and its planted channel is dissection's top unit for the concept."""
     expect(accuracy > 0.7, f"The planted host's accuracy is {accuracy:.3f}: expected above 0.7 (is the zoo model loaded?)")
     expect(planted_iou_rank == 0, f"The planted channel ranks {planted_iou_rank} by dissection IoU; expected first.")
     passed(f"host accuracy {accuracy:.3f}; dissection ranks the planted channel first")
 
 
-def check_gates_vs_iou(result: Mapping, importance: torch.Tensor, iou: torch.Tensor, k: int, planted: int) -> None:
+def check_gates_vs_iou_result(result: Mapping, importance: torch.Tensor, iou: torch.Tensor, k: int,
+                              planted: int) -> None:
     """The numbers behind the gates-vs-IoU figure are those of the reference comparison."""
     ref = S.agreement(importance, iou, k, planted)
     expect(int(result["planted_rank"]) == ref.planted_rank and abs(float(result["precision_at_k"]) - ref.precision_at_k) < 1e-6,
@@ -286,8 +287,8 @@ def check_gates_vs_iou(result: Mapping, importance: torch.Tensor, iou: torch.Ten
            f"{ref.spearman:.2f}, precision@{k} {ref.precision_at_k:.2f}")
 
 
-def check_selectivity_bars(table: Mapping[str, tuple[float, float]], min_target: float = 0.35,
-                           max_other: float = 0.05) -> None:
+def check_selectivity_bars_result(table: Mapping[str, tuple[float, float]], min_target: float = 0.35,
+                                  max_other: float = 0.05) -> None:
     """Gates are selective; random channels are not."""
     t, o = table["symbiote"]
     expect(t >= min_target and o <= max_other,
@@ -298,7 +299,7 @@ def check_selectivity_bars(table: Mapping[str, tuple[float, float]], min_target:
     passed("selective gates: " + ", ".join(f"{k} {a:.2f}/{b:.2f}" for k, (a, b) in table.items()))
 
 
-def check_auroc_bars(values: Mapping[str, float], margin: float = 0.05) -> None:
+def check_auroc_bars_result(values: Mapping[str, float], margin: float = 0.05) -> None:
     """The symbiote reads the concept about as well as the probe and far better than on a random host."""
     s, p, r = values["symbiote"], values["probe"], values["random host"]
     expect(abs(s - p) <= margin, f"Symbiote AUROC {s:.3f} vs probe {p:.3f}: expected within {margin}.")
@@ -307,8 +308,8 @@ def check_auroc_bars(values: Mapping[str, float], margin: float = 0.05) -> None:
     passed(", ".join(f"{k} {v:.3f}" for k, v in values.items()))
 
 
-def check_inhibition_examples(before: torch.Tensor, after: torch.Tensor, labels: torch.Tensor,
-                              has_concept: torch.Tensor) -> None:
+def check_inhibition_examples_result(before: torch.Tensor, after: torch.Tensor, labels: torch.Tensor,
+                                     has_concept: torch.Tensor) -> None:
     """Inhibition flips most concept images' predictions and leaves the others'."""
     flipped = (before == labels) & (after != labels)
     on = has_concept.bool()

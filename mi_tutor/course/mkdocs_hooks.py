@@ -6,8 +6,10 @@ the navigation from what exists: every ``solutions/NN_slug.py`` becomes a
 lesson page and every module of the ``mi_tutor`` package appears on an API
 page generated here (one page per subpackage, one for the top-level modules),
 so adding a lesson or a module needs no edit of ``mkdocs.yml`` or ``site/``.
-Hand-written pages in ``site/api/`` (guides such as the TransformerLens names)
-follow the generated ones.
+The lesson spec page (``api/lesson_spec.md``) is generated too, from the spec in the
+docstring of :mod:`mi_tutor.course.lessons`, so the page and the rules ``mi-tutor release``
+enforces are one text. Hand-written pages in ``site/api/`` (guides such as the TransformerLens
+names) follow the generated ones.
 
 The site loads nothing from outside itself: MathJax and plotly.js are copied
 from their installed Python packages (with their licences) into ``vendor/``.
@@ -23,10 +25,11 @@ from pathlib import Path
 
 from mkdocs.structure.files import File
 
+from mi_tutor.course import lessons as _lessons
 from mi_tutor.course.lessons import find_lessons
 from mi_tutor.course.site import SETUP_CELL_ID, course_map, prepare_site
 
-__all__ = ["api_pages", "vendored_assets", "fold_setup_cell", "MAP_MARKER", "on_config", "on_files",
+__all__ = ["api_pages", "lesson_spec_page", "vendored_assets", "fold_setup_cell", "MAP_MARKER", "on_config", "on_files",
            "on_page_markdown", "on_page_content"]
 
 #: Where the home page (``site/index.md``) gets the map of the course (:func:`~mi_tutor.course.site.course_map`).
@@ -68,12 +71,41 @@ def _modules(folder: Path, dotted: str) -> list[str]:
     return names
 
 
+_SPEC_HEADING = "The lesson spec\n---------------\n"
+_ROLE = re.compile(r":(?:func|data|mod|class|meth):`(~?)([\w.]+)`")
+
+
+def lesson_spec_page(doc: str | None = None) -> str:
+    """The lesson spec page: the "The lesson spec" section of :mod:`mi_tutor.course.lessons`'s docstring.
+
+    Sphinx roles become code spans (``:func:`~a.b``` -> `` `b` ``) and double backticks single ones;
+    fenced code blocks are kept as they are.
+
+    Examples:
+        >>> print(lesson_spec_page("Intro.\\n\\nThe lesson spec\\n---------------\\nUse ``x`` and :func:`~a.b`."))
+        # Lesson spec
+        <BLANKLINE>
+        Use `x` and `b`.
+        <BLANKLINE>
+    """
+    doc = _lessons.__doc__ if doc is None else doc
+    if _SPEC_HEADING not in doc:
+        raise ValueError("mi_tutor.course.lessons has no 'The lesson spec' section in its docstring")
+    spec = doc.split(_SPEC_HEADING, 1)[1].strip()
+    parts = re.split(r"(^```.*?^```)", spec, flags=re.S | re.M)  # odd parts: fenced code, kept verbatim
+    for i in range(0, len(parts), 2):
+        text = _ROLE.sub(lambda m: f"`{m.group(2).rsplit('.', 1)[-1] if m.group(1) else m.group(2)}`", parts[i])
+        parts[i] = re.sub(r"``(.+?)``", r"`\1`", text)
+    return "# Lesson spec\n\n" + "".join(parts) + "\n"
+
+
 def api_pages(package: Path = PACKAGE) -> dict[str, tuple[str, str]]:
     """The generated API reference: ``{"api/NAME.md": (nav title, markdown)}``.
 
     One page for the package's top-level modules (``api/core.md``) and one per
     subpackage, each opening with the subpackage's docstring and listing every
-    public module with a mkdocstrings ``:::`` directive.
+    public module with a mkdocstrings ``:::`` directive; then the lesson spec
+    (:func:`lesson_spec_page`).
     """
     name = package.name
     pages: dict[str, tuple[str, str]] = {}
@@ -88,6 +120,7 @@ def api_pages(package: Path = PACKAGE) -> dict[str, tuple[str, str]]:
         modules = _modules(sub, f"{name}.{sub.name}") or [f"{name}.{sub.name}"]
         body = "\n\n".join(f"::: {m}" for m in modules)
         pages[f"api/{sub.name}.md"] = (sub.name, f"# `{name}.{sub.name}`\n\n{doc}\n\n{body}\n")
+    pages["api/lesson_spec.md"] = ("Lesson spec", lesson_spec_page())
     return pages
 
 

@@ -20,7 +20,7 @@ import nbformat
 
 from .execute import cache_path, execute_lesson
 from .views import lesson_view_cells
-from .lessons import LEAK_MARKERS, Lesson, find_lessons, read_lesson, student_version
+from .lessons import LEAK_MARKERS, Lesson, find_lessons, read_lesson, split_secret, student_version
 
 __all__ = ["display_notebook", "prepare_site", "default_cache_dir", "leaked_lines", "tex_formulas", "lesson_facts",
            "course_map", "results_cell", "SETUP_CELL_ID", "CARD_CELL_ID", "RESULTS_CELL_ID"]
@@ -197,7 +197,8 @@ def leaked_lines(lesson_path: str | Path, text: str, min_length: int = 25,
 
     Used to prove that a page, a release or a feedback file leaks nothing: a
     distinctive line (at least ``min_length`` characters once stripped) of a
-    solution or a hidden test found in ``text`` is a leak. Markers count too.
+    solution or a hidden test found in ``text`` is a leak. Markers count too. The lesson's lines
+    are split by :func:`~mi_tutor.course.lessons.split_secret`, as the lesson spec's hint rule splits them.
 
     Args:
         lesson_path: The lesson's solution file.
@@ -205,23 +206,9 @@ def leaked_lines(lesson_path: str | Path, text: str, min_length: int = 25,
         min_length: Shorter lines (``return x``) are too generic to count.
         kinds: Which blocks are secret: ``"SOLUTION"``, ``"HIDDEN TESTS"`` or both.
     """
-    secret: list[str] = []
-    public: set[str] = set()
-    for cell in read_lesson(lesson_path).cells:
-        inside = False
-        for line in cell.source.splitlines():
-            s = line.strip().lstrip("# ").strip()
-            if any(f"BEGIN {k}" in s for k in kinds):
-                inside = True
-                continue
-            if any(f"END {k}" in s for k in kinds):
-                inside = False
-                continue
-            if inside and len(s) >= min_length:
-                secret.append(s)
-            elif not inside:
-                public.add(s)
-    secret = [s for s in secret if s not in public]  # lines the lesson shows anyway are no secret
+    secret, shown = split_secret(read_lesson(lesson_path), kinds)
+    public = set(shown)  # lines the lesson shows anyway are no secret
+    secret = [s for s in secret if len(s) >= min_length and s not in public]
     found = [m for m in LEAK_MARKERS if m in text and any(k in m for k in kinds)]
     return found + [s for s in dict.fromkeys(secret) if s in text]
 

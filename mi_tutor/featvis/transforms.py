@@ -18,8 +18,6 @@ from collections.abc import Callable, Sequence
 
 import torch
 import torch.nn.functional as F
-from torchvision.transforms import InterpolationMode
-from torchvision.transforms import functional as TF
 
 from ..validation import check_tensor
 
@@ -77,6 +75,9 @@ def random_scale(scales: Sequence[float]) -> Transform:
 
 def random_rotate(degrees: Sequence[float]) -> Transform:
     """Rotate by an angle (degrees) drawn from ``degrees`` with torchvision's ``rotate``."""
+    from torchvision.transforms import InterpolationMode  # here: importing torchvision costs ~3 s of CPU
+    from torchvision.transforms import functional as TF
+
     def apply(x: torch.Tensor, g: torch.Generator) -> torch.Tensor:
         angle = float(degrees[int(torch.randint(len(degrees), (1,), generator=g))])
         return TF.rotate(x, angle, interpolation=InterpolationMode.BILINEAR, fill=0.5)

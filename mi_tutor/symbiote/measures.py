@@ -20,7 +20,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch
-from scipy.stats import spearmanr
 from torch import nn
 
 from .. import hooks as H
@@ -154,6 +153,8 @@ def agreement(importance: torch.Tensor, iou: torch.Tensor, k: int = 3, planted: 
     top_i = imp.argsort(descending=True, stable=True)
     top_d = io.argsort(descending=True, stable=True)
     constant = bool(imp.std() == 0 or io.std() == 0)
+    from scipy.stats import spearmanr  # here: scipy.stats costs ~1 s of CPU in every kernel that imports the zoo
+
     rho = float("nan") if constant else float(spearmanr(imp.numpy(), io.numpy()).statistic)
     prec = len(set(top_i[:k].tolist()) & set(top_d[:k].tolist())) / k
     rank = None if planted is None else int((top_i == planted).nonzero()[0, 0])

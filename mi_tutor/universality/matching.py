@@ -20,7 +20,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
-from scipy.optimize import linear_sum_assignment
 
 from ._checks import check_pair
 
@@ -83,6 +82,8 @@ def match_units(A: torch.Tensor, B: torch.Tensor, corr: torch.Tensor | None = No
         ``min(units_a, units_b)`` pairs.
     """
     corr = unit_correlation(A, B) if corr is None else corr
+    from scipy.optimize import linear_sum_assignment  # here: importing scipy.optimize costs ~0.5 s of CPU
+
     r, c = linear_sum_assignment(-corr.detach().cpu().double().numpy())
     rows = torch.as_tensor(r, device=corr.device)
     cols = torch.as_tensor(c, device=corr.device)

@@ -1,4 +1,4 @@
-"""Small CNN families built from torchvision blocks: the zoo's object-world nets and 3-stage test nets.
+"""Small CNN families built from conv-BN-ReLU and basic blocks (:mod:`.blocks`): the zoo's object-world nets and 3-stage test nets.
 
 :func:`build_zoo_net` builds the object-world nets of the zoo (``layer1``..``layer4``, then
 ``head``; see :mod:`mi_tutor.zoo.entries.objects`). The three-stage nets below
@@ -10,8 +10,8 @@ are post-ReLU feature maps; their inner modules can be hooked too
 (``layer2.0``, ``layer2.0.conv1``...).
 
 * :class:`PlainNet`: one conv + ReLU per stage (5x5, 5x5, 3x3).
-* :class:`VGGNet`: two 3x3 conv + ReLU per stage (``torchvision.ops.Conv2dNormActivation``).
-* :class:`ResNet`: a 5x5 stem, then ``torchvision.models.resnet.BasicBlock`` s
+* :class:`VGGNet`: two 3x3 conv + ReLU per stage (:class:`~mi_tutor.vision.blocks.ConvBNReLU`).
+* :class:`ResNet`: a 5x5 stem, then :class:`~mi_tutor.vision.blocks.BasicBlock` s
   with batch norm and skip connections.
 
 Examples:
@@ -26,10 +26,9 @@ from dataclasses import dataclass
 
 import torch
 from torch import nn
-from torchvision.models.resnet import BasicBlock
-from torchvision.ops import Conv2dNormActivation
 
 from ..validation import check_choice
+from .blocks import BasicBlock, ConvBNReLU
 
 __all__ = ["CurveNetConfig", "PlainNet", "VGGNet", "ResNet", "ARCHITECTURES", "LAYERS", "build_curve_net",
            "ZooNetConfig", "ZooCNN", "ZOO_ARCHITECTURES", "build_zoo_net"]
@@ -81,11 +80,11 @@ class PlainNet(_CurveNet):
         super().__init__()
         self.cfg = cfg = cfg or CurveNetConfig()
         c1, c2, c3 = cfg.channels
-        self.layer1 = Conv2dNormActivation(cfg.in_channels, c1, 5, inplace=False)
+        self.layer1 = ConvBNReLU(cfg.in_channels, c1, 5)
         self.pool1 = nn.MaxPool2d(2)
-        self.layer2 = Conv2dNormActivation(c1, c2, 5, inplace=False)
+        self.layer2 = ConvBNReLU(c1, c2, 5)
         self.pool2 = nn.MaxPool2d(2)
-        self.layer3 = Conv2dNormActivation(c2, c3, 3, inplace=False)
+        self.layer3 = ConvBNReLU(c2, c3, 3)
         self._head(cfg)
 
 
@@ -103,8 +102,8 @@ class VGGNet(_CurveNet):
         c1, c2, c3 = cfg.channels
 
         def stage(c_in: int, c_out: int) -> nn.Sequential:
-            return nn.Sequential(Conv2dNormActivation(c_in, c_out, 3, inplace=False),
-                                 Conv2dNormActivation(c_out, c_out, 3, inplace=False))
+            return nn.Sequential(ConvBNReLU(c_in, c_out, 3),
+                                 ConvBNReLU(c_out, c_out, 3))
 
         self.layer1 = stage(cfg.in_channels, c1)
         self.pool1 = nn.MaxPool2d(2)
@@ -114,19 +113,13 @@ class VGGNet(_CurveNet):
         self._head(cfg)
 
 
-def _out_of_place(block: BasicBlock) -> BasicBlock:
-    """torchvision's blocks use in-place ReLUs, which would overwrite hooked pre-ReLU activations."""
-    block.relu = nn.ReLU()
-    return block
-
-
 class _Identity(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x
 
 
 class ResNet(_CurveNet):
-    """ResNet-style net: a 5x5 conv stem, then torchvision ``BasicBlock`` s.
+    """ResNet-style net: a 5x5 conv stem, then :class:`~mi_tutor.vision.blocks.BasicBlock` s.
 
     ``layer1`` = stem + one block at full resolution; ``layer2`` and ``layer3``
     = one stride-2 block each (so ``pool1``/``pool2`` are identities, kept for
@@ -144,10 +137,10 @@ class ResNet(_CurveNet):
 
         def down(c_in: int, c_out: int) -> BasicBlock:
             skip = nn.Sequential(nn.Conv2d(c_in, c_out, 1, stride=2, bias=False), nn.BatchNorm2d(c_out))
-            return _out_of_place(BasicBlock(c_in, c_out, stride=2, downsample=skip))
+            return BasicBlock(c_in, c_out, stride=2, downsample=skip)
 
-        self.layer1 = nn.Sequential(Conv2dNormActivation(cfg.in_channels, c1, 5, inplace=False),
-                                    _out_of_place(BasicBlock(c1, c1)))
+        self.layer1 = nn.Sequential(ConvBNReLU(cfg.in_channels, c1, 5),
+                                    BasicBlock(c1, c1))
         self.pool1 = _Identity()
         self.layer2 = nn.Sequential(down(c1, c2))
         self.pool2 = _Identity()
@@ -224,8 +217,8 @@ class ZooCNN(nn.Module):
         return x
 
 
-def _conv(c_in: int, c_out: int, k: int = 3) -> Conv2dNormActivation:
-    return Conv2dNormActivation(c_in, c_out, k, inplace=False)
+def _conv(c_in: int, c_out: int, k: int = 3) -> ConvBNReLU:
+    return ConvBNReLU(c_in, c_out, k)
 
 
 def _plain_stages(cfg: ZooNetConfig) -> list[nn.Module]:
@@ -244,7 +237,7 @@ def _resnet_stages(cfg: ZooNetConfig) -> list[nn.Module]:
     stages: list[nn.Module] = [nn.Sequential(_conv(cfg.in_channels, cfg.channels[0], 5))]
     for c_in, c_out in zip(cfg.channels[:-1], cfg.channels[1:]):
         skip = nn.Sequential(nn.Conv2d(c_in, c_out, 1, stride=2, bias=False), nn.BatchNorm2d(c_out))
-        stages.append(nn.Sequential(_out_of_place(BasicBlock(c_in, c_out, stride=2, downsample=skip))))
+        stages.append(nn.Sequential(BasicBlock(c_in, c_out, stride=2, downsample=skip)))
     return stages
 
 
@@ -255,9 +248,9 @@ def build_zoo_net(arch: str, cfg: ZooNetConfig | None = None) -> ZooCNN:
     """Build an untrained zoo CNN of family ``arch``.
 
     * ``"plainnet"``: per stage one conv-BN-ReLU (5x5 in ``layer1``, then 3x3), max pooling between stages;
-    * ``"vgg"``: per stage two 3x3 conv-BN-ReLU (``torchvision.ops.Conv2dNormActivation``);
+    * ``"vgg"``: per stage two 3x3 conv-BN-ReLU (:class:`~mi_tutor.vision.blocks.ConvBNReLU`);
     * ``"resnet"``: a 5x5 conv-BN-ReLU stem as ``layer1``, then one stride-2
-      ``torchvision.models.resnet.BasicBlock`` per stage.
+      :class:`~mi_tutor.vision.blocks.BasicBlock` per stage.
 
     Args:
         arch: ``"plainnet"``, ``"resnet"`` or ``"vgg"``.

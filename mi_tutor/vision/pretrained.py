@@ -28,7 +28,6 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
-import torchvision
 from torch import nn
 
 from ..validation import check_choice, check_tensor
@@ -56,14 +55,23 @@ class PretrainedSpec:
     weights_enum: str
 
 
+def _torchvision_model(name: str, **kwargs) -> Callable[[], nn.Module]:
+    """A builder of ``torchvision.models.<name>(weights=None, **kwargs)``; torchvision is imported only when it runs."""
+    def build() -> nn.Module:
+        import torchvision  # here, not at the top: importing torchvision costs ~3 s of CPU in every kernel
+
+        return getattr(torchvision.models, name)(weights=None, **kwargs)
+    return build
+
+
 PRETRAINED: dict[str, PretrainedSpec] = {
     "googlenet": PretrainedSpec(
         # transform_input=True: the ImageNet weights expect it (torchvision sets it when it loads them)
-        lambda: torchvision.models.googlenet(weights=None, aux_logits=False, transform_input=True, init_weights=False),
+        _torchvision_model("googlenet", aux_logits=False, transform_input=True, init_weights=False),
         "googlenet-1378be20.pth", "GoogLeNet_Weights.IMAGENET1K_V1"),
-    "resnet18": PretrainedSpec(lambda: torchvision.models.resnet18(weights=None),
+    "resnet18": PretrainedSpec(_torchvision_model("resnet18"),
                                "resnet18-f37072fd.pth", "ResNet18_Weights.IMAGENET1K_V1"),
-    "vgg16": PretrainedSpec(lambda: torchvision.models.vgg16(weights=None),
+    "vgg16": PretrainedSpec(_torchvision_model("vgg16"),
                             "vgg16-397923af.pth", "VGG16_Weights.IMAGENET1K_V1"),
 }
 

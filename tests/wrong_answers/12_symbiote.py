@@ -11,7 +11,7 @@ REPLACEMENTS = {
     on = data.has(concept).to(data.images.device)
     with torch.no_grad():
         before = host(data.images).argmax(-1) == data.labels
-        after = S.run_gated(host, data.images, layer, gates).argmax(-1) == data.labels
+        after = symbiote.run_gated(host, data.images, layer, gates).argmax(-1) == data.labels
     target = before[on].float().mean() - after[on].float().mean()
     other = before[~on].float().mean() - after[~on].float().mean()
     return float(other), float(target)

@@ -45,7 +45,7 @@ OBJECT_STEPS: dict[str, int] = {"plainnet": 900, "resnet": 600, "vgg": 600}
 SEEDS: tuple[int, ...] = (0, 1, 2)
 DESCRIPTIONS = {
     "plainnet": "plain conv-BN-ReLU net (5x5 then 3x3; 12-24-48-64 ch)",
-    "resnet": "ResNet-style net (5x5 stem + torchvision BasicBlocks; 12-16-48-64 ch)",
+    "resnet": "ResNet-style net (5x5 stem + ResNet basic blocks; 12-16-48-64 ch)",
     "vgg": "VGG-style net (two 3x3 conv-BN-ReLU per stage; 8-16-48-64 ch)",
 }
 OBJECT_MODELS: list[str] = []

@@ -81,27 +81,27 @@ def test_lesson02_mistakes():
 
 
 def test_lesson02_result_checks_send_the_student_back():
-    c2.check_probe_depth({"input": 0.2, "layer1": 0.5, "layer3": 0.9}, 0.2)
+    c2.check_probe_depth_result({"input": 0.2, "layer1": 0.5, "layer3": 0.9}, 0.2)
     with pytest.raises(CheckFailure, match="Exercise 2.3"):
-        c2.check_probe_depth({"input": 0.2, "layer1": 0.21, "layer3": 0.22}, 0.2)
+        c2.check_probe_depth_result({"input": 0.2, "layer1": 0.21, "layer3": 0.22}, 0.2)
 
 
 def test_lesson02_story_checks_pass_the_pattern_and_reject_its_absence():
-    c2.check_top_k_hierarchy({"colour": {"l1": 0.8, "l4": 0.3}, "kind": {"l1": 0.3, "l4": 1.0}})
+    c2.check_top_k_hierarchy_result({"colour": {"l1": 0.8, "l4": 0.3}, "kind": {"l1": 0.3, "l4": 1.0}})
     with pytest.raises(CheckFailure, match="Exercise 2.1"):
-        c2.check_top_k_hierarchy({"colour": {"l1": 0.4, "l4": 0.3}, "kind": {"l1": 0.3, "l4": 1.0}})
+        c2.check_top_k_hierarchy_result({"colour": {"l1": 0.4, "l4": 0.3}, "kind": {"l1": 0.3, "l4": 1.0}})
     kind = {"input": 0.13, "layer1": 0.16, "layer2": 0.5, "layer4": 0.98}
-    c2.check_probe_hierarchy(kind, {"input": 0.87, "layer1": 0.7, "layer2": 0.33, "layer4": 0.22}, 0.15)
+    c2.check_probe_hierarchy_result(kind, {"input": 0.87, "layer1": 0.7, "layer2": 0.33, "layer4": 0.22}, 0.15)
     with pytest.raises(CheckFailure, match="colour"):
-        c2.check_probe_hierarchy(kind, {"input": 0.2, "layer1": 0.2, "layer2": 0.2, "layer4": 0.2}, 0.15)
+        c2.check_probe_hierarchy_result(kind, {"input": 0.2, "layer1": 0.2, "layer2": 0.2, "layer4": 0.2}, 0.15)
     good = {"layers": ["l1", "l2", "l3", "l4"],
             "counts": {"colour": [7, 0, 0, 0], "part": [0, 2, 31, 11], "object": [0, 1, 9, 53]}}
-    c2.check_dissection_hierarchy(good)
+    c2.check_dissection_hierarchy_result(good)
     with pytest.raises(CheckFailure, match="No detectors"):
-        c2.check_dissection_hierarchy({"layers": good["layers"], "counts": {"part": [0, 1, 1, 0]}})
+        c2.check_dissection_hierarchy_result({"layers": good["layers"], "counts": {"part": [0, 1, 1, 0]}})
     with pytest.raises(CheckFailure, match="peak"):
-        c2.check_dissection_hierarchy({"layers": good["layers"],
-                                       "counts": {"colour": [7, 0, 0, 0], "part": [0, 0, 1, 20], "object": [0, 1, 9, 53]}})
-    c2.check_atlas_purity({"layer1": 0.3, "layer4": 0.9})
+        c2.check_dissection_hierarchy_result({"layers": good["layers"],
+                                             "counts": {"colour": [7, 0, 0, 0], "part": [0, 0, 1, 20], "object": [0, 1, 9, 53]}})
+    c2.check_atlas_purity_result({"layer1": 0.3, "layer4": 0.9})
     with pytest.raises(CheckFailure, match="Exercise 2.7"):
-        c2.check_atlas_purity({"layer1": 0.3, "layer4": 0.35})
+        c2.check_atlas_purity_result({"layer1": 0.3, "layer4": 0.35})

@@ -43,11 +43,11 @@ def test_lesson03_mistakes():
 
 
 def test_lesson03_story_checks():
-    c3.check_orientation_reading(torch.tensor([10.0, -30.0, 150.0, 20.0]))
-    fails(lambda f, **kw: c3.check_orientation_reading(torch.tensor([100.0, -90.0, 80.0, 20.0])), None,
+    c3.check_orientation_reading_result(torch.tensor([10.0, -30.0, 150.0, 20.0]))
+    fails(lambda f, **kw: c3.check_orientation_reading_result(torch.tensor([100.0, -90.0, 80.0, 20.0])), None,
           "chance is 90")
     good = {"car": {"predicted": "car", "nearest": "car", "ratio": 2.0}}
-    c3.check_object_visualization(good)
-    fails(lambda f: c3.check_object_visualization({"car": {**good["car"], "predicted": "cart"}}), None, "calls")
-    fails(lambda f: c3.check_object_visualization({"car": {**good["car"], "nearest": "head"}}), None, "closest")
-    fails(lambda f: c3.check_object_visualization({"car": {**good["car"], "ratio": 0.5}}), None, "converge")
+    c3.check_object_visualization_result(good)
+    fails(lambda f: c3.check_object_visualization_result({"car": {**good["car"], "predicted": "cart"}}), None, "calls")
+    fails(lambda f: c3.check_object_visualization_result({"car": {**good["car"], "nearest": "head"}}), None, "closest")
+    fails(lambda f: c3.check_object_visualization_result({"car": {**good["car"], "ratio": 0.5}}), None, "converge")

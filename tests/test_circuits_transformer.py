@@ -1,6 +1,7 @@
-"""Circuit analysis: scores, loss, factored matrices, composition, attribution, detector, plots.
+"""``mi_tutor.circuits_transformer``: scores, loss, factored matrices, composition, attribution,
+detector, plots.
 
-Lesson 8's checks are tested with every lesson's in tests/test_checks_lessons.py."""
+Lesson 8's checks are tested in tests/checks/test_lesson08.py."""
 
 from __future__ import annotations
 

@@ -12,7 +12,7 @@ from mi_tutor.checks.core import CheckFailure
 from mi_tutor.editing import compute_key, rank_one_update
 from mi_tutor.steering import js_divergence, mean_difference_vector, pca_reading_vector, reading_accuracy
 from mi_tutor.steering.dola import dola_scores
-from mi_tutor.tasks import facts as F
+from mi_tutor.tasks import facts
 
 
 def _ref_shift(acts, labels, alpha):
@@ -45,7 +45,7 @@ def test_references_pass(capsys):
     checks.check_mass_mean_shift(_ref_shift)
     checks.check_restore_hook(_ref_restore)
     checks.check_mean_key(lambda m, p, l, pos: compute_key(m, p, l, pos), model,
-                          [F.fact_prompts(subjects=[1], relations=[0]).tokens], [(0, 3)])
+                          [facts.fact_prompts(subjects=[1], relations=[0]).tokens], [(0, 3)])
     checks.check_rank_one_update(lambda W, C, k, v: rank_one_update(W, C, k, v, ridge=0.0))
     checks.check_js_divergence(js_divergence)
     checks.check_dola_contrast(dola_scores)
@@ -78,7 +78,7 @@ def test_mean_key_rejects_the_pre_activation():
         _, cache = m.run_with_cache(prompts, names_filter=f"blocks.{layer}.mlp.hook_pre")
         return cache[f"blocks.{layer}.mlp.hook_pre"][:, position].mean(0)
     with pytest.raises(CheckFailure, match="pre-activation"):
-        checks.check_mean_key(pre, model, [F.fact_prompts(subjects=[1], relations=[0]).tokens], [(0, 3)])
+        checks.check_mean_key(pre, model, [facts.fact_prompts(subjects=[1], relations=[0]).tokens], [(0, 3)])
 
 
 def test_result_checks_send_the_student_back():

@@ -1,0 +1,144 @@
+"""Lesson 4's checks: the reference passes, plausible mistakes fail with a message that names them,
+and the locked cells that read the student's own numbers send the student back."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from mi_tutor import circuits_vision as cv
+from mi_tutor.checks import CheckFailure
+from mi_tutor.checks import lesson04 as c4
+from mi_tutor.circuits_vision import weights as wt
+from mi_tutor.vision import tuning as tn
+from test_circuits_vision import TWO_PI, line_filter_bank  # a hand-made layer of line detectors
+
+
+def fails(check, fn, match, **kwargs):
+    with pytest.raises(CheckFailure, match=match):
+        check(fn, **kwargs)
+
+def test_lesson04_result_checks_send_the_student_back():
+    ang = torch.arange(36) * (2 * torch.pi / 36)
+    pref = torch.arange(6) * (2 * torch.pi / 6)
+    c4.check_handoff_result(cv.handoff(torch.exp(2 * (torch.cos(ang[:, None] + 0.4 - pref[None]) - 1)), ang, pref))
+    scrambled = cv.handoff(torch.rand(36, 6, generator=torch.Generator().manual_seed(1)), ang, pref)
+    with pytest.raises(CheckFailure, match="Exercise 4.5"):          # responses that ignore the rotation
+        c4.check_handoff_result(scrambled)
+    with pytest.raises(CheckFailure, match="Exercise 4.6"):
+        c4.check_alignment_result(0.01, torch.randn(50, generator=torch.Generator().manual_seed(0)) * 0.05)
+
+
+def test_next_layer_checks_accept_the_reference_and_reject_mistakes():
+    c4.check_circle_alignment(cv.circle_alignment)
+    c4.check_composition_rows(cv.composition_rows)
+    c4.check_pose_index(cv.pose_index)
+    fails(c4.check_circle_alignment, lambda w, o: -cv.circle_alignment(w, o), "wrong sign")
+    fails(c4.check_composition_rows, lambda w, u, p: cv.composition_rows(w, u, p).flip(1), "bottom, top")
+    fails(c4.check_pose_index, lambda a, f: -cv.pose_index(a, f), "wrong sign")
+    fails(c4.check_pose_index, lambda a, f: (a[f < 0].mean(0) - a[f > 0].mean(0)) / (a[f < 0].mean(0) + a[f > 0].mean(0)),
+          "NaN")
+    fails(c4.check_pose_index, lambda a, f: (a[f < 0].sum(0) - a[f > 0].sum(0)) / (a[f < 0].sum(0) + a[f > 0].sum(0)
+                                                                                   ).clamp_min(1e-8), "mean")
+
+
+def test_next_layer_result_checks_recompute_from_the_weights():
+    g = torch.Generator().manual_seed(0)
+    o = torch.arange(6) * (2 * torch.pi / 6)
+    w = torch.randn(4, 6, 3, 3, generator=g)
+    a = cv.circle_alignment(w, o)
+    c4.check_circle_result(a, w, o, torch.rand(30, 4, generator=g))
+    with pytest.raises(CheckFailure, match="Exercise 4.8"):
+        c4.check_circle_result(-a, w, o, torch.rand(30, 4, generator=g))
+    weight = torch.randn(3, 5, 3, 3, generator=g)
+    units = cv.CompositionUnits(1, 2.0, ("wheel", "window"), (0, 4), (1.0, 1.0))
+    rows = cv.composition_rows(weight, 1, [0, 4])
+    c4.check_composition_result(rows, weight, units)
+    with pytest.raises(CheckFailure, match="Exercise 4.11"):
+        c4.check_composition_result(rows.flip(1), weight, units)
+    # A pose circuit built by hand: unit 0 left, unit 1 right, next unit 2 fed by both.
+    facing = torch.tensor([-1, -1, 1, 1])
+    acts = torch.tensor([[2.0, 1.0], [2.0, 1.0], [1.0, 2.0], [1.0, 2.0]])
+    weight = torch.zeros(3, 2, 3, 3)
+    weight[2] = 0.1
+    units = cv.PoseUnits(0, 1, cv.pose_index(acts, facing), 2, 0.0, 3.0)
+    c4.check_pose_result(units, weight, facing, acts)
+    weight[2, 1] = -0.1
+    with pytest.raises(CheckFailure, match="not both positive"):
+        c4.check_pose_result(units, weight, facing, acts)
+    with pytest.raises(CheckFailure, match="Exercise 4.12"):
+        c4.check_pose_result(cv.PoseUnits(0, 1, -cv.pose_index(acts, facing), 2, 0.0, 3.0), weight, facing, acts)
+
+
+def test_checks_accept_the_reference(capsys):
+    def tuning_grid(model, layer, channel, orientations, curvatures):
+        return c4._reference_tuning_grid(model, layer, channel, orientations, curvatures)
+
+    c4.check_tuning_grid(tuning_grid)
+    c4.check_preferred_orientation(tn.preferred_orientation)
+    c4.check_max_circular_gap(tn.max_circular_gap)
+    c4.check_curve_line_selectivity(tn.curve_line_selectivity)
+    c4.check_rotate_images(cv.rotate_images)
+    c4.check_tangent_alignment(lambda k, p, o, c, s: wt.tangent_alignment(k, p, o, c, s))
+    c4.check_equivariance_score(lambda w, o, i: wt.equivariance_score(w, o, i))
+    c4.check_handbuilt_kernel(lambda p, o, c, s, k: cv.handbuilt_curve_weights(p, o, c, s, cv.HandBuiltConfig(k)))
+    c4.check_concept_scores(cv.concept_scores)
+    out = capsys.readouterr()
+    assert out.err == "" and out.out.count("\u2713") == 9
+
+
+def test_checks_reject_plausible_mistakes():
+    with pytest.raises(CheckFailure, match="argmax is not enough"):
+        c4.check_preferred_orientation(lambda r, th: th[r.argmax(-1)])
+    with pytest.raises(CheckFailure, match="clockwise"):
+        c4.check_rotate_images(lambda im, a: cv.rotate_images(im, -a))
+    with pytest.raises(CheckFailure, match="wraps"):
+        c4.check_max_circular_gap(lambda a: float(torch.sort(a).values.diff().max()) if len(a) > 1 else 0.0)
+    with pytest.raises(CheckFailure, match="clip both"):
+        c4.check_curve_line_selectivity(lambda c, l: (c - l) / (c + l))
+    with pytest.raises(CheckFailure, match="transpose"):
+        c4.check_tuning_grid(lambda m, la, ch, o, c: c4._reference_tuning_grid(m, la, ch, o, c).T)
+    with pytest.raises(CheckFailure, match="positive weights"):
+        c4.check_tangent_alignment(lambda k, p, o, c, s: wt.tangent_alignment(k.abs(), p, o, c, s))
+    with pytest.raises(CheckFailure, match="not implemented"):
+        def todo(*args):
+            raise NotImplementedError()
+        c4.check_concept_scores(todo)
+
+
+def test_result_checks_use_the_data():
+    ang = torch.arange(36) * (TWO_PI / 36)
+    pref = torch.arange(6) * (TWO_PI / 6)
+    good = cv.handoff(torch.exp(2 * (torch.cos(ang[:, None] + 0.4 - pref[None]) - 1)), ang, pref)
+    c4.check_handoff_result([good, good])
+    bad = cv.handoff(torch.rand(36, 6, generator=torch.Generator().manual_seed(1)), ang, pref)
+    with pytest.raises(CheckFailure):
+        c4.check_handoff_result(bad)
+    c4.check_alignment_result(0.3, torch.randn(50, generator=torch.Generator().manual_seed(0)) * 0.05)
+    with pytest.raises(CheckFailure, match="shuffled"):
+        c4.check_alignment_result(0.01, torch.randn(50, generator=torch.Generator().manual_seed(0)) * 0.05)
+    r = torch.cos(ang - 1.0).clamp_min(0)
+    c4.check_handbuilt_result(r, r * 3 + 0.1)
+    with pytest.raises(CheckFailure, match="below 0.8"):
+        c4.check_handbuilt_result(r, torch.cos(ang + 1.0).clamp_min(0))
+
+
+def test_family_check_remeasures_the_model():
+    # Hand-built detectors at 8 orientations on a hand-made edge layer pass; half of them do not.
+    net, _ = line_filter_bank(8)
+    edges = cv.find_edge_units(net, "1", n_orientations=16)
+    det = cv.build_curve_detectors(net, edges, torch.arange(8) * (TWO_PI / 8), curvature=3.0, step=2 / 32,
+                                   config=cv.HandBuiltConfig(kernel_size=15))
+    curv = [0.0, 1.5, 2.5, 3.5, 5.0]
+    tuning, grid = cv.tuning_map(det, "relu", n_orientations=24, curvatures=curv)
+    fam = cv.find_curve_family(tuning, grid.orientations, grid.curvatures)
+    assert len(fam) >= 6
+
+    def measure(model, layer):
+        t, g = cv.tuning_map(model, layer, n_orientations=24, curvatures=curv)
+        return t, g.orientations
+
+    c4.check_curve_family_result(fam, det, "relu", min_units=6, max_gap_degrees=90, measure=measure)
+    half = cv.find_curve_family(tuning[:4], grid.orientations, grid.curvatures)
+    with pytest.raises(CheckFailure, match="gap"):
+        c4.check_curve_family_result(half, det, "relu", min_units=3, max_gap_degrees=90, measure=measure)
