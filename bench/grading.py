@@ -14,6 +14,7 @@ The 1-minute load average is recorded before and after each phase: on a
 shared machine other work slows everything down.
 
     python bench/grading.py --lesson 01_hooks --students 40 --skip-serial   # the issue-25 measurement
+    python bench/grading.py --lesson 01_hooks --students 40 --skip-serial --cold --output /tmp/cold.json
 """
 
 from __future__ import annotations
@@ -96,12 +97,17 @@ def main() -> int:
     p.add_argument("--jobs", type=int, default=os.cpu_count(), help="jobs of the parallel phase")
     p.add_argument("--output", type=Path, default=ROOT / "bench" / "results" / "grading.json")
     p.add_argument("--skip-serial", action="store_true", help="parallel phase only (no ratio serial/parallel)")
+    p.add_argument("--cold", action="store_true",
+                   help="start every grading process cold (MI_TUTOR_WARM_GRADER=0) instead of forking it warm")
     args = p.parse_args()
+    if args.cold:
+        os.environ["MI_TUTOR_WARM_GRADER"] = "0"
     if args.students < 6:
         p.error(f"--students must be >= 6 (5 broken + honest ones), got {args.students}")
 
     [lesson] = find_lessons(ROOT / "solutions", [args.lesson])
-    record = {"machine": machine(), "lesson": lesson.slug, "submissions": args.students}
+    record = {"machine": machine(), "lesson": lesson.slug, "submissions": args.students,
+              "grading_processes": "cold" if args.cold else "forked from a warm starter"}
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         template = tmp / "template"

@@ -1,4 +1,4 @@
-"""Measure lesson 12's numbers (issue 14) on the planted host and its symbiotes; record them.
+"""Measure lesson 12's numbers on the planted host and its symbiotes; record them.
 
 Usage::
 
@@ -67,7 +67,7 @@ def measure(host, sym=None, rand_sym=None, n: int = 1200) -> dict:
                channels_touched_car_scenes=float(touched[on].float().sum(-1).mean()),
                channels_touched_other_scenes=float(touched[~on].float().sum(-1).mean()),
                width=width)
-    imp = S.channel_importance(sym, host, test)
+    imp = S.mean_inhibition(sym, host, test)
     ag = S.agreement(imp, iou, k=3, planted=planted)
     out.update(planted_channel_rank=ag.planted_rank, spearman_with_iou=ag.spearman, precision_at_3=ag.precision_at_k,
                top_importance=ag.top_importance, top_importance_values=[round(float(imp[c]), 3) for c in ag.top_importance])

@@ -1,4 +1,4 @@
-"""The car composition and circle units, measured one way on every object-world net and variant (issue 9).
+"""The car composition and circle units, measured one way on every object-world net and variant.
 
 For each net: the composition read from ``layer3`` into the first conv of ``layer4``
 (``findings.composition(..., read="conv", parts_by="contrast", selectivity="min")``) on

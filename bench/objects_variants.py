@@ -1,4 +1,4 @@
-"""Variants of the object world / zoo recipe tried for the circle and car-composition findings (issue 9).
+"""Variants of the object world / zoo recipe tried for the circle and car-composition findings of lesson 4.
 
 Each variant trains one net on the object task only (one CPU thread), saves its weights under
 ``--out`` (default ``/tmp/variants``) and records accuracy and train time in
@@ -24,7 +24,7 @@ import torch
 from mi_tutor.device import seed_everything
 from mi_tutor.vision.architectures import ZooNetConfig, build_zoo_net
 from mi_tutor.vision.objects import OBJECT_KINDS, ObjectWorldConfig, render_objects
-from mi_tutor.vision.train import TrainConfig, accuracy, train_classifier
+from mi_tutor.vision.train import ClassifierTrainConfig, classifier_accuracy, train_classifier
 
 RESULTS = Path(__file__).parent / "results" / "objects_variants.json"
 BIG = (0.55, 0.85)
@@ -71,11 +71,11 @@ def train(name: str, out: Path) -> dict:
     net = build_zoo_net(v.arch, cfg)
     t0, c0 = time.time(), time.process_time()
     net = train_classifier(net, lambda n, s: (lambda b: (b.images, b.labels))(render_objects(n, s, world)),
-                           TrainConfig(steps=v.steps, batch_size=64, lr=v.lr, weight_decay=1e-4, seed=v.seed),
+                           ClassifierTrainConfig(steps=v.steps, batch_size=64, lr=v.lr, weight_decay=1e-4, seed=v.seed),
                            progress=False)
     wall, cpu = time.time() - t0, time.process_time() - c0
     test = render_objects(2000, seed=10**9, config=world)
-    acc = accuracy(net, test.images, test.labels)
+    acc = classifier_accuracy(net, test.images, test.labels)
     out.mkdir(parents=True, exist_ok=True)
     torch.save(net.state_dict(), out / f"{name}.pt")
     row = {"variant": asdict(v), "accuracy": round(acc, 4), "train_s": round(wall), "train_cpu_s": round(cpu),

@@ -51,7 +51,7 @@ from torch import nn
 
 from mi_tutor import zoo
 from mi_tutor.checks import lesson01 as checks
-from mi_tutor.edits import scale_sweep
+from mi_tutor.patching import scale_sweep
 from mi_tutor.hooks import run_with_cache, run_with_hooks
 from mi_tutor.vision import SHAPE_KINDS, render_shapes
 from mi_tutor.vision.plots import plot_bars, plot_curve, show_feature_maps, show_images
@@ -302,7 +302,7 @@ checks.check_channel_importance(channel_importance)
 # convolutional stage (`layer3`) by how many logits the correct class loses without them. The locked
 # check under it reads the numbers behind the figure (it carries no points: Exercise 1.5 has its own
 # tests, but a wrong answer shows here); the package's reference version,
-# `mi_tutor.edits.channel_importance`, gives the same figure if you want to compare.
+# `mi_tutor.patching.channel_logit_drops`, gives the same figure if you want to compare.
 
 # %%
 importance = channel_importance(model, images, labels, "layer3")

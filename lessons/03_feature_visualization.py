@@ -63,7 +63,7 @@ from mi_tutor import run_with_cache, zoo
 from mi_tutor.checks import lesson03 as checks
 from mi_tutor.circuits_vision import angle_difference
 from mi_tutor.featvis.plots import plot_spectra, plot_vis_vs_examples, plot_visualizations
-from mi_tutor.features.plots import show_images
+from mi_tutor.vision.plots import show_images
 from mi_tutor.vision.findings import layer_activations, layer_curve_family
 from mi_tutor.vision.objects import object_names, render_objects
 

@@ -537,8 +537,9 @@ STEP = 2 / 64 * 2
 best_curv = [float(curvatures[fam_tuning[i].amax(-1).argmax()]) for i in range(len(family))]
 align = [float(tangent_alignment(edge_kernels[i], edges.orientations, float(family.orientations[i]), best_curv[i],
                                  STEP)) for i in range(len(family))]                  # your Exercise 4.6
-null = torch.stack([cv.shuffled_alignment(edge_kernels[i], edges.orientations, float(family.orientations[i]),
-                                          best_curv[i], STEP, n_shuffles=200, seed=1) for i in range(len(family))])
+null = torch.stack([cv.shuffled_tangent_alignment(edge_kernels[i], edges.orientations, float(family.orientations[i]),
+                                                  best_curv[i], STEP, n_shuffles=200, seed=1)
+                    for i in range(len(family))])
 family_alignment, family_null = sum(align) / len(align), null.mean(0)
 print(f"tangent alignment, family mean {family_alignment:.3f}; shuffled: mean {family_null.mean():.3f}, "
       f"95th percentile {family_null.quantile(0.95):.3f}")

@@ -353,9 +353,10 @@ checks.check_repeated_loss_result(loss_data["attn_only_2l"], SEQ_LEN)
 #
 # Caching every activation is convenient but wasteful: to score heads we only need the patterns.
 # A hook function `fn(activation, hook)` runs during the forward pass; `hook.name` says where
-# (e.g. `"blocks.1.attn.hook_pattern"`). `model.run_with_hooks(tokens, fwd_hooks=[(name, fn)])`
-# attaches hooks for one forward pass and removes them afterwards; `name` may also be a predicate
-# `lambda name: ...` that selects several hook points at once.
+# (e.g. `"blocks.1.attn.hook_pattern"`) and `hook.layer()` in which layer (here 1).
+# `model.run_with_hooks(tokens, fwd_hooks=[(name, fn)])` attaches hooks for one forward pass and
+# removes them afterwards; `name` may also be a predicate `lambda name: ...` that selects several
+# hook points at once.
 
 # %% [markdown]
 # ### Exercise 8.5: head scores with a hook

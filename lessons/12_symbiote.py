@@ -412,7 +412,7 @@ checks.check_compare_with_dissection(compare_with_dissection)
 # Per-channel gates beside per-channel IoU (the planted channel in red):
 
 # %%
-importance = symbiote.channel_importance(sym, host, test).to(device)
+importance = symbiote.mean_inhibition(sym, host, test).to(device)
 result = compare_with_dissection(importance, iou, k, PLANTED)
 fig, axes = plt.subplots(2, 1, figsize=(9, 4), sharex=True)
 colours = ["C3" if c == PLANTED else "C7" for c in range(WIDTH)]

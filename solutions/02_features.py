@@ -57,16 +57,17 @@ from mi_tutor import hooks, zoo
 from mi_tutor import features
 from mi_tutor.checks import lesson02 as checks
 from mi_tutor.features.plots import (plot_atlas, plot_concept_types, plot_direction_comparison,
-                                     plot_dissection_counts, plot_part_masks, plot_probe_accuracy, show_images)
+                                     plot_dissection_counts, plot_part_masks, plot_probe_accuracy)
 from mi_tutor.vision.objects import CURVED_PARTS, ObjectWorldConfig, object_names, render_objects
-from mi_tutor.vision.train import accuracy
+from mi_tutor.vision.plots import show_images
+from mi_tutor.vision.train import classifier_accuracy
 
 model = zoo.load("vgg_objects_s1", device=device)
 LAYERS = ["layer1", "layer2", "layer3", "layer4"]
 data = render_objects(400, seed=1234)          # the held-out "dataset" of this lesson
 names = object_names(data.config)
 print(zoo.available()["vgg_objects_s1"])
-print(f"held-out accuracy: {accuracy(model, data.images, data.labels):.1%}")
+print(f"held-out accuracy: {classifier_accuracy(model, data.images, data.labels):.1%}")
 
 # %% [markdown]
 # ## 1. The world and the model

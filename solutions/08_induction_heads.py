@@ -379,9 +379,10 @@ checks.check_repeated_loss_result(loss_data["attn_only_2l"], SEQ_LEN)
 #
 # Caching every activation is convenient but wasteful: to score heads we only need the patterns.
 # A hook function `fn(activation, hook)` runs during the forward pass; `hook.name` says where
-# (e.g. `"blocks.1.attn.hook_pattern"`). `model.run_with_hooks(tokens, fwd_hooks=[(name, fn)])`
-# attaches hooks for one forward pass and removes them afterwards; `name` may also be a predicate
-# `lambda name: ...` that selects several hook points at once.
+# (e.g. `"blocks.1.attn.hook_pattern"`) and `hook.layer()` in which layer (here 1).
+# `model.run_with_hooks(tokens, fwd_hooks=[(name, fn)])` attaches hooks for one forward pass and
+# removes them afterwards; `name` may also be a predicate `lambda name: ...` that selects several
+# hook points at once.
 
 # %% [markdown]
 # ### Exercise 8.5: head scores with a hook
@@ -409,7 +410,7 @@ def scores_with_hooks(model, tokens: torch.Tensor, seq_len: int, score_fn) -> to
     scores = torch.zeros(model.cfg.n_layers, model.cfg.n_heads, device=tokens.device)
 
     def hook_fn(pattern, hook):
-        layer = int(hook.name.split(".")[1])
+        layer = hook.layer()
         scores[layer] = score_fn(pattern, seq_len)
 
     with torch.no_grad():

@@ -640,7 +640,7 @@ def circuit_faithfulness(model, tokens, reference, circuit: dict, metric) -> flo
         keep[L][slice(None) if positions is None else list(positions), h] = True
 
     def hook(z, hook):
-        L = int(hook.name.split(".")[1])
+        L = hook.layer()
         mean = ref_cache[hook.name].mean(0, keepdim=True)
         k = keep[L].to(z.device)[None, :, :, None]
         return torch.where(k, z, mean.expand_as(z))
@@ -761,7 +761,7 @@ def scrub_score(model, tokens, resample, keep: dict, metric) -> float:
             masks[L][slice(None) if positions is None else list(positions), h] = True
 
         def hook(z, hook):
-            L = int(hook.name.split(".")[1])
+            L = hook.layer()
             return torch.where(masks[L].to(z.device)[None, :, :, None], z, other[hook.name])
 
         with torch.no_grad():

@@ -59,7 +59,7 @@
 # %% nbgrader={"grade": false, "grade_id": "setup", "locked": true, "schema_version": 3, "solution": false}
 from mi_tutor.course.setup import setup_lesson
 
-device = setup_lesson(seed=0, threads=1)  # a tiny model: one thread beats two on a shared CPU
+device = setup_lesson(seed=0)
 
 import matplotlib.pyplot as plt
 import torch

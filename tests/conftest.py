@@ -8,8 +8,10 @@ site is built from. With pytest-xdist (on by default, see ``pyproject.toml``) th
 share these through a folder of the session's base temp, each lesson behind a file lock, so
 whichever worker asks first does the work and the others wait for it and read it.
 
-Each xdist worker is pinned to its own core and runs one torch thread, so the lesson kernels
-and grading kernels it starts (they inherit the pinning) never fight over the cores.
+Each xdist worker is pinned to its own share of the cores (one core when there are as many workers
+as cores) and runs one torch thread per core of its share, so the lesson kernels and grading kernels
+it starts (they inherit the pinning) never fight over the cores; without xdist the suite takes half
+the cores.
 """
 
 from __future__ import annotations

@@ -167,3 +167,23 @@ def test_lesson_kernels_import_only_the_course_modules_the_cache_key_covers():
     assert "course/setup.py" in used, "the scan finds the setup import every lesson makes"
     missing = {m: where for m, where in used.items() if m not in IN_KERNEL}
     assert missing == {}, f"add these to execute.IN_KERNEL (imported by lesson code): {missing}"
+
+
+def test_package_fingerprint_follows_the_files_it_covers(tmp_path, monkeypatch):
+    """Cached per state of the files, the fingerprint still changes with the code and weights, not the tooling."""
+    from mi_tutor.course import execute
+
+    package = tmp_path / "pkg"
+    (package / "course").mkdir(parents=True)
+    (package / "model.py").write_text("x = 1\n")
+    (package / "weights.pt").write_bytes(b"\x00" * 8)
+    (package / "course" / "cli.py").write_text("tool = 1\n")
+    monkeypatch.setattr(execute, "__file__", str(package / "course" / "execute.py"))
+    first = execute.package_fingerprint()
+    assert execute.package_fingerprint() == first
+    (package / "course" / "cli.py").write_text("tool = 22\n")  # the tooling does not count
+    assert execute.package_fingerprint() == first
+    (package / "model.py").write_text("x = 22\n")
+    edited = execute.package_fingerprint()
+    (package / "weights.pt").write_bytes(b"\x01" * 9)
+    assert len({first, edited, execute.package_fingerprint()}) == 3

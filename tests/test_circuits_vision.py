@@ -296,7 +296,7 @@ def test_tangent_alignment_rewards_tangent_weights():
     random = cv.tangent_alignment(torch.randn(8, 9, 9, generator=torch.Generator().manual_seed(0)), pre, 0.5, 3.0,
                                   step=0.125)
     assert good > 0.5 and crossed < -0.2 and abs(random) < 0.2
-    null = cv.shuffled_alignment(aligned, pre, 0.5, 3.0, step=0.125, n_shuffles=50)
+    null = cv.shuffled_tangent_alignment(aligned, pre, 0.5, 3.0, step=0.125, n_shuffles=50)
     assert good > null.max()
     with pytest.raises(ShapeError, match="kernels"):
         cv.tangent_alignment(aligned[:, :3], pre, 0.5, 3.0, 0.125)
@@ -497,7 +497,7 @@ def test_shift_and_center_on_peaks_and_vectorised_shuffles():
     assert torch.allclose(cv.shift_images(cv.shift_images(inner, 0.25, 0.125), -0.25, -0.125), inner, atol=1e-6)
     k = torch.rand(5, 7, 7, generator=torch.Generator().manual_seed(1))
     pre = torch.rand(5, generator=torch.Generator().manual_seed(2)) * math.pi
-    fast = cv.shuffled_alignment(k, pre, 0.5, 3.0, 0.125, n_shuffles=6, seed=4)
+    fast = cv.shuffled_tangent_alignment(k, pre, 0.5, 3.0, 0.125, n_shuffles=6, seed=4)
     g = torch.Generator().manual_seed(4)
     slow = torch.tensor([cv.tangent_alignment(k, pre[torch.randperm(5, generator=g)], 0.5, 3.0, 0.125)
                          for _ in range(6)])
@@ -564,8 +564,9 @@ def test_lesson_model_passes_the_lesson_numbers(lesson_net):
     best_curv = [float(curvatures[fam_tuning[i].amax(-1).argmax()]) for i in range(len(fam))]
     align = sum(cv.tangent_alignment(ex[i], edges.orientations, float(fam.orientations[i]), best_curv[i], 0.0625)
                 for i in range(len(fam))) / len(fam)
-    null = torch.stack([cv.shuffled_alignment(ex[i], edges.orientations, float(fam.orientations[i]), best_curv[i],
-                                              0.0625, n_shuffles=200, seed=1) for i in range(len(fam))]).mean(0)
+    null = torch.stack([cv.shuffled_tangent_alignment(ex[i], edges.orientations, float(fam.orientations[i]),
+                                                      best_curv[i], 0.0625, n_shuffles=200, seed=1)
+                        for i in range(len(fam))]).mean(0)
     checks.check_alignment_result(align, null)
     # Hand-built detectors: the best one reproduces its learned unit's radial tuning.
     det = cv.build_curve_detectors(model, edges, fam.orientations, [max(k, 1.5) for k in best_curv], 0.0625,

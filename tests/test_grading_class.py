@@ -64,7 +64,7 @@ def _hostile(course: Path, port: int) -> dict[str, dict[str, str]]:
             "        activation = activation.clone()\n        activation[:, channel] = 0.0\n"
             "        return activation\n    return hook_fn\n") % (str(src), str(db), str(ROOT / "solutions"), port)},
         # does exercise 1.5 by calling the package's reference implementation
-        "delegator": {"ex1_5_solution": "from mi_tutor.edits import channel_importance as _ref\n"
+        "delegator": {"ex1_5_solution": "from mi_tutor.patching import channel_logit_drops as _ref\n"
                                         "def channel_importance(model, images, labels, layer):\n"
                                         "    return _ref(model, images, labels, layer)\n"},
     }
@@ -118,7 +118,7 @@ def test_hostile_class_is_flagged_or_zeroed_and_honest_gets_full_marks(tmp_path)
     assert res["exiter"].score == 0 and (not res["exiter"].graded or res["exiter"].flags), table
     assert any("kernel died" in p for p in res["exiter"].problems) or res["exiter"].flags, table
     d = res["delegator"]
-    assert any("channel_importance" in f and "reference" in f for f in d.flags) and not d.evidence, table
+    assert any("channel_logit_drops" in f and "reference" in f for f in d.flags) and not d.evidence, table
     assert d.score == full and d.status == "flagged" and d.needs_manual_grade, table
     assert any("imports subprocess" in f or "imports socket" in f for f in res["snooper"].flags), table
     assert not res["snooper"].evidence and res["snooper"].score == full, table

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import sqlite3
 import subprocess
@@ -111,22 +112,30 @@ def _recorded(db: Path) -> int:
 
 
 @pytest.mark.slow
-def test_dask_cluster_grades_like_local(course):
+def test_dask_cluster_grades_like_local(course, monkeypatch):
+    """The same command on a Dask cluster; its workers start each grading process cold (the local tests
+    fork them from the warm starter), and grade exactly alike, tamper checks and policy included."""
     from distributed import LocalCluster
 
+    monkeypatch.setenv("MI_TUTOR_WARM_GRADER", "0")
     root, release, solved = course
     write_submission(root, "alice", A, solved)
     write_submission(root, "erin", A, release)
     write_submission(root, "equalizer", A, _sub(solved, TAMPER["equalizer"]))
+    write_submission(root, "hider", A, _sub(solved, TAMPER["hider"]))
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
         run = grade_class(root, A, scheduler=cluster.scheduler_address, limits=FAST)
     res = {r.student: r for r in run.results}
     assert res["alice"].score == 3 and res["erin"].score == 0
     # the tamper checks run on the cluster too: evidence, and the policy's zero in the gradebook
     assert res["equalizer"].score == 0 and any("equal to anything" in e for e in res["equalizer"].evidence)
+    assert res["hider"].score == 0 and any("custom exception handler" in e for e in res["hider"].evidence)
     assert not res["alice"].evidence and not res["erin"].evidence
     with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gb:
         assert gb.find_submission(A, "alice").score == 3
+        for student in ("equalizer", "hider"):
+            assert gb.find_submission(A, student).score == 0
+            assert "grading policy" in gb.find_comment("ex1_1_solution", A, A, student).comment
     assert (root / "feedback" / "alice" / A / f"{A}.html").exists()
 
 
@@ -135,9 +144,39 @@ def test_dask_cluster_grades_like_local(course):
 # and its policy, duplicated cells, state between students, the class report.
 
 SECRET = "zebra4217"
+#: A second exercise (1 visible point, 1 hidden), after the first one's tests: what tampering does to the cells it concerns.
+EXERCISE_2 = """
+# %% [markdown]
+# ### Exercise 1.2: triple it
+# **Difficulty:** ★☆☆☆☆
+#
+# <details><summary>Hint</summary>
+#
+# Three times the number.
+#
+# </details>
+
+# %% nbgrader={"grade": false, "grade_id": "ex1_2_solution", "locked": false, "schema_version": 3, "solution": true}
+def triple(x):
+    ### BEGIN SOLUTION
+    return 3 * x
+    ### END SOLUTION
+
+# %% nbgrader={"grade": true, "grade_id": "ex1_2_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false}
+assert triple(2) == 6
+
+# %% nbgrader={"grade": true, "grade_id": "ex1_2_hidden", "locked": true, "points": 1, "schema_version": 3, "solution": false}
+### BEGIN HIDDEN TESTS
+# negative inputs: a sign mistake shows here
+assert triple(-1) == -3, "triple must handle negative numbers"
+### END HIDDEN TESTS
+"""
 SECRET_TINY = TINY.replace('# negative inputs: a sign mistake shows here\nassert double(-3) == -6,',
                            f'# {SECRET}: negative inputs, a sign mistake shows here\nassert double(-21) == -42,')
-assert SECRET in SECRET_TINY
+SECRET_TINY = SECRET_TINY.replace('\n# %% [markdown] nbgrader={"grade": true, "grade_id": "written_why"',
+                                  EXERCISE_2 + '\n# %% [markdown] nbgrader={"grade": true, "grade_id": "written_why"')
+assert SECRET in SECRET_TINY and "ex1_2_visible" in SECRET_TINY
+FULL = 5  # autograded points of SECRET_TINY: 1 + 2 for exercise 1.1, 1 + 1 for exercise 1.2
 
 #: Everything a student's code can reach while it runs, captured, printed, raised and kept for later.
 STASH = r'''
@@ -194,6 +233,8 @@ TAMPER = {
     # errors are swallowed: a failing test would look like a passing one
     "hider": "get_ipython().set_custom_exc((Exception,), lambda *a, **k: None)\ndef double(x):\n    return x\n",
 }
+#: Tampers with the kernel in exercise 1.2 only: exercise 1.1's visible test was graded on an intact kernel.
+LATE = "import builtins\nbuiltins.abs = lambda x: x\ndef triple(x):\n    return 3 * x\n"
 A_SETS = ("import builtins, os\nbuiltins.LEAK_FROM_A = 1\nos.environ['LEAK_A'] = '1'\nA_GLOBAL = 1\n"
           "open('/tmp/leak_a.txt', 'w').write('a')\ndef double(x):\n    return 2 * x\n")
 B_READS = ("import builtins, os\nprint('LEAKS', hasattr(builtins, 'LEAK_FROM_A'), os.environ.get('LEAK_A'), "
@@ -229,6 +270,7 @@ def secret_class(tmp_path_factory):
     write_submission(root, "stasher", A, _added_cell_at_end(_sub(solved, STASH), STASH_END))
     for name, code in TAMPER.items():
         write_submission(root, name, A, _sub(solved, code))
+    write_submission(root, "late", A, wrong_submission(solved, {"ex1_2_solution": LATE}))
     write_submission(root, "duplicator", A, _duplicated(_duplicated(solved, "ex1_1_solution"), "ex1_1_visible"))
     write_submission(root, "aa_setter", A, _sub(solved, A_SETS))
     write_submission(root, "zz_reader", A, _sub(solved, B_READS))
@@ -248,7 +290,7 @@ def _visible_to(root: Path, student: str) -> str:
 @pytest.mark.slow
 def test_no_route_carries_hidden_test_source_back(secret_class):
     root, run, res = secret_class
-    assert res["honest"].score == 3 and res["honest"].status == "graded", res["honest"]
+    assert res["honest"].score == FULL and res["honest"].status == "graded", res["honest"]
     for student in ("honest", "files", "stasher"):
         seen = _visible_to(root, student)
         assert SECRET not in seen and "double(-21)" not in seen and "-42" not in seen, (student, seen[-3000:])
@@ -259,7 +301,7 @@ def test_no_route_carries_hidden_test_source_back(secret_class):
     files = _visible_to(root, "files")
     assert "FILES []" in files
     # the hidden test of the stasher ran and failed; its feedback says so in the grader's words, not the student's
-    assert res["stasher"].score == 1 and "RAISED [" not in stasher
+    assert res["stasher"].score == FULL - 2 and "RAISED [" not in stasher
     nb = json.loads((root / "autograded" / "stasher" / A / f"{A}.ipynb").read_text())
     [hidden] = [c for c in nb["cells"] if c["metadata"].get("nbgrader", {}).get("grade_id") == "ex1_1_hidden"]
     assert [o["output_type"] for o in hidden["outputs"]] == ["error"], hidden["outputs"]
@@ -274,27 +316,54 @@ def test_no_route_carries_hidden_test_source_back(secret_class):
 
 @pytest.mark.slow
 def test_tampering_scores_zero_in_the_gradebook_with_the_reason(secret_class):
+    """Evidence zeroes the cells it concerns, in nbgrader's gradebook, with the reason as a comment nbgrader
+    shows: a compromised kernel every cell graded after the grader last found it intact, an object equal to
+    anything its exercise's tests. The static scan's findings alone change no score."""
     root, run, res = secret_class
-    reasons = {"blanker": "did not run the grader's cell as sent", "equalizer": "compares equal to anything",
-               "hider": "custom exception handler"}
-    with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gb:
-        for student, why in reasons.items():
+    gb_url = f"sqlite:///{root / 'gradebook.db'}"
+
+    def scores(gb, student):
+        return {g.name: g.score for g in gb.find_submission_notebook(A, A, student).grades if g.name != "written_why"}
+
+    with Gradebook(gb_url) as gb:
+        # the kernel compromised in exercise 1.1 (every later cell blanked, errors hidden): nothing graded after
+        compromised = {"blanker": "did not run the grader's cell as sent", "hider": "custom exception handler"}
+        for student, why in compromised.items():
             r = res[student]
             assert r.status == "flagged" and r.score == 0 and any(why in e for e in r.evidence), r
-            sub = gb.find_submission(A, student)
-            assert sub.score == 0 and all(nb.flagged for nb in sub.notebooks)
+            assert set(scores(gb, student).values()) == {0}
+            assert all(nb.flagged for nb in gb.find_submission(A, student).notebooks)
             comment = gb.find_comment("ex1_1_solution", A, A, student).comment
-            assert "grading policy" in comment and why in comment, comment
-            fb = (root / "feedback" / student / A / f"{A}.html").read_text()
-            assert "grading policy" in fb
-        assert gb.find_submission(A, "honest").score == 3
+            assert "grading policy" in comment and why in comment and "ex1_1_visible" in comment, comment
+            assert "grading policy" in gb.find_comment("ex1_2_solution", A, A, student).comment
+            assert "grading policy" in (root / "feedback" / student / A / f"{A}.html").read_text()
+        # exercise 1.1 returned an object equal to anything: its tests score 0, exercise 1.2 keeps its points
+        eq = res["equalizer"]
+        assert eq.score == 2 and any("compares equal to anything" in e for e in eq.evidence), eq
+        assert scores(gb, "equalizer") == {"ex1_1_visible": 0, "ex1_1_hidden": 0, "ex1_2_visible": 1,
+                                           "ex1_2_hidden": 1}
+        assert "compares equal to anything" in gb.find_comment("ex1_1_solution", A, A, "equalizer").comment
+        assert gb.find_comment("ex1_2_solution", A, A, "equalizer").comment is None
+        # a builtin rebound in exercise 1.2: exercise 1.1's visible test ran on an intact kernel and keeps its point
+        late = res["late"]
+        assert late.score == 1 and any("builtin abs was rebound" in e for e in late.evidence), late
+        assert scores(gb, "late") == {"ex1_1_visible": 1, "ex1_1_hidden": 0, "ex1_2_visible": 0, "ex1_2_hidden": 0}
+        assert "ex1_2_visible" in gb.find_comment("ex1_2_solution", A, A, "late").comment
+        assert "ex1_1_hidden" in gb.find_comment("ex1_1_solution", A, A, "late").comment
+        assert "ex1_2_visible" in late.policy and "scored 0" in late.policy, late.policy
+        # the scan flagged the stasher (get_ipython, frames): listed for review, its score untouched
+        st = res["stasher"]
+        assert st.flags and not st.evidence and st.status == "flagged" and st.score == FULL - 2, st
+        assert gb.find_submission(A, "stasher").score == FULL - 2
+        assert gb.find_comment("ex1_1_solution", A, A, "stasher").comment is None
+        assert gb.find_submission(A, "honest").score == FULL
     # the points come back after review (the equalizer's visible test passed while grading)
     from mi_tutor.course.autograde import restore_after_review
 
     back = restore_after_review(root, A, "equalizer")
-    assert back.score == 1 and "restored" in back.policy
-    with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gb:
-        assert gb.find_submission(A, "equalizer").score == 1
+    assert back.score == 3 and "restored" in back.policy
+    with Gradebook(gb_url) as gb:
+        assert gb.find_submission(A, "equalizer").score == 3
         assert "grading policy" not in (gb.find_comment("ex1_1_solution", A, A, "equalizer").comment or "")
     with pytest.raises(ValueError, match="honest"):
         restore_after_review(root, A, "honest")
@@ -304,15 +373,18 @@ def test_tampering_scores_zero_in_the_gradebook_with_the_reason(secret_class):
 def test_duplicated_cells_are_graded_and_said(secret_class):
     _, _, res = secret_class
     r = res["duplicator"]
-    assert r.graded and r.score == 3, r
+    assert r.graded and r.score == FULL, r
     assert any("ex1_1_solution appears 2 times" in p and "last copy is graded" in p for p in r.problems), r.problems
     assert any("ex1_1_visible appears 2 times" in p for p in r.problems), r.problems
 
 
 @pytest.mark.slow
 def test_one_students_state_never_reaches_another(secret_class):
+    from mi_tutor.course.grading import worker
+
     root, _, res = secret_class
-    assert res["aa_setter"].score == 3 and res["zz_reader"].score == 3
+    assert worker._STARTER is not None  # both were forked from the same warm starter
+    assert res["aa_setter"].score == FULL and res["zz_reader"].score == FULL
     nb = json.loads((root / "autograded" / "zz_reader" / A / f"{A}.ipynb").read_text())
     printed = ["".join(o.get("text", "")) for c in nb["cells"] for o in c.get("outputs", [])]
     assert "LEAKS False None False False\n" in printed, printed
@@ -339,24 +411,52 @@ def test_class_report_from_the_graded_class(secret_class, tmp_path):
     assert len(scores) == len([r for r in run.results if r.graded])
 
 
-@pytest.mark.slow
-def test_unsandboxed_is_an_explicit_choice_and_ends_every_process(course, monkeypatch):
-    from mi_tutor.course.grading import coordinator
+#: Unsandboxed, what is per process must still not pass between students (files outside the kernel's own
+#: empty working folder can: unsandboxed code runs with the grader's rights, as the guide says).
+A_SETS_UNSANDBOXED = ("import builtins, os\nbuiltins.LEAK_FROM_A = 1\nos.environ['LEAK_A'] = '1'\nA_GLOBAL = 1\n"
+                      "open('leak_a.txt', 'w').write('a')\ndef double(x):\n    return 2 * x\n")
+B_READS_UNSANDBOXED = B_READS.replace("'/tmp/leak_a.txt'", "'leak_a.txt'")
 
+
+def _path_without_bwrap(folder: Path) -> str:
+    """A PATH with every tool of this one except bubblewrap: a machine where it is not installed."""
+    folder.mkdir()
+    for d in os.environ["PATH"].split(os.pathsep):
+        for tool in sorted(Path(d).glob("*")) if Path(d).is_dir() else []:
+            if tool.name != "bwrap" and not (folder / tool.name).exists():
+                (folder / tool.name).symlink_to(tool)
+    return str(folder)
+
+
+@pytest.mark.slow
+def test_unsandboxed_is_an_explicit_choice_and_ends_every_process(course, tmp_path):
+    """The real command on a PATH without bwrap: the sandbox's own detection finds none, grading refuses
+    without the flag; with it, every process a submission started (detached too) ends with its grading and
+    no student's state reaches the next one."""
     root, release, solved = course
     spawner = ("import subprocess\nfor _ in range(20):\n    subprocess.Popen(['sleep', '4321'], start_new_session=True)\n"
                "subprocess.Popen(['sh', '-c', '(setsid sleep 4321 &) ; exit 0'])\ndef double(x):\n    return 2 * x\n")
     write_submission(root, "spawner", A, _sub(solved, spawner))
-    monkeypatch.setattr(coordinator, "sandbox_available", lambda: (False, "no bwrap on this machine"))
-    with pytest.raises(ValueError, match="--run-student-code-unsandboxed"):
-        grade_class(root, A, jobs=1, limits=FAST)
-    run = grade_class(root, A, jobs=1, limits=FAST, isolate=False, feedback=False)
-    [r] = run.results
-    assert r.score == 3 and any("UNISOLATED" in w for w in run.warnings), (r, run.warnings)
+    write_submission(root, "aa_setter", A, _sub(solved, A_SETS_UNSANDBOXED))
+    write_submission(root, "zz_reader", A, _sub(solved, B_READS_UNSANDBOXED))
+    env = dict(os.environ, PATH=_path_without_bwrap(tmp_path / "bin"))
+    cmd = [sys.executable, "-m", "mi_tutor.course.cli", "autograde", str(root), A, "--jobs", "1", "--no-progress",
+           "--no-feedback", "--cell-timeout", "60"]
+    refused = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
+    assert refused.returncode != 0 and "bubblewrap (bwrap) is not installed" in refused.stderr, refused
+    assert "--run-student-code-unsandboxed" in refused.stderr and not (root / "autograded").exists()
+    graded = subprocess.run(cmd + ["--run-student-code-unsandboxed"], capture_output=True, text=True, env=env,
+                            timeout=600)
+    assert graded.returncode == 0 and "UNISOLATED" in graded.stdout, graded.stdout + graded.stderr
+    with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gb:
+        assert [gb.find_submission(A, s).score for s in ("spawner", "aa_setter", "zz_reader")] == [3, 3, 3]
     time.sleep(1)
     left = [p for p in Path("/proc").glob("[0-9]*/cmdline") if p.exists() and _cmd(p) == b"sleep\x004321\x00"]
     assert not left, f"{len(left)} processes outlived the grading of their submission"
-    assert any("ended" in p for p in r.problems), r.problems
+    assert "process(es) the submission started were still running after its grading: ended" in graded.stdout
+    nb = json.loads((root / "autograded" / "zz_reader" / A / f"{A}.ipynb").read_text())
+    printed = ["".join(o.get("text", "")) for c in nb["cells"] for o in c.get("outputs", [])]
+    assert "LEAKS False None False False\n" in printed, printed
 
 
 def _cmd(p: Path) -> bytes:

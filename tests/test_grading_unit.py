@@ -41,7 +41,7 @@ TRICKS = {
     "exec": "exec('checks.x = 1')",
     "shell": "!cat /etc/passwd",
     "subprocess": "import subprocess\nsubprocess.Popen(['sleep', '100'])",
-    "delegate by import": "from mi_tutor.edits import channel_importance as ref\n"
+    "delegate by import": "from mi_tutor.patching import channel_logit_drops as ref\n"
                           "def channel_importance(model, images, labels, layer):\n"
                           "    return ref(model, images, labels, layer)",
     "delegate to an imported reference": "def capture_activations(model, x, names):\n"
@@ -84,7 +84,7 @@ def test_reference_solutions_are_never_flagged(lesson):
 
 
 def test_reference_names_are_what_the_checks_compare_against():
-    assert REFS["channel_importance"] == "mi_tutor.edits" and REFS["run_with_cache"] == "mi_tutor.hooks"
+    assert REFS["channel_logit_drops"] == "mi_tutor.patching.channels" and REFS["run_with_cache"] == "mi_tutor.hooks"
     assert "expect_close" not in REFS and "ConvNet" not in REFS
 
 
@@ -203,7 +203,7 @@ def _running(cmdline: str) -> bool:
 
 
 def test_delegation_is_flagged_even_where_the_exercise_has_the_same_name():
-    """The instructor's cell defines channel_importance; that does not allow importing the package's one."""
+    """The instructor's cell defines channel_importance; that does not allow importing the package's reference."""
     allowed = {"torch", "run_with_hooks", "capture_activations", "zero_channel_hook", "stack", "no_grad"}
     flags = scan_cell(TRICKS["delegate by import"], IMPORTED, REFS, allowed)
     assert any("reference implementation" in f for f in flags), flags
@@ -381,3 +381,85 @@ def test_every_check_tells_the_reference_from_a_perturbed_answer(lesson):
             wrong[name] = _wrong_version(ns[name]) if isinstance(ns[name], _types.FunctionType) else None
         with pytest.raises(BaseException):
             exec(t["code"], wrong)  # noqa: S102
+
+
+def _two_exercises() -> list[dict]:
+    cells = [("setup", False, False), ("ex1_solution", True, False), ("ex1_visible", False, True),
+             ("ex1_hidden", False, True), ("ex2_solution", True, False), ("ex2_visible", False, True),
+             ("ex2_hidden", False, True)]
+    return [{"cell_type": "code", "metadata": {"nbgrader": {"grade_id": g, "solution": s, "grade": t}}}
+            for g, s, t in cells]
+
+
+def test_policy_zeroes_only_the_cells_the_evidence_concerns():
+    """The rule of :mod:`.policy`: evidence about one exercise zeroes its tests; evidence about the
+    kernel zeroes every cell graded after the last audit that found it intact; a clean run zeroes none."""
+    from mi_tutor.course.grading.policy import Ledger, answer_cells
+
+    answer_of = answer_cells(_two_exercises())
+    assert answer_of == {"ex1_visible": "ex1_solution", "ex1_hidden": "ex1_solution",
+                         "ex2_visible": "ex2_solution", "ex2_hidden": "ex2_solution"}
+
+    def run(found_after: dict[str, list[str]]) -> dict:
+        ledger = Ledger(answer_of)
+        for gid in ("ex1_visible", "ex2_visible"):  # the notebook, an audit after each autograded test
+            ledger.graded(gid)
+            if not ledger.compromised:
+                ledger.checkpoint(found_after.get(gid, []))
+        ledger.checkpoint(found_after.get("notebook", []))
+        for gid in ("ex1_hidden", "ex2_hidden"):  # the hidden phase
+            ledger.graded(gid)
+        ledger.checkpoint(found_after.get("hidden", []))
+        return ledger.untrusted()
+
+    assert run({}) == {}
+    # the kernel tampered with in exercise 2: exercise 1's visible test was graded on an intact kernel
+    late = run({"ex2_visible": ["the builtin isinstance was rebound"]})
+    assert sorted(late) == ["ex1_hidden", "ex2_hidden", "ex2_visible"]
+    assert late["ex2_visible"] == ["the builtin isinstance was rebound"]
+    # tampered with at once: nothing was graded on an intact kernel
+    assert sorted(run({"ex1_visible": ["IPython's input_transformers_post were changed"]})) == sorted(answer_of)
+    # found only at the end of the notebook (the canaries): the hidden tests
+    assert sorted(run({"notebook": ["after the notebook: the kernel did not run the grader's cell as sent"]})) == [
+        "ex1_hidden", "ex2_hidden"]
+    # evidence about one exercise (the self-test, an object equal to anything): that exercise's tests only
+    one = run({"hidden": ["ex2_visible: the check passed a known-wrong answer",
+                          "ex2_hidden: `f` returned an object that compares equal to anything"]})
+    assert sorted(one) == ["ex2_hidden", "ex2_visible"] and len(one["ex2_hidden"]) == 2
+
+
+def test_policy_in_the_gradebook_scores_zero_and_comments_only_the_concerned_cells(tmp_path):
+    """``apply_tamper_policy`` on a real nbgrader gradebook: the concerned grades are 0 and need a manual
+    look, their answer cell's comment says why; the other exercise keeps its score and has no comment."""
+    from nbgrader.api import Gradebook
+
+    from mi_tutor.course.grading.worker import apply_tamper_policy
+
+    with Gradebook(f"sqlite:///{tmp_path / 'gb.db'}") as gb:
+        gb.add_assignment("a")
+        gb.add_notebook("a", "a")
+        for cell in _two_exercises():
+            m = cell["metadata"]["nbgrader"]
+            if m["grade"]:
+                gb.add_grade_cell(m["grade_id"], "a", "a", max_score=1, cell_type="code")
+            if m["solution"]:
+                gb.add_solution_cell(m["grade_id"], "a", "a")
+        gb.add_student("s")
+        gb.add_submission("a", "s")
+        for g in gb.find_submission_notebook("a", "a", "s").grades:
+            g.auto_score = 1.0
+        gb.db.commit()
+        before = {g.name: bool(g.needs_manual_grade) for g in gb.find_submission_notebook("a", "a", "s").grades}
+        apply_tamper_policy(gb, "a", "s", {"ex2_visible": ["the builtin len was rebound"],
+                                           "ex2_hidden": ["the builtin len was rebound"]},
+                            {"ex1_visible": "ex1_solution", "ex1_hidden": "ex1_solution",
+                             "ex2_visible": "ex2_solution", "ex2_hidden": "ex2_solution"})
+        nb = gb.find_submission_notebook("a", "a", "s")
+        scores = {g.name: (g.auto_score, bool(g.needs_manual_grade)) for g in nb.grades}
+        assert scores == {"ex1_visible": (1.0, before["ex1_visible"]), "ex1_hidden": (1.0, before["ex1_hidden"]),
+                          "ex2_visible": (0.0, True), "ex2_hidden": (0.0, True)}, scores
+        comments = {c.name: c.comment for c in nb.comments}
+        assert comments["ex1_solution"] is None, comments
+        assert "grading policy" in comments["ex2_solution"] and "len was rebound" in comments["ex2_solution"]
+        assert "ex2_visible, ex2_hidden" in comments["ex2_solution"] and nb.flagged
+        assert gb.find_submission("a", "s").score == 2

@@ -6,8 +6,8 @@ import pytest
 import torch
 from torch import nn
 
-from mi_tutor.edits import ablation_effect, channel_importance, scale_channels, scale_sweep, zero_channels
 from mi_tutor.hooks import collect, default_layers, get_module, hooks, list_layers, pool, run_with_cache, run_with_hooks
+from mi_tutor.patching import ablation_effect, channel_logit_drops, scale_channels, scale_sweep, zero_channels
 from mi_tutor.vision.models import ConvNet, ConvNetConfig
 
 
@@ -82,7 +82,7 @@ def test_ablation_effect_against_manual_computation(net):
         manual = net.head[2](h.mean((2, 3)))
     drop = (net(x).gather(1, labels[:, None]) - manual.gather(1, labels[:, None])).mean().item()
     assert effect["logit_drop"] == pytest.approx(drop, abs=1e-5)
-    imp = channel_importance(net, x, labels, "layer2")
+    imp = channel_logit_drops(net, x, labels, "layer2")
     assert imp.shape == (6,) and imp[2].item() == pytest.approx(drop, abs=1e-5)
     sweep = scale_sweep(net, x, labels, "layer2", 2, [0.0, 1.0])
     assert sweep[1] - sweep[0] == pytest.approx(drop, abs=1e-5)
@@ -101,7 +101,7 @@ def test_hooks_and_edits_follow_cuda_inputs(net):
     x = torch.randn(4, 3, 8, 8, device="cuda")
     _, cache = run_with_cache(net, x, ["layer2"])
     assert cache["layer2"].is_cuda
-    imp = channel_importance(net, x, net(x).argmax(-1), "layer2")
+    imp = channel_logit_drops(net, x, net(x).argmax(-1), "layer2")
     assert imp.is_cuda
 
 

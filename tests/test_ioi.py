@@ -14,7 +14,7 @@ import torch
 from mi_tutor import patching as P
 from mi_tutor import zoo
 from mi_tutor.tasks import D_VOCAB, N_CTX, NAMES, ORDERS, TEMPLATES, VOCAB, decode, ioi_batch, name_token_ids, tokenize
-from mi_tutor.tasks.train import IOITrainConfig, ioi_accuracy, ioi_model_config, train_ioi
+from mi_tutor.tasks.ioi_train import IOITrainConfig, ioi_accuracy, ioi_model_config, train_ioi
 from mi_tutor.transformer import HookedTransformer
 
 

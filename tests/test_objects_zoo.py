@@ -1,4 +1,4 @@
-"""The object-world zoo: the findings measured on the SHIPPED weights (issue 9).
+"""The object-world zoo: the Circuits findings measured on the SHIPPED weights.
 
 Thresholds come from the values measured on the shipped nets (site/api/vision_findings.md,
 the entries' ``info``), with the margin stated next to each. Nothing here trains a net.
@@ -12,7 +12,7 @@ import torch
 from mi_tutor import zoo
 from mi_tutor.vision import findings as F
 from mi_tutor.vision.objects import ObjectWorldConfig, render_objects
-from mi_tutor.vision.train import accuracy
+from mi_tutor.vision.train import classifier_accuracy
 from mi_tutor.vision.architectures import build_zoo_net
 from mi_tutor.zoo.entries.objects import (ARRANGEMENT_MEASURED, ARRANGEMENT_MODELS, COMPOSITION_READ, MEASURED,
                                           OBJECT_MODELS, WRECK_WORLD)
@@ -48,7 +48,7 @@ def test_accuracy(nets, name):
     """Held-out accuracy (512 fresh scenes) within 0.05 of the recorded value on 2,000."""
     cfg = ObjectWorldConfig(task="count") if "_count_" in name else ObjectWorldConfig()
     test = render_objects(512, seed=10**9 + 7, config=cfg)
-    acc = accuracy(_load(nets, name), test.images, test.labels)
+    acc = classifier_accuracy(_load(nets, name), test.images, test.labels)
     assert acc >= MEASURED[name]["accuracy"] - 0.05, f"{name}: accuracy {acc:.3f}"
 
 
@@ -138,7 +138,7 @@ def test_no_composition_or_circle_units_recorded():
         assert not any(MEASURED[name][f"composition_layer{k}"] for k in (1, 2, 3))
 
 
-# ------------------------------------------------------------------ the arrangement world (issue 9, item 4)
+# ------------------------------------------------------------------ the arrangement world (the car composition)
 def test_expanded_weights_compose_the_stage():
     """The expanded weights of a VGG stage equal the two BN-folded 3x3 kernels composed by hand (5 x 5),
     and those of a one-conv stage equal the conv's own weights."""
@@ -164,7 +164,7 @@ def test_expanded_weights_compose_the_stage():
 @pytest.mark.parametrize("name", ARRANGEMENT_MODELS)
 def test_arrangement_net_accuracy(nets, name):
     test = render_objects(512, seed=10**9 + 7, config=WRECK_WORLD)
-    acc = accuracy(_load(nets, name), test.images, test.labels)
+    acc = classifier_accuracy(_load(nets, name), test.images, test.labels)
     assert acc >= ARRANGEMENT_MEASURED[name]["accuracy"] - 0.03, f"{name}: accuracy {acc:.3f}"
 
 

@@ -7,7 +7,7 @@ import torch
 
 from mi_tutor import zoo
 from mi_tutor.vision import COLOURS, SHAPE_KINDS, WorldConfig, render_shapes
-from mi_tutor.vision.train import accuracy
+from mi_tutor.vision.train import classifier_accuracy
 
 
 def test_render_is_seeded_and_consistent():
@@ -46,4 +46,4 @@ def test_convnet_shapes_is_accurate_on_fresh_images():
     """Lesson 1's narrative needs a model that really solves its task."""
     model = zoo.load("convnet_shapes_s0", device="cpu")
     batch = render_shapes(1000, seed=2024)
-    assert accuracy(model, batch.images, batch.labels) > 0.95
+    assert classifier_accuracy(model, batch.images, batch.labels) > 0.95

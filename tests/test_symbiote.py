@@ -135,7 +135,7 @@ def test_symbiote_learns_to_close_the_red_channel(toy):
     sym = S.build_symbiote(host, train.images, S.SymbioteConfig(("1",), "1", ("red", "square"), target="red"))
     hist = S.train_symbiote(sym, host, train, S.SymbioteTrainConfig(steps=150, batch_size=64, l0_weight=0.05))
     assert hist["suppress"][-1] < hist["suppress"][0]
-    imp = S.channel_importance(sym, host, test)
+    imp = S.mean_inhibition(sym, host, test)
     assert S.agreement(imp, S.dissection_scores(host, "1", test, "red"), k=1, planted=0).planted_rank == 0
     gates = sym.gates(host, test.images)
     sel = S.selectivity(host, "1", test, "red", gates)
@@ -264,6 +264,6 @@ def test_concept_reading_vs_probe_and_random_host(shipped):
 def test_symbiote_ranks_the_planted_channel_first(shipped):
     # measured: importance (mean 1 - gate on wheel scenes) 0.626 for the planted channel 5, then 0.363 (34), 0.347 (22)
     info = shipped["info"]
-    imp = S.channel_importance(shipped["sym"], shipped["host"], shipped["test"])
+    imp = S.mean_inhibition(shipped["sym"], shipped["host"], shipped["test"])
     assert S.agreement(imp, shipped["iou"], k=3, planted=info["planted_channel"]).planted_rank == 0
     assert imp[info["planted_channel"]] >= 1.3 * imp.sort().values[-2]

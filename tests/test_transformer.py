@@ -13,7 +13,7 @@ from mi_tutor.transformer import (
     BOS,
     HookedTransformer,
     SequenceConfig,
-    TrainConfig,
+    TransformerTrainConfig,
     TransformerConfig,
     attention_pattern,
     get_act_name,
@@ -155,7 +155,7 @@ def test_run_with_hooks_edits_and_cleans_up():
     # with both attention outputs zeroed, only the direct path embed -> unembed remains
     direct = (model.W_E[t] + model.W_pos[:10]) @ model.W_U + model.b_U
     assert torch.allclose(both, direct, atol=1e-5)
-    assert all(not hp._handles for hp in model.hook_dict.values())
+    assert all(not hp.fwd_hooks for hp in model.hook_dict.values())
 
 
 def test_permanent_hooks_and_reset():
@@ -167,6 +167,20 @@ def test_permanent_hooks_and_reset():
     assert not torch.allclose(model(t), clean)  # the permanent hook survives
     model.reset_hooks(including_permanent=True)
     assert torch.allclose(model(t), clean)
+
+
+def test_hook_layer_and_attached_hooks():
+    model = small(n_layers=2)
+    layers = []
+    model.run_with_hooks(toks(), fwd_hooks=[("blocks.0.attn.hook_z", lambda a, h: layers.append(h.layer())),
+                                            ("blocks.1.attn.hook_z", lambda a, h: layers.append(h.layer()))])
+    assert layers == [0, 1]
+    with pytest.raises(ValueError, match="hook_embed"):
+        model.hook_dict["hook_embed"].layer()
+    model.add_hook("hook_embed", lambda a, h: None)
+    assert len(model.hook_dict["hook_embed"].fwd_hooks) == 1
+    model.reset_hooks()
+    assert not model.hook_dict["hook_embed"].fwd_hooks
 
 
 def test_unknown_hook_name_lists_near_matches():
@@ -182,7 +196,7 @@ def test_hook_returning_wrong_shape_raises():
     model = small()
     with pytest.raises(ValueError, match=r"blocks.1.attn.hook_z.*\(3, 10, 2, 8\)"):
         model.run_with_hooks(toks(), fwd_hooks=[("blocks.1.attn.hook_z", lambda a, h: a[:, :-1])])
-    assert all(not hp._handles for hp in model.hook_dict.values())
+    assert all(not hp.fwd_hooks for hp in model.hook_dict.values())
 
 
 def test_bad_tokens_raise_clear_errors():
@@ -221,7 +235,7 @@ def test_induction_batch_has_repeats():
 def test_training_lowers_loss_and_keeps_snapshots():
     model = small(n_layers=1)
     data = SequenceConfig(d_vocab=12, n_ctx=10, max_repeat=4, bigram_temperature=3.0)
-    cfg = TrainConfig(steps=60, batch_size=32, lr=1e-2, warmup=5, checkpoint_steps=(0, 30, 60))
+    cfg = TransformerTrainConfig(steps=60, batch_size=32, lr=1e-2, warmup=5, checkpoint_steps=(0, 30, 60))
     model, log = train_transformer(model, lambda n, s: induction_batch(n, data, s), cfg, progress=False, device="cpu")
     assert len(log.losses) == 60 and log.checkpoint_steps == [0, 30, 60]
     assert sum(log.losses[-10:]) < sum(log.losses[:10])

@@ -248,7 +248,7 @@ def shipped():
     for name in SEED_NETS + list(ARCH_NETS.values()):
         try:
             nets[name] = zoo.load(name, device="cpu")
-        except FileNotFoundError as err:       # issue 9's nets land separately: say so, do not pass
+        except FileNotFoundError as err:       # the object-world weights may be missing: say so, do not pass
             pytest.skip(f"zoo weights not shipped yet: {err}")
     torch.manual_seed(0)
     for arch in ARCH_NETS:

@@ -7,7 +7,7 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
-from ..edits import ablation_effect, channel_importance as ref_channel_importance, zero_channels
+from ..patching.channels import ablation_effect, channel_logit_drops as ref_channel_importance, zero_channels
 from ..hooks import HookContext, list_layers, run_with_cache, run_with_hooks
 from ..vision.models import ConvNet, ConvNetConfig
 from .core import (

@@ -9,6 +9,7 @@ Examples:
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from functools import partial
 
 import torch
 
@@ -104,10 +105,8 @@ def check_induction_score(student_fn: Callable, seed: int = 0, batch: int = 3, h
     """Exercise 8.3: ``induction_score(pattern, seq_len)``."""
     cases = [{"pattern": _random_patterns(seed + i, batch, heads, 1 + 2 * seq_len), "seq_len": seq_len} for i in range(3)]
 
-    def compare(got, want, ctx):
+    def compare(got, want, ctx, case):
         expect_tensor_like("induction_score(pattern, seq_len)", got, want)
-        case = cases[compare.i]
-        compare.i += 1
         dup = duplicate_token_score(case["pattern"], seq_len)
         if not torch.allclose(want.double(), dup.double()) and torch.allclose(got.detach().double().cpu(), dup.double(), atol=1e-5):
             raise CheckFailure("Your score is the *duplicate-token* score (attention to the same token's first "
@@ -115,8 +114,8 @@ def check_induction_score(student_fn: Callable, seed: int = 0, batch: int = 3, h
         expect_close("induction_score(pattern, seq_len)", got, want, context=ctx,
                      hint="score only the queries of the second copy (q = seq_len + 1 .. 2 seq_len) "
                           "against the keys q - seq_len + 1.")
-    compare.i = 0
-    n_ok = compare_functions("induction_score", student_fn, induction_score, cases, compare=compare)
+    n_ok = sum(compare_functions("induction_score", student_fn, induction_score, [case],
+                                 compare=partial(compare, case=case)) for case in cases)
     passed(f"induction_score matches the reference on {n_ok} inputs")
 
 
@@ -179,10 +178,10 @@ def check_induction_scores_with_hooks(student_fn: Callable, seed: int = 0, batch
                                        "induction scores: call the `score_fn` argument in the hook, not a fixed "
                                        "function of the notebook.")
             expect_close("scores_with_hooks(...)", got, want, context=f"on a {m.cfg.n_layers}-layer model ({ctx})",
-                         hint="stack one row per layer, in layer order: the hook's `hook.name` tells you the layer.")
+                         hint="stack one row per layer, in layer order: the hook's `hook.layer()` tells you the layer.")
         compare_functions("scores_with_hooks", student_fn, _reference_hook_scores, case, compare=compare,
                           describe=lambda c: f"on tokens of shape {tuple(c['tokens'].shape)}")
-        left = [name for name, hp in m.hook_dict.items() if hp._handles]
+        left = [name for name, hp in m.hook_dict.items() if hp.fwd_hooks]
         expect(not left, f"Hooks are still attached to {left} after your function returned: use "
                "model.run_with_hooks (or the model.hooks() context manager) so they are removed.")
     passed(f"scores_with_hooks matches the reference on {len(models)} model(s) with the {score} score "
@@ -312,7 +311,7 @@ def check_run_with_head_ablated(student_fn: Callable, seed: int = 0, batch: int 
         compare_functions("run_with_head_ablated", student_fn, _reference_ablated,
                           [{"model": m, "tokens": tokens, "layer": layer, "head": head}], compare=compare,
                           describe=lambda c: f"(layer {c['layer']}, head {c['head']}, tokens {tuple(c['tokens'].shape)})")
-        left = [name for name, hp in m.hook_dict.items() if hp._handles]
+        left = [name for name, hp in m.hook_dict.items() if hp.fwd_hooks]
         expect(not left, f"Hooks are still attached to {left} after your function returned: use "
                "model.run_with_hooks so they are removed.")
     passed(f"run_with_head_ablated matches the reference on {len(heads)} head(s) of a {n_layers}-layer model")

@@ -57,7 +57,7 @@ def _metric_for(model: HookedTransformer, clean: torch.Tensor, corrupt: torch.Te
 
 
 def _no_hooks_left(model: HookedTransformer, name: str) -> None:
-    left = [n for n, hp in model.hook_dict.items() if hp._handles]
+    left = [n for n, hp in model.hook_dict.items() if hp.fwd_hooks]
     expect(not left, f"Hooks are still attached to {left} after `{name}` returned: use model.run_with_hooks "
                      "(or `with model.hooks(...)`) so they are removed.")
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping, Sequence
+from functools import partial
 
 import torch
 
@@ -88,9 +89,7 @@ def check_embedding_frequency_norms(student_fn: Callable, seed: int = 0, p: int 
     cases = [{"W_E": torch.randn(p, d_model, generator=g), "basis": basis},
              {"W_E": sparse + 0.01 * torch.randn(p, d_model, generator=g), "basis": basis}]
 
-    def compare(got, want, ctx):
-        case = cases[compare.i]
-        compare.i += 1
+    def compare(got, want, ctx, case):
         expect_tensor_like("embedding_frequency_norms(W_E, basis)", got, want, check_device=False)
         g_ = got.detach().double()
         if torch.allclose(g_, want.double() ** 2, rtol=1e-3, atol=1e-5) and not torch.allclose(want, want ** 2):
@@ -102,8 +101,8 @@ def check_embedding_frequency_norms(student_fn: Callable, seed: int = 0, p: int 
         expect_close("embedding_frequency_norms(W_E, basis)", got, want, rtol=1e-4, atol=1e-5, context=ctx,
                      hint="entry k - 1 combines the cos k and sin k rows of the coefficients (rows 2k - 1 and 2k), "
                           "summed over d_model; the constant row 0 is left out.")
-    compare.i = 0
-    n = compare_functions("embedding_frequency_norms", student_fn, _ref_norms, cases, compare=compare)
+    n = sum(compare_functions("embedding_frequency_norms", student_fn, _ref_norms, [case],
+                              compare=partial(compare, case=case)) for case in cases)
     passed(f"embedding_frequency_norms matches the reference on {n} embeddings (p={p})")
 
 
@@ -145,9 +144,7 @@ def check_neuron_frequency_fractions(student_fn: Callable, seed: int = 0, p: int
     def reference(acts_, basis_):
         return analysis.neuron_frequency_fractions(acts_)
 
-    def compare(got, want, ctx):
-        case = cases[compare.i]
-        compare.i += 1
+    def compare(got, want, ctx, case):
         expect_tensor_like("neuron_frequency_fractions(acts, basis)", got, want, check_device=False)
         coef_unc = torch.einsum("ia,jb,abn->ijn", case["basis"], case["basis"], case["acts"]).pow(2)
         if got.detach().double().max() < 0.5 * want.double().max() and want.max() > 0.5:
@@ -159,8 +156,8 @@ def check_neuron_frequency_fractions(student_fn: Callable, seed: int = 0, p: int
         expect_close("neuron_frequency_fractions(acts, basis)", got, want, rtol=1e-3, atol=1e-4, context=ctx,
                      hint="for frequency k use the 3 x 3 block of 2-D coefficients with rows and columns "
                           "{0, 2k - 1, 2k} (const, cos k, sin k), including the terms in a or b alone.")
-    compare.i = 0
-    n = compare_functions("neuron_frequency_fractions", student_fn, reference, cases, compare=compare)
+    n = sum(compare_functions("neuron_frequency_fractions", student_fn, reference, [case],
+                              compare=partial(compare, case=case)) for case in cases)
     passed(f"neuron_frequency_fractions matches the reference on {n} inputs (p={p})")
 
 
@@ -192,9 +189,7 @@ def check_restricted_logits(student_fn: Callable, seed: int = 0, p: int = 11, fr
     """Exercise 10.6: ``restricted_logits(logits, freqs, basis)`` keeps the key ``cos/sin(w (a + b))`` parts + bias."""
     cases = _logit_cases(seed, p, freqs)
 
-    def compare(got, want, ctx):
-        case = cases[compare.i]
-        compare.i += 1
+    def compare(got, want, ctx, case):
         expect_tensor_like("restricted_logits(logits, freqs, basis)", got, want, check_device=False)
         no_bias = want - case["logits"].mean((0, 1), keepdim=True)
         if torch.allclose(got.detach().float(), no_bias, atol=1e-3):
@@ -204,8 +199,8 @@ def check_restricted_logits(student_fn: Callable, seed: int = 0, p: int = 11, fr
         expect_close("restricted_logits(logits, freqs, basis)", got, want, rtol=1e-3, atol=1e-3, context=ctx,
                      hint="for each key k project the logits (for every c) onto the two unit directions "
                           "(cos_k cos_k^T - sin_k sin_k^T)/sqrt 2 and (sin_k cos_k^T + cos_k sin_k^T)/sqrt 2 over (a, b).")
-    compare.i = 0
-    n = compare_functions("restricted_logits", student_fn, analysis.restricted_logits_with_basis, cases, compare=compare)
+    n = sum(compare_functions("restricted_logits", student_fn, analysis.restricted_logits_with_basis, [case],
+                              compare=partial(compare, case=case)) for case in cases)
     passed(f"restricted_logits matches the reference on {n} inputs (p={p})")
 
 
@@ -213,9 +208,7 @@ def check_excluded_logits(student_fn: Callable, seed: int = 0, p: int = 11, freq
     """Exercise 10.7: ``excluded_logits(logits, freqs, basis)`` removes the key ``cos/sin(w (a + b))`` parts."""
     cases = _logit_cases(seed, p, freqs)
 
-    def compare(got, want, ctx):
-        case = cases[compare.i]
-        compare.i += 1
+    def compare(got, want, ctx, case):
         expect_tensor_like("excluded_logits(logits, freqs, basis)", got, want, check_device=False)
         if torch.allclose(got.detach().float(), want - case["logits"].mean((0, 1), keepdim=True), atol=1e-3):
             raise CheckFailure(f"Your excluded logits also removed each answer's mean {ctx}: only the "
@@ -225,8 +218,8 @@ def check_excluded_logits(student_fn: Callable, seed: int = 0, p: int = 11, freq
             raise CheckFailure(f"You returned the restricted logits {ctx}: excluded = logits minus the key components.")
         expect_close("excluded_logits(logits, freqs, basis)", got, want, rtol=1e-3, atol=1e-3, context=ctx,
                      hint="subtract exactly what restricted_logits keeps, minus its bias term.")
-    compare.i = 0
-    n = compare_functions("excluded_logits", student_fn, analysis.excluded_logits_with_basis, cases, compare=compare)
+    n = sum(compare_functions("excluded_logits", student_fn, analysis.excluded_logits_with_basis, [case],
+                              compare=partial(compare, case=case)) for case in cases)
     passed(f"excluded_logits matches the reference on {n} inputs (p={p})")
 
 

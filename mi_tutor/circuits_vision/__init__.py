@@ -78,7 +78,7 @@ from .weights import (
     conv_weights,
     equivariance_score,
     expanded_weights,
-    shuffled_alignment,
+    shuffled_tangent_alignment,
     tangent_alignment,
 )
 
@@ -136,6 +136,6 @@ __all__ = [
     "conv_weights",
     "equivariance_score",
     "expanded_weights",
-    "shuffled_alignment",
+    "shuffled_tangent_alignment",
     "tangent_alignment",
 ]

@@ -17,7 +17,7 @@ import torch
 from matplotlib.figure import Figure
 
 from ..validation import check_tensor
-from ..vision.plots import show_images
+from ..vision.plots import coloured, mosaic_figure, show_images
 from .rotation import Handoff
 
 __all__ = [
@@ -151,22 +151,14 @@ def plot_kernels(kernels: torch.Tensor, row_labels: Sequence[str] | None = None,
     """
     check_tensor("kernels", kernels, ("rows", "cols", "kh", "kw"), floating=True)
     data = _cpu(kernels)
-    rows, cols = data.shape[:2]
-    fig, axes = plt.subplots(rows, cols, figsize=(1.0 * cols + 0.8, 1.0 * rows + 0.4), squeeze=False)
-    for i in range(rows):
-        vmax = float(data[i].abs().max()) or 1.0
-        for j in range(cols):
-            ax = axes[i, j]
-            ax.imshow(data[i, j].numpy(), cmap="RdBu_r", vmin=-vmax, vmax=vmax)
-            ax.set_xticks([])
-            ax.set_yticks([])
-            if i == 0 and col_labels:
-                ax.set_title(col_labels[j], fontsize=7)
-            if j == 0 and row_labels:
-                ax.set_ylabel(row_labels[i], fontsize=7)
-    if title:
-        fig.suptitle(title, fontsize=9)
-    fig.tight_layout()
+    rows, cols, kh, kw = data.shape
+    vmax = data.flatten(1).abs().max(1).values                     # one symmetric colour scale per row
+    vmax = torch.where(vmax > 0, vmax, torch.ones_like(vmax))
+    tiles = coloured(data.reshape(rows * cols, kh, kw), "RdBu_r", (-vmax).repeat_interleave(cols),
+                     vmax.repeat_interleave(cols))
+    titles = [col_labels[j] if (col_labels and i == 0) else "" for i in range(rows) for j in range(cols)]
+    fig = mosaic_figure(tiles, cols, titles if col_labels else None, 1.0, title or None, fontsize=7,
+                        row_labels=row_labels)
     return fig, data
 
 

@@ -41,7 +41,7 @@ __all__ = [
     "kernel_offsets",
     "arc_normal_field",
     "tangent_alignment",
-    "shuffled_alignment",
+    "shuffled_tangent_alignment",
     "equivariance_score",
 ]
 
@@ -227,9 +227,9 @@ def tangent_alignment(kernels: torch.Tensor, pre_orientations: torch.Tensor, ori
     return float((pos * near[None] * match).sum() / total)
 
 
-def shuffled_alignment(kernels: torch.Tensor, pre_orientations: torch.Tensor, orientation: float, curvature: float,
-                       step: float, axial: bool = True, n_shuffles: int = 200, seed: int = 0, length: float = 0.9,
-                       sigma: float | None = None) -> torch.Tensor:
+def shuffled_tangent_alignment(kernels: torch.Tensor, pre_orientations: torch.Tensor, orientation: float,
+                               curvature: float, step: float, axial: bool = True, n_shuffles: int = 200, seed: int = 0,
+                               length: float = 0.9, sigma: float | None = None) -> torch.Tensor:
     """Null distribution of :func:`tangent_alignment` with the lower units' orientations shuffled.
 
     The geometry is computed once and the shuffles are scored together.
@@ -239,7 +239,7 @@ def shuffled_alignment(kernels: torch.Tensor, pre_orientations: torch.Tensor, or
 
     Examples:
         >>> k = torch.rand(4, 5, 5)
-        >>> shuffled_alignment(k, torch.rand(4), 0.0, 2.0, 0.2, n_shuffles=3).shape
+        >>> shuffled_tangent_alignment(k, torch.rand(4), 0.0, 2.0, 0.2, n_shuffles=3).shape
         torch.Size([3])
     """
     dims = check_tensor("pre_orientations", pre_orientations, ("n_pre",), floating=True)

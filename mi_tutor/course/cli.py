@@ -237,8 +237,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="grade without bubblewrap: students' code runs with your rights and can read the hidden "
                         "tests (only resource limits apply; every process it starts is still ended)")
     s.add_argument("--policy", choices=["zero", "keep"], default="zero",
-                   help="what tamper evidence found while grading does: zero = the submission's autograded cells "
-                        "score 0 in the gradebook, with the reason as a comment (default); keep = flag only")
+                   help="what tamper evidence found while grading does: zero = the autograded cells it concerns "
+                        "(that exercise's tests, or every cell graded after the kernel was last seen intact) "
+                        "score 0 in the gradebook, with the reason as a comment (default); keep = flag only. "
+                        "The static scan never changes a score")
     s.add_argument("--restore-after-review", action="append", metavar="STUDENT",
                    help="give STUDENT's submission of LESSON, scored 0 by the policy, its points back (repeatable)")
     s.add_argument("--no-progress", action="store_true", help="no progress bar")

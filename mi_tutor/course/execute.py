@@ -9,6 +9,7 @@ lesson is executed once however many tools ask for it.
 from __future__ import annotations
 
 import copy
+import functools
 import hashlib
 import os
 import re
@@ -52,16 +53,29 @@ def package_fingerprint() -> str:
     """A hash of the code and shipped weights of ``mi_tutor`` (changes when either changes).
 
     Of ``course/`` only the modules in :data:`IN_KERNEL` count: the tooling does not change what a
-    lesson computes.
+    lesson computes. The hash is computed once per state of the files: while no file's path, size
+    or modification time changes, a call only reads the file list (a build asks once per lesson).
+
+    Examples:
+        >>> package_fingerprint() == package_fingerprint()
+        True
     """
     root = Path(__file__).resolve().parents[1]
-    h = hashlib.sha256()
+    files = []
     for path in sorted(p for p in root.rglob("*") if p.suffix in (".py", ".pt")):
         rel = path.relative_to(root).as_posix()
-        if rel.startswith("course/") and rel not in IN_KERNEL:
-            continue
+        if not (rel.startswith("course/") and rel not in IN_KERNEL):
+            stat = path.stat()
+            files.append((rel, stat.st_size, stat.st_mtime_ns))
+    return _hash_files(root, tuple(files))
+
+
+@functools.lru_cache(maxsize=8)
+def _hash_files(root: Path, files: tuple[tuple[str, int, int], ...]) -> str:
+    h = hashlib.sha256()
+    for rel, _, _ in files:
         h.update(rel.encode())
-        h.update(path.read_bytes())
+        h.update((root / rel).read_bytes())
     return h.hexdigest()[:16]
 
 

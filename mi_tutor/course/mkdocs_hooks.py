@@ -112,7 +112,7 @@ def api_pages(package: Path = PACKAGE) -> dict[str, tuple[str, str]]:
     top = [f"{name}.{p.stem}" for p in sorted(package.glob("*.py")) if not p.name.startswith("_")]
     if top:
         body = "\n\n".join(f"::: {m}" for m in top)
-        pages["api/core.md"] = ("Core: hooks and edits", f"# Core: hooks, edits, devices, validation\n\n"
+        pages["api/core.md"] = ("Core: hooks", f"# Core: hooks, devices, validation\n\n"
                                 f"The top-level modules of `{name}`.\n\n{body}\n")
     for sub in sorted(p for p in package.iterdir() if p.is_dir() and (p / "__init__.py").exists()
                       and not p.name.startswith(("_", "."))):

@@ -136,8 +136,8 @@ def views_html(figures: list[go.Figure], plotly_src: str = PLOTLY_SRC, prefix: s
     return "\n".join(parts)
 
 
-#: Zoo kinds whose models are :class:`~mi_tutor.transformer.HookedTransformer` s.
-TRANSFORMER_KINDS = ("[transformer]", "[grokking]")
+#: Zoo families whose models are :class:`~mi_tutor.transformer.HookedTransformer` s.
+TRANSFORMER_FAMILIES = ("transformer", "grokking")
 
 
 def zoo_transformers(source: str) -> list[str]:
@@ -145,10 +145,11 @@ def zoo_transformers(source: str) -> list[str]:
     from .. import zoo
 
     found = []
-    for name, line in zoo.available().items():
-        m = re.search(rf"[\"']{re.escape(name)}[\"']", source)
-        if m and line.startswith(TRANSFORMER_KINDS):
-            found.append((m.start(), name))
+    for family in TRANSFORMER_FAMILIES:
+        for name in zoo.available(family):
+            m = re.search(rf"[\"']{re.escape(name)}[\"']", source)
+            if m:
+                found.append((m.start(), name))
     return [name for _, name in sorted(found)]
 
 

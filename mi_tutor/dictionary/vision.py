@@ -3,7 +3,7 @@
 The image world (:func:`mi_tutor.vision.render_shapes`) knows every image's
 shape kind and colour, so each image gets a row of concept labels
 (``disk``, ..., ``red``, ...) against which units can be scored with
-:func:`mi_tutor.dictionary.top_k_purity`. The SAE's training data, one vector
+:func:`mi_tutor.dictionary.concept_purity`. The SAE's training data, one vector
 per image, is ``mi_tutor.hooks.collect(model, images, [layer], pool="mean")``.
 
 Examples:

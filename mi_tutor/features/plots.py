@@ -18,26 +18,8 @@ import torch
 from .atlas import Atlas
 from .dissection import IOU_THRESHOLD, Dissection
 
-__all__ = ["show_images", "plot_part_masks", "plot_probe_accuracy", "plot_dissection_counts", "plot_concept_types",
+__all__ = ["plot_part_masks", "plot_probe_accuracy", "plot_dissection_counts", "plot_concept_types",
            "plot_direction_comparison", "plot_atlas"]
-
-
-def show_images(images: torch.Tensor, titles: Sequence[str] | None = None, ncols: int = 8,
-                scale: float = 1.2, suptitle: str | None = None) -> tuple[plt.Figure, Any]:
-    """Show ``[n, 3, H, W]`` images in a grid; returns ``(fig, {"images": images})``."""
-    n = len(images)
-    nrows = (n + ncols - 1) // ncols
-    fig, axes = plt.subplots(nrows, ncols, figsize=(scale * ncols, scale * nrows + 0.3), squeeze=False)
-    for i, ax in enumerate(axes.flat):
-        ax.axis("off")
-        if i < n:
-            ax.imshow(images[i].detach().cpu().permute(1, 2, 0).clamp(0, 1).numpy())
-            if titles is not None:
-                ax.set_title(titles[i], fontsize=7)
-    if suptitle:
-        fig.suptitle(suptitle, fontsize=9)
-    fig.tight_layout()
-    return fig, {"images": images}
 
 
 def plot_part_masks(images: torch.Tensor, part_masks: Mapping[str, torch.Tensor], indices: Sequence[int],

@@ -12,8 +12,7 @@ from .param import COLOR_CORRELATION, FourierImage, PixelImage, decorrelate_colo
     spectrum_to_image
 from .agreement import layer_signature, own_unit_rank, vis_example_agreement
 from .compare import circular_mean, decode_orientation, example_crops
-from .render import RenderResult, deepdream_step, high_frequency_share, radial_spectrum, render
-from .render import deepdream as run_deepdream
+from .render import RenderResult, deepdream_step, high_frequency_share, radial_spectrum, render, run_deepdream
 from .transforms import compose, jitter, pad, random_jitter, random_rotate, random_scale, resize, standard_transforms
 
 __all__ = [

@@ -18,13 +18,13 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from ..hooks import get_module, hooks
+from ..hooks import get_module, run_with_cache
 from ..validation import check_range, check_tensor
 from .objectives import Objective
 from .param import FourierImage, PixelImage, fft_frequencies
 from .transforms import Transform, standard_transforms
 
-__all__ = ["RenderResult", "render", "deepdream_step", "deepdream", "high_frequency_share", "radial_spectrum"]
+__all__ = ["RenderResult", "render", "deepdream_step", "run_deepdream", "high_frequency_share", "radial_spectrum"]
 
 
 def _quiet(progress: bool) -> bool:
@@ -43,17 +43,6 @@ class RenderResult:
 
     images: torch.Tensor
     losses: list[float] = field(default_factory=list)
-
-
-def _forward_cache(model: nn.Module, x: torch.Tensor, layers: tuple[str, ...]) -> dict[str, torch.Tensor]:
-    store: dict[str, torch.Tensor] = {}
-
-    def save(act: torch.Tensor, hook) -> None:
-        store[hook.name] = act
-
-    with hooks(model, [(name, save) for name in layers]):
-        model(x)
-    return store
 
 
 def render(model: nn.Module, objective: Objective, param: str | nn.Module = "fourier",
@@ -98,7 +87,7 @@ def render(model: nn.Module, objective: Objective, param: str | nn.Module = "fou
         for _ in tqdm(range(steps), disable=_quiet(progress), desc=f"render {objective.name}"):
             image = param()
             x = transforms(image, g) if transforms is not None else image
-            loss = objective(_forward_cache(model, x, objective.layers))
+            loss = objective(run_with_cache(model, x, objective.layers, detach=False)[1])
             opt.zero_grad()
             loss.backward()
             opt.step()
@@ -129,14 +118,14 @@ def deepdream_step(model: nn.Module, layer: str, image: torch.Tensor, lr: float 
     check_tensor("image", image, ("batch", 3, "H", "W"), floating=True)
     x = image.detach().clone().requires_grad_(True)
     with torch.enable_grad():
-        acts = _forward_cache(model, x, (layer,))[layer]
+        acts = run_with_cache(model, x, [layer], detach=False)[1][layer]
         (acts**2).mean().backward()
     grad = x.grad
     return (image + lr * grad / grad.abs().mean().clamp_min(1e-12)).clamp(0, 1).detach()
 
 
-def deepdream(model: nn.Module, layer: str, image: torch.Tensor, steps: int = 20, lr: float = 0.02,
-              progress: bool = True) -> torch.Tensor:
+def run_deepdream(model: nn.Module, layer: str, image: torch.Tensor, steps: int = 20, lr: float = 0.02,
+                  progress: bool = True) -> torch.Tensor:
     """Run :func:`deepdream_step` ``steps`` times from ``image``; returns the dreamt image."""
     for _ in tqdm(range(steps), disable=_quiet(progress), desc=f"deepdream {layer}"):
         image = deepdream_step(model, layer, image, lr)

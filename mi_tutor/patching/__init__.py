@@ -1,4 +1,4 @@
-"""Causal interventions on any hooked model: ablation, activation and path patching, circuits, scrubbing.
+"""Causal interventions on any hooked model: channel edits, ablation, activation and path patching, circuits, scrubbing.
 
 One API serves the course's transformer (hook names such as
 ``blocks.0.attn.hook_z``) and any ``nn.Module`` (module names such as
@@ -17,6 +17,7 @@ import torch  # noqa: F401  (doctest namespace)
 from .ablation import ABLATIONS, ablate, ablation_hook, ablation_values, replace_hook
 from .activation import (DIRECTIONS, HEAD_COMPONENTS, Site, patch, patch_heads, patch_naive_loop, patch_residual,
                          patch_sweep)
+from .channels import ablation_effect, channel_logit_drops, scale_channels, scale_sweep, zero_channels
 from .circuit import CircuitScores, all_heads, completeness, faithfulness, knockout_metric, minimality, random_circuit
 from .core import check_pair, hook_names, resolve_hook, run_cached, run_hooked, site_mask
 from .metrics import logit_diff, normalized_metric
@@ -25,8 +26,10 @@ from .scrubbing import ScrubResult, causal_scrub
 
 __all__ = [
     "ABLATIONS", "DIRECTIONS", "HEAD_COMPONENTS", "CircuitScores", "Receiver", "ScrubResult", "Site",
-    "ablate", "ablation_hook", "ablation_values", "all_heads", "causal_scrub", "check_pair", "completeness",
+    "ablate", "ablation_effect", "ablation_hook", "ablation_values", "all_heads", "causal_scrub", "channel_logit_drops",
+    "check_pair", "completeness",
     "faithfulness", "hook_names", "knockout_metric", "logit_diff", "minimality", "normalized_metric", "patch",
     "patch_heads", "patch_naive_loop", "patch_residual", "patch_sweep", "path_patch", "random_circuit",
-    "replace_hook", "resolve_hook", "run_cached", "run_hooked", "site_mask",
+    "replace_hook", "resolve_hook", "run_cached", "run_hooked", "scale_channels", "scale_sweep", "site_mask",
+    "zero_channels",
 ]

@@ -75,7 +75,7 @@ def causal_scrub(model: nn.Module, inputs: torch.Tensor, resample: torch.Tensor,
 
     def hooks_for(keep_dict):
         def fn(a, h):
-            L = int(h.name.split(".")[1])
+            L = h.layer()
             resampled = torch.ones(a.shape, dtype=torch.bool, device=a.device)
             for (layer, head), pos in keep_dict.items():
                 if layer == L:

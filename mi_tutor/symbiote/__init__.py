@@ -15,8 +15,8 @@ from .directions import (Net2Vec, concept_activation_vector, directional_derivat
 from .gates import (ablation_gates, channels_touched, gate_hook, hard_concrete_mean, hard_concrete_sample,
                     l0_penalty, l1_penalty, prob_nonzero, random_channels, run_gated)
 from .hosts import PlantConfig, plant_loss, random_host, train_planted_host
-from .measures import (Agreement, Selectivity, agreement, auroc, channel_importance, dissection_scores,
-                       faithfulness_kl, gated_logits, probe_aurocs, selectivity, symbiote_aurocs)
+from .measures import (Agreement, Selectivity, agreement, auroc, dissection_scores, faithfulness_kl, gated_logits,
+                       mean_inhibition, probe_aurocs, selectivity, symbiote_aurocs)
 from .model import Symbiote, SymbioteConfig, build_symbiote
 from .reading import check_layer, layer_width
 from .train import SymbioteTrainConfig, kl_to_host, suppression_loss, train_symbiote
@@ -28,7 +28,7 @@ __all__ = [
     "ablation_gates", "channels_touched", "gate_hook", "hard_concrete_mean", "hard_concrete_sample", "l0_penalty",
     "l1_penalty", "prob_nonzero", "random_channels", "run_gated",
     "PlantConfig", "plant_loss", "random_host", "train_planted_host",
-    "Agreement", "Selectivity", "agreement", "auroc", "channel_importance", "dissection_scores", "faithfulness_kl",
+    "Agreement", "Selectivity", "agreement", "auroc", "mean_inhibition", "dissection_scores", "faithfulness_kl",
     "gated_logits", "probe_aurocs", "selectivity", "symbiote_aurocs",
     "Symbiote", "SymbioteConfig", "build_symbiote",
     "check_layer", "layer_width",

@@ -32,7 +32,7 @@ from .model import Symbiote
 from .reading import check_layer
 from .train import kl_to_host
 
-__all__ = ["auroc", "symbiote_aurocs", "probe_aurocs", "channel_importance", "dissection_scores",
+__all__ = ["auroc", "symbiote_aurocs", "probe_aurocs", "mean_inhibition", "dissection_scores",
            "Agreement", "agreement", "Selectivity", "gated_logits", "selectivity", "faithfulness_kl"]
 
 
@@ -93,7 +93,7 @@ def probe_aurocs(host: nn.Module, layers: Sequence[str] | str, train: ConceptDat
 
 
 @torch.no_grad()
-def channel_importance(sym: Symbiote, host: nn.Module, data: ConceptData, concept: str | None = None) -> torch.Tensor:
+def mean_inhibition(sym: Symbiote, host: nn.Module, data: ConceptData, concept: str | None = None) -> torch.Tensor:
     """``[C]`` mean inhibition ``1 - gate`` of every gated channel over the images holding ``concept``."""
     concept = concept or sym.cfg.target
     check_concept(concept, data.masks)

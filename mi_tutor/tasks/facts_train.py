@@ -15,7 +15,7 @@ import torch
 
 from ..transformer.config import TransformerConfig
 from ..transformer.model import HookedTransformer
-from ..transformer.train import TrainConfig, train_transformer
+from ..transformer.train import TransformerTrainConfig, train_transformer
 from .facts import D_VOCAB, N_CTX, FactWorld, corpus_batch, fact_prompts, facts_world
 
 __all__ = ["facts_model_config", "FactsTrainLog", "train_facts", "fact_accuracy"]
@@ -50,14 +50,14 @@ class FactsTrainLog:
     snapshots: list[dict] = field(default_factory=list)
 
 
-def train_facts(cfg: TrainConfig | None = None, model_cfg: TransformerConfig | None = None, progress: bool = True,
-                world: FactWorld | None = None) -> tuple[HookedTransformer, FactsTrainLog]:
+def train_facts(cfg: TransformerTrainConfig | None = None, model_cfg: TransformerConfig | None = None,
+                progress: bool = True, world: FactWorld | None = None) -> tuple[HookedTransformer, FactsTrainLog]:
     """Train a facts LM on :func:`~mi_tutor.tasks.facts.corpus_batch` (next-token loss on every position) on the CPU.
 
     Snapshots at ``cfg.checkpoint_steps`` are scored for fact accuracy and kept in the log.
     """
     world = world or facts_world()
-    cfg = cfg or TrainConfig(steps=600, batch_size=128, lr=1e-3, warmup=50)
+    cfg = cfg or TransformerTrainConfig(steps=600, batch_size=128, lr=1e-3, warmup=50)
     model = HookedTransformer(model_cfg or facts_model_config())
     start = time.perf_counter()
     model, log = train_transformer(model, lambda n, s: corpus_batch(n, s, world), cfg, progress=progress, device="cpu")

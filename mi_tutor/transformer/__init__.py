@@ -14,7 +14,7 @@ from .data import BOS, SequenceConfig, bigram_table, induction_batch, random_tok
 from .hook_points import HookedRootModule, HookPoint
 from .model import HookedTransformer, attention_pattern
 from .checkpoints import load_checkpoints, load_training_losses
-from .train import TrainConfig, TrainLog, train_transformer
+from .train import TransformerTrainConfig, TrainLog, train_transformer
 
 __all__ = [
     "BOS",
@@ -23,7 +23,7 @@ __all__ = [
     "HookedRootModule",
     "HookedTransformer",
     "SequenceConfig",
-    "TrainConfig",
+    "TransformerTrainConfig",
     "TrainLog",
     "TransformerCache",
     "TransformerConfig",

@@ -56,6 +56,27 @@ class HookPoint(nn.Module):
         self._handles.append((handle, is_permanent))
         return handle
 
+    @property
+    def fwd_hooks(self) -> list[torch.utils.hooks.RemovableHandle]:
+        """The handles of the hooks attached by :meth:`add_hook` and not yet removed (as TransformerLens's)."""
+        return [handle for handle, _ in self._handles]
+
+    def layer(self) -> int:
+        """The layer index ``L`` of a hook point named ``blocks.{L}....``, as in TransformerLens.
+
+        Raises:
+            ValueError: for a hook point outside the blocks (``hook_embed``, ``ln_final.hook_scale``...).
+
+        Examples:
+            >>> from mi_tutor.transformer import HookedTransformer, TransformerConfig
+            >>> HookedTransformer(TransformerConfig(n_layers=2)).hook_dict["blocks.1.attn.hook_z"].layer()
+            1
+        """
+        parts = self.name.split(".")
+        if len(parts) < 3 or parts[0] != "blocks" or not parts[1].isdigit():
+            raise ValueError(f"Hook point {self.name!r} is not in a block: layer() wants a name 'blocks.{{L}}....'")
+        return int(parts[1])
+
     def remove_handle(self, handle: torch.utils.hooks.RemovableHandle) -> None:
         """Remove one hook attached by :meth:`add_hook`."""
         handle.remove()

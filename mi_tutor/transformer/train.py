@@ -5,7 +5,7 @@ Examples:
     >>> model = HookedTransformer(TransformerConfig(n_layers=1, d_vocab=16, n_ctx=16))
     >>> data = SequenceConfig(d_vocab=16, n_ctx=16)
     >>> model, log = train_transformer(model, lambda n, s: induction_batch(n, data, s),
-    ...                                TrainConfig(steps=5, batch_size=4), progress=False)
+    ...                                TransformerTrainConfig(steps=5, batch_size=4), progress=False)
     >>> len(log.losses)
     5
 """
@@ -21,11 +21,11 @@ from tqdm.auto import tqdm
 from ..device import get_device, seed_everything
 from .model import HookedTransformer
 
-__all__ = ["TrainConfig", "TrainLog", "train_transformer", "adamw_with_warmup"]
+__all__ = ["TransformerTrainConfig", "TrainLog", "train_transformer", "adamw_with_warmup"]
 
 
 @dataclass
-class TrainConfig:
+class TransformerTrainConfig:
     """Settings of :func:`train_transformer`.
 
     Attributes:
@@ -89,7 +89,7 @@ def _snapshot(model: HookedTransformer, dtype: torch.dtype) -> dict[str, torch.T
 def train_transformer(
     model: HookedTransformer,
     make_batch: Callable[[int, int], torch.Tensor],
-    cfg: TrainConfig | None = None,
+    cfg: TransformerTrainConfig | None = None,
     progress: bool = True,
     device: torch.device | str | None = None,
 ) -> tuple[HookedTransformer, TrainLog]:
@@ -106,7 +106,7 @@ def train_transformer(
     Returns:
         ``(model, log)``: the trained model in eval mode and a :class:`TrainLog`.
     """
-    cfg = cfg or TrainConfig()
+    cfg = cfg or TransformerTrainConfig()
     seed_everything(cfg.seed)
     device = torch.device(device) if device is not None else get_device()
     model = model.to(device).train()

@@ -20,7 +20,7 @@ from .census import CensusRow, census_table, edge_units, family_census, plot_cen
 from .cka import center_gram, cka_from_grams, debiased_cka, gram_linear, gram_rbf, hsic, linear_cka, rbf_cka
 from .correspondence import (CorrespondenceMap, correspondence_map, identification_accuracy, identify_layers,
                              plot_correspondence)
-from .crossmodal import AlignmentResult, image_caption_alignment, shuffled_alignment
+from .crossmodal import AlignmentResult, image_caption_alignment, shuffled_knn_alignment
 from .knn import clamp_outliers, knn_indices, mutual_knn_alignment, mutual_knn_chance
 from .matching import Matching, match_units, semi_match, unit_correlation
 from .stitching import StitchConfig, StitchedNet, layer_output_size, stitch_accuracy, stitch_init_lstsq, train_stitch
@@ -34,5 +34,5 @@ __all__ = [
     "StitchConfig", "StitchedNet", "train_stitch", "stitch_accuracy", "stitch_init_lstsq", "layer_output_size",
     "CensusRow", "family_census", "census_table", "edge_units", "plot_census",
     "CAPTION_VOCAB", "describe", "scene_captions", "caption_tokens", "caption_features",
-    "AlignmentResult", "image_caption_alignment", "shuffled_alignment",
+    "AlignmentResult", "image_caption_alignment", "shuffled_knn_alignment",
 ]

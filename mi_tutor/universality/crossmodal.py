@@ -24,11 +24,11 @@ import torch
 
 from .knn import mutual_knn_alignment
 
-__all__ = ["AlignmentResult", "shuffled_alignment", "image_caption_alignment"]
+__all__ = ["AlignmentResult", "shuffled_knn_alignment", "image_caption_alignment"]
 
 
-def shuffled_alignment(X: torch.Tensor, Y: torch.Tensor, k: int = 10, n_shuffles: int = 5,
-                       seed: int = 0) -> torch.Tensor:
+def shuffled_knn_alignment(X: torch.Tensor, Y: torch.Tensor, k: int = 10, n_shuffles: int = 5,
+                           seed: int = 0) -> torch.Tensor:
     """Mutual-kNN scores ``[n_shuffles]`` of ``X`` against randomly re-paired rows of ``Y``."""
     g = torch.Generator().manual_seed(seed)
     return torch.tensor([mutual_knn_alignment(X, Y[torch.randperm(len(Y), generator=g).to(Y.device)], k)
@@ -76,7 +76,7 @@ def image_caption_alignment(image_features: Mapping[str, torch.Tensor], caption_
     """
     scores = {name: mutual_knn_alignment(f, caption_features, k) for name, f in image_features.items()}
     first = next(iter(image_features.values()))
-    shuffled = shuffled_alignment(first, caption_features, k, n_shuffles, seed)
+    shuffled = shuffled_knn_alignment(first, caption_features, k, n_shuffles, seed)
     n = caption_features.shape[0]
     return AlignmentResult(scores, float(shuffled.mean()), float(shuffled.std()) if n_shuffles > 1 else 0.0,
                            k / (n - 1))

@@ -11,11 +11,11 @@ from tqdm.auto import tqdm
 
 from ..device import get_device, seed_everything
 
-__all__ = ["TrainConfig", "train_classifier", "accuracy"]
+__all__ = ["ClassifierTrainConfig", "train_classifier", "classifier_accuracy"]
 
 
 @dataclass
-class TrainConfig:
+class ClassifierTrainConfig:
     """Settings of :func:`train_classifier`.
 
     Attributes:
@@ -36,7 +36,7 @@ class TrainConfig:
 def train_classifier(
     model: nn.Module,
     make_batch: Callable[[int, int], tuple[torch.Tensor, torch.Tensor]],
-    cfg: TrainConfig | None = None,
+    cfg: ClassifierTrainConfig | None = None,
     progress: bool = True,
 ) -> nn.Module:
     """Train ``model`` with cross-entropy on batches from ``make_batch(n, seed)``.
@@ -51,7 +51,7 @@ def train_classifier(
     Returns:
         The trained model (in eval mode, on the device it trained on).
     """
-    cfg = cfg or TrainConfig()
+    cfg = cfg or ClassifierTrainConfig()
     seed_everything(cfg.seed)
     device = get_device()
     model = model.to(device).train()
@@ -71,7 +71,7 @@ def train_classifier(
 
 
 @torch.no_grad()
-def accuracy(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, batch_size: int = 512) -> float:
+def classifier_accuracy(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, batch_size: int = 512) -> float:
     """Fraction of ``images`` ``[n, 3, H, W]`` whose argmax logit equals ``labels`` ``[n]``."""
     device = next(model.parameters()).device
     correct = 0

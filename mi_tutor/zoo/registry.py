@@ -4,6 +4,28 @@ Each entry couples an architecture (``build``) with a training recipe
 (``recipe``) that reproduces the shipped weights from a fixed seed. Entries
 live in the modules of ``mi_tutor.zoo.entries`` and register themselves with
 :func:`register`; weights live in ``mi_tutor/zoo/weights/<name>.pt``.
+
+Names, lower case with ``_`` between the parts, by family (``ZooEntry.family``):
+
+* ``vision``: ``{arch}_{world}_s{seed}`` (``plainnet_objects_s0``, ``vgg_objects_s2``,
+  ``convnet_shapes_s0``). The world part may instead name what else differs from the
+  plain recipe: a task (``plainnet_count_s0``), a training length (``plainnet_short_s0``:
+  a short retrain with weight snapshots) or a world variant (``vgg_wreck_s1``: the
+  arrangement world). A net with a planted unit says so in place of the seed
+  (``plainnet_objects_planted``). ``vision-pretrained``: the model's own name
+  (``googlenet_imagenet``).
+* ``transformer``: the task, then the size: ``{task}_{layers}l{heads}h`` (``ioi_2l1h``),
+  ``{task}_{layers}l`` (``facts_4l``), or a kind for a task of one model (``caption_lm``);
+  a model of no task names its architecture (``attn_only_2l``).
+* ``grokking``: transformers too, in a family of their own because they come with their
+  training run: ``grokking_p{modulus}`` plus what differs (``grokking_p53_wd0``: no
+  weight decay).
+* ``toy``: ``tms_{features}in{dims}`` or ``tms_{experiment}`` (``tms_phase_2in1``,
+  ``tms_privileged``).
+* ``symbiote``: ``symbiote_{host world}_{host}`` (``symbiote_objects_planted`` reads
+  ``plainnet_objects_planted``; ``symbiote_objects_random`` a random-init net).
+
+Whatever a name leaves out (seed, task, measured numbers) is in :func:`info`.
 """
 
 from __future__ import annotations
@@ -69,16 +91,17 @@ def _entry(name: str) -> ZooEntry:
     return _REGISTRY[name]
 
 
-def available() -> dict[str, str]:
-    """Name -> one-line description of every model in the zoo.
+def available(family: str | None = None) -> dict[str, str]:
+    """Name -> ``"[family] description"`` of every model in the zoo (or of one ``family``).
 
     Examples:
-        >>> "convnet_shapes_s0" in available()
-        True
+        >>> "convnet_shapes_s0" in available(), "convnet_shapes_s0" in available("transformer")
+        (True, False)
     """
     from . import entries  # noqa: F401
 
-    return {name: f"[{e.family}] {e.description}" for name, e in sorted(_REGISTRY.items())}
+    return {name: f"[{e.family}] {e.description}" for name, e in sorted(_REGISTRY.items())
+            if family is None or e.family == family}
 
 
 def info(name: str) -> dict:

@@ -13,7 +13,7 @@ import torch
 
 from mi_tutor.checks import CheckFailure
 from mi_tutor.checks import lesson01 as c1
-from mi_tutor.edits import ablation_effect, channel_importance, zero_channels
+from mi_tutor.patching import ablation_effect, channel_logit_drops, zero_channels
 from mi_tutor.hooks import list_layers, run_with_cache, run_with_hooks
 
 
@@ -81,7 +81,7 @@ def test_lesson01_accuracy_after_ablation():
 
 
 def test_lesson01_channel_importance():
-    c1.check_channel_importance(channel_importance)
+    c1.check_channel_importance(channel_logit_drops)
 
     def accuracy_based(model, images, labels, layer):  # a plausible but different measure
         n = run_with_cache(model, images, [layer])[1][layer].shape[1]

@@ -21,7 +21,7 @@ def _hook_scores(model, tokens, seq_len, score_fn):
     scores = torch.zeros(model.cfg.n_layers, model.cfg.n_heads, device=tokens.device)
 
     def hook(pattern, hook):
-        scores[int(hook.name.split(".")[1])] = score_fn(pattern, seq_len)
+        scores[hook.layer()] = score_fn(pattern, seq_len)
     with torch.no_grad():
         model.run_with_hooks(tokens, fwd_hooks=[(lambda n: n.endswith("hook_pattern"), hook)])
     return scores

@@ -16,7 +16,6 @@ import base64
 import json
 import os
 import shutil
-import threading
 import time
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -38,7 +37,7 @@ __all__ = ["SubmissionResult", "GradingRun", "grade_class", "diagnose_submission
            "POLICIES"]
 
 #: Bump when grading changes so that old records are regraded.
-GRADER_VERSION = "3"
+GRADER_VERSION = "4"
 #: The command-line flag that chooses to grade without a sandbox.
 UNSANDBOXED_FLAG = "--run-student-code-unsandboxed"
 #: What tamper evidence does to the gradebook (see :func:`grade_class`).
@@ -244,8 +243,9 @@ def grade_class(root: str | Path, assignment: str | None = None, jobs: int | Non
             unsandboxed (every process it starts still ends with its grading).
         progress: Show a tqdm progress bar.
         policy: What tamper evidence found while grading does in the gradebook: ``"zero"``
-            (default: every autograded cell of the submission scores 0, the reason is stored as
-            the comment of each answer cell, the submission is flagged for review) or ``"keep"``
+            (default: the autograded cells the evidence concerns score 0, see :mod:`.policy`; the
+            reason is stored as the comment of their answer cells, the submission is flagged for
+            review; static-scan findings never change a score) or ``"keep"``
             (scores stay, the submission is only flagged). :func:`restore_after_review` gives a
             zeroed submission its computed points back.
 
@@ -263,8 +263,6 @@ def grade_class(root: str | Path, assignment: str | None = None, jobs: int | Non
     if policy not in POLICIES:
         raise ValueError(f"policy must be one of {list(POLICIES)}, got {policy!r}")
     jobs = max(1, int(jobs or os.cpu_count() or 1))
-    if jobs < 1:
-        raise ValueError(f"jobs must be >= 1, got {jobs}")
     run = GradingRun([], jobs=jobs)
     ok, why = sandbox_available()
     if isolate is None:  # unsandboxed grading is the instructor's explicit choice, never a fallback
@@ -359,10 +357,12 @@ def records_hash(release: dict) -> str:
     return hashlib.sha256(json.dumps(release, sort_keys=True).encode()).hexdigest()[:16]
 
 
-def _policy_words(outcome: dict) -> str:
+def _policy_words(outcome: dict, zeroed: list[str] | None = None) -> str:
     if not outcome or not outcome.get("evidence"):
         return ""
-    return {"zero": "scored 0 by the tamper policy (restore with --restore-after-review)",
+    cells = f" ({', '.join(zeroed)})" if zeroed else ""
+    return {"zero": f"cells the evidence concerns scored 0 by the tamper policy{cells} (restore with "
+                    "--restore-after-review)",
             "keep": "score kept (policy keep): review it",
             "restored": "points restored after review"}.get(outcome.get("policy", ""), "")
 
@@ -377,7 +377,7 @@ def _finish(task: GradingTask, flags: list[str], checksum: str, out: dict, run: 
                          out.get("computed_comments", []), task.policy)
     result = SubmissionResult(task.student, task.assignment, bool(out["success"]), problems=problems, flags=flags,
                               seconds=float(out.get("seconds", 0.0)), evidence=evidence,
-                              policy=_policy_words(outcome))
+                              policy=_policy_words(outcome, sorted(out.get("untrusted") or {})))
     store.scores([result])
     records.save_record(store.db, task.student, task.assignment, checksum, result.status, result.score,
                         result.max_score, problems, flags)
@@ -483,6 +483,3 @@ def restore_after_review(root: str | Path, assignment: str, student: str) -> Sub
     if (root / "autograded" / student / assignment).exists():
         api.generate_feedback(assignment, student, force=True)
     return result
-
-
-_ = threading  # the pool's threads only run subprocesses; all writes happen here, in one thread

@@ -10,14 +10,17 @@ the sandbox, and drives the student's kernel:
    snapshot of what the tests rely on before any student code runs;
 3. the notebook's cells run in order, except that each hidden-test cell only
    records (:func:`.harness.keep`) what its tests will use: its code is not sent;
+   after each autograded test cell an audit (one grader cell) tells whether the
+   kernel is still intact there (:class:`.policy.Ledger` keeps the last such point);
 4. after the last cell, when every output the student will see exists, the hidden
    phase: canary cells (is what the kernel runs what it was sent?), the integrity
    audit, every hidden test, the audit again, and the known-answer self-test of
    each check. Outputs of this phase are dropped; a hidden cell's outputs are
    rebuilt here from its verdict: nothing, or one error with the check's message.
 
-What the phase found (tamper evidence) is written to the report file named in the
-plan, for the grading process to apply the course's policy.
+What the audits and the phase found (tamper evidence), and which autograded cells it
+concerns (:mod:`.policy`), is written to the report file named in the plan, for the
+grading process to apply the course's policy.
 """
 
 from __future__ import annotations
@@ -33,6 +36,8 @@ from nbclient.exceptions import DeadKernelError
 from nbclient.client import NotebookClient
 from nbformat.v4 import new_code_cell, new_output
 from nbgrader.preprocessors import Execute
+
+from .policy import Ledger, answer_cells
 
 __all__ = ["GradingExecute", "grading_plan", "is_hidden_cell", "PLAN_ENV"]
 
@@ -179,6 +184,15 @@ class GradingExecute(Execute):
         said = self._said(self._grader_cell(f"{_H}.{call}"), kind)
         return said[-1] if said else None
 
+    def _checkpoint(self, where: str) -> list[str]:
+        """Audit the kernel between two cells (cheap: one grader cell); return the evidence found."""
+        sent = f"{where} #{secrets.token_hex(4)}"
+        audit = self._call("audit", f"audit({sent!r})")
+        if audit is None or audit.get("where") != sent:
+            return [f"{where}: the grader's integrity check did not come back as sent (an input or AST "
+                    "transformer, or a replaced stdout?)"]
+        return list(audit["evidence"])
+
     def _canaries(self, where: str) -> list[str]:
         nonce = self._plan["nonce"]
         a, b = random.randint(1000, 9999), random.randint(1000, 9999)
@@ -206,6 +220,7 @@ class GradingExecute(Execute):
         self._check_assign_resources(resources)
         self.resources.setdefault("metadata", {})["path"] = plan["cwd"]  # an empty folder, not the notebook's
         report: dict = {"evidence": [], "hidden": {}, "hidden_phase": "not reached"}
+        ledger = Ledger(answer_cells(self.nb.cells))  # where evidence was found: which cells it concerns
         try:
             with self.setup_kernel():
                 info_msg = self.wait_for_reply(self.kc.kernel_info())
@@ -227,8 +242,17 @@ class GradingExecute(Execute):
                         self._grader_cell(f"{_H}.keep({_meta(cell).get('grade_id')!r}, {names!r})")
                         continue
                     self.preprocess_cell(cell, resources, index)
-                self._hidden_phase(hidden, plan, report)
+                    gid = _meta(cell).get("grade_id")
+                    if gid in ledger.answer_of:  # an autograded test: is the kernel still intact after it?
+                        ledger.graded(gid)
+                        if not ledger.compromised:
+                            found = self._checkpoint(f"after {gid}")
+                            ledger.checkpoint(found)
+                            report["evidence"] += found
+                self._hidden_phase(hidden, plan, report, ledger)
         finally:
+            report["untrusted"] = ledger.untrusted()
+            report["answer_of"] = ledger.answer_of
             Path(plan["report"]).write_text(json.dumps(report))
         return self._finish()
 
@@ -236,14 +260,16 @@ class GradingExecute(Execute):
         self.set_widgets_metadata()
         return self.nb, self.resources
 
-    def _hidden_phase(self, hidden: list[int], plan: dict, report: dict) -> None:
+    def _hidden_phase(self, hidden: list[int], plan: dict, report: dict, ledger: Ledger) -> None:
         ev = report["evidence"]
         report["hidden_phase"] = "started"
         self._hidden_running = True
         try:
-            ev += self._canaries("after the notebook")
+            found = self._canaries("after the notebook")
             audit = self._call("audit", "audit('after the notebook')")
-            ev += audit["evidence"] if audit else ["the grader's integrity check printed nothing (stdout replaced?)"]
+            found += audit["evidence"] if audit else ["the grader's integrity check printed nothing (stdout replaced?)"]
+            ledger.checkpoint(found)
+            ev += found
             for index in hidden:
                 cell = self.nb.cells[index]
                 gid = _meta(cell).get("grade_id")
@@ -253,15 +279,18 @@ class GradingExecute(Execute):
                                "message": "the hidden test gave no verdict (it timed out, or the kernel's output "
                                           "was tampered with)"}
                 report["hidden"][gid] = verdict
+                ledger.graded(gid)
             audit = self._call("audit", "audit('after the hidden tests')")
-            ev += audit["evidence"] if audit else ["the grader's integrity check printed nothing (stdout replaced?)"]
+            found = audit["evidence"] if audit else ["the grader's integrity check printed nothing (stdout replaced?)"]
             st = self._call("selftest", f"selftest({plan['setup_imports']!r}, {plan['references']!r}, "
                                         f"{plan['selftest']!r})")
             if st is None:
-                ev.append("the known-answer self-test of the checks printed nothing (stdout replaced?)")
+                found.append("the known-answer self-test of the checks printed nothing (stdout replaced?)")
             else:
-                ev += st["evidence_during_hidden"] + st["evidence"]
-            ev += self._canaries("after the hidden tests")
+                found += st["evidence_during_hidden"] + st["evidence"]
+            found += self._canaries("after the hidden tests")
+            ledger.checkpoint(found)
+            ev += found
             report["hidden_phase"] = "done"
         except DeadKernelError:
             report["hidden_phase"] = "kernel died"

@@ -14,7 +14,7 @@ It flags, with the reason in words:
 * the outside world: ``subprocess``, ``os.system``, sockets, files (``open``), strings naming
   the gradebook or ``source/``;
 * delegation: using the package's reference implementation of an exercise (the functions
-  the lesson's checks compare against, e.g. ``mi_tutor.edits.channel_importance``).
+  the lesson's checks compare against, e.g. ``mi_tutor.patching.channel_logit_drops``).
 
 Whatever the instructor's own solution of a cell uses is allowed in that cell,
 so the reference solutions are never flagged (a test checks every lesson).
@@ -23,7 +23,6 @@ so the reference solutions are never flagged (a test checks every lesson).
 from __future__ import annotations
 
 import ast
-import builtins
 import importlib
 from collections.abc import Iterable
 
@@ -76,8 +75,8 @@ def reference_names(checks_module: str) -> dict[str, str]:
 
     Examples:
         >>> refs = reference_names("mi_tutor.checks.lesson01")
-        >>> refs["channel_importance"], "ConvNet" in refs
-        ('mi_tutor.edits', False)
+        >>> refs["channel_logit_drops"], "ConvNet" in refs
+        ('mi_tutor.patching.channels', False)
     """
     module = importlib.import_module(checks_module)
     tree = ast.parse(open(module.__file__, encoding="utf-8").read())
@@ -349,7 +348,3 @@ def _safe_refs(module: str) -> dict[str, str]:
 def _src(cell) -> str:
     s = cell.get("source", "")
     return "".join(s) if isinstance(s, list) else s
-
-
-def _unused() -> None:  # keep flake8 quiet about builtins import used for docs
-    _ = builtins

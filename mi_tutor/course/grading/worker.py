@@ -27,9 +27,12 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-__all__ = ["GradingTask", "run_task", "grade_scratch_course", "kill_all", "apply_tamper_policy", "TAMPER_COMMENT"]
+from .policy import tamper_comment
+
+__all__ = ["GradingTask", "run_task", "grade_scratch_course", "kill_all", "apply_tamper_policy"]
 
 _LIVE: set[subprocess.Popen] = set()
+_FORKED: set[int] = set()  # grading processes forked by the warm starter (pids; process groups)
 _LOCK = threading.Lock()
 
 
@@ -38,6 +41,8 @@ def kill_all() -> None:
     with _LOCK:
         for proc in list(_LIVE):
             _kill_group(proc)
+        for pid in list(_FORKED):
+            _signal_group(pid, signal.SIGKILL)
 
 _TIMEOUT = re.compile(r"timed out|CellTimeoutError|Timeout waiting", re.I)
 _DEAD = re.compile(r"DeadKernelError|Kernel died|kernel died", re.I)
@@ -59,9 +64,9 @@ class GradingTask:
         feedback: Also write the feedback HTML.
         timestamp: ``timestamp.txt`` of the submission, if any.
         plan: :func:`~.executor.grading_plan` of the instructor's notebook (the grader's cells).
-        policy: What tamper evidence does to the gradebook: ``"zero"`` (every autograded cell
-            scores 0, the reason is the comment of each answer cell) or ``"keep"`` (scores stay;
-            the submission is only flagged).
+        policy: What tamper evidence does to the gradebook: ``"zero"`` (the autograded cells it
+            concerns score 0, see :mod:`.policy`; the reason is the comment of their answer cells)
+            or ``"keep"`` (scores stay; the submission is only flagged).
     """
 
     student: str
@@ -92,6 +97,7 @@ class Outcome:
     computed_comments: list[dict] = field(default_factory=list)  # and the comments
     hidden: dict = field(default_factory=dict)  # grade_id -> verdict of its hidden tests
     runtime_files: list[str] = field(default_factory=list)  # what the kernel's runtime folder held
+    untrusted: dict = field(default_factory=dict)  # grade id -> evidence: the cells the policy zeroes
 
 
 def _write_scratch(task: GradingTask, scratch: Path) -> Path:
@@ -117,8 +123,9 @@ def _write_scratch(task: GradingTask, scratch: Path) -> Path:
 def run_task(task: GradingTask) -> dict:
     """Grade one submission in a fresh scratch folder; return the outcome as plain data.
 
-    The grading process is killed (with its sandboxed kernel) after
-    ``limits["submission_timeout"]`` seconds; that is reported as a problem.
+    The grading process is forked from a warm starter (:mod:`.warm`) or started cold, and is
+    killed (with its sandboxed kernel) after ``limits["submission_timeout"]`` seconds; that is
+    reported as a problem.
     """
     start = time.perf_counter()
     limit = int(task.limits["submission_timeout"])
@@ -128,40 +135,116 @@ def run_task(task: GradingTask) -> dict:
         env = dict(os.environ, **_thread_env(task.threads), JUPYTER_RUNTIME_DIR=str(scratch / "runtime"),
                    TMPDIR=str(scratch / "runtime"),  # connection files go there: the kernel must read them
                    PYTHONDONTWRITEBYTECODE="1")
-        proc = subprocess.Popen([sys.executable, "-m", "mi_tutor.course.grading.worker", str(scratch)],
-                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env,
-                                start_new_session=True, preexec_fn=_die_with_parent)
-        with _LOCK:
-            _LIVE.add(proc)
-        try:
-            log, _ = proc.communicate(timeout=limit + 30)
-        except subprocess.TimeoutExpired:
-            proc.terminate()  # the grading process ends what the submission started, then itself
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                pass
-            _kill_group(proc)
-            log, _ = proc.communicate()
+        pid = _warm_fork(scratch, env)
+        if pid is not None:
+            log, timed_out, status = _wait_forked(pid, scratch, limit + 30)
+        else:
+            log, timed_out, status = _run_cold(scratch, env, limit + 30)
+        if timed_out:
             out = Outcome(False, [f"hit the submission timeout of {limit} s (an infinite loop that ignores "
                                   "interrupts?): killed, graded 0"])
-            out.log_tail = (log or b"").decode(errors="replace")[-4000:]
+            out.log_tail = log[-4000:]
             out.seconds = time.perf_counter() - start
             return asdict(out)
-        except BaseException:
-            _kill_group(proc)
-            raise
-        finally:
-            with _LOCK:
-                _LIVE.discard(proc)
         result = scratch / "outcome.json"
         if result.exists():
             data = json.loads(result.read_text())
         else:
-            data = asdict(Outcome(False, [f"the grading process died (exit status {proc.returncode})"]))
-        data["log_tail"] = (data.get("log_tail") or "") + (log or b"").decode(errors="replace")[-4000:]
+            data = asdict(Outcome(False, [f"the grading process died (exit status {status})"]))
+        data["log_tail"] = (data.get("log_tail") or "") + log[-4000:]
         data["seconds"] = time.perf_counter() - start
         return data
+
+
+_STARTER = None
+
+
+def _warm_fork(scratch: Path, env: dict[str, str]) -> int | None:
+    global _STARTER
+    from .warm import WarmStarter, warm_enabled
+
+    if not warm_enabled():
+        return None
+    with _LOCK:
+        if _STARTER is None:
+            _STARTER = WarmStarter()
+    pid = _STARTER.fork(scratch, env)
+    if pid is not None:
+        with _LOCK:
+            _FORKED.add(pid)
+    return pid
+
+
+def _wait_forked(pid: int, scratch: Path, timeout: float) -> tuple[str, bool, int | None]:
+    """Wait for a forked grading process (not our child: the warm starter reaps it and writes exit.json)."""
+    done, deadline, timed_out = scratch / "exit.json", time.monotonic() + timeout, False
+    try:
+        while not done.exists():
+            if time.monotonic() > deadline:
+                timed_out = True
+                _signal_group(pid, signal.SIGTERM)  # the grading process ends what the submission started
+                end = time.monotonic() + 10
+                while not done.exists() and time.monotonic() < end:
+                    time.sleep(0.1)
+                _signal_group(pid, signal.SIGKILL)
+                break
+            if not _alive(pid):  # gone without exit.json (its starter died): read what it left
+                time.sleep(0.5)
+                break
+            time.sleep(0.1)
+    except BaseException:
+        _signal_group(pid, signal.SIGKILL)
+        raise
+    finally:
+        with _LOCK:
+            _FORKED.discard(pid)
+    log = scratch / "log.txt"
+    text = log.read_bytes().decode(errors="replace") if log.exists() else ""
+    status = json.loads(done.read_text())["status"] if done.exists() else None
+    return text, timed_out, status
+
+
+def _run_cold(scratch: Path, env: dict[str, str], timeout: float) -> tuple[str, bool, int | None]:
+    proc = subprocess.Popen([sys.executable, "-m", "mi_tutor.course.grading.worker", str(scratch)],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env,
+                            start_new_session=True, preexec_fn=_die_with_parent)
+    with _LOCK:
+        _LIVE.add(proc)
+    try:
+        log, _ = proc.communicate(timeout=timeout)
+        return (log or b"").decode(errors="replace"), False, proc.returncode
+    except subprocess.TimeoutExpired:
+        proc.terminate()  # the grading process ends what the submission started, then itself
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            pass
+        _kill_group(proc)
+        log, _ = proc.communicate()
+        return (log or b"").decode(errors="replace"), True, proc.returncode
+    except BaseException:
+        _kill_group(proc)
+        raise
+    finally:
+        with _LOCK:
+            _LIVE.discard(proc)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # pragma: no cover - a reused pid of another user
+        return True
+    return True
+
+
+def _signal_group(pid: int, sig: int) -> None:
+    try:
+        os.killpg(pid, sig)
+    except (ProcessLookupError, PermissionError):
+        pass
 
 
 def _thread_env(threads: int) -> dict[str, str]:
@@ -262,8 +345,9 @@ def grade_scratch_course(scratch: Path) -> Outcome:
         with Gradebook(cfg.CourseDirectory.db_url) as gb:
             out.computed = _grades(gb, assignment, student)
             out.computed_comments = _comments(gb, assignment, student)
-            if out.evidence and task.get("policy", "zero") == "zero":
-                apply_tamper_policy(gb, assignment, student, out.evidence)
+            out.untrusted = dict(report.get("untrusted", {}))
+            if out.untrusted and task.get("policy", "zero") == "zero":
+                apply_tamper_policy(gb, assignment, student, out.untrusted, report.get("answer_of", {}))
     if out.success and task["feedback"]:
         api.generate_feedback(assignment, student, force=True)
     with Gradebook(cfg.CourseDirectory.db_url) as gb:
@@ -297,22 +381,32 @@ def _comments(gb, assignment: str, student: str) -> list[dict]:
             for c in nb.comments]
 
 
-#: The comment nbgrader shows on each answer cell of a submission scored 0 for tampering.
-TAMPER_COMMENT = ("Scored 0 by the course's grading policy: the grader found evidence of tampering while grading "
-                  "({reasons}). The submission is listed for the instructor's review.")
+def apply_tamper_policy(gb, assignment: str, student: str, untrusted: dict[str, list[str]],
+                        answer_of: dict[str, str]) -> None:
+    """Score 0 the autograded cells tamper evidence concerns (see :mod:`.policy`); say why on their answer cells.
 
-
-def apply_tamper_policy(gb, assignment: str, student: str, evidence: list[str]) -> None:
-    """Score every autograded cell 0 and give every answer cell the reason as its comment (nbgrader shows it)."""
+    Args:
+        gb: The scratch gradebook (open).
+        untrusted: ``{grade id of a test cell: [evidence]}``, :meth:`.policy.Ledger.untrusted`.
+        answer_of: ``{grade id of a test cell: grade id of its answer cell}``, :func:`.policy.answer_cells`.
+    """
     sub = gb.find_submission(assignment, student)
-    reasons = "; ".join(evidence)[:1500]
+    by_answer: dict[str, tuple[list[str], list[str]]] = {}
+    for test, reasons in untrusted.items():
+        tests, why = by_answer.setdefault(answer_of.get(test, ""), ([], []))
+        tests.append(test)
+        why.extend(reasons)
     for nb in sub.notebooks:
         for g in nb.grades:
-            if g.auto_score is not None:
-                g.auto_score = 0.0
-            g.needs_manual_grade = True
+            if g.name in untrusted:
+                if g.auto_score is not None:
+                    g.auto_score = 0.0
+                g.needs_manual_grade = True
         for c in nb.comments:
-            c.auto_comment = TAMPER_COMMENT.format(reasons=reasons)
+            tests, why = by_answer.get(c.name, ([], []))
+            orphans, orphan_why = by_answer.get("", ([], []))  # tests above every answer cell
+            if tests or orphans:
+                c.auto_comment = tamper_comment(tests + orphans, why + orphan_why)
         nb.flagged = True
     gb.db.commit()
 
@@ -375,6 +469,7 @@ def end_descendants(rounds: int = 20) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:  # pragma: no cover - run as a process by run_task
+    """The grading process of one scratch folder (started cold with ``python -m``, or forked warm)."""
     scratch = Path((argv or sys.argv[1:])[0])
     become_subreaper()
     signal.signal(signal.SIGTERM, lambda *_: (end_descendants(), os._exit(143)))

@@ -28,7 +28,7 @@ from torch import nn
 
 from ...transformer.config import TransformerConfig
 from ...transformer.model import HookedTransformer
-from ...transformer.train import TrainConfig, train_transformer
+from ...transformer.train import TransformerTrainConfig, train_transformer
 from ..registry import ZooEntry, register
 
 __all__ = ["CAPTION_N_CTX", "caption_lm_config", "CAPTION_TRAIN", "POOL_SEEDS", "caption_pool", "VisionShortConfig",
@@ -37,7 +37,7 @@ __all__ = ["CAPTION_N_CTX", "caption_lm_config", "CAPTION_TRAIN", "POOL_SEEDS", 
 CAPTION_N_CTX = 32
 #: Seeds of the 512-scene batches whose captions form the training pool (4,096 scenes).
 POOL_SEEDS: tuple[int, ...] = tuple(range(500, 508))
-CAPTION_TRAIN = TrainConfig(steps=1000, batch_size=64, lr=3e-3, warmup=100, weight_decay=0.01, seed=0)
+CAPTION_TRAIN = TransformerTrainConfig(steps=1000, batch_size=64, lr=3e-3, warmup=100, weight_decay=0.01, seed=0)
 #: Measured when the shipped weights were trained (see the ``info`` of the entry).
 MEASURED: dict = {"train_s": 313, "heldout_loss": 0.289,
                   "measured_on": "shared 2-core CPU, load 8.7, 1 thread; loss on 512 captions of render_objects seed 10**6"}
@@ -139,7 +139,7 @@ def _train_vision_short(seed: int, progress: bool = True) -> nn.Module:
     from ...device import seed_everything
     from ...vision.architectures import build_zoo_net
     from ...vision.objects import render_objects
-    from ...vision.train import accuracy
+    from ...vision.train import classifier_accuracy
     from ..registry import weights_path
 
     cfg = VisionShortConfig(**{**VISION_SHORT.__dict__, "seed": seed})
@@ -158,7 +158,7 @@ def _train_vision_short(seed: int, progress: bool = True) -> nn.Module:
         snaps.append({k: v.detach().clone().half() if v.is_floating_point() else v.detach().clone()
                       for k, v in model.state_dict().items()})
         model.eval()
-        accs.append(accuracy(model, held.images, held.labels))
+        accs.append(classifier_accuracy(model, held.images, held.labels))
         model.train()
 
     if 0 in cfg.checkpoint_steps:

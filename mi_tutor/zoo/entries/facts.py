@@ -32,13 +32,13 @@ import torch
 from ...tasks.facts import corpus_batch, facts_world
 from ...tasks.facts_train import facts_model_config, fact_accuracy, train_facts
 from ...transformer.model import HookedTransformer
-from ...transformer.train import TrainConfig
+from ...transformer.train import TransformerTrainConfig
 from ..registry import ZooEntry, register, weights_path
 
 __all__ = ["FACTS_TRAIN", "EARLY_STEP", "COVARIANCE_SEQUENCES", "load_extras"]
 
 #: The shipped recipe (snapshots every 50 steps are scored; one early snapshot ships).
-FACTS_TRAIN = TrainConfig(steps=800, batch_size=128, lr=1e-3, warmup=50, seed=0,
+FACTS_TRAIN = TransformerTrainConfig(steps=800, batch_size=128, lr=1e-3, warmup=50, seed=0,
                           checkpoint_steps=tuple(range(50, 801, 50)))
 #: The early snapshot that ships for DoLa.
 EARLY_STEP = 150

@@ -22,7 +22,7 @@ What worked (measured on 1000 mixed prompts; one loaded CPU thread):
 
 from __future__ import annotations
 
-from ...tasks.train import IOITrainConfig, ioi_model_config, train_ioi
+from ...tasks.ioi_train import IOITrainConfig, ioi_model_config, train_ioi
 from ...transformer.model import HookedTransformer
 from ..registry import ZooEntry, register
 

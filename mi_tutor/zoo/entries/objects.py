@@ -1,4 +1,4 @@
-"""Object-world CNNs (issue 9): plain, ResNet-style and VGG-style nets trained to name objects.
+"""Object-world CNNs (lessons 2-4, 7): plain, ResNet-style and VGG-style nets trained to name objects.
 
 Task: 9-way classification of object-world scenes (:mod:`mi_tutor.vision.objects`):
 which kind of object (car, cart, head, clock, sign, house, ladder, fence,
@@ -25,7 +25,7 @@ from __future__ import annotations
 from ...device import seed_everything
 from ...vision.architectures import ZooNetConfig, build_zoo_net
 from ...vision.objects import OBJECT_KINDS, ObjectWorldConfig, object_names, render_objects
-from ...vision.train import TrainConfig, train_classifier
+from ...vision.train import ClassifierTrainConfig, train_classifier
 from ..registry import ZooEntry, register
 
 __all__ = ["OBJECT_WORLD", "COUNT_WORLD", "WRECK_WORLD", "OBJECT_MODELS", "ARRANGEMENT_MODELS",
@@ -330,7 +330,7 @@ def count_batch(n: int, seed: int):
 
 def _recipe(arch: str, seed: int, task: str):
     def recipe(progress: bool = True):
-        cfg = TrainConfig(steps=OBJECT_STEPS[arch], batch_size=64, lr=3e-3, weight_decay=1e-4, seed=seed)
+        cfg = ClassifierTrainConfig(steps=OBJECT_STEPS[arch], batch_size=64, lr=3e-3, weight_decay=1e-4, seed=seed)
         make = object_batch if task == "object" else count_batch
         seed_everything(seed)  # the initial weights follow the seed too
         return train_classifier(build_zoo_net(arch, object_net_config(arch, task)), make, cfg, progress)
@@ -365,7 +365,7 @@ _register("plainnet", 0, "count")
 
 
 # --------------------------------------------------------------------------------------------
-# The arrangement world (issue 9, item 4): the car composition circuit. In the default world no net
+# The arrangement world: the car composition circuit of lesson 4. In the default world no net
 # grows it (site/api/vision_findings.md); with larger objects and the upside-down car as a tenth kind,
 # the car unit of one VGG seed of three takes wheel weight below and window weight above.
 # --------------------------------------------------------------------------------------------
@@ -405,7 +405,7 @@ def _register_arrangement(arch: str, seed: int) -> None:
     cfg = ZooNetConfig(channels=OBJECT_CHANNELS[arch], n_classes=len(WRECK_WORLD.kinds))
 
     def recipe(progress: bool = True):
-        tc = TrainConfig(steps=OBJECT_STEPS[arch], batch_size=64, lr=3e-3, weight_decay=1e-4, seed=seed)
+        tc = ClassifierTrainConfig(steps=OBJECT_STEPS[arch], batch_size=64, lr=3e-3, weight_decay=1e-4, seed=seed)
         seed_everything(seed)
         return train_classifier(build_zoo_net(arch, cfg), wreck_batch, tc, progress)
 

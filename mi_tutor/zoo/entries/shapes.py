@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ...vision.models import ConvNet, ConvNetConfig
-from ...vision.train import TrainConfig, train_classifier
+from ...vision.train import ClassifierTrainConfig, train_classifier
 from ...vision.world import WorldConfig, render_shapes
 from ..registry import ZooEntry, register
 
@@ -18,7 +18,8 @@ def _shape_batch(n: int, seed: int):
 def _recipe(seed: int):
     def recipe(progress: bool = True):
         cfg = ConvNetConfig(n_classes=len(SHAPES_WORLD.kinds))
-        return train_classifier(ConvNet(cfg), _shape_batch, TrainConfig(steps=4000, lr=3e-3, seed=seed), progress)
+        train_cfg = ClassifierTrainConfig(steps=4000, lr=3e-3, seed=seed)
+        return train_classifier(ConvNet(cfg), _shape_batch, train_cfg, progress)
     return recipe
 
 

@@ -1,6 +1,6 @@
 """Lesson 12's hosts and symbiotes: a host with a planted wheel channel, and symbiotes that read it.
 
-``plainnet_objects_planted`` is the object-world plain net of issue 9 (same
+``plainnet_objects_planted`` is the object-world plain net of lessons 2-4 (same
 architecture, world and task as ``plainnet_objects_s*``) trained with one extra
 loss: channel ``PLANT.channel`` of ``PLANT.layer`` must segment the wheels
 (``part:wheel``; wheels occur only on cars, and the cart differs from the car only

@@ -11,13 +11,13 @@ from ...transformer.checkpoints import save_checkpoints
 from ...transformer.config import TransformerConfig
 from ...transformer.data import SequenceConfig, induction_batch
 from ...transformer.model import HookedTransformer
-from ...transformer.train import TrainConfig, train_transformer
+from ...transformer.train import TransformerTrainConfig, train_transformer
 from ..registry import ZooEntry, register
 
 #: The training stream: uniform random tokens in which two random spans are repeated later.
 INDUCTION_DATA = SequenceConfig(d_vocab=64, n_ctx=64, min_repeat=4, max_repeat=24, n_repeats=2, bigram_temperature=0.0)
 #: Steps, batch and learning rate of the recipe; a snapshot every 50 steps.
-INDUCTION_TRAIN = TrainConfig(steps=1000, batch_size=64, lr=1e-2, warmup=100, weight_decay=0.01, seed=0,
+INDUCTION_TRAIN = TransformerTrainConfig(steps=1000, batch_size=64, lr=1e-2, warmup=100, weight_decay=0.01, seed=0,
                               checkpoint_steps=tuple(range(0, 1001, 50)))
 
 

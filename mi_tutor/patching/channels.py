@@ -1,4 +1,4 @@
-"""Editing activations in a forward pass, and measuring what the output loses.
+"""Channel interventions: zero or scale channels of a layer, and measure what the output loses.
 
 These are the interventions of lesson 1, on any network whose hooked module
 outputs ``[batch, channels, ...]``: zero or scale channels with a hook, then
@@ -20,10 +20,10 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from .hooks import HookContext, HookFn, get_module, run_with_cache, run_with_hooks
-from .validation import check_tensor
+from ..hooks import HookContext, HookFn, get_module, run_with_cache, run_with_hooks
+from ..validation import check_tensor
 
-__all__ = ["zero_channels", "scale_channels", "ablation_effect", "channel_importance", "scale_sweep"]
+__all__ = ["zero_channels", "scale_channels", "ablation_effect", "channel_logit_drops", "scale_sweep"]
 
 
 def _channel_list(channels: int | Sequence[int]) -> list[int]:
@@ -100,8 +100,10 @@ def ablation_effect(model: nn.Module, images: torch.Tensor, labels: torch.Tensor
 
 
 @torch.no_grad()
-def channel_importance(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, layer: str) -> torch.Tensor:
+def channel_logit_drops(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, layer: str) -> torch.Tensor:
     """Mean drop of the correct-class logit when each channel of ``layer`` is zeroed alone.
+
+    This is lesson 1's channel importance (its Exercise 1.5 writes it as ``channel_importance``).
 
     Returns:
         ``[channels]`` on the device of ``images``.
