@@ -28,7 +28,7 @@ from ..features.dissection import QUANTILE, dissect
 from ..features.probes import train_linear_probe
 from ..validation import check_tensor
 from .data import ConceptData, check_concept
-from .reading import check_layer, layer_activations, pool
+from .reading import check_layer
 
 __all__ = ["Net2Vec", "net2vec", "concept_activation_vector", "layer_gradients", "directional_derivatives", "tcav_score",
            "random_tcav_scores"]
@@ -64,7 +64,7 @@ def net2vec(host: nn.Module, layer: str, data: ConceptData, concept: str, steps:
     """
     check_layer(host, layer)
     check_concept(concept, data.masks)
-    acts = layer_activations(host, data.images, [layer])[layer].cpu()            # [n, C, h, w]
+    acts = H.collect(host, data.images, [layer])[layer].cpu()                    # [n, C, h, w]
     mask = data.masks[concept].cpu()
     target = F.adaptive_avg_pool2d(mask[:, None].float(), acts.shape[-2:])[:, 0]  # [n, h, w]
     mean, std = acts.mean((0, 2, 3)), acts.std((0, 2, 3)).clamp_min(1e-6)
@@ -146,8 +146,9 @@ def tcav_score(host: nn.Module, layer: str, images: torch.Tensor, class_idx: int
 def random_tcav_scores(host: nn.Module, layer: str, data: ConceptData, concept: str, class_idx: int,
                        n: int = 10, seed: int = 0) -> list[float]:
     """TCAV scores of ``n`` CAVs trained on random splits of the images *without* ``concept`` (the null)."""
+    check_layer(host, layer)
     check_concept(concept, data.masks)
-    acts = pool(layer_activations(host, data.images, [layer])[layer])
+    acts = H.collect(host, data.images, [layer], pool="mean")[layer]
     off = acts[~data.has(concept)]
     images = data.images[data.labels == class_idx]
     g = torch.Generator().manual_seed(seed)
