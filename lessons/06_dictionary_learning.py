@@ -45,7 +45,7 @@ device = setup_lesson(seed=0)
 import matplotlib.pyplot as plt
 import torch
 
-from mi_tutor import zoo
+from mi_tutor import hooks, zoo
 from mi_tutor import dictionary as dl
 from mi_tutor import superposition as sp
 from mi_tutor.checks import lesson06 as checks
@@ -323,7 +323,7 @@ checks.check_fraction_variance_explained(fraction_variance_explained)
 # %% nbgrader={"grade": false, "grade_id": "fig6_cnn_sae", "locked": true, "schema_version": 3, "solution": false}
 cnn = zoo.load("convnet_shapes_s0", device=device)
 world = render_shapes(6000, seed=100)
-acts = dl.collect_activations(cnn, world.images, "head.0")           # [6000, 64]
+acts = hooks.collect(cnn, world.images, ["head.0"], pool="mean")["head.0"]   # [6000, 64]
 concepts, concept_names = dl.concept_matrix(world)                  # [6000, 10]: 4 shapes + 6 colours
 train_acts, test_acts, test_concepts = acts[:4000], acts[4000:], concepts[4000:]
 scale = (train_acts.norm(dim=-1).mean() / train_acts.shape[1] ** 0.5).item()   # unit RMS per channel

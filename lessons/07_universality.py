@@ -63,6 +63,7 @@ import matplotlib.pyplot as plt
 import torch
 from torch import nn
 
+from mi_tutor import hooks
 from mi_tutor import universality as un
 from mi_tutor import zoo
 from mi_tutor.checks import lesson07 as checks
@@ -99,7 +100,7 @@ images, labels = scenes.images, scenes.labels
 nets = {name: zoo.load(name, device=device) for name in SEED_NETS + list(ARCH_NETS.values()) + [COUNT_NET]}
 torch.manual_seed(0)
 random_nets = {f"{a}_random": zoo.build(name).to(device).eval() for a, name in ARCH_NETS.items()}  # untrained
-feats = {name: un.layer_features(net, images, LAYERS) for name, net in {**nets, **random_nets}.items()}
+feats = {name: hooks.collect(net, images, LAYERS, pool="mean") for name, net in {**nets, **random_nets}.items()}
 with torch.no_grad():
     own = {n: float((nets[n](images.to(device)).argmax(-1).cpu() == labels).float().mean()) for n in nets if n != COUNT_NET}
 for name in nets:
@@ -327,7 +328,7 @@ fig.tight_layout()
 same_arch_maps = [cmap_of(a, b) for a in SEED_NETS for b in SEED_NETS if a != b]
 identification = un.identification_accuracy(same_arch_maps)
 cross_maps = [cmap_of(a, b) for a in ARCH_NETS.values() for b in ARCH_NETS.values() if a != b]
-pooled = {name: un.layer_features(nets[name], images, LAYERS, pool=2) for name in (S0, S1)}
+pooled = {name: hooks.collect(nets[name], images, LAYERS, pool=2) for name in (S0, S1)}
 cca_map = cmap_of(S0, S1, lambda X, Y: un.cca(X, Y), pooled[S0], pooled[S1])
 print(f"layer identification across seeds (linear CKA): {identification:.0%} of {4 * len(same_arch_maps)} cases; "
       f"across architectures: {un.identification_accuracy(cross_maps):.0%}")
@@ -620,7 +621,7 @@ shuffled = torch.tensor([mutual_knn(feats[S0][last], text[torch.randperm(len(tex
 shuf_mean, shuf_std = float(shuffled.mean()), float(shuffled.std())
 run = zoo.snapshots("plainnet_short_s0", device=device)
 steps, accs, snapshots = run.steps, run.curves["accuracy"], run.models
-along = [mutual_knn(un.layer_features(m, images, [last])[last], text) for m in snapshots]
+along = [mutual_knn(hooks.collect(m, images, [last], pool="mean")[last], text) for m in snapshots]
 
 fig, axes = plt.subplots(1, 2, figsize=(12, 3.4))
 for name, row in alignment.items():

@@ -338,11 +338,11 @@ def _check_pool(name: str, how: object) -> None:
     raise ValueError(f"`{name}` is {how!r}; wanted None, 'mean', 'max', 'flatten' or an int k >= 1 (a k x k grid)")
 
 
-def _pool(acts: torch.Tensor, how: Pool) -> torch.Tensor:
+def _pool(acts: torch.Tensor, how: Pool, what: str = "`acts`") -> torch.Tensor:
     if how is None or acts.dim() == 2:
         return acts
     if acts.dim() != 4:
-        raise ValueError(f"`acts` should be [n, channels, h, w] or [n, d] to be pooled with {how!r} "
+        raise ValueError(f"{what} should be [n, channels, h, w] or [n, d] to be pooled with {how!r} "
                          f"but has shape {tuple(acts.shape)}")
     if how == "mean":
         return acts.mean((-2, -1))
@@ -463,8 +463,8 @@ def collect(model: nn.Module, x: torch.Tensor, layers: str | Sequence[str] | Non
         for start in range(0, len(x) if names else 0, batch_size):
             _, cache = run_with_cache(model, x[start:start + batch_size].to(device), names, detach=not grad)
             for name in names:
-                parts[name].append(_pool(cache[name], pool).to(x.device))
+                parts[name].append(_pool(cache[name], pool, f"The output of {name!r}").to(x.device))
         whole = {name: torch.cat(part) for name, part in parts.items()}
         if "input" in layers:
-            whole["input"] = _pool(x if grad else x.detach(), pool)
+            whole["input"] = _pool(x if grad else x.detach(), pool, "`x`")
     return {name: whole[name] for name in layers}

@@ -53,7 +53,7 @@ device = setup_lesson(seed=0)
 import matplotlib.pyplot as plt
 import torch
 
-from mi_tutor import zoo
+from mi_tutor import hooks, zoo
 from mi_tutor import features
 from mi_tutor.checks import lesson02 as checks
 from mi_tutor.features.plots import (plot_atlas, plot_concept_types, plot_direction_comparison,
@@ -95,7 +95,7 @@ for kind in ["part", "object", "colour", "texture"]:
     values = [a for name, a in area.items() if features.concept_type(name) == kind]
     print(f"{kind:>8}: {len(values):2d} concepts, each covering {min(values):.2%} to {max(values):.2%} of the pixels")
 print(f"curved parts: {', '.join(CURVED_PARTS)}")
-acts = features.collect_activations(model, data.images, ["input"] + LAYERS)
+acts = hooks.collect(model, data.images, ["input"] + LAYERS)
 print({name: tuple(a.shape) for name, a in acts.items()})
 
 # %% [markdown]
@@ -157,8 +157,8 @@ for name in LAYERS:
     print(f"{name}: top-9 share one colour {purity['colour'][name]:.2f}, one kind {purity['kind'][name]:.2f}")
 
 rows, titles = [], []
-for name, unit in [("layer1", features.spatial_max(acts["layer1"]).std(0).argmax().item()),
-                   ("layer4", features.spatial_max(acts["layer4"]).std(0).argmax().item())]:
+for name, unit in [("layer1", hooks.pool(acts["layer1"], "max").std(0).argmax().item()),
+                   ("layer4", hooks.pool(acts["layer4"], "max").std(0).argmax().item())]:
     values, index = top_k_examples(acts[name], unit, 6)
     quilt = features.examples_by_quantile(acts[name], unit, (0.5, 0.9))
     rows += [data.images[i] for i in index.tolist() + quilt.tolist()]
@@ -297,11 +297,10 @@ def probe_concept(pooled: dict, labels: torch.Tensor, n_classes: int | None = No
     return out
 
 
-pooled = {name: features.pool_features(a) for name, a in acts.items()}
+pooled = {name: hooks.pool(a, "mean") for name, a in acts.items()}
 has_curved = torch.stack([data.part_masks[p] for p in CURVED_PARTS]).flatten(2).any(-1).any(0)   # [n] bool
 vehicles = render_objects(240, seed=4321, config=ObjectWorldConfig(kinds=("car", "cart")))
-vehicle_pooled = {name: features.pool_features(a) for name, a in
-                  features.collect_activations(model, vehicles.images, ["input"] + LAYERS).items()}
+vehicle_pooled = hooks.collect(model, vehicles.images, ["input"] + LAYERS, pool="mean")
 probe_acc = {"object kind (logistic)": probe_concept(pooled, data.labels, len(names)),
              "stroke colour (logistic)": probe_concept(pooled, colour, len(data.config.colours)),
              "has a curved part (mass-mean)": probe_concept(pooled, has_curved),
@@ -650,7 +649,7 @@ checks.check_grid_average(grid_average, seed=3, n=200, d=5, n_cells=7)
 atlases, atlas_purity = {}, {}
 one_hot = torch.nn.functional.one_hot(data.labels, len(names)).float()
 for name in ["layer1", "layer4"]:
-    vectors = features.spatial_max(acts[name])
+    vectors = hooks.pool(acts[name], "max")
     atlases[name] = features.activation_atlas(vectors, n_cells=8, labels=data.labels)
     fractions, counts = grid_average(atlases[name].coords, one_hot, 8)            # your Exercise 2.7
     atlas_purity[name] = features.cell_purity(fractions, counts)

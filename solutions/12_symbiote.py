@@ -631,7 +631,7 @@ checks.check_tcav_score(tcav_score, seed=72, n=1, layer="layer1", class_idx=0)
 # against the best single channel:
 
 # %%
-pooled = symbiote.pool(symbiote.layer_activations(host, probe_train.images, [LAYER])[LAYER])
+pooled = hooks.collect(host, probe_train.images, [LAYER], pool="mean")[LAYER]
 on_train = probe_train.has(CONCEPT)
 cav = symbiote.concept_activation_vector(pooled[on_train], pooled[~on_train])
 car = names.index("car")

@@ -10,6 +10,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 from mi_tutor import dictionary as dl  # noqa: E402
 from mi_tutor import zoo  # noqa: E402
 from mi_tutor.checks import lesson06 as checks  # noqa: E402
+from mi_tutor.hooks import collect  # noqa: E402
 from mi_tutor.validation import ShapeError  # noqa: E402
 
 
@@ -154,7 +155,7 @@ def test_cnn_latents_purer_than_neurons(capsys):
 
     cnn = zoo.load("convnet_shapes_s0", device="cpu")
     world = render_shapes(3000, seed=100)
-    acts = dl.collect_activations(cnn, world.images, "head.0")
+    acts = collect(cnn, world.images, ["head.0"], pool="mean")["head.0"]
     concepts, names = dl.concept_matrix(world)
     assert acts.shape == (3000, 64) and len(names) == concepts.shape[1] == 10
     scale = (acts[:2000].norm(dim=-1).mean() / 8).item()

@@ -6,8 +6,8 @@ import pytest
 import torch
 from torch import nn
 
-from mi_tutor.patching import ablation_effect, channel_logit_drops, scale_channels, scale_sweep, zero_channels
 from mi_tutor.hooks import collect, default_layers, get_module, hooks, list_layers, pool, run_with_cache, run_with_hooks
+from mi_tutor.patching import ablation_effect, channel_logit_drops, scale_channels, scale_sweep, zero_channels
 from mi_tutor.vision.models import ConvNet, ConvNetConfig
 
 
@@ -156,6 +156,8 @@ def test_collect_bad_arguments_are_clear_errors(net):
         collect(net, x, ["layer1"], batch_size=0)
     with pytest.raises(ValueError, match=r"`x` should be a dataset .* shape \(0, 3, 8, 8\)"):
         collect(net, x[:0], ["layer1"])
+    with pytest.raises(ValueError, match=r"The output of '0' should be \[n, channels, h, w\] or \[n, d\].*\(2, 8, 4\)"):
+        collect(nn.Sequential(nn.Linear(8, 4)), torch.rand(2, 8, 8), ["0"], pool="mean")
     with pytest.raises(ValueError, match="no `layer_names` and no modules named layer<k>"):
         collect(nn.Sequential(nn.ReLU()), x)
 

@@ -9,7 +9,7 @@ import torch
 from sklearn.metrics import roc_auc_score
 from torch import nn
 
-from mi_tutor import symbiote as S
+from mi_tutor import hooks, symbiote as S
 
 
 # ---------------------------------------------------------------- a hand-built host with a known red channel
@@ -89,13 +89,12 @@ def test_gates_multiply_channels_and_pass_gradients(toy):
     assert torch.allclose(out, plain)
     out[:, 1].sum().backward()
     assert gates.grad is not None and gates.grad[0] > 0          # channel 0 drives class 1
-    acts = S.layer_activations(host, x, ["1"])["1"]
+    acts = hooks.collect(host, x, ["1"])["1"]
     hooked = {}
-    from mi_tutor import hooks
     with hooks.hooks(host, [("1", S.gate_hook(S.ablation_gates([0, 3], 8))),
                             ("2", lambda a, h: hooked.setdefault("in", a))]):
         host(x)
-    assert torch.allclose(S.pool(acts)[:, [1, 2]] , hooked["in"].flatten(1)[:, [1, 2]])
+    assert torch.allclose(hooks.pool(acts, "mean")[:, [1, 2]], hooked["in"].flatten(1)[:, [1, 2]])
     assert hooked["in"].flatten(1)[:, [0, 3]].abs().max() == 0
     per_image = torch.ones(4, 8)
     per_image[0, 0] = 0
@@ -151,7 +150,7 @@ def test_net2vec_and_tcav(toy):
     n2v = S.net2vec(host, "1", train, "red", steps=150)
     assert n2v.best_unit == 0 and n2v.weights.shape == (8,)
     assert n2v.iou >= n2v.best_unit_iou - 0.02 and 0 < n2v.top_share <= 1
-    acts = S.pool(S.layer_activations(host, train.images, ["1"])["1"])
+    acts = hooks.collect(host, train.images, ["1"], pool="mean")["1"]
     cav = S.concept_activation_vector(acts[train.has("red")], acts[~train.has("red")])
     assert cav.argmax().item() == 0
     red_images = train.images[train.labels == 1]

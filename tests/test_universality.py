@@ -11,6 +11,7 @@ import pytest
 import torch
 
 from mi_tutor import universality as U
+from mi_tutor.hooks import collect
 from mi_tutor.validation import ShapeError
 
 GOLDEN = {"linear": 0.557613, "rbf_0.5": 0.654831, "debiased": 0.513456, "cca": 0.543124}
@@ -205,18 +206,6 @@ def test_stitching_identity_net_recovers_accuracy():
     assert s2.stitch.weight.requires_grad
 
 
-def test_layer_features_shapes_and_pooling():
-    from mi_tutor.vision.architectures import PlainNet
-
-    net = PlainNet().eval()
-    x = torch.rand(5, 3, 32, 32)
-    f = U.layer_features(net, x, batch_size=2)
-    assert list(f) == ["layer1", "layer2", "layer3"] and f["layer2"].shape == (5, 32)
-    assert U.layer_features(net, x, ["layer3"], pool=2)["layer3"].shape == (5, 64 * 4)
-    with pytest.raises(ValueError, match="pool"):
-        U.pool_features(torch.rand(2, 3, 4, 4), "median")
-
-
 # ------------------------------------------------------------------ errors
 @pytest.mark.parametrize("fn", [U.linear_cka, U.debiased_cka, U.rbf_cka, U.cca, U.svcca, U.mutual_knn_alignment,
                                 U.unit_correlation])
@@ -265,7 +254,7 @@ def shipped():
     for arch in ARCH_NETS:
         nets[f"{arch}_random"] = build_zoo_net(arch, object_net_config(arch)).eval()
     scenes = render_objects(400, seed=10**6)
-    feats = {name: U.layer_features(net, scenes.images, LAYERS) for name, net in nets.items()}
+    feats = {name: collect(net, scenes.images, LAYERS, pool="mean") for name, net in nets.items()}
     return scenes, feats
 
 
@@ -314,7 +303,7 @@ def test_image_caption_alignment_above_shuffled(shipped):
     assert result.best_layer == "layer4"
     run = zoo.snapshots("plainnet_short_s0", device="cpu")
     accs, snaps = run.curves["accuracy"], run.models
-    first, final = (U.mutual_knn_alignment(U.layer_features(m, scenes.images, ["layer4"])["layer4"], text)
+    first, final = (U.mutual_knn_alignment(collect(m, scenes.images, ["layer4"], pool="mean")["layer4"], text)
                     for m in (snaps[0], snaps[-1]))
     print(f"alignment at initialisation {first:.3f} (accuracy {accs[0]:.2f}), after training {final:.3f} ({accs[-1]:.2f})")
     assert final > first + 0.1          # measured 0.047 -> 0.269

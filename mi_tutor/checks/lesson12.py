@@ -76,13 +76,12 @@ def check_read_pooled(student_fn: Callable, seed: int = 0, n: int = 5, size: int
         names = list(names)
 
         def reference(host, images, layers):
-            pooled = S.pooled_activations(host, images, layers)
+            pooled = H.collect(host, images, layers, pool="mean")
             return torch.cat([pooled[k] for k in layers], -1)
 
         def compare(got, want, ctx, names=names):
             expect_tensor_like("read_pooled(...)", got, want)
-            acts = S.layer_activations(host, images, names)
-            maxed = torch.cat([acts[k].flatten(2).amax(-1) for k in names], -1)
+            maxed = torch.cat(list(H.collect(host, images, names, pool="max").values()), -1)
             expect(not torch.allclose(got.detach(), maxed, atol=1e-6),
                    f"{ctx}: you took each channel's spatial maximum; the symbiote reads the spatial MEAN.")
             expect(not got.requires_grad, f"{ctx}: the result still carries the autograd graph: the symbiote "

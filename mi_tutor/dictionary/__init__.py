@@ -36,7 +36,7 @@ from .sae import (
     sae_loss,
 )
 from .train import SAETrainConfig, SAETrainResult, resample_dead_latents, train_sae
-from .vision import collect_activations, concept_matrix, spliced_losses
+from .vision import concept_matrix, spliced_losses
 
 __all__ = [
     "concept_purity", "dead_latents", "fraction_variance_explained", "l0_norm", "loss_recovered",
@@ -45,5 +45,5 @@ __all__ = [
     "SAEConfig", "SAELoss", "SparseAutoencoder", "normalize_rows", "remove_parallel_component",
     "sae_decode", "sae_encode", "sae_loss",
     "SAETrainConfig", "SAETrainResult", "resample_dead_latents", "train_sae",
-    "collect_activations", "concept_matrix", "spliced_losses",
+    "concept_matrix", "spliced_losses",
 ]

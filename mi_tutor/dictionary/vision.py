@@ -1,9 +1,10 @@
-"""SAEs on a course CNN: activations, concept labels and splicing an SAE into the model.
+"""SAEs on a course CNN: concept labels and splicing an SAE into the model.
 
 The image world (:func:`mi_tutor.vision.render_shapes`) knows every image's
 shape kind and colour, so each image gets a row of concept labels
 (``disk``, ..., ``red``, ...) against which units can be scored with
-:func:`mi_tutor.dictionary.concept_purity`.
+:func:`mi_tutor.dictionary.concept_purity`. The SAE's training data, one vector
+per image, is ``mi_tutor.hooks.collect(model, images, [layer], pool="mean")``.
 
 Examples:
     >>> from mi_tutor.vision import render_shapes
@@ -19,12 +20,12 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..device import model_device
-from ..hooks import get_module, hooks, run_with_cache
+from ..hooks import hooks
 from ..validation import check_tensor
 from ..vision.world import WorldBatch
 from .sae import SparseAutoencoder
 
-__all__ = ["concept_matrix", "collect_activations", "spliced_losses"]
+__all__ = ["concept_matrix", "spliced_losses"]
 
 
 def concept_matrix(batch: WorldBatch) -> tuple[torch.Tensor, list[str]]:
@@ -37,37 +38,6 @@ def concept_matrix(batch: WorldBatch) -> tuple[torch.Tensor, list[str]]:
     shape_cols = F.one_hot(batch.labels, len(kinds)).bool()
     colour_cols = F.one_hot(batch.colour, len(colours)).bool()
     return torch.cat([shape_cols, colour_cols], dim=1), [*kinds, *colours]
-
-
-def _to_vectors(act: torch.Tensor) -> torch.Tensor:
-    """``[b, c, h, w]`` -> spatial mean ``[b, c]``; ``[b, c]`` unchanged."""
-    return act.mean(dim=(-2, -1)) if act.dim() == 4 else act.flatten(1)
-
-
-@torch.no_grad()
-def collect_activations(model: nn.Module, images: torch.Tensor, layer: str, batch_size: int = 512) -> torch.Tensor:
-    """Activations of ``layer`` on ``images``, one vector per image.
-
-    Convolutional maps ``[b, c, h, w]`` are averaged over space (so ``"head.0"``
-    and ``"layer3"`` give the same 64 numbers on the course ConvNet).
-
-    Args:
-        model: The network (its device is used).
-        images: ``[n, 3, H, W]``.
-        layer: Module name, e.g. ``"head.0"``.
-        batch_size: Images per forward pass.
-
-    Returns:
-        ``[n, channels]`` on the CPU.
-    """
-    check_tensor("images", images, ("n", 3, "height", "width"), floating=True)
-    get_module(model, layer)
-    device = model_device(model)
-    out = []
-    for start in range(0, images.shape[0], batch_size):
-        _, cache = run_with_cache(model, images[start:start + batch_size].to(device), [layer])
-        out.append(_to_vectors(cache[layer]).cpu())
-    return torch.cat(out)
 
 
 @torch.no_grad()

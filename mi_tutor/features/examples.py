@@ -1,7 +1,9 @@
-"""Activations of a layer over a dataset, the examples that excite a unit, statistics.
+"""The dataset examples that excite a unit, and statistics of a layer's units.
 
 The unit of a conv layer is a channel; an image's activation of the unit is its
-**spatial maximum** over the feature map (the place where it fires most).
+**spatial maximum** over the feature map (the place where it fires most:
+``mi_tutor.hooks.pool(acts, "max")``). Collect a layer's activations over a
+dataset with :func:`mi_tutor.hooks.collect`.
 
 Examples:
     >>> acts = torch.rand(10, 4, 5, 5)
@@ -16,65 +18,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch
-from torch import nn
 
-from ..device import model_device
-from ..hooks import get_module, run_with_cache
+from ..hooks import pool
 from ..validation import check_range, check_tensor
 
-__all__ = ["collect_activations", "spatial_max", "top_activating", "examples_by_quantile", "majority_share",
+__all__ = ["top_activating", "examples_by_quantile", "majority_share",
            "ActivationStats", "activation_stats"]
-
-
-@torch.no_grad()
-def collect_activations(model: nn.Module, images: torch.Tensor, layers: Sequence[str],
-                        batch_size: int = 500) -> dict[str, torch.Tensor]:
-    """Record the outputs of ``layers`` on ``images``, batch by batch, on the CPU.
-
-    The pseudo-layer ``"input"`` returns the images themselves.
-
-    Args:
-        model: The network (its device is used for the forward passes).
-        images: ``[n, 3, H, W]``.
-        layers: Module names (``"layer2"``, ``"layer2.0.conv1"``, ...) or ``"input"``.
-        batch_size: Images per forward pass.
-
-    Returns:
-        Name -> ``[n, channels, h, w]`` activations (or ``[n, features]``).
-
-    Raises:
-        KeyError: for a layer name the model does not have, listing the valid ones.
-
-    Examples:
-        >>> from mi_tutor.vision.architectures import PlainNet
-        >>> collect_activations(PlainNet(), torch.rand(2, 3, 32, 32), ["layer1"])["layer1"].shape
-        torch.Size([2, 16, 32, 32])
-    """
-    check_tensor("images", images, ("n", 3, "height", "width"), floating=True)
-    names = [name for name in layers if name != "input"]
-    for name in names:
-        get_module(model, name)
-    device = model_device(model)
-    parts: dict[str, list[torch.Tensor]] = {name: [] for name in names}
-    for i in range(0, len(images), batch_size):
-        _, cache = run_with_cache(model, images[i:i + batch_size].to(device), names)
-        for name in names:
-            parts[name].append(cache[name].cpu())
-    out = {name: torch.cat(parts[name]) for name in names}
-    return {name: images.cpu() if name == "input" else out[name] for name in layers}
-
-
-def spatial_max(acts: torch.Tensor) -> torch.Tensor:
-    """Per-image, per-unit maximum over positions.
-
-    Args:
-        acts: ``[n, units, h, w]`` (a ``[n, units]`` input is returned as is).
-
-    Returns:
-        ``[n, units]``.
-    """
-    check_tensor("acts", acts, floating=True)
-    return acts if acts.dim() == 2 else acts.flatten(2).amax(-1)
 
 
 def top_activating(acts: torch.Tensor, unit: int, k: int = 9) -> tuple[torch.Tensor, torch.Tensor]:
@@ -95,7 +44,7 @@ def top_activating(acts: torch.Tensor, unit: int, k: int = 9) -> tuple[torch.Ten
     check_tensor("acts", acts, ("n", "units", "h", "w"), floating=True)
     check_range("unit", unit, 0, acts.shape[1] - 1)
     check_range("k", k, 1, acts.shape[0])
-    values, indices = spatial_max(acts)[:, unit].topk(k)
+    values, indices = pool(acts, "max")[:, unit].topk(k)
     return values, indices
 
 
@@ -109,7 +58,7 @@ def examples_by_quantile(acts: torch.Tensor, unit: int, quantiles: Sequence[floa
     Returns:
         ``[len(quantiles)]`` example indices.
     """
-    values = spatial_max(acts)[:, unit]
+    values = pool(acts, "max")[:, unit]
     targets = torch.quantile(values, torch.tensor(list(quantiles), dtype=values.dtype))
     return (values[None, :] - targets[:, None]).abs().argmin(-1)
 
@@ -164,6 +113,6 @@ def activation_stats(acts: torch.Tensor) -> ActivationStats:
     """
     check_tensor("acts", acts, ("n", "units", "h", "w"), floating=True)
     flat = acts.transpose(0, 1).reshape(acts.shape[1], -1)
-    peak = spatial_max(acts)
+    peak = pool(acts, "max")
     return ActivationStats(flat.mean(-1), flat.std(-1), flat.amax(-1), (peak > 0).float().mean(0),
                            flat.amax(-1) <= 0)

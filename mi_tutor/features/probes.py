@@ -1,8 +1,8 @@
 """Linear probes and mass-mean probes: what a layer makes linearly readable.
 
 A probe reads a concept from activations. Conv activations are first pooled to
-one vector per image (:func:`pool_features`: the spatial mean of every channel,
-so a probe cannot read the position of a pixel it was handed directly).
+one vector per image (``mi_tutor.hooks.pool(acts, "mean")``: the spatial mean of
+every channel, so a probe cannot read the position of a pixel it was handed directly).
 
 * :func:`mass_mean_probe`: the direction from the mean of the negatives to the
   mean of the positives; classify by the side of the midpoint (no training).
@@ -25,17 +25,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..hooks import collect
 from ..validation import check_tensor
-from .examples import collect_activations
 
-__all__ = ["pool_features", "mass_mean_probe", "mass_mean_predict", "LinearProbe", "train_linear_probe",
+__all__ = ["mass_mean_probe", "mass_mean_predict", "LinearProbe", "train_linear_probe",
            "probe_accuracy", "probe_layers"]
-
-
-def pool_features(acts: torch.Tensor) -> torch.Tensor:
-    """``[n, channels, h, w]`` -> ``[n, channels]`` spatial means (``[n, d]`` passes through)."""
-    check_tensor("acts", acts, floating=True)
-    return acts if acts.dim() == 2 else acts.flatten(2).mean(-1)
 
 
 def mass_mean_probe(acts: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -141,10 +135,10 @@ def probe_layers(model: nn.Module, train_images: torch.Tensor, train_labels: tor
     Returns:
         Layer name -> test accuracy, in the order of ``layers``.
     """
-    train = collect_activations(model, train_images, layers)
-    test = collect_activations(model, test_images, layers)
+    train = collect(model, train_images, layers, pool="mean")
+    test = collect(model, test_images, layers, pool="mean")
     result = {}
     for name in layers:
-        probe = train_linear_probe(pool_features(train[name]), train_labels, n_classes, steps=steps)
-        result[name] = probe_accuracy(probe, pool_features(test[name]), test_labels)
+        probe = train_linear_probe(train[name], train_labels, n_classes, steps=steps)
+        result[name] = probe_accuracy(probe, test[name], test_labels)
     return result

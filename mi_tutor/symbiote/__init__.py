@@ -18,7 +18,7 @@ from .hosts import PlantConfig, plant_loss, random_host, train_planted_host
 from .measures import (Agreement, Selectivity, agreement, auroc, dissection_scores, faithfulness_kl, gated_logits,
                        mean_inhibition, probe_aurocs, selectivity, symbiote_aurocs)
 from .model import Symbiote, SymbioteConfig, build_symbiote
-from .reading import layer_activations, layer_width, pool, pooled_activations
+from .reading import layer_width
 from .train import SymbioteTrainConfig, kl_to_host, suppression_loss, train_symbiote
 
 __all__ = [
@@ -31,6 +31,6 @@ __all__ = [
     "Agreement", "Selectivity", "agreement", "auroc", "mean_inhibition", "dissection_scores", "faithfulness_kl",
     "gated_logits", "probe_aurocs", "selectivity", "symbiote_aurocs",
     "Symbiote", "SymbioteConfig", "build_symbiote",
-    "layer_activations", "layer_width", "pool", "pooled_activations",
+    "layer_width",
     "SymbioteTrainConfig", "kl_to_host", "suppression_loss", "train_symbiote",
 ]

@@ -29,7 +29,6 @@ from ..features.dissection import QUANTILE, dissect
 from ..features.probes import train_linear_probe
 from ..validation import check_module_name, check_tensor
 from .data import ConceptData, check_concept
-from .reading import layer_activations, pool
 
 __all__ = ["Net2Vec", "net2vec", "concept_activation_vector", "layer_gradients", "directional_derivatives", "tcav_score",
            "random_tcav_scores"]
@@ -65,7 +64,7 @@ def net2vec(host: nn.Module, layer: str, data: ConceptData, concept: str, steps:
     """
     check_module_name("layer", layer, host)
     check_concept(concept, data.masks)
-    acts = layer_activations(host, data.images, [layer])[layer].cpu()            # [n, C, h, w]
+    acts = H.collect(host, data.images, [layer])[layer].cpu()                    # [n, C, h, w]
     mask = data.masks[concept].cpu()
     target = F.adaptive_avg_pool2d(mask[:, None].float(), acts.shape[-2:])[:, 0]  # [n, h, w]
     mean, std = acts.mean((0, 2, 3)), acts.std((0, 2, 3)).clamp_min(1e-6)
@@ -147,8 +146,9 @@ def tcav_score(host: nn.Module, layer: str, images: torch.Tensor, class_idx: int
 def random_tcav_scores(host: nn.Module, layer: str, data: ConceptData, concept: str, class_idx: int,
                        n: int = 10, seed: int = 0) -> list[float]:
     """TCAV scores of ``n`` CAVs trained on random splits of the images *without* ``concept`` (the null)."""
+    check_module_name("layer", layer, host)
     check_concept(concept, data.masks)
-    acts = pool(layer_activations(host, data.images, [layer])[layer])
+    acts = H.collect(host, data.images, [layer], pool="mean")[layer]
     off = acts[~data.has(concept)]
     images = data.images[data.labels == class_idx]
     g = torch.Generator().manual_seed(seed)

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from .. import hooks as H
 from ..device import model_device
 from ..features.dissection import QUANTILE, dissect
 from ..features.probes import train_linear_probe
@@ -29,7 +30,6 @@ from ..validation import check_module_name, check_tensor
 from .data import ConceptData, check_concept
 from .gates import channels_touched
 from .model import Symbiote
-from .reading import layer_activations, pooled_activations
 from .train import kl_to_host
 
 __all__ = ["auroc", "symbiote_aurocs", "probe_aurocs", "mean_inhibition", "dissection_scores",
@@ -80,8 +80,8 @@ def probe_aurocs(host: nn.Module, layers: Sequence[str] | str, train: ConceptDat
                  concepts: Sequence[str], steps: int = 200) -> dict[str, float]:
     """Concept -> held-out AUROC of a linear probe on the pooled ``layers`` (one probe per concept)."""
     layers = [layers] if isinstance(layers, str) else list(layers)
-    a = pooled_activations(host, train.images, layers)
-    b = pooled_activations(host, test.images, layers)
+    a = H.collect(host, train.images, layers, pool="mean")
+    b = H.collect(host, test.images, layers, pool="mean")
     xa, xb = torch.cat([a[n] for n in layers], -1), torch.cat([b[n] for n in layers], -1)
     ya, yb = train.presence(concepts), test.presence(concepts)
     out = {}
@@ -112,7 +112,7 @@ def dissection_scores(host: nn.Module, layer: str, data: ConceptData, concept: s
     the paper; raise it for concepts that cover a large part of the image)."""
     check_module_name("layer", layer, host)
     check_concept(concept, data.masks)
-    acts = layer_activations(host, data.images, [layer])[layer].cpu()
+    acts = H.collect(host, data.images, [layer])[layer].cpu()
     return dissect(acts, {concept: data.masks[concept].cpu()}, quantile).iou[:, 0]
 
 

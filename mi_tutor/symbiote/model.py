@@ -30,9 +30,10 @@ from dataclasses import asdict, dataclass
 import torch
 from torch import nn
 
+from .. import hooks as H
 from ..validation import check_module_name, check_tensor
 from .gates import hard_concrete_mean, hard_concrete_sample, run_gated
-from .reading import layer_width, pooled_activations
+from .reading import layer_width
 
 __all__ = ["SymbioteConfig", "Symbiote", "build_symbiote"]
 
@@ -143,7 +144,7 @@ class Symbiote(nn.Module):
     # ---------------------------------------------------------------- with the host
     def read(self, host: nn.Module, x: torch.Tensor) -> dict[str, torch.Tensor]:
         """The pooled read layers of ``host`` on ``x`` (detached)."""
-        return pooled_activations(host, x, self.cfg.read_layers)
+        return H.collect(host, x, self.cfg.read_layers, pool="mean")
 
     @torch.no_grad()
     def concept_logits(self, host: nn.Module, x: torch.Tensor) -> torch.Tensor:
@@ -181,7 +182,7 @@ def build_symbiote(host: nn.Module, x: torch.Tensor, cfg: SymbioteConfig) -> Sym
     for layer in cfg.read_layers:
         check_module_name("read_layers", layer, host)
     check_module_name("gate_layer", cfg.gate_layer, host)
-    pooled = pooled_activations(host, x, cfg.read_layers)
+    pooled = H.collect(host, x, cfg.read_layers, pool="mean")
     widths = {n: a.shape[1] for n, a in pooled.items()}
     dev = x.device
     sym = Symbiote(cfg, widths, layer_width(host, cfg.gate_layer, x)).to(dev)

@@ -26,12 +26,12 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
+from .. import hooks as H
 from ..device import model_device
 from ..validation import check_tensor
 from .data import ConceptData
 from .gates import l0_penalty, run_gated
 from .model import Symbiote
-from .reading import pooled_activations
 
 __all__ = ["SymbioteTrainConfig", "suppression_loss", "kl_to_host", "train_symbiote"]
 
@@ -113,7 +113,7 @@ def train_symbiote(sym: Symbiote, host: nn.Module, data: ConceptData, cfg: Symbi
     for p in host.parameters():
         p.requires_grad_(False)
     dev = model_device(sym)
-    pooled = pooled_activations(host, data.images.to(dev), scfg.read_layers)
+    pooled = H.collect(host, data.images.to(dev), scfg.read_layers, pool="mean")
     with torch.no_grad():
         clean = torch.cat([host(data.images[i:i + 512].to(dev)) for i in range(0, len(data), 512)])
     g = torch.Generator().manual_seed(cfg.seed)

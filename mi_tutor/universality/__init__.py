@@ -7,7 +7,8 @@ examples; any float dtype; computed on the inputs' device):
 * :mod:`.cca`: CCA, SVCCA (Raghu et al. 2017; their ``neurons x datapoints`` is our transpose), PWCCA.
 * :mod:`.matching`: unit correlation, Hungarian one-to-one and semi-matching (Li et al. 2016).
 * :mod:`.knn`: mutual k-nearest-neighbour alignment (Huh et al. 2024).
-* :mod:`.features`, :mod:`.correspondence`: layer features and layer-by-layer maps.
+* :mod:`.correspondence`: layer-by-layer maps. A net's layer features (the input of every
+  measure) are ``mi_tutor.hooks.collect(net, images, layers, pool="mean")``.
 * :mod:`.stitching`: 1x1-conv model stitching (Lenc & Vedaldi 2015, Bansal et al. 2021).
 * :mod:`.census`: curve and edge families across the zoo.
 * :mod:`.captions`, :mod:`.crossmodal`: captions of object-world scenes and image-caption alignment.
@@ -19,7 +20,6 @@ from .census import CensusRow, census_table, edge_units, family_census, plot_cen
 from .cka import center_gram, cka_from_grams, debiased_cka, gram_linear, gram_rbf, hsic, linear_cka, rbf_cka
 from .correspondence import (CorrespondenceMap, correspondence_map, identification_accuracy, identify_layers,
                              plot_correspondence)
-from .features import default_layers, layer_features, pool_features
 from .crossmodal import AlignmentResult, image_caption_alignment, shuffled_knn_alignment
 from .knn import clamp_outliers, knn_indices, mutual_knn_alignment, mutual_knn_chance
 from .matching import Matching, match_units, semi_match, unit_correlation
@@ -30,7 +30,6 @@ __all__ = [
     "cca", "cca_coefficients", "svcca", "pwcca",
     "unit_correlation", "Matching", "match_units", "semi_match",
     "knn_indices", "mutual_knn_alignment", "mutual_knn_chance", "clamp_outliers",
-    "default_layers", "pool_features", "layer_features",
     "CorrespondenceMap", "correspondence_map", "identify_layers", "identification_accuracy", "plot_correspondence",
     "StitchConfig", "StitchedNet", "train_stitch", "stitch_accuracy", "stitch_init_lstsq", "layer_output_size",
     "CensusRow", "family_census", "census_table", "edge_units", "plot_census",

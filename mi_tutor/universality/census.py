@@ -26,7 +26,7 @@ import torch
 from torch import nn
 
 from ..device import model_device
-from .features import default_layers
+from ..hooks import default_layers, run_with_cache
 
 __all__ = ["CensusRow", "edge_units", "family_census", "census_table", "plot_census"]
 
@@ -93,7 +93,7 @@ def family_census(nets: Mapping[str, nn.Module], layers: Sequence[str] | None = 
 
     Args:
         nets: ``{name: model}``.
-        layers: Layers to search; each net's :func:`~mi_tutor.universality.features.default_layers` when ``None``.
+        layers: Layers to search; each net's :func:`~mi_tutor.hooks.default_layers` when ``None``.
         image_size: Side of the synthetic stimuli (the nets' input size).
         n_orientations: Orientations of the stimuli over the circle.
         curvatures: Curvatures of the stimuli (must include 0, the lines).
@@ -101,7 +101,6 @@ def family_census(nets: Mapping[str, nn.Module], layers: Sequence[str] | None = 
     Returns:
         One :class:`CensusRow` per (net, layer), nets in the given order.
     """
-    from ..hooks import run_with_cache
     from ..vision.stimuli import StimulusStyle, curve_grid
     from ..vision.tuning import find_curve_family
 

@@ -68,7 +68,7 @@ def image_caption_alignment(image_features: Mapping[str, torch.Tensor], caption_
 
     Args:
         image_features: ``{layer: [n, d]}`` of the images (e.g. from
-            :func:`~mi_tutor.universality.layer_features`).
+            :func:`~mi_tutor.hooks.collect` with ``pool="mean"``).
         caption_features: ``[n, d_text]`` of their captions, same order.
         k: Neighbours.
         n_shuffles: Random re-pairings for the baseline.

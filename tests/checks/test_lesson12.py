@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from mi_tutor import symbiote as S
+from mi_tutor import hooks, symbiote as S
 from mi_tutor.checks import CheckFailure
 from mi_tutor.checks import lesson12 as c12
 
@@ -17,7 +17,7 @@ def _fails(check, fn, match, **kwargs):
 
 
 def _read_ok(host, images, layers):
-    pooled = S.pooled_activations(host, images, layers)
+    pooled = hooks.collect(host, images, layers, pool="mean")
     return torch.cat([pooled[k] for k in layers], -1)
 
 
