@@ -463,3 +463,30 @@ def test_policy_in_the_gradebook_scores_zero_and_comments_only_the_concerned_cel
         assert "grading policy" in comments["ex2_solution"] and "len was rebound" in comments["ex2_solution"]
         assert "ex2_visible, ex2_hidden" in comments["ex2_solution"] and nb.flagged
         assert gb.find_submission("a", "s").score == 2
+
+
+def test_grading_fails_closed_when_the_graders_cells_cannot_run(tmp_path, monkeypatch):
+    """No grading without the grader's protections: plain nbgrader would run the hidden tests where
+    student code can read them. A grading kernel that cannot import the harness (as where mi_tutor is not
+    installed in the kernel's environment) stops the grading of the submission, with the reason."""
+    import nbformat
+
+    from mi_tutor.course.grading import executor
+    from mi_tutor.course.grading.executor import PLAN_ENV, GradingExecute
+
+    missing = "mi_tutor.course.grading.no_such_harness"
+    monkeypatch.setattr(executor, "_HARNESS", missing)
+    monkeypatch.setattr(executor, "_H", f"__import__('sys').modules[{missing!r}]")
+
+    report = tmp_path / "report.json"
+    (tmp_path / "cwd").mkdir()
+    plan = {"nonce": "n0nce", "check_modules": [], "aliases": {},
+            "setup_imports": "", "references": [], "selftest": [], "report": str(report), "cwd": str(tmp_path / "cwd")}
+    (tmp_path / "plan.json").write_text(json.dumps(plan))
+    monkeypatch.setenv(PLAN_ENV, str(tmp_path / "plan.json"))
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("open('ran.txt', 'w').write('student code ran')")])
+    with pytest.raises(RuntimeError, match="grader's own cells could not run.*no_such_harness"):
+        GradingExecute(timeout=60).preprocess(nb, {"metadata": {"path": str(tmp_path / "cwd")}})
+    said = json.loads(report.read_text())
+    assert "no_such_harness" in said["grader_error"] and said["hidden_phase"].startswith("skipped")
+    assert not (tmp_path / "cwd" / "ran.txt").exists(), "no cell may run once the grader's cells failed"

@@ -228,12 +228,11 @@ class GradingExecute(Execute):
                 outs = self._grader_cell(f"import {_HARNESS}\n{_H}.install({plan['nonce']!r}, "
                                          f"{plan['check_modules']!r}, {plan['aliases']!r})")
                 broken = [o for o in outs if o.get("output_type") == "error"]
-                if broken:  # the grader's own failure (no student code ran yet): grade as plain nbgrader does
+                if broken:  # the grader's own failure (no student code ran yet): fail closed, never grade
+                    # without the protections (plain nbgrader would put the hidden tests where student code reads them)
                     report["grader_error"] = f"{broken[0].get('ename')}: {broken[0].get('evalue')}"[:500]
                     report["hidden_phase"] = "skipped: the grader's cells could not be installed"
-                    for index, cell in enumerate(self.nb.cells):
-                        self.preprocess_cell(cell, resources, index)
-                    return self._finish()
+                    raise RuntimeError(f"the grader's own cells could not run in the kernel ({report['grader_error']})")
                 hidden = []
                 for index, cell in enumerate(self.nb.cells):
                     if is_hidden_cell(cell):

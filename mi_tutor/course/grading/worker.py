@@ -337,8 +337,10 @@ def grade_scratch_course(scratch: Path) -> Outcome:
     out.evidence = list(report.get("evidence", []))
     out.hidden = dict(report.get("hidden", {}))
     if report.get("grader_error"):
-        out.problems.append(f"the grader's own cells could not run ({report['grader_error']}): graded as plain "
-                            "nbgrader does, without the tamper checks")
+        out.success = False
+        out.problems.append(f"the grader's own cells could not run in the kernel ({report['grader_error']}): not graded, "
+                            "since hidden tests never run without the grader's protections; is mi_tutor importable "
+                            "in the grading kernel? Fix the environment and grade again")
     if report.get("hidden_phase") == "kernel died":
         out.problems.append("the kernel died while the hidden tests ran: the hidden tests not yet run score 0")
     if out.success:
