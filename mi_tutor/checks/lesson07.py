@@ -15,7 +15,7 @@ from torch import nn
 from torch.overrides import TorchFunctionMode
 
 from .. import universality as U
-from .core import CheckFailure, call_student, compare_functions, expect, expect_close, expect_tensor_like, passed
+from .core import CheckFailure, call_student, expect, expect_close, expect_tensor_like, passed
 
 __all__ = [
     "check_cka_from_grams",

@@ -9,7 +9,6 @@ Examples:
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Mapping
 
 import torch
@@ -18,7 +17,7 @@ from torch import nn
 from .. import hooks as H
 from .. import symbiote as S
 from ..vision.architectures import TinyNetConfig, build_tiny_net
-from .core import CheckFailure, call_student, compare_functions, expect, expect_close, expect_tensor_like, passed
+from .core import call_student, compare_functions, expect, expect_close, expect_tensor_like, passed
 
 __all__ = [
     "check_read_pooled",

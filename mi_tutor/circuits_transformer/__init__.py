@@ -1,5 +1,7 @@
 """Circuit analysis for the transformer: head scores, QK/OV circuits, composition, attribution.
 
+Reference implementations for lesson 8 (induction heads); lessons 9-11 read heads with its scores.
+
 Examples:
     >>> from mi_tutor.transformer import HookedTransformer, TransformerConfig, repeated_random_tokens
     >>> from mi_tutor.circuits_transformer import head_scores

@@ -1,5 +1,8 @@
 """Causal interventions on any hooked model: channel edits, ablation, activation and path patching, circuits, scrubbing.
 
+Lesson 1 edits a CNN's channels with it (:mod:`.channels`); lesson 9 patches, path-patches and
+scrubs the IOI transformer.
+
 One API serves the course's transformer (hook names such as
 ``blocks.0.attn.hook_z``) and any ``nn.Module`` (module names such as
 ``"layer2"``, where a "head" is a channel).

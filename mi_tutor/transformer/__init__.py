@@ -1,5 +1,8 @@
 """A tiny transformer with TransformerLens hook names, its data and its training.
 
+The model of lessons 8-11 (induction heads, causal interventions, reading and steering); lesson 10's
+grokking model builds on it.
+
 Examples:
     >>> from mi_tutor.transformer import HookedTransformer, TransformerConfig, repeated_random_tokens
     >>> model = HookedTransformer(TransformerConfig(n_layers=2))

@@ -45,7 +45,6 @@ import math
 from dataclasses import dataclass, field
 
 import torch
-import torch.nn.functional as F
 
 from ..validation import check_choice, check_range
 from .blueprints import (ALL_KINDS, BLUEPRINTS, CURVED_PARTS, EXTRA_BLUEPRINTS, EXTRA_KINDS, FACING_KINDS, MAX_ROTATION,

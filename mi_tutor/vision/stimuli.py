@@ -29,7 +29,7 @@ from dataclasses import dataclass, field, replace
 
 import torch
 
-from ..validation import check_range, check_tensor
+from ..validation import check_range
 from .world import COLOURS
 
 __all__ = [

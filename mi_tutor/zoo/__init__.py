@@ -1,5 +1,8 @@
 """The course's model zoo: ``available()`` lists it, ``load(name)`` returns a trained model.
 
+Every lesson loads its models here; nothing is downloaded: the weights ship with the package and
+each entry's recipe retrains them (``mi-tutor zoo train NAME``).
+
 Examples:
     >>> from mi_tutor import zoo
     >>> model = zoo.load("convnet_shapes_s0", device="cpu")

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import torch
 
-from ...tasks.facts import corpus_batch, facts_world
+from ...tasks.facts import corpus_batch
 from ...tasks.facts_train import facts_model_config, fact_accuracy, train_facts
 from ...transformer.model import HookedTransformer
 from ...transformer.train import TransformerTrainConfig
