@@ -88,6 +88,12 @@ def main() -> int:
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps({"latest": latest, "runs": runs}, indent=2) + "\n")
     print(f"wrote {args.output}")
+    if args.output == RESULTS:  # the grader's time limits, shipped inside the package
+        from mi_tutor.course.grading.limits import LESSON_SECONDS
+
+        LESSON_SECONDS.write_text(json.dumps({r["lesson"]: r["seconds"] for r in latest["lessons"] if "seconds" in r},
+                                             indent=1) + "\n")
+        print(f"wrote {LESSON_SECONDS}")
     return 0 if all(r.get("within_budget") for r in rows) else 1
 
 

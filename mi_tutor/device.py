@@ -9,7 +9,7 @@ import random
 import numpy as np
 import torch
 
-__all__ = ["get_device", "model_device", "seed_everything"]
+__all__ = ["get_device", "model_device", "seed_everything", "cpu_cores", "thread_share"]
 
 
 def get_device(prefer: str | None = None) -> torch.device:
@@ -72,3 +72,27 @@ def seed_everything(seed: int = 0) -> torch.Generator:
     if torch.cuda.is_available():
         torch.cuda.manual_seed_all(seed)
     return torch.Generator().manual_seed(seed)
+
+
+def cpu_cores() -> int:
+    """The number of CPU cores this process may use (its affinity where the OS tells, else all)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def thread_share(jobs: int, cores: int | None = None) -> int:
+    """torch threads each of ``jobs`` parallel kernels gets: the cores split evenly, at least 1.
+
+    The one thread policy of the course: ``mi-tutor build`` gives each lesson kernel its share, the
+    grader each submission's kernel (the kernel reads it from ``OMP_NUM_THREADS``, see
+    :func:`mi_tutor.course.setup.setup_lesson`).
+
+    Examples:
+        >>> thread_share(2, cores=2), thread_share(1, cores=8), thread_share(3, cores=8)
+        (1, 8, 2)
+    """
+    if jobs < 1:
+        raise ValueError(f"jobs must be at least 1, got {jobs}")
+    return max(1, (cores or cpu_cores()) // jobs)

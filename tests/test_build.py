@@ -9,7 +9,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from mi_tutor.course.build import execute_lessons, failure_report, format_summary, thread_share
+from mi_tutor.course.build import execute_lessons, failure_report, format_summary
+from mi_tutor.device import thread_share
 from mi_tutor.course.cli import main
 from mi_tutor.course.execute import cache_path, kernel_env
 from mi_tutor.course.lessons import find_lessons

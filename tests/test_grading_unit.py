@@ -16,7 +16,8 @@ from conftest import LESSONS, ROOT
 from mi_tutor.course.feedback import HideHiddenTests
 from mi_tutor.course.grading import records
 from mi_tutor.course.grading.coordinator import diagnose_submission
-from mi_tutor.course.grading.limits import lesson_limits, threads_per_job
+from mi_tutor.course.grading.limits import LESSON_SECONDS, lesson_limits, lesson_seconds
+from mi_tutor.device import thread_share
 from mi_tutor.course.grading.sandbox import SandboxConfig, sandbox_available, sandbox_prefix
 from mi_tutor.course.grading.tricks import reference_names, scan_cell, scan_submission
 from mi_tutor.course.lessons import read_lesson, student_version
@@ -102,7 +103,7 @@ def test_limits_follow_the_lesson_and_overrides(tmp_path):
         lesson_limits("01_x", overrides={"cell_timeot": 3}, bench_file=bench)
     with pytest.raises(ValueError, match="memory_gb"):
         lesson_limits("01_x", overrides={"memory_gb": -1}, bench_file=bench)
-    assert threads_per_job(2, cores=2) == 1 and threads_per_job(1, cores=2) == 2 and threads_per_job(3, cores=2) == 1
+    assert thread_share(2, cores=2) == 1 and thread_share(1, cores=2) == 2 and thread_share(3, cores=2) == 1
 
 
 def test_bad_input_is_named(tmp_path):
@@ -490,3 +491,20 @@ def test_grading_fails_closed_when_the_graders_cells_cannot_run(tmp_path, monkey
     said = json.loads(report.read_text())
     assert "no_such_harness" in said["grader_error"] and said["hidden_phase"].startswith("skipped")
     assert not (tmp_path / "cwd" / "ran.txt").exists(), "no cell may run once the grader's cells failed"
+
+
+def test_lesson_times_ship_inside_the_package():
+    """The grader's per-lesson time limits come from a file inside the package (an installed package
+    keeps them), the same numbers as the lessons benchmark's latest run."""
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    assert LESSON_SECONDS.parent == root / "mi_tutor" / "course" / "grading"
+    data = re.search(r"^mi_tutor = \[(.*)\]$", (root / "pyproject.toml").read_text(), re.M)  # [tool.setuptools.package-data]
+    patterns = re.findall(r'"([^"]+)"', data.group(1))
+    assert any(LESSON_SECONDS.relative_to(root / "mi_tutor").match(p) for p in patterns), patterns
+    bench = json.loads((root / "bench" / "results" / "lessons.json").read_text())["latest"]["lessons"]
+    assert {r["lesson"]: r["seconds"] for r in bench if "seconds" in r} == json.loads(LESSON_SECONDS.read_text())
+    slugs = sorted(p.stem for p in (root / "solutions").glob("[0-9][0-9]_*.py"))
+    assert all(lesson_seconds(s) for s in slugs), [s for s in slugs if not lesson_seconds(s)]

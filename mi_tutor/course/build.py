@@ -24,10 +24,11 @@ from typing import TextIO
 
 from tqdm.auto import tqdm
 
+from ..device import cpu_cores, thread_share
 from .execute import DEFAULT_TIMEOUT, cache_path, execute_lesson
 from .lessons import Lesson
 
-__all__ = ["LessonRun", "default_jobs", "thread_share", "execute_lessons", "format_summary", "failure_report",
+__all__ = ["LessonRun", "default_jobs", "execute_lessons", "format_summary", "failure_report",
            "tree_fingerprint", "Stamp"]
 
 
@@ -49,23 +50,8 @@ class LessonRun:
 
 
 def default_jobs() -> int:
-    """The number of CPU cores this process may use (the default of ``--jobs``)."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # pragma: no cover - not on Linux
-        return max(1, os.cpu_count() or 1)
-
-
-def thread_share(jobs: int, cores: int | None = None) -> int:
-    """torch threads each of ``jobs`` parallel kernels gets: the cores split evenly, at least 1.
-
-    Examples:
-        >>> thread_share(2, cores=2), thread_share(1, cores=8), thread_share(3, cores=8)
-        (1, 8, 2)
-    """
-    if jobs < 1:
-        raise ValueError(f"jobs must be at least 1, got {jobs}")
-    return max(1, (cores or default_jobs()) // jobs)
+    """The default of ``--jobs``: one lesson per core this process may use."""
+    return cpu_cores()
 
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")  # IPython colours tracebacks; logs read better without

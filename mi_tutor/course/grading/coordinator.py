@@ -26,7 +26,8 @@ from nbgrader.api import Gradebook, MissingEntry
 from ..execute import DEFAULT_TIMEOUT
 from ..nbgrader_course import course_assignments, load_course
 from . import records
-from .limits import Limits, lesson_limits, load_factor, threads_per_job
+from ...device import thread_share
+from .limits import Limits, lesson_limits, load_factor
 from .sandbox import sandbox_available
 from .tricks import scan_submission
 from .executor import grading_plan
@@ -290,7 +291,7 @@ def grade_class(root: str | Path, assignment: str | None = None, jobs: int | Non
     if course_timeout == DEFAULT_TIMEOUT:  # nbgrader's setting as `course init` writes it: not a choice
         course_timeout = None
     client = _dask_client(scheduler) if scheduler else None
-    threads = threads_per_job(jobs) if client is None else 1
+    threads = thread_share(jobs) if client is None else 1
     try:
         for a in assignments:
             lim = lesson_limits(a, root, limits, load_factor=stretch, course_cell_timeout=course_timeout)

@@ -1,7 +1,7 @@
 """How long, how much memory, how many threads a submission may use.
 
 Time limits follow the lesson: each lesson's measured reference run
-(``bench/results/lessons.json``, written by ``bench/run_lessons.py``) times a
+(:data:`LESSON_SECONDS`, shipped in the package and written by ``bench/run_lessons.py``) times a
 generous multiple, never below a floor. A course overrides any of it in
 ``DIR/grading.json``, a run on the command line::
 
@@ -15,11 +15,13 @@ import os
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 
-__all__ = ["Limits", "lesson_seconds", "lesson_limits", "threads_per_job", "load_factor", "COURSE_FILE"]
+__all__ = ["Limits", "lesson_seconds", "lesson_limits", "load_factor", "COURSE_FILE", "LESSON_SECONDS"]
 
 #: The per-course overrides file in the course directory.
 COURSE_FILE = "grading.json"
-_BENCH = Path(__file__).resolve().parents[3] / "bench" / "results" / "lessons.json"
+#: Each lesson's measured reference run in seconds, shipped inside the package (an installed package
+#: keeps its time limits); ``bench/run_lessons.py`` writes it with ``bench/results/lessons.json``.
+LESSON_SECONDS = Path(__file__).resolve().parent / "lesson_seconds.json"
 
 
 @dataclass
@@ -55,16 +57,25 @@ _FLOOR_TOTAL, _MULT_TOTAL = 240, 8.0   # a submission 8x the lesson + one timed-
 
 
 def lesson_seconds(lesson: str, bench_file: str | Path | None = None) -> float | None:
-    """The lesson's measured execution time in seconds, or None when it was never measured."""
-    path = Path(bench_file) if bench_file else _BENCH
+    """The lesson's measured execution time in seconds, or None when it was never measured.
+
+    Args:
+        lesson: ``NN_slug``.
+        bench_file: ``{lesson: seconds}`` JSON (default :data:`LESSON_SECONDS`), or a
+            ``bench/results/lessons.json`` (``{"latest": {"lessons": [...]}}``).
+
+    Examples:
+        >>> lesson_seconds("01_hooks") > 0, lesson_seconds("99_unknown")
+        (True, None)
+    """
     try:
-        data = json.loads(path.read_text())
+        data = json.loads(Path(bench_file or LESSON_SECONDS).read_text())
     except (OSError, json.JSONDecodeError):
         return None
-    for row in data.get("latest", {}).get("lessons", []):
-        if row.get("lesson") == lesson:
-            return float(row["seconds"])
-    return None
+    if "latest" in data:
+        data = {row.get("lesson"): row.get("seconds") for row in data["latest"].get("lessons", [])}
+    seconds = data.get(lesson)
+    return None if seconds is None else float(seconds)
 
 
 def _course_overrides(course_root: str | Path | None, lesson: str) -> dict:
@@ -88,7 +99,7 @@ def lesson_limits(lesson: str, course_root: str | Path | None = None, overrides:
         lesson: Assignment name (``NN_slug``).
         course_root: Course folder whose ``grading.json`` overrides the derived limits.
         overrides: This run's overrides (same names as :class:`Limits`).
-        bench_file: The lessons benchmark (default ``bench/results/lessons.json``).
+        bench_file: The lessons' measured times (default :data:`LESSON_SECONDS`).
         load_factor: Derived time limits are stretched by this (a busy machine runs
             everything slower: :func:`load_factor`); overrides are taken literally.
 
@@ -139,12 +150,3 @@ def load_factor(cores: int | None = None, cap: float = 3.0) -> float:
     return min(cap, max(1.0, load / (cores or os.cpu_count() or 1)))
 
 
-def threads_per_job(jobs: int, cores: int | None = None) -> int:
-    """Torch/OpenMP threads of each grading kernel: its share of the cores, at least 1.
-
-    Examples:
-        >>> threads_per_job(2, cores=2), threads_per_job(1, cores=8), threads_per_job(16, cores=2)
-        (1, 8, 1)
-    """
-    cores = cores or (len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count())
-    return max(1, (cores or 1) // max(1, jobs))
