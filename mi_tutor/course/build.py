@@ -11,7 +11,6 @@ happened. The executed notebooks land in the content-addressed cache of
 from __future__ import annotations
 
 import hashlib
-import os
 import re
 import sys
 import time
