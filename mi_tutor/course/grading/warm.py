@@ -40,17 +40,21 @@ def warm_enabled() -> bool:
 
 
 class WarmStarter:
-    """One warm starter process, shared by the threads of this process (see the module)."""
+    """One warm starter process, shared by the threads of this process (see the module).
 
-    def __init__(self) -> None:
+    Args:
+        module: The module each forked process runs (its ``main([scratch])``); the starter imports it,
+            and so everything it imports, once. The grader passes its worker.
+    """
+
+    def __init__(self, module: str) -> None:
+        self._module = module
         self._lock = threading.Lock()
         self._proc: subprocess.Popen | None = None
 
     def _start(self) -> subprocess.Popen:
-        from .worker import _die_with_parent
-
-        return subprocess.Popen([sys.executable, "-m", "mi_tutor.course.grading.warm"], stdin=subprocess.PIPE,
-                                stdout=subprocess.PIPE, text=True, bufsize=1, preexec_fn=_die_with_parent,
+        return subprocess.Popen([sys.executable, "-m", "mi_tutor.course.grading.warm", self._module], stdin=subprocess.PIPE,
+                                stdout=subprocess.PIPE, text=True, bufsize=1, preexec_fn=die_with_parent,
                                 env=dict(os.environ, PYTHONDONTWRITEBYTECODE="1"))
 
     def fork(self, scratch: Path, env: dict[str, str]) -> int | None:
@@ -83,13 +87,21 @@ class WarmStarter:
 # the starter process
 
 
-def _child(scratch: Path, env: dict[str, str]) -> None:  # pragma: no cover - runs in the forked child
+def die_with_parent() -> None:  # pragma: no cover - runs in the child
+    """Ask the kernel to kill this process when its parent dies (Linux ``PR_SET_PDEATHSIG``)."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except OSError:
+        pass
+
+
+def _child(main, scratch: Path, env: dict[str, str]) -> None:  # pragma: no cover - runs in the forked child
     try:
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
         os.setsid()
-        from .worker import _die_with_parent, main
-
-        _die_with_parent()
+        die_with_parent()
         fd = os.open(scratch / "log.txt", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         null = os.open(os.devnull, os.O_RDONLY)
         os.dup2(null, 0)
@@ -106,9 +118,11 @@ def _child(scratch: Path, env: dict[str, str]) -> None:  # pragma: no cover - ru
     os._exit(status or 0)
 
 
-def serve() -> None:  # pragma: no cover - the starter's loop, run as a process by WarmStarter
-    """Import what grading needs, then fork one grading process per request (see the module)."""
-    from . import executor, worker  # noqa: F401 - the imports the children inherit
+def serve(module: str) -> None:  # pragma: no cover - the starter's loop, run as a process by WarmStarter
+    """Import ``module`` (and what grading needs), then fork one process per request running its ``main``."""
+    import importlib
+
+    main = importlib.import_module(module).main  # its imports are what the children inherit
     from nbgrader.api import Gradebook  # noqa: F401
     from nbgrader.apps import NbGraderAPI  # noqa: F401
     from nbgrader.preprocessors import SaveAutoGrades  # noqa: F401
@@ -139,11 +153,11 @@ def serve() -> None:  # pragma: no cover - the starter's loop, run as a process 
         scratch = Path(req["scratch"])
         pid = os.fork()
         if pid == 0:
-            _child(scratch, req["env"])
+            _child(main, scratch, req["env"])
         folders[pid] = scratch  # before the answer: exit.json is written only once the pid is known here
         reap()
         print(json.dumps({"pid": pid}), flush=True)
 
 
 if __name__ == "__main__":  # pragma: no cover
-    serve()
+    serve(sys.argv[1])

@@ -28,6 +28,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from .policy import tamper_comment
+from .warm import WarmStarter, die_with_parent, warm_enabled
 
 __all__ = ["GradingTask", "run_task", "grade_scratch_course", "kill_all", "apply_tamper_policy"]
 
@@ -161,13 +162,12 @@ _STARTER = None
 
 def _warm_fork(scratch: Path, env: dict[str, str]) -> int | None:
     global _STARTER
-    from .warm import WarmStarter, warm_enabled
 
     if not warm_enabled():
         return None
     with _LOCK:
         if _STARTER is None:
-            _STARTER = WarmStarter()
+            _STARTER = WarmStarter(__name__ if __name__ != "__main__" else "mi_tutor.course.grading.worker")
     pid = _STARTER.fork(scratch, env)
     if pid is not None:
         with _LOCK:
@@ -207,7 +207,7 @@ def _wait_forked(pid: int, scratch: Path, timeout: float) -> tuple[str, bool, in
 def _run_cold(scratch: Path, env: dict[str, str], timeout: float) -> tuple[str, bool, int | None]:
     proc = subprocess.Popen([sys.executable, "-m", "mi_tutor.course.grading.worker", str(scratch)],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env,
-                            start_new_session=True, preexec_fn=_die_with_parent)
+                            start_new_session=True, preexec_fn=die_with_parent)
     with _LOCK:
         _LIVE.add(proc)
     try:
@@ -250,15 +250,6 @@ def _signal_group(pid: int, sig: int) -> None:
 def _thread_env(threads: int) -> dict[str, str]:
     t = str(max(1, int(threads)))
     return {"OMP_NUM_THREADS": t, "MKL_NUM_THREADS": t, "OPENBLAS_NUM_THREADS": t, "MI_TUTOR_TORCH_THREADS": t}
-
-
-def _die_with_parent() -> None:  # pragma: no cover - runs in the child
-    try:
-        import ctypes
-
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    except OSError:
-        pass
 
 
 def _kill_group(proc: subprocess.Popen) -> None:
