@@ -75,7 +75,9 @@ def test_rerun_grades_only_what_changed_and_survives_ctrl_c(course):
         write_submission(root, s, A, solved)
     cmd = [sys.executable, "-m", "mi_tutor.course.cli", "autograde", str(root), A, "--jobs", "1", "--no-progress",
            "--no-feedback", "--cell-timeout", "60"]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    # Ctrl-C as in a terminal: an xdist worker ignores SIGINT, and a child would inherit that
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     db = root / "gradebook.db"
     deadline = time.time() + 300
     while time.time() < deadline and _recorded(db) < 1:
