@@ -33,6 +33,8 @@ from .warm import WarmStarter, die_with_parent, warm_enabled
 __all__ = ["GradingTask", "run_task", "grade_scratch_course", "kill_all", "apply_tamper_policy"]
 
 _LIVE: set[subprocess.Popen] = set()
+#: This module by name: what a grading process runs, cold (``python -m``) or forked warm.
+_MODULE = "mi_tutor.course.grading.worker"
 _FORKED: set[int] = set()  # grading processes forked by the warm starter (pids; process groups)
 _LOCK = threading.Lock()
 
@@ -167,7 +169,7 @@ def _warm_fork(scratch: Path, env: dict[str, str]) -> int | None:
         return None
     with _LOCK:
         if _STARTER is None:
-            _STARTER = WarmStarter(__name__ if __name__ != "__main__" else "mi_tutor.course.grading.worker")
+            _STARTER = WarmStarter(_MODULE)
     pid = _STARTER.fork(scratch, env)
     if pid is not None:
         with _LOCK:
@@ -205,7 +207,7 @@ def _wait_forked(pid: int, scratch: Path, timeout: float) -> tuple[str, bool, in
 
 
 def _run_cold(scratch: Path, env: dict[str, str], timeout: float) -> tuple[str, bool, int | None]:
-    proc = subprocess.Popen([sys.executable, "-m", "mi_tutor.course.grading.worker", str(scratch)],
+    proc = subprocess.Popen([sys.executable, "-m", _MODULE, str(scratch)],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env,
                             start_new_session=True, preexec_fn=die_with_parent)
     with _LOCK:
