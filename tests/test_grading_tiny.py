@@ -393,6 +393,18 @@ def test_one_students_state_never_reaches_another(secret_class):
 
 
 @pytest.mark.slow
+def test_each_submission_says_where_its_grading_time_went(secret_class):
+    _, _, res = secret_class
+    phases = res["honest"].phases
+    wanted = {"kernel_start", "student_cells", "grader:install", "grader:keep", "grader:audit", "grader:hidden",
+              "grader:selftest", "grader:canaries", "total", "nbgrader_autograde", "nbgrader_feedback"}
+    assert wanted <= set(phases), sorted(wanted - set(phases))
+    assert all(v > 0 for v in phases.values()), phases
+    in_kernel = sum(v for k, v in phases.items() if k.startswith("grader:")) + phases["student_cells"]
+    assert in_kernel <= phases["total"] <= phases["nbgrader_autograde"] <= res["honest"].seconds, phases
+
+
+@pytest.mark.slow
 def test_class_report_from_the_graded_class(secret_class, tmp_path):
     import csv
 

@@ -61,8 +61,10 @@ class SubmissionResult:
             submission for review and never changes a score.
         reused: Graded by an earlier run (unchanged since).
         seconds: Wall time of its grading.
-        phases: Where the grading kernel's time went (``kernel_start``, ``student_cells``,
-            ``grader:<call>``, ``total``), in seconds.
+        phases: Where its grading time went, in seconds: the executor's ``kernel_start``,
+            ``student_cells``, ``grader:<phase>`` (install, keep, audit, hidden, selftest,
+            canaries) and ``total``, and nbgrader's ``nbgrader_autograde`` (the executor
+            included) and ``nbgrader_feedback``.
         evidence: Tampering found while grading (the grader's own cells, the known-answer
             self-test of the checks); the course's policy decides what it does to the score.
         policy: What the policy did, in words (empty: nothing to apply).

@@ -29,7 +29,6 @@ import ast
 import json
 import os
 import random
-import re
 import secrets
 import time
 from pathlib import Path
@@ -47,7 +46,6 @@ __all__ = ["GradingExecute", "grading_plan", "is_hidden_cell", "PLAN_ENV"]
 PLAN_ENV = "MI_TUTOR_GRADING_PLAN"
 _HARNESS = "mi_tutor.course.grading.harness"
 _H = f"__import__('sys').modules[{_HARNESS!r}]"
-_CALL = re.compile(r"(\w+)\(")  # the function a grader cell calls: the name its phase is timed under
 
 
 def _src(cell) -> str:
@@ -159,23 +157,20 @@ class GradingExecute(Execute):
             return None
         return super()._update_display_id(display_id, msg)
 
-    def _grader_cell(self, source: str) -> list[dict]:
-        """Run one grader cell (not in the notebook, not in history); return its outputs."""
-        start = time.perf_counter()
-        try:
-            return self._run_grader_cell(source)
-        finally:
-            call = _CALL.search(source.replace(_H, "", 1))
-            key = f"grader:{call.group(1) if call else 'other'}"
-            self._seconds[key] = self._seconds.get(key, 0.0) + time.perf_counter() - start
+    def _grader_cell(self, source: str, phase: str) -> list[dict]:
+        """Run one grader cell (not in the notebook, not in history); return its outputs.
 
-    def _run_grader_cell(self, source: str) -> list[dict]:
+        Its time is added to ``grader:<phase>`` of the report's ``seconds``.
+        """
+        start = time.perf_counter()
         cell = new_code_cell(source)
         self.nb.cells.append(cell)
         try:
             cell = self.execute_cell(cell, len(self.nb.cells) - 1, store_history=False)
         finally:
             self.nb.cells.pop()
+            key = f"grader:{phase}"
+            self._seconds[key] = self._seconds.get(key, 0.0) + time.perf_counter() - start
         return list(cell.get("outputs", []))
 
     def _said(self, outputs: list[dict], kind: str) -> list:
@@ -193,7 +188,7 @@ class GradingExecute(Execute):
         return found
 
     def _call(self, kind: str, call: str):
-        said = self._said(self._grader_cell(f"{_H}.{call}"), kind)
+        said = self._said(self._grader_cell(f"{_H}.{call}", kind), kind)
         return said[-1] if said else None
 
     def _checkpoint(self, where: str) -> list[str]:
@@ -209,13 +204,13 @@ class GradingExecute(Execute):
         nonce = self._plan["nonce"]
         a, b = random.randint(1000, 9999), random.randint(1000, 9999)
         evidence = []
-        outs = self._grader_cell(f"print({nonce!r} + ':' + str({a} * {b}))")
+        outs = self._grader_cell(f"print({nonce!r} + ':' + str({a} * {b}))", "canaries")
         text = "".join(str(o.get("text", "")) for o in outs if o.get("output_type") == "stream")
         if f"{nonce}:{a * b}" not in text:
             evidence.append(f"{where}: the kernel did not run the grader's cell as sent (an input or AST "
                             "transformer, or a replaced stdout?)")
         token = secrets.token_hex(8)
-        outs = self._grader_cell(f"raise LookupError({token!r})")
+        outs = self._grader_cell(f"raise LookupError({token!r})", "canaries")
         if not any(o.get("output_type") == "error" and o.get("ename") == "LookupError" and token in str(o.get("evalue"))
                    for o in outs):
             evidence.append(f"{where}: an error raised by the grader's cell did not come back as raised (a custom "
@@ -241,7 +236,7 @@ class GradingExecute(Execute):
                 info_msg = self.wait_for_reply(self.kc.kernel_info())
                 self.nb.metadata["language_info"] = info_msg["content"]["language_info"]
                 outs = self._grader_cell(f"import {_HARNESS}\n{_H}.install({plan['nonce']!r}, "
-                                         f"{plan['check_modules']!r}, {plan['aliases']!r})")
+                                         f"{plan['check_modules']!r}, {plan['aliases']!r})", "install")
                 broken = [o for o in outs if o.get("output_type") == "error"]
                 if broken:  # the grader's own failure (no student code ran yet): fail closed, never grade
                     # without the protections (plain nbgrader would put the hidden tests where student code reads them)
@@ -253,7 +248,7 @@ class GradingExecute(Execute):
                     if is_hidden_cell(cell):
                         hidden.append(index)
                         names = sorted(_loaded(_tree(_src(cell))))
-                        self._grader_cell(f"{_H}.keep({_meta(cell).get('grade_id')!r}, {names!r})")
+                        self._grader_cell(f"{_H}.keep({_meta(cell).get('grade_id')!r}, {names!r})", "keep")
                         continue
                     cell_start = time.perf_counter()
                     self.preprocess_cell(cell, resources, index)

@@ -101,7 +101,7 @@ class Outcome:
     hidden: dict = field(default_factory=dict)  # grade_id -> verdict of its hidden tests
     runtime_files: list[str] = field(default_factory=list)  # what the kernel's runtime folder held
     untrusted: dict = field(default_factory=dict)  # grade id -> evidence: the cells the policy zeroes
-    phases: dict = field(default_factory=dict)  # where the executor's time went, in seconds
+    phases: dict = field(default_factory=dict)  # where the grading time went (SubmissionResult.phases)
 
 
 def _write_scratch(task: GradingTask, scratch: Path) -> Path:
