@@ -157,13 +157,15 @@ def _check_inputs(name: str, fn: Callable[..., Any], args: Sequence[Any], before
     line = _in_place_line(fn, param)
     what = "the parameters of its module argument" if isinstance(args[i], nn.Module) else f"its argument `{param}`"
     where = f" (`{line}`)" if line else ""
-    ctx = f" {context}" if context else ""
-    raise CheckFailure(f"`{name}` changed {what} in place{where}{ctx}: the caller's values must be left as they were"
-                       f"{_fix_for(line)}.")
+    raise CheckFailure(f"`{name}` changed {what} in place{where}: the caller's values must be left as they were"
+                       f"{_fix_for(line)}.{_called(context)}")
+
+
+def _called(context: str) -> str:
+    return f"\n(called {context})" if context else ""
 
 
 def _check_returns(name: str, got: Any, contract: Contract, context: str) -> None:
-    ctx = f" {context}" if context else ""
     if contract.returns is not None and not isinstance(got, contract.returns):
         want = _type_name(contract.returns)
         if contract.items is not None:
@@ -176,39 +178,41 @@ def _check_returns(name: str, got: Any, contract: Contract, context: str) -> Non
         elif isinstance(got, torch.Tensor) and got.numel() == 1 and contract.returns in (float, int, (float, int)):
             hint = " Use `.item()` (or `float(...)`)."
         raise CheckFailure(f"`{name}` should return a {want} but returned a {type(got).__module__.split('.')[0]}."
-                           f"{type(got).__name__}{ctx}.{hint}".replace("builtins.", ""))
+                           f"{type(got).__name__}.{hint}".replace("builtins.", "") + _called(context))
     if contract.items is not None and isinstance(got, (list, tuple)):
         bad = [v for v in got if not isinstance(v, contract.items) or isinstance(v, bool)]
         if bad:
             hint = " Use `.tolist()` on the tensor (or `int(k)`)." if isinstance(bad[0], torch.Tensor) else ""
             raise CheckFailure(f"`{name}` should return a {_type_name(contract.returns or list)} of "
-                               f"{_type_name(contract.items)}, but an element is a {type(bad[0]).__name__}{ctx}.{hint}")
+                               f"{_type_name(contract.items)}, but an element is a {type(bad[0]).__name__}.{hint}"
+                               + _called(context))
 
 
 def _check_gradient(name: str, got: Any, contract: Contract, grad_to: Sequence[torch.Tensor], context: str) -> None:
     if contract.gradient is None or not isinstance(got, torch.Tensor):
         return
-    ctx = f" {context}" if context else ""
     if contract.gradient == "none":
         if got.requires_grad:
-            raise CheckFailure(f"`{name}` returned a tensor that is still part of the autograd graph{ctx}: "
-                               "return it detached (`.detach()`).")
+            raise CheckFailure(f"`{name}` returned a tensor that is still part of the autograd graph: "
+                               f"return it detached (`.detach()`).{_called(context)}")
         return
     if not got.requires_grad:
-        raise CheckFailure(f"`{name}` returned a tensor with no gradient{ctx}: was it computed under "
-                           "`torch.no_grad()`, detached (`.detach()`, `.item()`), or was `torch.enable_grad()` dropped?")
+        raise CheckFailure(f"`{name}` returned a tensor with no gradient: was it computed under "
+                           "`torch.no_grad()`, detached (`.detach()`, `.item()`), or was `torch.enable_grad()` dropped?"
+                           + _called(context))
     if grad_to:
         for t in grad_to:
             t.grad = None
         with torch.enable_grad():
             got.float().sum().backward()
         if all(t.grad is None or not bool(t.grad.abs().sum() > 0) for t in grad_to):
-            raise CheckFailure(f"No gradient reached the parameters it must reach from the result of `{name}`{ctx}: "
-                               "keep them in the graph (no `torch.no_grad()`, `.detach()` or `.data` on the way).")
+            raise CheckFailure(f"No gradient reached the parameters it must reach from the result of `{name}`: "
+                               "keep them in the graph (no `torch.no_grad()`, `.detach()` or `.data` on the way)."
+                               + _called(context))
 
 
 def check_contract(name: str, student_fn: Callable[..., Any], contract: Contract, *args: Any, context: str = "",
-                   grad_to: Sequence[torch.Tensor] = ()) -> Any:
+                   grad_to: Sequence[torch.Tensor] = (), compare: Callable[[Any], None] | None = None) -> Any:
     """Call ``student_fn(*args)`` once and test ``contract``; return the student's result.
 
     A crash becomes a :class:`CheckFailure` that quotes the student's line (see
@@ -224,6 +228,8 @@ def check_contract(name: str, student_fn: Callable[..., Any], contract: Contract
         context: Which input this was, for messages.
         grad_to: With ``gradient="flows"``, tensors (parameters) a backward pass from
             the result must reach.
+        compare: ``compare(got)``, the check's own value comparison, run after the input and
+            type rules and before the gradient probe (so a wrong value is named as such first).
 
     Returns:
         What ``student_fn`` returned.
@@ -259,5 +265,7 @@ def check_contract(name: str, student_fn: Callable[..., Any], contract: Contract
     if contract.leaves_inputs_unchanged:
         _check_inputs(name, student_fn, args, before, context)
     _check_returns(name, got, contract, context)
+    if compare is not None:
+        compare(got)
     _check_gradient(name, got, contract, grad_to, context)
     return got
