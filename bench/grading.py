@@ -79,7 +79,11 @@ def _phase(template: Path, tmp: Path, slug: str, jobs: int) -> dict:
     start = time.perf_counter()
     run = grade_class(course, slug, jobs=jobs, progress=True)
     seconds = time.perf_counter() - start
-    return {"jobs": jobs, "seconds": round(seconds, 1), "load_before": round(load_before, 2),
+    honest = [r for r in run.results if r.student.startswith("student") and r.phases]
+    phases = {k: round(sum(r.phases.get(k, 0.0) for r in honest) / len(honest), 2)
+              for k in sorted({k for r in honest for k in r.phases})} if honest else {}
+    return {"jobs": jobs, "seconds_per_honest_submission": round(sum(r.seconds for r in honest) / max(1, len(honest)), 1),
+            "phase_seconds_per_honest_submission": phases, "seconds": round(seconds, 1), "load_before": round(load_before, 2),
             "load_after": round(os.getloadavg()[0], 2), "warnings": run.warnings,
             "results": {r.student: {"status": r.status, "score": r.score, "problems": r.problems} for r in run.results}}
 

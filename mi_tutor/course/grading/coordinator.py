@@ -61,6 +61,8 @@ class SubmissionResult:
             submission for review and never changes a score.
         reused: Graded by an earlier run (unchanged since).
         seconds: Wall time of its grading.
+        phases: Where the grading kernel's time went (``kernel_start``, ``student_cells``,
+            ``grader:<call>``, ``total``), in seconds.
         evidence: Tampering found while grading (the grader's own cells, the known-answer
             self-test of the checks); the course's policy decides what it does to the score.
         policy: What the policy did, in words (empty: nothing to apply).
@@ -78,6 +80,7 @@ class SubmissionResult:
     seconds: float = 0.0
     evidence: list[str] = field(default_factory=list)
     policy: str = ""
+    phases: dict = field(default_factory=dict)
 
     @property
     def status(self) -> str:
@@ -378,7 +381,8 @@ def _finish(task: GradingTask, flags: list[str], checksum: str, out: dict, run: 
                          out.get("computed_comments", []), task.policy)
     result = SubmissionResult(task.student, task.assignment, bool(out["success"]), problems=problems, flags=flags,
                               seconds=float(out.get("seconds", 0.0)), evidence=evidence,
-                              policy=_policy_words(outcome, sorted(out.get("untrusted") or {})))
+                              policy=_policy_words(outcome, sorted(out.get("untrusted") or {})),
+                              phases=dict(out.get("phases") or {}))
     store.scores([result])
     records.save_record(store.db, task.student, task.assignment, checksum, result.status, result.score,
                         result.max_score, problems, flags)

@@ -29,7 +29,9 @@ import ast
 import json
 import os
 import random
+import re
 import secrets
+import time
 from pathlib import Path
 
 from nbclient.exceptions import DeadKernelError
@@ -45,6 +47,7 @@ __all__ = ["GradingExecute", "grading_plan", "is_hidden_cell", "PLAN_ENV"]
 PLAN_ENV = "MI_TUTOR_GRADING_PLAN"
 _HARNESS = "mi_tutor.course.grading.harness"
 _H = f"__import__('sys').modules[{_HARNESS!r}]"
+_CALL = re.compile(r"(\w+)\(")  # the function a grader cell calls: the name its phase is timed under
 
 
 def _src(cell) -> str:
@@ -158,6 +161,15 @@ class GradingExecute(Execute):
 
     def _grader_cell(self, source: str) -> list[dict]:
         """Run one grader cell (not in the notebook, not in history); return its outputs."""
+        start = time.perf_counter()
+        try:
+            return self._run_grader_cell(source)
+        finally:
+            call = _CALL.search(source.replace(_H, "", 1))
+            key = f"grader:{call.group(1) if call else 'other'}"
+            self._seconds[key] = self._seconds.get(key, 0.0) + time.perf_counter() - start
+
+    def _run_grader_cell(self, source: str) -> list[dict]:
         cell = new_code_cell(source)
         self.nb.cells.append(cell)
         try:
@@ -220,9 +232,12 @@ class GradingExecute(Execute):
         self._check_assign_resources(resources)
         self.resources.setdefault("metadata", {})["path"] = plan["cwd"]  # an empty folder, not the notebook's
         report: dict = {"evidence": [], "hidden": {}, "hidden_phase": "not reached"}
+        self._seconds = report["seconds"] = {}
+        start = time.perf_counter()
         ledger = Ledger(answer_cells(self.nb.cells))  # where evidence was found: which cells it concerns
         try:
             with self.setup_kernel():
+                self._seconds["kernel_start"] = time.perf_counter() - start
                 info_msg = self.wait_for_reply(self.kc.kernel_info())
                 self.nb.metadata["language_info"] = info_msg["content"]["language_info"]
                 outs = self._grader_cell(f"import {_HARNESS}\n{_H}.install({plan['nonce']!r}, "
@@ -240,7 +255,10 @@ class GradingExecute(Execute):
                         names = sorted(_loaded(_tree(_src(cell))))
                         self._grader_cell(f"{_H}.keep({_meta(cell).get('grade_id')!r}, {names!r})")
                         continue
+                    cell_start = time.perf_counter()
                     self.preprocess_cell(cell, resources, index)
+                    self._seconds["student_cells"] = (self._seconds.get("student_cells", 0.0)
+                                                      + time.perf_counter() - cell_start)
                     gid = _meta(cell).get("grade_id")
                     if gid in ledger.answer_of:  # an autograded test: is the kernel still intact after it?
                         ledger.graded(gid)
@@ -250,6 +268,7 @@ class GradingExecute(Execute):
                             report["evidence"] += found
                 self._hidden_phase(hidden, plan, report, ledger)
         finally:
+            self._seconds["total"] = time.perf_counter() - start
             report["untrusted"] = ledger.untrusted()
             report["answer_of"] = ledger.answer_of
             Path(plan["report"]).write_text(json.dumps(report))

@@ -101,6 +101,7 @@ class Outcome:
     hidden: dict = field(default_factory=dict)  # grade_id -> verdict of its hidden tests
     runtime_files: list[str] = field(default_factory=list)  # what the kernel's runtime folder held
     untrusted: dict = field(default_factory=dict)  # grade id -> evidence: the cells the policy zeroes
+    phases: dict = field(default_factory=dict)  # where the executor's time went, in seconds
 
 
 def _write_scratch(task: GradingTask, scratch: Path) -> Path:
@@ -316,7 +317,9 @@ def grade_scratch_course(scratch: Path) -> Outcome:
                                                   "interrupt_mode": "message"}))
     os.environ["JUPYTER_PATH"] = str(scratch / "jupyter")
     api = NbGraderAPI(CourseDirectory(config=cfg), config=cfg)
+    clock = time.perf_counter()
     result = api.autograde(assignment, student, force=True, create=True)
+    autograde_seconds = time.perf_counter() - clock
     log = (result.get("log") or "") + (result.get("error") or "")
     out = Outcome(bool(result["success"]), log_tail=log[-6000:])
     if _TIMEOUT.search(log):
@@ -329,6 +332,7 @@ def grade_scratch_course(scratch: Path) -> Outcome:
     report = json.loads(report_file.read_text()) if report_file.exists() else {}
     out.evidence = list(report.get("evidence", []))
     out.hidden = dict(report.get("hidden", {}))
+    out.phases = {**report.get("seconds", {}), "nbgrader_autograde": autograde_seconds}
     if report.get("grader_error"):
         out.success = False
         out.problems.append(f"the grader's own cells could not run in the kernel ({report['grader_error']}): not graded, "
@@ -344,7 +348,9 @@ def grade_scratch_course(scratch: Path) -> Outcome:
             if out.untrusted and task.get("policy", "zero") == "zero":
                 apply_tamper_policy(gb, assignment, student, out.untrusted, report.get("answer_of", {}))
     if out.success and task["feedback"]:
+        clock = time.perf_counter()
         api.generate_feedback(assignment, student, force=True)
+        out.phases["nbgrader_feedback"] = time.perf_counter() - clock
     with Gradebook(cfg.CourseDirectory.db_url) as gb:
         try:
             sub = gb.find_submission(assignment, student)
