@@ -259,7 +259,8 @@ checks.check_embedding_frequency_norms(embedding_frequency_norms, seed=6, p=5, d
 #
 # Implement `key_frequencies(norms, ratio=0.25)`: return the sorted list of frequencies `k` (ints,
 # starting at 1) whose norm exceeds `ratio` times the largest norm (the rule of the TransformerLens
-# grokking demo).
+# grokking demo). The result is a Python `list` of `int`, not a tensor (the cells below index and
+# format it), and `norms` is left unchanged.
 #
 # <details><summary>Hint</summary>
 #

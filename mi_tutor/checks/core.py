@@ -206,14 +206,6 @@ def call_student(name: str, student_fn: Callable[..., Any], *args: Any, context:
         raise CheckFailure(msg) from err
 
 
-def _unchanged(after: torch.Tensor, before: torch.Tensor) -> bool:
-    if after.shape != before.shape or after.dtype != before.dtype:
-        return False
-    if after.is_floating_point() or after.is_complex():
-        return bool(torch.allclose(after, before, rtol=0, atol=0, equal_nan=True))
-    return bool(torch.equal(after, before))
-
-
 @contextmanager
 def reference_helpers(student_fn: Callable[..., Any], **helpers: Callable[..., Any]) -> Iterator[None]:
     """Run ``student_fn`` with the reference versions of the earlier exercises' functions.
@@ -258,6 +250,8 @@ def compare_functions(
     *,
     compare: Callable[[Any, Any, str], None] | None = None,
     describe: Callable[[Mapping[str, Any]], str] | None = None,
+    contract: Any = None,
+    grad_to: Iterable[torch.Tensor] = (),
 ) -> int:
     """Run both functions on every case and compare the results.
 
@@ -272,6 +266,10 @@ def compare_functions(
             such an edit fails the check (inputs must be left unchanged).
         compare: ``compare(got, want, context)``; defaults to :func:`expect_close`.
         describe: Turns a case into words for messages (default: argument shapes).
+        contract: The exercise's :class:`~mi_tutor.checks.contracts.Contract`, tested on every
+            case by :func:`~mi_tutor.checks.contracts.check_contract` (default: inputs left
+            unchanged, nothing else).
+        grad_to: Tensors a backward pass from the result must reach (``gradient="flows"``).
 
     Returns:
         The number of cases checked.
@@ -284,21 +282,17 @@ def compare_functions(
                  for k, v in case.items() if isinstance(v, (torch.Tensor, int, float, str))]
         return "with " + ", ".join(parts) if parts else ""
 
+    from .contracts import Contract, check_contract  # contracts builds on this module
+
     describe = describe or default_describe
     compare = compare or (lambda got, want, ctx: expect_close(f"{name}(...)", got, want, context=ctx))
+    contract = contract or Contract()
     n = 0
     for case in cases:
         context = describe(case)
         given = clone(case)
-        got = call_student(name, student_fn, *given.values(), context=context)
-        for key, value in given.items():  # a side effect on the caller's tensors is a bug of its own
-            before = case[key]
-            if isinstance(value, torch.Tensor) and not _unchanged(value, before):
-                raise CheckFailure(
-                    f"`{name}` changed its input `{key}` in place {context}: the caller's tensor must be left as "
-                    f"it was. Work on a copy (`.clone()`) or use out-of-place operations (`x = x * 2`, not `x *= 2`).")
-        want = reference_fn(*clone(case).values())
-        compare(got, want, context)
+        check_contract(name, student_fn, contract, *given.values(), context=context, grad_to=grad_to,
+                       compare=lambda got: compare(got, reference_fn(*clone(case).values()), context))
         n += 1
     return n
 

@@ -187,12 +187,27 @@ def check_concept_purity(student_fn: Callable, seed: int = 0, n: int = 200) -> N
         concepts = torch.nn.functional.one_hot(label, n_concepts).bool()
         acts[:, 1] = (label == 0).float() * 2.0               # a perfectly pure unit
         cases.append({"acts": acts, "concepts": concepts, "min_active": 0.05})
+    raw = torch.randn(n, 8, generator=g) + 0.3                  # pre-ReLU activations: negatives must be clamped
+    raw[:, 0] = -1.0
+    raw[:3, 0] = 1.0
+    label = torch.randint(3, (n,), generator=g)
+    cases.append({"acts": raw, "concepts": torch.nn.functional.one_hot(label, 3).bool(), "min_active": 0.05})
+
+    def unclamped(acts, concepts, min_active):
+        purity = (acts.T @ concepts.to(acts.dtype)).amax(-1) / acts.sum(0).clamp_min(1e-12)
+        return torch.where((acts > 0).to(acts.dtype).mean(0) < min_active, torch.nan, purity)
 
     def compare(got, want, ctx):
         expect_type("concept_purity(...)", got, torch.Tensor)
         if isinstance(got, torch.Tensor) and got.shape == want.shape:
             if not torch.isnan(got[0]):
                 raise CheckFailure("Unit 0 fires on only 3 of 200 inputs (less than min_active); return nan for it.")
+            acts, concepts = cases[-1]["acts"], cases[-1]["concepts"]
+            if (got.shape == want.shape == (acts.shape[1],) and not torch.allclose(got, want, equal_nan=True)
+                    and torch.allclose(got, unclamped(acts, concepts, 0.05), atol=1e-5, equal_nan=True)):
+                raise CheckFailure(f"`concept_purity` used the negative activations as they are {ctx}: negative "
+                                   "values cancel positive mass, so shares can leave [0, 1]. Clamp the activations "
+                                   "to 0 first (`acts.clamp_min(0)`), as the text says.")
         expect_close("concept_purity(...)", got, want, context=ctx,
                      hint="For each unit: activation mass on each concept (acts.T @ concepts), divided by the unit's "
                           "total activation; take the max over concepts.")

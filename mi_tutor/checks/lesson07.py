@@ -15,7 +15,8 @@ from torch import nn
 from torch.overrides import TorchFunctionMode
 
 from .. import universality as U
-from .core import CheckFailure, call_student, expect, expect_close, expect_tensor_like, passed
+from .contracts import Contract, check_contract
+from .core import CheckFailure, expect, expect_close, expect_tensor_like, passed
 
 __all__ = [
     "check_cka_from_grams",
@@ -32,6 +33,13 @@ __all__ = [
     "check_stitching_table_result",
     "check_alignment_result",
 ]
+
+
+# What each exercise promises besides its numbers (stated in its text), tested by check_contract.
+NUMBER = Contract(returns=(float, int, torch.Tensor))          # a float (a 0-d tensor is accepted)
+TENSOR = Contract(returns=torch.Tensor)
+PAIR = Contract(returns=tuple)
+STITCH = Contract(returns=torch.Tensor, gradient="flows")     # the gradient must reach `stitch`'s weights
 
 
 def _gen(seed: int) -> torch.Generator:
@@ -70,10 +78,8 @@ def check_cka_from_grams(student_fn: Callable, seed: int = 0, n: int = 30) -> No
         cases.append((K, L, "linear" if k != 1 else "RBF"))
     for K, L, kind in cases:
         want = U.cka_from_grams(K, L)
-        K0, L0 = K.clone(), L.clone()
-        got = call_student("cka_from_grams", student_fn, K, L, context=f"on {kind} Gram matrices of {n} examples")
-        expect(torch.equal(K, K0) and torch.equal(L, L0),
-               "`cka_from_grams` changed its input Gram matrices in place: centre copies (H @ K @ H builds new tensors).")
+        got = check_contract("cka_from_grams", student_fn, NUMBER, K.clone(), L.clone(),
+                             context=f"on {kind} Gram matrices of {n} examples")
         uncentred = float((K * L).sum() / (K.norm() * L.norm()))
         value = _number("cka_from_grams", got)
         if abs(value - uncentred) < 1e-6 and abs(uncentred - want) > 1e-4:
@@ -108,7 +114,8 @@ def check_linear_cka(student_fn: Callable, seed: int = 0, n: int = 300) -> None:
         X, Y = _correlated(seed + k, m, dx, dy)
         watch = _SquareWatch(m)
         with watch:
-            got = call_student("linear_cka", student_fn, X, Y, context=f"with X {tuple(X.shape)}, Y {tuple(Y.shape)}")
+            got = check_contract("linear_cka", student_fn, NUMBER, X.clone(), Y.clone(),
+                                 context=f"with X {tuple(X.shape)}, Y {tuple(Y.shape)}")
         ctx = f"with X {tuple(X.shape)} and Y {tuple(Y.shape)}"
         want = U.linear_cka(X, Y)
         value = _number("linear_cka", got, ctx)
@@ -138,7 +145,7 @@ def check_debiased_cka(student_fn: Callable, seed: int = 0, n: int = 25) -> None
             X, Y = _correlated(seed + 10 + k, m, dx, dy)
         ctx = f"with X {tuple(X.shape)} and Y {tuple(Y.shape)}"
         want = U.debiased_cka(X, Y)
-        got = call_student("debiased_cka", student_fn, X, Y, context=ctx)
+        got = check_contract("debiased_cka", student_fn, NUMBER, X.clone(), Y.clone(), context=ctx)
         value = _number("debiased_cka", got, ctx)
         biased = U.linear_cka(X, Y)
         if abs(value - biased) < 1e-6 and abs(biased - want) > 1e-3:
@@ -164,8 +171,8 @@ def check_match_units(student_fn: Callable, seed: int = 0, n: int = 400, units: 
     cases = [{"A": A, "B": B}, {"A": A[:, : units - 3], "B": B}]
     for case in cases:
         ctx = f"with A {tuple(case['A'].shape)} and B {tuple(case['B'].shape)}"
-        got = call_student("match_units", student_fn, case["A"].clone(), case["B"].clone(), context=ctx)
-        expect(isinstance(got, tuple) and len(got) == 2,
+        got = check_contract("match_units", student_fn, PAIR, case["A"].clone(), case["B"].clone(), context=ctx)
+        expect(len(got) == 2,
                f"`match_units` should return a tuple (cols, corr) {ctx}, not {type(got).__name__}")
         cols, corr = got
         ref = U.match_units(case["A"], case["B"])
@@ -200,10 +207,8 @@ def check_correspondence_map(student_fn: Callable, seed: int = 0) -> None:
         calls.append((X.shape[1], Y.shape[1]))
         return U.linear_cka(X, Y)
 
-    got = call_student("correspondence_map", student_fn, fa, fb, sim, context="with 3 layers of A and 4 of B")
+    got = check_contract("correspondence_map", student_fn, TENSOR, fa, fb, sim, context="with 3 layers of A and 4 of B")
     want = U.correspondence_map(fa, fb, U.linear_cka).values
-    expect_type = isinstance(got, torch.Tensor)
-    expect(expect_type, f"`correspondence_map` should return a tensor, not {type(got).__name__}")
     if got.shape == want.T.shape and got.shape != want.shape:
         raise CheckFailure(f"Your map has shape {tuple(got.shape)}: rows must be the layers of A (3) and columns "
                            f"the layers of B (4), i.e. shape {tuple(want.shape)}.")
@@ -225,7 +230,7 @@ def check_mutual_knn(student_fn: Callable, seed: int = 0, n: int = 120, k: int =
     for kk in (k, 1, 3):
         ctx = f"with n={n}, k={kk}"
         want = U.mutual_knn_alignment(X, Y, kk)
-        got = call_student("mutual_knn", student_fn, X.clone(), Y.clone(), kk, context=ctx)
+        got = check_contract("mutual_knn", student_fn, NUMBER, X.clone(), Y.clone(), kk, context=ctx)
         value = _number("mutual_knn", got, ctx)
         unnorm = _knn_variant(X, Y, kk, normalize=False)
         with_self = _knn_variant(X, Y, kk, exclude_self=False)
@@ -283,19 +288,23 @@ def check_stitch_forward(student_fn: Callable, seed: int = 0, batch: int = 3) ->
             ref = U.StitchedNet(a, b, la, lb, image_size=8)
             ref.stitch.load_state_dict(stitch.state_dict())
             with torch.no_grad():
-                want = ref(x)
-                got = call_student("stitch_forward", student_fn, a, b, la, lb, stitch, x.clone(),
-                                   context=f"stitching A.{la} into B.{lb}")
-                plain_b = b(x)
-            expect(not _hooks_left(a, b), "Hooks are still attached to the nets after `stitch_forward` returned: "
-                                          "remove each handle (handle.remove(), in a `finally:`).")
-            expect_tensor_like("stitch_forward(...)", got, want)
-            expect(not torch.allclose(got, plain_b, atol=1e-6),
-                   f"Your output equals net B's own output (stitching A.{la} into B.{lb}): B's layer was not replaced. "
-                   "A forward hook that returns a tensor replaces the module's output.")
-            expect_close("stitch_forward(...)", got, want, context=f"stitching A.{la} into B.{lb}",
-                         hint="run A to get its layer_a output (a forward hook that stores it), apply `stitch`, and run "
-                              "B with a hook on layer_b that returns the stitched tensor instead of B's own.")
+                want, plain_b = ref(x), b(x)
+            ctx = f"stitching A.{la} into B.{lb}"
+
+            def compare(got, la=la, lb=lb, want=want, plain_b=plain_b, ctx=ctx):
+                got = got.detach()
+                expect(not _hooks_left(a, b), "Hooks are still attached to the nets after `stitch_forward` returned: "
+                                              "remove each handle (handle.remove(), in a `finally:`).")
+                expect_tensor_like("stitch_forward(...)", got, want)
+                expect(not torch.allclose(got, plain_b, atol=1e-6),
+                       f"Your output equals net B's own output ({ctx}): B's layer was not replaced. "
+                       "A forward hook that returns a tensor replaces the module's output.")
+                expect_close("stitch_forward(...)", got, want, context=ctx,
+                             hint="run A to get its layer_a output (a forward hook that stores it), apply `stitch`, "
+                                  "and run B with a hook on layer_b that returns the stitched tensor instead of B's own.")
+
+            check_contract("stitch_forward", student_fn, STITCH, a, b, la, lb, stitch, x.clone(), context=ctx,
+                           grad_to=list(stitch.parameters()), compare=compare)
     passed(f"stitch_forward matches the reference on {len(pairs)} layer pairs and leaves no hooks behind")
 
 
@@ -324,12 +333,25 @@ def check_matching_by_layer_result(by_layer: Mapping[str, float]) -> None:
            + f" (highest: {best})")
 
 
-def check_census_result(rows) -> None:
-    """Every trained net has edge detectors in its first layer and a curve family somewhere."""
-    nets = {r.net for r in rows}
+def check_census_result(rows, min_family: int = 3, controls: str = "_random") -> None:
+    """Every trained net has edge detectors in its first layer and a curve family somewhere.
+
+    Nets whose name ends in ``controls`` (the untrained ones) are the controls and need neither. A
+    table with an edge count outside a net's first layer, or more family members than units, fails too.
+    """
+    nets = list(dict.fromkeys(r.net for r in rows))
     for net in nets:
         mine = [r for r in rows if r.net == net]
-        expect(mine[0].edge_units >= 0, f"{net}: the first row must carry the edge census")
+        expect(mine[0].edge_units >= 0 and all(r.edge_units == -1 for r in mine[1:]),
+               f"{net}: the first row (and only it) must carry the edge census")
+        expect(all(0 <= r.curve_units <= r.units for r in mine), f"{net}: a curve family larger than its layer")
+        if net.endswith(controls):
+            continue
+        expect(mine[0].edge_units > 0, f"{net}: no edge detector in its first layer ({mine[0].layer}); every "
+                                       "trained net of the zoo has some. Is the census run on trained weights?")
+        best = max(mine, key=lambda r: r.curve_units)
+        expect(best.curve_units >= min_family, f"{net}: its largest curve family has {best.curve_units} members "
+                                               f"({best.layer}); a trained net has one of at least {min_family}.")
     passed(f"census of {len(nets)} nets, {len(rows)} layers")
 
 

@@ -17,6 +17,7 @@ from torch import nn
 from .. import hooks as H
 from .. import symbiote as S
 from ..vision.architectures import TinyNetConfig, build_tiny_net
+from .contracts import Contract, check_contract
 from .core import call_student, compare_functions, expect, expect_close, expect_tensor_like, passed
 
 __all__ = [
@@ -33,6 +34,11 @@ __all__ = [
     "check_auroc_bars_result",
     "check_inhibition_examples_result",
 ]
+
+
+# Exercise 12.7's text: the gradient is computed even if the caller disabled it (so the check calls it under
+# torch.no_grad()), the host and the inputs are left as they were, and the result is a number.
+TCAV = Contract(returns=(float, torch.Tensor), under_no_grad=True)
 
 
 def _gen(seed: int) -> torch.Generator:
@@ -251,9 +257,8 @@ def check_tcav_score(student_fn: Callable, seed: int = 0, n: int = 12, layer: st
     cav = torch.randn(width, generator=_gen(seed + 2))
     cav = cav / cav.norm()
     ref = S.tcav_score(host, layer, images, class_idx, cav)
-    got = call_student("tcav_score", student_fn, host, layer, images.clone(), class_idx, cav.clone(),
-                       context=f"(layer {layer!r}, class {class_idx}, {n} images)")
-    expect(isinstance(got, (float, torch.Tensor)), f"`tcav_score` should return a number, not {type(got).__name__}")
+    got = check_contract("tcav_score", student_fn, TCAV, host, layer, images.clone(), class_idx, cav.clone(),
+                         context=f"(layer {layer!r}, class {class_idx}, {n} images, called under torch.no_grad())")
     back = S.tcav_score(host, layer, images, class_idx, -cav)
     expect(abs(float(got) - ref) < 1e-6,
            f"tcav_score returned {float(got):.4f}, expected {ref:.4f}. Take the gradient of the class logit with "

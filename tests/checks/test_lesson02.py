@@ -75,7 +75,7 @@ def test_lesson02_mistakes():
     def normalise_in_place(a, d):
         d /= d.norm()
         return torch.einsum("nchw,c->nhw", a, d)
-    fails(c2.check_direction_activation, normalise_in_place, "changed its input `direction` in place")
+    fails(c2.check_direction_activation, normalise_in_place, r"changed its argument `d` in place \(`d /= d.norm\(\)`\).*work on a copy \(`d = d / d.norm\(\)`\)")
     fails(c2.check_grid_average, lambda c, v, n: tuple(t.transpose(0, 1) for t in atlas.grid_average(c, v, n)),
           "transposed")
 

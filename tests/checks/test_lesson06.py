@@ -34,3 +34,13 @@ def test_lesson06_result_checks_send_the_student_back():
         checks.check_toy_recovery_result(torch.tensor(0.2))
     with pytest.raises(CheckFailure, match="Exercise 6.7"):
         checks.check_monosemanticity_result(torch.full((64,), 0.5), torch.full((64,), 0.5))
+
+
+def test_concept_purity_must_clamp_negative_activations():
+    """Issue 27: purity of unclamped (pre-ReLU) activations passed when every test input was non-negative."""
+    def unclamped(acts, concepts, min_active=0.01):
+        purity = (acts.T @ concepts.to(acts.dtype)).amax(-1) / acts.sum(0).clamp_min(1e-12)
+        return torch.where((acts > 0).to(acts.dtype).mean(0) < min_active, torch.nan, purity)
+
+    with pytest.raises(CheckFailure, match=r"negative activations as they are.*clamp_min\(0\)"):
+        checks.check_concept_purity(unclamped)

@@ -63,7 +63,7 @@ def test_lesson08_attention_pattern_mistakes():
     fails(c8.check_attention_pattern, lambda q, k: attention_pattern(q, k).transpose(-1, -2), "softmax over the key axis")
     fails(c8.check_attention_pattern, lambda q, k: (torch.einsum("bqhd,bkhd->bhqk", q, k) / 2).softmax(-1),
           "key after its query")                                                           # no mask at all
-    fails(c8.check_attention_pattern, scales_q_in_place, "changed its input `q` in place")
+    fails(c8.check_attention_pattern, scales_q_in_place, "changed its argument `q` in place")
 
 
 def test_lesson08_score_mistakes():

@@ -178,3 +178,11 @@ def test_lesson10_progress_measures_name_the_exercise():
         c10.check_progress_measures_result({**good, "restricted loss": [4.0] * 11})
     with pytest.raises(CheckFailure, match="Exercise 10.7"):
         c10.check_progress_measures_result({**good, "excluded loss (train)": [0.1] * 11})
+
+
+def test_lesson10_key_frequencies_must_be_a_list_of_ints():
+    """Issue 27: a tensor where the text asks for a list of ints used to pass (the figure cells then crash)."""
+    fails(c10.check_key_frequencies, lambda n, r: torch.tensor(keys_ok(n, r)),
+          r"should return a list of int but returned a torch.Tensor.*\.tolist\(\)")
+    fails(c10.check_key_frequencies, lambda n, r: [torch.tensor(k) for k in keys_ok(n, r)],
+          "an element is a Tensor")

@@ -79,3 +79,21 @@ def test_lesson12_result_checks_send_the_student_back():
         c12.check_selectivity_bars_result({"symbiote": (0.1, 0.2), "random": (0.0, 0.0)})
     with pytest.raises(CheckFailure, match="within"):
         c12.check_auroc_bars_result({"symbiote": 0.6, "probe": 0.95, "random host": 0.55})
+
+
+def test_lesson12_tcav_must_compute_its_gradient_whatever_the_caller_set():
+    """Issue 27: a TCAV score without torch.enable_grad() passed when the check did not disable gradients."""
+    def tcav_without_enable_grad(host, layer, images, class_idx, cav):
+        store = {}
+
+        def hook(act, hook):
+            store["act"] = act.detach().requires_grad_(True)
+            return store["act"]
+
+        logits = hooks.run_with_hooks(host, images, [(layer, hook)])
+        grad, = torch.autograd.grad(logits[:, class_idx].sum(), store["act"])
+        return float((torch.einsum("nchw,c->n", grad, cav) > 0).float().mean())
+
+    tcav_without_enable_grad(c12._small_host(0), "layer2", c12._images(1, 3), 1, torch.ones(
+        S.layer_width(c12._small_host(0), "layer2", c12._images(1, 3))))     # fine when gradients are on
+    _fails(c12.check_tcav_score, tcav_without_enable_grad, r"(?s)switched gradients off.*torch.enable_grad\(\)")
