@@ -19,6 +19,7 @@ from .contracts import Contract, check_contract
 from .core import CheckFailure, expect, expect_close, expect_tensor_like, passed
 
 __all__ = [
+    "CONTRACTS",
     "check_cka_from_grams",
     "check_linear_cka",
     "check_debiased_cka",
@@ -40,6 +41,8 @@ NUMBER = Contract(returns=(float, int, torch.Tensor))          # a float (a 0-d 
 TENSOR = Contract(returns=torch.Tensor)
 PAIR = Contract(returns=tuple)
 STITCH = Contract(returns=torch.Tensor, gradient="flows")     # the gradient must reach `stitch`'s weights
+CONTRACTS = {"cka_from_grams": NUMBER, "linear_cka": NUMBER, "debiased_cka": NUMBER, "correspondence_map": TENSOR,
+             "match_units": PAIR, "mutual_knn": NUMBER, "stitch_forward": STITCH}
 
 
 def _gen(seed: int) -> torch.Generator:
