@@ -17,7 +17,6 @@ Examples:
 
 from __future__ import annotations
 
-import copy
 import inspect
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
