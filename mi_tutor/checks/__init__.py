@@ -8,7 +8,7 @@ functions produced (no points; a failure names the exercise to revisit). Their
 tests live in ``tests/checks/test_lessonNN.py``.
 """
 
-from .contracts import Contract, check_contract
-from .core import CheckFailure, call_student, compare_functions, expect, expect_close, expect_tensor_like, expect_type, passed
+from .contracts import Contract, check_contract, compare_functions
+from .core import CheckFailure, call_student, expect, expect_close, expect_tensor_like, expect_type, passed
 
 __all__ = ["CheckFailure", "Contract", "check_contract", "call_student", "compare_functions", "expect", "expect_close", "expect_tensor_like", "expect_type", "passed"]

@@ -17,10 +17,9 @@ Examples:
 
 from __future__ import annotations
 
-import copy
 import inspect
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -28,9 +27,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from .core import CheckFailure, call_student
+from .core import CheckFailure, call_student, expect_close
 
-__all__ = ["Contract", "check_contract", "snapshot", "changed_inputs"]
+__all__ = ["Contract", "check_contract", "compare_functions", "snapshot", "changed_inputs"]
 
 
 @dataclass(frozen=True)
@@ -269,3 +268,56 @@ def check_contract(name: str, student_fn: Callable[..., Any], contract: Contract
         compare(got)
     _check_gradient(name, got, contract, grad_to, context)
     return got
+
+
+def compare_functions(
+    name: str,
+    student_fn: Callable[..., Any],
+    reference_fn: Callable[..., Any],
+    cases: Iterable[Mapping[str, Any]],
+    *,
+    compare: Callable[[Any, Any, str], None] | None = None,
+    describe: Callable[[Mapping[str, Any]], str] | None = None,
+    contract: Contract | None = None,
+    grad_to: Iterable[torch.Tensor] = (),
+) -> int:
+    """Run both functions on every case and compare the results.
+
+    Args:
+        name: The function's name, quoted in messages.
+        student_fn: The student's implementation.
+        reference_fn: ``mi_tutor``'s implementation.
+        cases: Argument dicts in the order of the exercise's signature; the
+            values are passed *positionally* to both functions (a student may
+            name parameters differently) and tensors are cloned, so an
+            in-place edit by the student cannot leak into the reference run;
+            such an edit fails the check (inputs must be left unchanged).
+        compare: ``compare(got, want, context)``; defaults to :func:`~mi_tutor.checks.core.expect_close`.
+        describe: Turns a case into words for messages (default: argument shapes).
+        contract: The exercise's :class:`Contract`, tested on every
+            case by :func:`check_contract` (default: inputs left
+            unchanged, nothing else).
+        grad_to: Tensors a backward pass from the result must reach (``gradient="flows"``).
+
+    Returns:
+        The number of cases checked.
+    """
+    def clone(case: Mapping[str, Any]) -> dict[str, Any]:
+        return {k: v.clone() if isinstance(v, torch.Tensor) else v for k, v in case.items()}
+
+    def default_describe(case: Mapping[str, Any]) -> str:
+        parts = [f"{k} of shape {tuple(v.shape)}" if isinstance(v, torch.Tensor) else f"{k}={v!r}"
+                 for k, v in case.items() if isinstance(v, (torch.Tensor, int, float, str))]
+        return "with " + ", ".join(parts) if parts else ""
+
+    describe = describe or default_describe
+    compare = compare or (lambda got, want, ctx: expect_close(f"{name}(...)", got, want, context=ctx))
+    contract = contract or Contract()
+    n = 0
+    for case in cases:
+        context = describe(case)
+        given = clone(case)
+        check_contract(name, student_fn, contract, *given.values(), context=context, grad_to=grad_to,
+                       compare=lambda got: compare(got, reference_fn(*clone(case).values()), context))
+        n += 1
+    return n

@@ -14,7 +14,7 @@ Examples:
 from __future__ import annotations
 
 import traceback
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -27,7 +27,6 @@ __all__ = [
     "expect_type",
     "expect_tensor_like",
     "expect_close",
-    "compare_functions",
     "call_student",
     "student_line",
     "reference_helpers",
@@ -240,61 +239,6 @@ def reference_helpers(student_fn: Callable[..., Any], **helpers: Callable[..., A
                 namespace.pop(name, None)
             else:
                 namespace[name] = value
-
-
-def compare_functions(
-    name: str,
-    student_fn: Callable[..., Any],
-    reference_fn: Callable[..., Any],
-    cases: Iterable[Mapping[str, Any]],
-    *,
-    compare: Callable[[Any, Any, str], None] | None = None,
-    describe: Callable[[Mapping[str, Any]], str] | None = None,
-    contract: Any = None,
-    grad_to: Iterable[torch.Tensor] = (),
-) -> int:
-    """Run both functions on every case and compare the results.
-
-    Args:
-        name: The function's name, quoted in messages.
-        student_fn: The student's implementation.
-        reference_fn: ``mi_tutor``'s implementation.
-        cases: Argument dicts in the order of the exercise's signature; the
-            values are passed *positionally* to both functions (a student may
-            name parameters differently) and tensors are cloned, so an
-            in-place edit by the student cannot leak into the reference run;
-            such an edit fails the check (inputs must be left unchanged).
-        compare: ``compare(got, want, context)``; defaults to :func:`expect_close`.
-        describe: Turns a case into words for messages (default: argument shapes).
-        contract: The exercise's :class:`~mi_tutor.checks.contracts.Contract`, tested on every
-            case by :func:`~mi_tutor.checks.contracts.check_contract` (default: inputs left
-            unchanged, nothing else).
-        grad_to: Tensors a backward pass from the result must reach (``gradient="flows"``).
-
-    Returns:
-        The number of cases checked.
-    """
-    def clone(case: Mapping[str, Any]) -> dict[str, Any]:
-        return {k: v.clone() if isinstance(v, torch.Tensor) else v for k, v in case.items()}
-
-    def default_describe(case: Mapping[str, Any]) -> str:
-        parts = [f"{k} of shape {tuple(v.shape)}" if isinstance(v, torch.Tensor) else f"{k}={v!r}"
-                 for k, v in case.items() if isinstance(v, (torch.Tensor, int, float, str))]
-        return "with " + ", ".join(parts) if parts else ""
-
-    from .contracts import Contract, check_contract  # contracts builds on this module
-
-    describe = describe or default_describe
-    compare = compare or (lambda got, want, ctx: expect_close(f"{name}(...)", got, want, context=ctx))
-    contract = contract or Contract()
-    n = 0
-    for case in cases:
-        context = describe(case)
-        given = clone(case)
-        check_contract(name, student_fn, contract, *given.values(), context=context, grad_to=grad_to,
-                       compare=lambda got: compare(got, reference_fn(*clone(case).values()), context))
-        n += 1
-    return n
 
 
 def passed(message: str) -> None:

@@ -10,10 +10,10 @@ from torch import nn
 from ..patching.channels import ablation_effect, channel_logit_drops as ref_channel_importance, zero_channels
 from ..hooks import HookContext, list_layers, run_with_cache, run_with_hooks
 from ..vision.models import ConvNet, ConvNetConfig
+from .contracts import compare_functions
 from .core import (
     CheckFailure,
     call_student,
-    compare_functions,
     expect,
     expect_close,
     expect_type,

@@ -7,7 +7,8 @@ from collections.abc import Callable, Mapping
 import torch
 
 from ..features import atlas, dissection, directions, examples, probes
-from .core import CheckFailure, call_student, compare_functions, expect, expect_close, expect_tensor_like, expect_type, passed
+from .contracts import compare_functions
+from .core import CheckFailure, call_student, expect, expect_close, expect_tensor_like, expect_type, passed
 
 __all__ = [
     "check_top_k_examples",

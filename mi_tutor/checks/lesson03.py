@@ -10,7 +10,8 @@ from ..featvis import objectives, param, transforms
 from ..featvis.render import deepdream_step as ref_deepdream_step
 from ..featvis.render import high_frequency_share as ref_high_frequency_share
 from ..vision.architectures import PlainNet, TinyNetConfig
-from .core import CheckFailure, compare_functions, expect, expect_close, passed
+from .contracts import compare_functions
+from .core import CheckFailure, expect, expect_close, passed
 
 __all__ = [
     "check_channel_loss",

@@ -25,7 +25,8 @@ from ..vision import tuning as tn
 from ..circuits_vision import weights as wt
 from ..vision.stimuli import render_curves
 from ..vision.models import ConvNet, ConvNetConfig
-from .core import CheckFailure, call_student, compare_functions, expect, expect_close, expect_tensor_like, expect_type, passed
+from .contracts import compare_functions
+from .core import CheckFailure, call_student, expect, expect_close, expect_tensor_like, expect_type, passed
 
 __all__ = [
     "check_tuning_grid",

@@ -17,7 +17,8 @@ from collections.abc import Callable
 import torch
 
 from .. import superposition as ref
-from .core import CheckFailure, call_student, compare_functions, expect, expect_close, expect_tensor_like, expect_type, passed
+from .contracts import compare_functions
+from .core import CheckFailure, call_student, expect, expect_close, expect_tensor_like, expect_type, passed
 
 __all__ = [
     "check_generate_batch",

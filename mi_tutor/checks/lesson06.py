@@ -13,7 +13,8 @@ from collections.abc import Callable
 import torch
 
 from .. import dictionary as ref
-from .core import CheckFailure, compare_functions, expect, expect_close, expect_type, passed
+from .contracts import compare_functions
+from .core import CheckFailure, expect, expect_close, expect_type, passed
 
 __all__ = [
     "check_sae_encode",

@@ -25,7 +25,8 @@ from ..circuits_transformer import (
     previous_token_score,
 )
 from ..transformer import HookedTransformer, TransformerConfig, attention_pattern, repeated_random_tokens
-from .core import CheckFailure, call_student, compare_functions, expect, expect_close, expect_tensor_like, passed
+from .contracts import compare_functions
+from .core import CheckFailure, call_student, expect, expect_close, expect_tensor_like, passed
 
 __all__ = [
     "check_attention_pattern",

@@ -14,7 +14,8 @@ import torch
 
 from .. import patching as P
 from ..transformer import HookedTransformer, TransformerConfig
-from .core import CheckFailure, call_student, compare_functions, expect, expect_close, expect_tensor_like, passed
+from .contracts import compare_functions
+from .core import CheckFailure, call_student, expect, expect_close, expect_tensor_like, passed
 
 __all__ = [
     "check_logit_diff",

@@ -15,8 +15,8 @@ from functools import partial
 import torch
 
 from ..grokking import analysis, fourier
-from .contracts import Contract, check_contract
-from .core import CheckFailure, call_student, compare_functions, expect, expect_close, expect_tensor_like, passed
+from .contracts import Contract, check_contract, compare_functions
+from .core import CheckFailure, call_student, expect, expect_close, expect_tensor_like, passed
 
 __all__ = [
     "check_fourier_basis", "check_embedding_frequency_norms", "check_key_frequencies",

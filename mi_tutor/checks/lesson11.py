@@ -16,7 +16,8 @@ import torch
 
 from ..editing import rome
 from ..steering import dola, reading
-from .core import CheckFailure, call_student, compare_functions, expect, expect_close, expect_tensor_like, passed
+from .contracts import compare_functions
+from .core import CheckFailure, call_student, expect, expect_close, expect_tensor_like, passed
 
 __all__ = [
     "check_mean_difference", "check_pca_direction", "check_reading_accuracy", "check_add_steering",

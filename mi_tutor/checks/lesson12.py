@@ -17,8 +17,8 @@ from torch import nn
 from .. import hooks as H
 from .. import symbiote as S
 from ..vision.architectures import TinyNetConfig, build_tiny_net
-from .contracts import Contract, check_contract
-from .core import call_student, compare_functions, expect, expect_close, expect_tensor_like, passed
+from .contracts import Contract, check_contract, compare_functions
+from .core import call_student, expect, expect_close, expect_tensor_like, passed
 
 __all__ = [
     "check_read_pooled",

@@ -112,7 +112,7 @@ checks.check_add_one(add_one, seed=3, batch=1, dtype=torch.float64)
 points, lists the hidden ones as "graded later", and names the function that is still a stub.
 When a student's function crashes inside a check, the message names the student's own failing
 line (:func:`mi_tutor.checks.core.call_student`), then the check's advice; when it changes the
-caller's tensors in place, :func:`mi_tutor.checks.core.compare_functions` says so. The check
+caller's tensors in place, :func:`mi_tutor.checks.contracts.compare_functions` says so. The check
 messages of lesson ``NN`` are tested in ``tests/checks/test_lessonNN.py``.
 """
 
