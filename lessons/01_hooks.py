@@ -128,7 +128,8 @@ model
 #
 # Write `capture_activations(model, x, names)` that runs `model(x)` once and returns a dict mapping
 # each requested module name to the output that module produced (detached from the autograd graph).
-# Every hook you add must be removed before the function returns, even if the forward pass fails.
+# Every hook you add must be removed before the function returns, even if the forward pass fails, and
+# the model and `x` are left as they were.
 #
 # <details><summary>Hint</summary>
 #
@@ -173,9 +174,10 @@ print({name: tuple(act.shape) for name, act in acts.items()})
 # ### Exercise 1.2: list the layers
 # **Difficulty:** ★★☆☆☆  **Importance:** ★★★☆☆
 #
-# Write `layer_table(model, x)` that returns one row per **leaf** module (a module without children),
-# in the order the forward pass runs them, each row a tuple
+# Write `layer_table(model, x)` that returns a list with one row per **leaf** module (a module without
+# children), in the order the forward pass runs them, each row a tuple
 # `(name, number_of_parameters, output_shape)`, where `output_shape` is a tuple of ints for the batch `x`.
+# It leaves the model and `x` unchanged, with no hook left behind.
 #
 # <details><summary>Hint</summary>
 #
@@ -243,8 +245,9 @@ checks.check_zero_channel_hook(zero_channel_hook)
 # **Difficulty:** ★★☆☆☆  **Importance:** ★★★★☆
 #
 # Write `accuracy_after_ablation(model, images, labels, layer, channel)` that returns the
-# classification accuracy (a float in [0, 1]) of `model` on `images` when `channel` of module
-# `layer` is zeroed. Use `run_with_hooks` and your hook from 1.3.
+# classification accuracy (a Python float in [0, 1], not a tensor) of `model` on `images` when
+# `channel` of module `layer` is zeroed, leaving the model and the images unchanged. Use
+# `run_with_hooks` and your hook from 1.3.
 #
 # <details><summary>Hint</summary>
 #
@@ -274,7 +277,8 @@ checks.check_accuracy_after_ablation(accuracy_after_ablation)
 # Accuracy is a blunt instrument: it only changes when a prediction flips. A finer measure is the
 # **logit drop**: the mean, over images, of the correct class's logit in the clean run minus the
 # same logit with the channel zeroed. Write `channel_importance(model, images, labels, layer)`
-# returning a tensor `[channels]` with the logit drop of zeroing each channel of `layer` alone.
+# returning a tensor `[channels]` with the logit drop of zeroing each channel of `layer` alone (the
+# model and the images are left unchanged).
 #
 # <details><summary>Hint</summary>
 #

@@ -10,10 +10,9 @@ from torch import nn
 from ..patching.channels import ablation_effect, channel_logit_drops as ref_channel_importance, zero_channels
 from ..hooks import HookContext, list_layers, run_with_cache, run_with_hooks
 from ..vision.models import ConvNet, ConvNetConfig
-from .contracts import compare_functions
+from .contracts import Contract, check_contract, compare_functions
 from .core import (
     CheckFailure,
-    call_student,
     expect,
     expect_close,
     expect_type,
@@ -22,6 +21,7 @@ from .core import (
 )
 
 __all__ = [
+    "CONTRACTS",
     "check_capture_activations",
     "check_layer_table",
     "check_zero_channel_hook",
@@ -30,6 +30,18 @@ __all__ = [
     "check_importance_result",
     "check_scale_sweep_result",
 ]
+
+
+# What each exercise promises besides its numbers (stated in its text), tested by check_contract on every call:
+# every exercise leaves the model, the images and the activations it is given as they were.
+CAPTURE = Contract(returns=dict)
+TABLE = Contract(returns=list, items=tuple)
+HOOK_FACTORY = Contract(returns=Callable)                   # zero_channel_hook(c) returns the hook
+HOOK = Contract(returns=torch.Tensor)                       # the hook: a new tensor, its argument untouched
+ACCURACY = Contract(returns=float)
+IMPORTANCE = Contract(returns=torch.Tensor)
+CONTRACTS = {"capture_activations": CAPTURE, "layer_table": TABLE, "zero_channel_hook": HOOK_FACTORY,
+             "accuracy_after_ablation": ACCURACY, "channel_importance": IMPORTANCE}
 
 
 def _tiny_net(seed: int, n_classes: int = 4) -> nn.Module:
@@ -81,11 +93,9 @@ def check_capture_activations(student_fn: Callable, seed: int = 0, batch: int = 
     for p in model.parameters():
         p.requires_grad_(True)
     x = _images(seed, batch, size)
-    x_before = x.clone()
     for names in (["layer1.0"], ["layer2", "layer3.1", "head.2"], ["head.2", "layer1.0"]):
-        got = call_student("capture_activations", student_fn, model, x, names,
-                           context=f"with names={names}")
-        expect_type("capture_activations(...)", got, dict)
+        got = check_contract("capture_activations", student_fn, CAPTURE, model, x, names,
+                             context=f"with names={names}")
         expect(list(got) == names or set(got) == set(names),
                f"Your dict has keys {sorted(got)} but should have exactly the requested names {names}.")
         _, want = run_with_cache(model, x, names)
@@ -101,7 +111,6 @@ def check_capture_activations(student_fn: Callable, seed: int = 0, batch: int = 
         left = _n_hooks(model)
         expect(left == 0, f"{left} forward hook(s) are still attached after your function returned: "
                           "keep the handles from register_forward_hook and call handle.remove() (use try/finally).")
-    expect(torch.equal(x, x_before), "capture_activations changed the input images in place: leave `x` as it was.")
     if failing:
         bad = torch.rand(batch, 5, size, size)          # 5 channels: the first convolution raises
         try:
@@ -126,8 +135,7 @@ def check_layer_table(student_fn: Callable, seed: int = 0, batch: int = 2, out_o
     """
     model = _DefinedOutOfOrder(seed) if out_of_order else _tiny_net(seed)
     x = _images(seed, batch)
-    got = call_student("layer_table", student_fn, model, x, context=f"on a batch of {batch}")
-    expect_type("layer_table(...)", got, list)
+    got = check_contract("layer_table", student_fn, TABLE, model, x, context=f"on a batch of {batch}")
     want = [(row.name, row.n_params, row.output_shape) for row in list_layers(model, x)]
     expect(len(got) == len(want), f"Your table has {len(got)} rows but the network has {len(want)} leaf modules "
                                   f"({[w[0] for w in want]}). Skip the container (the model itself), keep leaves.")
@@ -152,18 +160,15 @@ def check_zero_channel_hook(student_fn: Callable, seed: int = 0, channels: int =
     act = torch.randn(2, channels, height, width, generator=g).to(dtype)
     ctx = HookContext("layer", nn.Identity())
     for c in (0, channels - 1, channels // 2):
-        hook = call_student("zero_channel_hook", student_fn, c)
-        expect(callable(hook), "zero_channel_hook(c) should *return a function* hook(activation, hook).")
-        given = act.clone()
-        got = call_student(f"zero_channel_hook({c})", hook, given, ctx)
-        expect_type(f"zero_channel_hook({c})(activation, hook)", got, torch.Tensor)
+        hook = check_contract("zero_channel_hook", student_fn, HOOK_FACTORY, c,
+                              context=f"with channel={c}: it should *return a function* hook(activation, hook)")
         want = zero_channels(c)(act.clone(), ctx)
+        got = check_contract(f"zero_channel_hook({c})", hook, HOOK, act.clone(), ctx,
+                             context=f"on an activation of shape {tuple(act.shape)}")
         expect_close(f"the edited activation (channel {c})", got, want,
                      context=f"on an activation of shape {tuple(act.shape)}",
                      hint="zero only the channel axis (axis 1) at index c, and return the activation.")
         expect(got.dtype == act.dtype, f"The hook returned dtype {got.dtype} for a {act.dtype} activation: keep the dtype.")
-        expect(torch.equal(given, act), "Your hook modified the activation it received in place: the exercise "
-                                        "asks for the original to stay unchanged. Edit a copy and return that.")
     passed(f"zero_channel_hook zeroes exactly the chosen channel of a {tuple(act.shape)} {act.dtype} activation "
            "and leaves its input alone")
 
@@ -212,9 +217,8 @@ def check_accuracy_after_ablation(student_fn: Callable, seed: int = 0, batch: in
     for layer in ("layer1", "layer2.1", "layer3"):
         channel = _most_disruptive_channel(model, x, labels, layer)
         with reference_helpers(student_fn, zero_channel_hook=_reference_zero_channel_hook):
-            got = call_student("accuracy_after_ablation", student_fn, model, x, labels, layer, channel,
-                               context=f"for channel {channel} of {layer!r}")
-        expect_type("accuracy_after_ablation(...)", got, (float, int))
+            got = check_contract("accuracy_after_ablation", student_fn, ACCURACY, model, x, labels, layer, channel,
+                                 context=f"for channel {channel} of {layer!r}")
         want = ablation_effect(model, x, labels, layer, channel)["accuracy_ablated"]
         if abs(float(got) - want) > 1e-6:
             clean = ablation_effect(model, x, labels, layer, [])["accuracy_clean"]
@@ -248,7 +252,8 @@ def check_channel_importance(student_fn: Callable, seed: int = 0, batch: int = 1
                            capture_activations=_reference_capture):
         compare_functions("channel_importance", student_fn, ref_channel_importance,
                           [dict(model=model, images=x, labels=labels, layer=layer) for layer in layers],
-                          compare=compare, describe=lambda c: f"for layer {c['layer']!r}, a batch of {batch}")
+                          compare=compare, describe=lambda c: f"for layer {c['layer']!r}, a batch of {batch}",
+                          contract=IMPORTANCE)
     passed("channel_importance matches the reference")
 
 

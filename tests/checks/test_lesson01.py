@@ -204,3 +204,27 @@ def test_lesson01_crash_names_the_students_line():
         c1.check_channel_importance(channel_importance)
     with pytest.raises(CheckFailure, match="Exercise 1.5"):
         c1.check_scale_sweep_result(torch.tensor([2.0, 1.0, 1.0]), [0.0, 1.0, 2.0])
+
+
+def test_lesson01_contracts():
+    """Each exercise's promises besides its numbers, broken the way the text invites (issue 27)."""
+    def accuracy_as_tensor(model, images, labels, layer, channel):   # forgot `.item()`
+        with torch.no_grad():
+            logits = run_with_hooks(model, images, [(layer, zero_channels(channel))])
+        return (logits.argmax(-1) == labels).float().mean()
+
+    with pytest.raises(CheckFailure, match=r"should return a float(.|\n)*\.item\(\)"):
+        c1.check_accuracy_after_ablation(accuracy_as_tensor)
+
+    def rows_as_lists(model, x):                                      # rows [name, n, shape], not tuples
+        return [[r.name, r.n_params, r.output_shape] for r in list_layers(model, x)]
+
+    with pytest.raises(CheckFailure, match="list of tuple"):
+        c1.check_layer_table(rows_as_lists)
+
+    def scales_the_input(model, x, names):                            # "normalises" the caller's images
+        x /= x.max()
+        return dict(run_with_cache(model, x, names)[1])
+
+    with pytest.raises(CheckFailure, match=r"changed its argument `x` in place \(`x /= x.max\(\)`\)"):
+        c1.check_capture_activations(scales_the_input)
