@@ -117,7 +117,8 @@ print({name: tuple(a.shape) for name, a in acts.items()})
 #
 # Write `top_k_examples(acts, unit, k)`: `acts` has shape `[n, units, h, w]`; return `(values, indices)`,
 # both of shape `[k]`, the `k` largest spatial maxima of channel `unit` and the images they come from,
-# largest first.
+# largest first, as a tuple of two tensors. The maps need not be square, the activations may be negative
+# (a layer before its ReLU), and `acts` is left unchanged.
 #
 # <details><summary>Hint</summary>
 #
@@ -188,7 +189,8 @@ checks.check_top_k_hierarchy_result(purity)
 #
 # Write `mass_mean_probe(acts, labels)` for `acts` `[n, d]` and binary `labels` `[n]` (bools or 0/1):
 # return `direction = mean(positives) - mean(negatives)` (shape `[d]`) and the scalar `bias` such that
-# `acts @ direction + bias > 0` exactly when a point is closer to the positive side of the midpoint.
+# `acts @ direction + bias > 0` exactly when a point is closer to the positive side of the midpoint,
+# as a tuple `(direction, bias)` of tensors, leaving `acts` and `labels` unchanged.
 #
 # <details><summary>Hint</summary>
 #
@@ -214,8 +216,8 @@ checks.check_mass_mean_probe(mass_mean_probe)
 # **Difficulty:** ★★☆☆☆  **Importance:** ★★★★☆
 #
 # Write `train_probe(acts, labels, n_classes)` that fits a multinomial logistic regression on `acts`
-# `[n, d]` and returns `(weight [n_classes, d], bias [n_classes])` such that the logits are
-# `acts @ weight.T + bias` **on the raw activations**. The check trains it on one half of some synthetic
+# `[n, d]` and returns a tuple `(weight [n_classes, d], bias [n_classes])` such that the logits are
+# `acts @ weight.T + bias` **on the raw activations** (`acts` and `labels` are left unchanged). The check trains it on one half of some synthetic
 # data and wants held-out accuracy within 5 points of the reference (full-batch Adam, lr 0.1, 200 steps,
 # from zero weights, on standardised features, with a small L2 penalty).
 #
@@ -329,7 +331,7 @@ checks.check_probe_hierarchy_result(dict(zip(probe_data["layers"], probe_data["a
 #
 # Write `quantile_thresholds(acts, quantile)`: `acts` `[n, units, h, w]` -> `[units]`, the value that a
 # fraction `quantile` of each unit's activations (over all images *and* positions) exceeds. Use linear
-# interpolation between order statistics, as `torch.quantile` does.
+# interpolation between order statistics, as `torch.quantile` does, and leave `acts` unchanged.
 #
 # <details><summary>Hint</summary>
 #
@@ -356,7 +358,8 @@ checks.check_quantile_thresholds(quantile_thresholds)
 # **Difficulty:** ★★★☆☆  **Importance:** ★★★★☆
 #
 # Write `dissection_iou(acts, masks, thresholds)`: `acts` `[n, units, h, w]`, boolean `masks`
-# `[n, concepts, H, W]` and `thresholds` `[units]`; return the `[units, concepts]` IoU of step 3 above.
+# `[n, concepts, H, W]` and `thresholds` `[units]`; return the `[units, concepts]` IoU of step 3 above, a
+# tensor. Maps and masks need not be square, and the inputs are left unchanged.
 #
 # <details><summary>Hint</summary>
 #
@@ -454,7 +457,8 @@ print("texture probe (logistic): " + ", ".join(f"{k} {v:.2f}" for k, v in textur
 # **Difficulty:** ★☆☆☆☆  **Importance:** ★★★★☆
 #
 # Write `direction_activation(acts, direction)`: `acts` `[n, channels, h, w]`, `direction` `[channels]`
-# (any norm) -> `[n, h, w]`, the projection on the **normalised** direction at every position.
+# (any norm) -> `[n, h, w]`, the projection on the **normalised** direction at every position. The
+# caller's `direction` is left as it was: normalise a copy, not the tensor you were given.
 #
 # <details><summary>Hint</summary>
 #
@@ -555,7 +559,8 @@ checks.check_direction_vs_neurons_result(comparison, concept)
 # box of the points into `n_cells` × `n_cells` equal cells, the **row** following `coords[:, 1]` and the
 # **column** following `coords[:, 0]` (cell index $\lfloor n_\text{cells} (c - \min) / (\max - \min) \rfloor$, clamped so
 # the maximum falls in the last cell). Return `(cells [n_cells, n_cells, d], counts [n_cells, n_cells])`:
-# the mean value of each cell's points (0 for empty cells) and how many points each cell holds.
+# the mean value of each cell's points (0 for empty cells) and how many points each cell holds, as a
+# tuple, leaving `coords` and `values` unchanged.
 #
 # <details><summary>Hint</summary>
 #

@@ -115,7 +115,8 @@ print({name: tuple(a.shape) for name, a in acts.items()})
 #
 # Write `top_k_examples(acts, unit, k)`: `acts` has shape `[n, units, h, w]`; return `(values, indices)`,
 # both of shape `[k]`, the `k` largest spatial maxima of channel `unit` and the images they come from,
-# largest first.
+# largest first, as a tuple of two tensors. The maps need not be square, the activations may be negative
+# (a layer before its ReLU), and `acts` is left unchanged.
 #
 # <details><summary>Hint</summary>
 #
@@ -139,6 +140,9 @@ checks.check_top_k_examples(top_k_examples)
 # 33 images and 9 channels with k = 7, and a single image with k = 1 (edge sizes).
 checks.check_top_k_examples(top_k_examples, seed=5, n=33, channels=9, k=7)
 checks.check_top_k_examples(top_k_examples, seed=9, n=4, channels=2, k=1)
+# A pre-ReLU layer on non-square 3x7 maps: every value negative (clamping at 0, or a running maximum
+# started at 0, fails) and one side used for both (`view(n, h * h)`) fails.
+checks.check_top_k_examples(top_k_examples, seed=11, n=12, channels=3, k=3, height=3, width=7, signed=True)
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -193,7 +197,8 @@ checks.check_top_k_hierarchy_result(purity)
 #
 # Write `mass_mean_probe(acts, labels)` for `acts` `[n, d]` and binary `labels` `[n]` (bools or 0/1):
 # return `direction = mean(positives) - mean(negatives)` (shape `[d]`) and the scalar `bias` such that
-# `acts @ direction + bias > 0` exactly when a point is closer to the positive side of the midpoint.
+# `acts @ direction + bias > 0` exactly when a point is closer to the positive side of the midpoint,
+# as a tuple `(direction, bias)` of tensors, leaving `acts` and `labels` unchanged.
 #
 # <details><summary>Hint</summary>
 #
@@ -226,8 +231,8 @@ checks.check_mass_mean_probe(mass_mean_probe, seed=3, n=101, d=17)
 # **Difficulty:** ★★☆☆☆  **Importance:** ★★★★☆
 #
 # Write `train_probe(acts, labels, n_classes)` that fits a multinomial logistic regression on `acts`
-# `[n, d]` and returns `(weight [n_classes, d], bias [n_classes])` such that the logits are
-# `acts @ weight.T + bias` **on the raw activations**. The check trains it on one half of some synthetic
+# `[n, d]` and returns a tuple `(weight [n_classes, d], bias [n_classes])` such that the logits are
+# `acts @ weight.T + bias` **on the raw activations** (`acts` and `labels` are left unchanged). The check trains it on one half of some synthetic
 # data and wants held-out accuracy within 5 points of the reference (full-batch Adam, lr 0.1, 200 steps,
 # from zero weights, on standardised features, with a small L2 penalty).
 #
@@ -357,7 +362,7 @@ checks.check_probe_hierarchy_result(dict(zip(probe_data["layers"], probe_data["a
 #
 # Write `quantile_thresholds(acts, quantile)`: `acts` `[n, units, h, w]` -> `[units]`, the value that a
 # fraction `quantile` of each unit's activations (over all images *and* positions) exceeds. Use linear
-# interpolation between order statistics, as `torch.quantile` does.
+# interpolation between order statistics, as `torch.quantile` does, and leave `acts` unchanged.
 #
 # <details><summary>Hint</summary>
 #
@@ -388,7 +393,8 @@ checks.check_quantile_thresholds(quantile_thresholds, seed=2, n=30, channels=3, 
 # **Difficulty:** ★★★☆☆  **Importance:** ★★★★☆
 #
 # Write `dissection_iou(acts, masks, thresholds)`: `acts` `[n, units, h, w]`, boolean `masks`
-# `[n, concepts, H, W]` and `thresholds` `[units]`; return the `[units, concepts]` IoU of step 3 above.
+# `[n, concepts, H, W]` and `thresholds` `[units]`; return the `[units, concepts]` IoU of step 3 above, a
+# tensor. Maps and masks need not be square, and the inputs are left unchanged.
 #
 # <details><summary>Hint</summary>
 #
@@ -419,6 +425,8 @@ checks.check_dissection_iou(dissection_iou)
 ### BEGIN HIDDEN TESTS
 # 5 units, 4 concepts, 6x6 maps upsampled to 12x12 masks: sizes must come from the inputs.
 checks.check_dissection_iou(dissection_iou, seed=6, n=9, channels=5, concepts=4, size=12, act_size=6)
+# Non-square 12x16 masks and 6x8 maps: upsampling to a square (`size=masks.shape[-1]`) fails.
+checks.check_dissection_iou(dissection_iou, seed=8, n=5, channels=3, concepts=2, size=(12, 16), act_size=(6, 8))
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -496,7 +504,8 @@ print("texture probe (logistic): " + ", ".join(f"{k} {v:.2f}" for k, v in textur
 # **Difficulty:** ★☆☆☆☆  **Importance:** ★★★★☆
 #
 # Write `direction_activation(acts, direction)`: `acts` `[n, channels, h, w]`, `direction` `[channels]`
-# (any norm) -> `[n, h, w]`, the projection on the **normalised** direction at every position.
+# (any norm) -> `[n, h, w]`, the projection on the **normalised** direction at every position. The
+# caller's `direction` is left as it was: normalise a copy, not the tensor you were given.
 #
 # <details><summary>Hint</summary>
 #
@@ -614,7 +623,8 @@ checks.check_direction_vs_neurons_result(comparison, concept)
 # box of the points into `n_cells` × `n_cells` equal cells, the **row** following `coords[:, 1]` and the
 # **column** following `coords[:, 0]` (cell index $\lfloor n_\text{cells} (c - \min) / (\max - \min) \rfloor$, clamped so
 # the maximum falls in the last cell). Return `(cells [n_cells, n_cells, d], counts [n_cells, n_cells])`:
-# the mean value of each cell's points (0 for empty cells) and how many points each cell holds.
+# the mean value of each cell's points (0 for empty cells) and how many points each cell holds, as a
+# tuple, leaving `coords` and `values` unchanged.
 #
 # <details><summary>Hint</summary>
 #

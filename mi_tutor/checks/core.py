@@ -13,9 +13,10 @@ Examples:
 
 from __future__ import annotations
 
+import io
 import traceback
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager, redirect_stdout
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +32,7 @@ __all__ = [
     "student_line",
     "reference_helpers",
     "passed",
+    "with_square_hint",
 ]
 
 
@@ -244,3 +246,36 @@ def reference_helpers(student_fn: Callable[..., Any], **helpers: Callable[..., A
 def passed(message: str) -> None:
     """Print a success line (to stdout: stderr would cost the student the points)."""
     print(f"\u2713 {message}")
+
+
+def with_square_hint(check: Callable[..., None], student_fn: Callable[..., Any], shape: tuple[int, int],
+                     square: Mapping[str, Any], **kwargs: Any) -> None:
+    """Run ``check(student_fn, **kwargs)`` on non-square ``shape``; a failure that square inputs avoid is named.
+
+    When the check fails on ``height x width`` maps with ``height != width`` but passes with
+    ``kwargs`` updated by ``square`` (the same case made square), the message says the code
+    works on square maps only.
+
+    Examples:
+        >>> def check(fn, h, w):
+        ...     expect(fn(torch.zeros(h, w)).shape == (h, w), "wrong shape")
+        >>> try:
+        ...     with_square_hint(check, lambda x: x[:, :x.shape[0]], (3, 5), {"w": 3}, h=3, w=5)
+        ... except CheckFailure as err:
+        ...     print(str(err).splitlines()[2][:40])
+        It passes on square maps but fails on th
+    """
+    try:
+        check(student_fn, **kwargs)
+    except CheckFailure as err:
+        if shape[0] == shape[1]:
+            raise
+        try:
+            with redirect_stdout(io.StringIO()):
+                check(student_fn, **{**kwargs, **square})
+        except CheckFailure:
+            raise err from err.__cause__
+        raise CheckFailure(f"{str(err).strip()}\nIt passes on square maps but fails on this {shape[0]} x {shape[1]} "
+                           "(height x width) one: does your code use one side for both (`H` where `W` is meant, "
+                           "`view(n, h * h)`)? Take the height and the width separately from `.shape[-2:]`."
+                           ) from err.__cause__

@@ -7,10 +7,11 @@ from collections.abc import Callable, Mapping
 import torch
 
 from ..features import atlas, dissection, directions, examples, probes
-from .contracts import compare_functions
-from .core import CheckFailure, call_student, expect, expect_close, expect_tensor_like, expect_type, passed
+from .contracts import Contract, check_contract, compare_functions
+from .core import CheckFailure, expect, expect_close, expect_tensor_like, expect_type, passed, with_square_hint
 
 __all__ = [
+    "CONTRACTS",
     "check_top_k_examples",
     "check_mass_mean_probe",
     "check_train_probe",
@@ -28,16 +29,26 @@ __all__ = [
 ]
 
 
+# What each exercise promises besides its numbers (stated in its text), tested by check_contract on every
+# call: every exercise leaves the activations, labels, masks and directions it is given as they were.
+PAIR = Contract(returns=tuple)                 # "return (values, indices)", "(direction, bias)", ...
+TENSOR = Contract(returns=torch.Tensor)
+CONTRACTS = {"top_k_examples": PAIR, "mass_mean_probe": PAIR, "train_probe": PAIR,
+             "quantile_thresholds": TENSOR, "dissection_iou": TENSOR, "direction_activation": TENSOR,
+             "grid_average": PAIR}
+
+
 def _gen(seed: int) -> torch.Generator:
     return torch.Generator().manual_seed(seed)
 
 
-def _acts(seed: int, n: int, c: int, h: int, w: int) -> torch.Tensor:
-    return torch.relu(torch.randn(n, c, h, w, generator=_gen(seed)))
+def _acts(seed: int, n: int, c: int, h: int, w: int, signed: bool = False) -> torch.Tensor:
+    acts = torch.randn(n, c, h, w, generator=_gen(seed))
+    return acts - 3.0 if signed else torch.relu(acts)
 
 
-def _call(name: str, fn, *args):
-    return call_student(name, fn, *args)
+def _call(name: str, fn, *args, context: str = ""):
+    return check_contract(name, fn, CONTRACTS[name], *args, context=context)
 
 
 def _pair(name: str, got, n: int) -> tuple:
@@ -47,21 +58,41 @@ def _pair(name: str, got, n: int) -> tuple:
     return got
 
 
-def check_top_k_examples(student_fn: Callable, seed: int = 0, n: int = 20, channels: int = 6, k: int = 4) -> None:
-    """``top_k_examples(acts, unit, k)`` -> ``(values [k], indices [k])`` of the largest spatial maxima."""
-    acts = _acts(seed, n, channels, 5, 5)
+def check_top_k_examples(student_fn: Callable, seed: int = 0, n: int = 20, channels: int = 6, k: int = 4,
+                         height: int = 5, width: int = 5, signed: bool = False) -> None:
+    """``top_k_examples(acts, unit, k)`` -> ``(values [k], indices [k])`` of the largest spatial maxima.
+
+    Args:
+        height, width: The maps' size (a non-square one catches code that uses one side for both).
+        signed: Pre-ReLU maps, every value negative: a maximum started at 0 (or values clamped at 0)
+            gives ties and wrong values.
+    """
+    with_square_hint(_check_top_k_examples, student_fn, (height, width), {"width": height}, seed=seed, n=n,
+                     channels=channels, k=k, height=height, width=width, signed=signed)
+
+
+def _check_top_k_examples(student_fn: Callable, seed: int, n: int, channels: int, k: int, height: int, width: int,
+                          signed: bool) -> None:
+    acts = _acts(seed, n, channels, height, width, signed)
+    context = f"on maps of shape {tuple(acts.shape)}" + (", all negative (pre-ReLU)" if signed else "")
     for unit in (0, channels - 1):
-        got = _pair("top_k_examples(...)", _call("top_k_examples", student_fn, acts.clone(), unit, k), 2)
+        got = _pair("top_k_examples(...)", _call("top_k_examples", student_fn, acts.clone(), unit, k,
+                                                 context=f"for unit {unit} {context}"), 2)
         want_values, want_indices = examples.top_activating(acts, unit, k)
         means = acts.flatten(2).mean(-1)[:, unit].topk(k).indices
         hint = ("these are the images with the largest *mean* activation: take the maximum over positions "
                 "(`acts.flatten(2).amax(-1)`)." if torch.equal(got[1].long().cpu(), means) else
                 "take the maximum over the two spatial axes of channel `unit`, then `topk` over the images.")
-        expect_close("values", got[0], want_values, hint=hint, context=f"for unit {unit}")
+        if signed and isinstance(got[0], torch.Tensor) and got[0].shape == want_values.shape \
+                and bool((got[0] >= 0).all()):
+            hint = ("every activation here is negative (a pre-ReLU layer) and yours are not: do not clamp the "
+                    "activations at 0 or start a running maximum at 0; `amax` over the positions needs neither.")
+        expect_close("values", got[0], want_values, hint=hint, context=f"for unit {unit} {context}")
         expect(torch.equal(got[1].long().cpu(), want_indices),
-               f"Your indices {got[1].tolist()} differ from the expected {want_indices.tolist()} for unit {unit}: "
-               "return the image indices in decreasing order of activation.")
-    passed(f"top_k_examples finds the top {k} images of {n} by spatial max")
+               f"Your indices {got[1].tolist()} differ from the expected {want_indices.tolist()} for unit {unit} "
+               f"{context}: return the image indices in decreasing order of activation.")
+    passed(f"top_k_examples finds the top {k} images of {n} by spatial max"
+           + (f" ({height}x{width} maps{', all negative' if signed else ''})" if signed or height != width else ""))
 
 
 def check_mass_mean_probe(student_fn: Callable, seed: int = 0, n: int = 40, d: int = 6) -> None:
@@ -71,7 +102,8 @@ def check_mass_mean_probe(student_fn: Callable, seed: int = 0, n: int = 40, d: i
     labels = labels[torch.randperm(n, generator=g)]
     acts = torch.randn(n, d, generator=g) + 2.0 * labels[:, None].float() * torch.randn(d, generator=g)
     for lab in (labels, labels.long()):
-        got = _pair("mass_mean_probe(...)", _call("mass_mean_probe", student_fn, acts.clone(), lab.clone()), 2)
+        got = _pair("mass_mean_probe(...)", _call("mass_mean_probe", student_fn, acts.clone(), lab.clone(),
+                                                            context=f"with labels of dtype {lab.dtype}"), 2)
         want = probes.mass_mean_probe(acts, lab)
         if isinstance(got[0], torch.Tensor) and got[0].shape == want[0].shape and torch.allclose(got[0], -want[0]):
             raise CheckFailure("Your direction points the wrong way: it should be mean(positives) - mean(negatives).")
@@ -97,7 +129,8 @@ def check_train_probe(student_fn: Callable, seed: int = 0, d: int = 12, n_classe
     held-out accuracy is within 5 points of the reference probe's."""
     x, y = _clusters(seed, 800, d, n_classes)
     train_x, train_y, test_x, test_y = x[:400], y[:400], x[400:], y[400:]
-    got = _pair("train_probe(...)", _call("train_probe", student_fn, train_x.clone(), train_y.clone(), n_classes), 2)
+    got = _pair("train_probe(...)", _call("train_probe", student_fn, train_x.clone(), train_y.clone(), n_classes,
+                                                    context=f"on {len(train_x)} points, {n_classes} classes"), 2)
     weight, bias = got
     expect_type("weight", weight, torch.Tensor)
     expect_type("bias", bias, torch.Tensor)
@@ -128,21 +161,36 @@ def check_quantile_thresholds(student_fn: Callable, seed: int = 0, n: int = 10, 
         expect_close("quantile_thresholds(...)", got, want, hint=hint, context=ctx, rtol=1e-4, atol=1e-4)
 
     compare_functions("quantile_thresholds", student_fn, dissection.quantile_thresholds,
-                      [{"acts": acts, "quantile": quantile}, {"acts": acts[:3], "quantile": 0.1}], compare=compare)
+                      [{"acts": acts, "quantile": quantile}, {"acts": acts[:3], "quantile": 0.1}], compare=compare,
+                      contract=TENSOR)
     passed(f"quantile_thresholds matches the reference on {n} images x {channels} channels")
 
 
 def check_dissection_iou(student_fn: Callable, seed: int = 0, n: int = 6, channels: int = 4, concepts: int = 3,
-                         size: int = 16, act_size: int = 8) -> None:
-    """``dissection_iou(acts, masks, thresholds)`` -> ``[channels, concepts]`` dataset-wide IoU."""
+                         size: int | tuple[int, int] = 16, act_size: int | tuple[int, int] = 8) -> None:
+    """``dissection_iou(acts, masks, thresholds)`` -> ``[channels, concepts]`` dataset-wide IoU.
+
+    Args:
+        size, act_size: The masks' and the maps' ``(height, width)`` (an int for a square); a
+            non-square pair catches code that upsamples to a square.
+    """
+    size = (size, size) if isinstance(size, int) else tuple(size)
+    act_size = (act_size, act_size) if isinstance(act_size, int) else tuple(act_size)
+    with_square_hint(_check_dissection_iou, student_fn, size, {"size": (size[0],) * 2, "act_size": (act_size[0],) * 2},
+                     seed=seed, n=n, channels=channels, concepts=concepts, size=size, act_size=act_size)
+
+
+def _check_dissection_iou(student_fn: Callable, seed: int, n: int, channels: int, concepts: int,
+                          size: tuple[int, int], act_size: tuple[int, int]) -> None:
     g = _gen(seed)
-    masks = torch.rand(n, concepts, size, size, generator=g) > 0.7
-    acts = torch.randn(n, channels, act_size, act_size, generator=g)
+    masks = torch.rand(n, concepts, *size, generator=g) > 0.7
+    acts = torch.randn(n, channels, *act_size, generator=g)
     acts[:, 0] += 3 * torch.nn.functional.adaptive_avg_pool2d(masks[:, :1].float(), act_size)[:, 0]
     thresholds = dissection.quantile_thresholds(acts, 0.2)
-    got = _call("dissection_iou", student_fn, acts.clone(), masks.clone(), thresholds.clone())
+    got = _call("dissection_iou", student_fn, acts.clone(), masks.clone(), thresholds.clone(),
+                context=f"on {n} images, maps {act_size[0]}x{act_size[1]}, masks {size[0]}x{size[1]}")
     want = dissection.dissection_iou(acts, masks, thresholds)
-    nearest = torch.nn.functional.interpolate(acts, size=(size, size), mode="nearest")
+    nearest = torch.nn.functional.interpolate(acts, size=size, mode="nearest")
     on = nearest > thresholds[None, :, None, None]
     alt = torch.einsum("nuhw,nchw->uc", on.float(), masks.float())
     alt = alt / (on.float().sum((0, 2, 3))[:, None] + masks.float().sum((0, 2, 3))[None] - alt)
@@ -150,7 +198,7 @@ def check_dissection_iou(student_fn: Callable, seed: int = 0, n: int = 6, channe
     if isinstance(got, torch.Tensor) and got.shape == want.shape and torch.allclose(got.float(), alt, atol=1e-4):
         hint = "you upsampled with nearest neighbours: use bilinear interpolation (`mode='bilinear'`)."
     else:
-        up = torch.nn.functional.interpolate(acts, size=(size, size), mode="bilinear", align_corners=False)
+        up = torch.nn.functional.interpolate(acts, size=size, mode="bilinear", align_corners=False)
         on = (up > thresholds[None, :, None, None]).float()
         inter = torch.einsum("nuhw,nchw->nuc", on, masks.float())
         union = on.sum((2, 3))[:, :, None] + masks.float().sum((2, 3))[:, None] - inter
@@ -162,7 +210,7 @@ def check_dissection_iou(student_fn: Callable, seed: int = 0, n: int = 6, channe
         hint = ("you averaged per-image IoUs: accumulate the intersection and the union over the whole dataset "
                 "and divide once (that is network dissection's IoU).")
     expect_close("dissection_iou(...)", got, want, hint=hint, rtol=1e-4, atol=1e-4,
-                 context=f"on {n} images, maps {act_size}x{act_size}, masks {size}x{size}")
+                 context=f"on {n} images, maps {act_size[0]}x{act_size[1]}, masks {size[0]}x{size[1]}")
     passed(f"dissection_iou matches the reference ({channels} units x {concepts} concepts)")
 
 
@@ -171,7 +219,7 @@ def check_direction_activation(student_fn: Callable, seed: int = 0, n: int = 3, 
     g = _gen(seed)
     cases = [{"acts": torch.randn(n, channels, 4, 5, generator=g), "direction": 3 * torch.randn(channels, generator=g)},
              {"acts": torch.randn(1, channels, 2, 2, generator=g), "direction": torch.eye(channels)[1] * 7}]
-    compare_functions("direction_activation", student_fn, directions.direction_activation, cases,
+    compare_functions("direction_activation", student_fn, directions.direction_activation, cases, contract=TENSOR,
                       compare=lambda got, want, ctx: expect_close(
                           "direction_activation(...)", got, want, context=ctx,
                           hint="normalise the direction to unit length, then take the dot product over the "
@@ -184,7 +232,8 @@ def check_grid_average(student_fn: Callable, seed: int = 0, n: int = 50, d: int 
     g = _gen(seed)
     coords = torch.randn(n, 2, generator=g)
     values = torch.randn(n, d, generator=g)
-    got = _pair("grid_average(...)", _call("grid_average", student_fn, coords.clone(), values.clone(), n_cells), 2)
+    got = _pair("grid_average(...)", _call("grid_average", student_fn, coords.clone(), values.clone(), n_cells,
+                                                       context=f"on {n} points, {n_cells}x{n_cells} cells"), 2)
     want = atlas.grid_average(coords, values, n_cells)
     expect_tensor_like("counts", got[1], want[1], check_device=False)
     expect(int(got[1].sum()) == n, f"Your counts add up to {int(got[1].sum())} but there are {n} points: the point "

@@ -105,3 +105,46 @@ def test_lesson02_story_checks_pass_the_pattern_and_reject_its_absence():
     c2.check_atlas_purity_result({"layer1": 0.3, "layer4": 0.9})
     with pytest.raises(CheckFailure, match="Exercise 2.7"):
         c2.check_atlas_purity_result({"layer1": 0.3, "layer4": 0.35})
+
+
+def test_lesson02_non_square_and_negative_maps():
+    """Square-only code and clamped activations pass the square, rectified visible cases: the hidden probes catch them."""
+    c2.check_top_k_examples(lambda a, u, k: examples.top_activating(a, u, k), seed=11, n=12, channels=3, k=3,
+                            height=3, width=7, signed=True)
+    c2.check_dissection_iou(dissection.dissection_iou, seed=8, n=5, channels=3, concepts=2, size=(12, 16),
+                            act_size=(6, 8))
+
+    def clamped(acts, unit, k):                        # a ReLU'd view of the maps: fine after a ReLU, not before
+        return acts[:, unit].clamp_min(0).flatten(1).amax(-1).topk(k)
+
+    def square_top_k(acts, unit, k):
+        n, _, h, _ = acts.shape
+        return acts[:, unit].reshape(n, h * h).amax(-1).topk(k)
+
+    c2.check_top_k_examples(clamped)                   # the visible case cannot tell
+    fails(c2.check_top_k_examples, clamped, "do not clamp the activations at 0", seed=11, signed=True)
+    fails(c2.check_top_k_examples, square_top_k, "passes on square maps but fails on this 3 x 7", height=3, width=7)
+
+    def square_iou(acts, masks, thresholds):           # upsamples to a square of the masks' width
+        side = masks.shape[-1]
+        up = torch.nn.functional.interpolate(acts, size=(side, side), mode="bilinear", align_corners=False)
+        on = (up > thresholds[None, :, None, None]).float()
+        inter = torch.einsum("nuhw,nchw->uc", on, masks.float())
+        return inter / (on.sum((0, 2, 3))[:, None] + masks.float().sum((0, 2, 3))[None] - inter + 1e-10)
+
+    c2.check_dissection_iou(square_iou)
+    fails(c2.check_dissection_iou, square_iou, "passes on square maps but fails on this 12 x 16",
+          size=(12, 16), act_size=(6, 8))
+
+
+def test_lesson02_contracts():
+    def probe_as_list(acts, labels):                   # [direction, bias]: a list, not the tuple asked for
+        return list(probes.mass_mean_probe(acts, labels))
+
+    fails(c2.check_mass_mean_probe, probe_as_list, "should return a tuple")
+
+    def standardises_in_place(acts, labels, n_classes):
+        acts -= acts.mean(0)
+        return _folded_probe(acts, labels, n_classes)
+
+    fails(c2.check_train_probe, standardises_in_place, r"changed its argument `acts` in place \(`acts -= acts.mean\(0\)`\)")
