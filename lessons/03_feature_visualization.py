@@ -554,8 +554,8 @@ with torch.no_grad():
 # gradient of `mean(acts ** 2)` of module `layer` with respect to the image, divide it by its mean absolute
 # value, add `lr` times it to the image, clamp to `[0, 1]`, and return the result detached. The caller's
 # image and the model are left as they were, and the gradient is computed whatever the caller set: a render
-# loop may call the step under `torch.no_grad()`, so do the forward and backward pass inside
-# `with torch.enable_grad():`.
+# loop may call the step under `torch.no_grad()`, so do the forward and backward pass in a
+# `torch.enable_grad()` block.
 #
 # <details><summary>Hint</summary>
 #
