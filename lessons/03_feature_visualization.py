@@ -103,7 +103,8 @@ print("one unit per 45-degree bin:", {u: f"{math.degrees(p):.0f} deg" for u, p i
 # **Difficulty:** ★☆☆☆☆  **Importance:** ★★★★☆
 #
 # Write `channel_loss(acts, unit)`: `acts` `[batch, channels, h, w]` -> a scalar tensor, minus the mean
-# activation of channel `unit` over the batch and all positions.
+# activation of channel `unit` over the batch and all positions. The render loop minimises it, so its
+# gradient must reach `acts` (no `.item()`, `.detach()` or `torch.no_grad()`), and `acts` is left unchanged.
 #
 # <details><summary>Hint</summary>
 #
@@ -162,7 +163,8 @@ print(f"loss {naive.losses[0]:.2f} -> {naive.losses[-1]:.2f}; high-frequency sha
 # of each image's spectral energy at radial frequencies above `cutoff` (cycles per pixel). Remove the mean
 # of each channel first, compute the squared magnitude $\lvert \hat x \rvert^2$ of `rfft2`, sum over channels, then divide the energy above the cutoff by
 # the total. The radial frequency of an `rfft2` entry is $\sqrt{f_x^2 + f_y^2}$ with $f_y$ (`fy`) from
-# `torch.fft.fftfreq(H)` (rows) and $f_x$ (`fx`) from `torch.fft.rfftfreq(W)` (columns).
+# `torch.fft.fftfreq(H)` (rows) and $f_x$ (`fx`) from `torch.fft.rfftfreq(W)` (columns). Images need not be
+# square ($H \ne W$), and `images` is left unchanged.
 #
 # <details><summary>Hint</summary>
 #
@@ -198,8 +200,9 @@ checks.check_high_frequency_share(high_frequency_share)
 # **Difficulty:** ★☆☆☆☆  **Importance:** ★★★☆☆
 #
 # Write `jitter(images, d, ox, oy)`: crop a window `d` pixels smaller in each direction, starting at column
-# `ox` and row `oy` ($0 \le o_x, o_y \le d$), so the output is `[batch, C, H - d, W - d]`. In the render loop the
-# offsets are random at every step.
+# `ox` and row `oy` ($0 \le o_x, o_y \le d$), so the output is `[batch, C, H - d, W - d]` (images need not be
+# square). In the render loop the offsets are random at every step, and the gradient flows back through the
+# crop to the image: keep it in the autograd graph, and leave `images` unchanged.
 #
 # <details><summary>Hint</summary>
 #
@@ -234,7 +237,7 @@ checks.check_jitter(jitter)
 # **Difficulty:** ★★☆☆☆  **Importance:** ★★★☆☆
 #
 # Write `fft_scale(h, w)` -> `[h, w // 2 + 1]`: $1 / \max(f, 1/\max(h, w))$ for each entry of an `rfft2`
-# spectrum, `f` the radial frequency as in exercise 3.2.
+# spectrum (a tensor), `f` the radial frequency as in exercise 3.2; `h` and `w` need not be equal.
 #
 # <details><summary>Hint</summary>
 #
@@ -473,7 +476,8 @@ checks.check_object_visualization_result(object_report)
 #
 # Write `diversity_loss(acts)` for `acts` `[batch, channels, h, w]` (batch $\ge 2$): flatten each image's map to
 # `A_i` `[channels, h*w]`, compute `G_i = A_i @ A_i.T`, flatten and normalise each `G_i` to unit length,
-# and return $\sum_{i \ne j} \langle G_i, G_j \rangle$ (both orders) divided by the batch size.
+# and return $\sum_{i \ne j} \langle G_i, G_j \rangle$ (both orders) divided by the batch size, a scalar tensor.
+# Like the channel objective it is minimised, so its gradient must reach `acts`; `acts` is left unchanged.
 #
 # <details><summary>Hint</summary>
 #
@@ -548,7 +552,10 @@ with torch.no_grad():
 #
 # Write `deepdream_step(model, layer, image, lr)`: `image` `[batch, 3, H, W]` in `[0, 1]`. Compute the
 # gradient of `mean(acts ** 2)` of module `layer` with respect to the image, divide it by its mean absolute
-# value, add `lr` times it to the image, clamp to `[0, 1]`, and return the result detached.
+# value, add `lr` times it to the image, clamp to `[0, 1]`, and return the result detached. The caller's
+# image and the model are left as they were, and the gradient is computed whatever the caller set: a render
+# loop may call the step under `torch.no_grad()`, so do the forward and backward pass in a
+# `torch.enable_grad()` block.
 #
 # <details><summary>Hint</summary>
 #

@@ -154,7 +154,8 @@ fig, shown = plots.plot_stimuli(demo, titles)
 # `[n_curv, n_orient]` whose entry `[c, o]` is the activation of `channel` of `layer` **at the centre
 # of its map** (`[h // 2, w // 2]`) for the arc of curvature `curvatures[c]` and orientation
 # `orientations[o]`, drawn by `cv.render_curves` with the default style. Create the images on the
-# model's device and run the model once.
+# model's device and run the model once. Like every exercise of this lesson, it leaves its arguments (the
+# model, the tensors) as they were.
 #
 # <details><summary>Hint</summary>
 #
@@ -272,8 +273,8 @@ checks.check_curve_line_selectivity(curve_line_selectivity)
 # **Difficulty:** ★★☆☆☆  **Importance:** ★★★☆☆
 #
 # Write `max_circular_gap(angles)` for a 1-d tensor of angles in radians (any range, any order):
-# the largest angular distance between neighbours around the circle, as a float; $2\pi$ for a
-# single angle.
+# the largest angular distance between neighbours around the circle, as a Python float (not a 0-d
+# tensor); $2\pi$ for a single angle.
 #
 # <details><summary>Hint</summary>
 #
@@ -376,7 +377,8 @@ print("90° angles pointing at each member's orientation, response / best-curve 
 #
 # Write `rotate_images(images, angle)` that turns a batch `[n, C, H, W]` **counter-clockwise**
 # (with $y$ up) by `angle` radians about the image centre, with bilinear interpolation, so that an
-# arc of orientation $t$ becomes an arc of orientation $t + \text{angle}$.
+# arc of orientation $t$ becomes an arc of orientation $t + \text{angle}$. Images need not be square
+# ($H \ne W$): the result is a tensor of the input's shape.
 #
 # <details><summary>Hint</summary>
 #
@@ -498,7 +500,7 @@ print(f"{len(edges.channels)} orientation-tuned units in layer2")
 #
 # $$\frac{\sum_{i,p} w^+_{i,p}\,\text{near}(p)\,\cos\big(2(\varphi_i - \text{normal}(p))\big)}{\sum_{i,p} w^+_{i,p}}$$
 #
-# where $w^+$ is the positive part of the weights. Return a float (0.0 if there is no positive
+# where $w^+$ is the positive part of the weights. Return a Python float (0.0 if there is no positive
 # weight).
 #
 # <details><summary>Hint</summary>
@@ -782,7 +784,7 @@ checks.check_handbuilt_result(hb_data["learned"], hb_data["built"])
 # `F.adaptive_avg_pool2d` (coverage fractions), count a position as showing the concept when its
 # fraction is above 0.5, and return `[C, n_concepts]` (in the dict's order) with
 # $(\text{mean activation on the concept's positions} - \text{mean activation}) / \text{std of activation}$, mean and
-# std of each unit taken over images and positions.
+# std of each unit taken over images and positions. Maps and masks need not be square.
 #
 # <details><summary>Hint</summary>
 #

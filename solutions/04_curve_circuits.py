@@ -152,7 +152,8 @@ fig, shown = plots.plot_stimuli(demo, titles)
 # `[n_curv, n_orient]` whose entry `[c, o]` is the activation of `channel` of `layer` **at the centre
 # of its map** (`[h // 2, w // 2]`) for the arc of curvature `curvatures[c]` and orientation
 # `orientations[o]`, drawn by `cv.render_curves` with the default style. Create the images on the
-# model's device and run the model once.
+# model's device and run the model once. Like every exercise of this lesson, it leaves its arguments (the
+# model, the tensors) as they were.
 #
 # <details><summary>Hint</summary>
 #
@@ -183,7 +184,8 @@ checks.check_tuning_grid(tuning_grid)
 
 # %% nbgrader={"grade": true, "grade_id": "ex4_1_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false}
 ### BEGIN HIDDEN TESTS
-# Hidden tests: other seeds, layers and grids, run only at grading time.
+# Other random networks, channels and grids: a fixed channel, a transposed grid or a centre read off by one
+# on another layer fails.
 checks.check_tuning_grid(tuning_grid, seed=3)
 checks.check_tuning_grid(tuning_grid, seed=17)
 ### END HIDDEN TESTS
@@ -240,7 +242,7 @@ checks.check_preferred_orientation(preferred_orientation)
 
 # %% nbgrader={"grade": true, "grade_id": "ex4_2_hidden", "locked": true, "points": 1, "schema_version": 3, "solution": false}
 ### BEGIN HIDDEN TESTS
-# Hidden tests: other seeds and numbers of units.
+# 3 and 11 units with negative responses away from the lobe: unclipped responses or an argmax fail.
 checks.check_preferred_orientation(preferred_orientation, seed=5, units=3)
 checks.check_preferred_orientation(preferred_orientation, seed=21, units=11)
 ### END HIDDEN TESTS
@@ -280,7 +282,7 @@ checks.check_curve_line_selectivity(curve_line_selectivity)
 
 # %% nbgrader={"grade": true, "grade_id": "ex4_3_hidden", "locked": true, "points": 1, "schema_version": 3, "solution": false}
 ### BEGIN HIDDEN TESTS
-# Hidden tests: other seeds and sizes.
+# 25 units, some with negative responses (clip at 0) and some silent on both (0, not NaN).
 checks.check_curve_line_selectivity(curve_line_selectivity, seed=9, n=25)
 ### END HIDDEN TESTS
 
@@ -296,8 +298,8 @@ checks.check_curve_line_selectivity(curve_line_selectivity, seed=9, n=25)
 # **Difficulty:** ★★☆☆☆  **Importance:** ★★★☆☆
 #
 # Write `max_circular_gap(angles)` for a 1-d tensor of angles in radians (any range, any order):
-# the largest angular distance between neighbours around the circle, as a float; $2\pi$ for a
-# single angle.
+# the largest angular distance between neighbours around the circle, as a Python float (not a 0-d
+# tensor); $2\pi$ for a single angle.
 #
 # <details><summary>Hint</summary>
 #
@@ -321,7 +323,7 @@ checks.check_max_circular_gap(max_circular_gap)
 
 # %% nbgrader={"grade": true, "grade_id": "ex4_4_hidden", "locked": true, "points": 1, "schema_version": 3, "solution": false}
 ### BEGIN HIDDEN TESTS
-# Hidden tests: other random sets of angles.
+# Other random sets of angles (unsorted, one alone): the wrap-around gap and the float type.
 checks.check_max_circular_gap(max_circular_gap, seed=13)
 ### END HIDDEN TESTS
 
@@ -407,7 +409,8 @@ print("90° angles pointing at each member's orientation, response / best-curve 
 #
 # Write `rotate_images(images, angle)` that turns a batch `[n, C, H, W]` **counter-clockwise**
 # (with $y$ up) by `angle` radians about the image centre, with bilinear interpolation, so that an
-# arc of orientation $t$ becomes an arc of orientation $t + \text{angle}$.
+# arc of orientation $t$ becomes an arc of orientation $t + \text{angle}$. Images need not be square
+# ($H \ne W$): the result is a tensor of the input's shape.
 #
 # <details><summary>Hint</summary>
 #
@@ -435,8 +438,8 @@ checks.check_rotate_images(rotate_images)
 
 # %% nbgrader={"grade": true, "grade_id": "ex4_5_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false}
 ### BEGIN HIDDEN TESTS
-# Hidden tests: other images and a different size.
-checks.check_rotate_images(rotate_images, seed=8, size=24)
+# Other images, 24x24 and non-square 24x40 (code that uses one side for both fails; a half turn is compared).
+checks.check_rotate_images(rotate_images, seed=8, size=24, width=40)
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -538,7 +541,7 @@ print(f"{len(edges.channels)} orientation-tuned units in layer2")
 #
 # $$\frac{\sum_{i,p} w^+_{i,p}\,\text{near}(p)\,\cos\big(2(\varphi_i - \text{normal}(p))\big)}{\sum_{i,p} w^+_{i,p}}$$
 #
-# where $w^+$ is the positive part of the weights. Return a float (0.0 if there is no positive
+# where $w^+$ is the positive part of the weights. Return a Python float (0.0 if there is no positive
 # weight).
 #
 # <details><summary>Hint</summary>
@@ -571,7 +574,7 @@ checks.check_tangent_alignment(tangent_alignment)
 
 # %% nbgrader={"grade": true, "grade_id": "ex4_6_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false}
 ### BEGIN HIDDEN TESTS
-# Hidden tests: other seeds and numbers of lower units.
+# 12 lower units: every weight instead of the positive ones, or sin/cos(phi) instead of cos(2 phi), fails.
 checks.check_tangent_alignment(tangent_alignment, seed=4, n_pre=12)
 ### END HIDDEN TESTS
 
@@ -646,7 +649,7 @@ checks.check_equivariance_score(equivariance_score)
 
 # %% nbgrader={"grade": true, "grade_id": "ex4_7_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false}
 ### BEGIN HIDDEN TESTS
-# Hidden tests: other orientations and noise levels.
+# Other orientations and noise levels: a fit with one harmonic only, or R^2 about 0 instead of the mean, fails.
 checks.check_equivariance_score(equivariance_score, seed=6)
 checks.check_equivariance_score(equivariance_score, seed=31)
 ### END HIDDEN TESTS
@@ -816,7 +819,7 @@ checks.check_handbuilt_kernel(handbuilt_kernel)
 
 # %% nbgrader={"grade": true, "grade_id": "ex4_9_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false}
 ### BEGIN HIDDEN TESTS
-# Hidden tests: other orientations, curvatures and kernel sizes.
+# 10 lower units, other orientations, curvatures and kernel sizes: a kernel size taken as fixed fails.
 checks.check_handbuilt_kernel(handbuilt_kernel, seed=12, n_pre=10)
 ### END HIDDEN TESTS
 
@@ -866,7 +869,7 @@ checks.check_handbuilt_result(hb_data["learned"], hb_data["built"])
 # `F.adaptive_avg_pool2d` (coverage fractions), count a position as showing the concept when its
 # fraction is above 0.5, and return `[C, n_concepts]` (in the dict's order) with
 # $(\text{mean activation on the concept's positions} - \text{mean activation}) / \text{std of activation}$, mean and
-# std of each unit taken over images and positions.
+# std of each unit taken over images and positions. Maps and masks need not be square.
 #
 # <details><summary>Hint</summary>
 #
@@ -897,7 +900,7 @@ checks.check_concept_scores(concept_scores)
 
 # %% nbgrader={"grade": true, "grade_id": "ex4_10_hidden", "locked": true, "points": 1, "schema_version": 3, "solution": false}
 ### BEGIN HIDDEN TESTS
-# Hidden tests: other activations and masks.
+# 9 images, with a non-square layer (6x10 maps, 24x40 masks): pooling the masks to one side fails.
 checks.check_concept_scores(concept_scores, seed=2, n=9)
 ### END HIDDEN TESTS
 
@@ -1077,7 +1080,7 @@ checks.check_pose_index(pose_index)
 
 # %% nbgrader={"grade": true, "grade_id": "ex4_12_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false}
 ### BEGIN HIDDEN TESTS
-# Hidden tests: other sizes, a pose split far from half and half, a unit that never fires (no NaN).
+# Other sizes, a pose split far from half and half (sums instead of means fail), a unit that never fires (no NaN).
 checks.check_pose_index(pose_index, seed=11, n=20, c=9)
 ### END HIDDEN TESTS
 

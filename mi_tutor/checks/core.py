@@ -262,8 +262,8 @@ def with_square_hint(check: Callable[..., None], student_fn: Callable[..., Any],
         >>> try:
         ...     with_square_hint(check, lambda x: x[:, :x.shape[0]], (3, 5), {"w": 3}, h=3, w=5)
         ... except CheckFailure as err:
-        ...     print(str(err).splitlines()[2][:40])
-        It passes on square maps but fails on th
+        ...     print(str(err).splitlines()[2][:36])
+        It passes on square inputs but fails
     """
     try:
         check(student_fn, **kwargs)
@@ -275,7 +275,7 @@ def with_square_hint(check: Callable[..., None], student_fn: Callable[..., Any],
                 check(student_fn, **{**kwargs, **square})
         except CheckFailure:
             raise err from err.__cause__
-        raise CheckFailure(f"{str(err).strip()}\nIt passes on square maps but fails on this {shape[0]} x {shape[1]} "
+        raise CheckFailure(f"{str(err).strip()}\nIt passes on square inputs but fails on this {shape[0]} x {shape[1]} "
                            "(height x width) one: does your code use one side for both (`H` where `W` is meant, "
                            "`view(n, h * h)`)? Take the height and the width separately from `.shape[-2:]`."
                            ) from err.__cause__

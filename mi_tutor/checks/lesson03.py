@@ -10,10 +10,11 @@ from ..featvis import objectives, param, transforms
 from ..featvis.render import deepdream_step as ref_deepdream_step
 from ..featvis.render import high_frequency_share as ref_high_frequency_share
 from ..vision.architectures import PlainNet, TinyNetConfig
-from .contracts import compare_functions
-from .core import CheckFailure, expect, expect_close, passed
+from .contracts import Contract, check_contract, compare_functions
+from .core import CheckFailure, expect, expect_close, passed, with_square_hint
 
 __all__ = [
+    "CONTRACTS",
     "check_channel_loss",
     "check_diversity_loss",
     "check_jitter",
@@ -27,8 +28,34 @@ __all__ = [
 ]
 
 
+# What each exercise promises besides its numbers (stated in its text), tested by check_contract on every call.
+# Every exercise leaves its inputs as they were. The render loop minimises the losses and differentiates
+# through the crop, so their gradient must reach the activations (the image); a DeepDream step computes its
+# gradient whatever the caller set (it is called under torch.no_grad() here) and returns detached pixels.
+LOSS = Contract(returns=torch.Tensor, gradient="flows")
+DIFFERENTIABLE = Contract(returns=torch.Tensor, gradient="flows")
+TENSOR = Contract(returns=torch.Tensor)
+DEEPDREAM = Contract(returns=torch.Tensor, gradient="none", under_no_grad=True)
+CONTRACTS = {"channel_loss": LOSS, "high_frequency_share": TENSOR, "jitter": DIFFERENTIABLE, "fft_scale": TENSOR,
+             "diversity_loss": LOSS, "deepdream_step": DEEPDREAM}
+
+
 def _gen(seed: int) -> torch.Generator:
     return torch.Generator().manual_seed(seed)
+
+
+def _with_gradient(name: str, student_fn: Callable, reference_fn: Callable, cases, compare: Callable,
+                   describe: Callable = lambda case: "") -> None:
+    """Like ``compare_functions``, with the first tensor argument a leaf the result's gradient must reach."""
+    for case in cases:
+        given = {k: v.detach().clone() if isinstance(v, torch.Tensor) else v for k, v in case.items()}
+        first = next(v for v in given.values() if isinstance(v, torch.Tensor))
+        first.requires_grad_(True)
+        context = describe(case) or "with " + ", ".join(
+            f"{k} of shape {tuple(v.shape)}" if isinstance(v, torch.Tensor) else f"{k}={v!r}" for k, v in case.items())
+        want = reference_fn(*(v.detach().clone() if isinstance(v, torch.Tensor) else v for v in case.values()))
+        check_contract(name, student_fn, CONTRACTS[name], *given.values(), context=context, grad_to=[first],
+                       compare=lambda got: compare(got, want, context))
 
 
 def check_channel_loss(student_fn: Callable, seed: int = 0, batch: int = 2, channels: int = 5) -> None:
@@ -45,7 +72,7 @@ def check_channel_loss(student_fn: Callable, seed: int = 0, batch: int = 2, chan
                      else got, want, context=ctx,
                      hint="average channel `unit` over the batch and both spatial axes, then negate.")
 
-    compare_functions("channel_loss", student_fn, objectives.channel_loss, cases, compare=compare)
+    _with_gradient("channel_loss", student_fn, objectives.channel_loss, cases, compare)
     passed("channel_loss is minus the mean activation of the channel")
 
 
@@ -54,8 +81,8 @@ def check_diversity_loss(student_fn: Callable, seed: int = 0, batch: int = 3, ch
     g = _gen(seed)
     cases = [{"acts": torch.relu(torch.randn(batch, channels, 5, 5, generator=g))},
              {"acts": torch.relu(torch.randn(2, channels + 2, 3, 3, generator=g))}]
-    compare_functions("diversity_loss", student_fn, objectives.diversity_loss, cases,
-                      compare=lambda got, want, ctx: expect_close(
+    _with_gradient("diversity_loss", student_fn, objectives.diversity_loss, cases,
+                   lambda got, want, ctx: expect_close(
                           "diversity_loss(...)", got.reshape(()) if isinstance(got, torch.Tensor) and got.numel() == 1
                           else got, want, context=ctx, rtol=1e-4, atol=1e-5,
                           hint="Gram matrix of image i: A_i @ A_i.T with A_i the [channels, h*w] map; flatten and "
@@ -64,9 +91,19 @@ def check_diversity_loss(student_fn: Callable, seed: int = 0, batch: int = 3, ch
     passed("diversity_loss matches the reference")
 
 
-def check_jitter(student_fn: Callable, seed: int = 0, size: int = 8, d: int = 3) -> None:
-    """``jitter(images, d, ox, oy)`` -> the ``[.., H-d, W-d]`` window at column ``ox``, row ``oy``."""
-    images = torch.rand(2, 3, size, size + 1, generator=_gen(seed))
+def check_jitter(student_fn: Callable, seed: int = 0, size: int = 8, d: int = 3, width: int | None = None) -> None:
+    """``jitter(images, d, ox, oy)`` -> the ``[.., H-d, W-d]`` window at column ``ox``, row ``oy``.
+
+    Args:
+        size, width: The images' height and width (``width`` defaults to ``size + 1``: not square).
+    """
+    width = size + 1 if width is None else width
+    with_square_hint(_check_jitter, student_fn, (size, width), {"width": size}, seed=seed, size=size, d=d,
+                     width=width)
+
+
+def _check_jitter(student_fn: Callable, seed: int, size: int, d: int, width: int) -> None:
+    images = torch.rand(2, 3, size, width, generator=_gen(seed))
     cases = [{"images": images, "d": d, "ox": ox, "oy": oy} for ox, oy in ((0, 0), (d, 1), (1, d))]
 
     def compare(got, want, ctx):
@@ -77,12 +114,16 @@ def check_jitter(student_fn: Callable, seed: int = 0, size: int = 8, d: int = 3)
             hint = "you swapped the offsets: " + hint
         expect_close("jitter(...)", got, want, context=ctx, hint=hint)
 
-    compare_functions("jitter", student_fn, transforms.jitter, cases, compare=compare)
-    passed(f"jitter crops the right {size - d}x{size + 1 - d} window")
+    _with_gradient("jitter", student_fn, transforms.jitter, cases, compare)
+    passed(f"jitter crops the right {size - d}x{width - d} window")
 
 
 def check_fft_scale(student_fn: Callable, h: int = 6, w: int = 8) -> None:
     """``fft_scale(h, w)`` -> ``[h, w // 2 + 1]`` ``1 / max(f, 1 / max(h, w))``."""
+    with_square_hint(_check_fft_scale, student_fn, (h, w), {"w": h}, h=h, w=w)
+
+
+def _check_fft_scale(student_fn: Callable, h: int, w: int) -> None:
     cases = [{"h": h, "w": w}, {"h": w + 1, "w": h + 1}]
 
     def compare(got, want, ctx):
@@ -90,24 +131,40 @@ def check_fft_scale(student_fn: Callable, h: int = 6, w: int = 8) -> None:
                 "`torch.fft.rfftfreq(w)`; f = sqrt(fx^2 + fy^2); clamp f below at 1 / max(h, w) before inverting.")
         expect_close("fft_scale(...)", got, want, context=ctx, hint=hint)
 
-    compare_functions("fft_scale", student_fn, param.fft_scale, cases, compare=compare)
+    compare_functions("fft_scale", student_fn, param.fft_scale, cases, compare=compare, contract=TENSOR)
     passed("fft_scale gives every rfft2 entry its 1/f weight")
 
 
-def check_high_frequency_share(student_fn: Callable, seed: int = 0, batch: int = 3, size: int = 16) -> None:
-    """``high_frequency_share(images, cutoff)`` -> ``[batch]`` energy share above ``cutoff``."""
+def check_high_frequency_share(student_fn: Callable, seed: int = 0, batch: int = 3, size: int = 16,
+                               width: int | None = None) -> None:
+    """``high_frequency_share(images, cutoff)`` -> ``[batch]`` energy share above ``cutoff``.
+
+    Args:
+        size, width: The images' height and width (``width`` defaults to ``size + 8``: not square).
+    """
+    width = size + 8 if width is None else width
+    with_square_hint(_check_high_frequency_share, student_fn, (size, width), {"width": size}, seed=seed,
+                     batch=batch, size=size, width=width)
+
+
+def _check_high_frequency_share(student_fn: Callable, seed: int, batch: int, size: int, width: int) -> None:
     g = _gen(seed)
-    smooth = torch.nn.functional.interpolate(torch.rand(batch, 3, 4, 4, generator=g), size=(size, size),
+    smooth = torch.nn.functional.interpolate(torch.rand(batch, 3, 4, 4, generator=g), size=(size, width),
                                              mode="bilinear", align_corners=False)
-    noisy = torch.rand(batch, 3, size, size, generator=g)
+    noisy = torch.rand(batch, 3, size, width, generator=g)
     cases = [{"images": smooth, "cutoff": 0.25}, {"images": noisy, "cutoff": 0.25},
              {"images": noisy + 5.0, "cutoff": 0.1}]
-    compare_functions("high_frequency_share", student_fn, ref_high_frequency_share, cases,
-                      compare=lambda got, want, ctx: expect_close(
-                          "high_frequency_share(...)", got, want, context=ctx, rtol=1e-3, atol=1e-4,
-                          hint="remove each channel's mean first (else the constant term dominates), sum "
-                               "|rfft2|^2 over channels, and divide the energy at radial frequency > cutoff by "
-                               "the total, per image."))
+    def compare(got, want, ctx):
+        if isinstance(got, torch.Tensor) and got.dim() == 0 and want.shape == (1,):
+            raise CheckFailure(f"`high_frequency_share` returned a 0-d tensor for a batch of one {ctx}: keep the batch "
+                               "axis (shape [1]); a `squeeze()` drops it.")
+        expect_close("high_frequency_share(...)", got, want, context=ctx, rtol=1e-3, atol=1e-4,
+                     hint="remove each channel's mean first (else the constant term dominates), sum "
+                          "|rfft2|^2 over channels, and divide the energy at radial frequency > cutoff by "
+                          "the total, per image.")
+
+    compare_functions("high_frequency_share", student_fn, ref_high_frequency_share, cases, contract=TENSOR,
+                      compare=compare)
     passed("high_frequency_share matches the reference on smooth and noisy images")
 
 
@@ -117,7 +174,8 @@ def check_deepdream_step(student_fn: Callable, seed: int = 0, batch: int = 2, lr
     model = PlainNet(TinyNetConfig(channels=(4, 6, 8))).eval()
     image = torch.rand(batch, 3, 16, 16, generator=_gen(seed))
     cases = [{"model": model, "layer": "layer2", "image": image, "lr": lr},
-             {"model": model, "layer": "layer1", "image": image[:1], "lr": 2 * lr}]
+             {"model": model, "layer": "layer1", "image": torch.rand(1, 3, 12, 20, generator=_gen(seed + 1)),
+              "lr": 2 * lr}]
 
     def compare(got, want, ctx):
         expect(isinstance(got, torch.Tensor) and not got.requires_grad,
@@ -127,10 +185,12 @@ def check_deepdream_step(student_fn: Callable, seed: int = 0, batch: int = 2, lr
                           "value, times lr, *added* to the image, then clamped to [0, 1].")
 
     def describe(case):
-        return f"on layer {case['layer']!r}, batch {len(case['image'])}, lr {case['lr']}"
+        h, w = case["image"].shape[-2:]
+        return (f"on layer {case['layer']!r}, {len(case['image'])} image(s) of {h}x{w}, lr {case['lr']}, "
+                "called under torch.no_grad()")
 
     compare_functions("deepdream_step", student_fn, ref_deepdream_step, cases, compare=compare,
-                      describe=describe)
+                      describe=describe, contract=DEEPDREAM)
     passed("deepdream_step matches the reference")
 
 

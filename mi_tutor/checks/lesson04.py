@@ -25,10 +25,11 @@ from ..vision import tuning as tn
 from ..circuits_vision import weights as wt
 from ..vision.stimuli import render_curves
 from ..vision.models import ConvNet, ConvNetConfig
-from .contracts import compare_functions
-from .core import CheckFailure, call_student, expect, expect_close, expect_tensor_like, expect_type, passed
+from .contracts import Contract, check_contract, compare_functions
+from .core import CheckFailure, expect, expect_close, expect_tensor_like, expect_type, passed
 
 __all__ = [
+    "CONTRACTS",
     "check_tuning_grid",
     "check_preferred_orientation",
     "check_max_circular_gap",
@@ -51,6 +52,15 @@ __all__ = [
 ]
 
 TWO_PI = 2 * math.pi
+
+# What each exercise promises besides its numbers (stated in its text), tested by check_contract on every
+# call: every exercise leaves the model, responses, weights, images and masks it is given as they were.
+TENSOR = Contract(returns=torch.Tensor)
+FLOAT = Contract(returns=float)                # "as a float" / "return a float": not a 0-d tensor
+CONTRACTS = {"tuning_grid": TENSOR, "preferred_orientation": TENSOR, "curve_line_selectivity": TENSOR,
+             "max_circular_gap": FLOAT, "rotate_images": TENSOR, "tangent_alignment": FLOAT,
+             "equivariance_score": FLOAT, "circle_alignment": TENSOR, "handbuilt_kernel": TENSOR,
+             "concept_scores": TENSOR, "composition_rows": TENSOR, "pose_index": TENSOR}
 
 
 def _gen(seed: int) -> torch.Generator:
@@ -88,8 +98,57 @@ def check_tuning_grid(student_fn: Callable, seed: int = 0) -> None:
                      hint="render one arc per (curvature, orientation) with render_curves, run the model once, "
                           "and read the channel at the centre of the map [h // 2, w // 2].")
 
-    n = compare_functions("tuning_grid", student_fn, _reference_tuning_grid, cases, compare=compare)
+    n = compare_functions("tuning_grid", student_fn, _reference_tuning_grid, cases, compare=compare,
+                          contract=TENSOR)
     passed(f"tuning_grid matches the reference on {n} layers of a random network")
+
+
+def _compare_cases(name: str, student_fn: Callable, reference_fn: Callable, cases, compare: Callable) -> int:
+    """Like ``compare_functions`` (contract tested on every case), with ``compare(got, want, context, case)``."""
+    for case in cases:
+        context = "with " + ", ".join(f"{k} of shape {tuple(v.shape)}" if isinstance(v, torch.Tensor) else f"{k}={v!r}"
+                                      for k, v in case.items())
+        want = reference_fn(*(v.clone() if isinstance(v, torch.Tensor) else v for v in case.values()))
+        given = [v.clone() if isinstance(v, torch.Tensor) else v for v in case.values()]
+        check_contract(name, student_fn, CONTRACTS[name], *given, context=context,
+                       compare=lambda got: compare(got, want, context, case))
+    return len(cases)
+
+
+def _named_mistakes(compare: Callable, got, want, context: str, mistakes: dict, angular: bool = False) -> None:
+    """``compare(got, want, context)``; on a failure, name the first mistake whose ``{message: value}`` matches ``got``."""
+    try:
+        compare(got, want, context)
+    except CheckFailure as err:
+        for message, value in mistakes.items():
+            if _matches(got, value, angular):
+                raise CheckFailure(f"{str(err).strip()}\n{message}") from None
+        raise
+
+
+def _matches(got, value, angular: bool = False) -> bool:
+    if isinstance(value, float):
+        return isinstance(got, (float, int, torch.Tensor)) and abs(float(got) - value) < 1e-4
+    if not isinstance(got, torch.Tensor) or got.shape != value.shape:
+        return False
+    g, v = got.detach().double().cpu(), value.double()
+    diff = tn.angle_difference(g, v) if angular else g - v
+    return bool(diff.abs().max() < 1e-4)
+
+
+def _unclipped_preference(radial: torch.Tensor, orientations: torch.Tensor) -> torch.Tensor:
+    """The mistake: the preferred orientation of the responses without clipping them at 0."""
+    x, y = (radial * torch.cos(orientations)).sum(-1), (radial * torch.sin(orientations)).sum(-1)
+    return torch.remainder(torch.atan2(y, x), TWO_PI)
+
+
+def _signed_alignment(kernels: torch.Tensor, pre_orientations: torch.Tensor, orientation: float, curvature: float,
+                      step: float) -> float:
+    """The mistake: tangent alignment with every weight, not only the positive ones."""
+    near, normal = wt.arc_normal_field(kernels.shape[-1], step, orientation, curvature)
+    match = torch.cos(2 * (pre_orientations[:, None, None] - normal[None]))
+    total = float(kernels.sum())
+    return float((kernels * near[None] * match).sum() / total) if total != 0 else 0.0
 
 
 def _angles_close(name: str, hint: str):
@@ -116,11 +175,14 @@ def check_preferred_orientation(student_fn: Callable, seed: int = 0, units: int 
         radial = torch.exp(2 * torch.cos(th[None] - prefs[:, None])) - 2.5       # negative away from the lobe
         radial = radial + 0.3 * torch.randn(units, n_o, generator=g)
         cases.append({"radial": radial, "orientations": th})
-    compare = _angles_close("preferred_orientation(...)",
-                            "sum the unit vectors (cos, sin) of the orientations weighted by the responses "
-                            "clipped at 0, then take atan2(y_sum, x_sum); argmax is not enough.")
-    n = compare_functions("preferred_orientation", student_fn, tn.preferred_orientation, cases,
-                          compare=compare)
+    close = _angles_close("preferred_orientation(...)",
+                          "sum the unit vectors (cos, sin) of the orientations weighted by the responses "
+                          "clipped at 0, then take atan2(y_sum, x_sum); argmax is not enough.")
+    n = _compare_cases("preferred_orientation", student_fn, tn.preferred_orientation, cases,
+                       lambda got, want, ctx, case: _named_mistakes(close, got, want, ctx, {
+                           "Your angles are those of the *unclipped* responses: a negative response (the unit is "
+                           "silenced) must not pull the sum away from that orientation. Clip the responses at 0 "
+                           "first (`radial.clamp_min(0)`).": _unclipped_preference(**case)}, angular=True))
     passed(f"preferred_orientation matches the reference on {n} batches of {units} tuning curves")
 
 
@@ -132,14 +194,20 @@ def check_max_circular_gap(student_fn: Callable, seed: int = 0) -> None:
     cases += [{"angles": torch.rand(n, generator=g) * TWO_PI} for n in (4, 9)]
 
     def compare(got, want, ctx):
-        expect_type("max_circular_gap(...)", got, (float, int, torch.Tensor))
         got = float(got)
         if abs(got - want) > 1e-4:
             raise CheckFailure(f"max_circular_gap gave {got:.4f} rad but the largest gap is {want:.4f} rad {ctx}.\n"
                                "Hint: wrap the angles into [0, 2 pi) with torch.remainder, sort them, and do not "
                                "forget the gap that wraps from the largest angle back to the smallest (+ 2 pi).")
 
-    n = compare_functions("max_circular_gap", student_fn, tn.max_circular_gap, cases, compare=compare)
+    def no_wrap(angles: torch.Tensor) -> float:     # the mistake: the gap across 0 forgotten
+        a = torch.sort(torch.remainder(angles.double(), TWO_PI)).values
+        return float((a[1:] - a[:-1]).max()) if len(a) > 1 else 0.0
+
+    n = _compare_cases("max_circular_gap", student_fn, tn.max_circular_gap, cases,
+                       lambda got, want, ctx, case: _named_mistakes(compare, got, want, ctx, {
+                           "Your gap is the largest between sorted neighbours only: the gap that wraps from the "
+                           "largest angle back round to the smallest (+ 2 pi) is missing.": no_wrap(case["angles"])}))
     passed(f"max_circular_gap is right on {n} sets of angles (one angle, unsorted, outside [0, 2 pi))")
 
 
@@ -158,8 +226,15 @@ def check_curve_line_selectivity(student_fn: Callable, seed: int = 0, n: int = 1
                      hint="clip both responses at 0 first, and return 0 where both are 0 "
                           "(divide by (c + l).clamp_min(1e-12)).")
 
-    k = compare_functions("curve_line_selectivity", student_fn, tn.curve_line_selectivity, cases,
-                          compare=compare)
+    def unclipped(curve_response: torch.Tensor, line_response: torch.Tensor) -> torch.Tensor:
+        c, l = curve_response.double(), line_response.double()       # the mistake: negatives kept
+        return (c - l) / (c + l)
+
+    k = _compare_cases("curve_line_selectivity", student_fn, tn.curve_line_selectivity, cases,
+                       lambda got, want, ctx, case: _named_mistakes(compare, got, want, ctx, {
+                           "You did not clip the responses at 0: a negative response means the unit is silent, and "
+                           "the measure assumes non-negative activations (`clamp_min(0)` both first).":
+                           unclipped(**case)}))
     passed(f"curve_line_selectivity is right on {k} cases, including units that do not fire")
 
 
@@ -197,18 +272,28 @@ def check_curve_family_result(family, model: nn.Module, layer: str, min_units: i
            f"on its line, orientations cover the circle (largest gap {gap:.0f}°)")
 
 
-def _smooth_images(seed: int, n: int, size: int) -> torch.Tensor:
-    x = torch.rand(n, 3, size // 4, size // 4, generator=_gen(seed))
-    return F.interpolate(x, size=(size, size), mode="bilinear", align_corners=False)
+def _smooth_images(seed: int, n: int, size: int, width: int | None = None) -> torch.Tensor:
+    width = size if width is None else width
+    x = torch.rand(n, 3, size // 4, width // 4, generator=_gen(seed))
+    return F.interpolate(x, size=(size, width), mode="bilinear", align_corners=False)
 
 
-def check_rotate_images(student_fn: Callable, seed: int = 0, size: int = 32) -> None:
-    """``rotate_images(images, angle)`` rotates counter-clockwise (y up) about the centre."""
+def check_rotate_images(student_fn: Callable, seed: int = 0, size: int = 32, width: int | None = None) -> None:
+    """``rotate_images(images, angle)`` rotates counter-clockwise (y up) about the centre.
+
+    Args:
+        size: The square images' side.
+        width: The width of a ``size x width`` batch that follows (default ``size + 8``: not square). Only a
+            half turn is compared there (it is the same turn however non-square pixels are mapped), and
+            the shape of any turn.
+    """
+    width = size + 8 if width is None else width
     images = _smooth_images(seed, 3, size)
     yy, xx = torch.meshgrid(torch.linspace(-1, 1, size), torch.linspace(-1, 1, size), indexing="ij")
     disc = (xx**2 + yy**2) < 0.7**2                      # corners depend on the padding: ignore them
     for angle in (0.5, math.pi / 2, -2.0, 3.0):
-        got = call_student("rotate_images", student_fn, images.clone(), angle, context=f"with angle={angle:.2f}")
+        got = check_contract("rotate_images", student_fn, TENSOR, images.clone(), angle,
+                             context=f"with angle={angle:.2f} on images of shape {tuple(images.shape)}")
         want = rot.rotate_images(images, angle)
         expect_tensor_like("rotate_images(...)", got, want)
         err = (got - want).abs()[:, :, disc].max().item()
@@ -220,7 +305,27 @@ def check_rotate_images(student_fn: Callable, seed: int = 0, size: int = 32) -> 
                     "Rotate about the image centre with F.affine_grid + F.grid_sample (bilinear, align_corners=False).")
             raise CheckFailure(f"rotate_images(images, {angle:.2f}) differs from the reference by up to {err:.3f} "
                                f"inside the central disc.\nHint: {hint}")
-    passed("rotate_images turns images counter-clockwise by the given angle")
+    if width != size:
+        _check_rotate_non_square(student_fn, _smooth_images(seed + 1, 2, size, width))
+    passed("rotate_images turns images counter-clockwise by the given angle"
+           + (f" ({size}x{size} and {size}x{width} images)" if width != size else ""))
+
+
+def _check_rotate_non_square(student_fn: Callable, images: torch.Tensor) -> None:
+    h, w = images.shape[-2:]
+    square_only = (f"\nIt passes on square images but fails on this {h} x {w} (height x width) batch: does your "
+                   "code use one side for both (`H` where `W` is meant)? Take the height and the width separately "
+                   "from `images.shape`.")
+    for angle in (math.pi, 0.5):
+        context = f"with angle={angle:.2f} on images of shape {tuple(images.shape)}"
+        try:
+            got = check_contract("rotate_images", student_fn, TENSOR, images.clone(), angle, context=context)
+            expect_tensor_like("rotate_images(...)", got, images)
+            if angle == math.pi:    # a half turn maps pixel (i, j) to (H-1-i, W-1-j), whatever the aspect ratio
+                expect_close("rotate_images(...)", got, rot.rotate_images(images, angle), atol=1e-4, context=context,
+                             hint="a half turn flips both axes about the image centre.")
+        except CheckFailure as err:
+            raise CheckFailure(f"{str(err).strip()}{square_only}") from err.__cause__
 
 
 def check_handoff_result(results, n_shuffles: int = 200, seed: int = 0) -> None:
@@ -277,13 +382,15 @@ def check_tangent_alignment(student_fn: Callable, seed: int = 0, n_pre: int = 8)
                       "step": 0.125})
 
     def compare(got, want, ctx):
-        expect_type("tangent_alignment(...)", got, (float, torch.Tensor))
         if abs(float(got) - want) > 1e-4:
             raise CheckFailure(f"tangent_alignment gave {float(got):.4f}, expected {want:.4f} {ctx}.\n"
                                "Hint: keep only positive weights (clamp_min(0)) in numerator and denominator, use "
                                "cos(2 * (phi_i - normal)) for axial edge orientations, and weight by `near`.")
 
-    n = compare_functions("tangent_alignment", student_fn, wt.tangent_alignment, cases, compare=compare)
+    n = _compare_cases("tangent_alignment", student_fn, wt.tangent_alignment, cases,
+                       lambda got, want, ctx, case: _named_mistakes(compare, got, want, ctx, {
+                           "You used every weight: only the positive (excitatory) weights count, in the numerator "
+                           "and the denominator (`kernels.clamp_min(0)`).": _signed_alignment(**case)}))
     passed(f"tangent_alignment matches the reference on {n} kernels (curves and a line)")
 
 
@@ -313,14 +420,14 @@ def check_equivariance_score(student_fn: Callable, seed: int = 0) -> None:
         cases.append({"weights": w, "out_orientations": o, "in_orientations": i})
 
     def compare(got, want, ctx):
-        expect_type("equivariance_score(...)", got, (float, torch.Tensor))
         if abs(float(got) - want) > 1e-3:
             raise CheckFailure(f"equivariance_score gave {float(got):.4f}, expected {want:.4f} {ctx}.\nHint: the "
                                "design matrix has columns 1, cos(k d), sin(k d) for k = 1, 2 with d = in - out; "
                                "R^2 = 1 - residual sum of squares / total sum of squares about the mean.")
 
     n = compare_functions("equivariance_score", student_fn,
-                          lambda w, o, i: wt.equivariance_score(w, o, i, order=2), cases, compare=compare)
+                          lambda w, o, i: wt.equivariance_score(w, o, i, order=2), cases, compare=compare,
+                          contract=FLOAT)
     passed(f"equivariance_score matches the reference on {n} weight matrices")
 
 
@@ -341,7 +448,7 @@ def check_handbuilt_kernel(student_fn: Callable, seed: int = 0, n_pre: int = 6) 
                      hint="near * (match.clamp_min(0) ** 2 - 0.5 * (-match).clamp_min(0)) - 0.05 * (1 - near) "
                           "with match = cos(2 * (phi_i - normal)); shapes [n_pre, 1, 1] against [k, k].")
 
-    n = compare_functions("handbuilt_kernel", student_fn, reference, cases, compare=compare)
+    n = compare_functions("handbuilt_kernel", student_fn, reference, cases, compare=compare, contract=TENSOR)
     passed(f"handbuilt_kernel writes the reference kernels for {n} curves")
 
 
@@ -360,16 +467,19 @@ def check_handbuilt_result(learned_radial: torch.Tensor, built_radial: torch.Ten
 
 
 def check_concept_scores(student_fn: Callable, seed: int = 0, n: int = 6) -> None:
-    """``concept_scores(acts, masks)`` -> ``[C, n_concepts]`` standardised mean activation on each concept."""
+    """``concept_scores(acts, masks)`` -> ``[C, n_concepts]`` standardised mean activation on each concept.
+
+    The last case has non-square (6 x 10) maps and (24 x 40) masks.
+    """
     g = _gen(seed)
     cases = []
-    for c, h, big in ((4, 8, 32), (3, 16, 16)):
+    for c, (h, w), (big_h, big_w) in ((4, (8, 8), (32, 32)), (3, (16, 16), (16, 16)), (3, (6, 10), (24, 40))):
         masks = {}
         for name in ("curve", "stripes", "red"):
-            m = torch.rand(n, big // 4, big // 4, generator=g) > 0.6
+            m = torch.rand(n, big_h // 4, big_w // 4, generator=g) > 0.6
             masks[name] = m.repeat_interleave(4, 1).repeat_interleave(4, 2)      # blocky masks
-        acts = torch.rand(n, c, h, h, generator=g) + 2 * F.adaptive_avg_pool2d(
-            masks["curve"][:, None].float(), (h, h)).expand(n, c, h, h) * torch.rand(1, c, 1, 1, generator=g)
+        acts = torch.rand(n, c, h, w, generator=g) + 2 * F.adaptive_avg_pool2d(
+            masks["curve"][:, None].float(), (h, w)).expand(n, c, h, w) * torch.rand(1, c, 1, 1, generator=g)
         cases.append({"acts": acts, "masks": masks})
 
     def compare(got, want, ctx):
@@ -377,9 +487,18 @@ def check_concept_scores(student_fn: Callable, seed: int = 0, n: int = 6) -> Non
                      hint="shrink each mask to the map size with F.adaptive_avg_pool2d, count positions covered "
                           "more than half, and standardise with the unit's mean and std over (images, y, x).")
 
-    k = compare_functions("concept_scores", student_fn, poly.concept_scores, cases, compare=compare,
-                          describe=lambda case: f"with acts of shape {tuple(case['acts'].shape)} and masks of "
-                                                f"shape {tuple(case['masks']['curve'].shape)}")
+    def run(some) -> int:
+        return compare_functions("concept_scores", student_fn, poly.concept_scores, some, compare=compare,
+                                 contract=TENSOR, describe=lambda case: f"with acts of shape "
+                                 f"{tuple(case['acts'].shape)} and masks of shape {tuple(case['masks']['curve'].shape)}")
+
+    k = run(cases[:2])
+    try:
+        k += run(cases[2:])
+    except CheckFailure as err:
+        raise CheckFailure(f"{str(err).strip()}\nIt passes on square maps but fails on these 6 x 10 maps (24 x 40 "
+                           "masks), not square: pool each mask to the maps' (height, width), `acts.shape[-2:]`, "
+                           "not to one side.") from err.__cause__
     passed(f"concept_scores matches the reference on {k} layers (masks at image resolution)")
 
 
@@ -402,7 +521,8 @@ def check_circle_alignment(student_fn: Callable, seed: int = 0, n: int = 6, k: i
                      hint="the template at tap (dx, dy) is cos(atan2(dy, dx) - theta) with dy = +1 on the top "
                           "row, 0 at the centre; the score is a cosine similarity over all members and taps.")
 
-    m = compare_functions("circle_alignment", student_fn, nl.circle_alignment, cases, compare=compare)
+    m = compare_functions("circle_alignment", student_fn, nl.circle_alignment, cases, compare=compare,
+                          contract=TENSOR)
     passed(f"circle_alignment matches the reference on {m} weight tensors ({k} x {k} kernels)")
 
 
@@ -439,7 +559,8 @@ def check_composition_rows(student_fn: Callable, seed: int = 0, k: int = 3) -> N
                      hint="pick the object unit's row of the weight and the part units' columns, then average "
                           "the first and the last kernel row of each.")
 
-    m = compare_functions("composition_rows", student_fn, nl.composition_rows, cases, compare=compare)
+    m = compare_functions("composition_rows", student_fn, nl.composition_rows, cases, compare=compare,
+                          contract=TENSOR)
     passed(f"composition_rows matches the reference on {m} weight tensors")
 
 
@@ -481,7 +602,7 @@ def check_pose_index(student_fn: Callable, seed: int = 0, n: int = 12, c: int = 
                      hint="compare the *mean* response on left- and on right-facing scenes (there are not as "
                           "many of each), and guard L + R = 0.")
 
-    m = compare_functions("pose_index", student_fn, nl.pose_index, cases, compare=compare)
+    m = compare_functions("pose_index", student_fn, nl.pose_index, cases, compare=compare, contract=TENSOR)
     passed(f"pose_index matches the reference on {m} cases, with unbalanced poses and a silent unit")
 
 

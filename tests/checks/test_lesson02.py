@@ -123,7 +123,7 @@ def test_lesson02_non_square_and_negative_maps():
 
     c2.check_top_k_examples(clamped)                   # the visible case cannot tell
     fails(c2.check_top_k_examples, clamped, "do not clamp the activations at 0", seed=11, signed=True)
-    fails(c2.check_top_k_examples, square_top_k, "passes on square maps but fails on this 3 x 7", height=3, width=7)
+    fails(c2.check_top_k_examples, square_top_k, "passes on square inputs but fails on this 3 x 7", height=3, width=7)
 
     def square_iou(acts, masks, thresholds):           # upsamples to a square of the masks' width
         side = masks.shape[-1]
@@ -133,7 +133,7 @@ def test_lesson02_non_square_and_negative_maps():
         return inter / (on.sum((0, 2, 3))[:, None] + masks.float().sum((0, 2, 3))[None] - inter + 1e-10)
 
     c2.check_dissection_iou(square_iou)
-    fails(c2.check_dissection_iou, square_iou, "passes on square maps but fails on this 12 x 16",
+    fails(c2.check_dissection_iou, square_iou, "passes on square inputs but fails on this 12 x 16",
           size=(12, 16), act_size=(6, 8))
 
 

@@ -142,3 +142,58 @@ def test_family_check_remeasures_the_model():
     half = cv.find_curve_family(tuning[:4], grid.orientations, grid.curvatures)
     with pytest.raises(CheckFailure, match="gap"):
         c4.check_curve_family_result(half, det, "relu", min_units=3, max_gap_degrees=90, measure=measure)
+
+
+def test_lesson04_named_mistakes_and_contracts():
+    """Clipping forgotten where the measure assumes non-negative activations, the wrap-around gap, square-only
+    rotation and pooling, and the float the text asks for (issue 27)."""
+    import math
+
+    import torch.nn.functional as F
+
+    from mi_tutor.circuits_vision import polysemantic as poly
+    from mi_tutor.circuits_vision import rotation as rot
+
+    def unclipped_preference(radial, orientations):
+        x, y = (radial * torch.cos(orientations)).sum(-1), (radial * torch.sin(orientations)).sum(-1)
+        return torch.remainder(torch.atan2(y, x), 2 * math.pi)
+
+    fails(c4.check_preferred_orientation, unclipped_preference, r"unclipped(.|\n)*clamp_min\(0\)")
+    fails(c4.check_curve_line_selectivity, lambda c, l: (c - l) / (c + l), "did not clip the responses at 0")
+
+    def every_weight(kernels, pre_orientations, orientation, curvature, step):
+        near, normal = wt.arc_normal_field(kernels.shape[-1], step, orientation, curvature)
+        match = torch.cos(2 * (pre_orientations[:, None, None] - normal[None]))
+        return float((kernels * near[None] * match).sum() / kernels.sum())
+
+    fails(c4.check_tangent_alignment, every_weight, "only the positive")
+
+    def no_wrap(angles):
+        a = torch.sort(torch.remainder(angles, 2 * math.pi)).values
+        return float((a[1:] - a[:-1]).max()) if len(a) > 1 else 2 * math.pi
+
+    fails(c4.check_max_circular_gap, no_wrap, "wraps from the largest angle")
+    fails(c4.check_max_circular_gap, lambda a: torch.tensor(tn.max_circular_gap(a)), r"should return a float(.|\n)*\.item\(\)")
+
+    def square_rotation(images, angle):                 # the grid is built for H x H
+        n, _, h, _ = images.shape
+        c, s = math.cos(angle), math.sin(angle)
+        theta = torch.tensor([[c, -s, 0.0], [s, c, 0.0]], dtype=images.dtype).expand(n, 2, 3)
+        grid = F.affine_grid(theta, [n, images.shape[1], h, h], align_corners=False)
+        return F.grid_sample(images, grid, mode="bilinear", padding_mode="border", align_corners=False)
+
+    c4.check_rotate_images(rot.rotate_images, size=16, width=24)
+    fails(c4.check_rotate_images, square_rotation, "passes on square images but fails on this 32 x 40")
+    c4.check_rotate_images(square_rotation, width=32)  # square images only: it cannot tell
+
+    def square_pooling(acts, masks):                     # pools every mask to h x h
+        h = acts.shape[-1]
+        mean, std = acts.mean((0, 2, 3)), acts.std((0, 2, 3)).clamp_min(1e-8)
+        cols = []
+        for m in masks.values():
+            on = F.adaptive_avg_pool2d(m[:, None].float(), h)[:, 0] > 0.5
+            cols.append((acts.permute(1, 0, 2, 3)[:, on].mean(-1) - mean) / std)
+        return torch.stack(cols, 1)
+
+    c4.check_concept_scores(poly.concept_scores)
+    fails(c4.check_concept_scores, square_pooling, "not square")
