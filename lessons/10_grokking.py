@@ -213,8 +213,8 @@ fig.tight_layout()
 # **Difficulty:** ★★☆☆☆  **Importance:** ★★★★☆
 #
 # Implement `embedding_frequency_norms(W_E, basis)`: `W_E` is `[p, d_model]`, `basis` the `[p, p]`
-# Fourier basis. Return `[(p - 1) / 2]`, entry $k - 1$ the Fourier norm of frequency $k$ (leave the
-# constant out).
+# Fourier basis. Return a tensor `[(p - 1) / 2]`, entry $k - 1$ the Fourier norm of frequency $k$ (leave the
+# constant out). `W_E` and `basis` are left unchanged.
 #
 # <details><summary>Hint</summary>
 #
@@ -320,7 +320,8 @@ fig.tight_layout()
 # neuron (subtract its mean over $a$ and $b$), take its 2-D Fourier coefficients
 # $\text{coef}_{ij} = \sum_{a,b} b_i(a)\, b_j(b)\, \text{acts}(a, b)$, and return `[n_neurons, (p - 1)/2]`:
 # for frequency $k$, the sum of squared coefficients with $i, j$ both in $\{0, 2k - 1, 2k\}$, divided by
-# the neuron's total sum of squared coefficients.
+# the neuron's total sum of squared coefficients. Return a tensor, and leave `acts` unchanged (centre a
+# copy, not `acts` itself).
 #
 # <details><summary>Hint</summary>
 #
@@ -441,8 +442,9 @@ checks.check_cos_fit_result(explained)
 # **Difficulty:** ★★★★☆  **Importance:** ★★★★★
 #
 # Implement `restricted_logits(logits, freqs, basis)`: `logits` is `[p, p, p]` (`a, b, c`), `freqs`
-# a list of frequencies, `basis` the Fourier basis. Return `[p, p, p]`: each answer's mean logit over
+# a list of frequencies, `basis` the Fourier basis. Return a new tensor `[p, p, p]`: each answer's mean logit over
 # `(a, b)` plus, for every `k` in `freqs`, the projection of the logits onto the two directions above.
+# `logits` itself is left unchanged.
 #
 # <details><summary>Hint</summary>
 #
@@ -471,8 +473,9 @@ checks.check_restricted_logits(restricted_logits)
 # ### Exercise 10.7: excluded logits
 # **Difficulty:** ★★☆☆☆  **Importance:** ★★★★☆
 #
-# Implement `excluded_logits(logits, freqs, basis)`: the logits minus their $\cos(w_k (a + b))$ and $\sin(w_k (a + b))$
-# components for every `k` in `freqs` (the mean stays).
+# Implement `excluded_logits(logits, freqs, basis)`: return a new tensor `[p, p, p]`, the logits minus their
+# $\cos(w_k (a + b))$ and $\sin(w_k (a + b))$ components for every `k` in `freqs` (the mean stays), leaving
+# `logits` itself unchanged.
 #
 # <details><summary>Hint</summary>
 #

@@ -19,15 +19,21 @@ from .contracts import Contract, check_contract, compare_functions
 from .core import CheckFailure, call_student, expect, expect_close, expect_tensor_like, passed
 
 __all__ = [
-    "check_fourier_basis", "check_embedding_frequency_norms", "check_key_frequencies",
+    "CONTRACTS", "check_fourier_basis", "check_embedding_frequency_norms", "check_key_frequencies",
     "check_neuron_frequency_fractions", "check_cos_sum_terms", "check_restricted_logits", "check_excluded_logits",
     "check_live_run_result", "check_embedding_sparsity_result", "check_neuron_clusters_result", "check_cos_fit_result",
     "check_ablation_result", "check_progress_measures_result", "check_weight_decay_control_result",
 ]
 
 
-# Exercise 10.3's text asks for a list of ints (the figure cells after it index and format them).
+# What each exercise promises besides its numbers (stated in its text), tested by check_contract on every case:
+# a tensor, or (Exercise 10.3) a list of ints (the figure cells after it index and format them), and the
+# arguments left as they were. None of these analyses needs a gradient.
+TENSOR = Contract(returns=torch.Tensor)
 INT_LIST = Contract(returns=list, items=int)
+CONTRACTS = {"fourier_basis": TENSOR, "embedding_frequency_norms": TENSOR, "key_frequencies": INT_LIST,
+             "neuron_frequency_fractions": TENSOR, "cos_sum_terms": TENSOR, "restricted_logits": TENSOR,
+             "excluded_logits": TENSOR}
 
 
 def _gen(seed: int) -> torch.Generator:
@@ -61,9 +67,7 @@ def _circuit_logits(p: int, freqs: Sequence[int], seed: int, noise: float = 1.0)
 def check_fourier_basis(student_fn: Callable, ps: Sequence[int] = (7, 53)) -> None:
     """Exercise 10.1: ``fourier_basis(p)`` returns the ``[p, p]`` basis, one vector per row."""
     for p in ps:
-        got = call_student("fourier_basis", student_fn, p, context=f"with p={p}")
-        if isinstance(got, tuple):
-            raise CheckFailure("`fourier_basis` should return only the [p, p] tensor, not a tuple.")
+        got = check_contract("fourier_basis", student_fn, TENSOR, p, context=f"with p={p}")  # a tuple is refused
         want = _basis(p)
         expect_tensor_like(f"fourier_basis({p})", got, want, check_device=False)
         g = got.detach().double()
@@ -107,7 +111,7 @@ def check_embedding_frequency_norms(student_fn: Callable, seed: int = 0, p: int 
                      hint="entry k - 1 combines the cos k and sin k rows of the coefficients (rows 2k - 1 and 2k), "
                           "summed over d_model; the constant row 0 is left out.")
     n = sum(compare_functions("embedding_frequency_norms", student_fn, _ref_norms, [case],
-                              compare=partial(compare, case=case)) for case in cases)
+                              compare=partial(compare, case=case), contract=TENSOR) for case in cases)
     passed(f"embedding_frequency_norms matches the reference on {n} embeddings (p={p})")
 
 
@@ -159,7 +163,7 @@ def check_neuron_frequency_fractions(student_fn: Callable, seed: int = 0, p: int
                      hint="for frequency k use the 3 x 3 block of 2-D coefficients with rows and columns "
                           "{0, 2k - 1, 2k} (const, cos k, sin k), including the terms in a or b alone.")
     n = sum(compare_functions("neuron_frequency_fractions", student_fn, reference, [case],
-                              compare=partial(compare, case=case)) for case in cases)
+                              compare=partial(compare, case=case), contract=TENSOR) for case in cases)
     passed(f"neuron_frequency_fractions matches the reference on {n} inputs (p={p})")
 
 
@@ -167,7 +171,7 @@ def check_neuron_frequency_fractions(student_fn: Callable, seed: int = 0, p: int
 def check_cos_sum_terms(student_fn: Callable, p: int = 7, freqs: Sequence[int] = (1, 3)) -> None:
     """Exercise 10.5: ``cos_sum_terms(p, freqs)`` -> ``[len(freqs), p, p, p]`` of ``cos(w_k (a + b - c))``."""
     want = analysis.cos_sum_terms(p, list(freqs))
-    got = call_student("cos_sum_terms", student_fn, p, list(freqs), context=f"with p={p}, freqs={list(freqs)}")
+    got = check_contract("cos_sum_terms", student_fn, TENSOR, p, list(freqs), context=f"with p={p}, freqs={list(freqs)}")
     expect_tensor_like("cos_sum_terms(p, freqs)", got, want, check_device=False)
     x = torch.arange(p, dtype=torch.float32)
     plus = torch.cos(2 * math.pi * torch.tensor(list(freqs), dtype=torch.float32)[:, None, None, None]
@@ -202,7 +206,7 @@ def check_restricted_logits(student_fn: Callable, seed: int = 0, p: int = 11, fr
                      hint="for each key k project the logits (for every c) onto the two unit directions "
                           "(cos_k cos_k^T - sin_k sin_k^T)/sqrt 2 and (sin_k cos_k^T + cos_k sin_k^T)/sqrt 2 over (a, b).")
     n = sum(compare_functions("restricted_logits", student_fn, analysis.restricted_logits_with_basis, [case],
-                              compare=partial(compare, case=case)) for case in cases)
+                              compare=partial(compare, case=case), contract=TENSOR) for case in cases)
     passed(f"restricted_logits matches the reference on {n} inputs (p={p})")
 
 
@@ -221,7 +225,7 @@ def check_excluded_logits(student_fn: Callable, seed: int = 0, p: int = 11, freq
         expect_close("excluded_logits(logits, freqs, basis)", got, want, rtol=1e-3, atol=1e-3, context=ctx,
                      hint="subtract exactly what restricted_logits keeps, minus its bias term.")
     n = sum(compare_functions("excluded_logits", student_fn, analysis.excluded_logits_with_basis, [case],
-                              compare=partial(compare, case=case)) for case in cases)
+                              compare=partial(compare, case=case), contract=TENSOR) for case in cases)
     passed(f"excluded_logits matches the reference on {n} inputs (p={p})")
 
 

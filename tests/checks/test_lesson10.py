@@ -62,7 +62,7 @@ def test_lesson10_fourier_basis_mistakes():
 
     fails(c10.check_fourier_basis, one_factor, "normalise every row")
     fails(c10.check_fourier_basis, sin_first, "sin k before cos k")
-    fails(c10.check_fourier_basis, fourier.fourier_basis, "not a tuple")  # returns (basis, labels)
+    fails(c10.check_fourier_basis, fourier.fourier_basis, "should return a Tensor but returned a tuple")  # returns (basis, labels)
 
 
 def test_lesson10_frequency_norm_mistakes():
