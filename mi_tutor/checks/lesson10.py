@@ -16,7 +16,7 @@ import torch
 
 from ..grokking import analysis, fourier
 from .contracts import Contract, check_contract, compare_functions
-from .core import CheckFailure, call_student, expect, expect_close, expect_tensor_like, passed
+from .core import CheckFailure, expect, expect_close, expect_tensor_like, passed
 
 __all__ = [
     "CONTRACTS", "check_fourier_basis", "check_embedding_frequency_norms", "check_key_frequencies",
