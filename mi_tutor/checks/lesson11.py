@@ -16,16 +16,28 @@ import torch
 
 from ..editing import rome
 from ..steering import dola, reading
-from .contracts import compare_functions
+from ..transformer import HookedTransformer, TransformerConfig
+from .contracts import Contract, check_contract, compare_functions
 from .core import CheckFailure, call_student, expect, expect_close, expect_tensor_like, passed
 
 __all__ = [
-    "check_mean_difference", "check_pca_direction", "check_reading_accuracy", "check_add_steering",
+    "CONTRACTS", "check_mean_difference", "check_pca_direction", "check_reading_accuracy", "check_add_steering",
     "check_mass_mean_shift", "check_restore_hook", "check_mean_key", "check_rank_one_update",
     "check_js_divergence", "check_dola_contrast",
     "check_reading_result", "check_steering_result", "check_iti_result", "check_tracing_result",
     "check_edit_result", "check_dola_result",
 ]
+
+
+# What each exercise promises besides its numbers (stated in its text), tested by check_contract on every case:
+# the type of the result, and the arguments (activations, the model, W_out, C, key, value) left as they were.
+# Nothing here is optimised through, so no exercise has a gradient rule.
+TENSOR = Contract(returns=torch.Tensor)
+FLOAT = Contract(returns=float)                      # 11.3: "a Python float"
+HOOK = Contract(returns=Callable)                    # 11.6: a hook function (hook(act, hook) -> act)
+CONTRACTS = {"mean_difference": TENSOR, "pca_direction": TENSOR, "reading_accuracy": FLOAT, "add_steering": TENSOR,
+             "mass_mean_shift": TENSOR, "restore_hook": HOOK, "mean_key": TENSOR, "rank_one_update": TENSOR,
+             "js_divergence": TENSOR, "dola_contrast": TENSOR}
 
 
 def _gen(seed: int) -> torch.Generator:
@@ -62,7 +74,8 @@ def check_mean_difference(student_fn: Callable, seed: int = 0, n: int = 12, d: i
             raise CheckFailure(f"Your direction points the wrong way {ctx}: it should be positive minus negative.")
         expect_close("mean_difference(...)", got, want, atol=1e-4, context=ctx,
                      hint="take the mean over the batch axis of each group, subtract, then normalise.")
-    n_cases = compare_functions("mean_difference", student_fn, reading.mean_difference_vector, cases, compare=compare)
+    n_cases = compare_functions("mean_difference", student_fn, reading.mean_difference_vector, cases, compare=compare,
+                                contract=TENSOR)
     passed(f"mean_difference matches the reference on {n_cases} pairs of activation sets")
 
 
@@ -98,7 +111,8 @@ def check_pca_direction(student_fn: Callable, seed: int = 0, n: int = 20, d: int
                      hint="negate every second difference pos - neg, subtract the mean, take the first right singular "
                           "vector, then fix its sign with the unflipped differences.")
     compare.i = 0
-    n_cases = compare_functions("pca_direction", student_fn, reading.pca_reading_vector, cases, compare=compare)
+    n_cases = compare_functions("pca_direction", student_fn, reading.pca_reading_vector, cases, compare=compare,
+                                contract=TENSOR)
     passed(f"pca_direction matches the reference on {n_cases} sets of pairs (sign included)")
 
 
@@ -118,12 +132,8 @@ def check_reading_accuracy(student_fn: Callable, seed: int = 0, n: int = 30, d: 
         cases.append({"acts": acts, "labels": labels, "direction": direction})
     for case in cases:
         ctx = f"on {case['acts'].shape[0]} states"
-        got = call_student("reading_accuracy", student_fn, *(v.clone() for v in case.values()), context=ctx)
+        got = check_contract("reading_accuracy", student_fn, FLOAT, *(v.clone() for v in case.values()), context=ctx)
         want = reading.reading_accuracy(**case)
-        if isinstance(got, torch.Tensor):
-            expect(got.numel() == 1, f"`reading_accuracy` should return one number, got shape {tuple(got.shape)}")
-            got = float(got)
-        expect(isinstance(got, float), f"`reading_accuracy` should return a float, got {type(got).__name__}")
         if abs(got - (1 - want)) < 1e-6 and abs(want - 0.5) > 0.05:
             raise CheckFailure(f"Your accuracy is 1 - the reference's {ctx}: when class 1 projects *lower* than "
                                "class 0, the prediction must flip (read the side from the class means).")
@@ -156,10 +166,10 @@ def check_add_steering(student_fn: Callable, seed: int = 0) -> None:
         expect_close("add_steering(...)", got, want, context=ctx,
                      hint="add coefficient x vector only at the listed positions (all when positions is None), "
                           "broadcast over the batch.")
-    n = compare_functions("add_steering", student_fn, _ref_add_steering, cases, compare=compare)
+    n = compare_functions("add_steering", student_fn, _ref_add_steering, cases, compare=compare, contract=TENSOR)
     resid = torch.randn(2, 3, 4, generator=g)
-    got = call_student("add_steering", student_fn, resid.clone(), torch.randn(4, generator=g), 0.0, None,
-                       context="with coefficient 0")
+    got = check_contract("add_steering", student_fn, TENSOR, resid.clone(), torch.randn(4, generator=g), 0.0, None,
+                         context="with coefficient 0")
     expect(isinstance(got, torch.Tensor) and torch.equal(got, resid),
            "With coefficient 0 `add_steering` must return the residual stream exactly unchanged.")
     passed(f"add_steering matches the reference on {n + 1} inputs (coefficient 0 exact, inputs untouched)")
@@ -195,7 +205,7 @@ def check_mass_mean_shift(student_fn: Callable, seed: int = 0) -> None:
                      hint="direction = mean(class 1) - mean(class 0), normalised; sigma = std of acts @ direction "
                           "over every example.")
     compare.i = 0
-    n = compare_functions("mass_mean_shift", student_fn, _ref_mass_mean_shift, cases, compare=compare)
+    n = compare_functions("mass_mean_shift", student_fn, _ref_mass_mean_shift, cases, compare=compare, contract=TENSOR)
     passed(f"mass_mean_shift matches the reference on {n} heads")
 
 
@@ -208,8 +218,7 @@ def check_restore_hook(student_fn: Callable, seed: int = 0) -> None:
         clean = torch.randn(b, p, d, generator=g)
         act = torch.randn(b, p, d, generator=g)
         ctx = f"for activations of shape {(b, p, d)} and position {pos}"
-        hook = call_student("restore_hook", student_fn, clean.clone(), pos, context=ctx)
-        expect(callable(hook), f"`restore_hook` should return a function (the hook), got {type(hook).__name__}")
+        hook = check_contract("restore_hook", student_fn, HOOK, clean.clone(), pos, context=ctx)
         before = act.clone()
         got = call_student("the hook of restore_hook", hook, act, None, context=ctx)
         if got is None:
@@ -225,12 +234,27 @@ def check_restore_hook(student_fn: Callable, seed: int = 0) -> None:
 
 
 # ------------------------------------------------------------------ exercise 7
-def check_mean_key(student_fn: Callable, model, tokens_sets: Sequence[torch.Tensor], layer_pos: Sequence[tuple[int, int]]
-                   ) -> None:
-    """Exercise 11.7: ``mean_key(model, prompts, layer, position)`` -> ``[d_mlp]`` mean of ``mlp.hook_post``."""
+def _small_mlp_model(seed: int) -> HookedTransformer:
+    """A random 2-layer transformer with GELU MLPs (so that the pre- and post-activations differ everywhere)."""
+    cfg = TransformerConfig(n_layers=2, d_model=16, n_heads=2, d_head=8, d_mlp=24, d_vocab=20, n_ctx=8,
+                            attn_only=False, act_fn="gelu", init_range=0.3, seed=seed)
+    return HookedTransformer(cfg).eval()
+
+
+def check_mean_key(student_fn: Callable, model=None, tokens_sets: Sequence[torch.Tensor] | None = None,
+                   layer_pos: Sequence[tuple[int, int]] | None = None, seed: int = 0) -> None:
+    """Exercise 11.7: ``mean_key(model, prompts, layer, position)`` -> ``[d_mlp]`` mean of ``mlp.hook_post``.
+
+    Without ``model``, on a small random transformer of the check's own, with 5 prompts and a single one.
+    """
+    if model is None:
+        model = _small_mlp_model(seed)
+        g = _gen(seed + 1)
+        tokens_sets = [torch.randint(0, 20, (5, 8), generator=g), torch.randint(0, 20, (1, 8), generator=g)]
+        layer_pos = [(1, 3), (0, 7)]
     for tokens, (layer, pos) in zip(tokens_sets, layer_pos):
         ctx = f"for {tokens.shape[0]} prompts, layer {layer}, position {pos}"
-        got = call_student("mean_key", student_fn, model, tokens.clone(), layer, pos, context=ctx)
+        got = check_contract("mean_key", student_fn, TENSOR, model, tokens.clone(), layer, pos, context=ctx)
         want = rome.compute_key(model, tokens, layer, pos)
         pre = f"blocks.{layer}.mlp.hook_pre"
         _, cache = model.run_with_cache(tokens, names_filter=[pre, f"blocks.{layer}.hook_mlp_out"])
@@ -253,10 +277,8 @@ def check_rank_one_update(student_fn: Callable, seed: int = 0) -> None:
         k = torch.randn(d_mlp, generator=g).abs()
         v = torch.randn(d_model, generator=g)
         ctx = f"for W_out of shape {(d_mlp, d_model)}"
-        args = (W.clone(), C.clone(), k.clone(), v.clone())
-        got = call_student("rank_one_update", student_fn, *args, context=ctx)
-        for name, a, b in zip(("W_out", "C", "key", "value"), args, (W, C, k, v)):
-            expect(torch.equal(a, b), f"`rank_one_update` changed its input `{name}` in place {ctx}: return a new matrix.")
+        got = check_contract("rank_one_update", student_fn, TENSOR, W.clone(), C.clone(), k.clone(), v.clone(),
+                             context=ctx)
         want = rome.rank_one_update(W, C, k, v, ridge=0.0)
         expect_tensor_like("rank_one_update(...)", got, want, check_device=False)
         maps = torch.allclose(k @ got.detach(), v, atol=1e-3)
@@ -290,7 +312,7 @@ def check_js_divergence(student_fn: Callable, seed: int = 0) -> None:
                                "log-probabilities and clamp the mixture before its log.")
         expect_close("js_divergence(...)", got, want, rtol=1e-4, atol=1e-5, context=ctx,
                      hint="M = (P + Q) / 2; JSD = (KL(P || M) + KL(Q || M)) / 2, summed over the last axis.")
-    n = compare_functions("js_divergence", student_fn, dola.js_divergence, cases, compare=compare)
+    n = compare_functions("js_divergence", student_fn, dola.js_divergence, cases, compare=compare, contract=TENSOR)
     passed(f"js_divergence matches the reference on {n} inputs (a one-hot distribution included)")
 
 
@@ -314,7 +336,7 @@ def check_dola_contrast(student_fn: Callable, seed: int = 0) -> None:
                                "relative_top x that row's largest probability; give the others -inf.")
         expect(torch.allclose(got[kept_w], want[kept_w], atol=1e-5),
                f"The kept scores differ from log p_final - log p_premature {ctx}.")
-    n = compare_functions("dola_contrast", student_fn, dola.dola_scores, cases, compare=compare)
+    n = compare_functions("dola_contrast", student_fn, dola.dola_scores, cases, compare=compare, contract=TENSOR)
     passed(f"dola_contrast matches the reference on {n} inputs")
 
 

@@ -46,10 +46,11 @@ def test_references_pass(capsys):
     checks.check_restore_hook(_ref_restore)
     checks.check_mean_key(lambda m, p, l, pos: compute_key(m, p, l, pos), model,
                           [facts.fact_prompts(subjects=[1], relations=[0]).tokens], [(0, 3)])
+    checks.check_mean_key(lambda m, p, l, pos: compute_key(m, p, l, pos))  # the visible test's own small model
     checks.check_rank_one_update(lambda W, C, k, v: rank_one_update(W, C, k, v, ridge=0.0))
     checks.check_js_divergence(js_divergence)
     checks.check_dola_contrast(dola_scores)
-    assert capsys.readouterr().out.count("✓") == 10
+    assert capsys.readouterr().out.count("✓") == 11
 
 
 @pytest.mark.parametrize("check, wrong, message", [
@@ -79,6 +80,8 @@ def test_mean_key_rejects_the_pre_activation():
         return cache[f"blocks.{layer}.mlp.hook_pre"][:, position].mean(0)
     with pytest.raises(CheckFailure, match="pre-activation"):
         checks.check_mean_key(pre, model, [facts.fact_prompts(subjects=[1], relations=[0]).tokens], [(0, 3)])
+    with pytest.raises(CheckFailure, match="pre-activation"):
+        checks.check_mean_key(pre)  # the small random model of the visible test
 
 
 def test_result_checks_send_the_student_back():
