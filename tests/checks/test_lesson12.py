@@ -97,3 +97,11 @@ def test_lesson12_tcav_must_compute_its_gradient_whatever_the_caller_set():
     tcav_without_enable_grad(c12._small_host(0), "layer2", c12._images(1, 3), 1, torch.ones(
         S.layer_width(c12._small_host(0), "layer2", c12._images(1, 3))))     # fine when gradients are on
     _fails(c12.check_tcav_score, tcav_without_enable_grad, r"(?s)switched gradients off.*torch.enable_grad\(\)")
+
+
+def test_lesson12_selectivity_must_leave_the_data_alone():
+    """Issue 27: `data` is a dataclass; an in-place edit of its tensors is seen like one of a tensor argument."""
+    def normalises_the_images(host, layer, data, concept, gates):
+        data.images -= data.images.mean()          # "centre the images first", on the caller's data
+        return _sel_ok(host, layer, data, concept, gates)
+    _fails(c12.check_selectivity, normalises_the_images, r"changed its argument `data` in place")
