@@ -17,6 +17,7 @@ import torch
 from ..grokking import analysis, fourier
 from .contracts import Contract, check_contract, compare_functions
 from .core import CheckFailure, expect, expect_close, expect_tensor_like, passed
+from .mistakes import expect_close_or_named
 
 __all__ = [
     "CONTRACTS", "check_fourier_basis", "check_embedding_frequency_norms", "check_key_frequencies",
@@ -83,9 +84,12 @@ def check_fourier_basis(student_fn: Callable, ps: Sequence[int] = (7, 53)) -> No
         swapped[1::2], swapped[2::2] = want[2::2], want[1::2]
         if torch.allclose(g, swapped.double(), atol=1e-4):
             raise CheckFailure(f"fourier_basis({p}) has sin k before cos k: row 2k - 1 should be cos k and row 2k sin k.")
-        expect_close(f"fourier_basis({p})", got, want, atol=1e-5, context=f"for p={p}",
-                     hint="row 0 is the constant, then cos(2 pi k x / p), sin(2 pi k x / p) for k = 1, 2, ...; "
-                          "check the sign and the order of the rows.")
+        expect_close_or_named(f"fourier_basis({p})", got, want, atol=1e-5, context=f"for p={p}",
+                              mistakes=[(want.T, "Your basis vectors are the COLUMNS (the transpose): return one basis "
+                                                 "vector per row, B[i] the i-th function of x, so that coefficients "
+                                                 "are basis @ f.")],
+                              hint="row 0 is the constant, then cos(2 pi k x / p), sin(2 pi k x / p) for k = 1, 2, ...; "
+                                   "check the sign and the order of the rows.")
     passed(f"fourier_basis matches the reference for p = {', '.join(map(str, ps))} and is orthonormal")
 
 
@@ -99,41 +103,58 @@ def check_embedding_frequency_norms(student_fn: Callable, seed: int = 0, p: int 
              {"W_E": sparse + 0.01 * torch.randn(p, d_model, generator=g), "basis": basis}]
 
     def compare(got, want, ctx, case):
-        expect_tensor_like("embedding_frequency_norms(W_E, basis)", got, want, check_device=False)
-        g_ = got.detach().double()
-        if torch.allclose(g_, want.double() ** 2, rtol=1e-3, atol=1e-5) and not torch.allclose(want, want ** 2):
-            raise CheckFailure(f"Your norms are the *squared* norms {ctx}: take the square root of cos^2 + sin^2.")
-        wrong = fourier.frequency_norms(case["basis"].T @ case["W_E"]).double()
-        if torch.allclose(g_, wrong, rtol=1e-3, atol=1e-5):
-            raise CheckFailure(f"You transformed with the transpose of the basis {ctx}: the coefficients are "
-                               "basis @ W_E (each row of the basis is one basis vector).")
-        expect_close("embedding_frequency_norms(W_E, basis)", got, want, rtol=1e-4, atol=1e-5, context=ctx,
-                     hint="entry k - 1 combines the cos k and sin k rows of the coefficients (rows 2k - 1 and 2k), "
-                          "summed over d_model; the constant row 0 is left out.")
+        coef = case["basis"] @ case["W_E"]
+        constant = torch.cat([coef[0].norm()[None], want])
+        expect_close_or_named(
+            "embedding_frequency_norms(W_E, basis)", got, want, rtol=1e-4, atol=1e-5, context=ctx,
+            mistakes=[(want ** 2, "Your norms are the *squared* norms: take the square root of cos^2 + sin^2."),
+                      (lambda: fourier.frequency_norms(case["basis"].T @ case["W_E"]),
+                       "You transformed with the transpose of the basis: the coefficients are basis @ W_E (each row "
+                       "of the basis is one basis vector)."),
+                      (constant, "Your entry 0 is the norm of the constant (row 0 of the coefficients): leave it out, "
+                                 "so that entry k - 1 is frequency k.")],
+            hint="entry k - 1 combines the cos k and sin k rows of the coefficients (rows 2k - 1 and 2k), "
+                 "summed over d_model; the constant row 0 is left out.")
     n = sum(compare_functions("embedding_frequency_norms", student_fn, _ref_norms, [case],
                               compare=partial(compare, case=case), contract=TENSOR) for case in cases)
     passed(f"embedding_frequency_norms matches the reference on {n} embeddings (p={p})")
 
 
 # ------------------------------------------------------------------ exercise 3
-def check_key_frequencies(student_fn: Callable, seed: int = 0, n_freq: int = 26, ratio: float = 0.25) -> None:
-    """Exercise 10.3: ``key_frequencies(norms, ratio)`` -> sorted 1-based frequencies above ``ratio * max``."""
+def check_key_frequencies(student_fn: Callable, seed: int = 0, n_freq: int = 26, ratio: float = 0.25,
+                          tie: bool = False) -> None:
+    """Exercise 10.3: ``key_frequencies(norms, ratio)`` -> sorted 1-based frequencies above ``ratio * max``.
+
+    With ``tie``, one more input has a norm exactly ``ratio`` times the largest: "exceeds" leaves it out.
+    """
     g = _gen(seed)
     norms = torch.rand(n_freq, generator=g) * 0.2
     norms[torch.randperm(n_freq, generator=g)[:4]] += torch.tensor([1.0, 0.8, 0.5, 0.3])
     cases = [(norms, ratio), (norms, 0.6), (torch.rand(n_freq, generator=g), ratio)]
+    if tie:
+        tied = torch.rand(n_freq, generator=g) * 0.2 * ratio
+        tied[[1, n_freq // 2, n_freq - 2]] = torch.tensor([1.0, ratio, 0.5 + ratio / 2])
+        assert bool((tied == ratio * tied.max()).any()), "the tie case has no tie"
+        cases.append((tied, ratio))
     for norms_, r in cases:
         ctx = f"for norms of {len(norms_)} frequencies and ratio={r}"
         got = check_contract("key_frequencies", student_fn, INT_LIST, norms_.clone(), r, context=ctx)
         want = _ref_keys(norms_, r)
         got = list(got)
+        if got == want:
+            continue
+        numbers = (f"`key_frequencies` returned {got} {ctx} but the frequencies whose norm exceeds ratio x the largest "
+                   f"norm are {want}.")
+        at_least = [k + 1 for k in torch.nonzero(norms_ >= r * norms_.max()).flatten().tolist()]
         if got == [k - 1 for k in want]:
-            raise CheckFailure(f"Your frequencies are off by one {ctx}: entry 0 of the norms is frequency 1.")
-        if sorted(got) == want and got != want:
-            raise CheckFailure(f"Return the key frequencies sorted in increasing order (got {got}).")
-        expect(got == want, f"`key_frequencies` returned {got} {ctx} but the frequencies whose norm exceeds "
-               f"ratio x the largest norm are {want}.")
-    passed("key_frequencies matches the reference on 3 inputs")
+            raise CheckFailure(f"{numbers}\nYour frequencies are off by one: entry 0 of the norms is frequency 1.")
+        if sorted(got) == want:
+            raise CheckFailure(f"{numbers}\nReturn the key frequencies sorted in increasing order.")
+        if got == at_least:
+            raise CheckFailure(f"{numbers}\nA norm exactly ratio x the largest does not exceed it: compare with `>`, "
+                               "not `>=`.")
+        raise CheckFailure(numbers)
+    passed(f"key_frequencies matches the reference on {len(cases)} inputs" + (" (a tie at the threshold)" if tie else ""))
 
 
 # ------------------------------------------------------------------ exercise 4
@@ -196,15 +217,17 @@ def check_restricted_logits(student_fn: Callable, seed: int = 0, p: int = 11, fr
     cases = _logit_cases(seed, p, freqs)
 
     def compare(got, want, ctx, case):
-        expect_tensor_like("restricted_logits(logits, freqs, basis)", got, want, check_device=False)
-        no_bias = want - case["logits"].mean((0, 1), keepdim=True)
-        if torch.allclose(got.detach().float(), no_bias, atol=1e-3):
-            raise CheckFailure(f"Your restricted logits lack the bias correction {ctx}: add back each answer's mean "
-                               "logit over (a, b) (logits.mean((0, 1), keepdim=True)); without it the loss is "
-                               "dominated by the missing offsets.")
-        expect_close("restricted_logits(logits, freqs, basis)", got, want, rtol=1e-3, atol=1e-3, context=ctx,
-                     hint="for each key k project the logits (for every c) onto the two unit directions "
-                          "(cos_k cos_k^T - sin_k sin_k^T)/sqrt 2 and (sin_k cos_k^T + cos_k sin_k^T)/sqrt 2 over (a, b).")
+        bias = case["logits"].mean((0, 1), keepdim=True)
+        expect_close_or_named(
+            "restricted_logits(logits, freqs, basis)", got, want, rtol=1e-3, atol=1e-3, context=ctx,
+            mistakes=[(want - bias, "Your restricted logits lack the bias correction: add back each answer's mean logit "
+                                    "over (a, b) (logits.mean((0, 1), keepdim=True)); without it the loss is dominated "
+                                    "by the missing offsets."),
+                      (bias + 2 * (want - bias), "Your key components are twice too large: the two directions were not "
+                                                 "divided by sqrt 2, so they are not unit vectors and the projection "
+                                                 "D (D . logits) counts them twice.")],
+            hint="for each key k project the logits (for every c) onto the two unit directions "
+                 "(cos_k cos_k^T - sin_k sin_k^T)/sqrt 2 and (sin_k cos_k^T + cos_k sin_k^T)/sqrt 2 over (a, b).")
     n = sum(compare_functions("restricted_logits", student_fn, analysis.restricted_logits_with_basis, [case],
                               compare=partial(compare, case=case), contract=TENSOR) for case in cases)
     passed(f"restricted_logits matches the reference on {n} inputs (p={p})")
@@ -215,15 +238,17 @@ def check_excluded_logits(student_fn: Callable, seed: int = 0, p: int = 11, freq
     cases = _logit_cases(seed, p, freqs)
 
     def compare(got, want, ctx, case):
-        expect_tensor_like("excluded_logits(logits, freqs, basis)", got, want, check_device=False)
-        if torch.allclose(got.detach().float(), want - case["logits"].mean((0, 1), keepdim=True), atol=1e-3):
-            raise CheckFailure(f"Your excluded logits also removed each answer's mean {ctx}: only the "
-                               "cos/sin(w_k (a + b)) components of the key frequencies go.")
-        restricted = analysis.restricted_logits(case["logits"], case["freqs"])
-        if torch.allclose(got.detach().float(), restricted, atol=1e-3):
-            raise CheckFailure(f"You returned the restricted logits {ctx}: excluded = logits minus the key components.")
-        expect_close("excluded_logits(logits, freqs, basis)", got, want, rtol=1e-3, atol=1e-3, context=ctx,
-                     hint="subtract exactly what restricted_logits keeps, minus its bias term.")
+        logits = case["logits"]
+        expect_close_or_named(
+            "excluded_logits(logits, freqs, basis)", got, want, rtol=1e-3, atol=1e-3, context=ctx,
+            mistakes=[(want - logits.mean((0, 1), keepdim=True), "Your excluded logits also removed each answer's mean: "
+                                                                "only the cos/sin(w_k (a + b)) components of the key "
+                                                                "frequencies go."),
+                      (lambda: analysis.restricted_logits(logits, case["freqs"]),
+                       "You returned the restricted logits: excluded = logits minus the key components."),
+                      (2 * want - logits, "You removed the key components twice over: the two directions were not "
+                                          "divided by sqrt 2, so they are not unit vectors.")],
+            hint="subtract exactly what restricted_logits keeps, minus its bias term.")
     n = sum(compare_functions("excluded_logits", student_fn, analysis.excluded_logits_with_basis, [case],
                               compare=partial(compare, case=case), contract=TENSOR) for case in cases)
     passed(f"excluded_logits matches the reference on {n} inputs (p={p})")
@@ -259,8 +284,11 @@ def check_live_run_result(curves, factor: float = 3.0) -> None:
 
 def check_embedding_sparsity_result(norms: torch.Tensor, keys: Sequence[int], max_keys: int = 8,
                                     min_share: float = 0.85) -> None:
-    """A handful of key frequencies carry most of the embedding's squared Fourier norm."""
+    """The key frequencies are those of the rule on these norms, a handful, and they carry most of the squared norm."""
     norms = norms.detach().double().cpu()
+    want = _ref_keys(norms, 0.25)
+    expect(list(keys) == want, f"The key frequencies are {list(keys)}, but the norms above 0.25 x the largest are those "
+           f"of frequencies {want} (sorted, 1-based). They come from your `key_frequencies` (Exercise 10.3).")
     share = float(norms[[k - 1 for k in keys]].pow(2).sum() / norms.pow(2).sum()) if keys else 0.0
     expect(0 < len(keys) <= max_keys, f"{len(keys)} key frequencies found ({list(keys)}): expected a handful. They come "
            "from your `embedding_frequency_norms` and `key_frequencies` (Exercises 10.2 and 10.3).")
