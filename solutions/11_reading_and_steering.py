@@ -145,7 +145,8 @@ checks.check_mean_difference(mean_difference)
 
 # %% nbgrader={"grade": true, "grade_id": "ex11_1_hidden", "locked": true, "points": 1, "schema_version": 3, "solution": false}
 ### BEGIN HIDDEN TESTS
-# Hidden tests: another seed, a wider d_model and groups of different sizes; the inputs stay unchanged.
+# Another seed, a wider d_model and groups of different sizes: a mean over the feature axis, a missing norm or
+# neg - pos fails; the inputs stay unchanged.
 checks.check_mean_difference(mean_difference, seed=7, n=9, d=40)
 ### END HIDDEN TESTS
 
@@ -188,7 +189,7 @@ checks.check_pca_direction(pca_direction)
 
 # %% nbgrader={"grade": true, "grade_id": "ex11_2_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false}
 ### BEGIN HIDDEN TESTS
-# Hidden tests: another seed and shapes (more features than pairs), where a sign left to chance fails.
+# Another seed and shapes (more features than pairs): a sign left to chance, or no flips before recentring, fails.
 checks.check_pca_direction(pca_direction, seed=3, n=8, d=30)
 ### END HIDDEN TESTS
 
@@ -228,7 +229,8 @@ checks.check_reading_accuracy(reading_accuracy)
 
 # %% nbgrader={"grade": true, "grade_id": "ex11_3_hidden", "locked": true, "points": 1, "schema_version": 3, "solution": false}
 ### BEGIN HIDDEN TESTS
-# Hidden tests: another seed, more states and wider states, flipped directions and large offsets included.
+# Another seed, more and wider states, flipped directions and large offsets: a threshold at 0, or class 1 assumed
+# on the upper side, fails.
 checks.check_reading_accuracy(reading_accuracy, seed=5, n=50, d=20)
 ### END HIDDEN TESTS
 
@@ -314,7 +316,8 @@ checks.check_add_steering(add_steering)
 
 # %% nbgrader={"grade": true, "grade_id": "ex11_4_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false}
 ### BEGIN HIDDEN TESTS
-# Hidden tests: another seed (negative coefficients, a subset of positions, the last position by -1), inputs unchanged.
+# Another seed (negative coefficients, a subset of positions, the last position by -1): steering every position,
+# or editing `resid` in place, fails.
 checks.check_add_steering(add_steering, seed=11)
 ### END HIDDEN TESTS
 
@@ -417,7 +420,7 @@ checks.check_mass_mean_shift(mass_mean_shift)
 
 # %% nbgrader={"grade": true, "grade_id": "ex11_5_hidden", "locked": true, "points": 1, "schema_version": 3, "solution": false}
 ### BEGIN HIDDEN TESTS
-# Hidden tests: another seed (a negative alpha, a 3-wide head, odd class sizes), inputs unchanged.
+# Another seed (a negative alpha, a 3-wide head, odd class sizes): sigma left out or taken over every entry fails.
 checks.check_mass_mean_shift(mass_mean_shift, seed=4)
 ### END HIDDEN TESTS
 
@@ -515,8 +518,10 @@ checks.check_restore_hook(restore_hook)
 
 # %% nbgrader={"grade": true, "grade_id": "ex11_6_hidden", "locked": true, "points": 1, "schema_version": 3, "solution": false}
 ### BEGIN HIDDEN TESTS
-# Hidden tests: another seed (the first position, the last by -1, a batch of one).
+# Another seed (the first position, the last by -1, a batch of one), then a head's output [batch, pos, heads,
+# d_head]: code written for three axes only, or the batch axis for the position axis, fails.
 checks.check_restore_hook(restore_hook, seed=9)
+checks.check_restore_hook(restore_hook, seed=10, heads=4)
 ### END HIDDEN TESTS
 
 # %%
@@ -660,7 +665,8 @@ checks.check_rank_one_update(rank_one_update)
 
 # %% nbgrader={"grade": true, "grade_id": "ex11_8_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false}
 ### BEGIN HIDDEN TESTS
-# Hidden tests: another seed and shapes (d_model wider than d_mlp); rank one and inputs unchanged.
+# Another seed and shapes (d_model wider than d_mlp): C ignored, a wrong denominator or a rank above one fails;
+# the inputs stay unchanged.
 checks.check_rank_one_update(rank_one_update, seed=21)
 ### END HIDDEN TESTS
 
@@ -795,7 +801,8 @@ checks.check_js_divergence(js_divergence)
 
 # %% nbgrader={"grade": true, "grade_id": "ex11_9_hidden", "locked": true, "points": 1, "schema_version": 3, "solution": false}
 ### BEGIN HIDDEN TESTS
-# Hidden tests: another seed (extra leading axes and a one-hot distribution).
+# Another seed (extra leading axes and a one-hot distribution): NaN from 0 x log 0, or KL(P || Q) for the mixture,
+# fails.
 checks.check_js_divergence(js_divergence, seed=8)
 ### END HIDDEN TESTS
 
@@ -831,7 +838,8 @@ checks.check_dola_contrast(dola_contrast)
 
 # %% nbgrader={"grade": true, "grade_id": "ex11_10_hidden", "locked": true, "points": 1, "schema_version": 3, "solution": false}
 ### BEGIN HIDDEN TESTS
-# Hidden tests: another seed (a strict filter of 0.5 and none at all, relative_top 0).
+# Another seed (a strict filter of 0.5 and none at all, relative_top 0): a filter on the premature layer, or
+# per-batch instead of per-row, fails.
 checks.check_dola_contrast(dola_contrast, seed=6)
 ### END HIDDEN TESTS
 

@@ -19,6 +19,7 @@ from ..steering import dola, reading
 from ..transformer import HookedTransformer, TransformerConfig
 from .contracts import Contract, check_contract, compare_functions
 from .core import CheckFailure, call_student, expect, expect_close, expect_tensor_like, passed
+from .mistakes import expect_close_or_named
 
 __all__ = [
     "CONTRACTS", "check_mean_difference", "check_pca_direction", "check_reading_accuracy", "check_add_steering",
@@ -162,10 +163,15 @@ def check_add_steering(student_fn: Callable, seed: int = 0) -> None:
               "positions": [-1]}]
 
     def compare(got, want, ctx):
-        expect_tensor_like("add_steering(...)", got, want, check_device=False)
-        expect_close("add_steering(...)", got, want, context=ctx,
-                     hint="add coefficient x vector only at the listed positions (all when positions is None), "
-                          "broadcast over the batch.")
+        case = cases[compare.i]
+        compare.i += 1
+        everywhere = _ref_add_steering(case["resid"], case["vector"], case["coefficient"], None)
+        expect_close_or_named("add_steering(...)", got, want, context=ctx,
+                              mistakes=[(everywhere, f"You added the vector at every position; `positions` "
+                                                     f"({case['positions']}) lists the only ones to steer.")],
+                              hint="add coefficient x vector only at the listed positions (all when positions is None), "
+                                   "broadcast over the batch.")
+    compare.i = 0
     n = compare_functions("add_steering", student_fn, _ref_add_steering, cases, compare=compare, contract=TENSOR)
     resid = torch.randn(2, 3, 4, generator=g)
     got = check_contract("add_steering", student_fn, TENSOR, resid.clone(), torch.randn(4, generator=g), 0.0, None,
@@ -196,28 +202,38 @@ def check_mass_mean_shift(student_fn: Callable, seed: int = 0) -> None:
         expect_tensor_like("mass_mean_shift(...)", got, want, check_device=False)
         c = cases[compare.i]
         compare.i += 1
-        u = want / want.norm()
-        if abs(float(got.detach().double().norm() / want.double().norm()) - 1) > 1e-3:
-            if torch.allclose(got.detach().double(), (c["alpha"] * u).double(), atol=1e-4):
-                raise CheckFailure(f"Your shift has length |alpha| {ctx}: scale by sigma too, the standard deviation of "
-                                   "the activations projected on the direction.")
-        expect_close("mass_mean_shift(...)", got, want, rtol=1e-3, atol=1e-4, context=ctx,
-                     hint="direction = mean(class 1) - mean(class 0), normalised; sigma = std of acts @ direction "
-                          "over every example.")
+        u = want / want.norm() * (1 if c["alpha"] > 0 else -1)
+        expect_close_or_named(
+            "mass_mean_shift(...)", got, want, rtol=1e-3, atol=1e-4, context=ctx,
+            mistakes=[(c["alpha"] * u, "Your shift has length |alpha|: scale by sigma too, the standard deviation of "
+                                       "the activations projected on the direction."),
+                      (c["alpha"] * c["acts"].std() * u, "Your sigma is the standard deviation of every activation "
+                                                         "entry; ITI's sigma is that of the projections acts @ u, one "
+                                                         "number per example."),
+                      (c["alpha"] * c["acts"][c["labels"].bool()].sub(c["acts"][c["labels"].bool()].mean(0)).matmul(u)
+                       .std() * u, "Your sigma is measured on class 1 only: take the spread of the projections over "
+                                   "every example.")],
+            hint="direction = mean(class 1) - mean(class 0), normalised; sigma = std of acts @ direction "
+                 "over every example.")
     compare.i = 0
     n = compare_functions("mass_mean_shift", student_fn, _ref_mass_mean_shift, cases, compare=compare, contract=TENSOR)
     passed(f"mass_mean_shift matches the reference on {n} heads")
 
 
 # ------------------------------------------------------------------ exercise 6
-def check_restore_hook(student_fn: Callable, seed: int = 0) -> None:
+def check_restore_hook(student_fn: Callable, seed: int = 0, heads: int | None = None) -> None:
     """Exercise 11.6: ``restore_hook(clean, position)`` returns a hook ``(act, hook) -> act`` that puts
-    ``clean[:, position]`` back, leaving every other position as the corrupted run had it."""
+    ``clean[:, position]`` back, leaving every other position as the corrupted run had it.
+
+    With ``heads``, the activations are ``[batch, pos, heads, d_head]`` (an attention head's output), as the
+    text's ``[batch, pos, ...]`` allows.
+    """
     g = _gen(seed)
     for b, p, d, pos in ((4, 5, 8, 3), (2, 6, 4, 0), (1, 5, 16, -1)):
-        clean = torch.randn(b, p, d, generator=g)
-        act = torch.randn(b, p, d, generator=g)
-        ctx = f"for activations of shape {(b, p, d)} and position {pos}"
+        shape = (b, p, d) if heads is None else (b, p, heads, d)
+        clean = torch.randn(*shape, generator=g)
+        act = torch.randn(*shape, generator=g)
+        ctx = f"for activations of shape {shape} and position {pos}"
         hook = check_contract("restore_hook", student_fn, HOOK, clean.clone(), pos, context=ctx)
         before = act.clone()
         got = call_student("the hook of restore_hook", hook, act, None, context=ctx)
@@ -225,12 +241,15 @@ def check_restore_hook(student_fn: Callable, seed: int = 0) -> None:
             got = act  # an in-place hook that returns None also works in the engine
         want = before.clone()
         want[:, pos] = clean[:, pos]
-        expect_tensor_like("hook output", got, want, check_device=False)
-        if torch.allclose(got, clean):
-            raise CheckFailure(f"Your hook returns the whole clean activation {ctx}: restore only one position.")
-        expect_close("hook output", got, want, context=ctx,
-                     hint="copy the clean activation at that position into (a copy of) the corrupted one.")
-    passed("restore_hook restores exactly one position on 3 shapes")
+        batch_axis = before.clone()
+        batch_axis[pos] = clean[pos]
+        expect_close_or_named("hook output", got, want, context=ctx,
+                              mistakes=[(clean, "Your hook returns the whole clean activation: restore only one "
+                                                "position."),
+                                        (batch_axis, "You replaced along the batch axis (`act[position]`): positions "
+                                                     "are the second axis, `act[:, position]`.")],
+                              hint="copy the clean activation at that position into (a copy of) the corrupted one.")
+    passed("restore_hook restores exactly one position on 3 shapes" + ("" if heads is None else f" with {heads} heads"))
 
 
 # ------------------------------------------------------------------ exercise 7
@@ -310,8 +329,17 @@ def check_js_divergence(student_fn: Callable, seed: int = 0) -> None:
         if torch.isnan(got).any():
             raise CheckFailure(f"`js_divergence` gives NaN {ctx}: a probability of 0 times log 0; work with "
                                "log-probabilities and clamp the mixture before its log.")
-        expect_close("js_divergence(...)", got, want, rtol=1e-4, atol=1e-5, context=ctx,
-                     hint="M = (P + Q) / 2; JSD = (KL(P || M) + KL(Q || M)) / 2, summed over the last axis.")
+        case = cases[compare.i]
+        compare.i += 1
+        p, q = case["logp"], case["logq"]
+        symmetric_kl = 0.5 * ((p.exp() * (p - q)).sum(-1) + (q.exp() * (q - p)).sum(-1))
+        expect_close_or_named("js_divergence(...)", got, want, rtol=1e-4, atol=1e-5, context=ctx,
+                              mistakes=[(symmetric_kl, "You averaged KL(P || Q) and KL(Q || P): the JSD compares each "
+                                                       "distribution with the mixture M = (P + Q) / 2, not with the "
+                                                       "other one."),
+                                        (2 * want, "Your value is twice the JSD: average the two KL terms (/ 2).")],
+                              hint="M = (P + Q) / 2; JSD = (KL(P || M) + KL(Q || M)) / 2, summed over the last axis.")
+    compare.i = 0
     n = compare_functions("js_divergence", student_fn, dola.js_divergence, cases, compare=compare, contract=TENSOR)
     passed(f"js_divergence matches the reference on {n} inputs (a one-hot distribution included)")
 
@@ -331,11 +359,17 @@ def check_dola_contrast(student_fn: Callable, seed: int = 0) -> None:
         expect_tensor_like("dola_contrast(...)", got, want, check_device=False)
         kept_g, kept_w = torch.isfinite(got), torch.isfinite(want)
         if not torch.equal(kept_g, kept_w):
+            case = cases[compare.i]
+            on_premature = torch.isfinite(dola.dola_scores(case["premature"], case["final"], case["relative_top"]))
             raise CheckFailure(f"Your filter keeps {int(kept_g.sum())} tokens {ctx}, the reference "
                                f"{int(kept_w.sum())}: keep the tokens whose final-layer probability is at least "
-                               "relative_top x that row's largest probability; give the others -inf.")
+                               "relative_top x that row's largest probability; give the others -inf."
+                               + ("\nYour filter reads the PREMATURE layer's probabilities: the plausibility "
+                                  "constraint is on the final layer's." if torch.equal(kept_g, on_premature) else ""))
+        compare.i += 1
         expect(torch.allclose(got[kept_w], want[kept_w], atol=1e-5),
                f"The kept scores differ from log p_final - log p_premature {ctx}.")
+    compare.i = 0
     n = compare_functions("dola_contrast", student_fn, dola.dola_scores, cases, compare=compare, contract=TENSOR)
     passed(f"dola_contrast matches the reference on {n} inputs")
 
@@ -396,6 +430,9 @@ def check_edit_result(scores: Mapping[str, Mapping[str, float]], site: str, rank
 
 
 def check_dola_result(plain: float, contrast: float) -> None:
-    """DoLa: the accuracies are probabilities (the comparison itself is the lesson's finding, either way)."""
+    """DoLa on the half-trained snapshot raises the accuracy on the rare facts (the lesson's finding)."""
     expect(0 <= plain <= 1 and 0 <= contrast <= 1, f"Accuracies {plain}, {contrast} are not in [0, 1].")
+    expect(contrast > plain, f"On the rare facts DoLa gives {contrast:.3f} against {plain:.3f} without it: the contrast "
+           "should raise it (the lesson finds 0.286 -> 0.429). Check js_divergence (which picks the premature layer) and "
+           "dola_contrast (final minus premature, the filter on the final layer) (exercises 11.9-11.10).")
     passed(f"rare-object accuracy: {plain:.3f} without DoLa, {contrast:.3f} with it")

@@ -97,3 +97,50 @@ def test_result_checks_send_the_student_back():
         checks.check_tracing_result({"mlp": torch.zeros(4, 5), "resid": torch.zeros(4, 5)}, (0, 3))
     with pytest.raises(CheckFailure, match="11.8"):
         checks.check_edit_result({"site": {"efficacy": 1.0, "specificity": 1.0, "paraphrase": 1.0}}, "site", rank=3)
+
+
+def test_named_mistakes_come_after_the_numbers():
+    """Issue 27, part 3: the mistakes the texts invite are named after the numbers that differ."""
+    with pytest.raises(CheckFailure, match=r"(?s)wrong values.*at every position"):
+        checks.check_add_steering(lambda r, v, c, p: r + c * v)
+    with pytest.raises(CheckFailure, match=r"(?s)wrong values.*every activation entry"):
+        checks.check_mass_mean_shift(lambda a, l, alpha: alpha * a.std() * torch.nn.functional.normalize(
+            a[l.bool()].mean(0) - a[~l.bool()].mean(0), dim=0))
+
+    def batch_axis(clean, position):
+        def hook(act, hook):
+            act = act.clone()
+            act[position] = clean[position]
+            return act
+        return hook
+    with pytest.raises(CheckFailure, match=r"(?s)wrong values.*batch axis"):
+        checks.check_restore_hook(batch_axis)
+    with pytest.raises(CheckFailure, match=r"(?s)wrong values.*KL\(P \|\| Q\)"):
+        checks.check_js_divergence(lambda p, q: 0.5 * ((p.exp() * (p - q)).sum(-1) + (q.exp() * (q - p)).sum(-1)))
+
+    def filter_on_premature(final, premature, relative_top=0.1):
+        keep = premature.exp() >= relative_top * premature.exp().max(-1, keepdim=True).values
+        return torch.where(keep, final - premature, torch.full_like(final, float("-inf")))
+    with pytest.raises(CheckFailure, match=r"(?s)filter keeps.*PREMATURE"):
+        checks.check_dola_contrast(filter_on_premature)
+
+
+def test_restore_hook_hidden_probe_on_head_outputs():
+    """The hidden test's new probe: [batch, pos, heads, d_head] activations (the text's [batch, pos, ...])."""
+    checks.check_restore_hook(_ref_restore, heads=3)
+
+    def three_axis_mask(clean, position):  # a [1, pos, 1] mask: right for [batch, pos, d] only
+        def hook(act, hook):
+            at = torch.arange(act.shape[1])[None, :, None] == position % act.shape[1]
+            return torch.where(at, clean, act)
+        return hook
+    checks.check_restore_hook(three_axis_mask)
+    with pytest.raises(CheckFailure, match="three_axis_mask|hook"):
+        checks.check_restore_hook(three_axis_mask, heads=3)
+
+
+def test_dola_result_tests_the_lessons_finding():
+    """Issue 27, part 5: the DoLa result check only tested that both accuracies lie in [0, 1]."""
+    checks.check_dola_result(0.286, 0.429)
+    with pytest.raises(CheckFailure, match="11.9-11.10"):
+        checks.check_dola_result(0.286, 0.286)     # e.g. a filter that keeps every token of the contrast
