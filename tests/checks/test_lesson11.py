@@ -107,6 +107,13 @@ def test_named_mistakes_come_after_the_numbers():
         checks.check_mass_mean_shift(lambda a, l, alpha: alpha * a.std() * torch.nn.functional.normalize(
             a[l.bool()].mean(0) - a[~l.bool()].mean(0), dim=0))
 
+    def sigma_of_class_1(acts, labels, alpha):
+        labels = labels.bool()
+        u = torch.nn.functional.normalize(acts[labels].mean(0) - acts[~labels].mean(0), dim=0)
+        return alpha * (acts[labels] @ u).std() * u
+    with pytest.raises(CheckFailure, match=r"(?s)wrong values.*class 1 only"):
+        checks.check_mass_mean_shift(sigma_of_class_1)
+
     def batch_axis(clean, position):
         def hook(act, hook):
             act = act.clone()
