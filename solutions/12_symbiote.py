@@ -143,7 +143,8 @@ checks.check_read_pooled(read_pooled)
 
 # %% nbgrader={"grade": true, "grade_id": "ex12_1_hidden", "locked": true, "points": 1, "schema_version": 3, "solution": false}
 ### BEGIN HIDDEN TESTS
-# Another host seed, a batch of 1 and a non-square batch of images; layers in reverse execution order (order of `layers`).
+# Another host seed, a batch of 1 and 20x20 images; layers in reverse execution order: concatenating in the order
+# the host ran them (hooks appending as they fire) fails, as does a maximum for the mean.
 checks.check_read_pooled(read_pooled, seed=11, n=1, layers=(("layer3", "layer1"),))
 checks.check_read_pooled(read_pooled, seed=12, n=3, size=20, layers=(("layer1", "layer2", "layer3"),))
 ### END HIDDEN TESTS
@@ -299,7 +300,8 @@ checks.check_l0_penalty(l0_penalty, shapes=((4, 6),))
 
 # %% nbgrader={"grade": true, "grade_id": "ex12_3_hidden", "locked": true, "points": 1, "schema_version": 3, "solution": false}
 ### BEGIN HIDDEN TESTS
-# A one-dimensional log_alpha [C], a single image, large and small logits; the result must stay differentiable.
+# A one-dimensional log_alpha [C], a single image, large and small logits: a mean over the channels, a sum over the
+# images, a plain sigmoid, or a count that breaks the gradient fails.
 checks.check_l0_penalty(l0_penalty, seed=31, shapes=((7,), (1, 3), (5, 40)))
 ### END HIDDEN TESTS
 
@@ -356,7 +358,8 @@ checks.check_selectivity(selectivity)
 
 # %% nbgrader={"grade": true, "grade_id": "ex12_4_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false}
 ### BEGIN HIDDEN TESTS
-# Per-image gates [n, C] (rows aligned with the images); another host and an odd batch size; the order of the pair.
+# Per-image gates [n, C] (rows aligned with the images); another host and an odd batch size: the pair swapped, the
+# drops' sign flipped, or per-image gates split apart from their images fails.
 checks.check_selectivity(selectivity, seed=41, per_image=True)
 checks.check_selectivity(selectivity, seed=42, n=37)
 ### END HIDDEN TESTS

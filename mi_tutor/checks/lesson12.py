@@ -9,6 +9,7 @@ Examples:
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 
 import torch
@@ -16,9 +17,11 @@ from torch import nn
 
 from .. import hooks as H
 from .. import symbiote as S
+from ..symbiote.gates import BETA, GAMMA, ZETA
 from ..vision.architectures import TinyNetConfig, build_tiny_net
 from .contracts import Contract, check_contract, compare_functions
-from .core import expect, expect_close, expect_tensor_like, passed
+from .core import CheckFailure, expect, expect_close, expect_tensor_like, passed
+from .mistakes import expect_close_or_named
 
 __all__ = [
     "CONTRACTS",
@@ -98,12 +101,18 @@ def check_read_pooled(student_fn: Callable, seed: int = 0, n: int = 5, size: int
 
         def compare(got, want, ctx, names=names):
             expect_tensor_like("read_pooled(...)", got, want)
-            maxed = torch.cat(list(H.collect(host, images, names, pool="max").values()), -1)
-            expect(not torch.allclose(got.detach(), maxed, atol=1e-6),
-                   f"{ctx}: you took each channel's spatial maximum; the symbiote reads the spatial MEAN.")
-            expect_close("read_pooled(...)", got, want, context=ctx,
-                         hint="cache the outputs of the named layers with mi_tutor.hooks.run_with_cache, average "
-                              "each over its two spatial axes and concatenate the layers in the order given.")
+            maxed = H.collect(host, images, names, pool="max")
+            pooled = H.collect(host, images, names, pool="mean")
+            run_order = sorted(names, key=[m for m, _ in host.named_modules()].index)
+            expect_close_or_named(
+                "read_pooled(...)", got, want, context=ctx,
+                mistakes=[(torch.cat([maxed[k] for k in names], -1),
+                           "You took each channel's spatial maximum; the symbiote reads the spatial MEAN."),
+                          (torch.cat([pooled[k] for k in run_order], -1),
+                           f"Your layers are concatenated in the order the host ran them ({run_order}), not in the "
+                           f"order of `layers` ({names}).")],
+                hint="cache the outputs of the named layers with mi_tutor.hooks.run_with_cache, average "
+                     "each over its two spatial axes and concatenate the layers in the order given.")
         compare_functions("read_pooled", student_fn, reference, [{"host": host, "images": images, "layers": names}],
                           compare=compare, describe=lambda c: f"(layers {c['layers']}, images {tuple(c['images'].shape)})",
                           contract=READING)
@@ -153,18 +162,27 @@ def check_l0_penalty(student_fn: Callable, seed: int = 0, shapes=((4, 6), (1, 3)
     g = _gen(seed)
     cases = [torch.randn(*s, generator=g) * 3 for s in shapes]
 
-    def compare(got, want, ctx):
+    def compare(got, want, ctx, log_alpha):
         expect(got.dim() == 0, f"`l0_penalty` should return a scalar tensor {ctx} (got shape {tuple(got.shape)}).")
-        expect_close("l0_penalty(...)", got.reshape(()), want.reshape(()), rtol=1e-4, atol=1e-5, context=ctx,
-                     hint="P(z > 0) = sigmoid(log_alpha - BETA * log(-GAMMA / ZETA)); sum it over channels (the "
-                          "last axis) and average over images. A plain sigmoid(log_alpha) forgets the stretch.")
+        p = torch.sigmoid(log_alpha - BETA * math.log(-GAMMA / ZETA))
+        per_image = p.sum(-1)
+        expect_close_or_named(
+            "l0_penalty(...)", got.reshape(()), want.reshape(()), rtol=1e-4, atol=1e-5, context=ctx,
+            mistakes=[(torch.sigmoid(log_alpha).sum(-1).mean(), "A plain sigmoid(log_alpha) forgets the "
+                       "stretch: P(z > 0) = sigmoid(log_alpha - BETA * log(-GAMMA / ZETA))."),
+                      (p.mean(-1).mean(), "You averaged over the channels: the penalty is the expected "
+                                                    "NUMBER of touched channels, a sum over the last axis."),
+                      (per_image.sum(), "You summed over the images too: average the per-image counts "
+                                                  "over the images.")],
+            hint="P(z > 0) = sigmoid(log_alpha - BETA * log(-GAMMA / ZETA)); sum it over channels (the "
+                 "last axis) and average over images.")
 
     for log_alpha in cases:   # a leaf that requires grad: the penalty must stay differentiable in log_alpha
         ctx = f"with log_alpha of shape {tuple(log_alpha.shape)}"
         leaf = log_alpha.clone().requires_grad_(True)
         want = S.l0_penalty(log_alpha)
         check_contract("l0_penalty", student_fn, L0, leaf, context=ctx, grad_to=[leaf],
-                       compare=lambda got, want=want, ctx=ctx: compare(got, want, ctx))
+                       compare=lambda got, want=want, ctx=ctx, la=log_alpha: compare(got, want, ctx, la))
     passed(f"l0_penalty matches the reference on {len(cases)} inputs and is differentiable in log_alpha")
 
 
@@ -191,13 +209,20 @@ def check_selectivity(student_fn: Callable, seed: int = 0, n: int = 60, per_imag
     def compare(got, want, ctx):
         expect(len(got) == 2, f"`selectivity` should return a pair (target_drop, other_drop) {ctx}, not {len(got)} values")
         t, o = float(got[0]), float(got[1])
-        swapped = abs(t - float(want[1])) < 1e-6 and abs(o - float(want[0])) < 1e-6 and abs(want[0] - want[1]) > 1e-6
-        expect(not swapped, f"{ctx}: your pair is (other_drop, target_drop): the first value is the drop on the "
-                            "images that HOLD the concept.")
-        expect(abs(t - float(want[0])) < 1e-6 and abs(o - float(want[1])) < 1e-6,
-               f"selectivity returned ({t:.4f}, {o:.4f}), expected ({float(want[0]):.4f}, {float(want[1]):.4f}) {ctx}. "
-               "Split the images by whether the concept's mask is non-empty; on each group compute the host's "
-               "accuracy without and with the gates, and return before minus after (a drop is positive).")
+        w_t, w_o = float(want[0]), float(want[1])
+        if abs(t - w_t) < 1e-6 and abs(o - w_o) < 1e-6:
+            return
+        numbers = f"selectivity returned ({t:.4f}, {o:.4f}), expected ({w_t:.4f}, {w_o:.4f}) {ctx}."
+        same = lambda a, b: abs(a - b) < 1e-6  # noqa: E731
+        if same(t, w_o) and same(o, w_t):
+            raise CheckFailure(f"{numbers}\nYour pair is (other_drop, target_drop): the first value is the drop on the "
+                               "images that HOLD the concept.")
+        if same(t, -w_t) and same(o, -w_o):
+            raise CheckFailure(f"{numbers}\nYour drops have the wrong sign: a drop is the accuracy before gating "
+                               "minus the accuracy after (positive when the gates cost accuracy).")
+        raise CheckFailure(f"{numbers}\nSplit the images by whether the concept's mask is non-empty; on each group "
+                           "compute the host's accuracy without and with the gates, and return before minus after "
+                           "(a drop is positive).")
 
     compare_functions("selectivity", student_fn, reference,
                       [{"host": host, "layer": "layer3", "data": data, "concept": "spot", "gates": gates}],
