@@ -306,7 +306,7 @@ fig, norm_data = plot_frequency_norms(norms, keys, title="W_E of the grokked tra
 # the squared norm.
 
 # %% nbgrader={"grade": false, "grade_id": "fig10_embedding_norms", "locked": true, "schema_version": 3, "solution": false}
-checks.check_embedding_sparsity_result(norms, keys)
+checks.check_embedding_sparsity_result(norms, keys, W_E, basis)
 
 # %% [markdown]
 # At initialisation the norms are spread evenly (low Gini); after grokking a handful of frequencies
@@ -395,7 +395,7 @@ print("neurons per frequency (> 85 % from one frequency):",
 # of the embedding gets no cluster.
 
 # %% nbgrader={"grade": false, "grade_id": "fig10_neuron_clusters", "locked": true, "schema_version": 3, "solution": false}
-checks.check_neuron_clusters_result(fractions, keys)
+checks.check_neuron_clusters_result(fractions, keys, acts)
 
 # %% [markdown]
 # Most neurons belong to exactly one frequency, and the clusters sit on the key frequencies: the

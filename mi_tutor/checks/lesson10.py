@@ -282,9 +282,14 @@ def check_live_run_result(curves, factor: float = 3.0) -> None:
            f"{s_test}, {s_test / s_train:.1f}x later; final test accuracy {curves['test_acc'][-1]:.3f}")
 
 
-def check_embedding_sparsity_result(norms: torch.Tensor, keys: Sequence[int], max_keys: int = 8,
-                                    min_share: float = 0.85) -> None:
-    """The key frequencies are those of the rule on these norms, a handful, and they carry most of the squared norm."""
+def check_embedding_sparsity_result(norms: torch.Tensor, keys: Sequence[int], W_E: torch.Tensor | None = None,
+                                    basis: torch.Tensor | None = None, max_keys: int = 8, min_share: float = 0.85) -> None:
+    """The norms are the embedding's (given ``W_E`` and ``basis``), the key frequencies those of the rule on them,
+    a handful, and they carry most of the squared norm."""
+    if W_E is not None and basis is not None:
+        expect_close("the Fourier norms of W_E", norms.detach().double().cpu(),
+                     _ref_norms(W_E.detach().double().cpu(), basis.detach().double().cpu()), rtol=1e-3, atol=1e-4,
+                     hint="they come from your `embedding_frequency_norms` (Exercise 10.2).")
     norms = norms.detach().double().cpu()
     want = _ref_keys(norms, 0.25)
     expect(list(keys) == want, f"The key frequencies are {list(keys)}, but the norms above 0.25 x the largest are those "
@@ -298,9 +303,15 @@ def check_embedding_sparsity_result(norms: torch.Tensor, keys: Sequence[int], ma
            f"(of {len(norms)} frequencies)")
 
 
-def check_neuron_clusters_result(fractions: torch.Tensor, keys: Sequence[int], threshold: float = 0.85,
-                                 min_share: float = 0.75) -> None:
-    """Most neurons are explained by one frequency, and those frequencies are key frequencies."""
+def check_neuron_clusters_result(fractions: torch.Tensor, keys: Sequence[int], acts: torch.Tensor | None = None,
+                                 threshold: float = 0.85, min_share: float = 0.75) -> None:
+    """The fractions are the neurons' (given ``acts``), most neurons are explained by one frequency, and those
+    frequencies are key frequencies."""
+    if acts is not None:
+        expect_close("the neurons' frequency fractions", fractions.detach().double().cpu(),
+                     analysis.neuron_frequency_fractions(acts.detach().double().cpu()), rtol=1e-3, atol=1e-4,
+                     hint="they come from your `neuron_frequency_fractions` (Exercise 10.4): centre each neuron, "
+                          "and use the 3 x 3 block {0, 2k - 1, 2k} of the centred coefficients.")
     best, which = fractions.detach().cpu().max(1)
     single = best > threshold
     share = float(single.float().mean())

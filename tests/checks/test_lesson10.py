@@ -230,3 +230,30 @@ def test_lesson10_named_mistakes_after_the_numbers():
         return fn
     fails(c10.check_restricted_logits, unnormalised(+1), r"(?s)wrong values.*not divided by sqrt 2")
     fails(c10.check_excluded_logits, unnormalised(-1), r"(?s)wrong values.*not divided by sqrt 2")
+
+
+def test_lesson10_result_checks_compare_with_the_reference_on_the_lessons_inputs():
+    """Issue 27, part 5: squared norms (other keys, a larger share) and uncentred fractions (every neuron 'explained')
+    passed the sparsity and cluster checks, which only tested ranges; given W_E/basis and acts they fail."""
+    p, g = 11, torch.Generator().manual_seed(0)
+    basis = basis_ok(p)
+    W_E = basis[[3, 4]].T @ torch.randn(2, 8, generator=g) + 0.05 * torch.randn(p, 8, generator=g)
+    norms = norms_ok(W_E, basis)
+    c10.check_embedding_sparsity_result(norms, keys_ok(norms, 0.25), W_E, basis)
+    squared = norms ** 2
+    c10.check_embedding_sparsity_result(squared, keys_ok(squared, 0.25))             # without the inputs: passes
+    with pytest.raises(CheckFailure, match="Exercise 10.2"):
+        c10.check_embedding_sparsity_result(squared, keys_ok(squared, 0.25), W_E, basis)
+
+    x = torch.arange(p, dtype=torch.float32)
+    acts = torch.cos(2 * math.pi * 2 * (x[:, None, None] + x[None, :, None]) / p + torch.rand(6, generator=g)) \
+        + 0.02 * torch.rand(p, p, 6, generator=g) + 1.0                              # frequency 2, an offset
+
+    def uncentred(acts, basis):  # the const x const term kept in every block and in the total
+        coef = torch.einsum("ia,jb,abn->ijn", basis, basis, acts).pow(2)
+        blocks = [coef[[0, 2 * k - 1, 2 * k]][:, [0, 2 * k - 1, 2 * k]].sum((0, 1)) for k in range(1, (p - 1) // 2 + 1)]
+        return torch.stack(blocks, 1) / coef.sum((0, 1))[:, None]
+    c10.check_neuron_clusters_result(fractions_ok(acts, basis), [2], acts)
+    c10.check_neuron_clusters_result(uncentred(acts, basis), [2])                    # without acts: passes
+    with pytest.raises(CheckFailure, match="Exercise 10.4"):
+        c10.check_neuron_clusters_result(uncentred(acts, basis), [2], acts)
