@@ -71,6 +71,10 @@ TINY = textwrap.dedent('''\
     # Doubling. Further reading: none.
     ''')
 
+# The tests of the tiny course run on one xdist worker (--dist loadgroup): it is made and graded once, and a
+# rerun grades only what changed (the CLI test would otherwise grade the whole class again, looping carol too).
+pytestmark = pytest.mark.xdist_group("tiny_course")
+
 LOOP = "def double(x):\n    while True:\n        pass\n"
 
 
