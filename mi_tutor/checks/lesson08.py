@@ -28,6 +28,7 @@ from ..circuits_transformer import (
 from ..transformer import HookedTransformer, TransformerConfig, attention_pattern, repeated_random_tokens
 from .contracts import Contract, check_contract, compare_functions
 from .core import CheckFailure, expect, expect_close, expect_tensor_like, passed
+from .mistakes import expect_close_or_named
 
 __all__ = [
     "CONTRACTS",
@@ -79,32 +80,6 @@ def _small_model(seed: int, n_layers: int = 2) -> HookedTransformer:
     return HookedTransformer(cfg).eval()
 
 
-def _first_lines(err: CheckFailure) -> str:
-    """A failure's message without its generic hint (a named mistake replaces it)."""
-    return str(err).strip().split("\nHint:")[0]
-
-
-def _close_or_named(name: str, got, want: torch.Tensor, ctx: str, hint: str,
-                    mistakes: Sequence[tuple[torch.Tensor, str]] = (), **tol) -> None:
-    """``expect_close``; when it fails and ``got`` equals one of the ``mistakes``' values, the message names it.
-
-    Args:
-        mistakes: ``(value, why)``: what a likely mistake returns on the same inputs and the sentence that names it,
-            said after the numbers that differ (a mistake that gives the right answer here is not named).
-    """
-    try:
-        expect_close(name, got, want, context=ctx, hint=hint, **tol)
-    except CheckFailure as err:
-        if isinstance(got, torch.Tensor):
-            g = got.detach().double().cpu()
-            for wrong, why in mistakes:
-                w = wrong.detach().double().cpu()
-                same_as_want = w.shape == want.shape and torch.allclose(w, want.detach().double().cpu(), atol=1e-6)
-                if g.shape == w.shape and not same_as_want and torch.allclose(g, w, rtol=1e-4, atol=1e-5):
-                    raise CheckFailure(f"{_first_lines(err)}\n{why}") from None
-        raise
-
-
 # ------------------------------------------------------------------ exercise 1
 def _masked_softmax(scores: torch.Tensor) -> torch.Tensor:
     n = scores.shape[-1]
@@ -129,9 +104,9 @@ def check_attention_pattern(student_fn: Callable, seed: int = 0, batch: int = 2,
         above = g_.triu(1).abs().max().item()
         expect(above < 1e-6, f"Your pattern puts {above:.3g} attention on a key after its query {ctx}: "
                "apply the causal mask (scores of future keys to -inf) before the softmax.")
-        _close_or_named("attention_pattern(q, k)", got, want, ctx,
-                        "divide the scores q . k by sqrt(d_head) before the softmax, and mask with -inf (not 0).",
-                        mistakes, rtol=1e-4, atol=1e-5)
+        expect_close_or_named("attention_pattern(q, k)", got, want, context=ctx, mistakes=mistakes,
+                              hint="divide the scores q . k by sqrt(d_head) before the softmax, and mask with -inf "
+                                   "(not 0).")
 
     for case in cases:
         dots = torch.einsum("bqhd,bkhd->bhqk", case["q"], case["k"])
@@ -163,10 +138,10 @@ def check_previous_token_score(student_fn: Callable, seed: int = 0, batch: int =
         ]
         compare_functions(
             "previous_token_score", student_fn, previous_token_score, [{"pattern": pattern}], contract=TENSOR,
-            compare=lambda got, want, ctx, mistakes=mistakes: _close_or_named(
-                "previous_token_score(pattern)", got, want, ctx,
-                "average pattern[:, h, q, q - 1] over the batch and the queries q = 1 .. pos - 1 "
-                "(torch.diagonal with offset=-1 on the last two axes).", mistakes))
+            compare=lambda got, want, ctx, mistakes=mistakes: expect_close_or_named(
+                "previous_token_score(pattern)", got, want, context=ctx, mistakes=mistakes,
+                hint="average pattern[:, h, q, q - 1] over the batch and the queries q = 1 .. pos - 1 "
+                     "(torch.diagonal with offset=-1 on the last two axes)."))
     passed("previous_token_score matches the reference on 3 inputs")
 
 
@@ -185,10 +160,10 @@ def check_induction_score(student_fn: Callable, seed: int = 0, batch: int = 3, h
         compare_functions(
             "induction_score", student_fn, induction_score, [{"pattern": pattern, "seq_len": seq_len}],
             contract=TENSOR,
-            compare=lambda got, want, ctx, mistakes=mistakes: _close_or_named(
-                "induction_score(pattern, seq_len)", got, want, ctx,
-                "score only the queries of the second copy (q = seq_len + 1 .. 2 seq_len) against the keys "
-                "q - seq_len + 1.", mistakes))
+            compare=lambda got, want, ctx, mistakes=mistakes: expect_close_or_named(
+                "induction_score(pattern, seq_len)", got, want, context=ctx, mistakes=mistakes,
+                hint="score only the queries of the second copy (q = seq_len + 1 .. 2 seq_len) against the keys "
+                     "q - seq_len + 1."))
     passed("induction_score matches the reference on 3 inputs")
 
 
@@ -220,9 +195,9 @@ def check_per_token_loss(student_fn: Callable, seed: int = 0, batch: int = 3, po
             if bool(torch.isinf(got.detach()).any()) and not bool(torch.isinf(want).any()):
                 raise CheckFailure(f"Some of your losses are infinite {ctx}: with large logits, softmax rounds small "
                                    "probabilities to 0 and log(0) = -inf. A log-softmax computes the same thing stably.")
-            _close_or_named("per_token_loss(logits, tokens)", got, want, ctx,
-                            "the logits at position p predict tokens[:, p + 1]: use logits[:, :-1] with tokens[:, 1:], "
-                            "and take log_softmax over the vocabulary axis.", mistakes)
+            expect_close_or_named("per_token_loss(logits, tokens)", got, want, context=ctx, mistakes=mistakes,
+                                  hint="the logits at position p predict tokens[:, p + 1]: use logits[:, :-1] with "
+                                       "tokens[:, 1:], and take log_softmax over the vocabulary axis.")
 
         compare_functions("per_token_loss", student_fn, per_token_loss, [{"logits": logits, "tokens": tokens}],
                           compare=compare, contract=LOSS, grad_to=[logits])
@@ -305,9 +280,9 @@ def check_full_ov_circuit(student_fn: Callable, seed: int = 0, model: HookedTran
                                  "[layer, head], layer first."))
         if isinstance(got, FactoredMatrix):
             got = got.AB
-        _close_or_named(f"full_ov_circuit(model, {layer}, {head})", got, want, ctx,
-                        "the full OV circuit is W_E @ W_V[layer, head] @ W_O[layer, head] @ W_U.", mistakes,
-                        rtol=1e-3, atol=1e-5)
+        expect_close_or_named(f"full_ov_circuit(model, {layer}, {head})", got, want, context=ctx, mistakes=mistakes,
+                              hint="the full OV circuit is W_E @ W_V[layer, head] @ W_O[layer, head] @ W_U.",
+                              rtol=1e-3, atol=1e-5)
     passed(f"full_ov_circuit matches the reference on {len(heads)} heads")
 
 
@@ -360,10 +335,9 @@ def check_composition_score(student_fn: Callable, seed: int = 0, d_model: int = 
                                                               "|W_A W_B| / (|W_A| |W_B|), no squares.")]
         compare_functions(
             "composition_score", student_fn, composition_score, [case], contract=TENSOR,
-            compare=lambda got, want, ctx, mistakes=mistakes: _close_or_named(
-                "composition_score(W_A, W_B)", got, want, ctx,
-                "use Frobenius norms of the last two axes (torch.linalg.matrix_norm): |W_A W_B| / (|W_A| |W_B|).",
-                mistakes, rtol=1e-4, atol=1e-6))
+            compare=lambda got, want, ctx, mistakes=mistakes: expect_close_or_named(
+                "composition_score(W_A, W_B)", got, want, context=ctx, mistakes=mistakes, rtol=1e-4, atol=1e-6,
+                hint="use Frobenius norms of the last two axes (torch.linalg.matrix_norm): |W_A W_B| / (|W_A| |W_B|)."))
     passed(f"composition_score matches the reference on {len(cases)} inputs")
 
 
@@ -388,10 +362,10 @@ def check_logit_attribution(student_fn: Callable, seed: int = 0, n_comp: int = 5
                                             "[batch, pos - 1, component].")]
         compare_functions(
             "logit_attribution", student_fn, logit_attribution, [case], contract=TENSOR,
-            compare=lambda got, want, ctx, mistakes=mistakes: _close_or_named(
-                "logit_attribution(components, W_U, tokens)", got, want, ctx,
-                "the component at position p writes to the logit of the *next* token tokens[:, p + 1]; "
-                "drop the last position; the output is [batch, pos - 1, component].", mistakes))
+            compare=lambda got, want, ctx, mistakes=mistakes: expect_close_or_named(
+                "logit_attribution(components, W_U, tokens)", got, want, context=ctx, mistakes=mistakes,
+                hint="the component at position p writes to the logit of the *next* token tokens[:, p + 1]; "
+                     "drop the last position; the output is [batch, pos - 1, component]."))
     passed(f"logit_attribution matches the reference on {len(cases)} inputs")
 
 
