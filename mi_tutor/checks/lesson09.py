@@ -144,7 +144,7 @@ def check_normalized_metric(student_fn: Callable, seed: int = 0, clean_below: bo
     got = check_contract("normalized_metric", student_fn, TENSOR, many, clean, corrupt, context="with a tensor of two values")
     expect(got.shape == (2,), "normalized_metric should work element-wise on a tensor of values (no .item() or float()), "
                               f"but returned shape {tuple(got.shape)} for 2 values")
-    passed("normalized_metric gives 1 on clean, 0 on corrupt, linear between and beyond, and works on tensors")
+    passed("normalized_metric gives 1 on clean, 0 on corrupt, 0.5 half-way, and works on tensors")
 
 
 # ------------------------------------------------------------------ exercise 3
@@ -417,7 +417,7 @@ def check_task_numbers_result(numbers: Mapping[str, Mapping[str, float]], min_cl
         if "abc_ld" in row:
             expect(corrupt < row["abc_ld"] < clean, f"{name}: the ABC prompts (no answer) give {row['abc_ld']:.2f}, "
                                                     f"not between the flipped ({corrupt:.2f}) and clean ({clean:.2f}) ones.")
-    passed("every model prefers the IO on clean prompts and, as strongly, the S on flipped ones")
+    passed("every model prefers the IO on clean prompts and the S on flipped ones")
 
 
 def check_ablation_table_result(table: Mapping[str, Mapping[str, float]], base: float) -> None:
