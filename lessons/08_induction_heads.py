@@ -49,7 +49,9 @@
 #
 # **How this works.** Each exercise has a difficulty (★ easy to ★★★★★ hard), a hint you can unfold,
 # a visible test you can run, and hidden tests the grader adds (other seeds and shapes). Write your
-# code between the lines of the solution cells and replace `raise NotImplementedError()`.
+# code between the lines of the solution cells and replace `raise NotImplementedError()`. Every exercise
+# returns a new result and leaves its arguments (tensors, the model and its weights) as they were; the
+# tests check that too.
 
 # %% nbgrader={"grade": false, "grade_id": "setup", "locked": true, "schema_version": 3, "solution": false}
 from mi_tutor.course.setup import setup_lesson
@@ -197,7 +199,7 @@ fig, shown_1 = plot_attention_patterns(cache["pattern", 1][0], title="attn_only_
 # **Difficulty:** ★☆☆☆☆  **Importance:** ★★★☆☆
 #
 # Implement `previous_token_score(pattern)`: `pattern` is `[batch, head, query_pos, key_pos]`;
-# return `[head]`, the mean of `pattern[:, h, q, q - 1]` over the batch and the queries
+# return a tensor `[head]`, the mean of `pattern[:, h, q, q - 1]` over the batch and the queries
 # $q = 1, \dots, \text{pos} - 1$.
 #
 # <details><summary>Hint</summary>
@@ -226,7 +228,7 @@ checks.check_previous_token_score(previous_token_score)
 # **Difficulty:** ★★☆☆☆  **Importance:** ★★★★☆
 #
 # Implement `induction_score(pattern, seq_len)` for patterns computed on `[BOS] + r + r`, shape
-# `[batch, head, 1 + 2 seq_len, 1 + 2 seq_len]`. Return `[head]`: the mean of
+# `[batch, head, 1 + 2 seq_len, 1 + 2 seq_len]`. Return a tensor `[head]`: the mean of
 # `pattern[:, h, q, q - seq_len + 1]` over the batch and the queries of the second copy,
 # $q = \text{seq_len} + 1, \dots, 2\,\text{seq_len}$.
 #
@@ -304,6 +306,8 @@ checks.check_head_scores_result(score_data_2l, score_data_1l)
 # Implement `per_token_loss(logits, tokens)`: `logits` is `[batch, pos, d_vocab]`, `tokens`
 # `[batch, pos]`. The logits at position `p` predict `tokens[:, p + 1]`; return `[batch, pos - 1]`
 # with entry $p$ equal to $-\log \operatorname{softmax}(\text{logits}_p)[t_{p+1}]$ (with $t$ = `tokens`).
+# It is the loss language models are trained on, so keep it differentiable: the gradient of the result
+# must reach `logits` (no `torch.no_grad()`, `.detach()` or `.item()` on the way).
 #
 # <details><summary>Hint</summary>
 #
@@ -488,7 +492,7 @@ checks.check_full_ov_circuit(full_ov_circuit)
 # multiple of itself. Elhage et al. summarise a full OV circuit by
 # $\sum_i \lambda_i / \sum_i \lvert \lambda_i \rvert$ over the eigenvalues $\lambda_i$, which is 1 for a pure copier and -1 for a pure
 # anti-copier. Implement `copying_score(matrix)` for a square tensor `[n, n]`, returning a real
-# scalar tensor.
+# number: a 0-d real tensor (a Python float is accepted too).
 #
 # <details><summary>Hint</summary>
 #
@@ -695,7 +699,7 @@ print(f"largest direct contribution on the repeat: {top} ({second_half.max():.2f
 # Implement `run_with_head_ablated(model, tokens, layer, head)` returning the logits
 # `[batch, pos, d_vocab]` of `model` on `tokens` when the output of head `head` of layer `layer`
 # is set to zero at every position, and nothing else changes. Use a hook on
-# `blocks.{layer}.attn.hook_z` and leave no hook attached.
+# `blocks.{layer}.attn.hook_z` and leave no hook attached and the model's weights as they were.
 #
 # <details><summary>Hint</summary>
 #

@@ -46,7 +46,9 @@
 #
 # **How this works.** Each exercise has a difficulty (★ easy to ★★★★★ hard), a hint you can unfold,
 # a visible test you can run, and hidden tests the grader adds (other seeds and shapes). Write your
-# code between the lines of the solution cells and replace `raise NotImplementedError()`.
+# code between the lines of the solution cells and replace `raise NotImplementedError()`. Every exercise
+# returns a new result and leaves its arguments (tensors, the model and its weights) as they were; the
+# tests check that too.
 
 # %% nbgrader={"grade": false, "grade_id": "setup", "locked": true, "schema_version": 3, "solution": false}
 from mi_tutor.course.setup import setup_lesson
@@ -112,7 +114,7 @@ for name, m in models.items():
 # **Difficulty:** ★☆☆☆☆  **Importance:** ★★★★☆
 #
 # Implement `logit_diff(logits, io, s)`: `logits` is `[batch, pos, d_vocab]`, `io` and `s` are
-# `[batch]` token ids; return `[batch]`: `logits[i, -1, io[i]] - logits[i, -1, s[i]]`.
+# `[batch]` token ids; return a tensor `[batch]`: `logits[i, -1, io[i]] - logits[i, -1, s[i]]`.
 #
 # <details><summary>Hint</summary>
 #
@@ -150,7 +152,9 @@ checks.check_logit_diff(logit_diff, seed=12, batch=7, pos=3, d_vocab=4)
 # ### Exercise 9.2: normalised metric
 # **Difficulty:** ★☆☆☆☆  **Importance:** ★★★☆☆
 #
-# Implement `normalized_metric(ld, clean_ld, corrupt_ld)`, element-wise for a tensor `ld`.
+# Implement `normalized_metric(ld, clean_ld, corrupt_ld)`, element-wise for a tensor `ld`: it returns a
+# tensor of the shape of `ld` (no `.item()` or `float()`), and it does not clamp. The clean value may be
+# the smaller of the two (a metric that falls when the model works, such as a loss): it still gives 1.
 #
 # <details><summary>Hint</summary>
 #
@@ -172,9 +176,10 @@ checks.check_normalized_metric(normalized_metric)
 
 # %% nbgrader={"grade": true, "grade_id": "ex9_2_hidden", "locked": true, "points": 1, "schema_version": 3, "solution": false}
 ### BEGIN HIDDEN TESTS
-# Other clean and corrupt values (a hard-coded scale fails) and values outside [0, 1] (no clamping).
+# Other clean and corrupt values (a hard-coded scale fails), values outside [0, 1] (no clamping), and a clean
+# value below the corrupt one (ends ordered by size, or an abs() in the denominator, fail).
 checks.check_normalized_metric(normalized_metric, seed=21)
-checks.check_normalized_metric(normalized_metric, seed=22)
+checks.check_normalized_metric(normalized_metric, seed=22, clean_below=True)
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -212,10 +217,10 @@ checks.check_task_numbers_result(numbers)
 # ### Exercise 9.3: ablate one head
 # **Difficulty:** ★★☆☆☆  **Importance:** ★★★★☆
 #
-# Implement `ablate_head(model, tokens, layer, head, kind, reference)` that returns the logits of
-# `tokens` with head `head` of layer `layer` ablated at every position. For `"mean"` use the mean
-# of the head's `hook_z` over the batch of `reference`; for `"resample"` give prompt `i` the
-# activation of `reference[i]` (the caller shuffles).
+# Implement `ablate_head(model, tokens, layer, head, kind, reference)` that returns the logits
+# `[batch, pos, d_vocab]` of `tokens` with head `head` of layer `layer` ablated at every position.
+# For `"mean"` use the mean of the head's `hook_z` over the batch of `reference`; for `"resample"`
+# give prompt `i` the activation of `reference[i]` (the caller shuffles).
 #
 # <details><summary>Hint</summary>
 #
@@ -320,7 +325,7 @@ checks.check_ablation_table_result(ablation_table, base_2h)
 #
 # Implement `patch_residual_sweep(model, clean, corrupt, metric)`: for every layer `L` and position
 # `p`, run `corrupt` with `blocks.{L}.hook_resid_pre[:, p]` replaced by its value on `clean`, and
-# return `[n_layers, pos]` of `metric(logits)` (a float per patch).
+# return a tensor `[n_layers, pos]` of `metric(logits)` (a float per patch).
 #
 # <details><summary>Hint</summary>
 #
@@ -404,8 +409,9 @@ checks.check_patching_map_result(resid_map, attn_map, POS)
 # ### Exercise 9.5: patch each head at each position
 # **Difficulty:** ★★★☆☆  **Importance:** ★★★★☆
 #
-# Implement `patch_head_sweep(model, clean, corrupt, metric)` returning `[n_layers, n_heads, pos]`:
-# the metric of the corrupt run with `hook_z` of one head at one position patched from the clean run.
+# Implement `patch_head_sweep(model, clean, corrupt, metric)` returning a tensor
+# `[n_layers, n_heads, pos]`: the metric of the corrupt run with `hook_z` of one head at one position
+# patched from the clean run.
 #
 # <details><summary>Hint</summary>
 #
@@ -521,7 +527,8 @@ fig.tight_layout()
 #
 # Implement `path_patch_to(model, clean, corrupt, metric, sender_head, receiver_head, which, positions)`
 # for a sender in layer 0 and a receiver in layer 1; `which` is `"q"`, `"k"` or `"v"`; `positions`
-# is a list of positions (or `None` for all) where the receiver's input is patched. Return the metric.
+# is a list of positions (or `None` for all) where the receiver's input is patched. Return the metric
+# as a Python float (`float(...)` of the metric's 0-d tensor).
 #
 # <details><summary>Hint</summary>
 #
@@ -618,7 +625,7 @@ checks.check_paths_result(paths)
 # Implement `circuit_faithfulness(model, tokens, reference, circuit, metric)`. `circuit` is a dict
 # `{(layer, head): positions}` (a list of positions, or `None` for every position). Replace `hook_z`
 # of every head outside the circuit, and of circuit heads at positions outside their list, by its
-# mean over `reference` (per position); return `metric(knocked out) / metric(model)`.
+# mean over `reference` (per position); return `metric(knocked out) / metric(model)` as a Python float.
 #
 # <details><summary>Hint</summary>
 #
@@ -737,7 +744,7 @@ print("minimality:", {k: round(v, 2) for k, v in
 #
 # Implement `scrub_score(model, tokens, resample, keep, metric)`: `keep` is a dict
 # `{(layer, head): positions}` like a circuit. Every `hook_z` entry not kept takes its value from the
-# run on `resample` (row by row); return the score above.
+# run on `resample` (row by row); return the score above as a Python float.
 #
 # <details><summary>Hint</summary>
 #

@@ -71,6 +71,10 @@ TINY = textwrap.dedent('''\
     # Doubling. Further reading: none.
     ''')
 
+# The tests of the tiny course run on one xdist worker (--dist loadgroup): it is made and graded once, and a
+# rerun grades only what changed (the CLI test would otherwise grade the whole class again, looping carol too).
+pytestmark = pytest.mark.xdist_group("tiny_course")
+
 LOOP = "def double(x):\n    while True:\n        pass\n"
 
 
@@ -80,7 +84,7 @@ def tiny(tmp_path_factory):
     (root / "solutions").mkdir()
     (root / "solutions" / "01_tiny.py").write_text(TINY)
     course = root / "course"
-    [release_path] = init_course(course, root / "solutions", timeout=60)
+    [release_path] = init_course(course, root / "solutions", timeout=30)  # carol loops: she waits it out
     return root, course, nbformat.read(release_path, as_version=4)
 
 

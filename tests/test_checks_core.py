@@ -96,3 +96,24 @@ def test_stub_name_reads_ansi_tracebacks():
         "layer_table"
     assert stub_name(["Cell In[2], line 4"]) is None
     assert CellScore("x", 1, 0.0, "boom").failed
+
+
+def test_expect_close_or_named_names_a_mistake_only_where_it_is_wrong():
+    from mi_tutor.checks.mistakes import expect_close_or_named
+
+    x = torch.tensor([1.0, -2.0, 3.0])
+    called = []
+
+    def lazy():
+        called.append(1)
+        return -x
+
+    expect_close_or_named("f(x)", x.clone(), x, mistakes=[(lazy, "never")])        # right: nothing computed
+    assert not called
+    with pytest.raises(CheckFailure, match=r"(?s)wrong values.*largest difference.*\nsign flipped$"):
+        expect_close_or_named("f(x)", -x, x, mistakes=[(x, "not this"), (lazy, "sign flipped")], hint="generic")
+    with pytest.raises(CheckFailure, match=r"(?s)shape \(3, 1\).*\ncolumn$"):       # a shape mistake is named too
+        expect_close_or_named("f(x)", x[:, None], x, mistakes=[(x[:, None], "column")])
+    with pytest.raises(CheckFailure, match="Hint: generic") as err:                  # a mistake equal to the answer
+        expect_close_or_named("f(x)", x * 2, x, mistakes=[(x, "same as the answer")], hint="generic")
+    assert "same as the answer" not in str(err.value)

@@ -174,6 +174,10 @@ def test_zoo_info_is_the_entrys_recorded_facts():
         zoo.info("plainnet_objects_plantd")                # the message suggests the near name
 
 
+# The tests that read the shipped models share one worker (xdist --dist loadgroup): they are loaded once.
+SHIPPED = pytest.mark.xdist_group("symbiote_shipped")
+
+
 @pytest.fixture(scope="module")
 def shipped():
     from mi_tutor import zoo
@@ -188,6 +192,7 @@ def shipped():
             "iou": S.dissection_scores(host, info["planted_layer"], test, info["planted_concept"])}
 
 
+@SHIPPED
 def test_planted_host_and_weights(shipped):
     from mi_tutor.zoo.registry import weights_path
 
@@ -206,6 +211,7 @@ def _gates(shipped):
         return sym.gates_from(sym(sym.read(host, test.images))[1])
 
 
+@SHIPPED
 def test_symbiote_inhibition_is_selective_and_faithful(shipped):
     # measured (1,200 scenes of seed 10**9): car accuracy 0.847 -> 0.229 (drop 0.618), others -0.002, KL 0.0024,
     # 1.86 of 48 channels touched on car scenes, 0.006 on the others
@@ -223,6 +229,7 @@ def test_symbiote_inhibition_is_selective_and_faithful(shipped):
     assert (gates[~on] < 1 - 1e-3).float().sum(-1).mean() <= 0.1       # scenes without wheels left alone
 
 
+@SHIPPED
 def test_random_channels_are_not_selective(shipped):
     # measured: k = 2 random channels, 5 draws: selectivity 0.45, 0.31, -0.21, 0.11, -0.07 (mean 0.12; cars are
     # the host's most fragile class: one draw of two channels costs them 0.45); the symbiote's gates 0.62
@@ -238,6 +245,7 @@ def test_random_channels_are_not_selective(shipped):
     assert max(r.selectivity for r in rnd) < sym_sel
 
 
+@SHIPPED
 def test_planted_unit_is_a_selective_handle(shipped):
     # measured: ablating the planted channel drops the car accuracy by 0.82 (0.85 -> 0.02: cars become carts) and
     # the other classes' by -0.007 (the interventional planting; the first host's channel was a hub: 0.57 and 0.23)
@@ -247,6 +255,7 @@ def test_planted_unit_is_a_selective_handle(shipped):
     assert sel.target_drop >= 0.6 and sel.target_after <= 0.1 and abs(sel.other_drop) <= 0.03
 
 
+@SHIPPED
 def test_concept_reading_vs_probe_and_random_host(shipped):
 
     host, test, sym = shipped["host"], shipped["test"], shipped["sym"]

@@ -2,7 +2,8 @@
 
 A value check that fails says which numbers differ. When the student's value equals what a
 known mistake returns on the same inputs (the scores not scaled, the transpose, the sign
-flipped), :func:`expect_close_or_named` says so in words, after the numbers.
+flipped), :func:`expect_close_or_named` (for tensors) and :func:`expect_number_or_named` (for one
+number) say so in words, after the numbers.
 
 Examples:
     >>> import torch
@@ -23,7 +24,7 @@ import torch
 
 from .core import CheckFailure, expect_close
 
-__all__ = ["Mistake", "expect_close_or_named"]
+__all__ = ["Mistake", "expect_close_or_named", "expect_number_or_named"]
 
 #: ``(value, why)``: what a likely mistake returns on the check's inputs (or a function computing it, called
 #: only when the value check fails), and the sentence that names it.
@@ -65,3 +66,26 @@ def expect_close_or_named(name: str, got: Any, want: torch.Tensor, *, mistakes: 
                 numbers = str(err).strip().split("\nHint:")[0]
                 raise CheckFailure(f"{numbers}\n{why}") from None
         raise
+
+
+def expect_number_or_named(name: str, got: float, want: float, *,
+                           mistakes: Sequence[tuple[float | Callable[[], float], str]] = (), tol: float = 1e-4,
+                           hint: str | None = None, context: str = "") -> None:
+    """The same for one number: ``|got - want| <= tol``, else the numbers, then the named mistake (or ``hint``).
+
+    Examples:
+        >>> try:
+        ...     expect_number_or_named("ratio(a, b)", 0.5, 2.0, mistakes=[(0.5, "You computed b / a.")])
+        ... except CheckFailure as err:
+        ...     print(str(err).strip())
+        `ratio(a, b)` returned 0.50000, expected 2.00000.
+        You computed b / a.
+    """
+    if abs(got - want) <= tol:
+        return
+    numbers = f"`{name}` returned {got:.5f}{' ' + context if context else ''}, expected {want:.5f}."
+    for value, why in mistakes:
+        value = float(value() if callable(value) else value)
+        if abs(got - value) <= tol and abs(want - value) > tol:
+            raise CheckFailure(f"{numbers}\n{why}")
+    raise CheckFailure(numbers + (f"\nHint: {hint}" if hint else ""))

@@ -82,7 +82,7 @@ def test_lesson08_per_token_loss_mistakes():
     def softmax_then_log(logits, tokens):
         return -logits[:, :-1].softmax(-1).log().gather(-1, tokens[:, 1:, None])[..., 0]
 
-    fails(c8.check_per_token_loss, off_by_one, "predict tokens")
+    fails(c8.check_per_token_loss, off_by_one, r"(?s)wrong values.*position p \+ 1 against token p")
     fails(c8.check_per_token_loss, lambda lg, t: -circuits.per_token_loss(lg, t), "negative")
     circuits_ok = c8.check_per_token_loss(softmax_then_log)          # fine at small scale ...
     assert circuits_ok is None
@@ -161,9 +161,9 @@ def test_lesson08_result_checks_send_the_student_back():
         c8.check_phase_change_result([0, 1, 2, 3, 4], [0.0, 0.8, 0.8, 0.8, 0.8], [0.0, 0.0, 0.0, 0.0, 3.0])
     with pytest.raises(CheckFailure, match="baseline"):
         c8.check_composition_result(torch.full((2, 2), 0.1), 0.1, 0, 1)
-    c8.check_ov_circuit_result(torch.eye(5) * 3 + 0.1, torch.tensor([0.9, 0.2]), 0)
+    c8.check_ov_circuit_result(torch.eye(5) * 3 + 0.1, torch.tensor([0.99, 0.2]), 0)
     with pytest.raises(CheckFailure, match="Exercise 8.6"):
-        c8.check_ov_circuit_result(torch.eye(5).flip(0), torch.tensor([0.9, 0.2]), 0)
+        c8.check_ov_circuit_result(torch.eye(5).flip(0), torch.tensor([0.99, 0.2]), 0)
     with pytest.raises(CheckFailure, match="Exercise 8.7"):
         c8.check_ov_circuit_result(torch.eye(5), torch.tensor([-0.9, 0.2]), 0)
     c8.check_head_ablation_result(torch.tensor([0.9, 0.9, 4.0]), 0.87, 2)
@@ -173,3 +173,106 @@ def test_lesson08_result_checks_send_the_student_back():
         c8.check_head_ablation_result(torch.tensor([4.0, 4.0, 4.0]), 0.87, 2)
 
 
+
+
+# --- issue 27: contracts and named mistakes ------------------------------------------------------
+
+def test_lesson08_contract_mistakes_are_caught():
+    def loss_without_graph(logits, tokens):           # "the lesson runs everything under no_grad"
+        with torch.no_grad():
+            return circuits.per_token_loss(logits, tokens)
+
+    def centres_logits_in_place(logits, tokens):      # a log-softmax by hand, on the caller's logits
+        logits -= logits.max(-1, keepdim=True).values
+        return circuits.per_token_loss(logits, tokens)
+
+    def score_as_float(matrix):
+        return float(circuits.copying_score(matrix))
+
+    def rows_as_list(pattern):
+        return circuits.previous_token_score(pattern).tolist()
+
+    fails(c8.check_per_token_loss, loss_without_graph, r"no gradient: was it computed under `torch.no_grad\(\)`")
+    fails(c8.check_per_token_loss, lambda lg, t: circuits.per_token_loss(lg, t).detach(), "no gradient")
+    fails(c8.check_per_token_loss, centres_logits_in_place,
+          r"changed its argument `logits` in place \(`logits -= logits.max\(-1, keepdim=True\).values`\)")
+    c8.check_copying_score(score_as_float)                            # the text allows a float
+    fails(c8.check_previous_token_score, rows_as_list, "should return a Tensor but returned a list")
+
+    def edits_the_model(model, layer, head):
+        with torch.no_grad():
+            model.blocks[layer].attn.W_V[head] *= 2               # "scale the values" on the caller's model
+        return circuits.full_ov_circuit(model, layer, head)
+
+    fails(c8.check_full_ov_circuit, edits_the_model, "changed the parameters of its module argument in place")
+    fails(c8.check_full_ov_circuit, lambda m, layer, head: None, "return` statement")
+
+
+def test_lesson08_named_mistakes():
+    def unscaled(q, k):
+        s = torch.einsum("bqhd,bkhd->bhqk", q, k)
+        return s.masked_fill(torch.ones_like(s, dtype=torch.bool).triu(1), float("-inf")).softmax(-1)
+
+    def over_d_head(q, k):
+        return unscaled(q / q.shape[-1], k)
+
+    fails(c8.check_attention_pattern, unscaled, r"(?s)wrong values.*UNscaled.*sqrt\(d_head\)")
+    fails(c8.check_attention_pattern, over_d_head, r"(?s)wrong values.*divided the scores by d_head = 4")
+
+    fails(c8.check_previous_token_score, lambda p: p.diagonal(dim1=-2, dim2=-1).mean((0, -1)), r"(?s)wrong values.*ITSELF")
+    fails(c8.check_previous_token_score,                     # divides by every position, q = 0 included
+          lambda p: p.diagonal(offset=-1, dim1=-2, dim2=-1).sum(-1).mean(0) / p.shape[-1], "query 0 has no previous")
+    fails(c8.check_previous_token_score,
+          lambda p: p.diagonal(offset=-1, dim1=-2, dim2=-1).mean(-1), r"(?s)shape.*keeps the batch axis")
+    fails(c8.check_induction_score,                          # the whole diagonal, the first copy's queries too
+          lambda p, n: p.diagonal(offset=1 - n, dim1=-2, dim2=-1).mean((0, -1)), "including queries of the first copy")
+
+    def no_shift(logits, tokens):
+        return -logits.log_softmax(-1).gather(-1, tokens[..., None])[..., 0]
+
+    fails(c8.check_per_token_loss, no_shift, r"(?s)shape.*own token.*NEXT token")
+    fails(c8.check_per_token_loss, lambda lg, t: -circuits.per_token_loss(lg, t), r"(?s)wrong values.*negative.*MINUS")
+
+    def transposed(m, layer, head):
+        return (m.W_E @ m.W_V[layer, head] @ m.W_O[layer, head] @ m.W_U).T
+
+    def qk_circuit(m, layer, head):
+        return m.W_E @ m.W_Q[layer, head] @ m.W_K[layer, head].T @ m.W_E.T
+
+    def head_layer_swapped(m, layer, head):
+        return m.W_E @ m.W_V[head, layer] @ m.W_O[head, layer] @ m.W_U
+
+    fails(c8.check_full_ov_circuit, transposed, "transpose of the full OV circuit")
+    fails(c8.check_full_ov_circuit, qk_circuit, "QK circuit")
+    c8.check_full_ov_circuit(head_layer_swapped, heads=((0, 0), (1, 1)))      # the visible heads cannot tell ...
+    fails(c8.check_full_ov_circuit, head_layer_swapped, "layer first", n_layers=3, heads=((2, 0), (0, 2)))  # hidden can
+
+    fails(c8.check_composition_score, lambda A, B: (A @ B).norm() / (A.norm() * B.norm()), "over every axis")
+    fails(c8.check_composition_score,
+          lambda A, B: torch.linalg.matrix_norm(A @ B) / torch.linalg.matrix_norm(A), "divided by \\|W_A\\| only")
+
+    def own_token(comp, W_U, t):
+        return torch.einsum("cbpd,bpd->bpc", comp[:, :, :-1], W_U.T[t[:, :-1]])
+
+    def component_first(comp, W_U, t):
+        return torch.einsum("cbpd,bpd->cbp", comp[:, :, :-1], W_U.T[t[:, 1:]])
+
+    fails(c8.check_logit_attribution, own_token, r"(?s)wrong values.*own token")
+    fails(c8.check_logit_attribution,
+          lambda comp, W_U, t: torch.einsum("cbpd,bpd->bpc", comp[:, :, 1:], W_U.T[t[:, 1:]]), "dropped the FIRST")
+    fails(c8.check_logit_attribution, component_first, r"(?s)shape.*component axis last")
+
+
+def test_lesson08_result_checks_test_the_claim():
+    """Issue 27 part 5: the loss curve's first copy is at chance, and the induction head's copying score is near 1."""
+    import math
+
+    curve = torch.cat([torch.full((30,), 4.19), torch.full((30,), 0.87)])        # what the lesson measures
+    c8.check_repeated_loss_result(curve, 30)
+    with pytest.raises(CheckFailure, match="not log2"):                            # torch.log2 in per_token_loss:
+        c8.check_repeated_loss_result(curve / math.log(2), 30)                     # the ratio alone still held
+    assert float(curve[30:].mean() / math.log(2)) < 0.5 * float(curve[:30].mean() / math.log(2))
+    ov = torch.eye(5) * 3 + 0.1
+    c8.check_ov_circuit_result(ov, torch.tensor([0.99, 1.0]), 0)
+    with pytest.raises(CheckFailure, match="not close to 1"):                      # passed the old `> 0.5`
+        c8.check_ov_circuit_result(ov, torch.tensor([0.7, 1.0]), 0)
