@@ -82,10 +82,10 @@ def check_fourier_basis(student_fn: Callable, ps: Sequence[int] = (7, 53)) -> No
                "frequencies k = 1 .. (p-1)/2 each used once, with x = 0 .. p-1?")
         swapped = want.clone()
         swapped[1::2], swapped[2::2] = want[2::2], want[1::2]
-        if torch.allclose(g, swapped.double(), atol=1e-4):
-            raise CheckFailure(f"fourier_basis({p}) has sin k before cos k: row 2k - 1 should be cos k and row 2k sin k.")
         expect_close_or_named(f"fourier_basis({p})", got, want, atol=1e-5, context=f"for p={p}",
-                              mistakes=[(want.T, "Your basis vectors are the COLUMNS (the transpose): return one basis "
+                              mistakes=[(swapped, f"fourier_basis({p}) has sin k before cos k: row 2k - 1 should be "
+                                                  "cos k and row 2k sin k."),
+                                        (want.T, "Your basis vectors are the COLUMNS (the transpose): return one basis "
                                                  "vector per row, B[i] the i-th function of x, so that coefficients "
                                                  "are basis @ f.")],
                               hint="row 0 is the constant, then cos(2 pi k x / p), sin(2 pi k x / p) for k = 1, 2, ...; "
@@ -195,13 +195,15 @@ def check_cos_sum_terms(student_fn: Callable, p: int = 7, freqs: Sequence[int] =
     got = check_contract("cos_sum_terms", student_fn, TENSOR, p, list(freqs), context=f"with p={p}, freqs={list(freqs)}")
     expect_tensor_like("cos_sum_terms(p, freqs)", got, want, check_device=False)
     x = torch.arange(p, dtype=torch.float32)
-    plus = torch.cos(2 * math.pi * torch.tensor(list(freqs), dtype=torch.float32)[:, None, None, None]
-                     * (x[:, None, None] + x[None, :, None] + x[None, None, :]) / p)
-    if torch.allclose(got.detach().float(), plus, atol=1e-4):
-        raise CheckFailure("Your terms are cos(w (a + b + c)): the answer c enters with a minus sign, "
-                           "cos(w (a + b - c)) peaks where c = a + b mod p.")
-    expect_close("cos_sum_terms(p, freqs)", got, want, atol=1e-4, context=f"with p={p}, freqs={list(freqs)}",
-                 hint="w_k = 2 pi k / p, and the axes are (k, a, b, c) in this order.")
+    w = 2 * math.pi * torch.tensor(list(freqs), dtype=torch.float32)[:, None, None, None]
+    plus = torch.cos(w * (x[:, None, None] + x[None, :, None] + x[None, None, :]) / p)
+    no_p = torch.cos(w * (x[:, None, None] + x[None, :, None] - x[None, None, :]))
+    expect_close_or_named("cos_sum_terms(p, freqs)", got, want, atol=1e-4, context=f"with p={p}, freqs={list(freqs)}",
+                          mistakes=[(plus, "Your terms are cos(w (a + b + c)): the answer c enters with a minus sign, "
+                                           "cos(w (a + b - c)) peaks where c = a + b mod p."),
+                                    (no_p, "Your frequencies are not divided by p: w_k = 2 pi k / p (with 2 pi k alone "
+                                           "every term is 1).")],
+                          hint="w_k = 2 pi k / p, and the axes are (k, a, b, c) in this order.")
     passed(f"cos_sum_terms matches the reference for p={p}, freqs={list(freqs)}")
 
 

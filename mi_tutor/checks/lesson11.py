@@ -71,10 +71,10 @@ def check_mean_difference(student_fn: Callable, seed: int = 0, n: int = 12, d: i
         g = got.detach().double()
         expect(abs(float(g.norm()) - 1) < 1e-4, f"`mean_difference` returned a vector of norm {float(g.norm()):.4g} "
                f"{ctx}: divide by its norm so directions of different layers compare.")
-        if torch.allclose(g, -want.double(), atol=1e-4):
-            raise CheckFailure(f"Your direction points the wrong way {ctx}: it should be positive minus negative.")
-        expect_close("mean_difference(...)", got, want, atol=1e-4, context=ctx,
-                     hint="take the mean over the batch axis of each group, subtract, then normalise.")
+        expect_close_or_named("mean_difference(...)", got, want, atol=1e-4, context=ctx,
+                              mistakes=[(-want, "Your direction points the wrong way: it should be positive minus "
+                                                "negative.")],
+                              hint="take the mean over the batch axis of each group, subtract, then normalise.")
     n_cases = compare_functions("mean_difference", student_fn, reading.mean_difference_vector, cases, compare=compare,
                                 contract=TENSOR)
     passed(f"mean_difference matches the reference on {n_cases} pairs of activation sets")
@@ -98,19 +98,18 @@ def check_pca_direction(student_fn: Callable, seed: int = 0, n: int = 20, d: int
         g = got.detach().double()
         expect(abs(float(g.norm()) - 1) < 1e-4, f"`pca_direction` returned a vector of norm {float(g.norm()):.4g} "
                f"{ctx}: return a unit vector.")
-        if torch.allclose(g, -want.double(), atol=1e-4):
-            raise CheckFailure(f"Your direction has the wrong sign {ctx}: PCA does not choose one; flip it so that "
-                               "the positive members' differences project positively.")
         d = (cases[compare.i]["pos_acts"] - cases[compare.i]["neg_acts"]).double()
         compare.i += 1
         _, _, vh = torch.linalg.svd(d - d.mean(0), full_matrices=False)
-        if abs(float(g @ vh[0])) > 0.99 and abs(float(g @ want.double())) < 0.9:
-            raise CheckFailure(f"Your direction is the top component of the recentred differences *without* the flips "
-                               f"{ctx}: recentring removes their mean, which is the concept, and leaves only how the pairs "
-                               "vary. Negate every second difference before recentring (RepE's random pair order).")
-        expect_close("pca_direction(...)", got, want, atol=1e-4, context=ctx,
-                     hint="negate every second difference pos - neg, subtract the mean, take the first right singular "
-                          "vector, then fix its sign with the unflipped differences.")
+        no_flips = "Your direction is the top component of the recentred differences *without* the flips: " \
+                   "recentring removes their mean, which is the concept, and leaves only how the pairs vary. Negate " \
+                   "every second difference before recentring (RepE's random pair order)."
+        expect_close_or_named("pca_direction(...)", got, want, atol=1e-4, context=ctx,
+                              mistakes=[(-want, "Your direction has the wrong sign: PCA does not choose one; flip it so "
+                                                "that the positive members' differences project positively."),
+                                        (vh[0], no_flips), (-vh[0], no_flips)],
+                              hint="negate every second difference pos - neg, subtract the mean, take the first right "
+                                   "singular vector, then fix its sign with the unflipped differences.")
     compare.i = 0
     n_cases = compare_functions("pca_direction", student_fn, reading.pca_reading_vector, cases, compare=compare,
                                 contract=TENSOR)
@@ -276,12 +275,11 @@ def check_mean_key(student_fn: Callable, model=None, tokens_sets: Sequence[torch
         got = check_contract("mean_key", student_fn, TENSOR, model, tokens.clone(), layer, pos, context=ctx)
         want = rome.compute_key(model, tokens, layer, pos)
         pre = f"blocks.{layer}.mlp.hook_pre"
-        _, cache = model.run_with_cache(tokens, names_filter=[pre, f"blocks.{layer}.hook_mlp_out"])
-        if isinstance(got, torch.Tensor) and got.shape == want.shape and torch.allclose(got, cache[pre][:, pos].mean(0), atol=1e-5):
-            raise CheckFailure(f"Your key is the MLP's pre-activation {ctx}: the key is what W_out multiplies, the "
-                               "activation after the non-linearity (hook_post).")
-        expect_close("mean_key(...)", got, want, atol=1e-5, context=ctx,
-                     hint="cache blocks.{layer}.mlp.hook_post and average over the prompts at that position.")
+        _, cache = model.run_with_cache(tokens, names_filter=[pre])
+        expect_close_or_named("mean_key(...)", got, want, atol=1e-5, context=ctx,
+                              mistakes=[(cache[pre][:, pos].mean(0), "Your key is the MLP's pre-activation: the key is "
+                                         "what W_out multiplies, the activation after the non-linearity (hook_post).")],
+                              hint="cache blocks.{layer}.mlp.hook_post and average over the prompts at that position.")
     passed(f"mean_key matches the reference on {len(tokens_sets)} sets of prompts")
 
 

@@ -257,3 +257,13 @@ def test_lesson10_result_checks_compare_with_the_reference_on_the_lessons_inputs
     c10.check_neuron_clusters_result(uncentred(acts, basis), [2])                    # without acts: passes
     with pytest.raises(CheckFailure, match="Exercise 10.4"):
         c10.check_neuron_clusters_result(uncentred(acts, basis), [2], acts)
+
+
+def test_lesson10_cos_sum_terms_names_a_missing_division_by_p():
+    def no_p(p, freqs):  # w = 2 pi k: every term is cos(2 pi k n) = 1
+        x = torch.arange(p, dtype=torch.float32)
+        w = 2 * math.pi * torch.tensor([float(k) for k in freqs])
+        return torch.cos(w[:, None, None, None] * (x[:, None, None] + x[None, :, None] - x[None, None, :]))
+    fails(c10.check_cos_sum_terms, no_p, r"(?s)wrong values.*not divided by p")
+    fails(c10.check_fourier_basis, lambda p: basis_ok(p)[[0] + [i + d for i in range(1, p, 2) for d in (1, 0)]],
+          r"(?s)wrong values.*sin k before cos k")

@@ -151,3 +151,14 @@ def test_dola_result_tests_the_lessons_finding():
     checks.check_dola_result(0.286, 0.429)
     with pytest.raises(CheckFailure, match="11.9-11.10"):
         checks.check_dola_result(0.286, 0.286)     # e.g. a filter that keeps every token of the contrast
+
+
+def test_pca_without_the_flips_is_named():
+    def no_flips(pos_acts, neg_acts):  # recentres the differences as they are: the concept goes with their mean
+        diffs = pos_acts - neg_acts
+        _, _, vh = torch.linalg.svd(diffs - diffs.mean(0), full_matrices=False)
+        return -vh[0] if (diffs @ vh[0]).mean() < 0 else vh[0]
+    with pytest.raises(CheckFailure, match=r"(?s)wrong values.*without\* the flips"):
+        checks.check_pca_direction(no_flips)
+    with pytest.raises(CheckFailure, match=r"(?s)wrong values.*wrong way"):
+        checks.check_mean_difference(lambda p, n: mean_difference_vector(n, p))
