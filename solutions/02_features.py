@@ -458,7 +458,7 @@ plt.show()
 # 31 part detectors in `layer3` (wheels the most, 6) and 53 object detectors in `layer4`.
 
 # %% nbgrader={"grade": false, "grade_id": "fig2_dissection", "locked": true, "schema_version": 3, "solution": false}
-checks.check_dissection_counts_result(dissections["layer3"], dissection_counts)
+checks.check_dissection_counts_result(dissections["layer3"], dissection_counts, acts=acts["layer3"], masks=masks)
 checks.check_dissection_hierarchy_result(type_data)
 
 # %% [markdown]
