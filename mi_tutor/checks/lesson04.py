@@ -240,7 +240,8 @@ def check_curve_line_selectivity(student_fn: Callable, seed: int = 0, n: int = 1
 
 def check_curve_family_result(family, model: nn.Module, layer: str, min_units: int = 8,
                               max_gap_degrees: float = 60.0, measure=None) -> None:
-    """The family found in ``layer`` is a real curve family: re-measured from the model here.
+    """The family found in ``layer`` is a real curve family: re-measured from the model here, and its
+    orientations, selectivities and largest gap (the student's functions' numbers) are the re-measured ones.
 
     The probes are those of the findings table (:func:`mi_tutor.circuits_vision.findings.probe_tuning`:
     16 orientations x 7 curvatures, on the units' receptive-field centre, averaged over 16 styles),
@@ -266,6 +267,24 @@ def check_curve_family_result(family, model: nn.Module, layer: str, min_units: i
                      f"orientation: {weak}.")
     pref = tn.preferred_orientation(radial - radial.amin(-1, keepdim=True), orientations.cpu())
     gap = math.degrees(tn.max_circular_gap(pref))
+    off = tn.angle_difference(family.orientations.float().cpu(), pref).abs()
+    if float(off.max()) > 1e-3:
+        i = int(off.argmax())
+        raise CheckFailure(f"Member {family.channels[i]} is given the orientation "
+                           f"{math.degrees(float(family.orientations[i])):.1f}°; its tuning map, re-measured, "
+                           f"points at {math.degrees(float(pref[i])):.1f}°. The family's orientations come from "
+                           "your `preferred_orientation`: go back to Exercise 4.2 (clip at 0, sum the weighted "
+                           "unit vectors, atan2, wrap into [0, 2 pi)).")
+    sel = tn.curve_line_selectivity(curve, line)
+    expect(torch.allclose(family.selectivity.float().cpu(), sel, atol=1e-4),
+           "The family's curve-versus-line selectivities differ from the re-measured ones "
+           f"({[round(float(v), 3) for v in family.selectivity[:4]]}... against "
+           f"{[round(float(v), 3) for v in sel[:4]]}...): they come from your `curve_line_selectivity`, go back "
+           "to Exercise 4.3.")
+    expect(abs(math.degrees(family.max_gap) - gap) < 0.1,
+           f"The family reports a largest gap of {math.degrees(family.max_gap):.1f}° between its orientations; "
+           f"they leave {gap:.1f}°. It comes from your `max_circular_gap`: go back to Exercise 4.4 (the gap "
+           "from the last angle round to the first).")
     expect(gap <= max_gap_degrees, f"The members' orientations leave a gap of {gap:.0f}° (more than "
                                    f"{max_gap_degrees:.0f}°): the family does not cover the circle.")
     passed(f"{len(family)} curve detectors in {layer}, each firing {float(ratio.min()):.1f}x or more on its curve than "

@@ -197,3 +197,46 @@ def test_lesson04_named_mistakes_and_contracts():
 
     c4.check_concept_scores(poly.concept_scores)
     fails(c4.check_concept_scores, square_pooling, "not square")
+
+
+def test_family_check_tests_the_students_numbers():
+    """The family's orientations, selectivities and gap come from the student's functions (issue 27 part 4);
+    the family check compares them with the re-measured ones, so a wrong function that still finds the units
+    (an argmax orientation, unclipped responses, the wrap-around gap forgotten) now fails the story's check."""
+    import math
+
+    net, _ = line_filter_bank(8)
+    edges = cv.find_edge_units(net, "1", n_orientations=16)
+    uneven = 0.5 + 0.7 * torch.arange(8)         # 40° apart, and 79° from the last round to the first
+    det = cv.build_curve_detectors(net, edges, uneven, curvature=3.0, step=2 / 32,
+                                   config=cv.HandBuiltConfig(kernel_size=15))
+    curv = [0.0, 1.5, 2.5, 3.5, 5.0]
+    tuning, grid = cv.tuning_map(det, "relu", n_orientations=24, curvatures=curv)
+
+    def measure(model, layer):
+        t, g = cv.tuning_map(model, layer, n_orientations=24, curvatures=curv)
+        return t, g.orientations
+
+    def family(**fns):
+        return cv.find_curve_family(tuning, grid.orientations, grid.curvatures, min_separation=0.0, **fns)
+
+    check = lambda fam: c4.check_curve_family_result(fam, det, "relu", min_units=6, max_gap_degrees=120,  # noqa: E731
+                                                     measure=measure)
+    check(family(preferred_fn=tn.preferred_orientation, selectivity_fn=tn.curve_line_selectivity,
+                 gap_fn=tn.max_circular_gap))
+    argmax = lambda radial, th: th[radial.argmax(-1)]  # noqa: E731
+    no_wrap = lambda a: float(torch.sort(torch.remainder(a.double(), TWO_PI)).values.diff().max())  # noqa: E731
+    unclipped = lambda c, l: (c - l) / (c + l).clamp_min(1e-12)  # noqa: E731
+    wrong = family(preferred_fn=argmax)
+    assert len(wrong) >= 6                       # it still finds the units: only the orientations are off
+    with pytest.raises(CheckFailure, match="Exercise 4.2"):
+        check(wrong)
+    with pytest.raises(CheckFailure, match="Exercise 4.4"):
+        check(family(gap_fn=no_wrap))
+    shifted = tuning - 0.45 * tuning.amax()      # some lines negative (a pre-ReLU layer): clipping matters
+    fam = cv.find_curve_family(shifted, grid.orientations, grid.curvatures, min_separation=0.0,
+                               selectivity_fn=unclipped, min_selectivity=-1.0)
+    with pytest.raises(CheckFailure, match="Exercise 4.3"):
+        c4.check_curve_family_result(fam, det, "relu", min_units=1, max_gap_degrees=360,
+                                     measure=lambda m, l: (shifted, grid.orientations))
+    assert math.isclose(family().max_gap, tn.max_circular_gap(family().orientations))
