@@ -296,14 +296,17 @@ checks.check_max_circular_gap(max_circular_gap)
 # %% nbgrader={"grade": true, "grade_id": "ex4_4_hidden", "locked": true, "points": 1, "schema_version": 3, "solution": false}
 
 # %% [markdown]
-# `cv.find_curve_family` puts the pieces together. A unit joins the family when it fires at least
-# twice as much on its best curve as on the line of the same orientation (selectivity ≥ 1/3) and
-# its radial tuning curve has one clear lobe. We keep every unit that passes
+# `cv.find_curve_family` puts the pieces together, with your three functions. A unit joins the family
+# when it fires at least twice as much on its best curve as on the line of the same orientation (your
+# selectivity ≥ 1/3) and its radial tuning curve has one clear lobe; each member's orientation is your
+# `preferred_orientation`. We keep every unit that passes
 # (`min_separation=0`): the claim is about units. Your `preferred_orientation` and
 # `max_circular_gap` then say how well the family covers the circle.
 
 # %%
-family = cv.find_curve_family(tuning, orientations, curvatures, min_separation=0.0)
+yours = dict(preferred_fn=preferred_orientation, selectivity_fn=curve_line_selectivity,   # your Exercises 4.2,
+             gap_fn=max_circular_gap)                                                     # 4.3 and 4.4
+family = cv.find_curve_family(tuning, orientations, curvatures, min_separation=0.0, **yours)
 fam_tuning = tuning[family.channels].cpu()
 radial = cv.radial_tuning(fam_tuning)                                  # [members, orientations]
 curve_radial = fam_tuning[:, 1:].amax(1)                               # best curve (no line) per orientation
@@ -414,7 +417,7 @@ checks.check_rotate_images(rotate_images)
 # orientation predicts.
 
 # %%
-spaced = cv.find_curve_family(tuning, orientations, curvatures)            # >= 20° apart, most selective first
+spaced = cv.find_curve_family(tuning, orientations, curvatures, **yours)   # >= 20° apart, most selective first
 layer_acts = acts[LAYER]                                                  # [600, 48, 16, 16]
 rot_angles = torch.arange(24) * (2 * math.pi / 24)
 handoffs, top_examples, top_titles = [], [], []
@@ -599,7 +602,7 @@ checks.check_equivariance_score(equivariance_score)
 
 # %%
 tuning2, orientations2, curvatures2 = cv.probe_tuning(model, "layer2")
-family2 = cv.find_curve_family(tuning2, orientations2, curvatures2, min_separation=0.0)
+family2 = cv.find_curve_family(tuning2, orientations2, curvatures2, min_separation=0.0, **yours)
 between = expanded[:, family2.channels] * family2.curve_response[None, :, None, None]
 g = torch.Generator().manual_seed(0)
 shuffles = [torch.randperm(len(family), generator=g) for _ in range(200)]
