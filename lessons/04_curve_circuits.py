@@ -717,8 +717,9 @@ checks.check_circle_result(circle, w_family, family.orientations, circle_null)
 # ### Exercise 4.9: write the kernel
 # **Difficulty:** ★★★☆☆  **Importance:** ★★★★★
 #
-# Write `handbuilt_kernel(pre_orientations, orientation, curvature, step, kernel_size)` returning
-# the kernel `[n_pre, k, k]` above (without the division by the scale, which we do outside).
+# Write `handbuilt_kernel(pre_orientations, orientation, curvature, step, kernel_size, length=0.9)`
+# returning the kernel `[n_pre, k, k]` above for an arc of length `length` (pass it on to
+# `arc_normal_field`), without the division by the scale, which we do outside.
 #
 # <details><summary>Hint</summary>
 #
@@ -730,7 +731,7 @@ checks.check_circle_result(circle, w_family, family.orientations, circle_null)
 
 # %% nbgrader={"grade": false, "grade_id": "ex4_9_solution", "locked": false, "schema_version": 3, "solution": true}
 def handbuilt_kernel(pre_orientations: torch.Tensor, orientation: float, curvature: float, step: float,
-                     kernel_size: int) -> torch.Tensor:
+                     kernel_size: int, length: float = 0.9) -> torch.Tensor:
     """Hand-written curve-detector kernel ``[n_pre, k, k]`` from axial edge orientations."""
     # YOUR CODE HERE
     raise NotImplementedError()
@@ -743,15 +744,15 @@ checks.check_handbuilt_kernel(handbuilt_kernel)
 
 # %% [markdown]
 # We now build one hand-made detector per family member, at the member's orientation and best
-# curvature (at least 1.5), with the package's `cv.build_curve_detectors` (the same kernel as
-# yours, 9 × 9 positions of `layer2`, an arc of the probes' length), and measure its tuning on arcs
+# curvature (at least 1.5), with the package's `cv.build_curve_detectors` writing your kernel
+# (9 × 9 positions of `layer2`, an arc of the probes' length), and measure its tuning on arcs
 # drawn where the centre unit of `layer2` looks. We report every member and show the best-matched
 # pair.
 
 # %%
 HB_CONFIG = cv.HandBuiltConfig(kernel_size=9, length=STYLE.length)
 detectors = cv.build_curve_detectors(model, edges, family.orientations, [max(k, 1.5) for k in best_curv], STEP,
-                                     HB_CONFIG)
+                                     HB_CONFIG, kernel_fn=handbuilt_kernel)                # your Exercise 4.9
 hb_style = replace(STYLE, center=cv.receptive_field_centre(model, "layer2"))
 built, _ = cv.tuning_map(detectors, "relu", n_orientations=16, curvatures=curvatures.tolist(), style=hb_style)
 built = built.cpu()

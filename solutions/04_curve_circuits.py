@@ -794,8 +794,9 @@ checks.check_circle_result(circle, w_family, family.orientations, circle_null)
 # ### Exercise 4.9: write the kernel
 # **Difficulty:** ★★★☆☆  **Importance:** ★★★★★
 #
-# Write `handbuilt_kernel(pre_orientations, orientation, curvature, step, kernel_size)` returning
-# the kernel `[n_pre, k, k]` above (without the division by the scale, which we do outside).
+# Write `handbuilt_kernel(pre_orientations, orientation, curvature, step, kernel_size, length=0.9)`
+# returning the kernel `[n_pre, k, k]` above for an arc of length `length` (pass it on to
+# `arc_normal_field`), without the division by the scale, which we do outside.
 #
 # <details><summary>Hint</summary>
 #
@@ -807,10 +808,11 @@ checks.check_circle_result(circle, w_family, family.orientations, circle_null)
 
 # %% nbgrader={"grade": false, "grade_id": "ex4_9_solution", "locked": false, "schema_version": 3, "solution": true}
 def handbuilt_kernel(pre_orientations: torch.Tensor, orientation: float, curvature: float, step: float,
-                     kernel_size: int) -> torch.Tensor:
+                     kernel_size: int, length: float = 0.9) -> torch.Tensor:
     """Hand-written curve-detector kernel ``[n_pre, k, k]`` from axial edge orientations."""
     ### BEGIN SOLUTION
-    near, normal = arc_normal_field(kernel_size, step, orientation, curvature, device=pre_orientations.device)
+    near, normal = arc_normal_field(kernel_size, step, orientation, curvature, length,
+                                    device=pre_orientations.device)
     match = torch.cos(2 * (pre_orientations[:, None, None] - normal[None]))
     w = near[None] * (match.clamp_min(0) ** 2 - 0.5 * (-match).clamp_min(0))
     return w - 0.05 * (1 - near[None])
@@ -822,21 +824,22 @@ checks.check_handbuilt_kernel(handbuilt_kernel)
 
 # %% nbgrader={"grade": true, "grade_id": "ex4_9_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false}
 ### BEGIN HIDDEN TESTS
-# 10 lower units, other orientations, curvatures and kernel sizes: a kernel size taken as fixed fails.
+# 10 lower units, other orientations, curvatures and kernel sizes: a kernel size taken as fixed fails,
+# and so does an arc length left at its default (the last case is the lesson's shorter arc).
 checks.check_handbuilt_kernel(handbuilt_kernel, seed=12, n_pre=10)
 ### END HIDDEN TESTS
 
 # %% [markdown]
 # We now build one hand-made detector per family member, at the member's orientation and best
-# curvature (at least 1.5), with the package's `cv.build_curve_detectors` (the same kernel as
-# yours, 9 × 9 positions of `layer2`, an arc of the probes' length), and measure its tuning on arcs
+# curvature (at least 1.5), with the package's `cv.build_curve_detectors` writing your kernel
+# (9 × 9 positions of `layer2`, an arc of the probes' length), and measure its tuning on arcs
 # drawn where the centre unit of `layer2` looks. We report every member and show the best-matched
 # pair.
 
 # %%
 HB_CONFIG = cv.HandBuiltConfig(kernel_size=9, length=STYLE.length)
 detectors = cv.build_curve_detectors(model, edges, family.orientations, [max(k, 1.5) for k in best_curv], STEP,
-                                     HB_CONFIG)
+                                     HB_CONFIG, kernel_fn=handbuilt_kernel)                # your Exercise 4.9
 hb_style = replace(STYLE, center=cv.receptive_field_centre(model, "layer2"))
 built, _ = cv.tuning_map(detectors, "relu", n_orientations=16, curvatures=curvatures.tolist(), style=hb_style)
 built = built.cpu()

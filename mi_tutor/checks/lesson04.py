@@ -451,24 +451,30 @@ def check_equivariance_score(student_fn: Callable, seed: int = 0) -> None:
 
 
 def check_handbuilt_kernel(student_fn: Callable, seed: int = 0, n_pre: int = 6) -> None:
-    """``handbuilt_kernel(pre_orientations, orientation, curvature, step, kernel_size)`` -> ``[n_pre, k, k]``."""
+    """``handbuilt_kernel(pre_orientations, orientation, curvature, step, kernel_size, length=0.9)`` -> ``[n_pre, k, k]``.
+
+    The last case passes ``length=0.6``, the arc length the lesson's hand-built detectors use.
+    """
     g = _gen(seed)
     cases = []
-    for k, curv, step in ((7, 3.0, 0.125), (5, 2.0, 0.25), (9, 0.0, 0.125)):
+    for k, curv, step in ((7, 3.0, 0.125), (5, 2.0, 0.25), (9, 0.0, 0.125), (9, 4.0, 0.0625)):
         cases.append({"pre_orientations": torch.rand(n_pre, generator=g) * math.pi,
                       "orientation": float(torch.rand(1, generator=g) * TWO_PI), "curvature": curv,
                       "step": step, "kernel_size": k})
+    cases[-1]["length"] = 0.6
 
-    def reference(pre, orient, curv, step, k):
-        return hb.handbuilt_curve_weights(pre, orient, curv, step, hb.HandBuiltConfig(kernel_size=k))
+    def reference(pre, orient, curv, step, k, length=0.9):
+        return hb.handbuilt_curve_weights(pre, orient, curv, step, hb.HandBuiltConfig(kernel_size=k, length=length))
 
     def compare(got, want, ctx):
-        expect_close("handbuilt_kernel(...)", got, want, atol=1e-5, context=ctx,
-                     hint="near * (match.clamp_min(0) ** 2 - 0.5 * (-match).clamp_min(0)) - 0.05 * (1 - near) "
-                          "with match = cos(2 * (phi_i - normal)); shapes [n_pre, 1, 1] against [k, k].")
+        hint = ("near * (match.clamp_min(0) ** 2 - 0.5 * (-match).clamp_min(0)) - 0.05 * (1 - near) "
+                "with match = cos(2 * (phi_i - normal)); shapes [n_pre, 1, 1] against [k, k].")
+        if "length" in ctx:
+            hint = "pass `length` on to arc_normal_field: the arc is shorter here. " + hint
+        expect_close("handbuilt_kernel(...)", got, want, atol=1e-5, context=ctx, hint=hint)
 
     n = compare_functions("handbuilt_kernel", student_fn, reference, cases, compare=compare, contract=TENSOR)
-    passed(f"handbuilt_kernel writes the reference kernels for {n} curves")
+    passed(f"handbuilt_kernel writes the reference kernels for {n} curves (two arc lengths)")
 
 
 def check_handbuilt_result(learned_radial: torch.Tensor, built_radial: torch.Tensor, min_correlation: float = 0.8

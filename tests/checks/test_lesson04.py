@@ -14,6 +14,11 @@ from mi_tutor.vision import tuning as tn
 from test_circuits_vision import TWO_PI, line_filter_bank  # a hand-made layer of line detectors
 
 
+def _reference_kernel(p, o, c, s, k, length=0.9):
+    """The exercise's kernel, written by the package."""
+    return cv.handbuilt_curve_weights(p, o, c, s, cv.HandBuiltConfig(kernel_size=k, length=length))
+
+
 def fails(check, fn, match, **kwargs):
     with pytest.raises(CheckFailure, match=match):
         check(fn, **kwargs)
@@ -81,7 +86,7 @@ def test_checks_accept_the_reference(capsys):
     c4.check_rotate_images(cv.rotate_images)
     c4.check_tangent_alignment(lambda k, p, o, c, s: wt.tangent_alignment(k, p, o, c, s))
     c4.check_equivariance_score(lambda w, o, i: wt.equivariance_score(w, o, i))
-    c4.check_handbuilt_kernel(lambda p, o, c, s, k: cv.handbuilt_curve_weights(p, o, c, s, cv.HandBuiltConfig(k)))
+    c4.check_handbuilt_kernel(_reference_kernel)
     c4.check_concept_scores(cv.concept_scores)
     out = capsys.readouterr()
     assert out.err == "" and out.out.count("\u2713") == 9
@@ -240,3 +245,26 @@ def test_family_check_tests_the_students_numbers():
         c4.check_curve_family_result(fam, det, "relu", min_units=1, max_gap_degrees=360,
                                      measure=lambda m, l: (shifted, grid.orientations))
     assert math.isclose(family().max_gap, tn.max_circular_gap(family().orientations))
+
+
+def test_handbuilt_detector_uses_the_students_kernel():
+    """The hand-built detectors are written by the student's kernel (issue 27 part 4): the exercise's kernel
+    gives the package's detector, one that ignores the arc length (the check names it) or halves the
+    inhibition another; a config the kernel cannot follow is refused."""
+    from dataclasses import replace
+
+    net, _ = line_filter_bank(8)
+    edges = cv.find_edge_units(net, "1", n_orientations=16)
+    config = cv.HandBuiltConfig(kernel_size=9, length=0.6)
+    build = lambda **kw: cv.build_curve_detectors(net, edges, [0.3, 2.0], [3.0, 4.0], 2 / 32, config,  # noqa: E731
+                                                  **kw).conv.weight
+    reference = build()
+    assert torch.allclose(build(kernel_fn=_reference_kernel), reference, atol=1e-6)
+    default_length = lambda p, o, c, s, k, length=0.9: _reference_kernel(p, o, c, s, k)  # noqa: E731
+    assert not torch.allclose(build(kernel_fn=default_length), reference, atol=1e-3)
+    fails(c4.check_handbuilt_kernel, default_length, "pass `length` on to arc_normal_field")
+    weak = lambda p, o, c, s, k, length=0.9: _reference_kernel(p, o, c, s, k, length).clamp_min(-0.25)  # noqa: E731
+    assert not torch.allclose(build(kernel_fn=weak), reference, atol=1e-3)
+    with pytest.raises(ValueError, match="kernel_fn"):
+        cv.build_curve_detectors(net, edges, [0.3], 3.0, 2 / 32, replace(config, sharpness=3.0),
+                                 kernel_fn=_reference_kernel)
