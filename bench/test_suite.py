@@ -11,6 +11,7 @@ repository. Results go to ``bench/results/test_suite.json`` (``latest`` and a ``
     python bench/test_suite.py                     # the README's command (xdist, -n auto)
     python bench/test_suite.py --pytest-args "-n 0" --label serial   # one process, for comparison
     python bench/test_suite.py --rev f1281a7 --label before          # an older commit
+    python bench/test_suite.py --pytest-args "--durations=0" --save-log /tmp/suite.txt  # every test's time
     python bench/test_suite.py --log run.txt --rev a61acd7 --how "..."  # record a run made by hand
 """
 
@@ -41,7 +42,7 @@ def _counts(summary: str) -> dict[str, int]:
     return {word: int(n) for n, word in re.findall(r"(\d+) (passed|failed|skipped|errors?|deselected)", summary)}
 
 
-def run_suite(rev: str, pytest_args: str) -> dict:
+def run_suite(rev: str, pytest_args: str, save_log: Path | None = None) -> dict:
     """Clone ``rev`` and run CI's script there; return what it measured."""
     with tempfile.TemporaryDirectory(prefix="mi-tutor-suite-") as tmp:
         clone = Path(tmp) / "repo"
@@ -49,7 +50,10 @@ def run_suite(rev: str, pytest_args: str) -> dict:
         subprocess.run(["git", "checkout", "-q", rev], cwd=clone, check=True)
         if pytest_args:  # the same script with other pytest options (the README's command otherwise)
             script = (clone / ".ci" / "run").read_text()
-            script = script.replace("python -m pytest ", f"python -m pytest {pytest_args} ", 1)
+            lines = script.splitlines()
+            at = next(i for i, line in enumerate(lines) if line.startswith("python -m pytest"))
+            lines[at] += f" {pytest_args}"  # after .ci/run's own options, so that these win
+            script = "\n".join(lines) + "\n"
             (clone / ".ci" / "run").write_text(script)
         env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "MI_TUTOR_TEST_CACHE")}
         env["CI"] = "true"
@@ -60,6 +64,8 @@ def run_suite(rev: str, pytest_args: str) -> dict:
         load_after = _load()
         commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=clone, capture_output=True,
                                 text=True).stdout.strip()
+    if save_log:
+        save_log.write_text(proc.stdout + proc.stderr)
     result = parse_output(proc.stdout + proc.stderr)
     result.update({"commit": commit, "pytest_args": pytest_args, "returncode": proc.returncode,
                    "wall_s": round(wall, 1), "load_average_before": load_before, "load_average_after": load_after})
@@ -78,9 +84,10 @@ def parse_output(out: str) -> dict:
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--rev", default="HEAD", help="commit to clone and test (default HEAD)")
-    p.add_argument("--pytest-args", default="", help="extra options put in front of .ci/run's pytest options")
+    p.add_argument("--pytest-args", default="", help="extra options after .ci/run's pytest options (these win)")
     p.add_argument("--label", default="", help="a name for this run in the history")
     p.add_argument("--no-record", action="store_true")
+    p.add_argument("--save-log", type=Path, help="also write the whole output of the run to this file")
     p.add_argument("--log", type=Path, help="record a run made by hand from its pytest output (no clone is run)")
     p.add_argument("--how", default="", help="with --log: the command, the checkout and the load of that run")
     args = p.parse_args()
@@ -93,7 +100,7 @@ def main() -> int:
                        "load_average_before": None, "load_average_after": None})
     else:
         try:
-            result = run_suite(rev, args.pytest_args)
+            result = run_suite(rev, args.pytest_args, args.save_log)
         finally:  # .ci/run re-pointed the editable install at the clone: point it back here
             subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "-e", str(ROOT)],
                            capture_output=True)

@@ -65,7 +65,8 @@ from mi_tutor.checks import lesson05 as checks
 # Write `generate_batch(n_batch, feature_probability)` where `feature_probability` has shape
 # `[n_instances, n_features]`. Return a float tensor `[n_batch, n_instances, n_features]` in which every entry is,
 # independently, a `U[0, 1]` value with probability `feature_probability[i, f]` and `0` otherwise. Create the
-# tensor on the device of `feature_probability`.
+# tensor on the device of `feature_probability`. Like every exercise of this lesson, it returns a new tensor and
+# leaves its arguments as they were (no in-place edits such as `p *= ...`).
 #
 # <details><summary>Hint</summary>
 #
@@ -105,7 +106,9 @@ checks.check_generate_batch(generate_batch)
 # **Difficulty:** ★★☆☆☆  **Importance:** ★★★★☆
 #
 # Implement `toy_forward(W, b, x)` with `W: [n_instances, n_features, d_hidden]`, `b: [n_instances, n_features]`
-# and `x: [batch, n_instances, n_features]`; return `[batch, n_instances, n_features]`.
+# and `x: [batch, n_instances, n_features]`; return a tensor `[batch, n_instances, n_features]`. Training
+# differentiates through this forward pass, so the gradient must reach `W` and `b`: no `torch.no_grad()`,
+# `.detach()` or `.item()` on the way.
 #
 # <details><summary>Hint</summary>
 #
@@ -134,7 +137,8 @@ checks.check_toy_forward(toy_forward)
 # The loss of instance `k` is the mean, over the batch and the features, of $I_{k,j}\,(x_j - x'_j)^2$. Implement
 # `importance_weighted_loss(x, x_hat, importance)` returning one loss per instance, shape `[n_instances]`
 # (`importance` is `[n_instances, n_features]`). Training minimises the *sum* over instances: instances share no
-# parameters, so each one receives exactly its own gradient.
+# parameters, so each one receives exactly its own gradient. The result must therefore keep the gradient to
+# `x_hat` (no `torch.no_grad()`, `.detach()` or `.item()`).
 #
 # <details><summary>Hint</summary>
 #
@@ -249,7 +253,8 @@ checks.check_feature_dimensionality(feature_dimensionality)
 # **Difficulty:** ★☆☆☆☆  **Importance:** ★★★☆☆
 #
 # A whole-model summary is $D^* = m / \lVert W \rVert_F^2$: with unit-norm features, the number of hidden dimensions divided by
-# the number of features stored. Implement `dimensions_per_feature(W)`: `[..., n_features, d_hidden] -> [...]`.
+# the number of features stored. Implement `dimensions_per_feature(W)`: `[..., n_features, d_hidden] -> [...]`,
+# a tensor with one number per instance (0-d for a single `W` of shape `[n_features, d_hidden]`).
 #
 # <details><summary>Hint</summary>
 #
@@ -414,7 +419,7 @@ print("polysemantic neurons per model:", polysemantic.tolist())
 # $p = 0.01$.
 
 # %% nbgrader={"grade": false, "grade_id": "fig5_polysemantic", "locked": true, "schema_version": 3, "solution": false}
-checks.check_polysemantic_counts_result(polysemantic, probabilities_relu)
+checks.check_polysemantic_counts_result(polysemantic, probabilities_relu, W_relu)
 
 # %% [markdown] nbgrader={"grade": true, "grade_id": "written5_1", "locked": false, "points": 2, "schema_version": 3, "solution": true}
 # **Written question.** The pentagon appears only when features are sparse. Explain, using the interference

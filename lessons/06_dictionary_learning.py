@@ -67,7 +67,10 @@ from mi_tutor.vision import render_shapes
 # ### Exercise 6.1: encode
 # **Difficulty:** ★☆☆☆☆  **Importance:** ★★★★☆
 #
-# Implement `sae_encode(x, W_enc, b_enc, b_dec)` for `x: [batch, d_in]`, returning `f: [batch, d_sae]`.
+# Implement `sae_encode(x, W_enc, b_enc, b_dec)` for `x: [batch, d_in]`, returning a tensor `f: [batch, d_sae]`.
+# The SAE is trained through this function, so the gradient must reach `W_enc`, `b_enc` and `b_dec` (no
+# `torch.no_grad()` or `.detach()`). Like every exercise of this lesson, it leaves its arguments as they were
+# (no in-place edits such as `x -= b_dec`).
 #
 # <details><summary>Hint</summary>
 #
@@ -92,7 +95,8 @@ checks.check_sae_encode(sae_encode)
 # ### Exercise 6.2: decode
 # **Difficulty:** ★☆☆☆☆  **Importance:** ★★★☆☆
 #
-# Implement `sae_decode(f, W_dec, b_dec)`: `[batch, d_sae] -> [batch, d_in]`.
+# Implement `sae_decode(f, W_dec, b_dec)`: `[batch, d_sae] -> [batch, d_in]`, a tensor through which the
+# gradient reaches `W_dec` and `b_dec`.
 #
 # <details><summary>Hint</summary>
 #
@@ -128,7 +132,9 @@ checks.check_sae_decode(sae_decode)
 # norm during training, so the two conventions agree there, but coefficients from codebases that sum over the
 # batch or average over `d_in` are *not* interchangeable with ours.)
 #
-# Implement `sae_loss(x, x_hat, f, W_dec, l1_coeff)` returning the tuple `(total, mse, l1)` of scalar tensors.
+# Implement `sae_loss(x, x_hat, f, W_dec, l1_coeff)` returning the tuple `(total, mse, l1)` of scalar tensors, in
+# that order. Training calls `total.backward()`, so `total` must keep the gradient to `x_hat` and `f` (no
+# `torch.no_grad()`, `.detach()` or `.item()`).
 #
 # <details><summary>Hint</summary>
 #
@@ -161,7 +167,9 @@ checks.check_sae_loss(sae_loss)
 # ### Exercise 6.4: remove the parallel component
 # **Difficulty:** ★★☆☆☆  **Importance:** ★★☆☆☆
 #
-# Implement `remove_parallel_component(grad, W)` for `grad, W: [n, d]` (rows of `W` have unit norm).
+# Implement `remove_parallel_component(grad, W)` for `grad, W: [n, d]` (rows of `W` have unit norm), returning
+# a new tensor `[n, d]`: the trainer copies it into the gradient itself, so leave `grad` and `W` as they were
+# (no `grad -= ...`).
 #
 # <details><summary>Hint</summary>
 #
@@ -199,7 +207,8 @@ checks.check_remove_parallel_component(remove_parallel_component)
 # **Difficulty:** ★★☆☆☆  **Importance:** ★★★☆☆
 #
 # Implement `mean_max_cosine_similarity(learned, true)` for `learned: [n_learned, d]` and `true: [n_true, d]`,
-# returning a scalar tensor. Neither input is normalised.
+# returning a scalar (0-d) tensor. Neither input is normalised: normalise copies, and leave the caller's tensors
+# as they were (no `learned /= ...`).
 #
 # <details><summary>Hint</summary>
 #
@@ -272,7 +281,8 @@ plt.show()
 # rather drop features than pay for them.
 
 # %% nbgrader={"grade": false, "grade_id": "fig6_toy_check", "locked": true, "schema_version": 3, "solution": false}
-checks.check_toy_recovery_result(mean_max_cosine_similarity(saes[0.1].W_dec.detach(), true_features))
+checks.check_toy_recovery_result(mean_max_cosine_similarity(saes[0.1].W_dec.detach(), true_features),
+                                saes[0.1].W_dec, true_features)
 checks.check_l0_falls_result(sweep_data["l1_coeff"], sweep_data["l0"])
 
 # %% [markdown]
@@ -291,7 +301,7 @@ checks.check_l0_falls_result(sweep_data["l1_coeff"], sweep_data["l0"])
 # ### Exercise 6.6: fraction of variance explained
 # **Difficulty:** ★★☆☆☆  **Importance:** ★★★☆☆
 #
-# Implement `fraction_variance_explained(x, x_hat)` for `x, x_hat: [batch, d]`, returning a scalar.
+# Implement `fraction_variance_explained(x, x_hat)` for `x, x_hat: [batch, d]`, returning a scalar (0-d) tensor.
 #
 # <details><summary>Hint</summary>
 #
@@ -364,8 +374,9 @@ plt.show()
 # **Difficulty:** ★★★☆☆  **Importance:** ★★★★☆
 #
 # Implement `concept_purity(acts, concepts, min_active)` for `acts: [n_inputs, n_units]` and
-# `concepts: [n_inputs, n_concepts]` (bool). Clamp negative activations to 0. Return `[n_units]`, with `nan` for
-# units active (`> 0`) on fewer than a fraction `min_active` of the inputs.
+# `concepts: [n_inputs, n_concepts]` (bool). Clamp negative activations to 0 (on a copy: `acts` is left as it
+# was). Return a tensor `[n_units]`, with `nan` for units active (`> 0`) on fewer than a fraction `min_active` of
+# the inputs.
 #
 # <details><summary>Hint</summary>
 #

@@ -63,7 +63,8 @@ from mi_tutor.checks import lesson05 as checks
 # Write `generate_batch(n_batch, feature_probability)` where `feature_probability` has shape
 # `[n_instances, n_features]`. Return a float tensor `[n_batch, n_instances, n_features]` in which every entry is,
 # independently, a `U[0, 1]` value with probability `feature_probability[i, f]` and `0` otherwise. Create the
-# tensor on the device of `feature_probability`.
+# tensor on the device of `feature_probability`. Like every exercise of this lesson, it returns a new tensor and
+# leaves its arguments as they were (no in-place edits such as `p *= ...`).
 #
 # <details><summary>Hint</summary>
 #
@@ -89,7 +90,8 @@ checks.check_generate_batch(generate_batch)
 
 # %% nbgrader={"grade": true, "grade_id": "ex5_1_hidden", "locked": true, "points": 1, "schema_version": 3, "solution": false}
 ### BEGIN HIDDEN TESTS
-# Hidden tests: other probabilities and shapes, run only at grading time.
+# Other probabilities and shapes (3 features, 4 instances): a probability taken from the wrong instance or
+# feature (p not broadcast as [n_instances, n_features]) fails.
 checks.check_generate_batch(generate_batch, seed=7, n_instances=4, n_features=3)
 ### END HIDDEN TESTS
 
@@ -110,7 +112,9 @@ checks.check_generate_batch(generate_batch, seed=7, n_instances=4, n_features=3)
 # **Difficulty:** ★★☆☆☆  **Importance:** ★★★★☆
 #
 # Implement `toy_forward(W, b, x)` with `W: [n_instances, n_features, d_hidden]`, `b: [n_instances, n_features]`
-# and `x: [batch, n_instances, n_features]`; return `[batch, n_instances, n_features]`.
+# and `x: [batch, n_instances, n_features]`; return a tensor `[batch, n_instances, n_features]`. Training
+# differentiates through this forward pass, so the gradient must reach `W` and `b`: no `torch.no_grad()`,
+# `.detach()` or `.item()` on the way.
 #
 # <details><summary>Hint</summary>
 #
@@ -133,8 +137,8 @@ checks.check_toy_forward(toy_forward)
 
 # %% nbgrader={"grade": true, "grade_id": "ex5_2_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false}
 ### BEGIN HIDDEN TESTS
-# Hidden tests: other seeds and batch sizes.
-checks.check_toy_forward(toy_forward, seed=11, batch=3)
+# A batch of one (the visible test uses 7): code that squeezes the batch axis away (`.squeeze()`) fails.
+checks.check_toy_forward(toy_forward, seed=11, batch=1)
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -144,7 +148,8 @@ checks.check_toy_forward(toy_forward, seed=11, batch=3)
 # The loss of instance `k` is the mean, over the batch and the features, of $I_{k,j}\,(x_j - x'_j)^2$. Implement
 # `importance_weighted_loss(x, x_hat, importance)` returning one loss per instance, shape `[n_instances]`
 # (`importance` is `[n_instances, n_features]`). Training minimises the *sum* over instances: instances share no
-# parameters, so each one receives exactly its own gradient.
+# parameters, so each one receives exactly its own gradient. The result must therefore keep the gradient to
+# `x_hat` (no `torch.no_grad()`, `.detach()` or `.item()`).
 #
 # <details><summary>Hint</summary>
 #
@@ -165,7 +170,8 @@ checks.check_importance_weighted_loss(importance_weighted_loss)
 
 # %% nbgrader={"grade": true, "grade_id": "ex5_3_hidden", "locked": true, "points": 1, "schema_version": 3, "solution": false}
 ### BEGIN HIDDEN TESTS
-# Another seed and a batch of 3 (the visible test uses 16): the loss must not depend on batch size.
+# Another seed and a batch of 3 (the visible test uses 16): a sum instead of a mean (the loss would depend on
+# the batch size) fails.
 checks.check_importance_weighted_loss(importance_weighted_loss, seed=5, batch=3)
 ### END HIDDEN TESTS
 
@@ -262,7 +268,8 @@ checks.check_feature_dimensionality(feature_dimensionality)
 
 # %% nbgrader={"grade": true, "grade_id": "ex5_4_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false}
 ### BEGIN HIDDEN TESTS
-# Another seed for the random cases (the regular pentagon and the zero-norm feature stay).
+# Another seed for the random cases (the regular pentagon and the zero-norm feature stay): both factors
+# normalised, k = j left out of the sum, or a NaN for the unlearned feature fail.
 checks.check_feature_dimensionality(feature_dimensionality, seed=3)
 ### END HIDDEN TESTS
 
@@ -271,7 +278,8 @@ checks.check_feature_dimensionality(feature_dimensionality, seed=3)
 # **Difficulty:** ★☆☆☆☆  **Importance:** ★★★☆☆
 #
 # A whole-model summary is $D^* = m / \lVert W \rVert_F^2$: with unit-norm features, the number of hidden dimensions divided by
-# the number of features stored. Implement `dimensions_per_feature(W)`: `[..., n_features, d_hidden] -> [...]`.
+# the number of features stored. Implement `dimensions_per_feature(W)`: `[..., n_features, d_hidden] -> [...]`,
+# a tensor with one number per instance (0-d for a single `W` of shape `[n_features, d_hidden]`).
 #
 # <details><summary>Hint</summary>
 #
@@ -292,7 +300,7 @@ checks.check_dimensions_per_feature(dimensions_per_feature)
 
 # %% nbgrader={"grade": true, "grade_id": "ex5_5_hidden", "locked": true, "points": 1, "schema_version": 3, "solution": false}
 ### BEGIN HIDDEN TESTS
-# Another seed for the random weight matrices.
+# Another seed for the random weight matrices: n_features in place of d_hidden, or the ratio upside down, fails.
 checks.check_dimensions_per_feature(dimensions_per_feature, seed=9)
 ### END HIDDEN TESTS
 
@@ -369,8 +377,9 @@ checks.check_classify_phase(classify_phase)
 
 # %% nbgrader={"grade": true, "grade_id": "ex5_6_hidden", "locked": true, "points": 1, "schema_version": 3, "solution": false}
 ### BEGIN HIDDEN TESTS
-# Another seed and 80 cases instead of 40.
-checks.check_classify_phase(classify_phase, seed=4, n=80)
+# Another seed, 80 random cases, and weights of exactly ±0.5 (learned, as the text says): `> 0.5` instead of
+# `>= 0.5`, or the signed weight instead of its magnitude, fails.
+checks.check_classify_phase(classify_phase, seed=4, n=80, at_threshold=True)
 ### END HIDDEN TESTS
 
 # %% nbgrader={"grade": false, "grade_id": "fig5_phase", "locked": true, "schema_version": 3, "solution": false}
@@ -430,8 +439,9 @@ checks.check_neuron_feature_counts(neuron_feature_counts)
 
 # %% nbgrader={"grade": true, "grade_id": "ex5_7_hidden", "locked": true, "points": 1, "schema_version": 3, "solution": false}
 ### BEGIN HIDDEN TESTS
-# Another seed for the random weight matrices.
-checks.check_neuron_feature_counts(neuron_feature_counts, seed=8)
+# Another seed, and weights equal to the threshold (they count): `>` instead of `>=`, |W| instead of W, or
+# counting over the neuron axis fails.
+checks.check_neuron_feature_counts(neuron_feature_counts, seed=8, at_threshold=True)
 ### END HIDDEN TESTS
 
 # %% nbgrader={"grade": false, "grade_id": "fig5_privileged", "locked": true, "schema_version": 3, "solution": false}
@@ -457,7 +467,7 @@ print("polysemantic neurons per model:", polysemantic.tolist())
 # $p = 0.01$.
 
 # %% nbgrader={"grade": false, "grade_id": "fig5_polysemantic", "locked": true, "schema_version": 3, "solution": false}
-checks.check_polysemantic_counts_result(polysemantic, probabilities_relu)
+checks.check_polysemantic_counts_result(polysemantic, probabilities_relu, W_relu)
 
 # %% [markdown] nbgrader={"grade": true, "grade_id": "written5_1", "locked": false, "points": 2, "schema_version": 3, "solution": true}
 # **Written question.** The pentagon appears only when features are sparse. Explain, using the interference

@@ -65,7 +65,10 @@ from mi_tutor.vision import render_shapes
 # ### Exercise 6.1: encode
 # **Difficulty:** ★☆☆☆☆  **Importance:** ★★★★☆
 #
-# Implement `sae_encode(x, W_enc, b_enc, b_dec)` for `x: [batch, d_in]`, returning `f: [batch, d_sae]`.
+# Implement `sae_encode(x, W_enc, b_enc, b_dec)` for `x: [batch, d_in]`, returning a tensor `f: [batch, d_sae]`.
+# The SAE is trained through this function, so the gradient must reach `W_enc`, `b_enc` and `b_dec` (no
+# `torch.no_grad()` or `.detach()`). Like every exercise of this lesson, it leaves its arguments as they were
+# (no in-place edits such as `x -= b_dec`).
 #
 # <details><summary>Hint</summary>
 #
@@ -86,15 +89,17 @@ checks.check_sae_encode(sae_encode)
 
 # %% nbgrader={"grade": true, "grade_id": "ex6_1_hidden", "locked": true, "points": 1, "schema_version": 3, "solution": false}
 ### BEGIN HIDDEN TESTS
-# Hidden tests: other seeds and batch sizes, run only at grading time.
-checks.check_sae_encode(sae_encode, seed=12, batch=2)
+# A batch of one (the visible test uses 9): centring x on its batch mean instead of on b_dec (x - x.mean(0) is 0
+# for one row), or squeezing the batch axis away, fails.
+checks.check_sae_encode(sae_encode, seed=12, batch=1)
 ### END HIDDEN TESTS
 
 # %% [markdown]
 # ### Exercise 6.2: decode
 # **Difficulty:** ★☆☆☆☆  **Importance:** ★★★☆☆
 #
-# Implement `sae_decode(f, W_dec, b_dec)`: `[batch, d_sae] -> [batch, d_in]`.
+# Implement `sae_decode(f, W_dec, b_dec)`: `[batch, d_sae] -> [batch, d_in]`, a tensor through which the
+# gradient reaches `W_dec` and `b_dec`.
 #
 # <details><summary>Hint</summary>
 #
@@ -115,7 +120,8 @@ checks.check_sae_decode(sae_decode)
 
 # %% nbgrader={"grade": true, "grade_id": "ex6_2_hidden", "locked": true, "points": 1, "schema_version": 3, "solution": false}
 ### BEGIN HIDDEN TESTS
-# Another seed and a batch of 4 (the visible test uses 9).
+# Another seed and a batch of 4 (the visible test uses 9): a missing or subtracted decoder bias, or `W_dec.T`,
+# fails.
 checks.check_sae_decode(sae_decode, seed=5, batch=4)
 ### END HIDDEN TESTS
 
@@ -134,7 +140,9 @@ checks.check_sae_decode(sae_decode, seed=5, batch=4)
 # norm during training, so the two conventions agree there, but coefficients from codebases that sum over the
 # batch or average over `d_in` are *not* interchangeable with ours.)
 #
-# Implement `sae_loss(x, x_hat, f, W_dec, l1_coeff)` returning the tuple `(total, mse, l1)` of scalar tensors.
+# Implement `sae_loss(x, x_hat, f, W_dec, l1_coeff)` returning the tuple `(total, mse, l1)` of scalar tensors, in
+# that order. Training calls `total.backward()`, so `total` must keep the gradient to `x_hat` and `f` (no
+# `torch.no_grad()`, `.detach()` or `.item()`).
 #
 # <details><summary>Hint</summary>
 #
@@ -157,7 +165,8 @@ checks.check_sae_loss(sae_loss)
 
 # %% nbgrader={"grade": true, "grade_id": "ex6_3_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false}
 ### BEGIN HIDDEN TESTS
-# Another seed and a batch of 5 (the visible test uses 12).
+# Another seed and a batch of 5 (the visible test uses 12): an mse summed over the batch or averaged over d_in,
+# an l1 without the decoder norms, or a total without l1_coeff, fails.
 checks.check_sae_loss(sae_loss, seed=21, batch=5)
 ### END HIDDEN TESTS
 
@@ -173,7 +182,9 @@ checks.check_sae_loss(sae_loss, seed=21, batch=5)
 # ### Exercise 6.4: remove the parallel component
 # **Difficulty:** ★★☆☆☆  **Importance:** ★★☆☆☆
 #
-# Implement `remove_parallel_component(grad, W)` for `grad, W: [n, d]` (rows of `W` have unit norm).
+# Implement `remove_parallel_component(grad, W)` for `grad, W: [n, d]` (rows of `W` have unit norm), returning
+# a new tensor `[n, d]`: the trainer copies it into the gradient itself, so leave `grad` and `W` as they were
+# (no `grad -= ...`).
 #
 # <details><summary>Hint</summary>
 #
@@ -195,7 +206,8 @@ checks.check_remove_parallel_component(remove_parallel_component)
 
 # %% nbgrader={"grade": true, "grade_id": "ex6_4_hidden", "locked": true, "points": 1, "schema_version": 3, "solution": false}
 ### BEGIN HIDDEN TESTS
-# Another seed for the random decoder and gradient.
+# Another seed for the random decoder and gradient: a dot product down the columns, a projection on every row
+# (`grad @ W.T @ W`) or an in-place `grad -= ...` fails.
 checks.check_remove_parallel_component(remove_parallel_component, seed=6)
 ### END HIDDEN TESTS
 
@@ -215,7 +227,8 @@ checks.check_remove_parallel_component(remove_parallel_component, seed=6)
 # **Difficulty:** ★★☆☆☆  **Importance:** ★★★☆☆
 #
 # Implement `mean_max_cosine_similarity(learned, true)` for `learned: [n_learned, d]` and `true: [n_true, d]`,
-# returning a scalar tensor. Neither input is normalised.
+# returning a scalar (0-d) tensor. Neither input is normalised: normalise copies, and leave the caller's tensors
+# as they were (no `learned /= ...`).
 #
 # <details><summary>Hint</summary>
 #
@@ -239,7 +252,8 @@ checks.check_mean_max_cosine_similarity(mean_max_cosine_similarity)
 
 # %% nbgrader={"grade": true, "grade_id": "ex6_5_hidden", "locked": true, "points": 1, "schema_version": 3, "solution": false}
 ### BEGIN HIDDEN TESTS
-# Another seed for the learned and true feature sets.
+# Another seed for the learned and true feature sets: the max over the wrong axis, dot products instead of
+# cosines, or normalising the caller's tensors in place fails.
 checks.check_mean_max_cosine_similarity(mean_max_cosine_similarity, seed=17)
 ### END HIDDEN TESTS
 
@@ -295,7 +309,8 @@ plt.show()
 # rather drop features than pay for them.
 
 # %% nbgrader={"grade": false, "grade_id": "fig6_toy_check", "locked": true, "schema_version": 3, "solution": false}
-checks.check_toy_recovery_result(mean_max_cosine_similarity(saes[0.1].W_dec.detach(), true_features))
+checks.check_toy_recovery_result(mean_max_cosine_similarity(saes[0.1].W_dec.detach(), true_features),
+                                saes[0.1].W_dec, true_features)
 checks.check_l0_falls_result(sweep_data["l1_coeff"], sweep_data["l0"])
 
 # %% [markdown]
@@ -314,7 +329,7 @@ checks.check_l0_falls_result(sweep_data["l1_coeff"], sweep_data["l0"])
 # ### Exercise 6.6: fraction of variance explained
 # **Difficulty:** ★★☆☆☆  **Importance:** ★★★☆☆
 #
-# Implement `fraction_variance_explained(x, x_hat)` for `x, x_hat: [batch, d]`, returning a scalar.
+# Implement `fraction_variance_explained(x, x_hat)` for `x, x_hat: [batch, d]`, returning a scalar (0-d) tensor.
 #
 # <details><summary>Hint</summary>
 #
@@ -338,7 +353,8 @@ checks.check_fraction_variance_explained(fraction_variance_explained)
 
 # %% nbgrader={"grade": true, "grade_id": "ex6_6_hidden", "locked": true, "points": 1, "schema_version": 3, "solution": false}
 ### BEGIN HIDDEN TESTS
-# Another seed and a batch of 20 (the visible test uses 50).
+# Another seed and a batch of 20 (the visible test uses 50): variance about zero or about one mean of every
+# entry (not each dimension's), or a mean of per-dimension ratios, fails.
 checks.check_fraction_variance_explained(fraction_variance_explained, seed=2, batch=20)
 ### END HIDDEN TESTS
 
@@ -394,8 +410,9 @@ plt.show()
 # **Difficulty:** ★★★☆☆  **Importance:** ★★★★☆
 #
 # Implement `concept_purity(acts, concepts, min_active)` for `acts: [n_inputs, n_units]` and
-# `concepts: [n_inputs, n_concepts]` (bool). Clamp negative activations to 0. Return `[n_units]`, with `nan` for
-# units active (`> 0`) on fewer than a fraction `min_active` of the inputs.
+# `concepts: [n_inputs, n_concepts]` (bool). Clamp negative activations to 0 (on a copy: `acts` is left as it
+# was). Return a tensor `[n_units]`, with `nan` for units active (`> 0`) on fewer than a fraction `min_active` of
+# the inputs.
 #
 # <details><summary>Hint</summary>
 #
@@ -423,7 +440,8 @@ checks.check_concept_purity(concept_purity)
 
 # %% nbgrader={"grade": true, "grade_id": "ex6_7_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false}
 ### BEGIN HIDDEN TESTS
-# Another seed and 300 samples (the visible test uses 200).
+# Another seed and 300 samples (the visible test uses 200), pre-ReLU activations among them: negatives not
+# clamped, no nan for a rarely active unit, or the max over units instead of concepts, fails.
 checks.check_concept_purity(concept_purity, seed=31, n=300)
 ### END HIDDEN TESTS
 

@@ -80,7 +80,7 @@ def tiny(tmp_path_factory):
     (root / "solutions").mkdir()
     (root / "solutions" / "01_tiny.py").write_text(TINY)
     course = root / "course"
-    [release_path] = init_course(course, root / "solutions", timeout=60)
+    [release_path] = init_course(course, root / "solutions", timeout=30)  # carol loops: she waits it out
     return root, course, nbformat.read(release_path, as_version=4)
 
 

@@ -8,15 +8,17 @@ Examples:
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from itertools import permutations
 
 import torch
 
 from .. import dictionary as ref
-from .contracts import compare_functions
-from .core import CheckFailure, expect, expect_close, expect_type, passed
+from .contracts import Contract, check_contract, compare_functions
+from .core import CheckFailure, expect, expect_close, passed
 
 __all__ = [
+    "CONTRACTS",
     "check_sae_encode",
     "check_sae_decode",
     "check_sae_loss",
@@ -30,6 +32,17 @@ __all__ = [
 ]
 
 
+# What each exercise promises besides its numbers (stated in its text), tested by check_contract on every call.
+# Every exercise returns new tensors and leaves its arguments as they were. The SAE is trained by gradient
+# descent through the encoder, the decoder and the loss, so their gradient must reach the SAE's parameters
+# (and the loss's `total` must reach x_hat and f): no torch.no_grad(), .detach() or .item() on the way.
+TENSOR = Contract(returns=torch.Tensor)
+TRAINED = Contract(returns=torch.Tensor, gradient="flows")
+LOSS = Contract(returns=tuple, items=torch.Tensor, gradient="flows")   # the gradient rule is on `total`, got[0]
+CONTRACTS = {"sae_encode": TRAINED, "sae_decode": TRAINED, "sae_loss": LOSS, "remove_parallel_component": TENSOR,
+             "mean_max_cosine_similarity": TENSOR, "fraction_variance_explained": TENSOR, "concept_purity": TENSOR}
+
+
 def _gen(seed: int) -> torch.Generator:
     return torch.Generator().manual_seed(seed)
 
@@ -40,8 +53,49 @@ def _sae_params(g: torch.Generator, d_in: int, d_sae: int) -> dict[str, torch.Te
             "W_dec": W_dec, "b_dec": torch.randn(d_in, generator=g) * 0.5}
 
 
+def _describe(case: Mapping[str, object]) -> str:
+    return "with " + ", ".join(f"{k} of shape {tuple(v.shape)}" if isinstance(v, torch.Tensor) else f"{k}={v!r}"
+                               for k, v in case.items())
+
+
+def _compare_trained(name: str, student_fn: Callable, reference_fn: Callable, cases, keys: tuple[str, ...],
+                     compare: Callable) -> int:
+    """Every case through ``check_contract``, with ``keys`` leaves that require grad and that the gradient must reach.
+
+    ``compare(got, want, context, case)`` sees the case's own tensors, and those leaves as ``case["leaves"]``.
+    """
+    for case in cases:
+        given = {k: v.detach().clone().requires_grad_(k in keys) if isinstance(v, torch.Tensor) else v
+                 for k, v in case.items()}
+        ctx = _describe(case)
+        want = reference_fn(*case.values())
+        leaves = {k: given[k] for k in keys}
+        check_contract(name, student_fn, CONTRACTS[name], *given.values(), context=ctx, grad_to=list(leaves.values()),
+                       compare=lambda got, want=want, ctx=ctx, case=dict(case, leaves=leaves): compare(
+                           got, want, ctx, case))
+    return len(cases)
+
+
+def _same(got, value, atol: float = 1e-5) -> bool:
+    if not isinstance(got, torch.Tensor) or not isinstance(value, torch.Tensor) or got.shape != value.shape:
+        return False
+    return bool(torch.allclose(got.detach().double().cpu(), value.detach().double().cpu(), atol=atol, rtol=1e-4,
+                               equal_nan=True))
+
+
+def _named(compare: Callable[[], None], got, mistakes: Mapping[str, torch.Tensor]) -> None:
+    """Run ``compare()``; when it fails and ``got`` equals a ``{message: wrong value}``, add that message."""
+    try:
+        compare()
+    except CheckFailure as err:
+        for message, value in mistakes.items():
+            if _same(got, value):
+                raise CheckFailure(f"{str(err).strip()}\n{message}") from None
+        raise
+
+
 def check_sae_encode(student_fn: Callable, seed: int = 0, batch: int = 9) -> None:
-    """``sae_encode(x, W_enc, b_enc, b_dec)`` -> ``[batch, d_sae]``."""
+    """``sae_encode(x, W_enc, b_enc, b_dec)`` -> ``[batch, d_sae]``; the gradient must reach ``W_enc`` and ``b_enc``."""
     g = _gen(seed)
     cases = []
     for d_in, d_sae in [(4, 8), (6, 24), (10, 5)]:
@@ -50,38 +104,52 @@ def check_sae_encode(student_fn: Callable, seed: int = 0, batch: int = 9) -> Non
                       "b_dec": prm["b_dec"]})
 
     def compare(got, want, ctx, case):
-        expect_type("sae_encode(...)", got, torch.Tensor)
-        if isinstance(got, torch.Tensor) and got.shape == want.shape:
-            no_center = torch.relu(case["x"] @ case["W_enc"] + case["b_enc"])
-            if torch.allclose(got, no_center, atol=1e-5):
-                raise CheckFailure("You did not subtract `b_dec` from x before encoding: f = ReLU((x - b_dec) W_enc + b_enc).")
+        x, W_enc, b_enc, b_dec = (case[k] for k in ("x", "W_enc", "b_enc", "b_dec"))
+        if got.shape == want.shape:
+            if _same(got, torch.relu(x @ W_enc + b_enc)):
+                raise CheckFailure("You did not subtract `b_dec` from x before encoding: "
+                                   "f = ReLU((x - b_dec) W_enc + b_enc).")
             if (got < 0).any():
                 raise CheckFailure("Your latents have negative values: apply the ReLU.")
-        expect_close("sae_encode(...)", got, want, context=ctx)
+        _named(lambda: expect_close("sae_encode(...)", got, want, context=ctx), got, {
+            "You added `b_dec`: the encoder works on x - b_dec (the decoder adds b_dec back), "
+            "f = ReLU((x - b_dec) W_enc + b_enc).": torch.relu((x + b_dec) @ W_enc + b_enc),
+            "You centred x on its batch mean: the text centres it on the decoder bias, x - b_dec (a learned "
+            "parameter, not a statistic of the batch).": torch.relu((x - x.mean(0)) @ W_enc + b_enc),
+        })
 
-    for case in cases:
-        compare_functions("sae_encode", student_fn, ref.sae_encode, [case],
-                          compare=lambda got, want, ctx, case=case: compare(got, want, ctx, case))
-    passed(f"sae_encode matches the reference on {len(cases)} inputs")
+    n = _compare_trained("sae_encode", student_fn, ref.sae_encode, cases, ("W_enc", "b_enc", "b_dec"), compare)
+    passed(f"sae_encode matches the reference on {n} inputs")
 
 
 def check_sae_decode(student_fn: Callable, seed: int = 0, batch: int = 9) -> None:
-    """``sae_decode(f, W_dec, b_dec)`` -> ``[batch, d_in]``."""
+    """``sae_decode(f, W_dec, b_dec)`` -> ``[batch, d_in]``; the gradient must reach ``W_dec`` and ``b_dec``."""
     g = _gen(seed)
     cases = []
     for d_in, d_sae in [(4, 8), (6, 24), (10, 5)]:
         prm = _sae_params(g, d_in, d_sae)
         cases.append({"f": torch.relu(torch.randn(batch, d_sae, generator=g)), "W_dec": prm["W_dec"],
                       "b_dec": prm["b_dec"]})
-    n = compare_functions("sae_decode", student_fn, ref.sae_decode, cases,
-                          compare=lambda got, want, ctx: expect_close(
-                              "sae_decode(...)", got, want, context=ctx,
-                              hint="x_hat = f @ W_dec + b_dec (W_dec is [d_sae, d_in]; do not forget the bias)."))
+
+    def compare(got, want, ctx, case):
+        f, W_dec, b_dec = (case[k] for k in ("f", "W_dec", "b_dec"))
+        _named(lambda: expect_close("sae_decode(...)", got, want, context=ctx,
+                                    hint="x_hat = f @ W_dec + b_dec (W_dec is [d_sae, d_in])."), got, {
+            "You forgot the decoder bias: x_hat = f W_dec + b_dec.": f @ W_dec,
+            "You subtracted `b_dec`: the encoder subtracts it, the decoder adds it back (x_hat = f W_dec + b_dec).":
+                f @ W_dec - b_dec,
+        })
+
+    n = _compare_trained("sae_decode", student_fn, ref.sae_decode, cases, ("W_dec", "b_dec"), compare)
     passed(f"sae_decode matches the reference on {n} inputs")
 
 
+def _close_list(a: list[float], b: list[float]) -> bool:
+    return all(abs(x - y) <= 1e-5 + 1e-4 * abs(y) for x, y in zip(a, b))
+
+
 def check_sae_loss(student_fn: Callable, seed: int = 0, batch: int = 12) -> None:
-    """``sae_loss(x, x_hat, f, W_dec, l1_coeff)`` -> ``(total, mse, l1)`` scalars."""
+    """``sae_loss(x, x_hat, f, W_dec, l1_coeff)`` -> ``(total, mse, l1)`` scalars; ``total`` keeps the gradient."""
     g = _gen(seed)
     cases = []
     for d_in, d_sae, coeff in [(4, 8, 0.1), (6, 24, 0.03), (5, 10, 1.0)]:
@@ -90,25 +158,41 @@ def check_sae_loss(student_fn: Callable, seed: int = 0, batch: int = 12) -> None
                       "f": torch.relu(torch.randn(batch, d_sae, generator=g)), "W_dec": W_dec, "l1_coeff": coeff})
 
     def compare(got, want, ctx, case):
-        expect(isinstance(got, tuple) and len(got) == 3,
-               f"`sae_loss` should return a tuple (total, mse, l1) but returned {type(got).__name__}.")
+        expect(len(got) == 3, f"`sae_loss` should return a tuple (total, mse, l1) but returned {len(got)} values.")
         total, mse, l1 = got
         x, x_hat, f, W = case["x"], case["x_hat"], case["f"], case["W_dec"]
-        if isinstance(mse, torch.Tensor) and mse.dim() == 0:
-            if torch.isclose(mse, ((x - x_hat) ** 2).mean(), atol=1e-6):
+        values = [float(v.detach()) if v.numel() == 1 else None for v in got]
+        wanted = [float(want.total), float(want.mse), float(want.l1)]
+        if None not in values and not _close_list(values, wanted) and any(
+                _close_list([values[i] for i in order], wanted) for order in permutations(range(3))):
+            raise CheckFailure(f"`sae_loss` returned the right three numbers in the wrong order {ctx}: "
+                               "return (total, mse, l1), in that order.")
+        if mse.dim() == 0:
+            if _same(mse, ((x - x_hat) ** 2).mean(), atol=1e-6):
                 raise CheckFailure("Your mse averages over d_in too; sum the squared error over d_in and average "
                                    "over the batch only.")
-        if isinstance(l1, torch.Tensor) and l1.dim() == 0:
-            if torch.isclose(l1, f.sum(-1).mean(), atol=1e-5):
-                raise CheckFailure("Your l1 ignores the decoder norms: weight each f_i by ||W_dec[i]|| (the norm of "
-                                   "row i), or the SAE can shrink f and grow W_dec to cheat the penalty.")
-        for name, a, b in (("mse", mse, want.mse), ("l1", l1, want.l1), ("total", total, want.total)):
+            if _same(mse, ((x - x_hat) ** 2).sum()):
+                raise CheckFailure(f"Your mse sums over the batch too {ctx}: sum over d_in, then average over the "
+                                   "batch (`.sum(-1).mean()`), so the loss does not grow with the batch size.")
+        if l1.dim() == 0 and _same(l1, f.sum(-1).mean()):
+            raise CheckFailure("Your l1 ignores the decoder norms: weight each f_i by ||W_dec[i]|| (the norm of "
+                               "row i), or the SAE can shrink f and grow W_dec to cheat the penalty.")
+        for name, a, b in (("mse", mse, want.mse), ("l1", l1, want.l1)):
             expect_close(f"sae_loss(...).{name}", a, b, context=ctx)
+        _named(lambda: expect_close("sae_loss(...).total", total, want.total, context=ctx), total, {
+            f"Your total is mse + l1: the penalty is scaled by the coefficient, total = mse + l1_coeff * l1 "
+            f"(here l1_coeff = {case['l1_coeff']}).": want.mse + want.l1})
+        leaves = case["leaves"]
+        grads = torch.autograd.grad(total, list(leaves.values()), allow_unused=True) if total.requires_grad else ()
+        cut = ([k for k, gr in zip(leaves, grads) if gr is None or not bool(gr.abs().sum() > 0)] if grads
+               else list(leaves))
+        if cut:
+            raise CheckFailure(f"`sae_loss` returned a `total` with no gradient to {' and '.join(cut)} {ctx}: "
+                               "training calls `total.backward()`, so compute it from x_hat and f without "
+                               "`torch.no_grad()`, `.detach()` or `.item()`.")
 
-    for case in cases:
-        compare_functions("sae_loss", student_fn, ref.sae_loss, [case],
-                          compare=lambda got, want, ctx, case=case: compare(got, want, ctx, case))
-    passed(f"sae_loss matches the reference (total, mse, l1) on {len(cases)} inputs")
+    n = _compare_trained("sae_loss", student_fn, ref.sae_loss, cases, ("x_hat", "f"), compare)
+    passed(f"sae_loss matches the reference (total, mse, l1) on {n} inputs")
 
 
 def check_remove_parallel_component(student_fn: Callable, seed: int = 0) -> None:
@@ -117,13 +201,23 @@ def check_remove_parallel_component(student_fn: Callable, seed: int = 0) -> None
     cases = [{"grad": torch.randn(n, d, generator=g), "W": ref.normalize_rows(torch.randn(n, d, generator=g))}
              for n, d in [(3, 2), (16, 5), (8, 12)]]
 
-    def compare(got, want, ctx):
-        expect_type("remove_parallel_component(...)", got, torch.Tensor)
-        expect_close("remove_parallel_component(...)", got, want, context=ctx,
-                     hint="Subtract, for every row, (grad_i . W_i) W_i: a per-row dot product, keepdim=True.")
+    def compare(got, want, ctx, case):
+        grad, W = case["grad"], case["W"]
+        _named(lambda: expect_close(
+            "remove_parallel_component(...)", got, want, context=ctx,
+            hint="Subtract, for every row, (grad_i . W_i) W_i: a per-row dot product, keepdim=True."), got, {
+            "You projected each row on every row of W (`grad @ W.T @ W`): row i of the gradient loses only its "
+            "component along its own row W_i, (grad_i . W_i) W_i.": grad - grad @ W.T @ W,
+            "Your dot products run down the columns (dim=0): take them along each row, "
+            "`(grad * W).sum(-1, keepdim=True)`.": grad - (grad * W).sum(0, keepdim=True) * W,
+            "You added the parallel component: subtract it, g_i - (g_i . W_i) W_i.": grad + (grad * W).sum(
+                -1, keepdim=True) * W,
+        })
 
-    n = compare_functions("remove_parallel_component", student_fn, ref.remove_parallel_component, cases,
-                          compare=compare)
+    n = 0
+    for case in cases:
+        n += compare_functions("remove_parallel_component", student_fn, ref.remove_parallel_component, [case],
+                               contract=TENSOR, compare=lambda got, want, ctx, case=case: compare(got, want, ctx, case))
     passed(f"remove_parallel_component matches the reference on {n} inputs")
 
 
@@ -133,22 +227,28 @@ def check_fraction_variance_explained(student_fn: Callable, seed: int = 0, batch
     cases = []
     for d in (3, 8):
         x = torch.randn(batch, d, generator=g) * 2 + 3        # non-zero mean on purpose
+        x = x + torch.arange(d) * 1.5                          # ... and a different one per dimension
         cases.append({"x": x, "x_hat": x + 0.5 * torch.randn(batch, d, generator=g)})
         cases.append({"x": x, "x_hat": x.mean(0, keepdim=True).expand_as(x).clone()})
 
     def compare(got, want, ctx, case):
-        expect_type("fraction_variance_explained(...)", got, torch.Tensor)
         x, x_hat = case["x"], case["x_hat"]
-        uncentred = 1 - ((x - x_hat) ** 2).sum() / (x**2).sum()
-        if isinstance(got, torch.Tensor) and got.dim() == 0 and torch.isclose(got, uncentred, atol=1e-5):
+        res = ((x - x_hat) ** 2)
+        if got.dim() == 0 and _same(got, 1 - res.sum() / (x**2).sum()):
             raise CheckFailure("You divided by sum ||x||^2; the variance is measured around the mean: "
                                "sum ||x - mean(x)||^2 (mean over the batch, per dimension).")
-        expect_close("fraction_variance_explained(...)", got, want, context=ctx,
-                     hint="Outputting the batch mean should give exactly 0, a perfect reconstruction 1.")
+        _named(lambda: expect_close("fraction_variance_explained(...)", got, want, context=ctx,
+                                    hint="Outputting the batch mean should give exactly 0, a perfect "
+                                         "reconstruction 1."), got, {
+            "You subtracted one mean over every entry (`x.mean()`): each dimension has its own mean over the "
+            "batch, `x.mean(0, keepdim=True)`.": 1 - res.sum() / ((x - x.mean()) ** 2).sum(),
+            "You averaged one ratio per dimension: the text takes one ratio of sums over the batch and the "
+            "dimensions.": 1 - (res.sum(0) / ((x - x.mean(0)) ** 2).sum(0)).mean(),
+        })
 
     for case in cases:
         compare_functions("fraction_variance_explained", student_fn, ref.fraction_variance_explained, [case],
-                          compare=lambda got, want, ctx, case=case: compare(got, want, ctx, case))
+                          contract=TENSOR, compare=lambda got, want, ctx, case=case: compare(got, want, ctx, case))
     passed(f"fraction_variance_explained matches the reference on {len(cases)} inputs")
 
 
@@ -159,10 +259,9 @@ def check_mean_max_cosine_similarity(student_fn: Callable, seed: int = 0) -> Non
              for n_l, n_t, d in [(10, 4, 3), (5, 12, 6), (32, 16, 8)]]
 
     def compare(got, want, ctx, case):
-        expect_type("mean_max_cosine_similarity(...)", got, torch.Tensor)
         a = ref.normalize_rows(case["learned"])
         b = ref.normalize_rows(case["true"])
-        if isinstance(got, torch.Tensor) and got.dim() == 0:
+        if got.dim() == 0:
             if torch.isclose(got, (b @ a.T).amax(0).mean(), atol=1e-5):
                 raise CheckFailure("You took the max over true features for each learned direction; MMCS asks, for "
                                    "each TRUE feature, how well its best learned match fits (max over learned).")
@@ -172,7 +271,7 @@ def check_mean_max_cosine_similarity(student_fn: Callable, seed: int = 0) -> Non
 
     for case in cases:
         compare_functions("mean_max_cosine_similarity", student_fn, ref.mean_max_cosine_similarity, [case],
-                          compare=lambda got, want, ctx, case=case: compare(got, want, ctx, case))
+                          contract=TENSOR, compare=lambda got, want, ctx, case=case: compare(got, want, ctx, case))
     passed(f"mean_max_cosine_similarity matches the reference on {len(cases)} inputs")
 
 
@@ -199,8 +298,7 @@ def check_concept_purity(student_fn: Callable, seed: int = 0, n: int = 200) -> N
         return torch.where((acts > 0).to(acts.dtype).mean(0) < min_active, torch.nan, purity)
 
     def compare(got, want, ctx):
-        expect_type("concept_purity(...)", got, torch.Tensor)
-        if isinstance(got, torch.Tensor) and got.shape == want.shape:
+        if got.shape == want.shape:
             if not torch.isnan(got[0]):
                 raise CheckFailure("Unit 0 fires on only 3 of 200 inputs (less than min_active); return nan for it.")
             acts, concepts = cases[-1]["acts"], cases[-1]["concepts"]
@@ -213,7 +311,8 @@ def check_concept_purity(student_fn: Callable, seed: int = 0, n: int = 200) -> N
                      hint="For each unit: activation mass on each concept (acts.T @ concepts), divided by the unit's "
                           "total activation; take the max over concepts.")
 
-    n_checked = compare_functions("concept_purity", student_fn, ref.concept_purity, cases, compare=compare)
+    n_checked = compare_functions("concept_purity", student_fn, ref.concept_purity, cases, compare=compare,
+                                  contract=TENSOR)
     passed(f"concept_purity matches the reference on {n_checked} inputs")
 
 
@@ -221,9 +320,25 @@ def check_concept_purity(student_fn: Callable, seed: int = 0, n: int = 200) -> N
 # Checks of results
 
 
-def check_toy_recovery_result(mmcs: float | torch.Tensor, threshold: float = 0.9) -> None:
-    """An SAE on the toy model's hidden activations recovers its features: MMCS >= 0.9."""
+def check_toy_recovery_result(mmcs: float | torch.Tensor, learned: torch.Tensor | None = None,
+                              true: torch.Tensor | None = None, threshold: float = 0.9) -> None:
+    """An SAE on the toy model's hidden activations recovers its features: MMCS >= 0.9.
+
+    Args:
+        mmcs: The mean max cosine similarity the student computed.
+        learned: ``[n_learned, d]`` the SAE's decoder rows it was computed on, and
+        true: ``[n_true, d]`` the true features: with both, ``mmcs`` must be the reference's value on them
+            (a mean of cosines, never above 1), and the claim is tested on that value.
+        threshold: The MMCS the claim needs.
+    """
     value = float(mmcs)
+    back = " The number comes from your `mean_max_cosine_similarity`: go back to Exercise 6.5."
+    expect(value <= 1 + 1e-5, f"Mean max cosine similarity is {value:.3f}, above 1: a cosine never exceeds 1. "
+                              "Normalise both sets of rows." + back)
+    if learned is not None and true is not None:
+        want = float(ref.mean_max_cosine_similarity(learned.detach().cpu(), true.detach().cpu()))
+        expect(abs(value - want) < 1e-4, f"Mean max cosine similarity is {value:.3f}; on the same decoder and true "
+                                         f"features it is {want:.3f}." + back)
     expect(value >= threshold, f"Mean max cosine similarity is {value:.3f}; the SAE should recover the toy model's "
                                f"features with {threshold} or more. The number comes from your "
                                "`mean_max_cosine_similarity`: go back to Exercise 6.5 if it looks wrong.")
