@@ -533,7 +533,7 @@ checks.check_tangent_alignment(tangent_alignment)
 # Alone, an alignment of, say, 0.03 means little. The control is to **shuffle** which orientation
 # belongs to which edge unit: the same weights, the same geometry, but no relation between an
 # edge unit's orientation and where its weight sits. We average your alignment over the family
-# (each member at its best curvature) and compare with 200 shuffles.
+# (each member at its best curvature) and compare with 200 shuffles, each scored by your function too.
 
 # %%
 STEP = 2 / 64 * 2
@@ -541,7 +541,8 @@ best_curv = [float(curvatures[fam_tuning[i].amax(-1).argmax()]) for i in range(l
 align = [float(tangent_alignment(edge_kernels[i], edges.orientations, float(family.orientations[i]), best_curv[i],
                                  STEP)) for i in range(len(family))]                  # your Exercise 4.6
 null = torch.stack([cv.shuffled_tangent_alignment(edge_kernels[i], edges.orientations, float(family.orientations[i]),
-                                                  best_curv[i], STEP, n_shuffles=200, seed=1)
+                                                  best_curv[i], STEP, n_shuffles=200, seed=1,
+                                                  alignment_fn=tangent_alignment)             # yours again
                     for i in range(len(family))])
 family_alignment, family_null = sum(align) / len(align), null.mean(0)
 print(f"tangent alignment, family mean {family_alignment:.3f}; shuffled: mean {family_null.mean():.3f}, "

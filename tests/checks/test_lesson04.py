@@ -268,3 +268,25 @@ def test_handbuilt_detector_uses_the_students_kernel():
     with pytest.raises(ValueError, match="kernel_fn"):
         cv.build_curve_detectors(net, edges, [0.3], 3.0, 2 / 32, replace(config, sharpness=3.0),
                                  kernel_fn=_reference_kernel)
+
+
+def test_shuffled_alignment_uses_the_students_function():
+    """The null of the tangent-alignment figure is scored by the student's function (issue 27 part 4): the
+    exercise's function gives the package's null, one that uses every weight (not only the positive ones)
+    another; an option the function cannot follow is refused."""
+    g = torch.Generator().manual_seed(3)
+    pre = torch.rand(6, generator=g) * 3.1
+    kernels = torch.randn(6, 7, 7, generator=g)
+    null = lambda **kw: cv.shuffled_tangent_alignment(kernels, pre, 0.7, 2.0, 0.125, n_shuffles=20, seed=1,  # noqa: E731
+                                                       **kw)
+    reference = null()
+    mine = lambda k, p, o, c, s: wt.tangent_alignment(k, p, o, c, s)  # noqa: E731
+    assert torch.allclose(null(alignment_fn=mine), reference, atol=1e-5)
+
+    def every_weight(k, p, o, c, s):
+        near, normal = wt.arc_normal_field(k.shape[-1], s, o, c)
+        return float((k * near[None] * torch.cos(2 * (p[:, None, None] - normal[None]))).sum() / k.abs().sum())
+
+    assert not torch.allclose(null(alignment_fn=every_weight), reference, atol=1e-3)
+    with pytest.raises(ValueError, match="alignment_fn"):
+        null(alignment_fn=mine, length=0.6)
