@@ -128,8 +128,9 @@ checks.check_channel_loss(channel_loss)
 #
 # The simplest render: the image's pixels (through a sigmoid, to stay in `(0, 1)`) are the parameters, and
 # Adam follows the gradient of the objective. We visualize the eight curve units at once: image `i` of the
-# batch maximises `UNITS[i]` (`featvis.channels`). We optimise the **pre-ReLU** activations (`layer3.2.1`, the
-# batch-norm output of the stage's last conv): after the ReLU a unit that is off has no gradient at all.
+# batch maximises `UNITS[i]` (`featvis.channels`, with your `channel_loss` for each image). We optimise the
+# **pre-ReLU** activations (`layer3.2.1`, the batch-norm output of the stage's last conv): after the ReLU a
+# unit that is off has no gradient at all.
 #
 # A `layer3` unit sees a window of about 20 pixels (32 at most: two 3 × 3 convs at each of three
 # resolutions). The net is fully convolutional up to its average-pooled head, so for `layer3` we render on a
@@ -137,8 +138,8 @@ checks.check_channel_loss(channel_loss)
 
 # %%
 LAYER3 = "layer3.2.1"          # pre-ReLU output of layer3
-naive = featvis.render(model, featvis.channels(LAYER3, UNITS), param="pixel", transforms=None, steps=96,
-                       batch=len(UNITS), size=32, seed=0)
+naive = featvis.render(model, featvis.channels(LAYER3, UNITS, loss_fn=channel_loss),   # your Exercise 3.1
+                       param="pixel", transforms=None, steps=96, batch=len(UNITS), size=32, seed=0)
 fig, naive_share = plot_visualizations({"naive": naive.images})
 plt.show()
 print(f"loss {naive.losses[0]:.2f} -> {naive.losses[-1]:.2f}; high-frequency share per image: "
@@ -260,7 +261,8 @@ checks.check_fft_scale(fft_scale)
 # %% [markdown]
 # Now the experiment the whole section builds to: the same eight units, the same number of steps, four
 # ways. We keep the **pixel** and **Fourier** runs with and without transformation robustness (lucid's list,
-# with your `jitter` doing the two random crops), and measure the share of energy above a quarter of a cycle
+# with your `jitter` doing the two random crops, your `fft_scale` scaling the Fourier basis and your
+# `channel_loss` as the objective), and measure the share of energy above a quarter of a cycle
 # per pixel (with your `high_frequency_share`), and the full radial spectra.
 
 # %%
@@ -272,12 +274,14 @@ def random_jitter(d: int):
 robust = featvis.compose([featvis.pad(4), random_jitter(4), featvis.random_scale([1 + (i - 5) / 50 for i in range(11)]),
                           featvis.random_rotate(list(range(-10, 11)) + 5 * [0]), random_jitter(2), featvis.resize(32)])
 renders, final_loss = {"naive": naive.images}, {"naive": naive.losses[-1]}
+fourier = lambda: featvis.FourierImage(len(UNITS), 32, 32, seed=0, scale_fn=fft_scale)   # your Exercise 3.4  # noqa: E731
 for label, kwargs in {"transforms": dict(param="pixel", transforms=robust),
-                      "fourier": dict(param="fourier", transforms=None),
-                      "transforms + fourier": dict(param="fourier", transforms=robust)}.items():
-    result = featvis.render(model, featvis.channels(LAYER3, UNITS), steps=96, batch=len(UNITS), size=32, seed=0, **kwargs)
+                      "fourier": dict(param=fourier(), transforms=None),
+                      "transforms + fourier": dict(param=fourier(), transforms=robust)}.items():
+    result = featvis.render(model, featvis.channels(LAYER3, UNITS, loss_fn=channel_loss), steps=96,
+                            batch=len(UNITS), size=32, seed=0, **kwargs)
     renders[label], final_loss[label] = result.images, result.losses[-1]
-fig, _ = plot_visualizations(renders)
+fig, _ = plot_visualizations(renders, share_fn=high_frequency_share)                  # your Exercise 3.2
 plt.show()
 fig, spectra = plot_spectra({**renders, "dataset scenes": data.images[:64]})
 plt.show()
@@ -295,7 +299,8 @@ for label, share in shares.items():
 # real scenes sit at 0.122.
 
 # %% nbgrader={"grade": false, "grade_id": "fig3_hf", "locked": true, "schema_version": 3, "solution": false}
-checks.check_hf_reduction_result(shares, "naive", "transforms + fourier", max_ratio=0.6)
+checks.check_hf_reduction_result(shares, "naive", "transforms + fourier", max_ratio=0.6,
+                                 images={**renders, "dataset scenes": data.images[:64]})
 checks.check_hf_reduction_result(shares, "naive", "transforms", max_ratio=0.8)
 
 # %% [markdown]
@@ -313,17 +318,23 @@ checks.check_hf_reduction_result(shares, "naive", "transforms", max_ratio=0.8)
 #
 # ### 5.1 The curve units
 #
-# We render each curve unit with a **neuron** objective (only the centre position of its map, so one
-# pattern appears in the middle of the canvas), and cut its dataset examples out of the 512 scenes with
+# We render each curve unit with a **neuron** objective (your `channel_loss` on the centre position of its
+# map only, so one pattern appears in the middle of the canvas), and cut its dataset examples out of the 512 scenes with
 # `featvis.example_crops`: the 32 × 32 window around the position where the unit fires most, aligned so that the
 # crop's centre unit is the one that fired. A visualization and a crop are then read by the same unit at
 # the same place.
 
 # %%
+def centre(acts: torch.Tensor) -> torch.Tensor:
+    """The [batch, channels, 1, 1] centre position of a map."""
+    h, w = acts.shape[-2] // 2, acts.shape[-1] // 2
+    return acts[..., h:h + 1, w:w + 1]
+
+
 def centre_neurons(layer: str, units: list[int]) -> featvis.Objective:
-    """Image i of the batch maximises units[i] at the centre of the map."""
-    return featvis.Objective(lambda cache: sum(featvis.neuron_loss(cache[layer][i:i + 1], u) for i, u in enumerate(units)),
-                             (layer,), f"centre neurons of {layer}")
+    """Image i of the batch maximises units[i] at the centre of the map: your channel loss on the centre."""
+    return featvis.Objective(lambda cache: sum(channel_loss(centre(cache[layer][i:i + 1]), u)   # Exercise 3.1
+                                               for i, u in enumerate(units)), (layer,), f"centre neurons of {layer}")
 
 
 vis = featvis.render(model, centre_neurons(LAYER3, UNITS), steps=96, batch=len(UNITS), size=32, seed=1).images
@@ -503,13 +514,6 @@ checks.check_diversity_loss(diversity_loss)
 strongest = int(family.curve_response.argmax())            # the family member that fires most on its arc
 unit, pref = family.channels[strongest], family.orientations[strongest]
 
-
-def centre(acts: torch.Tensor) -> torch.Tensor:
-    """The [batch, channels, 1, 1] centre position of a map."""
-    h, w = acts.shape[-2] // 2, acts.shape[-1] // 2
-    return acts[..., h:h + 1, w:w + 1]
-
-
 # Objectives from your Exercises 3.1 and 3.5. Your channel loss on the centre position alone is the neuron
 # objective (so the family can read the centre, as in section 5); then the same plus twice the diversity penalty.
 neuron_only = featvis.Objective(lambda cache: channel_loss(centre(cache[LAYER3]), unit), (LAYER3,), "neuron")
@@ -524,7 +528,7 @@ with torch.no_grad():
     for label, batch in {"neuron": plain_batch, "neuron + diversity": diverse_batch}.items():
         layer3 = collect(model, batch, "layer3")["layer3"]
         error = angle_difference(read(batch, unit), pref).rad2deg()
-        print(f"{label:>19}: diversity loss {featvis.diversity_loss(layer3).item():.3f}, unit {unit} centre activation "
+        print(f"{label:>19}: diversity loss {diversity_loss(layer3).item():.3f}, unit {unit} centre activation "
               f"{centre(layer3)[:, unit].mean():.2f}; the family reads the images {[round(e) for e in error.tolist()]}° "
               f"off its {math.degrees(pref):.0f}° ({int((error.abs() < 45).sum())} of 4 within 45°)")
 

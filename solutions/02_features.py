@@ -458,7 +458,7 @@ plt.show()
 # 31 part detectors in `layer3` (wheels the most, 6) and 53 object detectors in `layer4`.
 
 # %% nbgrader={"grade": false, "grade_id": "fig2_dissection", "locked": true, "schema_version": 3, "solution": false}
-checks.check_dissection_counts_result(dissections["layer3"], dissection_counts)
+checks.check_dissection_counts_result(dissections["layer3"], dissection_counts, acts=acts["layer3"], masks=masks)
 checks.check_dissection_hierarchy_result(type_data)
 
 # %% [markdown]
@@ -479,7 +479,8 @@ checks.check_dissection_hierarchy_result(type_data)
 big = {name: masks[name] for name in concepts if features.concept_type(name) == "texture" or name == "blur"}
 q = sum(area[c] for c in big) / len(big)                     # one threshold at their mean area, about 22%
 for name in LAYERS:
-    fair = features.dissect(acts[name], big, quantile=q)
+    fair = features.dissect(acts[name], big, quantile=q, thresholds_fn=quantile_thresholds,    # your 2.4
+                            iou_fn=dissection_iou)                                           # and 2.5
     print(f"{name}: best unit at the {q:.0%} quantile: "
           + ", ".join(f"{c} {v:.3f}" for c, v in zip(fair.concepts, fair.iou.max(0).values.tolist())))
 print(f"a random map of area {q:.0%}:          "
@@ -535,8 +536,9 @@ checks.check_direction_activation(direction_activation, seed=7, n=2, channels=11
 # measured on these weights (printed below), units that each prefer curves of one orientation. The concept "a curved stroke, any orientation" (the union of the masks of the
 # curved parts: wheels, heads, eyes, snouts, rims, arcs) is then a natural candidate for a feature that no
 # single neuron carries. We take the **mass-mean direction** of `layer3` positions covered by curved
-# strokes against positions with none, fitted on the first half of the scenes, and dissect it on the
-# second half next to the five neurons it weights most (and the best neuron of the whole layer).
+# strokes against positions with none (your `mass_mean_probe`), fitted on the first half of the scenes, and
+# dissect it on the second half next to the five neurons it weights most (and the best neuron of the whole
+# layer), with your `direction_activation`, `quantile_thresholds` and `dissection_iou`.
 #
 # One honest complication first. Curved strokes cover under 2% of the pixels, and a map thresholded at
 # its top 0.5% can overlap at most 0.5 / 1.7, under a third, of them: with dissection's standard quantile every map,
@@ -551,11 +553,14 @@ half = len(data.images) // 2
 concept = "curved stroke"
 curved = torch.stack([data.part_masks[p] for p in CURVED_PARTS]).any(0)          # [n, 64, 64]
 curved_area = curved.float().mean().item()
-curve_direction = features.concept_direction(acts["layer3"][:half], curved[:half])
+curve_direction = features.concept_direction(acts["layer3"][:half], curved[:half], probe_fn=mass_mean_probe)  # 2.2
 test_masks = {concept: curved[half:]}
+yours = dict(activation_fn=direction_activation, thresholds_fn=quantile_thresholds,   # your 2.6, 2.4
+             iou_fn=dissection_iou)                                                   # and 2.5
 comparison = features.compare_direction_to_neurons(acts["layer3"][half:], curve_direction, test_masks, concept, k=5,
-                                                   quantile=curved_area)
-standard = features.compare_direction_to_neurons(acts["layer3"][half:], curve_direction, test_masks, concept, k=5)
+                                                   quantile=curved_area, **yours)
+standard = features.compare_direction_to_neurons(acts["layer3"][half:], curve_direction, test_masks, concept, k=5,
+                                                 **yours)
 fig, direction_data = plot_direction_comparison(comparison.direction_iou, comparison.neurons,
                                                 comparison.neuron_iou, concept)
 plt.show()
@@ -568,9 +573,9 @@ print(f"threshold at the concept's area ({curved_area:.3f}): direction {comparis
 print(f"standard 0.5% threshold: direction {standard.direction_iou:.3f}, best mixed neuron "
       f"{standard.best_neuron_iou:.3f}")
 for other in ["part:wheel", "object:head"]:
-    d = features.concept_direction(acts["layer3"][:half], masks[other][:half])
+    d = features.concept_direction(acts["layer3"][:half], masks[other][:half], probe_fn=mass_mean_probe)
     c = features.compare_direction_to_neurons(acts["layer3"][half:], d, {other: masks[other][half:]}, other,
-                                              quantile=area[other])
+                                              quantile=area[other], **yours)
     print(f"{other:>13}: direction {c.direction_iou:.3f} vs best neuron of the layer {c.best_any_iou:.3f}")
 
 # %% [markdown]
@@ -614,7 +619,8 @@ checks.check_direction_vs_neurons_result(comparison, concept)
 # Looking at one unit at a time hides how the layer organises *all* inputs. An **activation atlas**
 # (Carter et al., 2019) lays many activation vectors out in 2-D and shows what sits where. Here each image
 # becomes one `layer1` vector and one `layer4` vector (the spatial max per channel), a PCA projection gives
-# the layout, and every cell of a grid shows the image nearest to the cell's average.
+# the layout, and every cell of a grid shows the image nearest to the cell's average (the atlas below
+# averages the cells with your `grid_average`).
 #
 # ### Exercise 2.7: average on a grid
 # **Difficulty:** ★★☆☆☆  **Importance:** ★★☆☆☆
@@ -660,7 +666,8 @@ atlases, atlas_purity = {}, {}
 one_hot = torch.nn.functional.one_hot(data.labels, len(names)).float()
 for name in ["layer1", "layer4"]:
     vectors = hooks.pool(acts[name], "max")
-    atlases[name] = features.activation_atlas(vectors, n_cells=8, labels=data.labels)
+    atlases[name] = features.activation_atlas(vectors, n_cells=8, labels=data.labels,
+                                              average_fn=grid_average)             # your Exercise 2.7
     fractions, counts = grid_average(atlases[name].coords, one_hot, 8)            # your Exercise 2.7
     atlas_purity[name] = features.cell_purity(fractions, counts)
     print(f"{name}: {int((counts > 0).sum())} of 64 cells occupied; a scene shares its cell's most common kind "

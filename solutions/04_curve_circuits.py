@@ -328,14 +328,17 @@ checks.check_max_circular_gap(max_circular_gap, seed=13)
 ### END HIDDEN TESTS
 
 # %% [markdown]
-# `cv.find_curve_family` puts the pieces together. A unit joins the family when it fires at least
-# twice as much on its best curve as on the line of the same orientation (selectivity ≥ 1/3) and
-# its radial tuning curve has one clear lobe. We keep every unit that passes
+# `cv.find_curve_family` puts the pieces together, with your three functions. A unit joins the family
+# when it fires at least twice as much on its best curve as on the line of the same orientation (your
+# selectivity ≥ 1/3) and its radial tuning curve has one clear lobe; each member's orientation is your
+# `preferred_orientation`. We keep every unit that passes
 # (`min_separation=0`): the claim is about units. Your `preferred_orientation` and
 # `max_circular_gap` then say how well the family covers the circle.
 
 # %%
-family = cv.find_curve_family(tuning, orientations, curvatures, min_separation=0.0)
+yours = dict(preferred_fn=preferred_orientation, selectivity_fn=curve_line_selectivity,   # your Exercises 4.2,
+             gap_fn=max_circular_gap)                                                     # 4.3 and 4.4
+family = cv.find_curve_family(tuning, orientations, curvatures, min_separation=0.0, **yours)
 fam_tuning = tuning[family.channels].cpu()
 radial = cv.radial_tuning(fam_tuning)                                  # [members, orientations]
 curve_radial = fam_tuning[:, 1:].amax(1)                               # best curve (no line) per orientation
@@ -455,7 +458,7 @@ checks.check_rotate_images(rotate_images, seed=8, size=24, width=40)
 # orientation predicts.
 
 # %%
-spaced = cv.find_curve_family(tuning, orientations, curvatures)            # >= 20° apart, most selective first
+spaced = cv.find_curve_family(tuning, orientations, curvatures, **yours)   # >= 20° apart, most selective first
 layer_acts = acts[LAYER]                                                  # [600, 48, 16, 16]
 rot_angles = torch.arange(24) * (2 * math.pi / 24)
 handoffs, top_examples, top_titles = [], [], []
@@ -582,7 +585,7 @@ checks.check_tangent_alignment(tangent_alignment, seed=4, n_pre=12)
 # Alone, an alignment of, say, 0.03 means little. The control is to **shuffle** which orientation
 # belongs to which edge unit: the same weights, the same geometry, but no relation between an
 # edge unit's orientation and where its weight sits. We average your alignment over the family
-# (each member at its best curvature) and compare with 200 shuffles.
+# (each member at its best curvature) and compare with 200 shuffles, each scored by your function too.
 
 # %%
 STEP = 2 / 64 * 2
@@ -590,7 +593,8 @@ best_curv = [float(curvatures[fam_tuning[i].amax(-1).argmax()]) for i in range(l
 align = [float(tangent_alignment(edge_kernels[i], edges.orientations, float(family.orientations[i]), best_curv[i],
                                  STEP)) for i in range(len(family))]                  # your Exercise 4.6
 null = torch.stack([cv.shuffled_tangent_alignment(edge_kernels[i], edges.orientations, float(family.orientations[i]),
-                                                  best_curv[i], STEP, n_shuffles=200, seed=1)
+                                                  best_curv[i], STEP, n_shuffles=200, seed=1,
+                                                  alignment_fn=tangent_alignment)             # yours again
                     for i in range(len(family))])
 family_alignment, family_null = sum(align) / len(align), null.mean(0)
 print(f"tangent alignment, family mean {family_alignment:.3f}; shuffled: mean {family_null.mean():.3f}, "
@@ -665,7 +669,7 @@ checks.check_equivariance_score(equivariance_score, seed=31)
 
 # %%
 tuning2, orientations2, curvatures2 = cv.probe_tuning(model, "layer2")
-family2 = cv.find_curve_family(tuning2, orientations2, curvatures2, min_separation=0.0)
+family2 = cv.find_curve_family(tuning2, orientations2, curvatures2, min_separation=0.0, **yours)
 between = expanded[:, family2.channels] * family2.curve_response[None, :, None, None]
 g = torch.Generator().manual_seed(0)
 shuffles = [torch.randperm(len(family), generator=g) for _ in range(200)]
@@ -791,8 +795,9 @@ checks.check_circle_result(circle, w_family, family.orientations, circle_null)
 # ### Exercise 4.9: write the kernel
 # **Difficulty:** ★★★☆☆  **Importance:** ★★★★★
 #
-# Write `handbuilt_kernel(pre_orientations, orientation, curvature, step, kernel_size)` returning
-# the kernel `[n_pre, k, k]` above (without the division by the scale, which we do outside).
+# Write `handbuilt_kernel(pre_orientations, orientation, curvature, step, kernel_size, length=0.9)`
+# returning the kernel `[n_pre, k, k]` above for an arc of length `length` (pass it on to
+# `arc_normal_field`), without the division by the scale, which we do outside.
 #
 # <details><summary>Hint</summary>
 #
@@ -804,10 +809,11 @@ checks.check_circle_result(circle, w_family, family.orientations, circle_null)
 
 # %% nbgrader={"grade": false, "grade_id": "ex4_9_solution", "locked": false, "schema_version": 3, "solution": true}
 def handbuilt_kernel(pre_orientations: torch.Tensor, orientation: float, curvature: float, step: float,
-                     kernel_size: int) -> torch.Tensor:
+                     kernel_size: int, length: float = 0.9) -> torch.Tensor:
     """Hand-written curve-detector kernel ``[n_pre, k, k]`` from axial edge orientations."""
     ### BEGIN SOLUTION
-    near, normal = arc_normal_field(kernel_size, step, orientation, curvature, device=pre_orientations.device)
+    near, normal = arc_normal_field(kernel_size, step, orientation, curvature, length,
+                                    device=pre_orientations.device)
     match = torch.cos(2 * (pre_orientations[:, None, None] - normal[None]))
     w = near[None] * (match.clamp_min(0) ** 2 - 0.5 * (-match).clamp_min(0))
     return w - 0.05 * (1 - near[None])
@@ -819,21 +825,22 @@ checks.check_handbuilt_kernel(handbuilt_kernel)
 
 # %% nbgrader={"grade": true, "grade_id": "ex4_9_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false}
 ### BEGIN HIDDEN TESTS
-# 10 lower units, other orientations, curvatures and kernel sizes: a kernel size taken as fixed fails.
+# 10 lower units, other orientations, curvatures and kernel sizes: a kernel size taken as fixed fails,
+# and so does an arc length left at its default (the last case is the lesson's shorter arc).
 checks.check_handbuilt_kernel(handbuilt_kernel, seed=12, n_pre=10)
 ### END HIDDEN TESTS
 
 # %% [markdown]
 # We now build one hand-made detector per family member, at the member's orientation and best
-# curvature (at least 1.5), with the package's `cv.build_curve_detectors` (the same kernel as
-# yours, 9 × 9 positions of `layer2`, an arc of the probes' length), and measure its tuning on arcs
+# curvature (at least 1.5), with the package's `cv.build_curve_detectors` writing your kernel
+# (9 × 9 positions of `layer2`, an arc of the probes' length), and measure its tuning on arcs
 # drawn where the centre unit of `layer2` looks. We report every member and show the best-matched
 # pair.
 
 # %%
 HB_CONFIG = cv.HandBuiltConfig(kernel_size=9, length=STYLE.length)
 detectors = cv.build_curve_detectors(model, edges, family.orientations, [max(k, 1.5) for k in best_curv], STEP,
-                                     HB_CONFIG)
+                                     HB_CONFIG, kernel_fn=handbuilt_kernel)                # your Exercise 4.9
 hb_style = replace(STYLE, center=cv.receptive_field_centre(model, "layer2"))
 built, _ = cv.tuning_map(detectors, "relu", n_orientations=16, curvatures=curvatures.tolist(), style=hb_style)
 built = built.cpu()

@@ -96,11 +96,12 @@ def _rank(item, seconds: dict[str, float]) -> tuple:
     if path.endswith("test_cohort.py"):
         return (1, longest_first)
     if "built_site" in getattr(item, "fixturenames", ()):
-        # The first site test builds the site while the other workers go on; the rest read it at the end.
-        return (2,) if item.nodeid.endswith("test_static_pages_and_api_reference") else (5,)
+        # The first site test builds the site while the other workers go on; the rest read it after the slow
+        # tests (it is long built by then), and the many quick tests come last, so the workers end together.
+        return (2,) if item.nodeid.endswith("test_static_pages_and_api_reference") else (4,)
     if "slow" in item.keywords:
         return (3,)
-    return (4,)
+    return (5,)
 
 
 def pytest_collection_modifyitems(config, items):

@@ -28,6 +28,9 @@ __all__ = [
     "check_accuracy_after_ablation",
     "check_channel_importance",
     "check_importance_result",
+    "IMPORTANCE_TOP",
+    "IMPORTANCE_MEDIAN",
+    "SWEEP_LANDMARKS",
     "check_scale_sweep_result",
 ]
 
@@ -257,28 +260,69 @@ def check_channel_importance(student_fn: Callable, seed: int = 0, batch: int = 1
     passed("channel_importance matches the reference")
 
 
-def check_importance_result(importance: torch.Tensor, n_channels: int) -> None:
-    """The bar chart's data: one finite importance per channel, some channel matters."""
+#: What the lesson prints for ``layer3`` of its model (the figures' claims, checked within a tolerance):
+#: the top channel's and the median channel's logit drop, and the sweep's correct-class logit with the
+#: top channel removed, at its normal value and at three times it.
+IMPORTANCE_TOP, IMPORTANCE_MEDIAN = 1.76, 0.19
+SWEEP_LANDMARKS = {0.0: 13.35, 1.0: 15.10, 3.0: 18.62}
+
+
+def check_importance_result(importance: torch.Tensor, n_channels: int, top: float = IMPORTANCE_TOP,
+                            median: float = IMPORTANCE_MEDIAN, atol: float = 0.05) -> None:
+    """The bar chart's data: one finite importance per channel, and the skewed profile the lesson states.
+
+    Args:
+        importance: ``[n_channels]`` logit drops from the student's ``channel_importance``.
+        n_channels: Channels of the layer.
+        top: The largest drop the lesson states (its model, its images).
+        median: The median drop the lesson states.
+        atol: How far each may be from the stated one (the text prints two decimals).
+    """
     expect_type("importance", importance, torch.Tensor)
     expect(importance.shape == (n_channels,), f"importance should have shape ({n_channels},), "
                                               f"has {tuple(importance.shape)}")
     expect(bool(torch.isfinite(importance).all()), "importance contains NaN or inf")
-    top = importance.max().item()
-    median = importance.median().item()
-    expect(top > 2 * abs(median) + 1e-3,
-           f"the most important channel costs {top:.3f} logits, barely more than the median {median:.3f}. "
-           "These numbers come from your `channel_importance`: go back to Exercise 1.5 (is each channel ablated "
-           "on its own, and is the drop clean minus ablated?).")
-    passed(f"the importance profile is skewed: top channel {top:.2f} vs median {median:.2f} logits")
+    got_top = importance.max().item()
+    got_median = importance.median().item()
+    back = ("These numbers come from your `channel_importance`: go back to Exercise 1.5 (is each channel ablated "
+            "on its own, is the drop clean minus ablated, on the correct class's logit, averaged over the images?).")
+    expect(got_top > 2 * abs(got_median) + 1e-3,
+           f"the most important channel costs {got_top:.3f} logits, barely more than the median {got_median:.3f}. "
+           + back)
+    expect(abs(got_top - top) <= atol and abs(got_median - median) <= atol,
+           f"the most important channel costs {got_top:.3f} logits and the median one {got_median:.3f}; the lesson "
+           f"measures {top:.2f} and {median:.2f} on this model and these images. " + back)
+    passed(f"the importance profile is skewed: top channel {got_top:.2f} vs median {got_median:.2f} logits")
 
 
-def check_scale_sweep_result(logits: torch.Tensor, factors: list[float]) -> None:
-    """The scaling figure: one mean logit per factor, and removing the top channel lowers the correct logit."""
+def check_scale_sweep_result(logits: torch.Tensor, factors: list[float],
+                             landmarks: dict[float, float] | None = None, atol: float = 0.05) -> None:
+    """The scaling figure: one mean logit per factor, rising with the scale, at the landmarks the lesson states.
+
+    Args:
+        logits: ``[len(factors)]`` mean correct-class logits.
+        factors: The scales of the top channel (``0.0`` and ``1.0`` among them).
+        landmarks: Factor -> the logit the lesson states (default :data:`SWEEP_LANDMARKS`); factors not
+            swept are skipped.
+        atol: How far each may be from the stated one.
+    """
     expect(tuple(logits.shape) == (len(factors),), f"the sweep should give one mean logit per factor "
                                                    f"({len(factors)}), not shape {tuple(logits.shape)}")
     clean = float(logits[factors.index(1.0)])
-    expect(float(logits[factors.index(0.0)]) < clean,
-           f"removing the most important channel should lower the correct logit (ablated {float(logits[0]):.2f}, "
-           f"clean {clean:.2f}). The channel comes from your `channel_importance`: go back to Exercise 1.5.")
-    passed(f"correct-class logit: {float(logits[0]):.2f} ablated, {clean:.2f} clean, {float(logits[-1]):.2f} at "
+    ablated = float(logits[factors.index(0.0)])
+    back = " The channel comes from your `channel_importance`: go back to Exercise 1.5."
+    expect(ablated < clean,
+           f"removing the most important channel should lower the correct logit (ablated {ablated:.2f}, "
+           f"clean {clean:.2f})." + back)
+    order = sorted(range(len(factors)), key=factors.__getitem__)
+    rising = all(float(logits[b]) > float(logits[a]) for a, b in zip(order, order[1:]))
+    expect(rising, "the correct logit should rise with the channel's scale: "
+                   + ", ".join(f"x{factors[i]:g} {float(logits[i]):.2f}" for i in order) + "." + back)
+    for factor, want in (SWEEP_LANDMARKS if landmarks is None else landmarks).items():
+        if factor in factors:
+            got = float(logits[factors.index(factor)])
+            expect(abs(got - want) <= atol,
+                   f"at scale x{factor:g} the mean correct logit is {got:.2f}; the lesson measures {want:.2f} for "
+                   "its top channel. A different value means a different channel was swept." + back)
+    passed(f"correct-class logit: {ablated:.2f} ablated, {clean:.2f} clean, {float(logits[-1]):.2f} at "
            f"x{factors[-1]:g}")

@@ -293,8 +293,25 @@ def check_probe_hierarchy_result(kind: Mapping[str, float], colour: Mapping[str,
 
 
 def check_dissection_counts_result(result: dissection.Dissection, counts: Mapping[str, int],
-                                   threshold: float = dissection.IOU_THRESHOLD) -> None:
-    """The plotted counts are the units whose best IoU exceeds the threshold, per best concept."""
+                                   threshold: float = dissection.IOU_THRESHOLD, acts: torch.Tensor | None = None,
+                                   masks: Mapping[str, torch.Tensor] | None = None,
+                                   quantile: float = dissection.QUANTILE) -> None:
+    """The plotted counts are the units whose best IoU exceeds the threshold, per best concept, and (given the
+    layer's ``acts`` and the concept ``masks`` it was dissected against) the IoUs are the reference dissection's."""
+    if acts is not None and masks is not None:
+        want = dissection.dissect(acts, masks, quantile)
+        expect(list(result.concepts) == list(want.concepts) and tuple(result.iou.shape) == tuple(want.iou.shape),
+               f"The dissection has {tuple(result.iou.shape)} IoUs over {len(result.concepts)} concepts; the "
+               f"layer and the masks give {tuple(want.iou.shape)} over {len(want.concepts)}.")
+        err = (result.iou.float().cpu() - want.iou.float().cpu()).abs()
+        if float(err.max()) > 1e-3:
+            unit, concept = divmod(int(err.argmax()), err.shape[1])
+            raise CheckFailure(
+                f"The IoU of unit {unit} with {want.concepts[concept]!r} is {float(result.iou[unit, concept]):.4f}; "
+                f"dissection gives {float(want.iou[unit, concept]):.4f} on this layer. These IoUs come from your "
+                "`quantile_thresholds` and `dissection_iou`: go back to Exercises 2.4 and 2.5 (the top "
+                f"{quantile:.1%} over images and positions; bilinear upsampling; sums over the dataset before "
+                "dividing).")
     best, idx = result.iou.max(-1)
     recount: dict[str, int] = {}
     for value, i in zip(best.tolist(), idx.tolist()):

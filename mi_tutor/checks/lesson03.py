@@ -195,8 +195,27 @@ def check_deepdream_step(student_fn: Callable, seed: int = 0, batch: int = 2, lr
 
 
 def check_hf_reduction_result(shares: Mapping[str, torch.Tensor], naive: str, regularised: str,
-                              max_ratio: float = 0.8) -> None:
-    """The regularised renders carry a smaller high-frequency share than the naive ones."""
+                              max_ratio: float = 0.8, images: Mapping[str, torch.Tensor] | None = None) -> None:
+    """The regularised renders carry a smaller high-frequency share than the naive ones.
+
+    Args:
+        shares: Label -> ``[n]`` high-frequency shares (from the student's ``high_frequency_share``).
+        naive: The label of the naive renders.
+        regularised: The label of the regularised ones.
+        max_ratio: The largest allowed ratio of the two mean shares.
+        images: Label -> the ``[n, 3, H, W]`` images the shares were measured on; given, every label's shares
+            are compared with the reference's on the same images, so wrong shares fail even where their
+            ratio happens to fall.
+    """
+    for label, imgs in (images or {}).items():
+        want = ref_high_frequency_share(imgs.detach().float().cpu())
+        got = torch.as_tensor(shares[label]).detach().float().cpu() if label in shares else None
+        expect(got is not None and got.shape == want.shape and torch.allclose(got, want, atol=1e-4),
+               f"The high-frequency shares of the {label!r} images are "
+               f"{[round(float(v), 3) for v in got[:4]] if got is not None else None}...; measured again here they "
+               f"are {[round(float(v), 3) for v in want[:4]]}.... They come from your `high_frequency_share`: go "
+               "back to Exercise 3.2 (remove each channel's mean, sum |rfft2|^2 over channels, fy from "
+               "fftfreq(H) on the rows and fx from rfftfreq(W) on the columns).")
     a, b = float(shares[naive].mean()), float(shares[regularised].mean())
     expect(b < max_ratio * a, f"High-frequency share: {naive} {a:.3f}, {regularised} {b:.3f} (ratio {b / a:.2f}); "
                               f"expected a ratio below {max_ratio}. The shares come from your "

@@ -240,7 +240,8 @@ def check_curve_line_selectivity(student_fn: Callable, seed: int = 0, n: int = 1
 
 def check_curve_family_result(family, model: nn.Module, layer: str, min_units: int = 8,
                               max_gap_degrees: float = 60.0, measure=None) -> None:
-    """The family found in ``layer`` is a real curve family: re-measured from the model here.
+    """The family found in ``layer`` is a real curve family: re-measured from the model here, and its
+    orientations, selectivities and largest gap (the student's functions' numbers) are the re-measured ones.
 
     The probes are those of the findings table (:func:`mi_tutor.circuits_vision.findings.probe_tuning`:
     16 orientations x 7 curvatures, on the units' receptive-field centre, averaged over 16 styles),
@@ -266,6 +267,24 @@ def check_curve_family_result(family, model: nn.Module, layer: str, min_units: i
                      f"orientation: {weak}.")
     pref = tn.preferred_orientation(radial - radial.amin(-1, keepdim=True), orientations.cpu())
     gap = math.degrees(tn.max_circular_gap(pref))
+    off = tn.angle_difference(family.orientations.float().cpu(), pref).abs()
+    if float(off.max()) > 1e-3:
+        i = int(off.argmax())
+        raise CheckFailure(f"Member {family.channels[i]} is given the orientation "
+                           f"{math.degrees(float(family.orientations[i])):.1f}°; its tuning map, re-measured, "
+                           f"points at {math.degrees(float(pref[i])):.1f}°. The family's orientations come from "
+                           "your `preferred_orientation`: go back to Exercise 4.2 (clip at 0, sum the weighted "
+                           "unit vectors, atan2, wrap into [0, 2 pi)).")
+    sel = tn.curve_line_selectivity(curve, line)
+    expect(torch.allclose(family.selectivity.float().cpu(), sel, atol=1e-4),
+           "The family's curve-versus-line selectivities differ from the re-measured ones "
+           f"({[round(float(v), 3) for v in family.selectivity[:4]]}... against "
+           f"{[round(float(v), 3) for v in sel[:4]]}...): they come from your `curve_line_selectivity`, go back "
+           "to Exercise 4.3.")
+    expect(abs(math.degrees(family.max_gap) - gap) < 0.1,
+           f"The family reports a largest gap of {math.degrees(family.max_gap):.1f}° between its orientations; "
+           f"they leave {gap:.1f}°. It comes from your `max_circular_gap`: go back to Exercise 4.4 (the gap "
+           "from the last angle round to the first).")
     expect(gap <= max_gap_degrees, f"The members' orientations leave a gap of {gap:.0f}° (more than "
                                    f"{max_gap_degrees:.0f}°): the family does not cover the circle.")
     passed(f"{len(family)} curve detectors in {layer}, each firing {float(ratio.min()):.1f}x or more on its curve than "
@@ -432,24 +451,30 @@ def check_equivariance_score(student_fn: Callable, seed: int = 0) -> None:
 
 
 def check_handbuilt_kernel(student_fn: Callable, seed: int = 0, n_pre: int = 6) -> None:
-    """``handbuilt_kernel(pre_orientations, orientation, curvature, step, kernel_size)`` -> ``[n_pre, k, k]``."""
+    """``handbuilt_kernel(pre_orientations, orientation, curvature, step, kernel_size, length=0.9)`` -> ``[n_pre, k, k]``.
+
+    The last case passes ``length=0.6``, the arc length the lesson's hand-built detectors use.
+    """
     g = _gen(seed)
     cases = []
-    for k, curv, step in ((7, 3.0, 0.125), (5, 2.0, 0.25), (9, 0.0, 0.125)):
+    for k, curv, step in ((7, 3.0, 0.125), (5, 2.0, 0.25), (9, 0.0, 0.125), (9, 4.0, 0.0625)):
         cases.append({"pre_orientations": torch.rand(n_pre, generator=g) * math.pi,
                       "orientation": float(torch.rand(1, generator=g) * TWO_PI), "curvature": curv,
                       "step": step, "kernel_size": k})
+    cases[-1]["length"] = 0.6
 
-    def reference(pre, orient, curv, step, k):
-        return hb.handbuilt_curve_weights(pre, orient, curv, step, hb.HandBuiltConfig(kernel_size=k))
+    def reference(pre, orient, curv, step, k, length=0.9):
+        return hb.handbuilt_curve_weights(pre, orient, curv, step, hb.HandBuiltConfig(kernel_size=k, length=length))
 
     def compare(got, want, ctx):
-        expect_close("handbuilt_kernel(...)", got, want, atol=1e-5, context=ctx,
-                     hint="near * (match.clamp_min(0) ** 2 - 0.5 * (-match).clamp_min(0)) - 0.05 * (1 - near) "
-                          "with match = cos(2 * (phi_i - normal)); shapes [n_pre, 1, 1] against [k, k].")
+        hint = ("near * (match.clamp_min(0) ** 2 - 0.5 * (-match).clamp_min(0)) - 0.05 * (1 - near) "
+                "with match = cos(2 * (phi_i - normal)); shapes [n_pre, 1, 1] against [k, k].")
+        if "length" in ctx:
+            hint = "pass `length` on to arc_normal_field: the arc is shorter here. " + hint
+        expect_close("handbuilt_kernel(...)", got, want, atol=1e-5, context=ctx, hint=hint)
 
     n = compare_functions("handbuilt_kernel", student_fn, reference, cases, compare=compare, contract=TENSOR)
-    passed(f"handbuilt_kernel writes the reference kernels for {n} curves")
+    passed(f"handbuilt_kernel writes the reference kernels for {n} curves (two arc lengths)")
 
 
 def check_handbuilt_result(learned_radial: torch.Tensor, built_radial: torch.Tensor, min_correlation: float = 0.8

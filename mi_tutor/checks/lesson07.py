@@ -328,9 +328,31 @@ def check_knn_ordering_result(same_arch: float, cross_arch: float, random_init: 
            f"random init {random_init:.3f}")
 
 
-def check_matching_by_layer_result(by_layer: Mapping[str, float]) -> None:
-    """Matched-unit correlations are real correlations and the table has one entry per layer."""
+#: The seed average of the mean matched correlation per layer that the lesson states (section 6).
+MATCHED_BY_LAYER = {"layer1": 0.77, "layer2": 0.74, "layer3": 0.69, "layer4": 0.75}
+
+
+def check_matching_by_layer_result(by_layer: Mapping[str, float], stated: Mapping[str, float] | None = None,
+                                   atol: float = 0.03) -> None:
+    """Matched-unit correlations by layer: the lesson's numbers, and Li et al.'s shape (worst in the middle).
+
+    Args:
+        by_layer: Layer -> mean matched correlation (the seed pairs' average), layers in order of depth.
+        stated: Layer -> the value the lesson states (default :data:`MATCHED_BY_LAYER`).
+        atol: How far each value may be from the stated one (the text prints two decimals).
+    """
+    stated = MATCHED_BY_LAYER if stated is None else stated
     expect(all(-1 <= v <= 1 for v in by_layer.values()), f"Matched correlations must lie in [-1, 1]: {by_layer}")
+    expect(list(by_layer) == list(stated), f"Give one value per layer, {list(stated)}; got {list(by_layer)}.")
+    back = (" These come from your `match_units`: go back to Exercise 7.5 (Pearson, not cosine: centre each unit; "
+            "a one-to-one matching, not each row's maximum).")
+    off = {k: (v, stated[k]) for k, v in by_layer.items() if abs(v - stated[k]) > atol}
+    expect(not off, "The mean matched correlation differs from the lesson's measurement: "
+           + ", ".join(f"{k} {v:.2f} (lesson {w:.2f})" for k, (v, w) in off.items()) + "." + back)
+    values = list(by_layer.values())
+    expect(min(values[1:-1]) < min(values[0], values[-1]),
+           "Matching should be worst in a middle layer and best at the two ends: "
+           + ", ".join(f"{k} {v:.2f}" for k, v in by_layer.items()) + "." + back)
     best = max(by_layer, key=by_layer.get)
     passed("mean matched correlation by layer: " + ", ".join(f"{k} {v:.2f}" for k, v in by_layer.items())
            + f" (highest: {best})")

@@ -24,8 +24,8 @@ Examples:
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 
 import torch
 from torch import nn
@@ -224,7 +224,7 @@ class HandBuiltCurveDetector(nn.Module):
 
 def build_curve_detectors(model: nn.Module, edges: EdgeUnits, orientations: Sequence[float] | torch.Tensor,
                           curvature: float | Sequence[float] | torch.Tensor, step: float,
-                          config: HandBuiltConfig | None = None
+                          config: HandBuiltConfig | None = None, kernel_fn: Callable[..., torch.Tensor] | None = None
                           ) -> HandBuiltCurveDetector:
     """One hand-built detector per orientation, on ``edges`` of ``model``.
 
@@ -236,18 +236,37 @@ def build_curve_detectors(model: nn.Module, edges: EdgeUnits, orientations: Sequ
         step: Input distance between positions of the edge layer
             (``2 / image_size * total stride``).
         config: See :class:`HandBuiltConfig`.
+        kernel_fn: ``kernel_fn(pre_orientations, orientation, curvature, step, kernel_size, length)
+            -> [n_pre, k, k]``, the kernel before the division by each edge unit's scale (lesson 4 passes
+            the student's ``handbuilt_kernel``). ``None``: :func:`handbuilt_curve_weights`. It writes the
+            default sharpness, inhibition, surround and band width, so ``config`` may only change the
+            kernel size and the arc length then.
 
     Returns:
         A :class:`HandBuiltCurveDetector`.
+
+    Raises:
+        ValueError: for a ``kernel_fn`` with a ``config`` that changes more than the size and the length.
     """
+    cfg = config or HandBuiltConfig()
+    if kernel_fn is not None:
+        fixed = replace(HandBuiltConfig(), kernel_size=cfg.kernel_size, length=cfg.length)
+        if cfg != fixed:
+            raise ValueError(f"`config`={cfg} changes more than kernel_size and length, which a `kernel_fn` "
+                             "cannot follow; use the default sharpness, inhibition, surround and sigma")
     theta = torch.as_tensor(orientations, dtype=torch.float32).flatten()
     kappa = torch.as_tensor(curvature, dtype=torch.float32).flatten()
     if kappa.numel() == 1:
         kappa = kappa.expand(len(theta))
     if kappa.numel() != len(theta):
         raise ValueError(f"`curvature` has {kappa.numel()} values for {len(theta)} orientations: give one or one each")
-    ws = [handbuilt_curve_weights(edges.orientations, float(o), float(k), step, config, edges.scale)
-          for o, k in zip(theta, kappa)]
+    if kernel_fn is None:
+        ws = [handbuilt_curve_weights(edges.orientations, float(o), float(k), step, cfg, edges.scale)
+              for o, k in zip(theta, kappa)]
+    else:
+        scale = edges.scale.clamp_min(1e-6)[:, None, None]
+        ws = [kernel_fn(edges.orientations, float(o), float(k), step, cfg.kernel_size, cfg.length)
+              / scale.to(edges.orientations.device) for o, k in zip(theta, kappa)]
     return HandBuiltCurveDetector(model, edges.layer, edges.channels, torch.stack(ws))
 
 

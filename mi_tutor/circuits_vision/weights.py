@@ -27,7 +27,7 @@ Examples:
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -271,13 +271,27 @@ def tangent_alignment(kernels: torch.Tensor, pre_orientations: torch.Tensor, ori
 
 def shuffled_tangent_alignment(kernels: torch.Tensor, pre_orientations: torch.Tensor, orientation: float,
                                curvature: float, step: float, axial: bool = True, n_shuffles: int = 200, seed: int = 0,
-                               length: float = 0.9, sigma: float | None = None) -> torch.Tensor:
+                               length: float = 0.9, sigma: float | None = None,
+                               alignment_fn: Callable[[torch.Tensor, torch.Tensor, float, float, float], float] | None
+                               = None) -> torch.Tensor:
     """Null distribution of :func:`tangent_alignment` with the lower units' orientations shuffled.
 
     The geometry is computed once and the shuffles are scored together.
 
+    Args:
+        kernels, pre_orientations, orientation, curvature, step, axial, length, sigma: As in
+            :func:`tangent_alignment`.
+        n_shuffles: How many permutations of ``pre_orientations``.
+        seed: Seeds the permutations.
+        alignment_fn: ``alignment_fn(kernels, pre_orientations, orientation, curvature, step) -> float``
+            scores each shuffle instead (lesson 4 passes the student's ``tangent_alignment``, so the null
+            is measured like the real value); it writes the default ``axial``, ``length`` and ``sigma``.
+
     Returns:
         ``[n_shuffles]`` alignments; the real value should sit far above them.
+
+    Raises:
+        ValueError: for an ``alignment_fn`` with another ``axial``, ``length`` or ``sigma``.
 
     Examples:
         >>> k = torch.rand(4, 5, 5)
@@ -288,6 +302,12 @@ def shuffled_tangent_alignment(kernels: torch.Tensor, pre_orientations: torch.Te
     check_tensor("kernels", kernels, ("n_pre", "k", "k"), dims=dims, floating=True)
     g = torch.Generator().manual_seed(seed)
     perms = torch.stack([torch.randperm(len(pre_orientations), generator=g) for _ in range(n_shuffles)])
+    if alignment_fn is not None:
+        if not axial or length != 0.9 or sigma is not None:
+            raise ValueError("an `alignment_fn` scores axial orientations with length 0.9 and the default sigma; "
+                             f"got axial={axial}, length={length}, sigma={sigma}")
+        return torch.tensor([float(alignment_fn(kernels, pre_orientations[perm], orientation, curvature, step))
+                             for perm in perms.tolist()])
     near, normal = arc_normal_field(kernels.shape[-1], step, orientation, curvature, length, sigma, kernels.device)
     m = 2.0 if axial else 1.0
     phi = pre_orientations.to(kernels.device)[perms.to(kernels.device)]          # [S, n_pre]

@@ -13,6 +13,7 @@ Examples:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
@@ -113,15 +114,28 @@ class Atlas:
     labels: torch.Tensor | None = None
 
 
-def activation_atlas(vectors: torch.Tensor, n_cells: int = 8, labels: torch.Tensor | None = None) -> Atlas:
+def activation_atlas(vectors: torch.Tensor, n_cells: int = 8, labels: torch.Tensor | None = None, *,
+                     average_fn: Callable[[torch.Tensor, torch.Tensor, int], tuple[torch.Tensor, torch.Tensor]]
+                     = grid_average) -> Atlas:
     """Lay ``[n, d]`` activation vectors out with PCA and average them on a grid.
+
+    Args:
+        vectors: ``[n, d]`` activation vectors.
+        n_cells: Cells per side of the grid.
+        labels: ``[n]`` optional labels of the points (kept for colouring).
+        average_fn: ``average_fn(coords, values, n_cells) -> (cells, counts)``
+            (default :func:`grid_average`); lesson 2 passes the student's own,
+            so the atlas's cells, counts and example images are the student's.
+
+    Returns:
+        An :class:`Atlas`.
 
     Examples:
         >>> activation_atlas(torch.randn(50, 6), n_cells=4).cells.shape
         torch.Size([4, 4, 6])
     """
     coords = pca_layout(vectors)
-    cells, counts = grid_average(coords, vectors, n_cells)
+    cells, counts = average_fn(coords, vectors, n_cells)
     idx = grid_cells(coords, n_cells)
     flat = idx[:, 0] * n_cells + idx[:, 1]
     example = torch.full((n_cells * n_cells,), -1, dtype=torch.long)

@@ -13,7 +13,7 @@ Examples:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import torch
@@ -41,10 +41,25 @@ def direction_activation(acts: torch.Tensor, direction: torch.Tensor) -> torch.T
     return torch.einsum("nchw,c->nhw", acts, unit.to(acts))
 
 
-def concept_iou(maps: torch.Tensor, mask: torch.Tensor, quantile: float = QUANTILE) -> float:
-    """Dissection IoU of one ``[n, h, w]`` activation map with one ``[n, H, W]`` concept mask."""
+ThresholdsFn = Callable[[torch.Tensor, float], torch.Tensor]
+IouFn = Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]
+
+
+def concept_iou(maps: torch.Tensor, mask: torch.Tensor, quantile: float = QUANTILE, *,
+                thresholds_fn: ThresholdsFn = quantile_thresholds, iou_fn: IouFn = dissection_iou) -> float:
+    """Dissection IoU of one ``[n, h, w]`` activation map with one ``[n, H, W]`` concept mask.
+
+    ``thresholds_fn`` and ``iou_fn`` compute the threshold and the IoU (defaults
+    :func:`~mi_tutor.features.quantile_thresholds` and :func:`~mi_tutor.features.dissection_iou`;
+    a lesson passes the student's own).
+
+    Examples:
+        >>> maps = torch.zeros(1, 4, 4); maps[0, 0, 0] = 1.0
+        >>> concept_iou(maps, maps > 0, quantile=1 / 16)
+        1.0
+    """
     acts = maps[:, None]
-    return dissection_iou(acts, mask[:, None].bool(), quantile_thresholds(acts, quantile)).item()
+    return float(iou_fn(acts, mask[:, None].bool(), thresholds_fn(acts, quantile)).item())
 
 
 @dataclass
@@ -76,7 +91,11 @@ class DirectionComparison:
 
 
 def compare_direction_to_neurons(acts: torch.Tensor, direction: torch.Tensor, masks: Mapping[str, torch.Tensor],
-                                 concept: str, k: int = 5, quantile: float = QUANTILE) -> DirectionComparison:
+                                 concept: str, k: int = 5, quantile: float = QUANTILE, *,
+                                 activation_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+                                 = direction_activation,
+                                 thresholds_fn: ThresholdsFn = quantile_thresholds,
+                                 iou_fn: IouFn = dissection_iou) -> DirectionComparison:
     """Dissect ``direction`` and its ``k`` largest-weight neurons against ``concept``.
 
     Args:
@@ -88,20 +107,37 @@ def compare_direction_to_neurons(acts: torch.Tensor, direction: torch.Tensor, ma
         quantile: Top fraction that thresholds every map. Dissection's 0.5%
             caps the IoU of a concept covering a fraction ``a`` of the pixels at
             ``0.005 / a``; passing the concept's area compares fairly.
+        activation_fn: ``activation_fn(acts, direction) -> [n, h, w]``, the map
+            along the direction (default :func:`direction_activation`).
+        thresholds_fn: Per-unit thresholds, as in :func:`concept_iou`.
+        iou_fn: Dataset-wide IoU, as in :func:`concept_iou`.
+
+    Lesson 2 passes the student's own three functions, so its printed IoUs are
+    the student's.
+
+    Examples:
+        >>> acts = torch.zeros(2, 3, 4, 4); acts[:, 1, :2] = 2.0      # channel 1 fires on the top half
+        >>> c = compare_direction_to_neurons(acts, torch.tensor([0., 1., 0.]), {"top": acts[:, 1] > 0}, "top",
+        ...                                  k=1, quantile=0.5)
+        >>> c.neurons, round(c.direction_iou, 3), c.best_any_neuron
+        ([1], 1.0, 1)
     """
     if concept not in masks:
         raise KeyError(f"No concept {concept!r}; concepts: {', '.join(masks)}")
     mask = masks[concept]
     unit = direction / direction.norm()
     top = unit.topk(k)
-    every = [concept_iou(acts[:, c], mask, quantile) for c in range(acts.shape[1])]
+    score = lambda maps: concept_iou(maps, mask, quantile, thresholds_fn=thresholds_fn, iou_fn=iou_fn)  # noqa: E731
+    every = [score(acts[:, c]) for c in range(acts.shape[1])]
     best_any = max(range(len(every)), key=every.__getitem__)
-    return DirectionComparison(concept_iou(direction_activation(acts, unit), mask, quantile), top.indices.tolist(),
+    return DirectionComparison(score(activation_fn(acts, unit)), top.indices.tolist(),
                                top.values.tolist(), [every[c] for c in top.indices.tolist()], every[best_any],
                                best_any, quantile)
 
 
-def concept_direction(acts: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+def concept_direction(acts: torch.Tensor, mask: torch.Tensor, *,
+                      probe_fn: Callable[[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]] | None = None
+                      ) -> torch.Tensor:
     """Mass-mean direction of a concept at the resolution of ``acts``.
 
     The ``[n, H, W]`` mask is average-pooled to the ``h x w`` grid of ``acts``;
@@ -112,9 +148,19 @@ def concept_direction(acts: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     Args:
         acts: ``[n, channels, h, w]``.
         mask: ``[n, H, W]`` bool.
+        probe_fn: ``probe_fn(vectors [m, channels], labels [m] bool) -> (direction, bias)``
+            fitted on the concept and not-concept positions, whose direction is
+            returned (lesson 2 passes the student's mass-mean probe). ``None``:
+            the difference of the two means, computed here.
 
     Returns:
         ``[channels]``.
+
+    Examples:
+        >>> acts = torch.zeros(1, 2, 2, 2); acts[0, 0, 0, 0] = 4.0
+        >>> mask = torch.zeros(1, 2, 2, dtype=torch.bool); mask[0, 0, 0] = True
+        >>> concept_direction(acts, mask)
+        tensor([4., 0.])
     """
     check_tensor("acts", acts, ("n", "channels", "h", "w"), floating=True)
     check_tensor("mask", mask, (acts.shape[0], "H", "W"))
@@ -124,4 +170,7 @@ def concept_direction(acts: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     on, off = vectors[cover > 0.25], vectors[cover == 0]
     if len(on) == 0:
         raise ValueError("the concept mask never covers a quarter of a position: no examples of the concept")
-    return on.mean(0) - off.mean(0)
+    if probe_fn is None:
+        return on.mean(0) - off.mean(0)
+    keep = (cover > 0.25) | (cover == 0)
+    return probe_fn(vectors[keep], cover[keep] > 0.25)[0]

@@ -15,7 +15,7 @@ Examples:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import torch
@@ -129,13 +129,20 @@ class Dissection:
                                                            key=lambda kv: -len(kv[1]))}
 
 
-def dissect(acts: torch.Tensor, masks: Mapping[str, torch.Tensor], quantile: float = QUANTILE) -> Dissection:
+def dissect(acts: torch.Tensor, masks: Mapping[str, torch.Tensor], quantile: float = QUANTILE, *,
+            thresholds_fn: Callable[[torch.Tensor, float], torch.Tensor] = quantile_thresholds,
+            iou_fn: Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor] = dissection_iou
+            ) -> Dissection:
     """Dissect a layer: thresholds, IoU with every concept, best label per unit.
 
     Args:
         acts: ``[n, units, h, w]`` activations over a dataset.
         masks: Concept name -> ``[n, H, W]`` bool masks of the same images.
         quantile: Top fraction that defines a unit's threshold.
+        thresholds_fn: ``thresholds_fn(acts, quantile) -> [units]`` (default
+            :func:`quantile_thresholds`); a lesson passes the student's own.
+        iou_fn: ``iou_fn(acts, masks [n, concepts, H, W], thresholds) -> [units, concepts]``
+            (default :func:`dissection_iou`); a lesson passes the student's own.
 
     Returns:
         A :class:`Dissection`.
@@ -156,8 +163,8 @@ def dissect(acts: torch.Tensor, masks: Mapping[str, torch.Tensor], quantile: flo
             raise ShapeError(f"masks[{name!r}] has shape {got} but expected {want}: one {size[0]}x{size[1]} "
                              f"mask per image of `acts` ({acts.shape[0]} images), the size of the first mask")
     stacked, names = stack_masks(masks, acts.shape[0])
-    thresholds = quantile_thresholds(acts, quantile)
-    return label_units(dissection_iou(acts, stacked, thresholds), names, thresholds)
+    thresholds = thresholds_fn(acts, quantile)
+    return label_units(iou_fn(acts, stacked, thresholds), names, thresholds)
 
 
 def label_units(iou: torch.Tensor, concepts: list[str], thresholds: torch.Tensor) -> Dissection:

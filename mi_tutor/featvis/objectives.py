@@ -131,12 +131,23 @@ def channel(layer: str, unit: int) -> Objective:
     return Objective(lambda c: channel_loss(c[layer], unit), (layer,), f"{layer}:{unit}")
 
 
-def channels(layer: str, units: list[int]) -> Objective:
+def channels(layer: str, units: list[int],
+             loss_fn: Callable[[torch.Tensor, int], torch.Tensor] | None = None) -> Objective:
     """Image ``i`` of the batch maximises channel ``units[i]``: many units in one render.
+
+    Args:
+        layer: Module name.
+        units: One channel per image of the batch.
+        loss_fn: ``loss_fn(acts [1, channels, h, w], unit) -> scalar``, the channel
+            objective of one image; the loss is its mean over the batch (lesson 3
+            passes the student's ``channel_loss``). ``None``: :func:`channel_loss`'s
+            formula on the whole batch at once (the same number).
 
     Examples:
         >>> obj = channels("layer3", [0, 5])
         >>> obj({"layer3": torch.ones(2, 8, 2, 2)}).item()
+        -1.0
+        >>> channels("layer3", [0, 5], loss_fn=channel_loss)({"layer3": torch.ones(2, 8, 2, 2)}).item()
         -1.0
     """
     def fn(cache: Mapping[str, torch.Tensor]) -> torch.Tensor:
@@ -146,6 +157,8 @@ def channels(layer: str, units: list[int]) -> Objective:
                              "render with batch=len(units)")
         for u in units:
             check_range("unit", u, 0, acts.shape[1] - 1)
+        if loss_fn is not None:
+            return torch.stack([loss_fn(acts[i:i + 1], u) for i, u in enumerate(units)]).mean()
         return -acts[torch.arange(len(units)), torch.tensor(units)].mean()
     return Objective(fn, (layer,), f"{layer}:{units}")
 

@@ -15,6 +15,8 @@ Examples:
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 from torch import nn
 
@@ -47,14 +49,25 @@ def fft_scale(h: int, w: int, decay_power: float = 1.0) -> torch.Tensor:
     return 1.0 / freq.clamp_min(1.0 / max(h, w)) ** decay_power
 
 
-def spectrum_to_image(spectrum: torch.Tensor, h: int, w: int, decay_power: float = 1.0) -> torch.Tensor:
+def spectrum_to_image(spectrum: torch.Tensor, h: int, w: int, decay_power: float = 1.0,
+                      scale: torch.Tensor | None = None) -> torch.Tensor:
     """Scale a real ``[..., h, w//2+1, 2]`` spectrum by :func:`fft_scale` and invert it.
+
+    Args:
+        spectrum: ``[..., h, w // 2 + 1, 2]`` real and imaginary parts.
+        h: Image height.
+        w: Image width.
+        decay_power: Exponent of the ``1/f`` scale.
+        scale: ``[h, w // 2 + 1]`` scale to use instead of ``fft_scale(h, w, decay_power)``.
 
     Returns:
         ``[..., h, w]`` (``irfft2`` with ``norm="ortho"``, divided by 4 as lucid does).
     """
     check_tensor("spectrum", spectrum, ("...", h, w // 2 + 1, 2), floating=True)
-    scale = fft_scale(h, w, decay_power).to(spectrum.device)
+    if scale is None:
+        scale = fft_scale(h, w, decay_power)
+    check_tensor("scale", scale, (h, w // 2 + 1), floating=True)
+    scale = scale.to(spectrum.device)
     complex_spec = torch.view_as_complex(spectrum.contiguous()) * scale
     return torch.fft.irfft2(complex_spec, s=(h, w), norm="ortho") / 4.0
 
@@ -106,17 +119,27 @@ class FourierImage(nn.Module):
             off (zero gradient), so the default here is 0.2.
         decorrelate: Apply :func:`decorrelate_colors` before the sigmoid.
         seed: Seed of the initialisation.
+        scale_fn: ``scale_fn(h, w) -> [h, w // 2 + 1]``, the ``1/f`` scale of the
+            spectrum (default :func:`fft_scale`; lesson 3 passes the student's own).
+
+    Examples:
+        >>> FourierImage(1, 8, 6, scale_fn=lambda h, w: torch.ones(h, w // 2 + 1))().shape
+        torch.Size([1, 3, 8, 6])
     """
 
-    def __init__(self, batch: int, h: int, w: int, sd: float = 0.2, decorrelate: bool = True, seed: int = 0):
+    def __init__(self, batch: int, h: int, w: int, sd: float = 0.2, decorrelate: bool = True, seed: int = 0,
+                 scale_fn: Callable[[int, int], torch.Tensor] = fft_scale):
         super().__init__()
         g = torch.Generator().manual_seed(seed)
         self.h, self.w, self.decorrelate = h, w, decorrelate
         self.spectrum = nn.Parameter(sd * torch.randn(batch, 3, h, w // 2 + 1, 2, generator=g))
+        scale = scale_fn(h, w)
+        check_tensor("scale_fn(h, w)", scale, (h, w // 2 + 1), floating=True)
+        self.register_buffer("scale", scale.detach().clone(), persistent=False)
 
     def forward(self) -> torch.Tensor:
         """The ``[batch, 3, h, w]`` image in ``(0, 1)``."""
-        x = spectrum_to_image(self.spectrum, self.h, self.w)
+        x = spectrum_to_image(self.spectrum, self.h, self.w, scale=self.scale)
         if self.decorrelate:
             x = decorrelate_colors(x)
         return torch.sigmoid(x)

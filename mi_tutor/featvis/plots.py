@@ -8,7 +8,7 @@ Examples:
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from typing import Any
 
@@ -20,9 +20,17 @@ from .render import high_frequency_share, radial_spectrum
 __all__ = ["plot_visualizations", "plot_spectra", "plot_vis_vs_examples"]
 
 
-def plot_visualizations(images: Mapping[str, torch.Tensor], scale: float = 1.6) -> tuple[plt.Figure, Any]:
+def plot_visualizations(images: Mapping[str, torch.Tensor], scale: float = 1.6, *,
+                        share_fn: Callable[[torch.Tensor], torch.Tensor] = high_frequency_share
+                        ) -> tuple[plt.Figure, Any]:
     """One row of images per entry (``name -> [n, 3, H, W]``), titled with the
     high-frequency share of each image.
+
+    Args:
+        images: Row name -> ``[n, 3, H, W]`` images.
+        scale: Inches per image.
+        share_fn: ``share_fn(images) -> [n]`` high-frequency shares (default
+            :func:`~mi_tutor.featvis.high_frequency_share`; lesson 3 passes the student's).
 
     Returns:
         ``(fig, {name: [n] high-frequency shares})``.
@@ -32,7 +40,7 @@ def plot_visualizations(images: Mapping[str, torch.Tensor], scale: float = 1.6) 
     fig, axes = plt.subplots(nrows, ncols, figsize=(scale * ncols + 1.5, scale * nrows + 0.2), squeeze=False)
     data = {}
     for r, (name, imgs) in enumerate(images.items()):
-        share = high_frequency_share(imgs)
+        share = share_fn(imgs)
         data[name] = share
         for c in range(ncols):
             ax = axes[r, c]

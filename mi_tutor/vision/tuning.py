@@ -25,7 +25,7 @@ Examples:
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import torch
@@ -280,7 +280,10 @@ class CurveFamily:
 def find_curve_family(tuning: torch.Tensor, orientations: torch.Tensor, curvatures: torch.Tensor,
                       channels: Sequence[int] | None = None, *, min_selectivity: float = 1 / 3,
                       min_orientation_selectivity: float = 0.3, min_response: float = 0.0,
-                      min_separation: float = math.radians(20)) -> CurveFamily:
+                      min_separation: float = math.radians(20),
+                      preferred_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None,
+                      selectivity_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None,
+                      gap_fn: Callable[[torch.Tensor], float] | None = None) -> CurveFamily:
     """Search units for a family of curve detectors whose preferred orientations tile the circle.
 
     A unit qualifies when (1) its strongest response to a *curved* stimulus
@@ -302,6 +305,12 @@ def find_curve_family(tuning: torch.Tensor, orientations: torch.Tensor, curvatur
         min_orientation_selectivity: Minimum orientation selectivity of the radial curve.
         min_response: Minimum peak response to a curved stimulus.
         min_separation: Minimum angle between members' preferred orientations.
+        preferred_fn: ``preferred_fn(radial [n_units, n_orient], orientations) -> [n_units]``
+            (default :func:`preferred_orientation`); lesson 4 passes the student's own.
+        selectivity_fn: ``selectivity_fn(curve_response, line_response)`` elementwise
+            (default :func:`curve_line_selectivity`); lesson 4 passes the student's own.
+        gap_fn: ``gap_fn(angles [n]) -> float`` for ``max_gap`` (default
+            :func:`max_circular_gap`); lesson 4 passes the student's own.
 
     Returns:
         A :class:`CurveFamily` (possibly empty), members sorted by orientation.
@@ -320,12 +329,12 @@ def find_curve_family(tuning: torch.Tensor, orientations: torch.Tensor, curvatur
     curved = t[:, (curvatures.cpu() != 0)]                      # [units, n_curved, n_orient]
     radial = curved.amax(dim=1)                                 # [units, n_orient]
     above_floor = radial - radial.amin(-1, keepdim=True)        # the tuning, without the untuned floor
-    pref = preferred_orientation(above_floor, th)
+    pref = (preferred_fn or preferred_orientation)(above_floor, th)
     osi = orientation_selectivity(above_floor, th)
     best = radial.argmax(-1)                                    # orientation index of the peak
     curve_r = radial.gather(1, best[:, None]).squeeze(1)
     line_r = t[:, int(zero)].gather(1, best[:, None]).squeeze(1)
-    sel = curve_line_selectivity(curve_r, line_r)
+    sel = (selectivity_fn or curve_line_selectivity)(curve_r, line_r)
     ok = (curve_r > min_response) & (sel >= min_selectivity) & (osi >= min_orientation_selectivity)
     taken: list[int] = []
     for u in sorted(ok.nonzero().flatten().tolist(), key=lambda u: -float(sel[u] * curve_r[u].clamp_min(0))):
@@ -336,4 +345,4 @@ def find_curve_family(tuning: torch.Tensor, orientations: torch.Tensor, curvatur
     return CurveFamily(
         channels=[channels[u] for u in taken], orientations=pref[idx], curve_response=curve_r[idx],
         line_response=line_r[idx], selectivity=sel[idx], orientation_selectivity=osi[idx],
-        max_gap=max_circular_gap(pref[idx]), coverage=orientation_coverage(pref[idx]) if taken else 0.0)
+        max_gap=float((gap_fn or max_circular_gap)(pref[idx])) if taken else TWO_PI, coverage=orientation_coverage(pref[idx]) if taken else 0.0)

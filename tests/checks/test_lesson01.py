@@ -94,11 +94,36 @@ def test_lesson01_channel_importance():
 
 
 def test_lesson01_importance_figure_data():
-    c1.check_importance_result(torch.tensor([0.1, 3.0, 0.0, 0.2]), 4)
+    c1.check_importance_result(torch.tensor([0.1, 3.0, 0.0, 0.2]), 4, top=3.0, median=0.1)
     with pytest.raises(CheckFailure, match="shape"):
         c1.check_importance_result(torch.zeros(3), 4)
     with pytest.raises(CheckFailure, match="barely more than the median"):
         c1.check_importance_result(torch.ones(4), 4)
+
+
+def test_lesson01_importance_result_tests_the_stated_numbers():
+    """The lesson's profile passes; a skewed profile of the wrong size (a drop in probabilities, not logits,
+    or a sum over the images instead of a mean) used to pass the skew test alone and now fails (issue 27)."""
+    right = torch.full((64,), c1.IMPORTANCE_MEDIAN)
+    right[14] = c1.IMPORTANCE_TOP
+    right[:20] -= 0.05                                   # below the median, which stays at the stated value
+    c1.check_importance_result(right, 64)
+    for wrong in (right * 0.2, right * 64):
+        with pytest.raises(CheckFailure, match="the lesson measures 1.76 and 0.19"):
+            c1.check_importance_result(wrong, 64)
+
+
+def test_lesson01_scale_sweep_result_tests_the_stated_landmarks():
+    """The lesson's sweep passes; the sweep of another (less important) channel, which only had to lower
+    the logit when removed, now fails, and so does a curve that does not rise (issue 27)."""
+    factors = [0.0, 0.25, 0.5, 1.0, 1.5, 2.0, 3.0]
+    right = torch.tensor([13.35, 13.8, 14.2, 15.10, 16.2, 17.1, 18.62])
+    c1.check_scale_sweep_result(right, factors)
+    other_channel = torch.tensor([14.7, 14.8, 14.9, 15.10, 15.3, 15.5, 15.9])
+    with pytest.raises(CheckFailure, match="a different channel was swept"):
+        c1.check_scale_sweep_result(other_channel, factors)
+    with pytest.raises(CheckFailure, match="should rise"):
+        c1.check_scale_sweep_result(torch.tensor([13.35, 13.8, 14.2, 15.10, 15.0, 17.1, 18.62]), factors)
 
 def test_lesson01_new_classes_of_mistake():
     def not_detached(model, x, names):

@@ -148,3 +148,76 @@ def test_lesson02_contracts():
         return _folded_probe(acts, labels, n_classes)
 
     fails(c2.check_train_probe, standardises_in_place, r"changed its argument `acts` in place \(`acts -= acts.mean\(0\)`\)")
+
+
+def _concept_layer(seed=0, n=12, units=4, size=8):
+    """A small layer whose unit 1 fires on a square concept (and a little noise elsewhere)."""
+    g = torch.Generator().manual_seed(seed)
+    mask = torch.zeros(n, 2 * size, 2 * size, dtype=torch.bool)
+    for i in range(n):
+        y, x = torch.randint(0, size, (2,), generator=g).tolist()
+        side = 2 + 2 * (i % 4)                               # squares of several sizes
+        mask[i, y:y + side, x:x + side] = True
+    acts = torch.rand(n, units, size, size, generator=g)
+    acts[:, 1] += 3 * torch.nn.functional.avg_pool2d(mask[:, None].float(), 2)[:, 0]
+    return acts, {"square": mask, "other": torch.roll(mask, 5, dims=-1)}
+
+
+def _mean_of_image_ious(acts, masks, thresholds):
+    """A plausible wrong dissection_iou: the mean over images of per-image IoUs."""
+    up = torch.nn.functional.interpolate(acts, size=masks.shape[-2:], mode="bilinear", align_corners=False)
+    on = (up > thresholds[None, :, None, None]).float()
+    lab = masks.float()
+    inter = torch.einsum("nuhw,nchw->nuc", on, lab)
+    union = on.sum((2, 3))[:, :, None] + lab.sum((2, 3))[:, None, :] - inter
+    return (inter / (union + 1e-10)).mean(0)
+
+
+def test_lesson02_dissection_counts_result_compares_with_the_reference():
+    """Given the layer and the masks, the counts check recomputes the dissection: the reference passes, IoUs
+    from thresholds at the lowest quantile or from a mean of per-image IoUs fail (they passed a recount)."""
+    acts, masks = _concept_layer()
+    right = dissection.dissect(acts, masks, quantile=0.05)
+    c2.check_dissection_counts_result(right, right.counts(), acts=acts, masks=masks, quantile=0.05)
+    lowest = dissection.dissect(acts, masks, quantile=0.05,
+                                thresholds_fn=lambda a, q: dissection.quantile_thresholds(a, 1 - q))
+    per_image = dissection.dissect(acts, masks, quantile=0.05, iou_fn=_mean_of_image_ious)
+    for wrong in (lowest, per_image):
+        c2.check_dissection_counts_result(wrong, wrong.counts())                  # the recount alone passes
+        with pytest.raises(CheckFailure, match="Exercises 2.4 and 2.5"):
+            c2.check_dissection_counts_result(wrong, wrong.counts(), acts=acts, masks=masks, quantile=0.05)
+
+
+def test_lesson02_story_drivers_use_the_students_functions():
+    """The story's numbers come from the student's functions (issue 27 part 4): the drivers the lesson calls
+    with them give the reference numbers for the reference functions and other numbers for wrong ones."""
+    acts, masks = _concept_layer(seed=1)
+    direction = directions.concept_direction(acts, masks["square"])
+    assert torch.equal(directions.concept_direction(acts, masks["square"], probe_fn=probes.mass_mean_probe),
+                       direction)
+    backwards = lambda a, y: (lambda d, b: (-d, -b))(*probes.mass_mean_probe(a, y))  # noqa: E731
+    assert torch.allclose(directions.concept_direction(acts, masks["square"], probe_fn=backwards), -direction)
+
+    compare = lambda **kw: directions.compare_direction_to_neurons(  # noqa: E731
+        acts, direction, masks, "square", k=2, quantile=0.1, **kw)
+    ref = compare()
+    mine = compare(activation_fn=directions.direction_activation, thresholds_fn=dissection.quantile_thresholds,
+                   iou_fn=dissection.dissection_iou)
+    assert (mine.direction_iou, mine.best_any_iou) == (ref.direction_iou, ref.best_any_iou)
+    assert compare(iou_fn=_mean_of_image_ious).direction_iou != pytest.approx(ref.direction_iou, abs=1e-3)
+    flipped = compare(activation_fn=lambda a, d: -directions.direction_activation(a, d))
+    assert flipped.direction_iou < ref.direction_iou - 0.1
+
+    texture = dissection.dissect(acts, masks, quantile=0.3)
+    lowest = dissection.dissect(acts, masks, quantile=0.3,
+                                thresholds_fn=lambda a, q: dissection.quantile_thresholds(a, 1 - q))
+    assert not torch.allclose(lowest.iou, texture.iou, atol=1e-3)
+
+    vectors = acts.amax((-2, -1))
+    reference_atlas = atlas.activation_atlas(vectors, n_cells=3)
+    assert torch.equal(atlas.activation_atlas(vectors, n_cells=3, average_fn=atlas.grid_average).cells,
+                       reference_atlas.cells)
+    summed = lambda c, v, k: (lambda cells, counts: (cells * counts[..., None], counts))(  # noqa: E731
+        *atlas.grid_average(c, v, k))
+    assert not torch.allclose(atlas.activation_atlas(vectors, n_cells=3, average_fn=summed).cells,
+                              reference_atlas.cells)

@@ -101,3 +101,57 @@ def test_lesson03_contracts_and_non_square_images():
         return 1.0 / f.clamp_min(1.0 / max(h, w))
 
     fails(c3.check_fft_scale, square_scale, "passes on square inputs but fails on this 6 x 8")
+
+
+def test_lesson03_hf_reduction_result_compares_the_shares_with_the_images():
+    """Given the images, the locked cell re-measures the shares: the reference passes; shares that keep each
+    channel's mean (the zero frequency swamps the total) still fall from naive to smooth, passed the ratio
+    test alone, and now fail (issue 27)."""
+    g = torch.Generator().manual_seed(0)
+    images = {"naive": torch.rand(4, 3, 16, 16, generator=g),
+              "smooth": torch.nn.functional.interpolate(torch.rand(4, 3, 4, 4, generator=g), size=(16, 16),
+                                                        mode="bilinear", align_corners=False)}
+    right = {k: high_frequency_share(v) for k, v in images.items()}
+    c3.check_hf_reduction_result(right, "naive", "smooth", max_ratio=0.6, images=images)
+
+    def keeps_the_mean(x, cutoff=0.25):
+        power = torch.fft.rfft2(x).abs().pow(2).sum(1)
+        h, w = x.shape[-2:]
+        freq = torch.sqrt(torch.fft.rfftfreq(w)[None, :] ** 2 + torch.fft.fftfreq(h)[:, None] ** 2)
+        return (power * (freq > cutoff)).flatten(1).sum(-1) / power.flatten(1).sum(-1)
+
+    wrong = {k: keeps_the_mean(v) for k, v in images.items()}
+    c3.check_hf_reduction_result(wrong, "naive", "smooth", max_ratio=0.6)            # the ratio alone passes
+    with pytest.raises(CheckFailure, match="Exercise 3.2"):
+        c3.check_hf_reduction_result(wrong, "naive", "smooth", max_ratio=0.6, images=images)
+
+
+def test_lesson03_story_renders_use_the_students_functions():
+    """The renders' objective and Fourier scale are the student's (issue 27 part 4): the reference functions
+    give the reference numbers, a wrong one other numbers."""
+    from mi_tutor.featvis.plots import plot_visualizations
+
+    acts = {"layer3": torch.rand(2, 5, 4, 4, generator=torch.Generator().manual_seed(1), requires_grad=True)}
+    ref = objectives.channels("layer3", [1, 3])(acts)
+    mine = objectives.channels("layer3", [1, 3], loss_fn=objectives.channel_loss)(acts)
+    assert torch.allclose(mine, ref)
+    (g_ref,) = torch.autograd.grad(ref, acts["layer3"])
+    (g_mine,) = torch.autograd.grad(mine, acts["layer3"])
+    assert torch.equal(g_mine, g_ref)                      # the same gradient, so the same render
+    summed = lambda a, u: -a[:, u].sum()  # noqa: E731     # a sum, not a mean: 16 times the loss
+    assert not torch.allclose(objectives.channels("layer3", [1, 3], loss_fn=summed)(acts), ref)
+
+    reference = param.FourierImage(1, 8, 8, seed=0)()
+    assert torch.equal(param.FourierImage(1, 8, 8, seed=0, scale_fn=param.fft_scale)(), reference)
+    unclamped = lambda h, w: 1.0 / param.fft_frequencies(h, w).clamp_min(1e-3)  # noqa: E731  # a huge DC term
+    assert not torch.allclose(param.FourierImage(1, 8, 8, seed=0, scale_fn=unclamped)(), reference, atol=1e-3)
+    with pytest.raises(Exception, match="scale_fn"):
+        param.FourierImage(1, 8, 6, scale_fn=lambda h, w: torch.ones(w // 2 + 1, h))
+
+    images = {"a": torch.rand(2, 3, 8, 8, generator=torch.Generator().manual_seed(2))}
+    _, shares = plot_visualizations(images, share_fn=lambda x: torch.zeros(len(x)))
+    assert shares["a"].tolist() == [0.0, 0.0]
+    assert plot_visualizations(images)[1]["a"].tolist() == high_frequency_share(images["a"]).tolist()
+    import matplotlib.pyplot as plt
+
+    plt.close("all")

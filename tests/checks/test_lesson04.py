@@ -14,6 +14,11 @@ from mi_tutor.vision import tuning as tn
 from test_circuits_vision import TWO_PI, line_filter_bank  # a hand-made layer of line detectors
 
 
+def _reference_kernel(p, o, c, s, k, length=0.9):
+    """The exercise's kernel, written by the package."""
+    return cv.handbuilt_curve_weights(p, o, c, s, cv.HandBuiltConfig(kernel_size=k, length=length))
+
+
 def fails(check, fn, match, **kwargs):
     with pytest.raises(CheckFailure, match=match):
         check(fn, **kwargs)
@@ -81,7 +86,7 @@ def test_checks_accept_the_reference(capsys):
     c4.check_rotate_images(cv.rotate_images)
     c4.check_tangent_alignment(lambda k, p, o, c, s: wt.tangent_alignment(k, p, o, c, s))
     c4.check_equivariance_score(lambda w, o, i: wt.equivariance_score(w, o, i))
-    c4.check_handbuilt_kernel(lambda p, o, c, s, k: cv.handbuilt_curve_weights(p, o, c, s, cv.HandBuiltConfig(k)))
+    c4.check_handbuilt_kernel(_reference_kernel)
     c4.check_concept_scores(cv.concept_scores)
     out = capsys.readouterr()
     assert out.err == "" and out.out.count("\u2713") == 9
@@ -197,3 +202,91 @@ def test_lesson04_named_mistakes_and_contracts():
 
     c4.check_concept_scores(poly.concept_scores)
     fails(c4.check_concept_scores, square_pooling, "not square")
+
+
+def test_family_check_tests_the_students_numbers():
+    """The family's orientations, selectivities and gap come from the student's functions (issue 27 part 4);
+    the family check compares them with the re-measured ones, so a wrong function that still finds the units
+    (an argmax orientation, unclipped responses, the wrap-around gap forgotten) now fails the story's check."""
+    import math
+
+    net, _ = line_filter_bank(8)
+    edges = cv.find_edge_units(net, "1", n_orientations=16)
+    uneven = 0.5 + 0.7 * torch.arange(8)         # 40° apart, and 79° from the last round to the first
+    det = cv.build_curve_detectors(net, edges, uneven, curvature=3.0, step=2 / 32,
+                                   config=cv.HandBuiltConfig(kernel_size=15))
+    curv = [0.0, 1.5, 2.5, 3.5, 5.0]
+    tuning, grid = cv.tuning_map(det, "relu", n_orientations=24, curvatures=curv)
+
+    def measure(model, layer):
+        t, g = cv.tuning_map(model, layer, n_orientations=24, curvatures=curv)
+        return t, g.orientations
+
+    def family(**fns):
+        return cv.find_curve_family(tuning, grid.orientations, grid.curvatures, min_separation=0.0, **fns)
+
+    check = lambda fam: c4.check_curve_family_result(fam, det, "relu", min_units=6, max_gap_degrees=120,  # noqa: E731
+                                                     measure=measure)
+    check(family(preferred_fn=tn.preferred_orientation, selectivity_fn=tn.curve_line_selectivity,
+                 gap_fn=tn.max_circular_gap))
+    argmax = lambda radial, th: th[radial.argmax(-1)]  # noqa: E731
+    no_wrap = lambda a: float(torch.sort(torch.remainder(a.double(), TWO_PI)).values.diff().max())  # noqa: E731
+    unclipped = lambda c, l: (c - l) / (c + l).clamp_min(1e-12)  # noqa: E731
+    wrong = family(preferred_fn=argmax)
+    assert len(wrong) >= 6                       # it still finds the units: only the orientations are off
+    with pytest.raises(CheckFailure, match="Exercise 4.2"):
+        check(wrong)
+    with pytest.raises(CheckFailure, match="Exercise 4.4"):
+        check(family(gap_fn=no_wrap))
+    shifted = tuning - 0.45 * tuning.amax()      # some lines negative (a pre-ReLU layer): clipping matters
+    fam = cv.find_curve_family(shifted, grid.orientations, grid.curvatures, min_separation=0.0,
+                               selectivity_fn=unclipped, min_selectivity=-1.0)
+    with pytest.raises(CheckFailure, match="Exercise 4.3"):
+        c4.check_curve_family_result(fam, det, "relu", min_units=1, max_gap_degrees=360,
+                                     measure=lambda m, l: (shifted, grid.orientations))
+    assert math.isclose(family().max_gap, tn.max_circular_gap(family().orientations))
+
+
+def test_handbuilt_detector_uses_the_students_kernel():
+    """The hand-built detectors are written by the student's kernel (issue 27 part 4): the exercise's kernel
+    gives the package's detector, one that ignores the arc length (the check names it) or halves the
+    inhibition another; a config the kernel cannot follow is refused."""
+    from dataclasses import replace
+
+    net, _ = line_filter_bank(8)
+    edges = cv.find_edge_units(net, "1", n_orientations=16)
+    config = cv.HandBuiltConfig(kernel_size=9, length=0.6)
+    build = lambda **kw: cv.build_curve_detectors(net, edges, [0.3, 2.0], [3.0, 4.0], 2 / 32, config,  # noqa: E731
+                                                  **kw).conv.weight
+    reference = build()
+    assert torch.allclose(build(kernel_fn=_reference_kernel), reference, atol=1e-6)
+    default_length = lambda p, o, c, s, k, length=0.9: _reference_kernel(p, o, c, s, k)  # noqa: E731
+    assert not torch.allclose(build(kernel_fn=default_length), reference, atol=1e-3)
+    fails(c4.check_handbuilt_kernel, default_length, "pass `length` on to arc_normal_field")
+    weak = lambda p, o, c, s, k, length=0.9: _reference_kernel(p, o, c, s, k, length).clamp_min(-0.25)  # noqa: E731
+    assert not torch.allclose(build(kernel_fn=weak), reference, atol=1e-3)
+    with pytest.raises(ValueError, match="kernel_fn"):
+        cv.build_curve_detectors(net, edges, [0.3], 3.0, 2 / 32, replace(config, sharpness=3.0),
+                                 kernel_fn=_reference_kernel)
+
+
+def test_shuffled_alignment_uses_the_students_function():
+    """The null of the tangent-alignment figure is scored by the student's function (issue 27 part 4): the
+    exercise's function gives the package's null, one that uses every weight (not only the positive ones)
+    another; an option the function cannot follow is refused."""
+    g = torch.Generator().manual_seed(3)
+    pre = torch.rand(6, generator=g) * 3.1
+    kernels = torch.randn(6, 7, 7, generator=g)
+    null = lambda **kw: cv.shuffled_tangent_alignment(kernels, pre, 0.7, 2.0, 0.125, n_shuffles=20, seed=1,  # noqa: E731
+                                                       **kw)
+    reference = null()
+    mine = lambda k, p, o, c, s: wt.tangent_alignment(k, p, o, c, s)  # noqa: E731
+    assert torch.allclose(null(alignment_fn=mine), reference, atol=1e-5)
+
+    def every_weight(k, p, o, c, s):
+        near, normal = wt.arc_normal_field(k.shape[-1], s, o, c)
+        return float((k * near[None] * torch.cos(2 * (p[:, None, None] - normal[None]))).sum() / k.abs().sum())
+
+    assert not torch.allclose(null(alignment_fn=every_weight), reference, atol=1e-3)
+    with pytest.raises(ValueError, match="alignment_fn"):
+        null(alignment_fn=mine, length=0.6)

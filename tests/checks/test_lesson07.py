@@ -104,3 +104,21 @@ def test_lesson07_census_check_tests_the_claim():
     broken[1].edge_units = 3
     with pytest.raises(CheckFailure, match="first row"):
         C.check_census_result(broken)
+
+
+def test_lesson07_matching_by_layer_check_tests_the_claim():
+    """The lesson's numbers pass; the higher correlations of semi-matching (each row's maximum) or of uncentred
+    cosines, and a profile without the dip in the middle, used to pass a range test and now fail (issue 27)."""
+    from mi_tutor.checks import lesson07 as C
+    from mi_tutor.checks.core import CheckFailure
+
+    C.check_matching_by_layer_result({"layer1": 0.771, "layer2": 0.738, "layer3": 0.694, "layer4": 0.752})
+    for wrong in ({"layer1": 0.81, "layer2": 0.79, "layer3": 0.75, "layer4": 0.80},     # semi-matching
+                  {"layer1": 0.97, "layer2": 0.95, "layer3": 0.93, "layer4": 0.96}):    # cosine, not Pearson
+        with pytest.raises(CheckFailure, match="Exercise 7.5"):
+            C.check_matching_by_layer_result(wrong)
+    with pytest.raises(CheckFailure, match="worst in a middle layer"):
+        C.check_matching_by_layer_result({"layer1": 0.70, "layer2": 0.72, "layer3": 0.72, "layer4": 0.75},
+                                         stated={"layer1": 0.70, "layer2": 0.72, "layer3": 0.72, "layer4": 0.75})
+    with pytest.raises(CheckFailure, match="one value per layer"):
+        C.check_matching_by_layer_result({"layer1": 0.77, "layer4": 0.75})
