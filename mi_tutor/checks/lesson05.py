@@ -221,7 +221,8 @@ def check_dimensions_per_feature(student_fn: Callable, seed: int = 0) -> None:
         expect_close_or_named("dimensions_per_feature(...)", got, want, context=ctx, mistakes=[
             (W.shape[-2] / frob, f"You divided the number of features (W.shape[-2] = {W.shape[-2]}) by ||W||_F^2: "
                                  f"the numerator is m, the number of hidden dimensions, W.shape[-1] = {W.shape[-1]}."),
-            (frob / W.shape[-1], "Your ratio is upside down: D* = m / ||W||_F^2, hidden dimensions per stored feature."),
+            (frob / W.shape[-1], "Your ratio is upside down: D* = m / ||W||_F^2, hidden dimensions per stored "
+                                 "feature."),
         ], hint="D* = d_hidden / ||W||_F^2, with d_hidden = W.shape[-1].")
 
     for case in cases:
