@@ -77,9 +77,14 @@ def _check(args) -> int:
     from .selfcheck import check_notebook
 
     print(f"Running {args.notebook} as the grader would (visible tests only) ...", flush=True)
-    scores = check_notebook(args.notebook, timeout=args.timeout)
-    print(format_table(scores))
-    return 0 if all(s.score is None or not s.message for s in scores) else 1
+    report = check_notebook(args.notebook, timeout=args.timeout)
+    print(format_table(report.scores))
+    if report.story:
+        print("\nCells of the lesson's story that raised (no points, but the figures and numbers from there on are"
+              " wrong or missing):")
+        for where, error in report.story:
+            print(f"  {where}: {error}")
+    return 0 if all(s.score is None or not s.message for s in report.scores) and not report.story else 1
 
 
 def _mkdocs_build(root: Path, site_dir: Path | None = None) -> int:

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import nbformat
 
-__all__ = ["CellScore", "score_cells", "format_table", "stub_name", "STATUSES"]
+__all__ = ["CellScore", "score_cells", "story_failures", "format_table", "stub_name", "STATUSES"]
 
 #: How a cell's points are decided: by the tests run here, by the grader's hidden tests, by hand.
 STATUSES = ("auto", "later", "hand")
@@ -111,6 +111,35 @@ def score_cells(nb: nbformat.NotebookNode) -> list[CellScore]:
         failure = _failure(cell)
         scores.append(CellScore(meta["grade_id"], points, 0.0 if failure else points, failure, "auto"))
     return scores
+
+
+def story_failures(nb: nbformat.NotebookNode) -> list[tuple[str, str]]:
+    """The ungraded code cells of an executed notebook that raised: ``[(where, error), ...]``.
+
+    They carry no points, but the figures and numbers they make are the lesson's story: a locked
+    result check under a figure that fails says the student's function gave the wrong story,
+    and every cell after a failing one may be missing its inputs. ``where`` is the cell's
+    nbgrader id, or ``"cell N"`` (counting code cells from 1) when it has none.
+
+    Examples:
+        >>> nb = nbformat.v4.new_notebook()
+        >>> ok, bad = nbformat.v4.new_code_cell("x = 1"), nbformat.v4.new_code_cell("check(x)")
+        >>> bad.outputs = [nbformat.v4.new_output("error", ename="CheckFailure", evalue="the top channel", traceback=[])]
+        >>> nb.cells = [ok, bad]
+        >>> story_failures(nb)
+        [('cell 2', 'CheckFailure: the top channel')]
+    """
+    found = []
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    for number, cell in enumerate(code, start=1):
+        meta = cell.metadata.get("nbgrader", {})
+        if meta.get("grade"):
+            continue
+        errors = [out for out in cell.get("outputs", []) if out.output_type == "error"]
+        if errors:
+            text = _ANSI.sub("", str(errors[0].evalue)).strip().splitlines()
+            found.append((meta.get("grade_id") or f"cell {number}", f"{errors[0].ename}: {text[0] if text else ''}".strip()))
+    return found
 
 
 def _indent(text: str, width: int) -> str:
