@@ -213,8 +213,8 @@ fig.tight_layout()
 # **Difficulty:** ★★☆☆☆  **Importance:** ★★★★☆
 #
 # Implement `embedding_frequency_norms(W_E, basis)`: `W_E` is `[p, d_model]`, `basis` the `[p, p]`
-# Fourier basis. Return `[(p - 1) / 2]`, entry $k - 1$ the Fourier norm of frequency $k$ (leave the
-# constant out).
+# Fourier basis. Return a tensor `[(p - 1) / 2]`, entry $k - 1$ the Fourier norm of frequency $k$ (leave the
+# constant out). `W_E` and `basis` are left unchanged.
 #
 # <details><summary>Hint</summary>
 #
@@ -283,7 +283,7 @@ fig, norm_data = plot_frequency_norms(norms, keys, title="W_E of the grokked tra
 # the squared norm.
 
 # %% nbgrader={"grade": false, "grade_id": "fig10_embedding_norms", "locked": true, "schema_version": 3, "solution": false}
-checks.check_embedding_sparsity_result(norms, keys)
+checks.check_embedding_sparsity_result(norms, keys, W_E, basis)
 
 # %% [markdown]
 # At initialisation the norms are spread evenly (low Gini); after grokking a handful of frequencies
@@ -320,7 +320,8 @@ fig.tight_layout()
 # neuron (subtract its mean over $a$ and $b$), take its 2-D Fourier coefficients
 # $\text{coef}_{ij} = \sum_{a,b} b_i(a)\, b_j(b)\, \text{acts}(a, b)$, and return `[n_neurons, (p - 1)/2]`:
 # for frequency $k$, the sum of squared coefficients with $i, j$ both in $\{0, 2k - 1, 2k\}$, divided by
-# the neuron's total sum of squared coefficients.
+# the neuron's total sum of squared coefficients. Return a tensor, and leave `acts` unchanged (centre a
+# copy, not `acts` itself).
 #
 # <details><summary>Hint</summary>
 #
@@ -356,7 +357,7 @@ print("neurons per frequency (> 85 % from one frequency):",
 # of the embedding gets no cluster.
 
 # %% nbgrader={"grade": false, "grade_id": "fig10_neuron_clusters", "locked": true, "schema_version": 3, "solution": false}
-checks.check_neuron_clusters_result(fractions, keys)
+checks.check_neuron_clusters_result(fractions, keys, acts)
 
 # %% [markdown]
 # Most neurons belong to exactly one frequency, and the clusters sit on the key frequencies: the
@@ -441,8 +442,9 @@ checks.check_cos_fit_result(explained)
 # **Difficulty:** ★★★★☆  **Importance:** ★★★★★
 #
 # Implement `restricted_logits(logits, freqs, basis)`: `logits` is `[p, p, p]` (`a, b, c`), `freqs`
-# a list of frequencies, `basis` the Fourier basis. Return `[p, p, p]`: each answer's mean logit over
+# a list of frequencies, `basis` the Fourier basis. Return a new tensor `[p, p, p]`: each answer's mean logit over
 # `(a, b)` plus, for every `k` in `freqs`, the projection of the logits onto the two directions above.
+# `logits` itself is left unchanged.
 #
 # <details><summary>Hint</summary>
 #
@@ -471,8 +473,9 @@ checks.check_restricted_logits(restricted_logits)
 # ### Exercise 10.7: excluded logits
 # **Difficulty:** ★★☆☆☆  **Importance:** ★★★★☆
 #
-# Implement `excluded_logits(logits, freqs, basis)`: the logits minus their $\cos(w_k (a + b))$ and $\sin(w_k (a + b))$
-# components for every `k` in `freqs` (the mean stays).
+# Implement `excluded_logits(logits, freqs, basis)`: return a new tensor `[p, p, p]`, the logits minus their
+# $\cos(w_k (a + b))$ and $\sin(w_k (a + b))$ components for every `k` in `freqs` (the mean stays), leaving
+# `logits` itself unchanged.
 #
 # <details><summary>Hint</summary>
 #

@@ -120,8 +120,8 @@ checks.check_host_numbers_result(host_acc, int((iou.argsort(descending=True) == 
 #
 # Implement `read_pooled(host, images, layers)`: run `host` on `images` once, take the output of
 # every layer named in `layers`, average it over its two spatial axes and concatenate the layers in
-# the order given: `[n, sum of the layers' channels]`, detached from the autograd graph. Use
-# `hooks.run_with_cache` (lesson 1).
+# the order given: a tensor `[n, sum of the layers' channels]`, detached from the autograd graph. Use
+# `hooks.run_with_cache` (lesson 1). The host and `images` are left as they were.
 #
 # <details><summary>Hint</summary>
 #
@@ -178,7 +178,8 @@ print("wheel logit on cars vs others:", round(sym_logits[is_car, 0].mean().item(
 # Implement `gate_hook(gates)` returning a hook function `hook(act, hook)` (the `mi_tutor.hooks`
 # convention) that returns the activation `[n, C, h, w]` with channel `c` multiplied by `gates[c]`.
 # `gates` is either `[C]` (the same gates for every image) or `[n, C]` (one row per image). The
-# gates must stay in the autograd graph: the symbiote learns them through the host's output.
+# gates must stay in the autograd graph: the symbiote learns them through the host's output. The hook
+# returns a new tensor, and neither `act` nor `gates` is changed.
 #
 # <details><summary>Hint</summary>
 #
@@ -258,7 +259,8 @@ checks.check_inhibition_examples_result(host_pred[pick].cpu(), gated_pred[pick].
 # **Difficulty:** ★★☆☆☆  **Importance:** ★★★☆☆
 #
 # Implement `l0_penalty(log_alpha)`: the expected number of touched channels per image. `log_alpha`
-# is `[n, C]` (one row per image) or `[C]`; return a scalar tensor, differentiable in `log_alpha`.
+# is `[n, C]` (one row per image) or `[C]`; return a scalar tensor, differentiable in `log_alpha` (the
+# gradient must reach it: the symbiote minimises this penalty), and leave `log_alpha` unchanged.
 # `BETA`, `GAMMA` and `ZETA` are imported above.
 #
 # <details><summary>Hint</summary>
@@ -301,10 +303,11 @@ print(f"expected touched channels: {l0_penalty(log_alpha[is_car]).item():.2f} on
 # **Difficulty:** ★★★☆☆  **Importance:** ★★★★★
 #
 # Implement `selectivity(host, layer, data, concept, gates)` returning the pair
-# `(target_drop, other_drop)`: the host's accuracy on the images of `data` that hold `concept`
+# `(target_drop, other_drop)`, a tuple of two Python floats: the host's accuracy on the images of `data` that hold `concept`
 # (a non-empty mask, `data.has(concept)`) minus its accuracy on them with `layer` gated by `gates`,
 # and the same on the other images. `gates` is `[C]` or `[n, C]` (one row per image of `data`).
-# Use `symbiote.run_gated(host, x, layer, gates)` for the gated run, or your own hook.
+# Use `symbiote.run_gated(host, x, layer, gates)` for the gated run, or your own hook. The host, `data`
+# and `gates` are left as they were.
 #
 # <details><summary>Hint</summary>
 #
@@ -386,7 +389,7 @@ print(f"KL on scenes without wheels: {symbiote.faithfulness_kl(host, LAYER, scor
 # `"spearman"` (the Spearman rank correlation of the two `[C]` vectors), `"precision_at_k"` (the
 # fraction of the `k` most important channels that are also among the `k` of highest IoU) and
 # `"planted_rank"` (the position of channel `planted` when channels are sorted by decreasing
-# importance, 0 = first).
+# importance, 0 = first), leaving `importance` and `iou` unchanged.
 #
 # <details><summary>Hint</summary>
 #
@@ -462,7 +465,7 @@ checks.check_gates_vs_iou_result(result, importance, iou, k, PLANTED)
 #
 # Implement `auroc(scores, labels)`: the probability that a random positive scores higher than a
 # random negative, ties counting one half (the area under the ROC curve), as a float. `scores` is
-# `[n]`, `labels` `[n]` bools (or 0/1).
+# `[n]`, `labels` `[n]` bools (or 0/1); both are left unchanged.
 #
 # <details><summary>Hint</summary>
 #
@@ -533,7 +536,8 @@ checks.check_auroc_bars_result(values)
 # Implement `tcav_score(host, layer, images, class_idx, cav)`: for each image, the directional
 # derivative of logit `class_idx` with respect to the output of `layer` along `cav` (a `[C]` vector
 # applied to the channel vector at every position, summed over positions); return the fraction of
-# images where it is positive.
+# images where it is positive, as a float. The gradient must be computed even if the caller switched
+# gradients off (`torch.no_grad()`), and the host, `images` and `cav` are left as they were.
 #
 # <details><summary>Hint</summary>
 #

@@ -190,7 +190,8 @@ checks.check_fourier_basis(fourier_basis)
 
 # %% nbgrader={"grade": true, "grade_id": "ex10_1_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false}
 ### BEGIN HIDDEN TESTS
-# Hidden tests: the smallest odd prime (one frequency) and the paper's p = 113.
+# The smallest odd prime (one frequency) and the paper's p = 113: a fixed number of frequencies, a shared
+# normalising factor or the rows' order breaks on one of them.
 checks.check_fourier_basis(fourier_basis, ps=(3, 113))
 ### END HIDDEN TESTS
 
@@ -221,8 +222,8 @@ fig.tight_layout()
 # **Difficulty:** ★★☆☆☆  **Importance:** ★★★★☆
 #
 # Implement `embedding_frequency_norms(W_E, basis)`: `W_E` is `[p, d_model]`, `basis` the `[p, p]`
-# Fourier basis. Return `[(p - 1) / 2]`, entry $k - 1$ the Fourier norm of frequency $k$ (leave the
-# constant out).
+# Fourier basis. Return a tensor `[(p - 1) / 2]`, entry $k - 1$ the Fourier norm of frequency $k$ (leave the
+# constant out). `W_E` and `basis` are left unchanged.
 #
 # <details><summary>Hint</summary>
 #
@@ -248,7 +249,8 @@ checks.check_embedding_frequency_norms(embedding_frequency_norms)
 
 # %% nbgrader={"grade": true, "grade_id": "ex10_2_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false}
 ### BEGIN HIDDEN TESTS
-# Hidden tests: other primes and widths (a wide and a 1-column embedding), and the inputs stay unchanged.
+# Other primes and widths (a wide and a 1-column embedding): code that squeezes or assumes the d_model axis, or
+# pairs the cos/sin rows of another p, fails; the inputs stay unchanged.
 checks.check_embedding_frequency_norms(embedding_frequency_norms, seed=5, p=13, d_model=40)
 checks.check_embedding_frequency_norms(embedding_frequency_norms, seed=6, p=5, d_model=1)
 ### END HIDDEN TESTS
@@ -282,8 +284,9 @@ checks.check_key_frequencies(key_frequencies)
 
 # %% nbgrader={"grade": true, "grade_id": "ex10_3_hidden", "locked": true, "points": 1, "schema_version": 3, "solution": false}
 ### BEGIN HIDDEN TESTS
-# Hidden tests: another seed, the 56 frequencies of p = 113, and a stricter ratio.
-checks.check_key_frequencies(key_frequencies, seed=7, n_freq=56, ratio=0.5)
+# The 56 frequencies of p = 113, a stricter ratio, and a norm exactly at ratio x the largest: "exceeds" leaves it
+# out, so `>=` for `>` fails.
+checks.check_key_frequencies(key_frequencies, seed=7, n_freq=56, ratio=0.5, tie=True)
 ### END HIDDEN TESTS
 
 # %%
@@ -303,7 +306,7 @@ fig, norm_data = plot_frequency_norms(norms, keys, title="W_E of the grokked tra
 # the squared norm.
 
 # %% nbgrader={"grade": false, "grade_id": "fig10_embedding_norms", "locked": true, "schema_version": 3, "solution": false}
-checks.check_embedding_sparsity_result(norms, keys)
+checks.check_embedding_sparsity_result(norms, keys, W_E, basis)
 
 # %% [markdown]
 # At initialisation the norms are spread evenly (low Gini); after grokking a handful of frequencies
@@ -340,7 +343,8 @@ fig.tight_layout()
 # neuron (subtract its mean over $a$ and $b$), take its 2-D Fourier coefficients
 # $\text{coef}_{ij} = \sum_{a,b} b_i(a)\, b_j(b)\, \text{acts}(a, b)$, and return `[n_neurons, (p - 1)/2]`:
 # for frequency $k$, the sum of squared coefficients with $i, j$ both in $\{0, 2k - 1, 2k\}$, divided by
-# the neuron's total sum of squared coefficients.
+# the neuron's total sum of squared coefficients. Return a tensor, and leave `acts` unchanged (centre a
+# copy, not `acts` itself).
 #
 # <details><summary>Hint</summary>
 #
@@ -372,7 +376,8 @@ checks.check_neuron_frequency_fractions(neuron_frequency_fractions)
 
 # %% nbgrader={"grade": true, "grade_id": "ex10_4_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false}
 ### BEGIN HIDDEN TESTS
-# Hidden tests: a larger prime with more neurons, and a single neuron (the neuron axis must survive).
+# A larger prime with more neurons, and a single neuron: a squeezed neuron axis, or a block without the terms in
+# a or b alone, fails.
 checks.check_neuron_frequency_fractions(neuron_frequency_fractions, seed=8, p=13, n_neurons=20)
 checks.check_neuron_frequency_fractions(neuron_frequency_fractions, seed=9, p=5, n_neurons=1)
 ### END HIDDEN TESTS
@@ -390,7 +395,7 @@ print("neurons per frequency (> 85 % from one frequency):",
 # of the embedding gets no cluster.
 
 # %% nbgrader={"grade": false, "grade_id": "fig10_neuron_clusters", "locked": true, "schema_version": 3, "solution": false}
-checks.check_neuron_clusters_result(fractions, keys)
+checks.check_neuron_clusters_result(fractions, keys, acts)
 
 # %% [markdown]
 # Most neurons belong to exactly one frequency, and the clusters sit on the key frequencies: the
@@ -438,7 +443,8 @@ checks.check_cos_sum_terms(cos_sum_terms)
 
 # %% nbgrader={"grade": true, "grade_id": "ex10_5_hidden", "locked": true, "points": 1, "schema_version": 3, "solution": false}
 ### BEGIN HIDDEN TESTS
-# Hidden tests: one frequency of a larger prime, and the highest frequency (p-1)/2 of p = 5.
+# One frequency of a larger prime, and the highest frequency (p-1)/2 of p = 5 with freqs out of order (2, 1):
+# sorting the frequencies, or a range of 1..len(freqs) instead of the given ones, fails.
 checks.check_cos_sum_terms(cos_sum_terms, p=11, freqs=(5,))
 checks.check_cos_sum_terms(cos_sum_terms, p=5, freqs=(2, 1))
 ### END HIDDEN TESTS
@@ -484,8 +490,9 @@ checks.check_cos_fit_result(explained)
 # **Difficulty:** ★★★★☆  **Importance:** ★★★★★
 #
 # Implement `restricted_logits(logits, freqs, basis)`: `logits` is `[p, p, p]` (`a, b, c`), `freqs`
-# a list of frequencies, `basis` the Fourier basis. Return `[p, p, p]`: each answer's mean logit over
+# a list of frequencies, `basis` the Fourier basis. Return a new tensor `[p, p, p]`: each answer's mean logit over
 # `(a, b)` plus, for every `k` in `freqs`, the projection of the logits onto the two directions above.
+# `logits` itself is left unchanged.
 #
 # <details><summary>Hint</summary>
 #
@@ -517,7 +524,8 @@ checks.check_restricted_logits(restricted_logits)
 
 # %% nbgrader={"grade": true, "grade_id": "ex10_6_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false}
 ### BEGIN HIDDEN TESTS
-# Hidden tests: another prime with the highest frequency, a single frequency, and the inputs stay unchanged.
+# Another prime with the highest frequency, a single frequency: a missing bias correction, unnormalised
+# directions or basis rows taken for another p fail; the inputs stay unchanged.
 checks.check_restricted_logits(restricted_logits, seed=10, p=13, freqs=(6, 1))
 checks.check_restricted_logits(restricted_logits, seed=11, p=7, freqs=(3,))
 ### END HIDDEN TESTS
@@ -526,8 +534,9 @@ checks.check_restricted_logits(restricted_logits, seed=11, p=7, freqs=(3,))
 # ### Exercise 10.7: excluded logits
 # **Difficulty:** ★★☆☆☆  **Importance:** ★★★★☆
 #
-# Implement `excluded_logits(logits, freqs, basis)`: the logits minus their $\cos(w_k (a + b))$ and $\sin(w_k (a + b))$
-# components for every `k` in `freqs` (the mean stays).
+# Implement `excluded_logits(logits, freqs, basis)`: return a new tensor `[p, p, p]`, the logits minus their
+# $\cos(w_k (a + b))$ and $\sin(w_k (a + b))$ components for every `k` in `freqs` (the mean stays), leaving
+# `logits` itself unchanged.
 #
 # <details><summary>Hint</summary>
 #
@@ -557,7 +566,8 @@ checks.check_excluded_logits(excluded_logits)
 
 # %% nbgrader={"grade": true, "grade_id": "ex10_7_hidden", "locked": true, "points": 1, "schema_version": 3, "solution": false}
 ### BEGIN HIDDEN TESTS
-# Hidden tests: another prime and frequencies, a single frequency, and the inputs stay unchanged.
+# Another prime and frequencies, a single frequency: removing the means too, or the components twice
+# (unnormalised directions), fails; the inputs stay unchanged.
 checks.check_excluded_logits(excluded_logits, seed=12, p=13, freqs=(6, 1))
 checks.check_excluded_logits(excluded_logits, seed=13, p=7, freqs=(3,))
 ### END HIDDEN TESTS

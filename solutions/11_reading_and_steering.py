@@ -120,8 +120,8 @@ print("states", tuple(pos_states.shape), "(index L < 4: blocks.L.hook_resid_pre;
 # **Difficulty:** ★☆☆☆☆  **Importance:** ★★★★☆
 #
 # Implement `mean_difference(pos_acts, neg_acts)`: `pos_acts` is `[n_pos, d_model]`, `neg_acts`
-# `[n_neg, d_model]` (the groups need not be the same size). Return the **unit** vector `[d_model]`
-# along the positive group's mean minus the negative group's mean.
+# `[n_neg, d_model]` (the groups need not be the same size). Return the **unit** vector `[d_model]` (a
+# tensor) along the positive group's mean minus the negative group's mean, leaving both inputs unchanged.
 #
 # <details><summary>Hint</summary>
 #
@@ -145,7 +145,8 @@ checks.check_mean_difference(mean_difference)
 
 # %% nbgrader={"grade": true, "grade_id": "ex11_1_hidden", "locked": true, "points": 1, "schema_version": 3, "solution": false}
 ### BEGIN HIDDEN TESTS
-# Hidden tests: another seed, a wider d_model and groups of different sizes; the inputs stay unchanged.
+# Another seed, a wider d_model and groups of different sizes: a mean over the feature axis, a missing norm or
+# neg - pos fails; the inputs stay unchanged.
 checks.check_mean_difference(mean_difference, seed=7, n=9, d=40)
 ### END HIDDEN TESTS
 
@@ -158,7 +159,7 @@ checks.check_mean_difference(mean_difference, seed=7, n=9, d=40)
 # differences point both ways; do the same deterministically: take the differences `pos - neg`,
 # **negate every second one** (rows 1, 3, 5, ...), subtract their mean, and return the first
 # principal component as a unit vector `[d_model]`, signed so that the (unflipped) differences
-# project positively on average.
+# project positively on average. Negate the rows of a copy: `pos_acts` and `neg_acts` are left unchanged.
 #
 # <details><summary>Hint</summary>
 #
@@ -188,7 +189,7 @@ checks.check_pca_direction(pca_direction)
 
 # %% nbgrader={"grade": true, "grade_id": "ex11_2_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false}
 ### BEGIN HIDDEN TESTS
-# Hidden tests: another seed and shapes (more features than pairs), where a sign left to chance fails.
+# Another seed and shapes (more features than pairs): a sign left to chance, or no flips before recentring, fails.
 checks.check_pca_direction(pca_direction, seed=3, n=8, d=30)
 ### END HIDDEN TESTS
 
@@ -199,7 +200,8 @@ checks.check_pca_direction(pca_direction, seed=3, n=8, d=30)
 # Implement `reading_accuracy(acts, labels, direction)`: `acts` `[batch, d_model]`, `labels` `[batch]`
 # of 0/1, `direction` `[d_model]`. Project every state on the direction, put the threshold halfway
 # between the mean projection of class 1 and that of class 0, predict the side of class 1 for the
-# states on its side, and return the share predicted correctly (a Python float).
+# states on its side, and return the share predicted correctly (a Python float, not a 0-d tensor). The
+# arguments are left unchanged.
 #
 # <details><summary>Hint</summary>
 #
@@ -227,7 +229,8 @@ checks.check_reading_accuracy(reading_accuracy)
 
 # %% nbgrader={"grade": true, "grade_id": "ex11_3_hidden", "locked": true, "points": 1, "schema_version": 3, "solution": false}
 ### BEGIN HIDDEN TESTS
-# Hidden tests: another seed, more states and wider states, flipped directions and large offsets included.
+# Another seed, more and wider states, flipped directions and large offsets: a threshold at 0, or class 1 assumed
+# on the upper side, fails.
 checks.check_reading_accuracy(reading_accuracy, seed=5, n=50, d=20)
 ### END HIDDEN TESTS
 
@@ -313,7 +316,8 @@ checks.check_add_steering(add_steering)
 
 # %% nbgrader={"grade": true, "grade_id": "ex11_4_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false}
 ### BEGIN HIDDEN TESTS
-# Hidden tests: another seed (negative coefficients, a subset of positions, the last position by -1), inputs unchanged.
+# Another seed (negative coefficients, a subset of positions, the last position by -1): steering every position,
+# or editing `resid` in place, fails.
 checks.check_add_steering(add_steering, seed=11)
 ### END HIDDEN TESTS
 
@@ -387,9 +391,9 @@ print("top heads:", top)
 # **Difficulty:** ★★☆☆☆  **Importance:** ★★★★☆
 #
 # Implement `mass_mean_shift(acts, labels, alpha)`: `acts` `[batch, d_head]` (one head), `labels`
-# `[batch]` of 0/1. Return the `[d_head]` vector $\alpha \sigma u$ (the argument `alpha` times $\sigma$ times $u$), where $u$ is the unit vector
+# `[batch]` of 0/1. Return the `[d_head]` tensor $\alpha \sigma u$ (the argument `alpha` times $\sigma$ times $u$), where $u$ is the unit vector
 # along the mean of class 1 minus the mean of class 0, and $\sigma$ the standard deviation over all
-# examples of their projections on $u$.
+# examples of their projections on $u$. `acts` and `labels` are left unchanged.
 #
 # <details><summary>Hint</summary>
 #
@@ -416,7 +420,7 @@ checks.check_mass_mean_shift(mass_mean_shift)
 
 # %% nbgrader={"grade": true, "grade_id": "ex11_5_hidden", "locked": true, "points": 1, "schema_version": 3, "solution": false}
 ### BEGIN HIDDEN TESTS
-# Hidden tests: another seed (a negative alpha, a 3-wide head, odd class sizes), inputs unchanged.
+# Another seed (a negative alpha, a 3-wide head, odd class sizes): sigma left out or taken over every entry fails.
 checks.check_mass_mean_shift(mass_mean_shift, seed=4)
 ### END HIDDEN TESTS
 
@@ -486,7 +490,8 @@ checks.check_iti_result(iti_curves[f"top {K} heads {top}"][best], [r[best] for r
 #
 # Implement `restore_hook(clean, position)`: `clean` is an activation `[batch, pos, ...]` cached in
 # the clean run. Return a hook function `hook(act, hook)` that returns the corrupted run's `act` with
-# position `position` replaced by the clean values, every other position untouched.
+# position `position` replaced by the clean values, every other position untouched. `clean` itself is
+# left as it was.
 #
 # <details><summary>Hint</summary>
 #
@@ -513,8 +518,10 @@ checks.check_restore_hook(restore_hook)
 
 # %% nbgrader={"grade": true, "grade_id": "ex11_6_hidden", "locked": true, "points": 1, "schema_version": 3, "solution": false}
 ### BEGIN HIDDEN TESTS
-# Hidden tests: another seed (the first position, the last by -1, a batch of one).
+# Another seed (the first position, the last by -1, a batch of one), then a head's output [batch, pos, heads,
+# d_head]: code written for three axes only, or the batch axis for the position axis, fails.
 checks.check_restore_hook(restore_hook, seed=9)
+checks.check_restore_hook(restore_hook, seed=10, heads=4)
 ### END HIDDEN TESTS
 
 # %%
@@ -596,7 +603,7 @@ checks.check_tracing_result(recovered, site)
 #
 # Implement `mean_key(model, prompts, layer, position)`: run `model` on `prompts` `[batch, pos]`,
 # read the MLP's hidden activation of block `layer` (after its non-linearity) at `position`, and
-# return its mean over the prompts, `[d_mlp]`.
+# return its mean over the prompts, a tensor `[d_mlp]`. The model and `prompts` are left as they were.
 #
 # <details><summary>Hint</summary>
 #
@@ -617,12 +624,12 @@ def mean_key(model, prompts: torch.Tensor, layer: int, position: int) -> torch.T
 
 
 # %% nbgrader={"grade": true, "grade_id": "ex11_7_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false}
-checks.check_mean_key(mean_key, model, [facts.fact_prompts(world, [3], [1], filler=f).tokens.to(device) for f in (0, 1)],
-                      [(0, 3), (3, 4)])
+checks.check_mean_key(mean_key)  # on a small random transformer (5 prompts, then a single one)
 
 # %% nbgrader={"grade": true, "grade_id": "ex11_7_hidden", "locked": true, "points": 1, "schema_version": 3, "solution": false}
 ### BEGIN HIDDEN TESTS
-# Hidden tests: other layers and positions (the first subject token), many prompts and a single prompt.
+# On the lesson's trained model: other layers and positions (the first subject token), many prompts and a single
+# prompt: a pre-activation key, a mean over the neurons or a fixed layer fails.
 checks.check_mean_key(mean_key, model, [facts.fact_prompts(world, range(10), [0, 2]).tokens.to(device),
                                         facts.fact_prompts(world, [9], [3]).tokens.to(device)], [(1, 2), (2, 4)])
 ### END HIDDEN TESTS
@@ -658,7 +665,8 @@ checks.check_rank_one_update(rank_one_update)
 
 # %% nbgrader={"grade": true, "grade_id": "ex11_8_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false}
 ### BEGIN HIDDEN TESTS
-# Hidden tests: another seed and shapes (d_model wider than d_mlp); rank one and inputs unchanged.
+# Another seed and shapes (d_model wider than d_mlp): C ignored, a wrong denominator or a rank above one fails;
+# the inputs stay unchanged.
 checks.check_rank_one_update(rank_one_update, seed=21)
 ### END HIDDEN TESTS
 
@@ -768,7 +776,7 @@ except editing.NotKnownError as err:
 # **Difficulty:** ★★☆☆☆  **Importance:** ★★★☆☆
 #
 # Implement `js_divergence(logp, logq)`: two tensors of **log**-probabilities `[..., d_vocab]`;
-# return `[...]`, the JSD in nats over the last axis: $\big(\mathrm{KL}(P \,\Vert\, M) + \mathrm{KL}(Q \,\Vert\, M)\big) / 2$ with $M = (P + Q)/2$.
+# return a tensor `[...]` (the inputs left unchanged), the JSD in nats over the last axis: $\big(\mathrm{KL}(P \,\Vert\, M) + \mathrm{KL}(Q \,\Vert\, M)\big) / 2$ with $M = (P + Q)/2$.
 #
 # <details><summary>Hint</summary>
 #
@@ -793,7 +801,8 @@ checks.check_js_divergence(js_divergence)
 
 # %% nbgrader={"grade": true, "grade_id": "ex11_9_hidden", "locked": true, "points": 1, "schema_version": 3, "solution": false}
 ### BEGIN HIDDEN TESTS
-# Hidden tests: another seed (extra leading axes and a one-hot distribution).
+# Another seed (extra leading axes and a one-hot distribution): NaN from 0 x log 0, or KL(P || Q) for the mixture,
+# fails.
 checks.check_js_divergence(js_divergence, seed=8)
 ### END HIDDEN TESTS
 
@@ -802,7 +811,8 @@ checks.check_js_divergence(js_divergence, seed=8)
 # **Difficulty:** ★★☆☆☆  **Importance:** ★★★★☆
 #
 # Implement `dola_contrast(final, premature, relative_top)`: `final` and `premature` are
-# log-probabilities `[batch, d_vocab]`. Return `[batch, d_vocab]`: `final - premature` for the tokens
+# log-probabilities `[batch, d_vocab]`. Return a new tensor `[batch, d_vocab]` (the inputs left
+# unchanged): `final - premature` for the tokens
 # whose final-layer probability is at least `relative_top` times the largest final-layer probability
 # of that row, and `-inf` for the others.
 #
@@ -828,7 +838,8 @@ checks.check_dola_contrast(dola_contrast)
 
 # %% nbgrader={"grade": true, "grade_id": "ex11_10_hidden", "locked": true, "points": 1, "schema_version": 3, "solution": false}
 ### BEGIN HIDDEN TESTS
-# Hidden tests: another seed (a strict filter of 0.5 and none at all, relative_top 0).
+# Another seed (a strict filter of 0.5 and none at all, relative_top 0): a filter on the premature layer, or
+# per-batch instead of per-row, fails.
 checks.check_dola_contrast(dola_contrast, seed=6)
 ### END HIDDEN TESTS
 

@@ -117,3 +117,27 @@ def test_expect_close_or_named_names_a_mistake_only_where_it_is_wrong():
     with pytest.raises(CheckFailure, match="Hint: generic") as err:                  # a mistake equal to the answer
         expect_close_or_named("f(x)", x * 2, x, mistakes=[(x, "same as the answer")], hint="generic")
     assert "same as the answer" not in str(err.value)
+
+
+def test_named_mistake_wraps_a_check_of_its_own():
+    import math
+
+    from mi_tutor.checks.mistakes import matches, named_mistake
+
+    def check(got, want):
+        if abs(float(got) - want) > 1e-4:
+            raise CheckFailure(f"got {float(got):.3f}, expected {want:.3f}.\nHint: generic")
+
+    named_mistake(lambda: check(1.0, 1.0), 1.0, [(lambda: 1 / 0, "never computed")])      # right: nothing run
+    with pytest.raises(CheckFailure, match=r"(?s)got 2\.000, expected 1\.000\.\nhalved the other way$"):
+        named_mistake(lambda: check(2.0, 1.0), 2.0, [(0.5, "not this"), (2.0, "halved the other way")])
+    with pytest.raises(CheckFailure, match="Hint: generic") as err:                    # a mistake equal to the answer
+        named_mistake(lambda: check(2.0, 1.0), 2.0, [(2.0, "the answer here")], want=torch.tensor(2.0))
+    assert "the answer here" not in str(err.value)
+    with pytest.raises(CheckFailure, match="Hint: generic"):                           # a result that is no number
+        named_mistake(lambda: check(2.0, 1.0), "2.0", [(2.0, "strings match nothing")])
+    angle = torch.tensor([0.1, 6.2])
+    assert matches(angle, angle + 2 * math.pi, period=2 * math.pi)
+    assert not matches(angle, angle + 2 * math.pi) and not matches(angle, angle + math.pi, period=2 * math.pi)
+    assert matches(torch.tensor([float("nan"), 1.0]), torch.tensor([float("nan"), 1.0]))
+    assert not matches(torch.tensor([1.0]), torch.tensor(1.0))                          # shapes differ

@@ -17,6 +17,7 @@ Examples:
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -41,7 +42,7 @@ class Contract:
         items: With ``returns=list`` (or tuple), the type of every element, e.g. ``int``
             for "a list of ints" (a tensor or numpy array is refused with a ``.tolist()`` hint).
         leaves_inputs_unchanged: The arguments (tensors, arrays, modules' parameters
-            and buffers, and containers of them) are deep-compared before and after the call.
+            and buffers, and containers and dataclasses of them) are deep-compared before and after the call.
         gradient: ``"flows"``: the (tensor) result must be in the autograd graph, and a
             backward pass from it must reach ``grad_to``; ``"none"``: the result must be
             detached; ``None``: no rule.
@@ -61,7 +62,7 @@ def _type_name(wanted: type | tuple[type, ...]) -> str:
 
 
 def snapshot(value: Any) -> Any:
-    """A deep copy of what a call could change in ``value``: tensors, arrays, module states, containers.
+    """A deep copy of what a call could change in ``value``: tensors, arrays, module states, containers, dataclasses.
 
     Examples:
         >>> t = torch.zeros(2)
@@ -80,6 +81,8 @@ def snapshot(value: Any) -> Any:
         return {k: snapshot(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [snapshot(v) for v in value]
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: snapshot(getattr(value, f.name)) for f in dataclasses.fields(value)}
     return None
 
 
@@ -98,6 +101,8 @@ def _same(after: Any, before: Any) -> bool:
         return after.keys() == before.keys() and all(_same(after[k], before[k]) for k in after)
     if isinstance(after, (list, tuple)):
         return len(after) == len(before) and all(_same(a, b) for a, b in zip(after, before))
+    if dataclasses.is_dataclass(after) and not isinstance(after, type):
+        return all(_same(getattr(after, f.name), before[f.name]) for f in dataclasses.fields(after))
     return True
 
 

@@ -28,6 +28,7 @@ from ..vision.stimuli import StimulusStyle, render_curves
 from ..vision.models import ConvNet, ConvNetConfig
 from .contracts import Contract, check_contract, compare_functions
 from .core import CheckFailure, expect, expect_close, expect_tensor_like, expect_type, passed
+from .mistakes import named_mistake
 
 __all__ = [
     "CONTRACTS",
@@ -178,27 +179,6 @@ def _compare_cases(name: str, student_fn: Callable, reference_fn: Callable, case
     return len(cases)
 
 
-def _named_mistakes(compare: Callable, got, want, context: str, mistakes: dict, angular: bool = False) -> None:
-    """``compare(got, want, context)``; on a failure, name the first mistake whose ``{message: value}`` matches ``got``."""
-    try:
-        compare(got, want, context)
-    except CheckFailure as err:
-        for message, value in mistakes.items():
-            if _matches(got, value, angular):
-                raise CheckFailure(f"{str(err).strip()}\n{message}") from None
-        raise
-
-
-def _matches(got, value, angular: bool = False) -> bool:
-    if isinstance(value, float):
-        return isinstance(got, (float, int, torch.Tensor)) and abs(float(got) - value) < 1e-4
-    if not isinstance(got, torch.Tensor) or got.shape != value.shape:
-        return False
-    g, v = got.detach().double().cpu(), value.double()
-    diff = tn.angle_difference(g, v) if angular else g - v
-    return bool(diff.abs().max() < 1e-4)
-
-
 def _unclipped_preference(radial: torch.Tensor, orientations: torch.Tensor) -> torch.Tensor:
     """The mistake: the preferred orientation of the responses without clipping them at 0."""
     x, y = (radial * torch.cos(orientations)).sum(-1), (radial * torch.sin(orientations)).sum(-1)
@@ -242,10 +222,11 @@ def check_preferred_orientation(student_fn: Callable, seed: int = 0, units: int 
                           "sum the unit vectors (cos, sin) of the orientations weighted by the responses "
                           "clipped at 0, then take atan2(y_sum, x_sum); argmax is not enough.")
     n = _compare_cases("preferred_orientation", student_fn, tn.preferred_orientation, cases,
-                       lambda got, want, ctx, case: _named_mistakes(close, got, want, ctx, {
-                           "Your angles are those of the *unclipped* responses: a negative response (the unit is "
-                           "silenced) must not pull the sum away from that orientation. Clip the responses at 0 "
-                           "first (`radial.clamp_min(0)`).": _unclipped_preference(**case)}, angular=True))
+                       lambda got, want, ctx, case: named_mistake(lambda: close(got, want, ctx), got, [
+                           (lambda: _unclipped_preference(**case),
+                            "Your angles are those of the *unclipped* responses: a negative response (the unit is "
+                            "silenced) must not pull the sum away from that orientation. Clip the responses at 0 "
+                            "first (`radial.clamp_min(0)`).")], want=want, period=TWO_PI))
     passed(f"preferred_orientation matches the reference on {n} batches of {units} tuning curves")
 
 
@@ -268,9 +249,10 @@ def check_max_circular_gap(student_fn: Callable, seed: int = 0) -> None:
         return float((a[1:] - a[:-1]).max()) if len(a) > 1 else 0.0
 
     n = _compare_cases("max_circular_gap", student_fn, tn.max_circular_gap, cases,
-                       lambda got, want, ctx, case: _named_mistakes(compare, got, want, ctx, {
-                           "Your gap is the largest between sorted neighbours only: the gap that wraps from the "
-                           "largest angle back round to the smallest (+ 2 pi) is missing.": no_wrap(case["angles"])}))
+                       lambda got, want, ctx, case: named_mistake(lambda: compare(got, want, ctx), got, [
+                           (lambda: no_wrap(case["angles"]),
+                            "Your gap is the largest between sorted neighbours only: the gap that wraps from the "
+                            "largest angle back round to the smallest (+ 2 pi) is missing.")], want=want))
     passed(f"max_circular_gap is right on {n} sets of angles (one angle, unsorted, outside [0, 2 pi))")
 
 
@@ -294,10 +276,11 @@ def check_curve_line_selectivity(student_fn: Callable, seed: int = 0, n: int = 1
         return (c - l) / (c + l)
 
     k = _compare_cases("curve_line_selectivity", student_fn, tn.curve_line_selectivity, cases,
-                       lambda got, want, ctx, case: _named_mistakes(compare, got, want, ctx, {
-                           "You did not clip the responses at 0: a negative response means the unit is silent, and "
-                           "the measure assumes non-negative activations (`clamp_min(0)` both first).":
-                           unclipped(**case)}))
+                       lambda got, want, ctx, case: named_mistake(lambda: compare(got, want, ctx), got, [
+                           (lambda: unclipped(**case),
+                            "You did not clip the responses at 0: a negative response means the unit is silent, and "
+                            "the measure assumes non-negative activations (clip both with `clamp_min(0)` first).")],
+                           want=want))
     passed(f"curve_line_selectivity is right on {k} cases, including units that do not fire")
 
 
@@ -470,9 +453,10 @@ def check_tangent_alignment(student_fn: Callable, seed: int = 0, n_pre: int = 8)
                                "cos(2 * (phi_i - normal)) for axial edge orientations, and weight by `near`.")
 
     n = _compare_cases("tangent_alignment", student_fn, wt.tangent_alignment, cases,
-                       lambda got, want, ctx, case: _named_mistakes(compare, got, want, ctx, {
-                           "You used every weight: only the positive (excitatory) weights count, in the numerator "
-                           "and the denominator (`kernels.clamp_min(0)`).": _signed_alignment(**case)}))
+                       lambda got, want, ctx, case: named_mistake(lambda: compare(got, want, ctx), got, [
+                           (lambda: _signed_alignment(**case),
+                            "You used every weight: only the positive (excitatory) weights count, in the numerator "
+                            "and the denominator (`kernels.clamp_min(0)`).")], want=want))
     passed(f"tangent_alignment matches the reference on {n} kernels (curves and a line)")
 
 

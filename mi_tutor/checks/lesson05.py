@@ -19,6 +19,7 @@ import torch
 from .. import superposition as ref
 from .contracts import Contract, check_contract, compare_functions
 from .core import CheckFailure, expect, expect_close, expect_tensor_like, passed
+from .mistakes import Mistake, expect_close_or_named, matches
 
 __all__ = [
     "CONTRACTS",
@@ -56,24 +57,6 @@ def _with_gradient(case: Mapping[str, torch.Tensor], keys: tuple[str, ...]) -> t
     given = {k: v.detach().clone().requires_grad_(k in keys) if isinstance(v, torch.Tensor) else v
              for k, v in case.items()}
     return given, [given[k] for k in keys]
-
-
-def _named_mistake(compare: Callable[[], None], got, mistakes: Mapping[str, object]) -> None:
-    """Run ``compare()``; when it fails and ``got`` equals one of the ``{message: wrong value}``, add that message."""
-    try:
-        compare()
-    except CheckFailure as err:
-        for message, value in mistakes.items():
-            if _same_value(got, value):
-                raise CheckFailure(f"{str(err).strip()}\n{message}") from None
-        raise
-
-
-def _same_value(got, value, atol: float = 1e-5) -> bool:
-    if not isinstance(got, torch.Tensor) or not isinstance(value, torch.Tensor) or got.shape != value.shape:
-        return False
-    g, v = got.detach().double().cpu(), value.detach().double().cpu()
-    return bool(torch.allclose(g, v, atol=atol, rtol=1e-4, equal_nan=True))
 
 
 def check_generate_batch(student_fn: Callable, seed: int = 0, n_instances: int = 3, n_features: int = 5) -> None:
@@ -115,12 +98,12 @@ def _toy_compare(got: torch.Tensor, want: torch.Tensor, ctx: str, case: Mapping[
     hidden = torch.einsum("bif,ifh->bih", x, W)
     pre = torch.einsum("bih,ifh->bif", hidden, W) + b
     if got.shape == want.shape:
-        if _same_value(got, pre):
+        if matches(got, pre):
             raise CheckFailure("Your output has negative entries where the reference has 0: did you forget the "
                                "final ReLU?")
-        if _same_value(got, torch.relu(pre - b)):
+        if matches(got, torch.relu(pre - b)):
             raise CheckFailure("Your output matches ReLU(W^T W x) without the bias: add `b` before the ReLU.")
-        if _same_value(got, torch.relu(pre - b) + b):
+        if matches(got, torch.relu(pre - b) + b):
             raise CheckFailure(f"Your output is ReLU(W^T W x) + b {ctx}: the bias goes *inside* the ReLU, "
                                "ReLU(W^T W x + b), so that a negative bias can filter out small interference.")
     expect_close("toy_forward(...)", got, want, context=ctx,
@@ -157,12 +140,12 @@ def check_importance_weighted_loss(student_fn: Callable, seed: int = 0, batch: i
             raise CheckFailure("Your loss is a single number; return one loss per instance (shape [n_instances]): "
                                "reduce over the batch and feature axes only.")
         if got.shape == want.shape:
-            if _same_value(got, err.mean(dim=(0, 2)), atol=1e-6):
+            if matches(got, err.mean(dim=(0, 2)), atol=1e-6):
                 raise CheckFailure("Your loss ignores the importances: multiply each squared error by I[i, f].")
-            if _same_value(got, (case["importance"] * err).sum(dim=(0, 2))):
+            if matches(got, (case["importance"] * err).sum(dim=(0, 2))):
                 raise CheckFailure("You summed over batch and features; take the mean over both (one number per "
                                    "instance, independent of the batch size).")
-            if _same_value(got, (case["importance"] * err).sum(-1).mean(0)):
+            if matches(got, (case["importance"] * err).sum(-1).mean(0)):
                 raise CheckFailure(f"Your loss sums over the features and averages over the batch {ctx}: the text "
                                    "takes the mean over both (`.mean(dim=(0, 2))`), so it is not n_features times "
                                    "larger.")
@@ -182,21 +165,22 @@ def _regular_polygon(k: int) -> torch.Tensor:
     return torch.stack([angles.cos(), angles.sin()], -1)
 
 
-def _dimensionality_mistakes(W: torch.Tensor) -> dict[str, torch.Tensor]:
-    """The feature dimensionalities a plausible mistake gives, keyed by the message that names it."""
+def _dimensionality_mistakes(W: torch.Tensor) -> list[Mistake]:
+    """The feature dimensionalities plausible mistakes give, each with the sentence that names it."""
     norms = W.norm(dim=-1, keepdim=True)
     W_hat = W / norms.clamp_min(1e-6)
     dots = W_hat @ W.mT
     sq = norms.squeeze(-1) ** 2
     self_term = torch.diagonal(dots, dim1=-2, dim2=-1) ** 2
-    return {
-        "You normalised both factors: the sum is over (W_j_hat . W_k)^2, with W_k as it is (not a unit vector), "
-        "so a short feature counts less.": sq / ((W_hat @ W_hat.mT) ** 2).sum(-1).clamp_min(1e-12),
-        "Your sum leaves out k = j: the denominator includes the feature's own term (W_j_hat . W_j)^2 = ||W_j||^2.":
-            sq / ((dots ** 2).sum(-1) - self_term).clamp_min(1e-12),
-        "You did not square the dot products: the denominator is sum_k (W_j_hat . W_k)^2.":
-            sq / dots.sum(-1).clamp_min(1e-12),
-    }
+    return [
+        (sq / ((W_hat @ W_hat.mT) ** 2).sum(-1).clamp_min(1e-12),
+         "You normalised both factors: the sum is over (W_j_hat . W_k)^2, with W_k as it is (not a unit vector), "
+         "so a short feature counts less."),
+        (sq / ((dots ** 2).sum(-1) - self_term).clamp_min(1e-12),
+         "Your sum leaves out k = j: the denominator includes the feature's own term (W_j_hat . W_j)^2 = ||W_j||^2."),
+        (sq / dots.sum(-1).clamp_min(1e-12),
+         "You did not square the dot products: the denominator is sum_k (W_j_hat . W_k)^2."),
+    ]
 
 
 def check_feature_dimensionality(student_fn: Callable, seed: int = 0) -> None:
@@ -210,11 +194,10 @@ def check_feature_dimensionality(student_fn: Callable, seed: int = 0) -> None:
         if got.shape == want.shape and torch.isnan(got).any():
             raise CheckFailure("Your result has NaN: a feature with W_j = 0 divides 0 by 0. Clamp the norm "
                                "(e.g. `.clamp_min(1e-6)`) when you normalise, so unlearned features get 0.")
-        _named_mistake(lambda: expect_close(
-            "feature_dimensionality(...)", got, want, context=ctx, atol=1e-4,
-            hint="D_j = ||W_j||^2 / sum_k (W_j_hat . W_k)^2: normalise only the first factor, square each dot "
-                 "product, and include k = j in the sum. A pentagon gives 0.4 each."),
-            got, _dimensionality_mistakes(case["W"]))
+        expect_close_or_named(
+            "feature_dimensionality(...)", got, want, mistakes=_dimensionality_mistakes(case["W"]), context=ctx,
+            atol=1e-4, hint="D_j = ||W_j||^2 / sum_k (W_j_hat . W_k)^2: normalise only the first factor, square "
+                            "each dot product, and include k = j in the sum. A pentagon gives 0.4 each.")
 
     for case in cases:
         compare_functions("feature_dimensionality", student_fn, ref.feature_dimensionality, [case], contract=TENSOR,
@@ -235,12 +218,12 @@ def check_dimensions_per_feature(student_fn: Callable, seed: int = 0) -> None:
                                "last two axes (features and hidden) only.")
         W = case["W"]
         frob = (W ** 2).sum(dim=(-2, -1))
-        _named_mistake(lambda: expect_close("dimensions_per_feature(...)", got, want, context=ctx,
-                                            hint="D* = d_hidden / ||W||_F^2, with d_hidden = W.shape[-1]."), got, {
-            f"You divided the number of features (W.shape[-2] = {W.shape[-2]}) by ||W||_F^2: the numerator is m, "
-            f"the number of hidden dimensions, W.shape[-1] = {W.shape[-1]}.": W.shape[-2] / frob,
-            "Your ratio is upside down: D* = m / ||W||_F^2, hidden dimensions per stored feature.": frob / W.shape[-1],
-        })
+        expect_close_or_named("dimensions_per_feature(...)", got, want, context=ctx, mistakes=[
+            (W.shape[-2] / frob, f"You divided the number of features (W.shape[-2] = {W.shape[-2]}) by ||W||_F^2: "
+                                 f"the numerator is m, the number of hidden dimensions, W.shape[-1] = {W.shape[-1]}."),
+            (frob / W.shape[-1], "Your ratio is upside down: D* = m / ||W||_F^2, hidden dimensions per stored "
+                                 "feature."),
+        ], hint="D* = d_hidden / ||W||_F^2, with d_hidden = W.shape[-1].")
 
     for case in cases:
         compare_functions("dimensions_per_feature", student_fn, ref.dimensions_per_feature, [case], contract=TENSOR,

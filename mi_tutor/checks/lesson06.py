@@ -16,6 +16,7 @@ import torch
 from .. import dictionary as ref
 from .contracts import Contract, check_contract, compare_functions
 from .core import CheckFailure, expect, expect_close, passed
+from .mistakes import expect_close_or_named, matches
 
 __all__ = [
     "CONTRACTS",
@@ -76,24 +77,6 @@ def _compare_trained(name: str, student_fn: Callable, reference_fn: Callable, ca
     return len(cases)
 
 
-def _same(got, value, atol: float = 1e-5) -> bool:
-    if not isinstance(got, torch.Tensor) or not isinstance(value, torch.Tensor) or got.shape != value.shape:
-        return False
-    return bool(torch.allclose(got.detach().double().cpu(), value.detach().double().cpu(), atol=atol, rtol=1e-4,
-                               equal_nan=True))
-
-
-def _named(compare: Callable[[], None], got, mistakes: Mapping[str, torch.Tensor]) -> None:
-    """Run ``compare()``; when it fails and ``got`` equals a ``{message: wrong value}``, add that message."""
-    try:
-        compare()
-    except CheckFailure as err:
-        for message, value in mistakes.items():
-            if _same(got, value):
-                raise CheckFailure(f"{str(err).strip()}\n{message}") from None
-        raise
-
-
 def check_sae_encode(student_fn: Callable, seed: int = 0, batch: int = 9) -> None:
     """``sae_encode(x, W_enc, b_enc, b_dec)`` -> ``[batch, d_sae]``; the gradient must reach ``W_enc`` and ``b_enc``."""
     g = _gen(seed)
@@ -106,17 +89,18 @@ def check_sae_encode(student_fn: Callable, seed: int = 0, batch: int = 9) -> Non
     def compare(got, want, ctx, case):
         x, W_enc, b_enc, b_dec = (case[k] for k in ("x", "W_enc", "b_enc", "b_dec"))
         if got.shape == want.shape:
-            if _same(got, torch.relu(x @ W_enc + b_enc)):
+            if matches(got, torch.relu(x @ W_enc + b_enc)):
                 raise CheckFailure("You did not subtract `b_dec` from x before encoding: "
                                    "f = ReLU((x - b_dec) W_enc + b_enc).")
             if (got < 0).any():
                 raise CheckFailure("Your latents have negative values: apply the ReLU.")
-        _named(lambda: expect_close("sae_encode(...)", got, want, context=ctx), got, {
-            "You added `b_dec`: the encoder works on x - b_dec (the decoder adds b_dec back), "
-            "f = ReLU((x - b_dec) W_enc + b_enc).": torch.relu((x + b_dec) @ W_enc + b_enc),
-            "You centred x on its batch mean: the text centres it on the decoder bias, x - b_dec (a learned "
-            "parameter, not a statistic of the batch).": torch.relu((x - x.mean(0)) @ W_enc + b_enc),
-        })
+        expect_close_or_named("sae_encode(...)", got, want, context=ctx, mistakes=[
+            (torch.relu((x + b_dec) @ W_enc + b_enc), "You added `b_dec`: the encoder works on x - b_dec (the "
+                                                      "decoder adds b_dec back), f = ReLU((x - b_dec) W_enc + b_enc)."),
+            (torch.relu((x - x.mean(0)) @ W_enc + b_enc), "You centred x on its batch mean: the text centres it on the "
+                                                          "decoder bias, x - b_dec (a learned parameter, not a "
+                                                          "statistic of the batch)."),
+        ])
 
     n = _compare_trained("sae_encode", student_fn, ref.sae_encode, cases, ("W_enc", "b_enc", "b_dec"), compare)
     passed(f"sae_encode matches the reference on {n} inputs")
@@ -133,12 +117,11 @@ def check_sae_decode(student_fn: Callable, seed: int = 0, batch: int = 9) -> Non
 
     def compare(got, want, ctx, case):
         f, W_dec, b_dec = (case[k] for k in ("f", "W_dec", "b_dec"))
-        _named(lambda: expect_close("sae_decode(...)", got, want, context=ctx,
-                                    hint="x_hat = f @ W_dec + b_dec (W_dec is [d_sae, d_in])."), got, {
-            "You forgot the decoder bias: x_hat = f W_dec + b_dec.": f @ W_dec,
-            "You subtracted `b_dec`: the encoder subtracts it, the decoder adds it back (x_hat = f W_dec + b_dec).":
-                f @ W_dec - b_dec,
-        })
+        expect_close_or_named("sae_decode(...)", got, want, context=ctx, mistakes=[
+            (f @ W_dec, "You forgot the decoder bias: x_hat = f W_dec + b_dec."),
+            (f @ W_dec - b_dec, "You subtracted `b_dec`: the encoder subtracts it, the decoder adds it back "
+                                "(x_hat = f W_dec + b_dec)."),
+        ], hint="x_hat = f @ W_dec + b_dec (W_dec is [d_sae, d_in]).")
 
     n = _compare_trained("sae_decode", student_fn, ref.sae_decode, cases, ("W_dec", "b_dec"), compare)
     passed(f"sae_decode matches the reference on {n} inputs")
@@ -168,20 +151,20 @@ def check_sae_loss(student_fn: Callable, seed: int = 0, batch: int = 12) -> None
             raise CheckFailure(f"`sae_loss` returned the right three numbers in the wrong order {ctx}: "
                                "return (total, mse, l1), in that order.")
         if mse.dim() == 0:
-            if _same(mse, ((x - x_hat) ** 2).mean(), atol=1e-6):
+            if matches(mse, ((x - x_hat) ** 2).mean(), atol=1e-6):
                 raise CheckFailure("Your mse averages over d_in too; sum the squared error over d_in and average "
                                    "over the batch only.")
-            if _same(mse, ((x - x_hat) ** 2).sum()):
+            if matches(mse, ((x - x_hat) ** 2).sum()):
                 raise CheckFailure(f"Your mse sums over the batch too {ctx}: sum over d_in, then average over the "
                                    "batch (`.sum(-1).mean()`), so the loss does not grow with the batch size.")
-        if l1.dim() == 0 and _same(l1, f.sum(-1).mean()):
+        if l1.dim() == 0 and matches(l1, f.sum(-1).mean()):
             raise CheckFailure("Your l1 ignores the decoder norms: weight each f_i by ||W_dec[i]|| (the norm of "
                                "row i), or the SAE can shrink f and grow W_dec to cheat the penalty.")
         for name, a, b in (("mse", mse, want.mse), ("l1", l1, want.l1)):
             expect_close(f"sae_loss(...).{name}", a, b, context=ctx)
-        _named(lambda: expect_close("sae_loss(...).total", total, want.total, context=ctx), total, {
-            f"Your total is mse + l1: the penalty is scaled by the coefficient, total = mse + l1_coeff * l1 "
-            f"(here l1_coeff = {case['l1_coeff']}).": want.mse + want.l1})
+        expect_close_or_named("sae_loss(...).total", total, want.total, context=ctx, mistakes=[
+            (want.mse + want.l1, f"Your total is mse + l1: the penalty is scaled by the coefficient, "
+                                 f"total = mse + l1_coeff * l1 (here l1_coeff = {case['l1_coeff']}).")])
         leaves = case["leaves"]
         grads = torch.autograd.grad(total, list(leaves.values()), allow_unused=True) if total.requires_grad else ()
         cut = ([k for k, gr in zip(leaves, grads) if gr is None or not bool(gr.abs().sum() > 0)] if grads
@@ -203,16 +186,14 @@ def check_remove_parallel_component(student_fn: Callable, seed: int = 0) -> None
 
     def compare(got, want, ctx, case):
         grad, W = case["grad"], case["W"]
-        _named(lambda: expect_close(
-            "remove_parallel_component(...)", got, want, context=ctx,
-            hint="Subtract, for every row, (grad_i . W_i) W_i: a per-row dot product, keepdim=True."), got, {
-            "You projected each row on every row of W (`grad @ W.T @ W`): row i of the gradient loses only its "
-            "component along its own row W_i, (grad_i . W_i) W_i.": grad - grad @ W.T @ W,
-            "Your dot products run down the columns (dim=0): take them along each row, "
-            "`(grad * W).sum(-1, keepdim=True)`.": grad - (grad * W).sum(0, keepdim=True) * W,
-            "You added the parallel component: subtract it, g_i - (g_i . W_i) W_i.": grad + (grad * W).sum(
-                -1, keepdim=True) * W,
-        })
+        expect_close_or_named("remove_parallel_component(...)", got, want, context=ctx, mistakes=[
+            (grad - grad @ W.T @ W, "You projected each row on every row of W (`grad @ W.T @ W`): row i of the "
+                                    "gradient loses only its component along its own row W_i, (grad_i . W_i) W_i."),
+            (grad - (grad * W).sum(0, keepdim=True) * W, "Your dot products run down the columns (dim=0): take them "
+                                                         "along each row, `(grad * W).sum(-1, keepdim=True)`."),
+            (grad + (grad * W).sum(-1, keepdim=True) * W, "You added the parallel component: subtract it, "
+                                                          "g_i - (g_i . W_i) W_i."),
+        ], hint="Subtract, for every row, (grad_i . W_i) W_i: a per-row dot product, keepdim=True.")
 
     n = 0
     for case in cases:
@@ -234,17 +215,17 @@ def check_fraction_variance_explained(student_fn: Callable, seed: int = 0, batch
     def compare(got, want, ctx, case):
         x, x_hat = case["x"], case["x_hat"]
         res = ((x - x_hat) ** 2)
-        if got.dim() == 0 and _same(got, 1 - res.sum() / (x**2).sum()):
+        if got.dim() == 0 and matches(got, 1 - res.sum() / (x**2).sum()):
             raise CheckFailure("You divided by sum ||x||^2; the variance is measured around the mean: "
                                "sum ||x - mean(x)||^2 (mean over the batch, per dimension).")
-        _named(lambda: expect_close("fraction_variance_explained(...)", got, want, context=ctx,
-                                    hint="Outputting the batch mean should give exactly 0, a perfect "
-                                         "reconstruction 1."), got, {
-            "You subtracted one mean over every entry (`x.mean()`): each dimension has its own mean over the "
-            "batch, `x.mean(0, keepdim=True)`.": 1 - res.sum() / ((x - x.mean()) ** 2).sum(),
-            "You averaged one ratio per dimension: the text takes one ratio of sums over the batch and the "
-            "dimensions.": 1 - (res.sum(0) / ((x - x.mean(0)) ** 2).sum(0)).mean(),
-        })
+        expect_close_or_named("fraction_variance_explained(...)", got, want, context=ctx, mistakes=[
+            (1 - res.sum() / ((x - x.mean()) ** 2).sum(), "You subtracted one mean over every entry (`x.mean()`): "
+                                                          "each dimension has its own mean over the batch, "
+                                                          "`x.mean(0, keepdim=True)`."),
+            (1 - (res.sum(0) / ((x - x.mean(0)) ** 2).sum(0)).mean(), "You averaged one ratio per dimension: the "
+                                                                      "text takes one ratio of sums over the batch "
+                                                                      "and the dimensions."),
+        ], hint="Outputting the batch mean should give exactly 0, a perfect reconstruction 1.")
 
     for case in cases:
         compare_functions("fraction_variance_explained", student_fn, ref.fraction_variance_explained, [case],
@@ -262,10 +243,10 @@ def check_mean_max_cosine_similarity(student_fn: Callable, seed: int = 0) -> Non
         a = ref.normalize_rows(case["learned"])
         b = ref.normalize_rows(case["true"])
         if got.dim() == 0:
-            if torch.isclose(got, (b @ a.T).amax(0).mean(), atol=1e-5):
+            if matches(got, (b @ a.T).amax(0).mean()):
                 raise CheckFailure("You took the max over true features for each learned direction; MMCS asks, for "
                                    "each TRUE feature, how well its best learned match fits (max over learned).")
-            if torch.isclose(got, (case["true"] @ case["learned"].T).amax(-1).mean(), atol=1e-4):
+            if matches(got, (case["true"] @ case["learned"].T).amax(-1).mean(), atol=1e-4):
                 raise CheckFailure("Normalise both sets of vectors first: cosine similarity, not dot products.")
         expect_close("mean_max_cosine_similarity(...)", got, want, context=ctx)
 
@@ -302,8 +283,8 @@ def check_concept_purity(student_fn: Callable, seed: int = 0, n: int = 200) -> N
             if not torch.isnan(got[0]):
                 raise CheckFailure("Unit 0 fires on only 3 of 200 inputs (less than min_active); return nan for it.")
             acts, concepts = cases[-1]["acts"], cases[-1]["concepts"]
-            if (got.shape == want.shape == (acts.shape[1],) and not torch.allclose(got, want, equal_nan=True)
-                    and torch.allclose(got, unclamped(acts, concepts, 0.05), atol=1e-5, equal_nan=True)):
+            if (got.shape == want.shape == (acts.shape[1],) and not matches(got, want)
+                    and matches(got, unclamped(acts, concepts, 0.05))):
                 raise CheckFailure(f"`concept_purity` used the negative activations as they are {ctx}: negative "
                                    "values cancel positive mass, so shares can leave [0, 1]. Clamp the activations "
                                    "to 0 first (`acts.clamp_min(0)`), as the text says.")

@@ -16,18 +16,25 @@ import torch
 
 from ..grokking import analysis, fourier
 from .contracts import Contract, check_contract, compare_functions
-from .core import CheckFailure, call_student, expect, expect_close, expect_tensor_like, passed
+from .core import CheckFailure, expect, expect_close, expect_tensor_like, passed
+from .mistakes import expect_close_or_named
 
 __all__ = [
-    "check_fourier_basis", "check_embedding_frequency_norms", "check_key_frequencies",
+    "CONTRACTS", "check_fourier_basis", "check_embedding_frequency_norms", "check_key_frequencies",
     "check_neuron_frequency_fractions", "check_cos_sum_terms", "check_restricted_logits", "check_excluded_logits",
     "check_live_run_result", "check_embedding_sparsity_result", "check_neuron_clusters_result", "check_cos_fit_result",
     "check_ablation_result", "check_progress_measures_result", "check_weight_decay_control_result",
 ]
 
 
-# Exercise 10.3's text asks for a list of ints (the figure cells after it index and format them).
+# What each exercise promises besides its numbers (stated in its text), tested by check_contract on every case:
+# a tensor, or (Exercise 10.3) a list of ints (the figure cells after it index and format them), and the
+# arguments left as they were. None of these analyses needs a gradient.
+TENSOR = Contract(returns=torch.Tensor)
 INT_LIST = Contract(returns=list, items=int)
+CONTRACTS = {"fourier_basis": TENSOR, "embedding_frequency_norms": TENSOR, "key_frequencies": INT_LIST,
+             "neuron_frequency_fractions": TENSOR, "cos_sum_terms": TENSOR, "restricted_logits": TENSOR,
+             "excluded_logits": TENSOR}
 
 
 def _gen(seed: int) -> torch.Generator:
@@ -61,9 +68,7 @@ def _circuit_logits(p: int, freqs: Sequence[int], seed: int, noise: float = 1.0)
 def check_fourier_basis(student_fn: Callable, ps: Sequence[int] = (7, 53)) -> None:
     """Exercise 10.1: ``fourier_basis(p)`` returns the ``[p, p]`` basis, one vector per row."""
     for p in ps:
-        got = call_student("fourier_basis", student_fn, p, context=f"with p={p}")
-        if isinstance(got, tuple):
-            raise CheckFailure("`fourier_basis` should return only the [p, p] tensor, not a tuple.")
+        got = check_contract("fourier_basis", student_fn, TENSOR, p, context=f"with p={p}")  # a tuple is refused
         want = _basis(p)
         expect_tensor_like(f"fourier_basis({p})", got, want, check_device=False)
         g = got.detach().double()
@@ -77,11 +82,14 @@ def check_fourier_basis(student_fn: Callable, ps: Sequence[int] = (7, 53)) -> No
                "frequencies k = 1 .. (p-1)/2 each used once, with x = 0 .. p-1?")
         swapped = want.clone()
         swapped[1::2], swapped[2::2] = want[2::2], want[1::2]
-        if torch.allclose(g, swapped.double(), atol=1e-4):
-            raise CheckFailure(f"fourier_basis({p}) has sin k before cos k: row 2k - 1 should be cos k and row 2k sin k.")
-        expect_close(f"fourier_basis({p})", got, want, atol=1e-5, context=f"for p={p}",
-                     hint="row 0 is the constant, then cos(2 pi k x / p), sin(2 pi k x / p) for k = 1, 2, ...; "
-                          "check the sign and the order of the rows.")
+        expect_close_or_named(f"fourier_basis({p})", got, want, atol=1e-5, context=f"for p={p}",
+                              mistakes=[(swapped, f"fourier_basis({p}) has sin k before cos k: row 2k - 1 should be "
+                                                  "cos k and row 2k sin k."),
+                                        (want.T, "Your basis vectors are the COLUMNS (the transpose): return one basis "
+                                                 "vector per row, B[i] the i-th function of x, so that coefficients "
+                                                 "are basis @ f.")],
+                              hint="row 0 is the constant, then cos(2 pi k x / p), sin(2 pi k x / p) for k = 1, 2, ...; "
+                                   "check the sign and the order of the rows.")
     passed(f"fourier_basis matches the reference for p = {', '.join(map(str, ps))} and is orthonormal")
 
 
@@ -95,41 +103,58 @@ def check_embedding_frequency_norms(student_fn: Callable, seed: int = 0, p: int 
              {"W_E": sparse + 0.01 * torch.randn(p, d_model, generator=g), "basis": basis}]
 
     def compare(got, want, ctx, case):
-        expect_tensor_like("embedding_frequency_norms(W_E, basis)", got, want, check_device=False)
-        g_ = got.detach().double()
-        if torch.allclose(g_, want.double() ** 2, rtol=1e-3, atol=1e-5) and not torch.allclose(want, want ** 2):
-            raise CheckFailure(f"Your norms are the *squared* norms {ctx}: take the square root of cos^2 + sin^2.")
-        wrong = fourier.frequency_norms(case["basis"].T @ case["W_E"]).double()
-        if torch.allclose(g_, wrong, rtol=1e-3, atol=1e-5):
-            raise CheckFailure(f"You transformed with the transpose of the basis {ctx}: the coefficients are "
-                               "basis @ W_E (each row of the basis is one basis vector).")
-        expect_close("embedding_frequency_norms(W_E, basis)", got, want, rtol=1e-4, atol=1e-5, context=ctx,
-                     hint="entry k - 1 combines the cos k and sin k rows of the coefficients (rows 2k - 1 and 2k), "
-                          "summed over d_model; the constant row 0 is left out.")
+        coef = case["basis"] @ case["W_E"]
+        constant = torch.cat([coef[0].norm()[None], want])
+        expect_close_or_named(
+            "embedding_frequency_norms(W_E, basis)", got, want, rtol=1e-4, atol=1e-5, context=ctx,
+            mistakes=[(want ** 2, "Your norms are the *squared* norms: take the square root of cos^2 + sin^2."),
+                      (lambda: fourier.frequency_norms(case["basis"].T @ case["W_E"]),
+                       "You transformed with the transpose of the basis: the coefficients are basis @ W_E (each row "
+                       "of the basis is one basis vector)."),
+                      (constant, "Your entry 0 is the norm of the constant (row 0 of the coefficients): leave it out, "
+                                 "so that entry k - 1 is frequency k.")],
+            hint="entry k - 1 combines the cos k and sin k rows of the coefficients (rows 2k - 1 and 2k), "
+                 "summed over d_model; the constant row 0 is left out.")
     n = sum(compare_functions("embedding_frequency_norms", student_fn, _ref_norms, [case],
-                              compare=partial(compare, case=case)) for case in cases)
+                              compare=partial(compare, case=case), contract=TENSOR) for case in cases)
     passed(f"embedding_frequency_norms matches the reference on {n} embeddings (p={p})")
 
 
 # ------------------------------------------------------------------ exercise 3
-def check_key_frequencies(student_fn: Callable, seed: int = 0, n_freq: int = 26, ratio: float = 0.25) -> None:
-    """Exercise 10.3: ``key_frequencies(norms, ratio)`` -> sorted 1-based frequencies above ``ratio * max``."""
+def check_key_frequencies(student_fn: Callable, seed: int = 0, n_freq: int = 26, ratio: float = 0.25,
+                          tie: bool = False) -> None:
+    """Exercise 10.3: ``key_frequencies(norms, ratio)`` -> sorted 1-based frequencies above ``ratio * max``.
+
+    With ``tie``, one more input has a norm exactly ``ratio`` times the largest: "exceeds" leaves it out.
+    """
     g = _gen(seed)
     norms = torch.rand(n_freq, generator=g) * 0.2
     norms[torch.randperm(n_freq, generator=g)[:4]] += torch.tensor([1.0, 0.8, 0.5, 0.3])
     cases = [(norms, ratio), (norms, 0.6), (torch.rand(n_freq, generator=g), ratio)]
+    if tie:
+        tied = torch.rand(n_freq, generator=g) * 0.2 * ratio
+        tied[[1, n_freq // 2, n_freq - 2]] = torch.tensor([1.0, ratio, 0.5 + ratio / 2])
+        assert bool((tied == ratio * tied.max()).any()), "the tie case has no tie"
+        cases.append((tied, ratio))
     for norms_, r in cases:
         ctx = f"for norms of {len(norms_)} frequencies and ratio={r}"
         got = check_contract("key_frequencies", student_fn, INT_LIST, norms_.clone(), r, context=ctx)
         want = _ref_keys(norms_, r)
         got = list(got)
+        if got == want:
+            continue
+        numbers = (f"`key_frequencies` returned {got} {ctx} but the frequencies whose norm exceeds ratio x the largest "
+                   f"norm are {want}.")
+        at_least = [k + 1 for k in torch.nonzero(norms_ >= r * norms_.max()).flatten().tolist()]
         if got == [k - 1 for k in want]:
-            raise CheckFailure(f"Your frequencies are off by one {ctx}: entry 0 of the norms is frequency 1.")
-        if sorted(got) == want and got != want:
-            raise CheckFailure(f"Return the key frequencies sorted in increasing order (got {got}).")
-        expect(got == want, f"`key_frequencies` returned {got} {ctx} but the frequencies whose norm exceeds "
-               f"ratio x the largest norm are {want}.")
-    passed("key_frequencies matches the reference on 3 inputs")
+            raise CheckFailure(f"{numbers}\nYour frequencies are off by one: entry 0 of the norms is frequency 1.")
+        if sorted(got) == want:
+            raise CheckFailure(f"{numbers}\nReturn the key frequencies sorted in increasing order.")
+        if got == at_least:
+            raise CheckFailure(f"{numbers}\nA norm exactly ratio x the largest does not exceed it: compare with `>`, "
+                               "not `>=`.")
+        raise CheckFailure(numbers)
+    passed(f"key_frequencies matches the reference on {len(cases)} inputs" + (" (a tie at the threshold)" if tie else ""))
 
 
 # ------------------------------------------------------------------ exercise 4
@@ -159,7 +184,7 @@ def check_neuron_frequency_fractions(student_fn: Callable, seed: int = 0, p: int
                      hint="for frequency k use the 3 x 3 block of 2-D coefficients with rows and columns "
                           "{0, 2k - 1, 2k} (const, cos k, sin k), including the terms in a or b alone.")
     n = sum(compare_functions("neuron_frequency_fractions", student_fn, reference, [case],
-                              compare=partial(compare, case=case)) for case in cases)
+                              compare=partial(compare, case=case), contract=TENSOR) for case in cases)
     passed(f"neuron_frequency_fractions matches the reference on {n} inputs (p={p})")
 
 
@@ -167,16 +192,18 @@ def check_neuron_frequency_fractions(student_fn: Callable, seed: int = 0, p: int
 def check_cos_sum_terms(student_fn: Callable, p: int = 7, freqs: Sequence[int] = (1, 3)) -> None:
     """Exercise 10.5: ``cos_sum_terms(p, freqs)`` -> ``[len(freqs), p, p, p]`` of ``cos(w_k (a + b - c))``."""
     want = analysis.cos_sum_terms(p, list(freqs))
-    got = call_student("cos_sum_terms", student_fn, p, list(freqs), context=f"with p={p}, freqs={list(freqs)}")
+    got = check_contract("cos_sum_terms", student_fn, TENSOR, p, list(freqs), context=f"with p={p}, freqs={list(freqs)}")
     expect_tensor_like("cos_sum_terms(p, freqs)", got, want, check_device=False)
     x = torch.arange(p, dtype=torch.float32)
-    plus = torch.cos(2 * math.pi * torch.tensor(list(freqs), dtype=torch.float32)[:, None, None, None]
-                     * (x[:, None, None] + x[None, :, None] + x[None, None, :]) / p)
-    if torch.allclose(got.detach().float(), plus, atol=1e-4):
-        raise CheckFailure("Your terms are cos(w (a + b + c)): the answer c enters with a minus sign, "
-                           "cos(w (a + b - c)) peaks where c = a + b mod p.")
-    expect_close("cos_sum_terms(p, freqs)", got, want, atol=1e-4, context=f"with p={p}, freqs={list(freqs)}",
-                 hint="w_k = 2 pi k / p, and the axes are (k, a, b, c) in this order.")
+    w = 2 * math.pi * torch.tensor(list(freqs), dtype=torch.float32)[:, None, None, None]
+    plus = torch.cos(w * (x[:, None, None] + x[None, :, None] + x[None, None, :]) / p)
+    no_p = torch.cos(w * (x[:, None, None] + x[None, :, None] - x[None, None, :]))
+    expect_close_or_named("cos_sum_terms(p, freqs)", got, want, atol=1e-4, context=f"with p={p}, freqs={list(freqs)}",
+                          mistakes=[(plus, "Your terms are cos(w (a + b + c)): the answer c enters with a minus sign, "
+                                           "cos(w (a + b - c)) peaks where c = a + b mod p."),
+                                    (no_p, "Your frequencies are not divided by p: w_k = 2 pi k / p (with 2 pi k alone "
+                                           "every term is 1).")],
+                          hint="w_k = 2 pi k / p, and the axes are (k, a, b, c) in this order.")
     passed(f"cos_sum_terms matches the reference for p={p}, freqs={list(freqs)}")
 
 
@@ -192,17 +219,19 @@ def check_restricted_logits(student_fn: Callable, seed: int = 0, p: int = 11, fr
     cases = _logit_cases(seed, p, freqs)
 
     def compare(got, want, ctx, case):
-        expect_tensor_like("restricted_logits(logits, freqs, basis)", got, want, check_device=False)
-        no_bias = want - case["logits"].mean((0, 1), keepdim=True)
-        if torch.allclose(got.detach().float(), no_bias, atol=1e-3):
-            raise CheckFailure(f"Your restricted logits lack the bias correction {ctx}: add back each answer's mean "
-                               "logit over (a, b) (logits.mean((0, 1), keepdim=True)); without it the loss is "
-                               "dominated by the missing offsets.")
-        expect_close("restricted_logits(logits, freqs, basis)", got, want, rtol=1e-3, atol=1e-3, context=ctx,
-                     hint="for each key k project the logits (for every c) onto the two unit directions "
-                          "(cos_k cos_k^T - sin_k sin_k^T)/sqrt 2 and (sin_k cos_k^T + cos_k sin_k^T)/sqrt 2 over (a, b).")
+        bias = case["logits"].mean((0, 1), keepdim=True)
+        expect_close_or_named(
+            "restricted_logits(logits, freqs, basis)", got, want, rtol=1e-3, atol=1e-3, context=ctx,
+            mistakes=[(want - bias, "Your restricted logits lack the bias correction: add back each answer's mean logit "
+                                    "over (a, b) (logits.mean((0, 1), keepdim=True)); without it the loss is dominated "
+                                    "by the missing offsets."),
+                      (bias + 2 * (want - bias), "Your key components are twice too large: the two directions were not "
+                                                 "divided by sqrt 2, so they are not unit vectors and the projection "
+                                                 "D (D . logits) counts them twice.")],
+            hint="for each key k project the logits (for every c) onto the two unit directions "
+                 "(cos_k cos_k^T - sin_k sin_k^T)/sqrt 2 and (sin_k cos_k^T + cos_k sin_k^T)/sqrt 2 over (a, b).")
     n = sum(compare_functions("restricted_logits", student_fn, analysis.restricted_logits_with_basis, [case],
-                              compare=partial(compare, case=case)) for case in cases)
+                              compare=partial(compare, case=case), contract=TENSOR) for case in cases)
     passed(f"restricted_logits matches the reference on {n} inputs (p={p})")
 
 
@@ -211,17 +240,19 @@ def check_excluded_logits(student_fn: Callable, seed: int = 0, p: int = 11, freq
     cases = _logit_cases(seed, p, freqs)
 
     def compare(got, want, ctx, case):
-        expect_tensor_like("excluded_logits(logits, freqs, basis)", got, want, check_device=False)
-        if torch.allclose(got.detach().float(), want - case["logits"].mean((0, 1), keepdim=True), atol=1e-3):
-            raise CheckFailure(f"Your excluded logits also removed each answer's mean {ctx}: only the "
-                               "cos/sin(w_k (a + b)) components of the key frequencies go.")
-        restricted = analysis.restricted_logits(case["logits"], case["freqs"])
-        if torch.allclose(got.detach().float(), restricted, atol=1e-3):
-            raise CheckFailure(f"You returned the restricted logits {ctx}: excluded = logits minus the key components.")
-        expect_close("excluded_logits(logits, freqs, basis)", got, want, rtol=1e-3, atol=1e-3, context=ctx,
-                     hint="subtract exactly what restricted_logits keeps, minus its bias term.")
+        logits = case["logits"]
+        expect_close_or_named(
+            "excluded_logits(logits, freqs, basis)", got, want, rtol=1e-3, atol=1e-3, context=ctx,
+            mistakes=[(want - logits.mean((0, 1), keepdim=True), "Your excluded logits also removed each answer's mean: "
+                                                                "only the cos/sin(w_k (a + b)) components of the key "
+                                                                "frequencies go."),
+                      (lambda: analysis.restricted_logits(logits, case["freqs"]),
+                       "You returned the restricted logits: excluded = logits minus the key components."),
+                      (2 * want - logits, "You removed the key components twice over: the two directions were not "
+                                          "divided by sqrt 2, so they are not unit vectors.")],
+            hint="subtract exactly what restricted_logits keeps, minus its bias term.")
     n = sum(compare_functions("excluded_logits", student_fn, analysis.excluded_logits_with_basis, [case],
-                              compare=partial(compare, case=case)) for case in cases)
+                              compare=partial(compare, case=case), contract=TENSOR) for case in cases)
     passed(f"excluded_logits matches the reference on {n} inputs (p={p})")
 
 
@@ -253,10 +284,18 @@ def check_live_run_result(curves, factor: float = 3.0) -> None:
            f"{s_test}, {s_test / s_train:.1f}x later; final test accuracy {curves['test_acc'][-1]:.3f}")
 
 
-def check_embedding_sparsity_result(norms: torch.Tensor, keys: Sequence[int], max_keys: int = 8,
-                                    min_share: float = 0.85) -> None:
-    """A handful of key frequencies carry most of the embedding's squared Fourier norm."""
+def check_embedding_sparsity_result(norms: torch.Tensor, keys: Sequence[int], W_E: torch.Tensor | None = None,
+                                    basis: torch.Tensor | None = None, max_keys: int = 8, min_share: float = 0.85) -> None:
+    """The norms are the embedding's (given ``W_E`` and ``basis``), the key frequencies those of the rule on them,
+    a handful, and they carry most of the squared norm."""
+    if W_E is not None and basis is not None:
+        expect_close("the Fourier norms of W_E", norms.detach().double().cpu(),
+                     _ref_norms(W_E.detach().double().cpu(), basis.detach().double().cpu()), rtol=1e-3, atol=1e-4,
+                     hint="they come from your `embedding_frequency_norms` (Exercise 10.2).")
     norms = norms.detach().double().cpu()
+    want = _ref_keys(norms, 0.25)
+    expect(list(keys) == want, f"The key frequencies are {list(keys)}, but the norms above 0.25 x the largest are those "
+           f"of frequencies {want} (sorted, 1-based). They come from your `key_frequencies` (Exercise 10.3).")
     share = float(norms[[k - 1 for k in keys]].pow(2).sum() / norms.pow(2).sum()) if keys else 0.0
     expect(0 < len(keys) <= max_keys, f"{len(keys)} key frequencies found ({list(keys)}): expected a handful. They come "
            "from your `embedding_frequency_norms` and `key_frequencies` (Exercises 10.2 and 10.3).")
@@ -266,9 +305,15 @@ def check_embedding_sparsity_result(norms: torch.Tensor, keys: Sequence[int], ma
            f"(of {len(norms)} frequencies)")
 
 
-def check_neuron_clusters_result(fractions: torch.Tensor, keys: Sequence[int], threshold: float = 0.85,
-                                 min_share: float = 0.75) -> None:
-    """Most neurons are explained by one frequency, and those frequencies are key frequencies."""
+def check_neuron_clusters_result(fractions: torch.Tensor, keys: Sequence[int], acts: torch.Tensor | None = None,
+                                 threshold: float = 0.85, min_share: float = 0.75) -> None:
+    """The fractions are the neurons' (given ``acts``), most neurons are explained by one frequency, and those
+    frequencies are key frequencies."""
+    if acts is not None:
+        expect_close("the neurons' frequency fractions", fractions.detach().double().cpu(),
+                     analysis.neuron_frequency_fractions(acts.detach().double().cpu()), rtol=1e-3, atol=1e-4,
+                     hint="they come from your `neuron_frequency_fractions` (Exercise 10.4): centre each neuron, "
+                          "and use the 3 x 3 block {0, 2k - 1, 2k} of the centred coefficients.")
     best, which = fractions.detach().cpu().max(1)
     single = best > threshold
     share = float(single.float().mean())

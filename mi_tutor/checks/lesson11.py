@@ -16,16 +16,29 @@ import torch
 
 from ..editing import rome
 from ..steering import dola, reading
-from .contracts import compare_functions
+from ..transformer import HookedTransformer, TransformerConfig
+from .contracts import Contract, check_contract, compare_functions
 from .core import CheckFailure, call_student, expect, expect_close, expect_tensor_like, passed
+from .mistakes import expect_close_or_named
 
 __all__ = [
-    "check_mean_difference", "check_pca_direction", "check_reading_accuracy", "check_add_steering",
+    "CONTRACTS", "check_mean_difference", "check_pca_direction", "check_reading_accuracy", "check_add_steering",
     "check_mass_mean_shift", "check_restore_hook", "check_mean_key", "check_rank_one_update",
     "check_js_divergence", "check_dola_contrast",
     "check_reading_result", "check_steering_result", "check_iti_result", "check_tracing_result",
     "check_edit_result", "check_dola_result",
 ]
+
+
+# What each exercise promises besides its numbers (stated in its text), tested by check_contract on every case:
+# the type of the result, and the arguments (activations, the model, W_out, C, key, value) left as they were.
+# Nothing here is optimised through, so no exercise has a gradient rule.
+TENSOR = Contract(returns=torch.Tensor)
+FLOAT = Contract(returns=float)                      # 11.3: "a Python float"
+HOOK = Contract(returns=Callable)                    # 11.6: a hook function (hook(act, hook) -> act)
+CONTRACTS = {"mean_difference": TENSOR, "pca_direction": TENSOR, "reading_accuracy": FLOAT, "add_steering": TENSOR,
+             "mass_mean_shift": TENSOR, "restore_hook": HOOK, "mean_key": TENSOR, "rank_one_update": TENSOR,
+             "js_divergence": TENSOR, "dola_contrast": TENSOR}
 
 
 def _gen(seed: int) -> torch.Generator:
@@ -58,11 +71,12 @@ def check_mean_difference(student_fn: Callable, seed: int = 0, n: int = 12, d: i
         g = got.detach().double()
         expect(abs(float(g.norm()) - 1) < 1e-4, f"`mean_difference` returned a vector of norm {float(g.norm()):.4g} "
                f"{ctx}: divide by its norm so directions of different layers compare.")
-        if torch.allclose(g, -want.double(), atol=1e-4):
-            raise CheckFailure(f"Your direction points the wrong way {ctx}: it should be positive minus negative.")
-        expect_close("mean_difference(...)", got, want, atol=1e-4, context=ctx,
-                     hint="take the mean over the batch axis of each group, subtract, then normalise.")
-    n_cases = compare_functions("mean_difference", student_fn, reading.mean_difference_vector, cases, compare=compare)
+        expect_close_or_named("mean_difference(...)", got, want, atol=1e-4, context=ctx,
+                              mistakes=[(-want, "Your direction points the wrong way: it should be positive minus "
+                                                "negative.")],
+                              hint="take the mean over the batch axis of each group, subtract, then normalise.")
+    n_cases = compare_functions("mean_difference", student_fn, reading.mean_difference_vector, cases, compare=compare,
+                                contract=TENSOR)
     passed(f"mean_difference matches the reference on {n_cases} pairs of activation sets")
 
 
@@ -84,21 +98,21 @@ def check_pca_direction(student_fn: Callable, seed: int = 0, n: int = 20, d: int
         g = got.detach().double()
         expect(abs(float(g.norm()) - 1) < 1e-4, f"`pca_direction` returned a vector of norm {float(g.norm()):.4g} "
                f"{ctx}: return a unit vector.")
-        if torch.allclose(g, -want.double(), atol=1e-4):
-            raise CheckFailure(f"Your direction has the wrong sign {ctx}: PCA does not choose one; flip it so that "
-                               "the positive members' differences project positively.")
         d = (cases[compare.i]["pos_acts"] - cases[compare.i]["neg_acts"]).double()
         compare.i += 1
         _, _, vh = torch.linalg.svd(d - d.mean(0), full_matrices=False)
-        if abs(float(g @ vh[0])) > 0.99 and abs(float(g @ want.double())) < 0.9:
-            raise CheckFailure(f"Your direction is the top component of the recentred differences *without* the flips "
-                               f"{ctx}: recentring removes their mean, which is the concept, and leaves only how the pairs "
-                               "vary. Negate every second difference before recentring (RepE's random pair order).")
-        expect_close("pca_direction(...)", got, want, atol=1e-4, context=ctx,
-                     hint="negate every second difference pos - neg, subtract the mean, take the first right singular "
-                          "vector, then fix its sign with the unflipped differences.")
+        no_flips = "Your direction is the top component of the recentred differences *without* the flips: " \
+                   "recentring removes their mean, which is the concept, and leaves only how the pairs vary. Negate " \
+                   "every second difference before recentring (RepE's random pair order)."
+        expect_close_or_named("pca_direction(...)", got, want, atol=1e-4, context=ctx,
+                              mistakes=[(-want, "Your direction has the wrong sign: PCA does not choose one; flip it so "
+                                                "that the positive members' differences project positively."),
+                                        (vh[0], no_flips), (-vh[0], no_flips)],
+                              hint="negate every second difference pos - neg, subtract the mean, take the first right "
+                                   "singular vector, then fix its sign with the unflipped differences.")
     compare.i = 0
-    n_cases = compare_functions("pca_direction", student_fn, reading.pca_reading_vector, cases, compare=compare)
+    n_cases = compare_functions("pca_direction", student_fn, reading.pca_reading_vector, cases, compare=compare,
+                                contract=TENSOR)
     passed(f"pca_direction matches the reference on {n_cases} sets of pairs (sign included)")
 
 
@@ -118,12 +132,8 @@ def check_reading_accuracy(student_fn: Callable, seed: int = 0, n: int = 30, d: 
         cases.append({"acts": acts, "labels": labels, "direction": direction})
     for case in cases:
         ctx = f"on {case['acts'].shape[0]} states"
-        got = call_student("reading_accuracy", student_fn, *(v.clone() for v in case.values()), context=ctx)
+        got = check_contract("reading_accuracy", student_fn, FLOAT, *(v.clone() for v in case.values()), context=ctx)
         want = reading.reading_accuracy(**case)
-        if isinstance(got, torch.Tensor):
-            expect(got.numel() == 1, f"`reading_accuracy` should return one number, got shape {tuple(got.shape)}")
-            got = float(got)
-        expect(isinstance(got, float), f"`reading_accuracy` should return a float, got {type(got).__name__}")
         if abs(got - (1 - want)) < 1e-6 and abs(want - 0.5) > 0.05:
             raise CheckFailure(f"Your accuracy is 1 - the reference's {ctx}: when class 1 projects *lower* than "
                                "class 0, the prediction must flip (read the side from the class means).")
@@ -152,14 +162,19 @@ def check_add_steering(student_fn: Callable, seed: int = 0) -> None:
               "positions": [-1]}]
 
     def compare(got, want, ctx):
-        expect_tensor_like("add_steering(...)", got, want, check_device=False)
-        expect_close("add_steering(...)", got, want, context=ctx,
-                     hint="add coefficient x vector only at the listed positions (all when positions is None), "
-                          "broadcast over the batch.")
-    n = compare_functions("add_steering", student_fn, _ref_add_steering, cases, compare=compare)
+        case = cases[compare.i]
+        compare.i += 1
+        everywhere = _ref_add_steering(case["resid"], case["vector"], case["coefficient"], None)
+        expect_close_or_named("add_steering(...)", got, want, context=ctx,
+                              mistakes=[(everywhere, f"You added the vector at every position; `positions` "
+                                                     f"({case['positions']}) lists the only ones to steer.")],
+                              hint="add coefficient x vector only at the listed positions (all when positions is None), "
+                                   "broadcast over the batch.")
+    compare.i = 0
+    n = compare_functions("add_steering", student_fn, _ref_add_steering, cases, compare=compare, contract=TENSOR)
     resid = torch.randn(2, 3, 4, generator=g)
-    got = call_student("add_steering", student_fn, resid.clone(), torch.randn(4, generator=g), 0.0, None,
-                       context="with coefficient 0")
+    got = check_contract("add_steering", student_fn, TENSOR, resid.clone(), torch.randn(4, generator=g), 0.0, None,
+                         context="with coefficient 0")
     expect(isinstance(got, torch.Tensor) and torch.equal(got, resid),
            "With coefficient 0 `add_steering` must return the residual stream exactly unchanged.")
     passed(f"add_steering matches the reference on {n + 1} inputs (coefficient 0 exact, inputs untouched)")
@@ -186,59 +201,85 @@ def check_mass_mean_shift(student_fn: Callable, seed: int = 0) -> None:
         expect_tensor_like("mass_mean_shift(...)", got, want, check_device=False)
         c = cases[compare.i]
         compare.i += 1
-        u = want / want.norm()
-        if abs(float(got.detach().double().norm() / want.double().norm()) - 1) > 1e-3:
-            if torch.allclose(got.detach().double(), (c["alpha"] * u).double(), atol=1e-4):
-                raise CheckFailure(f"Your shift has length |alpha| {ctx}: scale by sigma too, the standard deviation of "
-                                   "the activations projected on the direction.")
-        expect_close("mass_mean_shift(...)", got, want, rtol=1e-3, atol=1e-4, context=ctx,
-                     hint="direction = mean(class 1) - mean(class 0), normalised; sigma = std of acts @ direction "
-                          "over every example.")
+        u = want / want.norm() * (1 if c["alpha"] > 0 else -1)
+        expect_close_or_named(
+            "mass_mean_shift(...)", got, want, rtol=1e-3, atol=1e-4, context=ctx,
+            mistakes=[(c["alpha"] * u, "Your shift has length |alpha|: scale by sigma too, the standard deviation of "
+                                       "the activations projected on the direction."),
+                      (c["alpha"] * c["acts"].std() * u, "Your sigma is the standard deviation of every activation "
+                                                         "entry; ITI's sigma is that of the projections acts @ u, one "
+                                                         "number per example."),
+                      (c["alpha"] * c["acts"][c["labels"].bool()].sub(c["acts"][c["labels"].bool()].mean(0)).matmul(u)
+                       .std() * u, "Your sigma is measured on class 1 only: take the spread of the projections over "
+                                   "every example.")],
+            hint="direction = mean(class 1) - mean(class 0), normalised; sigma = std of acts @ direction "
+                 "over every example.")
     compare.i = 0
-    n = compare_functions("mass_mean_shift", student_fn, _ref_mass_mean_shift, cases, compare=compare)
+    n = compare_functions("mass_mean_shift", student_fn, _ref_mass_mean_shift, cases, compare=compare, contract=TENSOR)
     passed(f"mass_mean_shift matches the reference on {n} heads")
 
 
 # ------------------------------------------------------------------ exercise 6
-def check_restore_hook(student_fn: Callable, seed: int = 0) -> None:
+def check_restore_hook(student_fn: Callable, seed: int = 0, heads: int | None = None) -> None:
     """Exercise 11.6: ``restore_hook(clean, position)`` returns a hook ``(act, hook) -> act`` that puts
-    ``clean[:, position]`` back, leaving every other position as the corrupted run had it."""
+    ``clean[:, position]`` back, leaving every other position as the corrupted run had it.
+
+    With ``heads``, the activations are ``[batch, pos, heads, d_head]`` (an attention head's output), as the
+    text's ``[batch, pos, ...]`` allows.
+    """
     g = _gen(seed)
     for b, p, d, pos in ((4, 5, 8, 3), (2, 6, 4, 0), (1, 5, 16, -1)):
-        clean = torch.randn(b, p, d, generator=g)
-        act = torch.randn(b, p, d, generator=g)
-        ctx = f"for activations of shape {(b, p, d)} and position {pos}"
-        hook = call_student("restore_hook", student_fn, clean.clone(), pos, context=ctx)
-        expect(callable(hook), f"`restore_hook` should return a function (the hook), got {type(hook).__name__}")
+        shape = (b, p, d) if heads is None else (b, p, heads, d)
+        clean = torch.randn(*shape, generator=g)
+        act = torch.randn(*shape, generator=g)
+        ctx = f"for activations of shape {shape} and position {pos}"
+        hook = check_contract("restore_hook", student_fn, HOOK, clean.clone(), pos, context=ctx)
         before = act.clone()
         got = call_student("the hook of restore_hook", hook, act, None, context=ctx)
         if got is None:
             got = act  # an in-place hook that returns None also works in the engine
         want = before.clone()
         want[:, pos] = clean[:, pos]
-        expect_tensor_like("hook output", got, want, check_device=False)
-        if torch.allclose(got, clean):
-            raise CheckFailure(f"Your hook returns the whole clean activation {ctx}: restore only one position.")
-        expect_close("hook output", got, want, context=ctx,
-                     hint="copy the clean activation at that position into (a copy of) the corrupted one.")
-    passed("restore_hook restores exactly one position on 3 shapes")
+        batch_axis = before.clone()
+        batch_axis[pos] = clean[pos]
+        expect_close_or_named("hook output", got, want, context=ctx,
+                              mistakes=[(clean, "Your hook returns the whole clean activation: restore only one "
+                                                "position."),
+                                        (batch_axis, "You replaced along the batch axis (`act[position]`): positions "
+                                                     "are the second axis, `act[:, position]`.")],
+                              hint="copy the clean activation at that position into (a copy of) the corrupted one.")
+    passed("restore_hook restores exactly one position on 3 shapes" + ("" if heads is None else f" with {heads} heads"))
 
 
 # ------------------------------------------------------------------ exercise 7
-def check_mean_key(student_fn: Callable, model, tokens_sets: Sequence[torch.Tensor], layer_pos: Sequence[tuple[int, int]]
-                   ) -> None:
-    """Exercise 11.7: ``mean_key(model, prompts, layer, position)`` -> ``[d_mlp]`` mean of ``mlp.hook_post``."""
+def _small_mlp_model(seed: int) -> HookedTransformer:
+    """A random 2-layer transformer with GELU MLPs (so that the pre- and post-activations differ everywhere)."""
+    cfg = TransformerConfig(n_layers=2, d_model=16, n_heads=2, d_head=8, d_mlp=24, d_vocab=20, n_ctx=8,
+                            attn_only=False, act_fn="gelu", init_range=0.3, seed=seed)
+    return HookedTransformer(cfg).eval()
+
+
+def check_mean_key(student_fn: Callable, model=None, tokens_sets: Sequence[torch.Tensor] | None = None,
+                   layer_pos: Sequence[tuple[int, int]] | None = None, seed: int = 0) -> None:
+    """Exercise 11.7: ``mean_key(model, prompts, layer, position)`` -> ``[d_mlp]`` mean of ``mlp.hook_post``.
+
+    Without ``model``, on a small random transformer of the check's own, with 5 prompts and a single one.
+    """
+    if model is None:
+        model = _small_mlp_model(seed)
+        g = _gen(seed + 1)
+        tokens_sets = [torch.randint(0, 20, (5, 8), generator=g), torch.randint(0, 20, (1, 8), generator=g)]
+        layer_pos = [(1, 3), (0, 7)]
     for tokens, (layer, pos) in zip(tokens_sets, layer_pos):
         ctx = f"for {tokens.shape[0]} prompts, layer {layer}, position {pos}"
-        got = call_student("mean_key", student_fn, model, tokens.clone(), layer, pos, context=ctx)
+        got = check_contract("mean_key", student_fn, TENSOR, model, tokens.clone(), layer, pos, context=ctx)
         want = rome.compute_key(model, tokens, layer, pos)
         pre = f"blocks.{layer}.mlp.hook_pre"
-        _, cache = model.run_with_cache(tokens, names_filter=[pre, f"blocks.{layer}.hook_mlp_out"])
-        if isinstance(got, torch.Tensor) and got.shape == want.shape and torch.allclose(got, cache[pre][:, pos].mean(0), atol=1e-5):
-            raise CheckFailure(f"Your key is the MLP's pre-activation {ctx}: the key is what W_out multiplies, the "
-                               "activation after the non-linearity (hook_post).")
-        expect_close("mean_key(...)", got, want, atol=1e-5, context=ctx,
-                     hint="cache blocks.{layer}.mlp.hook_post and average over the prompts at that position.")
+        _, cache = model.run_with_cache(tokens, names_filter=[pre])
+        expect_close_or_named("mean_key(...)", got, want, atol=1e-5, context=ctx,
+                              mistakes=[(cache[pre][:, pos].mean(0), "Your key is the MLP's pre-activation: the key is "
+                                         "what W_out multiplies, the activation after the non-linearity (hook_post).")],
+                              hint="cache blocks.{layer}.mlp.hook_post and average over the prompts at that position.")
     passed(f"mean_key matches the reference on {len(tokens_sets)} sets of prompts")
 
 
@@ -253,10 +294,8 @@ def check_rank_one_update(student_fn: Callable, seed: int = 0) -> None:
         k = torch.randn(d_mlp, generator=g).abs()
         v = torch.randn(d_model, generator=g)
         ctx = f"for W_out of shape {(d_mlp, d_model)}"
-        args = (W.clone(), C.clone(), k.clone(), v.clone())
-        got = call_student("rank_one_update", student_fn, *args, context=ctx)
-        for name, a, b in zip(("W_out", "C", "key", "value"), args, (W, C, k, v)):
-            expect(torch.equal(a, b), f"`rank_one_update` changed its input `{name}` in place {ctx}: return a new matrix.")
+        got = check_contract("rank_one_update", student_fn, TENSOR, W.clone(), C.clone(), k.clone(), v.clone(),
+                             context=ctx)
         want = rome.rank_one_update(W, C, k, v, ridge=0.0)
         expect_tensor_like("rank_one_update(...)", got, want, check_device=False)
         maps = torch.allclose(k @ got.detach(), v, atol=1e-3)
@@ -288,9 +327,18 @@ def check_js_divergence(student_fn: Callable, seed: int = 0) -> None:
         if torch.isnan(got).any():
             raise CheckFailure(f"`js_divergence` gives NaN {ctx}: a probability of 0 times log 0; work with "
                                "log-probabilities and clamp the mixture before its log.")
-        expect_close("js_divergence(...)", got, want, rtol=1e-4, atol=1e-5, context=ctx,
-                     hint="M = (P + Q) / 2; JSD = (KL(P || M) + KL(Q || M)) / 2, summed over the last axis.")
-    n = compare_functions("js_divergence", student_fn, dola.js_divergence, cases, compare=compare)
+        case = cases[compare.i]
+        compare.i += 1
+        p, q = case["logp"], case["logq"]
+        symmetric_kl = 0.5 * ((p.exp() * (p - q)).sum(-1) + (q.exp() * (q - p)).sum(-1))
+        expect_close_or_named("js_divergence(...)", got, want, rtol=1e-4, atol=1e-5, context=ctx,
+                              mistakes=[(symmetric_kl, "You averaged KL(P || Q) and KL(Q || P): the JSD compares each "
+                                                       "distribution with the mixture M = (P + Q) / 2, not with the "
+                                                       "other one."),
+                                        (2 * want, "Your value is twice the JSD: average the two KL terms (/ 2).")],
+                              hint="M = (P + Q) / 2; JSD = (KL(P || M) + KL(Q || M)) / 2, summed over the last axis.")
+    compare.i = 0
+    n = compare_functions("js_divergence", student_fn, dola.js_divergence, cases, compare=compare, contract=TENSOR)
     passed(f"js_divergence matches the reference on {n} inputs (a one-hot distribution included)")
 
 
@@ -309,12 +357,18 @@ def check_dola_contrast(student_fn: Callable, seed: int = 0) -> None:
         expect_tensor_like("dola_contrast(...)", got, want, check_device=False)
         kept_g, kept_w = torch.isfinite(got), torch.isfinite(want)
         if not torch.equal(kept_g, kept_w):
+            case = cases[compare.i]
+            on_premature = torch.isfinite(dola.dola_scores(case["premature"], case["final"], case["relative_top"]))
             raise CheckFailure(f"Your filter keeps {int(kept_g.sum())} tokens {ctx}, the reference "
                                f"{int(kept_w.sum())}: keep the tokens whose final-layer probability is at least "
-                               "relative_top x that row's largest probability; give the others -inf.")
+                               "relative_top x that row's largest probability; give the others -inf."
+                               + ("\nYour filter reads the PREMATURE layer's probabilities: the plausibility "
+                                  "constraint is on the final layer's." if torch.equal(kept_g, on_premature) else ""))
+        compare.i += 1
         expect(torch.allclose(got[kept_w], want[kept_w], atol=1e-5),
                f"The kept scores differ from log p_final - log p_premature {ctx}.")
-    n = compare_functions("dola_contrast", student_fn, dola.dola_scores, cases, compare=compare)
+    compare.i = 0
+    n = compare_functions("dola_contrast", student_fn, dola.dola_scores, cases, compare=compare, contract=TENSOR)
     passed(f"dola_contrast matches the reference on {n} inputs")
 
 
@@ -374,6 +428,9 @@ def check_edit_result(scores: Mapping[str, Mapping[str, float]], site: str, rank
 
 
 def check_dola_result(plain: float, contrast: float) -> None:
-    """DoLa: the accuracies are probabilities (the comparison itself is the lesson's finding, either way)."""
+    """DoLa on the half-trained snapshot raises the accuracy on the rare facts (the lesson's finding)."""
     expect(0 <= plain <= 1 and 0 <= contrast <= 1, f"Accuracies {plain}, {contrast} are not in [0, 1].")
+    expect(contrast > plain, f"On the rare facts DoLa gives {contrast:.3f} against {plain:.3f} without it: the contrast "
+           "should raise it (the lesson finds 0.286 -> 0.429). Check js_divergence (which picks the premature layer) and "
+           "dola_contrast (final minus premature, the filter on the final layer) (exercises 11.9-11.10).")
     passed(f"rare-object accuracy: {plain:.3f} without DoLa, {contrast:.3f} with it")

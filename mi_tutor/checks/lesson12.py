@@ -4,11 +4,12 @@ student's function with ``mi_tutor.symbiote`` on fresh small hosts and inputs.
 Examples:
     >>> from mi_tutor import symbiote as S
     >>> check_l0_penalty(S.l0_penalty)
-    ✓ l0_penalty matches the reference on 3 inputs
+    ✓ l0_penalty matches the reference on 3 inputs and is differentiable in log_alpha
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 
 import torch
@@ -16,11 +17,14 @@ from torch import nn
 
 from .. import hooks as H
 from .. import symbiote as S
+from ..symbiote.gates import BETA, GAMMA, ZETA
 from ..vision.architectures import TinyNetConfig, build_tiny_net
 from .contracts import Contract, check_contract, compare_functions
-from .core import call_student, expect, expect_close, expect_tensor_like, passed
+from .core import CheckFailure, expect, expect_close, expect_tensor_like, passed
+from .mistakes import expect_close_or_named
 
 __all__ = [
+    "CONTRACTS",
     "check_read_pooled",
     "check_gate_hook",
     "check_l0_penalty",
@@ -36,9 +40,20 @@ __all__ = [
 ]
 
 
+# What each exercise promises besides its numbers (stated in its text), tested by check_contract on every case;
+# every exercise leaves its arguments (the host, the images, the data, the gates) as they were.
+READING = Contract(returns=torch.Tensor, gradient="none")   # 12.1: the symbiote reads detached activations
+HOOK = Contract(returns=Callable)                           # 12.2: a hook; its output follows GATED
+GATED = Contract(returns=torch.Tensor, gradient="flows")    # ... the gated activation: the gradient reaches the gates
+L0 = Contract(returns=torch.Tensor, gradient="flows")       # 12.3: a loss, optimised through log_alpha
+PAIR = Contract(returns=tuple, items=(float, int))          # 12.4: (target_drop, other_drop), two Python floats
+TABLE = Contract(returns=dict)                              # 12.5
+NUMBER = Contract(returns=(float, torch.Tensor))            # 12.6: a float (a 0-d tensor is accepted)
 # Exercise 12.7's text: the gradient is computed even if the caller disabled it (so the check calls it under
 # torch.no_grad()), the host and the inputs are left as they were, and the result is a number.
 TCAV = Contract(returns=(float, torch.Tensor), under_no_grad=True)
+CONTRACTS = {"read_pooled": READING, "gate_hook": HOOK, "l0_penalty": L0, "selectivity": PAIR,
+             "compare_with_dissection": TABLE, "auroc": NUMBER, "tcav_score": TCAV}
 
 
 def _gen(seed: int) -> torch.Generator:
@@ -86,16 +101,21 @@ def check_read_pooled(student_fn: Callable, seed: int = 0, n: int = 5, size: int
 
         def compare(got, want, ctx, names=names):
             expect_tensor_like("read_pooled(...)", got, want)
-            maxed = torch.cat(list(H.collect(host, images, names, pool="max").values()), -1)
-            expect(not torch.allclose(got.detach(), maxed, atol=1e-6),
-                   f"{ctx}: you took each channel's spatial maximum; the symbiote reads the spatial MEAN.")
-            expect(not got.requires_grad, f"{ctx}: the result still carries the autograd graph: the symbiote "
-                                          "reads detached activations (cache them without gradients).")
-            expect_close("read_pooled(...)", got, want, context=ctx,
-                         hint="cache the outputs of the named layers with mi_tutor.hooks.run_with_cache, average "
-                              "each over its two spatial axes and concatenate the layers in the order given.")
+            maxed = H.collect(host, images, names, pool="max")
+            pooled = H.collect(host, images, names, pool="mean")
+            run_order = sorted(names, key=[m for m, _ in host.named_modules()].index)
+            expect_close_or_named(
+                "read_pooled(...)", got, want, context=ctx,
+                mistakes=[(torch.cat([maxed[k] for k in names], -1),
+                           "You took each channel's spatial maximum; the symbiote reads the spatial MEAN."),
+                          (torch.cat([pooled[k] for k in run_order], -1),
+                           f"Your layers are concatenated in the order the host ran them ({run_order}), not in the "
+                           f"order of `layers` ({names}).")],
+                hint="cache the outputs of the named layers with mi_tutor.hooks.run_with_cache, average "
+                     "each over its two spatial axes and concatenate the layers in the order given.")
         compare_functions("read_pooled", student_fn, reference, [{"host": host, "images": images, "layers": names}],
-                          compare=compare, describe=lambda c: f"(layers {c['layers']}, images {tuple(c['images'].shape)})")
+                          compare=compare, describe=lambda c: f"(layers {c['layers']}, images {tuple(c['images'].shape)})",
+                          contract=READING)
     passed(f"read_pooled matches the reference on {len(layers)} sets of layers")
 
 
@@ -109,25 +129,26 @@ def check_gate_hook(student_fn: Callable, seed: int = 0, n: int = 4, layer: str 
     g = _gen(seed + 2)
     gates = torch.rand((n, width) if per_image else (width,), generator=g)
     gates[..., 0] = 0.0
-    hook = call_student("gate_hook", student_fn, gates.clone(), context=f"with gates of shape {tuple(gates.shape)}")
-    expect(callable(hook), f"`gate_hook` should return a hook function, not a {type(hook).__name__}")
+    leaf = gates.clone().requires_grad_(True)   # the gradient must reach the gates (the symbiote learns them)
+    ctx = f"with gates of shape {tuple(gates.shape)}"
+    hook = check_contract("gate_hook", student_fn, HOOK, leaf, context=ctx)
     act = torch.rand(n, width, 5, 5, generator=g)
-    before = act.clone()
-    out = call_student("the hook returned by gate_hook", hook, act, H.HookContext(layer, nn.Identity()),
-                       context=f"on an activation of shape {tuple(act.shape)}")
-    expect(torch.equal(act, before), "Your hook changed the activation in place (`act *= ...` or `act[...] = `): "
-                                     "return a new tensor, `act` may be needed elsewhere.")
     want = S.gate_hook(gates)(act, None)
-    expect_tensor_like("hook(act, ...)", out, want)
-    expect_close("hook(act, ...)", out, want, context=f"(gates {tuple(gates.shape)}, activation {tuple(act.shape)})",
-                 hint="gate c multiplies the whole map of channel c: give the gates the shape [1 or batch, C, 1, 1] "
-                      "so they broadcast over the two spatial axes, not over the last axis.")
+
+    def compare(out):
+        expect_tensor_like("hook(act, ...)", out, want)
+        expect_close("hook(act, ...)", out, want, context=f"(gates {tuple(gates.shape)}, activation {tuple(act.shape)})",
+                     hint="gate c multiplies the whole map of channel c: give the gates the shape [1 or batch, C, 1, 1] "
+                          "so they broadcast over the two spatial axes, not over the last axis.")
+    check_contract("the hook returned by gate_hook", hook, GATED, act, H.HookContext(layer, nn.Identity()),
+                   context=f"on an activation of shape {tuple(act.shape)}, {ctx}", grad_to=[leaf], compare=compare)
     with torch.no_grad():
         ref = S.run_gated(host, images, layer, gates)
-        got = H.run_with_hooks(host, images, [(layer, call_student("gate_hook", student_fn, gates.clone()))])
+        got = H.run_with_hooks(host, images, [(layer, check_contract("gate_hook", student_fn, HOOK, gates.clone(),
+                                                                     context=ctx))])
     expect_close("the gated host's logits", got, ref, rtol=1e-4, atol=1e-5, context=f"(host gated at {layer!r})")
     leaf = gates.clone().requires_grad_(True)
-    out = H.run_with_hooks(host, images, [(layer, call_student("gate_hook", student_fn, leaf))])
+    out = H.run_with_hooks(host, images, [(layer, check_contract("gate_hook", student_fn, HOOK, leaf, context=ctx))])
     out.sum().backward()
     expect(leaf.grad is not None and leaf.grad.abs().sum() > 0,
            "No gradient reached the gates through your hook: the symbiote learns its gates through the host's "
@@ -139,23 +160,30 @@ def check_gate_hook(student_fn: Callable, seed: int = 0, n: int = 4, layer: str 
 def check_l0_penalty(student_fn: Callable, seed: int = 0, shapes=((4, 6), (1, 3), (7,))) -> None:
     """Exercise 12.3: ``l0_penalty(log_alpha)``: expected number of touched channels per image."""
     g = _gen(seed)
-    cases = [{"log_alpha": torch.randn(*s, generator=g) * 3} for s in shapes]
+    cases = [torch.randn(*s, generator=g) * 3 for s in shapes]
 
-    def compare(got, want, ctx):
-        expect(isinstance(got, torch.Tensor) and got.dim() == 0,
-               f"`l0_penalty` should return a scalar tensor {ctx} (got {type(got).__name__}"
-               f"{' of shape ' + str(tuple(got.shape)) if isinstance(got, torch.Tensor) else ''}).")
-        expect_close("l0_penalty(...)", got.reshape(()), want.reshape(()), rtol=1e-4, atol=1e-5, context=ctx,
-                     hint="P(z > 0) = sigmoid(log_alpha - BETA * log(-GAMMA / ZETA)); sum it over channels (the "
-                          "last axis) and average over images. A plain sigmoid(log_alpha) forgets the stretch.")
+    def compare(got, want, ctx, log_alpha):
+        expect(got.dim() == 0, f"`l0_penalty` should return a scalar tensor {ctx} (got shape {tuple(got.shape)}).")
+        p = torch.sigmoid(log_alpha - BETA * math.log(-GAMMA / ZETA))
+        per_image = p.sum(-1)
+        expect_close_or_named(
+            "l0_penalty(...)", got.reshape(()), want.reshape(()), rtol=1e-4, atol=1e-5, context=ctx,
+            mistakes=[(torch.sigmoid(log_alpha).sum(-1).mean(), "A plain sigmoid(log_alpha) forgets the "
+                       "stretch: P(z > 0) = sigmoid(log_alpha - BETA * log(-GAMMA / ZETA))."),
+                      (p.mean(-1).mean(), "You averaged over the channels: the penalty is the expected "
+                                                    "NUMBER of touched channels, a sum over the last axis."),
+                      (per_image.sum(), "You summed over the images too: average the per-image counts "
+                                                  "over the images.")],
+            hint="P(z > 0) = sigmoid(log_alpha - BETA * log(-GAMMA / ZETA)); sum it over channels (the "
+                 "last axis) and average over images.")
 
-    n = compare_functions("l0_penalty", student_fn, S.l0_penalty, cases, compare=compare)
-    la = torch.randn(3, 5, generator=g, requires_grad=True)
-    out = call_student("l0_penalty", student_fn, la)
-    out.backward()
-    expect(la.grad is not None and la.grad.abs().sum() > 0,
-           "`l0_penalty` must stay differentiable in log_alpha (no .item(), no rounding or counting of gates).")
-    passed(f"l0_penalty matches the reference on {n} inputs")
+    for log_alpha in cases:   # a leaf that requires grad: the penalty must stay differentiable in log_alpha
+        ctx = f"with log_alpha of shape {tuple(log_alpha.shape)}"
+        leaf = log_alpha.clone().requires_grad_(True)
+        want = S.l0_penalty(log_alpha)
+        check_contract("l0_penalty", student_fn, L0, leaf, context=ctx, grad_to=[leaf],
+                       compare=lambda got, want=want, ctx=ctx, la=log_alpha: compare(got, want, ctx, la))
+    passed(f"l0_penalty matches the reference on {len(cases)} inputs and is differentiable in log_alpha")
 
 
 # ------------------------------------------------------------------ exercise 4
@@ -179,20 +207,27 @@ def check_selectivity(student_fn: Callable, seed: int = 0, n: int = 60, per_imag
         return torch.tensor([s.target_drop, s.other_drop])
 
     def compare(got, want, ctx):
-        expect(isinstance(got, (tuple, list)) and len(got) == 2,
-               f"`selectivity` should return a pair (target_drop, other_drop) {ctx}, not {type(got).__name__}")
+        expect(len(got) == 2, f"`selectivity` should return a pair (target_drop, other_drop) {ctx}, not {len(got)} values")
         t, o = float(got[0]), float(got[1])
-        swapped = abs(t - float(want[1])) < 1e-6 and abs(o - float(want[0])) < 1e-6 and abs(want[0] - want[1]) > 1e-6
-        expect(not swapped, f"{ctx}: your pair is (other_drop, target_drop): the first value is the drop on the "
-                            "images that HOLD the concept.")
-        expect(abs(t - float(want[0])) < 1e-6 and abs(o - float(want[1])) < 1e-6,
-               f"selectivity returned ({t:.4f}, {o:.4f}), expected ({float(want[0]):.4f}, {float(want[1]):.4f}) {ctx}. "
-               "Split the images by whether the concept's mask is non-empty; on each group compute the host's "
-               "accuracy without and with the gates, and return before minus after (a drop is positive).")
+        w_t, w_o = float(want[0]), float(want[1])
+        if abs(t - w_t) < 1e-6 and abs(o - w_o) < 1e-6:
+            return
+        numbers = f"selectivity returned ({t:.4f}, {o:.4f}), expected ({w_t:.4f}, {w_o:.4f}) {ctx}."
+        same = lambda a, b: abs(a - b) < 1e-6  # noqa: E731
+        if same(t, w_o) and same(o, w_t):
+            raise CheckFailure(f"{numbers}\nYour pair is (other_drop, target_drop): the first value is the drop on the "
+                               "images that HOLD the concept.")
+        if same(t, -w_t) and same(o, -w_o):
+            raise CheckFailure(f"{numbers}\nYour drops have the wrong sign: a drop is the accuracy before gating "
+                               "minus the accuracy after (positive when the gates cost accuracy).")
+        raise CheckFailure(f"{numbers}\nSplit the images by whether the concept's mask is non-empty; on each group "
+                           "compute the host's accuracy without and with the gates, and return before minus after "
+                           "(a drop is positive).")
 
     compare_functions("selectivity", student_fn, reference,
                       [{"host": host, "layer": "layer3", "data": data, "concept": "spot", "gates": gates}],
-                      compare=compare, describe=lambda c: f"(gates {tuple(c['gates'].shape)}, {n} images)")
+                      compare=compare, describe=lambda c: f"(gates {tuple(c['gates'].shape)}, {n} images)",
+                      contract=PAIR)
     passed(f"selectivity matches the reference ({'per-image' if per_image else 'shared'} gates)")
 
 
@@ -204,9 +239,8 @@ def check_compare_with_dissection(student_fn: Callable, seed: int = 0, width: in
     iou = 0.5 * iou + 0.5 * importance * 0.2            # correlated, not identical
     planted = int(torch.randint(0, width, (), generator=g))
     ref = S.agreement(importance, iou, k, planted)
-    got = call_student("compare_with_dissection", student_fn, importance.clone(), iou.clone(), k, planted,
-                       context=f"with {width} channels, k={k}, planted={planted}")
-    expect(isinstance(got, Mapping), f"`compare_with_dissection` should return a dict, not {type(got).__name__}")
+    got = check_contract("compare_with_dissection", student_fn, TABLE, importance.clone(), iou.clone(), k, planted,
+                         context=f"with {width} channels, k={k}, planted={planted}")
     for key in ("spearman", "precision_at_k", "planted_rank"):
         expect(key in got, f"the dict lacks the key {key!r}")
     expect(abs(float(got["spearman"]) - ref.spearman) < 1e-4,
@@ -235,14 +269,16 @@ def check_auroc(student_fn: Callable, seed: int = 0, n: int = 50, ties: bool = F
         cases.append({"scores": s, "labels": y})
 
     def compare(got, want, ctx):
-        expect(isinstance(got, (float, torch.Tensor)), f"`auroc` should return a number, not {type(got).__name__}")
+        if isinstance(got, torch.Tensor):
+            expect(got.numel() == 1, f"`auroc` should return one number {ctx}, not a tensor of shape {tuple(got.shape)}.")
         expect(abs(float(got) - want) < 1e-6,
                f"auroc returned {float(got):.5f}, expected {want:.5f} {ctx}. The AUROC is the fraction of "
                "(positive, negative) pairs in which the positive scores higher; tied pairs count one half"
                + (" (this input has ties)." if ties else "."))
 
-    k = compare_functions("auroc", student_fn, S.auroc, cases, compare=compare)
-    flipped = call_student("auroc", student_fn, -cases[0]["scores"], cases[0]["labels"])
+    k = compare_functions("auroc", student_fn, S.auroc, cases, compare=compare, contract=NUMBER)
+    flipped = check_contract("auroc", student_fn, NUMBER, -cases[0]["scores"], cases[0]["labels"].clone(),
+                             context="with the scores negated")
     expect(abs(float(flipped) - (1 - S.auroc(cases[0]["scores"], cases[0]["labels"]))) < 1e-6,
            "Negating the scores should give 1 - AUROC: check the direction of your comparison.")
     passed(f"auroc matches the reference on {k} inputs" + (" with ties" if ties else ""))

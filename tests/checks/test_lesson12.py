@@ -97,3 +97,36 @@ def test_lesson12_tcav_must_compute_its_gradient_whatever_the_caller_set():
     tcav_without_enable_grad(c12._small_host(0), "layer2", c12._images(1, 3), 1, torch.ones(
         S.layer_width(c12._small_host(0), "layer2", c12._images(1, 3))))     # fine when gradients are on
     _fails(c12.check_tcav_score, tcav_without_enable_grad, r"(?s)switched gradients off.*torch.enable_grad\(\)")
+
+
+def test_lesson12_selectivity_must_leave_the_data_alone():
+    """Issue 27: `data` is a dataclass; an in-place edit of its tensors is seen like one of a tensor argument."""
+    def normalises_the_images(host, layer, data, concept, gates):
+        data.images -= data.images.mean()          # "centre the images first", on the caller's data
+        return _sel_ok(host, layer, data, concept, gates)
+    _fails(c12.check_selectivity, normalises_the_images, r"changed its argument `data` in place")
+
+
+def test_lesson12_named_mistakes_after_the_numbers():
+    """Issue 27, part 3: the mistakes the texts invite are named after the numbers that differ."""
+    def run_order(host, images, layers):  # hooks that append as they fire: the order the host ran them in
+        seen = []
+
+        def grab(act, ctx):
+            seen.append(act.flatten(2).mean(-1).detach())
+            return act
+        hooks.run_with_hooks(host, images, [(name, grab) for name in layers])
+        return torch.cat(seen, -1)
+    c12.check_read_pooled(run_order)                                          # layers given in the host's order
+    _fails(c12.check_read_pooled, run_order, r"(?s)wrong values.*order the host ran them",
+           layers=(("layer3", "layer1"),))
+
+    from mi_tutor.symbiote.gates import BETA, GAMMA, ZETA
+    import math
+
+    def stretched(log_alpha):
+        return torch.sigmoid(log_alpha - BETA * math.log(-GAMMA / ZETA))
+    _fails(c12.check_l0_penalty, lambda la: torch.sigmoid(la).sum(-1).mean(), r"(?s)wrong values.*stretch")
+    _fails(c12.check_l0_penalty, lambda la: stretched(la).mean(-1).mean(), r"(?s)wrong values.*averaged over the channels")
+    _fails(c12.check_l0_penalty, lambda la: stretched(la).sum(), r"(?s)wrong values.*summed over the images too")
+    _fails(c12.check_selectivity, lambda *a: tuple(-v for v in _sel_ok(*a)), r"(?s)expected.*wrong sign")
