@@ -28,7 +28,7 @@ from ..vision.stimuli import StimulusStyle, render_curves
 from ..vision.models import ConvNet, ConvNetConfig
 from .contracts import Contract, check_contract, compare_functions
 from .core import CheckFailure, expect, expect_close, expect_tensor_like, expect_type, passed
-from .mistakes import named_mistake
+from .mistakes import expect_close_or_named, named_mistake
 
 __all__ = [
     "CONTRACTS",
@@ -115,24 +115,26 @@ def _describe_tuning_case(case: dict) -> str:
             f"{len(case['curvatures'])} curvatures and {style}")
 
 
-def _tuning_mistakes(case: dict) -> dict:
-    """``{message: the mistake's grid}`` for ``case`` (see :func:`_named_mistakes`)."""
+def _tuning_mistakes(case: dict) -> list:
+    """The likely mistakes on ``case``, as :data:`~mi_tutor.checks.mistakes.Mistake` s (computed on a failure only)."""
     model, layer, channels, o, c, style = case.values()
     channels = list(channels)
-    mistakes = {
-        "Your grid mixes images and channels: the responses of one forward pass are [n_images, n_channels]; "
-        "put the channels first (transpose) before reshaping.":
-            _grid_read_at(model, layer, channels, o, c, style, transpose=False),
-        f"Every row of your result is channel {channels[0]}'s: index the map with the whole of `channels`, one "
-        "row per channel.": _grid_read_at(model, layer, [channels[0]] * len(channels), o, c, style),
-        "Your rows are the channels in sorted order: row i must be `channels[i]`, in the order given.":
-            _grid_read_at(model, layer, sorted(channels), o, c, style),
-        "You read the maps one position up and to the left of the centre: the centre of an h x w map is "
-        "[h // 2, w // 2].": _grid_read_at(model, layer, channels, o, c, style, off=1),
-    }
+    mistakes = [
+        (lambda: _grid_read_at(model, layer, channels, o, c, style, transpose=False),
+         "Your grid mixes images and channels: the responses of one forward pass are [n_images, n_channels]; "
+         "put the channels first (transpose) before reshaping."),
+        (lambda: _grid_read_at(model, layer, [channels[0]] * len(channels), o, c, style),
+         f"Every row of your result is channel {channels[0]}'s: index the map with the whole of `channels`, one "
+         "row per channel."),
+        (lambda: _grid_read_at(model, layer, sorted(channels), o, c, style),
+         "Your rows are the channels in sorted order: row i must be `channels[i]`, in the order given."),
+        (lambda: _grid_read_at(model, layer, channels, o, c, style, off=1),
+         "You read the maps one position up and to the left of the centre: the centre of an h x w map is "
+         "[h // 2, w // 2]."),
+    ]
     if style is not None:
-        mistakes["Your arcs are drawn in the default style: pass `style` on to `cv.render_curves`."] = \
-            _grid_read_at(model, layer, channels, o, c, None)
+        mistakes.append((lambda: _grid_read_at(model, layer, channels, o, c, None),
+                         "Your arcs are drawn in the default style: pass `style` on to `cv.render_curves`."))
     return mistakes
 
 
@@ -143,26 +145,27 @@ def check_tuning_grid(student_fn: Callable, seed: int = 0, large: bool = False) 
     Two layers of a random network, the second with its channels out of order and a non-default style;
     ``large=True``: 64 x 64 arcs off the image centre on both (bigger maps), the channels as a tuple.
     """
-    def close(got, want, ctx):
-        if isinstance(got, torch.Tensor) and got.dim() == 3 and got.shape != want.shape:
-            n_ch, n_c, n_o = want.shape
-            if tuple(got.shape) == (n_ch, n_o, n_c):
-                raise CheckFailure(f"Your grid has shape {tuple(got.shape)}, each channel's map transposed; "
-                                   f"{tuple(want.shape)} is wanted: rows are curvatures, columns orientations.")
-            if tuple(got.shape) in ((n_c, n_o, n_ch), (n_o, n_c, n_ch)):
-                raise CheckFailure(f"Your grid has shape {tuple(got.shape)}, the channels last; "
-                                   f"{tuple(want.shape)} is wanted: one [n_curv, n_orient] map per channel.")
-        expect_close("tuning_grid(...)", got, want, rtol=1e-3, atol=1e-4, context=ctx,
-                     hint="draw one arc per (curvature, orientation), curvature changing slowest, in the given "
-                          "style; run the model once and read every channel asked for, in order, at the centre "
-                          "of its map.")
+    def compare(case):
+        def close(got, want, ctx):
+            if isinstance(got, torch.Tensor) and got.dim() == 3 and got.shape != want.shape:
+                n_ch, n_c, n_o = want.shape
+                if tuple(got.shape) == (n_ch, n_o, n_c):
+                    raise CheckFailure(f"Your grid has shape {tuple(got.shape)}, each channel's map transposed; "
+                                       f"{tuple(want.shape)} is wanted: rows are curvatures, columns orientations.")
+                if tuple(got.shape) in ((n_c, n_o, n_ch), (n_o, n_c, n_ch)):
+                    raise CheckFailure(f"Your grid has shape {tuple(got.shape)}, the channels last; "
+                                       f"{tuple(want.shape)} is wanted: one [n_curv, n_orient] map per channel.")
+            expect_close_or_named("tuning_grid(...)", got, want, mistakes=_tuning_mistakes(case), rtol=1e-3,
+                                  atol=1e-4, context=ctx,
+                                  hint="draw one arc per (curvature, orientation), curvature changing slowest, in "
+                                       "the given style; run the model once and read every channel asked for, in "
+                                       "order, at the centre of its map.")
+        return close
 
     n = 0
     for case in _tuning_cases(seed, large):
         n += compare_functions("tuning_grid", student_fn, tn.tuning_grid, [case], contract=CONTRACTS["tuning_grid"],
-                               describe=_describe_tuning_case,
-                               compare=lambda got, want, ctx: _named_mistakes(close, got, want, ctx,
-                                                                             _tuning_mistakes(case)))
+                               describe=_describe_tuning_case, compare=compare(case))
     what = "64 x 64 off-centre arcs, channels as a tuple" if large else "channels out of order, a non-default style"
     passed(f"tuning_grid matches the reference on {n} layers of a random network ({what})")
 
