@@ -147,28 +147,34 @@ fig, shown = plots.plot_stimuli(demo, titles)
 # number, it only shows what the tuning maps will be measured on.
 
 # %% [markdown]
-# ### Exercise 4.1: a unit's tuning map
+# ### Exercise 4.1: tuning maps
 # **Difficulty:** ★★☆☆☆  **Importance:** ★★★★★
 #
-# Write `tuning_grid(model, layer, channel, orientations, curvatures)` returning a tensor
-# `[n_curv, n_orient]` whose entry `[c, o]` is the activation of `channel` of `layer` **at the centre
-# of its map** (`[h // 2, w // 2]`) for the arc of curvature `curvatures[c]` and orientation
-# `orientations[o]`, drawn by `cv.render_curves` with the default style. Create the images on the
-# model's device and run the model once. Like every exercise of this lesson, it leaves its arguments (the
-# model, the tensors) as they were.
+# Write `tuning_grid(model, layer, channels, orientations, curvatures, style=None)` returning a
+# tensor `[n_channels, n_curv, n_orient]` whose entry `[i, c, o]` is the activation of channel
+# `channels[i]` of `layer` **at the centre of its map** (`[h // 2, w // 2]`) for the arc of curvature
+# `curvatures[c]` and orientation `orientations[o]`, drawn by `cv.render_curves` in `style` (a
+# `cv.StimulusStyle`; `None` is the default style). `channels` is a sequence of ints (a list or a
+# tuple), in the order of the result's rows. Create the images on the model's device and run the
+# model once: the result is a tensor on the model's device. Like every exercise of this lesson, it
+# leaves its arguments (the model, the tensors) as they were. The lesson's tuning maps are measured
+# with your function: `cv.probe_tuning` below calls it once per cosmetic style, with every channel
+# of the layer.
 #
 # <details><summary>Hint</summary>
 #
-# List every (curvature, orientation) pair in the order the output rows and columns need:
-# curvature changes slowest. Render all of them as one batch, run the model once, read the centre
-# position of the channel's map, and reshape. Do the images live on the same device as the model?
+# List every (curvature, orientation) pair in the order the output needs: curvature changes
+# slowest. Render all of them as one batch in the style you were given, run the model once, and
+# read the centre position of the channels you were asked for, in their order. One forward pass
+# gives one row per image and one column per channel: which of the two must come first before you
+# reshape into one map per channel? Do the images live on the same device as the model?
 #
 # </details>
 
 # %% nbgrader={"grade": false, "grade_id": "ex4_1_solution", "locked": false, "schema_version": 3, "solution": true}
-def tuning_grid(model: nn.Module, layer: str, channel: int, orientations: torch.Tensor,
-                curvatures: torch.Tensor) -> torch.Tensor:
-    """Centre activation of ``channel`` for each (curvature, orientation) arc: ``[n_curv, n_orient]``."""
+def tuning_grid(model: nn.Module, layer: str, channels: list[int], orientations: torch.Tensor,
+                curvatures: torch.Tensor, style: cv.StimulusStyle | None = None) -> torch.Tensor:
+    """Centre activation of each of ``channels`` per (curvature, orientation) arc: ``[n_channels, n_curv, n_orient]``."""
     # YOUR CODE HERE
     raise NotImplementedError()
 
@@ -179,15 +185,15 @@ checks.check_tuning_grid(tuning_grid)
 # %% nbgrader={"grade": true, "grade_id": "ex4_1_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false}
 
 # %% [markdown]
-# The package measures every channel of `layer3` the way the course's findings table does
-# (`cv.probe_tuning`): 16 orientations × 7 curvatures (the first, 0, is the line), each arc
-# drawn with its midpoint where the centre unit of `layer3` looks (its receptive-field centre, a
-# couple of pixels off the image centre because of pooling), and the response averaged over 16
-# cosmetic styles (four colours, two backgrounds, two widths), so that a unit's tuning is not the
-# accident of one colour.
+# Your `tuning_grid` now measures every channel of `layer3` the way the course's findings table
+# does (`cv.probe_tuning(..., grid_fn=tuning_grid)`): 16 orientations × 7 curvatures (the first, 0,
+# is the line), each arc drawn with its midpoint where the centre unit of `layer3` looks (its
+# receptive-field centre, a couple of pixels off the image centre because of pooling), and the
+# response averaged over 16 cosmetic styles (four colours, two backgrounds, two widths), so that a
+# unit's tuning is not the accident of one colour.
 
 # %%
-tuning, orientations, curvatures = cv.probe_tuning(model, LAYER)
+tuning, orientations, curvatures = cv.probe_tuning(model, LAYER, grid_fn=tuning_grid)     # your Exercise 4.1
 print("tuning maps:", tuple(tuning.shape), "= [channel, curvature, orientation]; curvatures",
       [round(float(k), 1) for k in curvatures])
 
@@ -351,8 +357,7 @@ checks.check_curve_family_result(family, model, LAYER)
 # %%
 centre = cv.receptive_field_centre(model, LAYER)
 for name, style in cv.cosmetic_variants(replace(STYLE, center=centre)).items():
-    t_var, _ = cv.tuning_map(model, LAYER, family.channels, n_orientations=16, curvatures=curvatures.tolist(),
-                             style=style)
+    t_var = tuning_grid(model, LAYER, family.channels, orientations, curvatures, style)    # your Exercise 4.1
     r = cv.tuning_correlation(cv.radial_tuning(t_var.cpu()), radial)
     print(f"{name:>18}: radial tuning correlation with the averaged tuning, median over the family {r.median():.2f}")
 angle_resp = cv.unit_responses(model, LAYER, cv.render_angles(family.orientations, math.pi / 2,
@@ -602,7 +607,7 @@ checks.check_equivariance_score(equivariance_score)
 # kernels, each against 200 shuffles of the upper family's orientations.
 
 # %%
-tuning2, orientations2, curvatures2 = cv.probe_tuning(model, "layer2")
+tuning2, orientations2, curvatures2 = cv.probe_tuning(model, "layer2", grid_fn=tuning_grid)   # Exercise 4.1
 family2 = cv.find_curve_family(tuning2, orientations2, curvatures2, min_separation=0.0, **yours)
 between = expanded[:, family2.channels] * family2.curve_response[None, :, None, None]
 g = torch.Generator().manual_seed(0)

@@ -393,6 +393,17 @@ def test_plots_return_their_data():
     plt.close("all")
 
 
+def test_tuning_grid_is_the_tuning_map_of_the_channels_asked_for():
+    net, _ = line_filter_bank(4)
+    style = StimulusStyle(colour="red", width=0.1)
+    tuning, grid = cv.tuning_map(net, "1", n_orientations=8, curvatures=[0.0, 3.0], style=style)
+    assert torch.equal(cv.tuning_grid(net, "1", (3, 1), grid.orientations, grid.curvatures, style), tuning[[3, 1]])
+    with pytest.raises(ValueError, match="`channels` is empty"):
+        cv.tuning_grid(net, "1", [], grid.orientations, grid.curvatures)
+    with pytest.raises(ValueError, match="orientations"):
+        cv.tuning_grid(net, "1", [0], grid.orientations[None], grid.curvatures)
+
+
 @pytest.mark.cuda
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
 def test_tuning_follows_the_model_device():
@@ -400,6 +411,7 @@ def test_tuning_follows_the_model_device():
     net = net.cuda()
     tuning, grid = cv.tuning_map(net, "1", n_orientations=8, curvatures=[0.0, 3.0])
     assert tuning.device.type == "cuda"
+    assert cv.tuning_grid(net, "1", [2, 0], grid.orientations, grid.curvatures).device.type == "cuda"
     edges = cv.find_edge_units(net, "1")
     det = cv.build_curve_detectors(net, edges, torch.tensor([0.0]), 3.0, 2 / 32)
     assert det(grid.images.cuda()).device.type == "cuda"

@@ -23,11 +23,12 @@ from ..circuits_vision import polysemantic as poly
 from ..circuits_vision import rotation as rot
 from ..vision import tuning as tn
 from ..circuits_vision import weights as wt
-from ..vision.stimuli import render_curves
+from ..hooks import run_with_cache
+from ..vision.stimuli import StimulusStyle, render_curves
 from ..vision.models import ConvNet, ConvNetConfig
 from .contracts import Contract, check_contract, compare_functions
 from .core import CheckFailure, expect, expect_close, expect_tensor_like, expect_type, passed
-from .mistakes import named_mistake
+from .mistakes import expect_close_or_named, named_mistake
 
 __all__ = [
     "CONTRACTS",
@@ -73,35 +74,100 @@ def _tiny_net(seed: int) -> nn.Module:
     return ConvNet(ConvNetConfig(channels=(6, 8, 10), kernel_size=5, n_classes=9)).eval()
 
 
-def _reference_tuning_grid(model, layer, channel, orientations, curvatures):
+def _grid_read_at(model, layer, channels, orientations, curvatures, style=None, off: int = 0, transpose: bool = True):
+    """``tuning_grid``, read ``off`` positions above and left of the centre; ``transpose=False``: the mistake of
+    reshaping ``[n_images, n_channels]`` into ``[n_channels, ...]`` without transposing it first."""
     theta = orientations.repeat(len(curvatures))
     kappa = curvatures.repeat_interleave(len(orientations))
-    device = model_device(model)
-    resp = tn.unit_responses(model, layer, render_curves(theta, kappa, device=device), [channel], "center")
-    return resp[:, 0].reshape(len(curvatures), len(orientations))
+    _, cache = run_with_cache(model, render_curves(theta, kappa, style, device=model_device(model)), [layer])
+    act = cache[layer][:, list(channels)]
+    resp = act[:, :, act.shape[2] // 2 - off, act.shape[3] // 2 - off]          # [n_images, n_channels]
+    return (resp.T if transpose else resp).reshape(len(channels), len(curvatures), len(orientations))
 
 
-def check_tuning_grid(student_fn: Callable, seed: int = 0) -> None:
-    """``tuning_grid(model, layer, channel, orientations, curvatures)`` -> ``[n_curv, n_orient]``."""
+#: 64 x 64 arcs drawn off the image centre in red on a dark background, like one of the lesson's probes.
+_PROBE_STYLE = StimulusStyle(size=64, length=0.6, width=0.04, colour="red", background=0.3, center=(0.06, -0.06))
+
+
+def _tuning_cases(seed: int, large: bool) -> list[dict]:
+    """Two layers of a random network: two channels in order and the default style on ``layer2``, four
+    channels out of order and a thick yellow stroke on ``layer3`` (``large``: 64 x 64 off-centre arcs on
+    both layers, the channels as a tuple)."""
     g = _gen(seed)
     model = _tiny_net(seed)
     cases = []
-    for layer, n_o, curv in (("layer2", 8, [0.0, 2.0, 4.0]), ("layer3", 5, [1.0, 3.0])):
-        channel = int(torch.randint(6, (1,), generator=g))
-        cases.append({"model": model, "layer": layer, "channel": channel,
-                      "orientations": torch.rand(n_o, generator=g) * TWO_PI, "curvatures": torch.tensor(curv)})
+    for layer, n_ch, n_o, curv in (("layer2", 8, 8, [0.0, 2.0, 4.0]), ("layer3", 10, 5, [1.0, 3.0])):
+        if layer == "layer2":
+            channels, style = sorted(torch.randperm(n_ch, generator=g)[:2].tolist()), None
+        else:
+            channels = torch.randperm(n_ch, generator=g)[:4].tolist()
+            channels = channels[::-1] if channels == sorted(channels) else channels
+            style = StimulusStyle(width=0.12, colour="yellow", background=0.6)
+        cases.append({"model": model, "layer": layer, "channels": tuple(channels) if large else channels,
+                      "orientations": torch.rand(n_o, generator=g) * TWO_PI, "curvatures": torch.tensor(curv),
+                      "style": _PROBE_STYLE if large else style})
+    return cases
 
-    def compare(got, want, ctx):
-        if isinstance(got, torch.Tensor) and got.shape == want.shape[::-1]:
-            raise CheckFailure(f"Your grid has shape {tuple(got.shape)}, the transpose of {tuple(want.shape)}: "
-                               "rows are curvatures, columns orientations.")
-        expect_close("tuning_grid(...)", got, want, rtol=1e-3, atol=1e-4, context=ctx,
-                     hint="render one arc per (curvature, orientation) with render_curves, run the model once, "
-                          "and read the channel at the centre of the map [h // 2, w // 2].")
 
-    n = compare_functions("tuning_grid", student_fn, _reference_tuning_grid, cases, compare=compare,
-                          contract=TENSOR)
-    passed(f"tuning_grid matches the reference on {n} layers of a random network")
+def _describe_tuning_case(case: dict) -> str:
+    style = "the default style" if case["style"] is None else f"style={case['style']}"
+    return (f"on {case['layer']} with channels={case['channels']!r}, {len(case['orientations'])} orientations x "
+            f"{len(case['curvatures'])} curvatures and {style}")
+
+
+def _tuning_mistakes(case: dict) -> list:
+    """The likely mistakes on ``case``, as :data:`~mi_tutor.checks.mistakes.Mistake` s (computed on a failure only)."""
+    model, layer, channels, o, c, style = case.values()
+    channels = list(channels)
+    mistakes = [
+        (lambda: _grid_read_at(model, layer, channels, o, c, style, transpose=False),
+         "Your grid mixes images and channels: the responses of one forward pass are [n_images, n_channels]; "
+         "put the channels first (transpose) before reshaping."),
+        (lambda: _grid_read_at(model, layer, [channels[0]] * len(channels), o, c, style),
+         f"Every row of your result is channel {channels[0]}'s: index the map with the whole of `channels`, one "
+         "row per channel."),
+        (lambda: _grid_read_at(model, layer, sorted(channels), o, c, style),
+         "Your rows are the channels in sorted order: row i must be `channels[i]`, in the order given."),
+        (lambda: _grid_read_at(model, layer, channels, o, c, style, off=1),
+         "You read the maps one position up and to the left of the centre: the centre of an h x w map is "
+         "[h // 2, w // 2]."),
+    ]
+    if style is not None:
+        mistakes.append((lambda: _grid_read_at(model, layer, channels, o, c, None),
+                         "Your arcs are drawn in the default style: pass `style` on to `cv.render_curves`."))
+    return mistakes
+
+
+def check_tuning_grid(student_fn: Callable, seed: int = 0, large: bool = False) -> None:
+    """``tuning_grid(model, layer, channels, orientations, curvatures, style=None)`` ->
+    ``[n_channels, n_curv, n_orient]``.
+
+    Two layers of a random network, the second with its channels out of order and a non-default style;
+    ``large=True``: 64 x 64 arcs off the image centre on both (bigger maps), the channels as a tuple.
+    """
+    def compare(case):
+        def close(got, want, ctx):
+            if isinstance(got, torch.Tensor) and got.dim() == 3 and got.shape != want.shape:
+                n_ch, n_c, n_o = want.shape
+                if tuple(got.shape) == (n_ch, n_o, n_c):
+                    raise CheckFailure(f"Your grid has shape {tuple(got.shape)}, each channel's map transposed; "
+                                       f"{tuple(want.shape)} is wanted: rows are curvatures, columns orientations.")
+                if tuple(got.shape) in ((n_c, n_o, n_ch), (n_o, n_c, n_ch)):
+                    raise CheckFailure(f"Your grid has shape {tuple(got.shape)}, the channels last; "
+                                       f"{tuple(want.shape)} is wanted: one [n_curv, n_orient] map per channel.")
+            expect_close_or_named("tuning_grid(...)", got, want, mistakes=_tuning_mistakes(case), rtol=1e-3,
+                                  atol=1e-4, context=ctx,
+                                  hint="draw one arc per (curvature, orientation), curvature changing slowest, in "
+                                       "the given style; run the model once and read every channel asked for, in "
+                                       "order, at the centre of its map.")
+        return close
+
+    n = 0
+    for case in _tuning_cases(seed, large):
+        n += compare_functions("tuning_grid", student_fn, tn.tuning_grid, [case], contract=CONTRACTS["tuning_grid"],
+                               describe=_describe_tuning_case, compare=compare(case))
+    what = "64 x 64 off-centre arcs, channels as a tuple" if large else "channels out of order, a non-default style"
+    passed(f"tuning_grid matches the reference on {n} layers of a random network ({what})")
 
 
 def _compare_cases(name: str, student_fn: Callable, reference_fn: Callable, cases, compare: Callable) -> int:

@@ -61,6 +61,7 @@ from ..vision.tuning import (
     orientation_selectivity,
     preferred_orientation,
     radial_tuning,
+    tuning_grid,
     tuning_map,
     unit_responses,
 )
@@ -137,6 +138,7 @@ __all__ = [
     "pose_index",
     "rotate_images",
     "rotation_responses",
+    "tuning_grid",
     "tuning_map",
     "unit_responses",
     "arc_normal_field",

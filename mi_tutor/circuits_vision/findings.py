@@ -30,17 +30,18 @@ Examples:
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
 import torch
 from torch import nn
 
+from ..device import model_device
 from ..hooks import collect
-from ..validation import check_choice
+from ..validation import check_choice, check_tensor
 from ..vision.objects import FACING_KINDS, ObjectBatch, ObjectWorldConfig, blur_images, render_objects
 from ..vision.stimuli import StimulusStyle
-from ..vision.tuning import CurveFamily, find_curve_family, orientation_selectivity, tuning_map
+from ..vision.tuning import CurveFamily, find_curve_family, orientation_selectivity, tuning_grid
 from .next_layer import circle_alignment, circle_template, find_composition_units, find_pose_units, part_contrast
 from .polysemantic import PolysemanticUnit, concept_scores, find_polysemantic, kinds_share_part, object_concept_masks
 from .stages import READS, check_stage, receptive_field_centre, stage_entry, stage_names
@@ -74,15 +75,53 @@ PROBE_STYLES: tuple[StimulusStyle, ...] = tuple(
 CURVATURES: tuple[float, ...] = (0.0, 1.5, 2.5, 4.0, 6.0, 9.0, 12.0)
 
 
+#: ``grid_fn(model, layer, channels, orientations, curvatures, style) -> [n_channels, n_curv, n_orient]``:
+#: the per-style tuning grid of :func:`probe_tuning` (lesson 4's Exercise 4.1; reference :func:`tuning_grid`).
+GridFn = Callable[[nn.Module, str, list[int], torch.Tensor, torch.Tensor, StimulusStyle], torch.Tensor]
+
+
+def _n_channels(model: nn.Module, layer: str, size: int) -> int:
+    """Channels of stage ``layer`` (one blank image through the model)."""
+    return collect(model, torch.zeros(1, 3, size, size, device=model_device(model)), layer)[layer].shape[1]
+
+
 def probe_tuning(model: nn.Module, layer: str, n_orientations: int = 16, curvatures: Sequence[float] = CURVATURES,
-                 styles: Sequence[StimulusStyle] | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Tuning map of ``layer`` averaged over cosmetic ``styles`` (default :data:`PROBE_STYLES`).
+                 styles: Sequence[StimulusStyle] | None = None, grid_fn: GridFn = tuning_grid
+                 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Tuning map of every unit of ``layer``, averaged over cosmetic ``styles`` (default :data:`PROBE_STYLES`).
 
     Each style's arcs are drawn with their midpoint on the centre unit's
-    receptive-field centre (:func:`receptive_field_centre`).
+    receptive-field centre (:func:`receptive_field_centre`) and measured by
+    one call of ``grid_fn`` with every channel of ``layer``, the orientations
+    ``2 pi k / n_orientations`` and the curvatures.
+
+    Args:
+        model: A zoo CNN.
+        layer: A stage name (``"layer2"``...).
+        n_orientations: Orientations evenly spaced over the circle.
+        curvatures: Curvatures (rows of the maps); ``0`` gives the lines.
+        styles: Cosmetic styles to average over.
+        grid_fn: ``grid_fn(model, layer, channels, orientations, curvatures, style)`` ->
+            ``[n_channels, n_curv, n_orient]``, the centre responses to one style's arcs
+            (lesson 4 passes the student's ``tuning_grid``; default :func:`tuning_grid`).
 
     Returns:
-        ``(tuning [n_units, n_curv, n_orient], orientations [n_orient], curvatures [n_curv])``.
+        ``(tuning [n_units, n_curv, n_orient], orientations [n_orient], curvatures [n_curv])``,
+        the tuning on ``grid_fn``'s device (the model's), the angles and curvatures on the CPU.
+
+    Raises:
+        ShapeError: if ``grid_fn`` returns another shape.
+
+    Examples:
+        >>> from mi_tutor.vision.models import ConvNet, ConvNetConfig
+        >>> net = ConvNet(ConvNetConfig(channels=(4, 6), kernel_size=3)).eval()
+        >>> tuning, orientations, curvatures = probe_tuning(net, "layer2", 8, (0.0, 4.0), PROBE_STYLES[:2])
+        >>> tuning.shape, orientations.shape, curvatures.tolist()
+        (torch.Size([6, 2, 8]), torch.Size([8]), [0.0, 4.0])
+        >>> def upside_down(model, layer, channels, orientations, curvatures, style):   # a wrong grid_fn
+        ...     return tuning_grid(model, layer, channels, orientations + math.pi, curvatures, style)
+        >>> torch.equal(probe_tuning(net, "layer2", 8, (0.0, 4.0), PROBE_STYLES[:2], upside_down)[0], tuning)
+        False
     """
     check_stage(model, layer)
     if n_orientations < 1:
@@ -90,18 +129,21 @@ def probe_tuning(model: nn.Module, layer: str, n_orientations: int = 16, curvatu
     styles = list(styles or PROBE_STYLES)
     if not styles:
         raise ValueError("`styles` is empty; give at least one StimulusStyle")
+    orientations = torch.arange(n_orientations, dtype=torch.float32) * (2 * math.pi / n_orientations)
+    curv = torch.as_tensor(tuple(curvatures), dtype=torch.float32).flatten()
     centre = receptive_field_centre(model, layer, styles[0].size)
+    channels = list(range(_n_channels(model, layer, styles[0].size)))
     maps = []
     for st in styles:
-        t, grid = tuning_map(model, layer, n_orientations=n_orientations, curvatures=tuple(curvatures),
-                             style=replace(st, center=centre))
+        t = grid_fn(model, layer, list(channels), orientations.clone(), curv.clone(), replace(st, center=centre))
+        check_tensor("grid_fn(...)", t, (len(channels), len(curv), n_orientations), floating=True)
         maps.append(t)
-    return torch.stack(maps).mean(0), grid.orientations, grid.curvatures
+    return torch.stack(maps).mean(0), orientations, curv
 
 
 def layer_curve_family(model: nn.Module, layer: str, n_orientations: int = 16,
                        curvatures: Sequence[float] = CURVATURES, styles: Sequence[StimulusStyle] | None = None,
-                       min_separation: float = 0.0, **criteria) -> CurveFamily:
+                       min_separation: float = 0.0, grid_fn: GridFn = tuning_grid, **criteria) -> CurveFamily:
     """The curve family of stage ``layer``: :func:`~mi_tutor.circuits_vision.find_curve_family`
     on its tuning map over ``n_orientations`` x ``curvatures`` arcs.
 
@@ -117,12 +159,13 @@ def layer_curve_family(model: nn.Module, layer: str, n_orientations: int = 16,
         curvatures: Must include 0 (the lines).
         styles: Cosmetic styles to average over (default :data:`PROBE_STYLES`).
         min_separation: Passed on (radians); ``find_curve_family``'s own default keeps one unit per 20 degrees.
+        grid_fn: The tuning grid of one style, as in :func:`probe_tuning`.
         **criteria: Passed on to ``find_curve_family`` (``min_selectivity``...).
 
     Returns:
         The :class:`CurveFamily`; ``len(family)`` members, ``family.max_gap`` in radians.
     """
-    tuning, orientations, curvatures_t = probe_tuning(model, layer, n_orientations, curvatures, styles)
+    tuning, orientations, curvatures_t = probe_tuning(model, layer, n_orientations, curvatures, styles, grid_fn)
     return find_curve_family(tuning, orientations, curvatures_t, min_separation=min_separation, **criteria)
 
 

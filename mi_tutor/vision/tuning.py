@@ -34,10 +34,11 @@ from torch import nn
 from ..device import model_device
 from ..hooks import run_with_cache
 from ..validation import check_choice, check_tensor
-from ..vision.stimuli import StimulusGrid, StimulusStyle, curve_grid
+from ..vision.stimuli import StimulusGrid, StimulusStyle, curve_grid, render_curves
 
 __all__ = [
     "unit_responses",
+    "tuning_grid",
     "tuning_map",
     "radial_tuning",
     "preferred_orientation",
@@ -93,6 +94,44 @@ def unit_responses(model: nn.Module, layer: str, images: torch.Tensor, channels:
         else:
             outs.append(act.mean(dim=(2, 3)))
     return torch.cat(outs).to(images.device)
+
+
+def tuning_grid(model: nn.Module, layer: str, channels: Sequence[int], orientations: torch.Tensor,
+                curvatures: torch.Tensor, style: StimulusStyle | None = None) -> torch.Tensor:
+    """Centre response of each of ``channels`` to one arc per (curvature, orientation).
+
+    Lesson 4's Exercise 4.1, and the grid :func:`~mi_tutor.circuits_vision.findings.probe_tuning`
+    reads once per style (its ``grid_fn``). The arcs are drawn by
+    :func:`~mi_tutor.vision.stimuli.render_curves` on the model's device, curvature-major, and
+    run through the model in one batch (up to 512 arcs); each channel is read at its map's
+    centre ``[h // 2, w // 2]``. :func:`tuning_map` is the same on evenly spaced orientations.
+
+    Args:
+        model: A CNN taking ``[n, 3, H, W]``.
+        layer: Module name of a conv-shaped output.
+        channels: Channels of ``layer``, in the order of the result's rows.
+        orientations: ``[n_orient]`` radians.
+        curvatures: ``[n_curv]``; ``0`` gives the lines.
+        style: Cosmetic style of the arcs (``None``: the default :class:`~mi_tutor.vision.stimuli.StimulusStyle`).
+
+    Returns:
+        ``[n_channels, n_curv, n_orient]`` on the model's device.
+
+    Examples:
+        >>> net = nn.Sequential(nn.Conv2d(3, 4, 5, padding=2), nn.ReLU())
+        >>> tuning_grid(net, "1", [3, 0], torch.rand(8), torch.tensor([0.0, 3.0])).shape
+        torch.Size([2, 2, 8])
+    """
+    check_tensor("orientations", orientations, ("n_orient",), floating=True)
+    check_tensor("curvatures", curvatures, ("n_curv",), floating=True)
+    channels = [int(c) for c in channels]
+    if not channels:
+        raise ValueError("`channels` is empty; give at least one channel")
+    theta = orientations.repeat(len(curvatures))
+    kappa = curvatures.repeat_interleave(len(orientations))
+    images = render_curves(theta, kappa, style, device=model_device(model))
+    resp = unit_responses(model, layer, images, channels, "center")       # [n_curv * n_orient, n_channels]
+    return resp.T.reshape(len(channels), len(curvatures), len(orientations))
 
 
 def tuning_map(model: nn.Module, layer: str, channels: Sequence[int] | None = None, n_orientations: int = 24,

@@ -10,6 +10,7 @@ from mi_tutor import circuits_vision as cv
 from mi_tutor.checks import CheckFailure
 from mi_tutor.checks import lesson04 as c4
 from mi_tutor.circuits_vision import weights as wt
+from mi_tutor.hooks import collect
 from mi_tutor.vision import tuning as tn
 from test_circuits_vision import TWO_PI, line_filter_bank  # a hand-made layer of line detectors
 
@@ -76,10 +77,8 @@ def test_next_layer_result_checks_recompute_from_the_weights():
 
 
 def test_checks_accept_the_reference(capsys):
-    def tuning_grid(model, layer, channel, orientations, curvatures):
-        return c4._reference_tuning_grid(model, layer, channel, orientations, curvatures)
-
-    c4.check_tuning_grid(tuning_grid)
+    c4.check_tuning_grid(cv.tuning_grid)
+    c4.check_tuning_grid(cv.tuning_grid, seed=17, large=True)
     c4.check_preferred_orientation(tn.preferred_orientation)
     c4.check_max_circular_gap(tn.max_circular_gap)
     c4.check_curve_line_selectivity(tn.curve_line_selectivity)
@@ -89,7 +88,7 @@ def test_checks_accept_the_reference(capsys):
     c4.check_handbuilt_kernel(_reference_kernel)
     c4.check_concept_scores(cv.concept_scores)
     out = capsys.readouterr()
-    assert out.err == "" and out.out.count("\u2713") == 9
+    assert out.err == "" and out.out.count("\u2713") == 10
 
 
 def test_checks_reject_plausible_mistakes():
@@ -101,14 +100,62 @@ def test_checks_reject_plausible_mistakes():
         c4.check_max_circular_gap(lambda a: float(torch.sort(a).values.diff().max()) if len(a) > 1 else 0.0)
     with pytest.raises(CheckFailure, match="clip both"):
         c4.check_curve_line_selectivity(lambda c, l: (c - l) / (c + l))
-    with pytest.raises(CheckFailure, match="transpose"):
-        c4.check_tuning_grid(lambda m, la, ch, o, c: c4._reference_tuning_grid(m, la, ch, o, c).T)
     with pytest.raises(CheckFailure, match="positive weights"):
         c4.check_tangent_alignment(lambda k, p, o, c, s: wt.tangent_alignment(k.abs(), p, o, c, s))
     with pytest.raises(CheckFailure, match="not implemented"):
         def todo(*args):
             raise NotImplementedError()
         c4.check_concept_scores(todo)
+
+
+def _grid(model, layer, channels, orientations, curvatures, style=None, off=0, transpose=True):
+    """The exercise's grid written out, read ``off`` above-left of the centre; ``transpose=False``: the
+    [n_images, n_channels] responses reshaped without putting the channels first."""
+    theta, kappa = orientations.repeat(len(curvatures)), curvatures.repeat_interleave(len(orientations))
+    act = collect(model, cv.render_curves(theta, kappa, style), layer)[layer][:, list(channels)]
+    resp = act[:, :, act.shape[2] // 2 - off, act.shape[3] // 2 - off]
+    return (resp.T if transpose else resp).reshape(len(channels), len(curvatures), len(orientations))
+
+
+@pytest.mark.parametrize("wrong, match", [
+    (lambda m, la, ch, o, c, st=None: cv.tuning_grid(m, la, ch, o, c, st).transpose(1, 2), "map transposed"),
+    (lambda m, la, ch, o, c, st=None: cv.tuning_grid(m, la, ch, o, c, st).permute(1, 2, 0), "channels last"),
+    (lambda m, la, ch, o, c, st=None: _grid(m, la, ch, o, c, st, transpose=False), "mixes images and channels"),
+    (lambda m, la, ch, o, c, st=None: _grid(m, la, [ch[0]] * len(ch), o, c, st), "Every row .* channel"),
+    (lambda m, la, ch, o, c, st=None: _grid(m, la, sorted(ch), o, c, st), "sorted order"),
+    (lambda m, la, ch, o, c, st=None: _grid(m, la, ch, o, c, st, off=1), r"\[h // 2, w // 2\]"),
+    (lambda m, la, ch, o, c, st=None: _grid(m, la, ch, o, c), "default style"),
+], ids=["transposed", "channels-last", "no-transpose", "one-channel", "sorted", "off-centre", "style-dropped"])
+def test_tuning_grid_names_plausible_mistakes(wrong, match):
+    fails(c4.check_tuning_grid, wrong, match)
+
+
+def test_tuning_grid_large_catches_a_centre_written_for_32_pixels():
+    def centre_of_32(model, layer, channels, orientations, curvatures, style=None):
+        act = collect(model, cv.render_curves(orientations.repeat(len(curvatures)),
+                                              curvatures.repeat_interleave(len(orientations)), style), layer)[layer]
+        h = {"layer2": 8, "layer3": 4}[layer]                   # the centre of a 32 x 32 image's maps
+        return act[:, list(channels), h, h].T.reshape(len(channels), len(curvatures), len(orientations))
+
+    c4.check_tuning_grid(centre_of_32)                            # 32 x 32 arcs: right by accident
+    fails(c4.check_tuning_grid, centre_of_32, "wrong values", seed=17, large=True)
+
+
+def test_probe_tuning_maps_come_from_grid_fn():
+    """The lesson's maps are the student's: a plausibly wrong tuning_grid changes them (or is refused)."""
+    from mi_tutor.validation import ShapeError
+    from mi_tutor.vision.models import ConvNet, ConvNetConfig
+
+    torch.manual_seed(0)
+    net = ConvNet(ConvNetConfig(channels=(4, 6), kernel_size=3)).eval()
+    kw = dict(n_orientations=8, curvatures=(0.0, 3.0), styles=cv.PROBE_STYLES[:2])
+    tuning = cv.probe_tuning(net, "layer2", **kw)[0]
+    assert torch.equal(cv.probe_tuning(net, "layer2", grid_fn=cv.tuning_grid, **kw)[0], tuning)
+    assert torch.equal(cv.probe_tuning(net, "layer2", grid_fn=_grid, **kw)[0], tuning)
+    off_centre = cv.probe_tuning(net, "layer2", grid_fn=lambda *a: _grid(*a, off=1), **kw)[0]
+    assert not torch.allclose(off_centre, tuning)
+    with pytest.raises(ShapeError, match="grid_fn"):
+        cv.probe_tuning(net, "layer2", grid_fn=lambda *a: cv.tuning_grid(*a).transpose(1, 2), **kw)
 
 
 def test_result_checks_use_the_data():
