@@ -11,7 +11,7 @@ repository. Results go to ``bench/results/test_suite.json`` (``latest`` and a ``
     python bench/test_suite.py                     # the README's command (xdist, -n auto)
     python bench/test_suite.py --pytest-args "-n 0" --label serial   # one process, for comparison
     python bench/test_suite.py --rev f1281a7 --label before          # an older commit
-    python bench/test_suite.py --pytest-args "--durations=0" --save-log /tmp/suite.txt  # every test's time
+    python bench/test_suite.py --pytest-args=--durations=0 --save-log /tmp/suite.txt  # every test's time
     python bench/test_suite.py --log run.txt --rev a61acd7 --how "..."  # record a run made by hand
 """
 
