@@ -78,6 +78,14 @@ def pytest_xdist_auto_num_workers(config) -> int:
 
 
 def _lesson_seconds() -> dict[str, float]:
+    """Each lesson's execution time in the latest measured build (``bench/build.py``), else ``bench/run_lessons.py``'s."""
+    try:
+        runs = json.loads((ROOT / "bench" / "results" / "build.json").read_text())["latest"]["runs"]
+        seconds = next(r["lesson_s"] for r in runs if r["run"] == "parallel")
+        if seconds:
+            return {slug: float(s) for slug, s in seconds.items()}
+    except (OSError, KeyError, ValueError, StopIteration):
+        pass
     try:
         data = json.loads((ROOT / "bench" / "results" / "lessons.json").read_text())
         return {r["lesson"]: float(r["seconds"]) for r in data["latest"]["lessons"]}

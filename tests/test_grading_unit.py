@@ -508,3 +508,27 @@ def test_lesson_times_ship_inside_the_package():
     assert {r["lesson"]: r["seconds"] for r in bench if "seconds" in r} == json.loads(LESSON_SECONDS.read_text())
     slugs = sorted(p.stem for p in (root / "solutions").glob("[0-9][0-9]_*.py"))
     assert all(lesson_seconds(s) for s in slugs), [s for s in slugs if not lesson_seconds(s)]
+
+
+def test_new_gradebook_is_the_one_nbgrader_makes(tmp_path):
+    # nbgrader stamps a new gradebook through an `alembic heads` subprocess; ours reads the same revision in
+    # process and writes the same tables, and nbgrader opens it as one of its own (no second stamp).
+    import sqlite3
+
+    from nbgrader.api import Gradebook, get_alembic_version
+
+    from mi_tutor.course.nbgrader_course import new_gradebook
+
+    ours = new_gradebook(tmp_path / "ours.db")
+    with Gradebook(f"sqlite:///{tmp_path / 'theirs.db'}"):
+        pass
+    schema = {}
+    for name in ("ours", "theirs"):
+        con = sqlite3.connect(tmp_path / f"{name}.db")
+        schema[name] = (sorted(con.execute("SELECT name, sql FROM sqlite_master WHERE type = 'table'").fetchall()),
+                        con.execute("SELECT version_num FROM alembic_version").fetchall())
+        con.close()
+    assert schema["ours"] == schema["theirs"] and schema["ours"][1] == [(get_alembic_version(),)]
+    with Gradebook(f"sqlite:///{ours}", course_id="c") as gb:
+        gb.add_student("ada")
+    assert new_gradebook(ours) == ours and len(sqlite3.connect(ours).execute("SELECT * FROM student").fetchall()) == 1

@@ -13,8 +13,10 @@ work in it::
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
+import tempfile
 from pathlib import Path
 
 import nbformat
@@ -26,7 +28,7 @@ from traitlets.config.loader import PyFileConfigLoader
 from .execute import DEFAULT_TIMEOUT
 from .lessons import find_lessons, read_lesson, validate_lesson
 
-__all__ = ["init_course", "load_course", "course_assignments", "CONFIG_TEMPLATE"]
+__all__ = ["init_course", "load_course", "course_assignments", "new_gradebook", "CONFIG_TEMPLATE"]
 
 CONFIG_TEMPLATE = '''\
 # nbgrader configuration written by `mi-tutor course init`.
@@ -79,6 +81,55 @@ def course_assignments(root: str | Path) -> list[str]:
     return sorted(p.name for p in (Path(root) / "source").iterdir() if p.is_dir())
 
 
+@functools.cache
+def _schema_revision() -> str:
+    """nbgrader's gradebook schema revision (what ``alembic heads`` prints), read in this process."""
+    from alembic.config import Config as AlembicConfig
+    from alembic.script import ScriptDirectory
+    from nbgrader.dbutil import write_alembic_ini
+
+    with tempfile.TemporaryDirectory() as folder:
+        ini = os.path.join(folder, "alembic.ini")
+        write_alembic_ini(ini, "sqlite:////tmp/gradebook.db")
+        return ScriptDirectory.from_config(AlembicConfig(ini)).get_current_head()
+
+
+def new_gradebook(db: str | Path) -> Path:
+    """Create an empty nbgrader gradebook at ``db``, as nbgrader's ``Gradebook`` does for a new file.
+
+    nbgrader stamps a new database with its schema revision by running the ``alembic`` command in
+    a fresh Python process, which costs seconds each time (the imports); this reads the revision
+    once per process and writes the same tables and stamp. An existing file is left alone.
+
+    Args:
+        db: The SQLite file.
+
+    Returns:
+        ``db``, as a path.
+
+    Examples:
+        >>> import tempfile, sqlite3
+        >>> db = new_gradebook(Path(tempfile.mkdtemp()) / "gradebook.db")
+        >>> sqlite3.connect(db).execute("SELECT count(*) FROM alembic_version").fetchone()
+        (1,)
+    """
+    from nbgrader.api import Base
+    from sqlalchemy import create_engine, text
+
+    db = Path(db)
+    if db.exists():
+        return db
+    engine = create_engine(f"sqlite:///{db}", future=True)
+    try:
+        Base.metadata.create_all(bind=engine)
+        with engine.begin() as conn:
+            conn.execute(text("CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL);"))
+            conn.execute(text("INSERT INTO alembic_version (version_num) VALUES (:v)"), {"v": _schema_revision()})
+    finally:
+        engine.dispose()
+    return db
+
+
 def init_course(root: str | Path, solutions_dir: str | Path = "solutions", only: list[str] | None = None,
                 course_id: str = "mi-tutor", timeout: int = DEFAULT_TIMEOUT) -> list[Path]:
     """Create (or refresh) an nbgrader course with every lesson as an assignment.
@@ -99,6 +150,7 @@ def init_course(root: str | Path, solutions_dir: str | Path = "solutions", only:
     (root / "nbgrader_config.py").write_text(CONFIG_TEMPLATE.format(
         course_id=course_id, root=str(root), db_url=f"sqlite:///{root / 'gradebook.db'}",
         exchange=str(root / "exchange"), timeout=timeout))
+    new_gradebook(root / "gradebook.db")  # nbgrader would stamp it through a slow alembic subprocess
     api = load_course(root)
     released = []
     for lesson in find_lessons(solutions_dir, only):
