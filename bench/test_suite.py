@@ -30,7 +30,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results" / "test_suite.json"
-_SUMMARY = re.compile(r"^=+ (.*?) in ([\d.]+)s", re.M)
+_SUMMARY = re.compile(r"^=* ?(\d+ (?:passed|failed|error).*?) in ([\d.]+)s", re.M)  # with or without -q's rules
 _DURATION = re.compile(r"^([\d.]+)s (call|setup|teardown)\s+(\S+)", re.M)
 
 
