@@ -143,7 +143,7 @@ def check_sae_loss(student_fn: Callable, seed: int = 0, batch: int = 12) -> None
     def compare(got, want, ctx, case):
         expect(len(got) == 3, f"`sae_loss` should return a tuple (total, mse, l1) but returned {len(got)} values.")
         total, mse, l1 = got
-        x, x_hat, f, W = case["x"], case["x_hat"], case["f"], case["W_dec"]
+        x, x_hat, f = case["x"], case["x_hat"], case["f"]
         values = [float(v.detach()) if v.numel() == 1 else None for v in got]
         wanted = [float(want.total), float(want.mse), float(want.l1)]
         if None not in values and not _close_list(values, wanted) and any(
