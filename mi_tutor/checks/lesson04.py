@@ -182,6 +182,14 @@ def _compare_cases(name: str, student_fn: Callable, reference_fn: Callable, case
     return len(cases)
 
 
+def _naming(check: Callable, wrong: Callable, why: str, **options) -> Callable:
+    """A ``compare(got, want, context, case)`` for :func:`_compare_cases`: ``check(got, want, context)``, and when
+    it fails on a value equal to ``wrong(**case)``'s (and the reference differs from it), ``why`` after the
+    numbers (:func:`~mi_tutor.checks.mistakes.named_mistake`; ``options`` such as ``period=`` go to it)."""
+    return lambda got, want, ctx, case: named_mistake(lambda: check(got, want, ctx), got,
+                                                      [(lambda: wrong(**case), why)], want=want, **options)
+
+
 def _unclipped_preference(radial: torch.Tensor, orientations: torch.Tensor) -> torch.Tensor:
     """The mistake: the preferred orientation of the responses without clipping them at 0."""
     x, y = (radial * torch.cos(orientations)).sum(-1), (radial * torch.sin(orientations)).sum(-1)
@@ -225,11 +233,10 @@ def check_preferred_orientation(student_fn: Callable, seed: int = 0, units: int 
                           "sum the unit vectors (cos, sin) of the orientations weighted by the responses "
                           "clipped at 0, then take atan2(y_sum, x_sum); argmax is not enough.")
     n = _compare_cases("preferred_orientation", student_fn, tn.preferred_orientation, cases,
-                       lambda got, want, ctx, case: named_mistake(lambda: close(got, want, ctx), got, [
-                           (lambda: _unclipped_preference(**case),
-                            "Your angles are those of the *unclipped* responses: a negative response (the unit is "
-                            "silenced) must not pull the sum away from that orientation. Clip the responses at 0 "
-                            "first (`radial.clamp_min(0)`).")], want=want, period=TWO_PI))
+                       _naming(close, _unclipped_preference,
+                               "Your angles are those of the *unclipped* responses: a negative response (the unit is "
+                               "silenced) must not pull the sum away from that orientation. Clip the responses at 0 "
+                               "first (`radial.clamp_min(0)`).", period=TWO_PI))
     passed(f"preferred_orientation matches the reference on {n} batches of {units} tuning curves")
 
 
@@ -252,10 +259,9 @@ def check_max_circular_gap(student_fn: Callable, seed: int = 0) -> None:
         return float((a[1:] - a[:-1]).max()) if len(a) > 1 else 0.0
 
     n = _compare_cases("max_circular_gap", student_fn, tn.max_circular_gap, cases,
-                       lambda got, want, ctx, case: named_mistake(lambda: compare(got, want, ctx), got, [
-                           (lambda: no_wrap(case["angles"]),
-                            "Your gap is the largest between sorted neighbours only: the gap that wraps from the "
-                            "largest angle back round to the smallest (+ 2 pi) is missing.")], want=want))
+                       _naming(compare, no_wrap,
+                               "Your gap is the largest between sorted neighbours only: the gap that wraps from the "
+                               "largest angle back round to the smallest (+ 2 pi) is missing."))
     passed(f"max_circular_gap is right on {n} sets of angles (one angle, unsorted, outside [0, 2 pi))")
 
 
@@ -279,11 +285,10 @@ def check_curve_line_selectivity(student_fn: Callable, seed: int = 0, n: int = 1
         return (c - l) / (c + l)
 
     k = _compare_cases("curve_line_selectivity", student_fn, tn.curve_line_selectivity, cases,
-                       lambda got, want, ctx, case: named_mistake(lambda: compare(got, want, ctx), got, [
-                           (lambda: unclipped(**case),
-                            "You did not clip the responses at 0: a negative response means the unit is silent, and "
-                            "the measure assumes non-negative activations (clip both with `clamp_min(0)` first).")],
-                           want=want))
+                       _naming(compare, unclipped,
+                               "You did not clip the responses at 0: a negative response means the unit is silent, "
+                               "and the measure assumes non-negative activations (clip both with `clamp_min(0)` "
+                               "first)."))
     passed(f"curve_line_selectivity is right on {k} cases, including units that do not fire")
 
 
@@ -456,10 +461,9 @@ def check_tangent_alignment(student_fn: Callable, seed: int = 0, n_pre: int = 8)
                                "cos(2 * (phi_i - normal)) for axial edge orientations, and weight by `near`.")
 
     n = _compare_cases("tangent_alignment", student_fn, wt.tangent_alignment, cases,
-                       lambda got, want, ctx, case: named_mistake(lambda: compare(got, want, ctx), got, [
-                           (lambda: _signed_alignment(**case),
-                            "You used every weight: only the positive (excitatory) weights count, in the numerator "
-                            "and the denominator (`kernels.clamp_min(0)`).")], want=want))
+                       _naming(compare, _signed_alignment,
+                               "You used every weight: only the positive (excitatory) weights count, in the numerator "
+                               "and the denominator (`kernels.clamp_min(0)`)."))
     passed(f"tangent_alignment matches the reference on {n} kernels (curves and a line)")
 
 
