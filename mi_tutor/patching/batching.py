@@ -18,7 +18,7 @@ into passes by :func:`plan_chunks`, which weighs the work of each pass against a
 pass. Any other model runs each chunk from its input.
 
 Examples:
-    >>> plan_chunks([(0, 0), (0, 4), (1, 0), (1, 4)], max_patches=2, n_layers=2, n_pos=5, overhead=0)
+    >>> plan_chunks([(0, 0), (0, 4), (1, 0), (1, 4)], max_patches=2, n_layers=2, n_pos=5, overhead=20)
     [[0, 1], [2, 3]]
 """
 
