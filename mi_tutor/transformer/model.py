@@ -169,7 +169,10 @@ class TransformerBlock(nn.Module):
 
     def forward(self, resid: torch.Tensor, pos_embed: torch.Tensor | None = None,
                 past_kv: tuple[torch.Tensor, torch.Tensor] | None = None) -> torch.Tensor:
-        """``resid`` ``[batch, pos, d_model]``; ``pos_embed`` only for shortformer models; ``past_kv`` as in :class:`Attention`."""
+        """``resid`` ``[batch, pos, d_model]``; ``pos_embed`` only for shortformer models.
+
+        ``past_kv``: the keys and values of earlier positions, as in :class:`Attention`.
+        """
         resid = self.hook_resid_pre(resid)
         x = self.ln1(resid)  # [batch, pos, d_model]
         qk_in = x if pos_embed is None else self.ln1(resid + pos_embed)
