@@ -109,6 +109,7 @@ def test_rome_recipe_over_other_facts(model, covariance, other_edits):
     rows = [edit_measures(model, edit_fact(model, s, r, new, 0, 3, covariance[0], fillers=FIT).model, [(s, r, new)],
                           fit_fillers=FIT) for s, r, new in other_edits]
     scores = _stack(rows)
+    # measured: efficacy, held out, neighbours, specificity 1.0; same subject 0.917
     # "on most facts the edit takes everywhere, the neighbours keep every fact, the same subject mostly survives"
     assert score_distribution(scores["efficacy"])["share_ge_0.9"] >= 0.75
     assert float(scores["held_out"].mean()) >= 0.8
@@ -134,4 +135,8 @@ def test_memit_and_sequential_rome_over_other_facts(model, covariance, other_edi
     for s, r, new in other_edits:
         sequential = edit_fact(sequential, s, r, new, 0, 3, covariance[0], fillers=FIT, check_known=False).model
     # "applied one after another, ROME's rank-one updates still leave the other subjects alone"
-    assert float(edit_measures(model, sequential, other_edits, fit_fillers=FIT)["specificity"][0]) >= 0.98
+    seq = edit_measures(model, sequential, other_edits, fit_fillers=FIT)
+    assert float(seq["specificity"][0]) >= 0.98
+    # "about as well": measured held out 1.0 (sequential ROME) and 0.969 (MEMIT), same subject 0.875 and 0.917
+    for k in ("efficacy", "held_out", "same_subject"):
+        assert float(memit[k].mean()) >= float(seq[k].mean()) - 0.1
