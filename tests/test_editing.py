@@ -90,7 +90,7 @@ def test_truth_statements_differ_only_in_the_object():
 
 
 # ------------------------------------------------------------------ lesson 11's claims, on other facts
-# The lesson edits subjects 0 and 17 and (section 6's last cell) 3, 19, 34, 50; these are others.
+# The lesson edits subjects 0 and 17 and (section 6's last cell) 3 and 34; these are others.
 OTHER = (4, 11, 21, 28, 38, 44, 52, 62)
 
 
