@@ -857,7 +857,7 @@ _rome = edit_results["MLP 0, last subject token (traced)"]
 record("ROME at the traced site: efficacy, paraphrase, specificity",
        f"{_rome['efficacy']:.2f}, {_rome['paraphrase']:.2f}, {_rome['specificity']:.2f}")
 _many = scored["ROME, each fact alone"]["efficacy"]
-record("ROME over 4 other facts: mean and worst efficacy", f"{float(_many.mean()):.2f} and {float(_many.min()):.2f}")
+record("ROME over 2 other facts: mean and worst efficacy", f"{float(_many.mean()):.2f} and {float(_many.min()):.2f}")
 _dola = results["150-step snapshot"]
 record("rare-fact accuracy of the 150-step snapshot, without and with DoLa",
        f"{_dola['plain rare']:.3f} and {_dola['DoLa rare']:.3f}")
