@@ -13,7 +13,9 @@ import torch
 
 from mi_tutor import patching as P
 from mi_tutor import zoo
-from mi_tutor.tasks import D_VOCAB, N_CTX, NAMES, ORDERS, TEMPLATES, VOCAB, decode, ioi_batch, name_token_ids, tokenize
+from mi_tutor.tasks import (CLASSIC_D_VOCAB, D_VOCAB, N_CTX, NAMES, NEW_NAMES, ORDERS, TEMPLATES, TEST_TEMPLATES,
+                            TRAIN_NAMES, TRAIN_TEMPLATES, VOCAB, decode, ioi_batch, is_held_out_pair, name_token_ids,
+                            tokenize)
 from mi_tutor.tasks.ioi_train import IOITrainConfig, ioi_accuracy, ioi_model_config, train_ioi
 from mi_tutor.transformer import HookedTransformer
 
@@ -58,7 +60,7 @@ def test_draws_are_seeded_and_templates_vary():
     a, b = ioi_batch(200, seed=1), ioi_batch(200, seed=1)
     assert torch.equal(a.tokens, b.tokens)
     assert not torch.equal(a.tokens, ioi_batch(200, seed=2).tokens)
-    assert len(a.templates.unique()) == len(TEMPLATES)
+    assert len(a.templates.unique()) == 12  # the classic split: the first 12 templates
     assert set(a.pos["IO"].tolist()) != set(a.pos["S1"].tolist()) or len(set(a.pos["IO"].tolist())) > 1
 
 
@@ -100,6 +102,40 @@ def test_bad_arguments_are_named():
         ioi_batch(4, template=len(TEMPLATES))
     with pytest.raises(ValueError, match="`n`"):
         ioi_batch(0)
+    with pytest.raises(KeyError, match="split"):
+        ioi_batch(4, split="held_out")
+
+
+def test_splits_hold_names_pairs_and_templates_out():
+    assert len(NAMES) >= 40 and set(TRAIN_NAMES).isdisjoint(NEW_NAMES) and len(TEMPLATES) >= 20
+    assert set(TRAIN_TEMPLATES).isdisjoint(TEST_TEMPLATES) and len(TRAIN_TEMPLATES) + len(TEST_TEMPLATES) == len(TEMPLATES)
+    new = name_token_ids(NEW_NAMES)
+    train = ioi_batch(3000, seed=1, split="train")
+    test = ioi_batch(1000, seed=2, split="test")
+    fresh = ioi_batch(1000, seed=3, split="new_names")
+    assert set(train.templates.tolist()) == set(TRAIN_TEMPLATES) and set(test.templates.tolist()) == set(TEST_TEMPLATES)
+    assert not torch.isin(train.tokens, new).any() and not torch.isin(test.tokens, new).any()
+    assert not is_held_out_pair(train.io, train.s).any() and is_held_out_pair(test.io, test.s).all()
+    assert (torch.isin(fresh.io, new) | torch.isin(fresh.s, new)).all()
+    assert set(fresh.templates.tolist()) == set(TEST_TEMPLATES)
+    # every split has every order, and its ABC partners and resamples stay in its names
+    for b in (train, test):
+        assert set(b.pos["IO"].tolist()) > set() and not torch.isin(b.corrupt("abc").tokens, new).any()
+        assert not torch.isin(b.resample(seed=1).tokens, new).any()
+    # the classic split is what the first models trained on: only its tokens
+    assert ioi_batch(500, seed=4).tokens.max() < CLASSIC_D_VOCAB < D_VOCAB
+
+
+@pytest.mark.parametrize("split", ["train", "test", "new_names"])
+@pytest.mark.parametrize("order", ORDERS)
+def test_every_split_and_order_is_a_valid_ioi_prompt(split, order):
+    b = ioi_batch(200, seed=7, order=order, split=split)
+    rows = torch.arange(200)
+    assert (b.io != b.s).all() and (b.tokens[rows, b.pos["IO"]] == b.io).all()
+    assert (b.tokens[rows, b.pos["S1"]] == b.s).all() and (b.tokens[rows, b.pos["S2"]] == b.s).all()
+    assert (torch.isin(b.tokens, name_token_ids()).sum(1) == 3).all()
+    before, after = {"ABB": ("IO", "S1"), "BAB": ("S1", "IO"), "BBA": ("S2", "IO")}[order]
+    assert (b.pos[before] < b.pos[after]).all() and (b.pos["S1"] < b.pos["S2"]).all()
 
 
 def test_training_improves_the_end_prediction():
@@ -109,8 +145,8 @@ def test_training_improves_the_end_prediction():
     before = ioi_accuracy(model, held)
     model, log = train_ioi(model, IOITrainConfig(steps=120, batch_size=64, lr=3e-3, warmup=10), progress=False,
                            device="cpu", eval_every=60)
-    # from uniform over the vocabulary (log 82 = 4.41) to about uniform over the names (log 20 = 3.00)
-    assert log.losses[0] > 4.2 and log.losses[-1] < math.log(len(NAMES)) + 0.3
+    # from uniform over the vocabulary (log 105 = 4.65) to about uniform over the 20 classic names (log 20 = 3.00)
+    assert log.losses[0] > 4.2 and log.losses[-1] < math.log(20) + 0.3
     assert ioi_accuracy(model, held) >= before
 
 

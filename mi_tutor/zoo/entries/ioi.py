@@ -22,6 +22,7 @@ What worked (measured on 1000 mixed prompts; one loaded CPU thread):
 
 from __future__ import annotations
 
+from ...tasks.ioi import CLASSIC_D_VOCAB
 from ...tasks.ioi_train import IOITrainConfig, ioi_model_config, train_ioi
 from ...transformer.model import HookedTransformer
 from ..registry import ZooEntry, register
@@ -36,7 +37,7 @@ IOI_MODELS: dict[str, tuple[int, int, int, IOITrainConfig]] = {
 
 def _recipe(n_layers: int, n_heads: int, d_head: int, train_cfg: IOITrainConfig):
     def recipe(progress: bool = True) -> HookedTransformer:
-        model = HookedTransformer(ioi_model_config(n_layers, n_heads, d_head))
+        model = HookedTransformer(ioi_model_config(n_layers, n_heads, d_head, d_vocab=CLASSIC_D_VOCAB))
         model, _ = train_ioi(model, train_cfg, progress=progress, device="cpu")
         return model
     return recipe
@@ -46,7 +47,7 @@ for _name, (_layers, _heads, _d_head, _train) in IOI_MODELS.items():
     register(ZooEntry(
         name=_name,
         description=f"{_layers}-layer x {_heads}-head attention-only transformer on the IOI task (d_model 64)",
-        build=lambda L=_layers, H=_heads, d=_d_head: HookedTransformer(ioi_model_config(L, H, d)),
+        build=lambda L=_layers, H=_heads, d=_d_head: HookedTransformer(ioi_model_config(L, H, d, d_vocab=CLASSIC_D_VOCAB)),
         recipe=_recipe(_layers, _heads, _d_head, _train),
         family="transformer",
         info={"task": "IOI (mi_tutor.tasks.ioi), END prediction only, mixed orders", "seed": _train.seed,
