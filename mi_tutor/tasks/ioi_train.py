@@ -37,6 +37,8 @@ class IOITrainConfig:
         weight_decay: AdamW weight decay.
         seed: Seeds the data stream.
         order: Order of the training prompts (``"mixed"`` avoids positional shortcuts).
+        split: Split of the training prompts (:data:`~mi_tutor.tasks.ioi.SPLITS`); with
+            ``"train"`` the held-out accuracy of the log is measured on split ``"test"``.
     """
 
     steps: int = 2500
@@ -46,6 +48,7 @@ class IOITrainConfig:
     weight_decay: float = 0.01
     seed: int = 0
     order: str = "mixed"
+    split: str = "classic"
 
 
 @dataclass
@@ -57,10 +60,21 @@ class IOITrainLog:
     eval_accuracy: list[float] = field(default_factory=list)
 
 
-def ioi_model_config(n_layers: int = 2, n_heads: int = 1, d_head: int = 32, seed: int = 0, init: float = 0.05) -> TransformerConfig:
-    """The attention-only architecture of the ``ioi_*`` zoo models (d_model 64, no LayerNorm)."""
-    return TransformerConfig(n_layers=n_layers, d_model=64, n_heads=n_heads, d_head=d_head, d_vocab=D_VOCAB,
-                             n_ctx=N_CTX, attn_only=True, normalization_type=None, init_range=init, seed=seed)
+def ioi_model_config(n_layers: int = 2, n_heads: int = 1, d_head: int = 32, seed: int = 0, init: float = 0.05,
+                     d_model: int = 64, d_mlp: int | None = None, d_vocab: int = D_VOCAB) -> TransformerConfig:
+    """The architecture of the ``ioi_*`` zoo models (no LayerNorm).
+
+    Args:
+        n_layers, n_heads, d_head, d_model: Sizes.
+        seed, init: Seed and standard deviation of the initialisation.
+        d_mlp: Hidden width of an MLP after each attention layer, or ``None``
+            for an attention-only model.
+        d_vocab: Vocabulary size: :data:`~mi_tutor.tasks.ioi.D_VOCAB`, or
+            :data:`~mi_tutor.tasks.ioi.CLASSIC_D_VOCAB` for the models of the classic split.
+    """
+    return TransformerConfig(n_layers=n_layers, d_model=d_model, n_heads=n_heads, d_head=d_head, d_vocab=d_vocab,
+                             n_ctx=N_CTX, attn_only=d_mlp is None, d_mlp=d_mlp or 4 * d_model,
+                             normalization_type=None, init_range=init, seed=seed)
 
 
 def end_logits(model: torch.nn.Module, batch: IOIBatch | torch.Tensor) -> torch.Tensor:
@@ -96,11 +110,12 @@ def train_ioi(model: HookedTransformer, cfg: IOITrainConfig | None = None, progr
     device = torch.device(device) if device is not None else get_device()
     model = model.to(device).train()
     opt, sched = adamw_with_warmup(model, cfg.lr, cfg.weight_decay, cfg.warmup)
-    held_out = ioi_batch(1000, seed=10**6 + cfg.seed, order=cfg.order)
+    held_out = ioi_batch(1000, seed=10**6 + cfg.seed, order=cfg.order,
+                         split="test" if cfg.split == "train" else cfg.split)
     log = IOITrainLog()
     bar = tqdm(range(1, cfg.steps + 1), disable=not progress, desc="training IOI")
     for step in bar:
-        batch = ioi_batch(cfg.batch_size, seed=cfg.seed * 1_000_003 + step, order=cfg.order)
+        batch = ioi_batch(cfg.batch_size, seed=cfg.seed * 1_000_003 + step, order=cfg.order, split=cfg.split)
         logits = end_logits(model, batch.tokens.to(device))
         loss = F.cross_entropy(logits, batch.io.to(device))
         opt.zero_grad(set_to_none=True)
