@@ -135,7 +135,10 @@ def main() -> None:
            "chance": {"p53": _r(1 / 53)}, "shipped": [shipped(s) for s in RUNS]}
     for row in out["shipped"]:
         print({k: v for k, v in row.items() if k != "progress"})
-    if not args.no_live:
+    earlier = json.loads(args.output.read_text()) if args.output.exists() else {}
+    if args.no_live:  # keep the live runs of an earlier run
+        out["live"] = earlier.get("live")
+    else:
         out["live"] = [live(s) for s in (0, 1, 2)]
         for row in out["live"]:
             print(row)
@@ -143,8 +146,8 @@ def main() -> None:
         out["long"] = [long_run(1, 6000), long_run(2, 4000)]
         for row in out["long"]:
             print(row)
-    elif args.output.exists():  # keep the long runs of an earlier --long
-        out["long"] = json.loads(args.output.read_text()).get("long")
+    else:  # keep the long runs of an earlier --long
+        out["long"] = earlier.get("long")
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(out, indent=2) + "\n")
     print(f"wrote {args.output}")
