@@ -160,7 +160,7 @@ checks.check_weight_decay_control_result(curves, control)
 # course's tests use and this lesson does not) memorises at step 80 too, with its plateau at 12 to 22 times
 # chance, but has **not** grokked by step 3000: its test accuracy is still 0.41 there, its control without
 # weight decay peaks at 0.32, and its sum of squared weights has only fallen to 0.64 of its peak (seed 0:
-# 0.38). When a recipe groks is a property of the seed as much as of the recipe; the rest of this lesson
+# 0.38). Trained on, it groks at step 3860 (test accuracy 0.5; 0.95 at step 4520). When a recipe groks is a property of the seed as much as of the recipe; the rest of this lesson
 # analyses seed 0, which has.
 #
 # What is the model with weight decay doing during the plateau? To find out we need the right basis.
