@@ -23,6 +23,7 @@ import math
 from dataclasses import asdict, dataclass
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from ..transformer.config import TransformerConfig
@@ -139,11 +140,12 @@ def _fast_ok(model: nn.Module) -> bool:
 
 
 def fast_answer_logits(model: HookedTransformer, tokens: torch.Tensor) -> torch.Tensor:
-    """The same logits as :func:`answer_logits` for a 1-layer, LayerNorm-free transformer, ~4x faster.
+    """The same logits as :func:`answer_logits` for a 1-layer, LayerNorm-free transformer, ~6x faster.
 
     Only the last position feeds the loss, so the MLP and unembedding run there only, and the
-    keys and values of each position are looked up in tables over the vocabulary (a position's
-    residual stream in layer 0 is its token and position embedding). Hooks do not fire.
+    queries, keys and values of each position are looked up in tables over the vocabulary (a position's
+    residual stream in layer 0 is its token and position embedding), and each head's three scores are
+    elementwise products rather than tiny batched matmuls. Hooks do not fire.
 
     Args:
         model: A 1-layer :class:`~mi_tutor.transformer.HookedTransformer` without LayerNorm.
@@ -161,19 +163,21 @@ def fast_answer_logits(model: HookedTransformer, tokens: torch.Tensor) -> torch.
     if not _fast_ok(model):
         raise ValueError("`model` must be a 1-layer HookedTransformer with an MLP and no LayerNorm")
     tokens = model._check_tokens(tokens)
-    n = tokens.shape[1]
+    b, n = tokens.shape
     attn, mlp = model.blocks[0].attn, model.blocks[0].mlp
-    resid0 = model.W_E[None] + model.W_pos[:n, None]  # [pos, d_vocab, d_model]
-    k_tab = torch.einsum("pvm,hmd->pvhd", resid0, attn.W_K) + attn.b_K  # [pos, d_vocab, head, d_head]
-    v_tab = torch.einsum("pvm,hmd->pvhd", resid0, attn.W_V) + attn.b_V
-    pos = torch.arange(n, device=tokens.device)
-    k = k_tab[pos, tokens]  # [batch, pos, head, d_head]
-    v = v_tab[pos, tokens]
-    last = resid0[n - 1][tokens[:, -1]]  # [batch, d_model]
-    q = torch.einsum("bm,hmd->bhd", last, attn.W_Q) + attn.b_Q  # [batch, head, d_head]
-    pattern = (torch.einsum("bhd,bkhd->bhk", q, k) * attn.scale).softmax(-1)  # [batch, head, key_pos]
-    z = torch.einsum("bhk,bkhd->bhd", pattern, v)  # [batch, head, d_head]
-    resid = last + torch.einsum("bhd,hdm->bm", z, attn.W_O) + attn.b_O  # [batch, d_model]
+    n_heads, d_model, d_head = attn.W_Q.shape
+    d_vocab = model.W_E.shape[0]
+    resid0 = (model.W_E[None] + model.W_pos[:n, None]).reshape(n * d_vocab, d_model)  # [pos * d_vocab, d_model]
+    w_qkv = torch.cat([attn.W_Q, attn.W_K, attn.W_V]).permute(1, 0, 2).reshape(d_model, 3 * n_heads * d_head)
+    b_qkv = torch.cat([attn.b_Q, attn.b_K, attn.b_V]).reshape(3 * n_heads * d_head)
+    qkv_tab = resid0 @ w_qkv + b_qkv  # [pos * d_vocab, 3 * head * d_head]: one matmul over the vocabulary
+    rows = tokens + torch.arange(n, device=tokens.device) * d_vocab  # [batch, pos]: row of each token's table
+    qkv = F.embedding(rows, qkv_tab).view(b, n, 3, n_heads, d_head)  # embedding's backward beats indexing's
+    q, k, v = qkv[:, -1, 0], qkv[:, :, 1], qkv[:, :, 2]  # [batch, head, d_head], [batch, pos, head, d_head] x 2
+    pattern = ((q[:, None] * k).sum(-1) * attn.scale).softmax(1)  # [batch, key_pos, head]
+    z = (pattern[..., None] * v).sum(1)  # [batch, head, d_head]
+    last = F.embedding(rows[:, -1], resid0)  # [batch, d_model]
+    resid = last + z.reshape(b, n_heads * d_head) @ attn.W_O.reshape(n_heads * d_head, d_model) + attn.b_O
     post = mlp.act(resid @ mlp.W_in + mlp.b_in)  # [batch, d_mlp]
     resid = resid + post @ mlp.W_out + mlp.b_out
     return (resid @ model.W_U + model.b_U)[:, :-1]

@@ -4,6 +4,9 @@
 d_mlp 256, ReLU, no LayerNorm) and groks p = 53 with 40 % of the pairs for training; its float16
 snapshots every 100 steps ship in ``grokking_p53_checkpoints.pt`` (``zoo.snapshots("grokking_p53")``). ``grokking_p53_wd0`` is the same
 recipe without weight decay: it memorises and never generalises in the same number of steps.
+``grokking_p53_s1`` and ``grokking_p53_wd0_s1`` are the two recipes on seed 1 (initialisation and split), for
+measuring lesson 10's claims on a seed the lesson does not use; seed 1 groks only after step 3000, so its
+weight-decay run goes on to step 6000.
 
 The full-size run of Nanda et al. (p = 113, 30 % train, d_model 128, lr 1e-3) needs ~8-10k full-batch
 steps; on the shared 2-core CPU the course was built on it ran at 0.26-2.8 s/step and could not be
@@ -27,6 +30,13 @@ GROK_P53 = GrokRun(p=53, train_frac=0.4, data_seed=0, d_model=64, n_heads=4, d_h
                                     log_every=20, checkpoint_every=100))
 #: The control: the same recipe with weight decay 0.
 GROK_P53_WD0 = dataclasses.replace(GROK_P53, train=dataclasses.replace(GROK_P53.train, weight_decay=0.0))
+#: The same two recipes on another seed (initialisation and train/test split), which lesson 10 never uses: the
+#: tests measure the lesson's claims on them too (``tests/test_grokking.py``). Seed 1 is still on its plateau at
+#: step 3000 (test accuracy 0.41) and groks later (0.5 at step 3850, 0.99 at 4700), so its run is 6000 steps
+#: long, with the recipe's first 3000 steps in its curves.
+GROK_P53_S1 = dataclasses.replace(GROK_P53, data_seed=1, model_seed=1,
+                                  train=dataclasses.replace(GROK_P53.train, steps=6000))
+GROK_P53_WD0_S1 = dataclasses.replace(GROK_P53_WD0, data_seed=1, model_seed=1)
 #: Nanda et al.'s task and model (p = 113, 30 % train, d_model 128) at lr 3e-3 instead of 1e-3: groks in 2500 steps
 #: (test accuracy 0.95 at step 2300, 0.995 at 2500; 1808 s on one loaded thread). Clean-up has only begun.
 NANDA_113_LR3 = GrokRun(p=113, train_frac=0.3, train=GrokConfig(steps=2500, lr=3e-3, weight_decay=1.0, log_every=50,
@@ -35,7 +45,8 @@ NANDA_113_LR3 = GrokRun(p=113, train_frac=0.3, train=GrokConfig(steps=2500, lr=3
 NANDA_113 = GrokRun(p=113, train_frac=0.3, train=GrokConfig(steps=14000, lr=1e-3, weight_decay=1.0, log_every=50,
                                                              checkpoint_every=200))
 #: Snapshots kept in the shipped files (steps between them): all of the grokking run, a few of the control.
-KEEP_EVERY = {"grokking_p53": 100, "grokking_p53_wd0": 1000, "grokking_p113": 400}
+KEEP_EVERY = {"grokking_p53": 100, "grokking_p53_wd0": 1000, "grokking_p113": 400, "grokking_p53_s1": 400,
+              "grokking_p53_wd0_s1": 1000}
 
 
 def _recipe(name: str, spec: GrokRun):
@@ -59,14 +70,16 @@ def _read_snapshots(name: str):
 
 
 for _name, _spec, _what in (("grokking_p53", GROK_P53, "weight decay 1, groks"),
-                            ("grokking_p53_wd0", GROK_P53_WD0, "weight decay 0 control, does not grok")):
+                            ("grokking_p53_wd0", GROK_P53_WD0, "weight decay 0 control, does not grok"),
+                            ("grokking_p53_s1", GROK_P53_S1, "weight decay 1, seed 1, 6000 steps: groks at ~4000"),
+                            ("grokking_p53_wd0_s1", GROK_P53_WD0_S1, "weight decay 0 control, seed 1")):
     register(ZooEntry(
         name=_name,
         description=f"1-layer transformer (d_model 64, d_mlp 256) on (a+b) mod 53, 40% train, {_what}",
         build=_spec.build,
         recipe=_recipe(_name, _spec),
         family="grokking",
-        info={"task": "(a + b) mod 53, tokens 'a b ='", "train_frac": _spec.train_frac, "seed": 0,
+        info={"task": "(a + b) mod 53, tokens 'a b ='", "train_frac": _spec.train_frac, "seed": _spec.model_seed,
               "steps": _spec.train.steps, "lr": _spec.train.lr, "weight_decay": _spec.train.weight_decay,
               "checkpoints": f"every {KEEP_EVERY[_name]} steps, float16"},
         read_snapshots=_read_snapshots(_name),
