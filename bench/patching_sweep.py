@@ -1,11 +1,17 @@
-"""Benchmark: a full (layer x head x position) patching sweep, batched against a naive loop.
+"""Benchmark: lesson 9's patching sweeps, batched (``patch_sweep``) against one forward pass per patch.
 
-Both compute the same 60 numbers on ``ioi_2l2h`` (2 layers x 2 heads x 15 positions, denoising
-``hook_z`` on 48 flipped IOI prompts): ``mi_tutor.patching.patch_sweep`` with several patches per
-forward pass, and ``patch_naive_loop`` with one forward pass per patch. Results go to
+The headline is the lesson's own library sweep: ``patching.patch_residual(model, batch.tokens,
+flipped.tokens, ld_metric, component="attn_out")`` on ``ioi_2l1h`` (2 layers x 15 positions = 30
+patches of 48 flipped IOI prompts, template 0, order BAB), with the lesson's metric (its
+``logit_diff`` and ``normalized_metric`` solutions). Beside it, two other sweeps the lesson runs:
+the (layer x head x position) ``hook_z`` sweep of ``ioi_2l2h`` (60 patches; the checks of
+exercise 9.5 run it through ``patch_heads(per_position=True)``) and the 64 channels of the vision
+CNN (section 9; a plain ``nn.Module``, so no pass can be shortened). Each sweep is timed batched
+and naive (``patch_naive_loop``) alternately, best of 3, torch at 1 thread, as process CPU time
+(robust to a shared machine) and wall time; the numbers of both must agree. Results go to
 ``bench/results/patching_sweep.json`` with the machine and its load.
 
-    python bench/patching_sweep.py
+    nice python bench/patching_sweep.py
 """
 
 from __future__ import annotations
@@ -20,51 +26,182 @@ import torch
 
 from mi_tutor import patching as P
 from mi_tutor import zoo
+from mi_tutor.patching import batching
 from mi_tutor.tasks import ioi_batch
+from mi_tutor.vision.world import render_shapes
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results" / "patching_sweep.json"
+REPEATS = 3
 
 
-def timed(fn, repeats: int = 3):
-    best, out = float("inf"), None
-    for _ in range(repeats):
-        t = time.perf_counter()
+def lesson_logit_diff(logits, io, s):
+    """Exercise 9.1's solution."""
+    last = logits[:, -1]
+    rows = torch.arange(last.shape[0], device=last.device)
+    return last[rows, io] - last[rows, s]
+
+
+def lesson_metric(model, batch, flipped):
+    """The lesson's ``ld_metric``: the normalised logit difference (exercise 9.2's solution)."""
+    with torch.no_grad():
+        clean = lesson_logit_diff(model(batch.tokens), batch.io, batch.s).mean().item()
+        corrupt = lesson_logit_diff(model(flipped.tokens), batch.io, batch.s).mean().item()
+    return lambda logits: (lesson_logit_diff(logits, batch.io, batch.s).mean() - corrupt) / (clean - corrupt)
+
+
+def count_passes(fn):
+    """``fn()`` and the number of forward passes ``patch_sweep`` ran (its patched passes + its cache run)."""
+    n = [0]
+    real = P.activation.run_chunk
+
+    def counted(*args):
+        n[0] += 1
+        return real(*args)
+
+    P.activation.run_chunk = counted
+    try:
         out = fn()
-        best = min(best, time.perf_counter() - t)
-    return best, out
+    finally:
+        P.activation.run_chunk = real
+    return out, n[0] + 1
+
+
+def breakdown(model, target, source, metric, sites):
+    """Where the batched sweep's CPU time goes (ms, the quickest of REPEATS runs): its phases, the metric, the rest."""
+    import collections
+
+    acc, real = collections.Counter(), {}
+
+    def timed(key, fn):
+        def run(*args, **kw):
+            t = time.process_time()
+            out = fn(*args, **kw)
+            acc[key] += time.process_time() - t
+            return out
+        return run
+
+    phases = {"run_caches": "cache run (source and target stacked)", "site_mask": "site masks",
+              "plan_chunks": "planning", "run_chunk": "patched passes"}
+    for fn in phases:
+        real[fn] = getattr(P.activation, fn)
+        setattr(P.activation, fn, timed(phases[fn], real[fn]))
+    runs = []
+    try:
+        for _ in range(REPEATS):
+            acc.clear()
+            t = time.process_time()
+            P.patch_sweep(model, target, source, timed("the metric, once per patch", metric), sites, progress=False)
+            runs.append((time.process_time() - t, dict(acc)))
+    finally:
+        for fn, f in real.items():
+            setattr(P.activation, fn, f)
+    total, parts = min(runs, key=lambda r: r[0])
+    parts["the rest (checks, entry points, results)"] = total - sum(parts.values())
+    return {"total": round(total * 1000, 1), **{k: round(v * 1000, 1) for k, v in parts.items()}}
+
+
+def side_by_side(name, model, target, source, metric, sites, setup):
+    """Batched and naive, alternately, best of REPEATS; CPU and wall seconds."""
+    batched = lambda: P.patch_sweep(model, target, source, metric, sites, progress=False)  # noqa: E731
+    naive = lambda: P.patch_naive_loop(model, target, source, metric, sites)  # noqa: E731
+    best = {k: [float("inf"), float("inf")] for k in ("batched", "naive")}
+    outs = {}
+    for _ in range(REPEATS):
+        for key, fn in (("batched", batched), ("naive", naive)):
+            cpu, wall = time.process_time(), time.perf_counter()
+            outs[key] = fn()
+            best[key] = [min(best[key][0], time.process_time() - cpu), min(best[key][1], time.perf_counter() - wall)]
+    diff = float((outs["batched"] - outs["naive"]).abs().max())
+    assert diff < 1e-5, f"{name}: batched and naive sweeps disagree by {diff}"
+    _, passes = count_passes(batched)
+    return {
+        "sweep": name, **setup, "patches": len(sites),
+        "forward_passes": {"batched": passes, "naive": len(sites) + 1},
+        "cpu_seconds": {k: round(v[0], 4) for k, v in best.items()},
+        "wall_seconds": {k: round(v[1], 4) for k, v in best.items()},
+        "speedup_cpu": round(best["naive"][0] / best["batched"][0], 2),
+        "speedup_wall": round(best["naive"][1] / best["batched"][1], 2),
+        "max_abs_difference": diff,
+    }
+
+
+def lesson_attn_out_sweep():
+    model = zoo.load("ioi_2l1h", device="cpu")
+    batch = ioi_batch(48, seed=0, template=0, order="BAB")
+    flipped = batch.corrupt("flip")
+    sites = [P.Site(h, positions=[p]) for h in P.core.layer_hooks(model, "attn_out") for p in range(batch.tokens.shape[1])]
+    metric = lesson_metric(model, batch, flipped)
+    row = side_by_side("lesson 9 section 4: patch_residual(component='attn_out')", model, flipped.tokens, batch.tokens,
+                       metric, sites, {"model": "ioi_2l1h", "prompts": 48, "hook": "attn_out per (layer, position)"})
+    row["batched_cpu_ms_by_phase"] = breakdown(model, flipped.tokens, batch.tokens, metric, sites)
+    row["goal_reached"] = row["speedup_cpu"] >= 5
+    return row
+
+
+def head_position_sweep():
+    model = zoo.load("ioi_2l2h", device="cpu")
+    batch = ioi_batch(48, seed=0, template=0, order="BAB")
+    flipped = batch.corrupt("flip")
+    n_pos = batch.tokens.shape[1]
+    sites = [P.Site(f"blocks.{L}.attn.hook_z", [p], [h]) for L in range(2) for h in range(2) for p in range(n_pos)]
+    return side_by_side("lesson 9 section 5: patch_heads(per_position=True)", model, flipped.tokens, batch.tokens,
+                        lesson_metric(model, batch, flipped), sites, {"model": "ioi_2l2h", "prompts": 48,
+                        "hook": "hook_z per (layer, head, position)"})
+
+
+def cnn_channel_sweep():
+    cnn = zoo.load("convnet_shapes_s0", device="cpu")
+    world = render_shapes(256, seed=5)
+    disk, square = world.images[world.labels == 0][:16], world.images[world.labels == 1][:16]
+    n = min(len(disk), len(square))
+    disk, square = disk[:n], square[:n]
+    correct, wrong = torch.zeros(n, dtype=torch.long), torch.ones(n, dtype=torch.long)
+    with torch.no_grad():
+        clean, corrupt = P.logit_diff(cnn(disk), correct, wrong).item(), P.logit_diff(cnn(square), correct, wrong).item()
+    metric = lambda out: P.normalized_metric(P.logit_diff(out, correct, wrong), clean, corrupt)  # noqa: E731
+    sites = [P.Site("layer3", heads=[c]) for c in range(64)]
+    return side_by_side("lesson 9 section 9: CNN channels of layer3", cnn, square, disk, metric, sites,
+                        {"model": "convnet_shapes_s0", "prompts": n, "hook": "layer3 per channel (no pass can be shortened)"})
 
 
 def main() -> None:
     torch.set_num_threads(1)
-    model = zoo.load("ioi_2l2h", device="cpu")
-    batch = ioi_batch(48, seed=0, template=0, order="BAB")
-    flipped = batch.corrupt("flip")
-    with torch.no_grad():
-        clean = P.logit_diff(model(batch.tokens), batch.io, batch.s)
-        corrupt = P.logit_diff(model(flipped.tokens), batch.io, batch.s)
-    metric = lambda logits: P.normalized_metric(P.logit_diff(logits, batch.io, batch.s), clean, corrupt)  # noqa: E731
-    cfg, n_pos = model.cfg, batch.tokens.shape[1]
-    sites = [P.Site(f"blocks.{L}.attn.hook_z", [p], [h]) for L in range(cfg.n_layers) for h in range(cfg.n_heads)
-             for p in range(n_pos)]
-    rows = []
-    naive_s, naive = timed(lambda: P.patch_naive_loop(model, flipped.tokens, batch.tokens, metric, sites))
-    rows.append({"method": "naive loop", "patches_per_pass": 1, "forward_passes": len(sites) + 1,
-                 "seconds": round(naive_s, 3)})
-    for k in (8, 30, 60):
-        s, out = timed(lambda k=k: P.patch_sweep(model, flipped.tokens, batch.tokens, metric, sites, batch_patches=k,
-                                                 progress=False))
-        assert torch.allclose(out, naive, atol=1e-4), "batched and naive sweeps disagree"
-        rows.append({"method": "batched", "patches_per_pass": k, "forward_passes": -(-len(sites) // k) + 1,
-                     "seconds": round(s, 3), "speedup_vs_naive": round(naive_s / s, 2)})
+    load_before = os.getloadavg()[0]
+    rows = [lesson_attn_out_sweep(), head_position_sweep(), cnn_channel_sweep()]
     result = {
         "machine": {"date": time.strftime("%Y-%m-%d %H:%M:%S"), "cpu_count": os.cpu_count(),
                     "platform": platform.platform(), "torch": torch.__version__, "threads": 1,
-                    "load_average_1min": round(os.getloadavg()[0], 2)},
-        "setup": {"model": "ioi_2l2h", "prompts": 48, "sites": len(sites), "hook": "hook_z per (layer, head, position)",
-                  "timing": "best of 3"},
-        "max_abs_difference": float((out - naive).abs().max()),
+                    "load_average_1min_before": round(load_before, 2),
+                    "load_average_1min_after": round(os.getloadavg()[0], 2)},
+        "timing": f"best of {REPEATS}, batched and naive alternately; process CPU seconds (the speedup quoted) and wall",
+        "method": ("patch_sweep packs up to batch_patches patches into one pass on the repeated target; on the course's "
+                   "transformer a pass enters at its lowest patched block and earliest patched position from the "
+                   "target's cached residual stream, keys and values, a residual-stream term (attn_out of an "
+                   "attention-only model, mlp_out, resid_post) enters one block later, and a pass of last-block terms "
+                   "unembeds only the patched rows (mi_tutor.patching.batching); "
+                   f"planner's cost per pass {batching.FORWARD_COST:g} prompt x block x positions"),
+        "goal": ">= 5x on the lesson's sweep (issue 24)",
         "results": rows,
+        "notes": [
+            "The lesson's sweep: the naive loop runs 31 full passes of 48 prompts (its source cache and one per "
+            "patch); the batched sweep runs one cache pass over source and target stacked and 5 patched passes: "
+            "3 for the layer-0 patches, which enter at block 1 from the patched position on, and 2 for the "
+            "layer-1 patches, which unembed only the patched rows. The numbers agree to ~1e-7.",
+            "Why not more than this (batched_cpu_ms_by_phase): the cache pass, the lesson's metric (called once "
+            "per patch, as in the naive loop) and the site masks are 30-40% of the batched time, so even free "
+            "patched passes would cap the ratio near 8x; the patched passes cost what the model's own compute "
+            "costs (a pass from block 1 over 5 x 48 prompts measures the same as the plain forward from block 1): "
+            "the layer-0 patches recompute block 1 at every position after the patch, since attention spreads "
+            "the patch there, although only the scores against the patched key change (reusing the target's "
+            "queries, keys and values there would need the model to take them: not done).",
+            "The ratio moves with the shared machine's load (2 cores, load 7-10 during this session): across the "
+            "session's runs the lesson's sweep measured 2.9x to 5.0x in CPU time; the row above is this run's.",
+            "The hook_z sweep patches inside attention, so its passes enter at the patched block (patches of "
+            "hook_z or hook_result of an attention-only model are residual-stream terms through W_O and could "
+            "enter one block later like attn_out: not done). The CNN sweep (any nn.Module) only shares passes; "
+            "at 1 thread a 32x larger conv batch costs as much per image as separate passes, so it gains nothing.",
+        ],
     }
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(result, indent=2) + "\n")

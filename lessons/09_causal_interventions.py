@@ -316,7 +316,9 @@ checks.check_patch_residual_sweep(patch_residual_sweep)
 # %% [markdown]
 # The same sweep on `attn_out` tells which layer's *attention output* at which position carries
 # the information. We use the library's batched version for it (`mi_tutor.patching.patch_residual`
-# runs many patches per forward pass) and your function for the residual stream.
+# runs many patches per forward pass, each pass starting where its patches start: the layers below a
+# patch and, the model being causal, the positions before it cannot change, so they are read from the
+# unpatched run) and your function for the residual stream.
 
 # %%
 resid_map = patch_residual_sweep(model, batch.tokens, flipped.tokens, ld_metric)

@@ -227,3 +227,56 @@ def test_lesson3_claims_on_vgg_objects_s1():
     with torch.no_grad():
         assert kinds[int(model(vis4).argmax())] == "car"
     assert V.layer_signature(model, "layer4", vis4)[0, car] > sig4[:, car].max()
+
+
+@pytest.mark.slow
+def test_curve_unit_renders_are_not_superstimuli_and_hold_arcs_loosely():
+    """Lesson 3's text on its eight curve units, over render seeds the lesson never uses (2, 3) and other scenes."""
+    import math
+    from dataclasses import replace
+
+    from mi_tutor import featvis, zoo
+    from mi_tutor.circuits_vision import angle_difference
+    from mi_tutor.circuits_vision.findings import STIMULUS_STYLE, probe_tuning
+    from mi_tutor.circuits_vision.stages import receptive_field_centre
+    from mi_tutor.hooks import collect
+    from mi_tutor.vision.objects import render_objects
+
+    torch.set_num_threads(1)
+    model = zoo.load("vgg_objects_s1", device="cpu")
+    units = [46, 4, 9, 15, 11, 35, 22, 1]                       # lesson 3's units (one per 45-degree bin)
+    tuning, th, _ = probe_tuning(model, "layer3")
+    peak = th[tuning[units, 1:].amax(1).argmax(1)]
+    top = collect(model, render_objects(512, seed=99).images, ["layer3"])["layer3"][:, units].amax(dim=(0, 2, 3))
+    arcs = torch.arange(24) * (2 * math.pi / 24)
+    style = replace(STIMULUS_STYLE, size=32, center=receptive_field_centre(model, "layer3", 32))
+
+    def centre(a):
+        return a[..., a.shape[-2] // 2:a.shape[-2] // 2 + 1, a.shape[-1] // 2:a.shape[-1] // 2 + 1]
+
+    for seed in (2, 3):
+        obj = featvis.Objective(lambda c: sum(-centre(c["layer3.2.1"][i:i + 1])[:, u].mean()
+                                              for i, u in enumerate(units)), ("layer3.2.1",), "centre")
+        vis = featvis.render(model, obj, steps=96, batch=len(units), size=32, seed=seed, progress=False).images
+        h3 = collect(model, vis, ["layer3"])["layer3"]
+        drive = h3[torch.arange(len(units)), units, 4, 4] / top
+        err = angle_difference(arcs[featvis.arc_energy(vis, arcs, (4.0, 6.0, 9.0), style).argmax(1)],
+                               peak).rad2deg().abs()
+        assert float(drive.max()) < 2.0 and float(drive.median()) > 0.8, (seed, drive)    # no superstimulus
+        assert 20 <= float(err.median()) <= 70, (seed, err)                                  # better than chance, loosely
+        assert 3 <= int((err <= 45.01).sum()) <= 6, (seed, err)
+
+
+def test_arc_energy_finds_the_arc_bright_or_dark_and_shifted():
+    from mi_tutor.vision.stimuli import StimulusStyle, render_curves
+
+    st = StimulusStyle(size=32, length=0.6, width=0.05, center=(0.1, -0.1))
+    th = torch.arange(12) * (2 * math.pi / 12)
+    arcs = render_curves(th[[3, 7]], 6.0, st)
+    dark = 1 - arcs
+    shifted = arcs.roll((1, -2), (2, 3))
+    e = V.arc_energy(torch.cat([arcs, dark, shifted]), th, [4.0, 6.0], st)
+    assert e.shape == (6, 12) and e.argmax(1).tolist() == [3, 7, 3, 7, 3, 7]
+    assert V.arc_energy(shifted, th, [6.0], st, max_shift=0).amax() < e[4:].amax()
+    with pytest.raises(ValueError, match="curvatures"):
+        V.arc_energy(arcs, th, [], st)

@@ -142,6 +142,75 @@ def test_patch_everything_gives_source_and_sweep_matches_naive(model):
     torch.testing.assert_close(batched, naive, atol=1e-5, rtol=1e-5)
 
 
+
+_KINDS = ("hook_embed", "hook_resid_pre", "ln1.hook_scale", "hook_q", "hook_k", "hook_v", "hook_attn_scores",
+          "hook_pattern", "hook_z", "hook_result", "hook_attn_out", "hook_resid_mid", "mlp.hook_post", "hook_mlp_out",
+          "hook_resid_post", "ln_final.hook_normalized")
+_HEADED = ("hook_q", "hook_k", "hook_v", "hook_attn_scores", "hook_pattern", "hook_z", "hook_result")
+
+
+def _every_kind_of_site(model):
+    """Sites on each kind of hook (head 1 where it has heads), at one, several, all and per-prompt positions."""
+    sites = []
+    for name in model.hook_names():
+        if name.endswith(_KINDS):
+            heads = [1] if name.endswith(_HEADED) else None
+            sites += [P.Site(name, positions, heads) for positions in ([0], [3], [-1, 2], None, torch.tensor([4, 1, 5, 2]))]
+    return sites
+
+
+@pytest.mark.parametrize("kw", [{}, {"attn_only": False, "normalization_type": "LN"},
+                                {"positional_embedding_type": "shortformer", "normalization_type": "LN"}])
+def test_batched_sweep_equals_one_pass_per_patch(kw):
+    """Every kind of hook, heads and positions of three kinds of transformer and several pass sizes: the naive loop's numbers."""
+    model = HookedTransformer(TransformerConfig(**{**CFG, **kw})).eval()
+    clean, corrupt = toks(4, seed=1), toks(4, seed=2)
+    rows = torch.arange(4)
+
+    def reads_every_position(lg):  # logits at other positions than the last, one per prompt
+        return lg[rows, torch.tensor([5, 2, 4, 3]), torch.tensor([1, 2, 3, 4])].mean() + lg[:, 1, 0].mean() + metric(lg)
+
+    sites = _every_kind_of_site(model)
+    naive = P.patch_naive_loop(model, corrupt, clean, reads_every_position, sites)
+    assert naive.std() > 0.1  # the patches do move the metric
+    for k in (3, 1000):
+        fast = P.patch_sweep(model, corrupt, clean, reads_every_position, sites, batch_patches=k, progress=False)
+        assert (fast - naive).abs().max() < 1e-5
+
+
+def test_sweep_runs_few_short_passes(monkeypatch):
+    """A layer x position sweep skips the blocks and positions its patches cannot change."""
+    from mi_tutor.patching import batching
+
+    model = HookedTransformer(TransformerConfig(**CFG, attn_only=True)).eval()
+    seen = []
+    real = batching.run_chunk
+    monkeypatch.setattr("mi_tutor.patching.activation.run_chunk",
+                        lambda *a: seen.append((a[-1], len(a[-2]))) or real(*a))
+    clean, corrupt = toks(4, seed=1), toks(4, seed=2)
+    out = P.patch_residual(model, clean, corrupt, metric, component="attn_out", batch_patches=6)
+    assert sum(k for _, k in seen) == 12 and len(seen) < 12  # every patch once, several per pass
+    assert min(start for start, _ in seen) == (1, 0)  # attn_out of block 0 enters at block 1: block 0 never reruns
+    assert max(start for start, _ in seen)[0] == 2  # attn_out of the last block: only the unembedding
+    torch.testing.assert_close(out.flatten(), P.patch_naive_loop(model, corrupt, clean, metric, [
+        P.Site(f"blocks.{L}.hook_attn_out", [p]) for L in range(2) for p in range(6)]), atol=1e-5, rtol=1e-5)
+
+
+def test_sweep_errors_name_the_argument(model):
+    clean, corrupt = toks(4, seed=1), toks(4, seed=2)
+    site = [P.Site("blocks.0.hook_resid_pre", [1])]
+    for bad in (0, 1.5, True):
+        with pytest.raises(ValueError, match="batch_patches.*>= 1"):
+            P.patch_sweep(model, corrupt, clean, metric, site, batch_patches=bad)
+    with pytest.raises(ValueError, match="sites.*empty"):
+        P.patch_sweep(model, corrupt, clean, metric, [])
+    with pytest.raises(TypeError, match=r"sites\[1\].*Site.*tuple"):
+        P.patch_sweep(model, corrupt, clean, metric, [*site, ("blocks.0.hook_resid_pre", [1])])
+    with pytest.raises(KeyError, match=r"sites\[0\].hook.*hook_resid_pree"):
+        P.patch_sweep(model, corrupt, clean, metric, [P.Site("blocks.0.hook_resid_pree", [1])])
+    with pytest.raises(IndexError, match="position 6"):
+        P.patch_sweep(model, corrupt, clean, metric, [*site, P.Site("blocks.1.hook_resid_pre", [6])])
+
 def test_patch_residual_and_heads_shapes_and_directions(model):
     clean, corrupt = toks(4, seed=1), toks(4, seed=2)
     clean_m, corrupt_m = metric(model(clean)).item(), metric(model(corrupt)).item()

@@ -326,29 +326,39 @@ _PAGE_REPORT = r"""(async () => {
 })()"""
 
 
+class _Page:
+    """One tab of a browser, attached once; :meth:`report` loads a URL in it and evaluates an expression there."""
+
+    def __init__(self, browser: "_DevTools", offline: bool):
+        self.browser = browser
+        target = next(t for t in browser.send("Target.getTargets")["targetInfos"] if t["type"] == "page")
+        self.session = browser.send("Target.attachToTarget", {"targetId": target["targetId"],
+                                                             "flatten": True})["sessionId"]
+        browser.send("Network.enable", session=self.session)
+        if offline:
+            browser.send("Network.emulateNetworkConditions", {"offline": True, "latency": 0,
+                                                              "downloadThroughput": -1, "uploadThroughput": -1},
+                         session=self.session)
+        browser.send("Page.enable", session=self.session)
+
+    def report(self, url: str, expression: str) -> tuple[dict, list[str]]:
+        """The expression's JSON value on ``url``, and every request the page made while loading and running it."""
+        self.browser.events.clear()
+        self.browser.send("Page.navigate", {"url": url}, session=self.session)
+        self.browser.wait_event("Page.loadEventFired", timeout=120)
+        result = self.browser.send("Runtime.evaluate", {"expression": expression, "awaitPromise": True,
+                                                        "returnByValue": True}, session=self.session, timeout=120)
+        requests = [e["params"]["request"]["url"] for e in self.browser.events
+                    if e.get("method") == "Network.requestWillBeSent"]
+        return json.loads(result["result"]["value"]), requests
+
+
 def _report(browser: "_DevTools", url: str, expression: str, offline: bool) -> tuple[dict, list[str]]:
     """Load ``url`` in the browser's page, evaluate ``expression`` there; return its JSON value and the requests."""
     try:
-        target = next(t for t in browser.send("Target.getTargets")["targetInfos"] if t["type"] == "page")
-        session = browser.send("Target.attachToTarget", {"targetId": target["targetId"], "flatten": True})["sessionId"]
-        browser.send("Network.enable", session=session)
-        if offline:
-            browser.send("Network.emulateNetworkConditions", {"offline": True, "latency": 0, "downloadThroughput": -1,
-                                                              "uploadThroughput": -1}, session=session)
-        browser.send("Page.enable", session=session)
-        browser.send("Page.navigate", {"url": url}, session=session)
-        browser.wait_event("Page.loadEventFired", timeout=120)
-        result = browser.send("Runtime.evaluate", {"expression": expression, "awaitPromise": True,
-                                                   "returnByValue": True}, session=session, timeout=120)
-        requests = [e["params"]["request"]["url"] for e in browser.events
-                    if e.get("method") == "Network.requestWillBeSent"]
-        return json.loads(result["result"]["value"]), requests
+        return _Page(browser, offline).report(url, expression)
     finally:
         browser.close()
-
-
-def _open_offline(binary: str, url: str, profile: Path) -> tuple[dict, list[str]]:
-    return _report(_DevTools(binary, profile), url, _PAGE_REPORT, offline=True)
 
 
 def _math_in_prose(lesson) -> int:
@@ -371,10 +381,16 @@ def test_lesson_pages_offline_in_chromium(built_site, tmp_path):
     """Every lesson page, opened with the network off: each formula of the source typeset, none left raw."""
     from mi_tutor.course.views import zoo_transformers
 
+    browser = _DevTools(_chromium(), tmp_path / "profile")   # one browser, one tab, every page in turn
+    try:
+        tab = _Page(browser, offline=True)
+        reports = {l.slug: tab.report((built_site / "lessons" / l.slug / "index.html").as_uri(), _PAGE_REPORT)
+                   for l in LESSONS}
+    finally:
+        browser.close()
     for lesson in LESSONS:
         slug = lesson.slug
-        page = built_site / "lessons" / slug / "index.html"
-        report, requests = _open_offline(_chromium(), page.as_uri(), tmp_path / f"profile-{slug}")
+        report, requests = reports[slug]
         outside = [u for u in requests if not u.startswith(("file:", "data:", "blob:", "about:"))]
         assert outside == [], f"{slug}: the page asked the network for something"
         assert report["raw"] == [], f"{slug}: formulas left as raw text: {report['raw']}"

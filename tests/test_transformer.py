@@ -213,6 +213,42 @@ def test_bad_tokens_raise_clear_errors():
     assert model(torch.tensor([1, 2, 3])).shape == (1, 3, 12)
 
 
+
+@pytest.mark.parametrize("kw", [{}, {"attn_only": False, "normalization_type": "LN"},
+                                {"positional_embedding_type": "shortformer", "normalization_type": "LN"}])
+def test_start_at_layer_with_past_kv_continues_the_run(kw):
+    """From block L at positions p.. with the cached keys and values of the positions before: the same logits."""
+    model, x = small(n_layers=3, **kw), toks()
+    logits, cache = model.run_with_cache(x)
+    for layer in range(4):
+        resid = cache[f"blocks.{layer}.hook_resid_pre"] if layer < 3 else cache["blocks.2.hook_resid_post"]
+        for p in (0, 4, 9):
+            past = [None if L < layer else (cache["k", L][:, :p], cache["v", L][:, :p]) for L in range(3)]
+            out = model(resid[:, p:], start_at_layer=layer, past_kv=past)
+            torch.testing.assert_close(out, logits[:, p:], atol=1e-5, rtol=1e-5)
+    wrong = model(cache["resid_pre", 1][:, 4:], start_at_layer=1)  # without the past the positions see less
+    assert not torch.allclose(wrong, logits[:, 4:], atol=1e-3)
+
+
+def test_start_at_layer_errors_name_the_argument():
+    model, x = small(), toks()
+    _, cache = model.run_with_cache(x)
+    resid = cache["resid_pre", 1]
+    with pytest.raises(ValueError, match="start_at_layer.*0 .. 2"):
+        model(resid, start_at_layer=3)
+    with pytest.raises(ShapeError, match=r"tokens.*\(3, 10, 7\)"):
+        model(resid[..., :7], start_at_layer=1)
+    with pytest.raises(ValueError, match="past_kv.*start_at_layer"):
+        model(x, past_kv=[None, None])
+    with pytest.raises(ShapeError, match="past_kv.*2 layers"):
+        model(resid, start_at_layer=1, past_kv=[None])
+    with pytest.raises(ValueError, match=r"past_kv\[1\]` is None"):
+        model(resid, start_at_layer=1, past_kv=[None, None])
+    with pytest.raises(ShapeError, match="n_ctx is 10"):
+        model(resid, start_at_layer=1, past_kv=[None, (cache["k", 1], cache["v", 1])])
+    with pytest.raises(ValueError, match="loss"):
+        model(resid, return_type="loss", start_at_layer=1)
+
 # ------------------------------------------------------------------ data and training
 def test_repeated_random_tokens():
     t = repeated_random_tokens(4, 7, 20, seed=3)

@@ -17,6 +17,8 @@ Seven lines of evidence that a unit is a curve detector, each a small tool:
 * :mod:`.polysemantic` - units that fire on two unrelated concepts;
 * :mod:`mi_tutor.vision.pretrained` - the optional path: ImageNet GoogLeNet (`zoo.load("googlenet_imagenet")`), mixed3b;
 * :mod:`.plots` - the lesson's figures (each returns its data);
+* :mod:`.census` - the strict curve-detector rule on every unit of a stage, arcs scaled by the
+  world's scenes, beside untrained twins (``curve_census``);
 * :mod:`.findings` - every finding measured on a zoo net, for the zoo's records (``measure_findings``),
   with the probes the lesson shares (``probe_tuning``, ``STIMULUS_STYLE``).
 
@@ -52,6 +54,7 @@ from ..vision.stimuli import (
 from .rotation import (Handoff, center_examples, center_on_peaks, handoff, rotate_images, rotation_responses,
                        shift_images)
 from ..vision.tuning import (
+    STRICT_RULE,
     CurveFamily,
     angle_difference,
     curve_line_selectivity,
@@ -61,6 +64,7 @@ from ..vision.tuning import (
     orientation_selectivity,
     preferred_orientation,
     radial_tuning,
+    strict_curve_detectors,
     tuning_grid,
     tuning_map,
     unit_responses,
@@ -80,6 +84,7 @@ from .next_layer import (
 )
 from .stages import next_stage, receptive_field_centre, stage_entry, stage_names, tap_spacing
 from .findings import CURVATURES, PROBE_STYLES, STIMULUS_STYLE, probe_tuning
+from .census import FULL_FAMILY, CurveCensus, activation_percentile, curve_census, scene_percentile, untrained_twin
 from .weights import (
     arc_normal_field,
     conv_weights,
@@ -156,4 +161,12 @@ __all__ = [
     "PROBE_STYLES",
     "STIMULUS_STYLE",
     "probe_tuning",
+    "STRICT_RULE",
+    "strict_curve_detectors",
+    "FULL_FAMILY",
+    "CurveCensus",
+    "activation_percentile",
+    "curve_census",
+    "scene_percentile",
+    "untrained_twin",
 ]

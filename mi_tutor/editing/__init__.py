@@ -8,10 +8,14 @@ Examples:
     ([3.0, 4.0], [0.0, 0.0])
 """
 
-from .facts import EditScores, NotKnownError, edit_fact, edit_scores, known_facts, new_object_for
-from .rome import (ROMEEdit, apply_update, compute_key, compute_value, key_covariance, mlp_keys, rank_one_update,
-                   update_rank)
+from .facts import (EditScores, NotKnownError, check_known_fact, edit_fact, edit_facts, edit_measures, edit_scores,
+                    fact_edit_prompts, known_facts, new_object_for, score_distribution)
+from .memit import MEMITEdit, MEMITRequest, memit_edit, memit_update
+from .rome import (ROMEEdit, apply_update, compute_key, compute_value, key_covariance, mlp_keys, output_delta,
+                   rank_one_update, ridged, update_rank)
 
-__all__ = ["EditScores", "NotKnownError", "edit_fact", "edit_scores", "known_facts", "new_object_for", "ROMEEdit",
-           "apply_update", "compute_key", "compute_value", "key_covariance", "mlp_keys", "rank_one_update",
+__all__ = ["EditScores", "NotKnownError", "check_known_fact", "edit_fact", "edit_facts", "edit_measures", "edit_scores",
+           "fact_edit_prompts", "known_facts", "new_object_for", "score_distribution", "MEMITEdit", "MEMITRequest",
+           "memit_edit", "memit_update", "ROMEEdit", "apply_update",
+           "compute_key", "compute_value", "key_covariance", "mlp_keys", "output_delta", "rank_one_update", "ridged",
            "update_rank"]

@@ -11,7 +11,10 @@ eye:
   it sees at the centre of an image: the population vector of the members'
   preferred orientations, each weighted by its response relative to its best
   arc. Leaving the visualized unit out (``exclude``) makes the reading
-  independent of the unit the image was optimised for.
+  independent of the unit the image was optimised for;
+* :func:`arc_energy` reads the image itself, with no network: how strongly it
+  holds an arc of each orientation at a given place (the normalised correlation of
+  its grey levels with arc templates, best over curvatures and small shifts).
 
 Examples:
     >>> acts = torch.zeros(2, 3, 8, 8); acts[1, 2, 5, 3] = 1.0
@@ -22,7 +25,9 @@ Examples:
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
+from dataclasses import replace
 
 import torch
 from torch import nn
@@ -30,8 +35,9 @@ from torch import nn
 from ..device import model_device
 from ..hooks import run_with_cache
 from ..validation import check_range, check_tensor
+from ..vision.stimuli import StimulusStyle, render_curves
 
-__all__ = ["example_crops", "decode_orientation", "circular_mean"]
+__all__ = ["example_crops", "decode_orientation", "circular_mean", "arc_energy"]
 
 
 def example_crops(acts: torch.Tensor, images: torch.Tensor, unit: int, k: int = 5, size: int = 32,
@@ -129,3 +135,51 @@ def decode_orientation(model: nn.Module, layer: str, channels: Sequence[int], or
     r = (acts[:, channels, h // 2, w // 2] / peak.cpu().clamp_min(1e-6)).clamp_min(0)     # [n, m]
     keep = torch.tensor([[c != e for c in channels] for e in exclude], dtype=r.dtype)
     return circular_mean(orientations.cpu().expand(n, -1), r * keep)
+
+
+@torch.no_grad()
+def arc_energy(images: torch.Tensor, orientations: torch.Tensor, curvatures: Sequence[float],
+               style: StimulusStyle, max_shift: int = 2) -> torch.Tensor:
+    """How strongly each image holds an arc of each orientation where ``style`` centres its arcs.
+
+    The grey levels of each image and each arc template (``render_curves`` in ``style``, white
+    on black) are centred on their means; the energy is the absolute normalised correlation
+    (bright or dark strokes alike), the best over ``curvatures`` and over shifts of the
+    template by up to ``max_shift`` pixels each way (render loops jitter their images).
+
+    Args:
+        images: ``[n, 3, H, W]``, with ``H = W = style.size``.
+        orientations: ``[n_orient]`` radians.
+        curvatures: Curvatures to try (non-zero: arcs).
+        style: Where and how long the template arcs are (its colours are ignored).
+        max_shift: Largest template shift, pixels.
+
+    Returns:
+        ``[n, n_orient]`` energies in ``[0, 1]`` on the CPU.
+
+    Examples:
+        >>> from mi_tutor.vision.stimuli import StimulusStyle, render_curves
+        >>> st = StimulusStyle(size=32, length=0.6, width=0.05)
+        >>> th = torch.arange(8) * (2 * math.pi / 8)
+        >>> e = arc_energy(render_curves(th[2:3], 6.0, st), th, [6.0], st)
+        >>> int(e.argmax())
+        2
+    """
+    check_tensor("images", images, ("n", 3, style.size, style.size), floating=True)
+    check_tensor("orientations", orientations, ("n_orient",), floating=True)
+    if not len(curvatures):
+        raise ValueError("`curvatures` is empty; give at least one curvature")
+    plain = replace(style, colour="white", background=0.0)
+    grey = images.detach().float().cpu().mean(1)
+    grey = grey - grey.mean(dim=(1, 2), keepdim=True)
+    grey = grey / grey.flatten(1).norm(dim=1).clamp_min(1e-8)[:, None, None]
+    best = torch.zeros(len(images), len(orientations))
+    for kappa in curvatures:
+        t = render_curves(orientations.cpu(), float(kappa), plain).mean(1)          # [n_orient, H, W]
+        t = t - t.mean(dim=(1, 2), keepdim=True)
+        t = t / t.flatten(1).norm(dim=1).clamp_min(1e-8)[:, None, None]
+        for dy in range(-max_shift, max_shift + 1):
+            for dx in range(-max_shift, max_shift + 1):
+                e = torch.einsum("nhw,ohw->no", grey, t.roll((dy, dx), (1, 2))).abs()
+                best = torch.maximum(best, e)
+    return best

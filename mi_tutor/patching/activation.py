@@ -4,9 +4,10 @@
 component sufficient to restore the behaviour?); *noising* runs the clean input
 with a corrupt activation (is it necessary?).
 
-A sweep over many sites is batched: ``batch_patches`` patches share one forward
-pass on the target batch repeated ``batch_patches`` times, so a full
-layer x position x head sweep of a small model costs a handful of passes.
+A sweep over many sites is batched (:func:`patch_sweep`): up to ``batch_patches``
+patches share one forward pass on the target batch repeated once per patch, and on the
+course's transformer each pass starts at its lowest patched layer and earliest patched
+position, so a full layer x position x head sweep of a small model costs a few short passes.
 
 Examples:
     >>> from mi_tutor.transformer import HookedTransformer, TransformerConfig
@@ -28,7 +29,9 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
+from ..transformer.model import HookedTransformer
 from ..validation import check_choice, check_paired_inputs
+from .batching import FORWARD_COST, block_of, entry_point, plan_chunks, run_caches, run_chunk
 from .core import Heads, Positions, layer_hooks, resolve_hook, run_cached, run_hooked, site_mask
 
 __all__ = ["Site", "DIRECTIONS", "HEAD_COMPONENTS", "patch", "patch_sweep", "patch_residual", "patch_heads",
@@ -88,47 +91,86 @@ def patch_sweep(model: nn.Module, target: torch.Tensor, source: torch.Tensor, me
                 sites: Sequence[Site], batch_patches: int = 32, progress: bool | None = None) -> torch.Tensor:
     """``metric`` of the target run with each site patched from ``source``, batched.
 
+    Up to ``batch_patches`` patches share one forward pass on the target batch repeated once per
+    patch; one hook per hook name writes each copy's own site. On a
+    :class:`~mi_tutor.transformer.HookedTransformer` each pass also starts at its lowest patched
+    block and earliest patched position, from the target's cached residual stream and keys and
+    values (nothing before them can change), so a (layer x position) sweep costs a few
+    short passes (:mod:`mi_tutor.patching.batching` says how the passes are planned). The numbers
+    are those of one forward pass per patch (:func:`patch_naive_loop`) up to float rounding.
+
     Args:
         model: A hooked transformer or any ``nn.Module``.
-        target: Inputs of the patched runs ``[batch, ...]``.
+        target: Inputs of the patched runs ``[batch, ...]`` (on the model's device).
         source: Inputs of the same shape whose activations are copied in.
-        metric: ``output [batch, ...] -> scalar`` (e.g. a normalised logit difference).
+        metric: ``output [batch, ...] -> scalar`` (e.g. a normalised logit difference); it always
+            gets the whole output ``[batch, pos, d_vocab]`` of one patched run.
         sites: The patches; each result comes from its own patched run.
-        batch_patches: Patches per forward pass (1 = one pass per patch).
+        batch_patches: At most this many patches per forward pass, the memory bound: a pass holds
+            ``batch_patches * batch`` prompts' activations (1 = one pass per patch).
         progress: tqdm bar over the passes (default: when there are more than 4).
 
     Returns:
-        ``[len(sites)]`` metric values.
+        ``[len(sites)]`` float metric values, on the CPU.
+
+    Raises:
+        ValueError: for an empty ``sites`` or a ``batch_patches`` below 1.
+        KeyError: for a site's hook the model lacks (with the nearest names).
+
+    Examples:
+        >>> from mi_tutor.transformer import HookedTransformer, TransformerConfig
+        >>> model = HookedTransformer(TransformerConfig(n_layers=2, d_vocab=10, n_ctx=5))
+        >>> clean, corrupt = torch.randint(0, 10, (3, 5)), torch.randint(0, 10, (3, 5))
+        >>> sites = [Site(f"blocks.{L}.hook_resid_pre", [p]) for L in range(2) for p in range(5)]
+        >>> fast = patch_sweep(model, corrupt, clean, lambda lg: lg[:, -1, 0].mean(), sites)
+        >>> slow = patch_naive_loop(model, corrupt, clean, lambda lg: lg[:, -1, 0].mean(), sites)
+        >>> fast.shape, bool((fast - slow).abs().max() < 1e-5)
+        (torch.Size([10]), True)
     """
     check_paired_inputs(target, source, ("target", "source"))
-    if batch_patches < 1:
-        raise ValueError(f"`batch_patches` must be >= 1, not {batch_patches}")
-    sites = [Site(resolve_hook(model, s.hook, arg="sites"), s.positions, s.heads) for s in sites]
-    names = sorted({s.hook for s in sites})
-    _, src = run_cached(model, source, names)
+    if isinstance(batch_patches, bool) or not isinstance(batch_patches, int) or batch_patches < 1:
+        raise ValueError(f"`batch_patches` must be an int >= 1 (patches per forward pass), not {batch_patches!r}")
+    sites = _checked_sites(model, sites)
+    fast = isinstance(model, HookedTransformer)
+    starts = [entry_point(model, s.hook, s.positions, target.shape[1]) if fast else (-1, 0) for s in sites]
+    hooks = sorted({s.hook for s in sites})
+    with torch.no_grad():
+        if fast and max(starts)[0] >= 0:
+            terms = {s.hook for s, (layer, _) in zip(sites, starts) if layer > block_of(s.hook, model.cfg.n_layers)}
+            src, cached = run_caches(model, source, target, hooks, min(starts)[0], sorted(terms))
+        else:
+            src, cached = run_caches(model, source, target, hooks)
+    # every site's mask before any pass runs (it checks positions and heads against the activation)
+    masks = [site_mask(s.hook, src[s.hook].shape, s.positions, s.heads, device=src[s.hook].device) for s in sites]
+    order = sorted(range(len(sites)), key=lambda i: starts[i])
+    n_layers, n_pos = (model.cfg.n_layers, target.shape[1]) if fast else (1, 1)
+    chunks = plan_chunks([starts[i] for i in order], batch_patches, n_layers, n_pos, FORWARD_COST / target.shape[0])
+    show = len(chunks) > 16 if progress is None else progress
+    results: list[torch.Tensor] = [torch.empty(0)] * len(sites)
     n = target.shape[0]
-    results = []
-    chunks = range(0, len(sites), batch_patches)
-    show = len(chunks) > 4 if progress is None else progress
-    for start in tqdm(chunks, disable=not show, desc="patching", leave=False):
-        part = sites[start:start + batch_patches]
-        k = len(part)
-        fwd = []
-        for name in {s.hook for s in part}:
-            act = src[name]
-            masks = [site_mask(name, act.shape, s.positions, s.heads, device=act.device).expand(act.shape)
-                     if s.hook == name else torch.zeros(act.shape, dtype=torch.bool, device=act.device) for s in part]
-            mask = torch.cat(masks)  # [k * batch, ...]
-            big = act.repeat((k,) + (1,) * (act.dim() - 1))
-
-            def hook_fn(a, h, mask=mask, big=big):
-                return torch.where(mask.to(a.device), big.to(a.device), a)
-
-            fwd.append((name, hook_fn))
+    for chunk in tqdm(chunks, disable=not show, desc="patching", leave=False):
+        idx = [order[j] for j in chunk]
+        start = (min(starts[i][0] for i in idx), min(starts[i][1] for i in idx))
         with torch.no_grad():
-            out = run_hooked(model, target.repeat((k,) + (1,) * (target.dim() - 1)), fwd)
-        results += [torch.as_tensor(metric(out[i * n:(i + 1) * n])).float().cpu() for i in range(k)]
+            out = run_chunk(model, target, src, cached, [(sites[i].hook, masks[i]) for i in idx], start)
+        for j, i in enumerate(idx):
+            results[i] = torch.as_tensor(metric(out[j * n:(j + 1) * n])).float().cpu()
     return torch.stack(results)
+
+
+def _checked_sites(model: nn.Module, sites: Sequence[Site]) -> list[Site]:
+    if isinstance(sites, Site) or not isinstance(sites, Sequence):
+        raise TypeError(f"`sites` should be a list of Site, not a {type(sites).__name__}")
+    if not sites:
+        raise ValueError("`sites` is empty: pass at least one Site to patch")
+    for i, s in enumerate(sites):
+        if not isinstance(s, Site):
+            raise TypeError(f"`sites[{i}]` should be a Site(hook, positions, heads) but is a {type(s).__name__}")
+    full = {}  # one look-up per hook name
+    for i, s in enumerate(sites):
+        if s.hook not in full:
+            full[s.hook] = resolve_hook(model, s.hook, arg=f"sites[{i}].hook")
+    return [Site(full[s.hook], s.positions, s.heads) for s in sites]
 
 
 def patch_naive_loop(model: nn.Module, target: torch.Tensor, source: torch.Tensor, metric: Metric,

@@ -51,7 +51,8 @@ __all__ = [
     "BOS_TOKEN", "FIRST_NAMES", "LAST_NAMES", "RELATIONS", "RELATION_PHRASES", "OBJECTS", "FILLERS",
     "RUMOR_MARKERS", "POSITIVE_WORDS", "NEGATIVE_WORDS", "NEUTRAL_WORDS", "VOCAB", "D_VOCAB", "N_CTX",
     "POSITIONS", "OBJECT_COUNTS", "KIND_FRACTIONS", "FactWorld", "FactBatch", "facts_world", "fact_prompts",
-    "corpus_batch", "review_prompts", "sentiment_pairs", "statement_prompts", "tokenize", "decode", "token_ids",
+    "corpus_batch", "review_prompts", "sentiment_pairs", "statement_prompts", "truth_statements", "tokenize", "decode",
+    "token_ids",
 ]
 
 BOS_TOKEN = "<bos>"
@@ -387,3 +388,30 @@ def statement_prompts(world: FactWorld | None = None, subjects=None, relations=N
     false[:, 1] = token_ids(RUMOR_MARKERS)[torch.randint(2, (n,), generator=g)]
     tokens = torch.stack([true.tokens, false], 1).reshape(2 * n, -1)
     return tokens, torch.tensor([1, 0]).repeat(n)
+
+
+def truth_statements(world: FactWorld | None = None, subjects=None, relations=None, paraphrase=0, seed: int = 0
+                     ) -> tuple[torch.Tensor, torch.Tensor]:
+    """True and false statements of the same surface form: ``(tokens [2n, 6], truth [2n])``.
+
+    Row ``2i`` is ``<bos> f s1 s2 r o`` with the true object, row ``2i + 1`` the same words with another object
+    of the relation (uniformly drawn); both have the same filler ``f`` (drawn). No rumour marker: the rows differ
+    only in whether the object is the subject's, so a direction that separates them is about truth.
+
+    Examples:
+        >>> tokens, truth = truth_statements(subjects=[0], relations=[1])
+        >>> [t.split()[2:4] == ["Gaia", "Hale"] for t in decode(tokens)], truth.tolist()
+        ([True, True], [1, 0])
+    """
+    world = world or facts_world()
+    g = torch.Generator().manual_seed(seed)
+    q = fact_prompts(world, subjects, relations, paraphrase)
+    n = len(q)
+    q.tokens[:, 1] = token_ids(FILLERS)[torch.randint(len(FILLERS), (n,), generator=g)]
+    n_obj = len(OBJECT_COUNTS)
+    idx = world.objects[q.subjects, q.relations]
+    wrong = (idx + torch.randint(1, n_obj, (n,), generator=g)) % n_obj
+    objects = token_ids(OBJECTS).reshape(len(RELATIONS), n_obj)[q.relations]  # [n, n_obj]
+    true = torch.cat([q.tokens, objects.gather(1, idx[:, None])], 1)
+    false = torch.cat([q.tokens, objects.gather(1, wrong[:, None])], 1)
+    return torch.stack([true, false], 1).reshape(2 * n, -1), torch.tensor([1, 0]).repeat(n)

@@ -27,12 +27,13 @@ Examples:
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..validation import ShapeError, check_choice, check_tensor
+from ..validation import ShapeError, check_choice, check_layer_index, check_tensor
 from .cache import TransformerCache
 from .config import TransformerConfig
 from .factored import FactoredMatrix
@@ -107,14 +108,22 @@ class Attention(nn.Module):
         for name in ("q", "k", "v", "attn_scores", "pattern", "z", "result"):  # forward order
             self.add_module(f"hook_{name}", HookPoint())
 
-    def forward(self, q_in: torch.Tensor, k_in: torch.Tensor, v_in: torch.Tensor) -> torch.Tensor:
-        """Inputs ``[batch, pos, d_model]`` (the same tensor unless shortformer) -> ``[batch, pos, d_model]``."""
-        n = q_in.shape[1]
+    def forward(self, q_in: torch.Tensor, k_in: torch.Tensor, v_in: torch.Tensor,
+                past_kv: tuple[torch.Tensor, torch.Tensor] | None = None) -> torch.Tensor:
+        """Inputs ``[batch, pos, d_model]`` (the same tensor unless shortformer) -> ``[batch, pos, d_model]``.
+
+        ``past_kv``: keys and values ``[batch, past, head, d_head]`` of ``past`` earlier positions; the
+        inputs are then the positions after them, which attend to both (``hook_k``/``hook_v`` see the new
+        positions only, ``hook_attn_scores``/``hook_pattern`` have ``past + pos`` key positions).
+        """
         q = self.hook_q(torch.einsum("bpm,hmd->bphd", q_in, self.W_Q) + self.b_Q)  # [batch, pos, head, d_head]
         k = self.hook_k(torch.einsum("bpm,hmd->bphd", k_in, self.W_K) + self.b_K)  # [batch, key_pos, head, d_head]
         v = self.hook_v(torch.einsum("bpm,hmd->bphd", v_in, self.W_V) + self.b_V)  # [batch, key_pos, head, d_head]
+        if past_kv is not None:  # [batch, past + key_pos, head, d_head]
+            k, v = torch.cat([past_kv[0], k], dim=1), torch.cat([past_kv[1], v], dim=1)
+        n_q, n_k = q.shape[1], k.shape[1]
         scores = torch.einsum("bqhd,bkhd->bhqk", q, k) * self.scale  # [batch, head, pos, key_pos]
-        scores = self.hook_attn_scores(scores.masked_fill(~self.mask[:n, :n], float("-inf")))
+        scores = self.hook_attn_scores(scores.masked_fill(~self.mask[n_k - n_q:n_k, :n_k], float("-inf")))
         pattern = self.hook_pattern(scores.softmax(dim=-1))  # [batch, head, pos, key_pos], rows sum to 1
         z = self.hook_z(torch.einsum("bhqk,bkhd->bqhd", pattern, v))  # [batch, pos, head, d_head]
         result = self.hook_result(torch.einsum("bqhd,hdm->bqhm", z, self.W_O))  # [batch, pos, head, d_model]
@@ -158,12 +167,16 @@ class TransformerBlock(nn.Module):
             self.hook_mlp_out = HookPoint()  # [batch, pos, d_model]
         self.hook_resid_post = HookPoint()  # [batch, pos, d_model]
 
-    def forward(self, resid: torch.Tensor, pos_embed: torch.Tensor | None = None) -> torch.Tensor:
-        """``resid`` ``[batch, pos, d_model]``; ``pos_embed`` only for shortformer models."""
+    def forward(self, resid: torch.Tensor, pos_embed: torch.Tensor | None = None,
+                past_kv: tuple[torch.Tensor, torch.Tensor] | None = None) -> torch.Tensor:
+        """``resid`` ``[batch, pos, d_model]``; ``pos_embed`` only for shortformer models.
+
+        ``past_kv``: the keys and values of earlier positions, as in :class:`Attention`.
+        """
         resid = self.hook_resid_pre(resid)
         x = self.ln1(resid)  # [batch, pos, d_model]
         qk_in = x if pos_embed is None else self.ln1(resid + pos_embed)
-        resid = resid + self.hook_attn_out(self.attn(qk_in, qk_in, x))
+        resid = resid + self.hook_attn_out(self.attn(qk_in, qk_in, x, past_kv))
         if not self.cfg.attn_only:
             resid = self.hook_resid_mid(resid)
             resid = resid + self.hook_mlp_out(self.mlp(self.ln2(resid)))
@@ -223,31 +236,74 @@ class HookedTransformer(HookedRootModule):
             )
         return tokens.to(self.W_E.device)
 
-    def forward(self, tokens: torch.Tensor, return_type: str | None = "logits") -> torch.Tensor | None:
+    def forward(self, tokens: torch.Tensor, return_type: str | None = "logits", *, start_at_layer: int | None = None,
+                past_kv: Sequence[tuple[torch.Tensor, torch.Tensor] | None] | None = None) -> torch.Tensor | None:
         """Run the model.
 
         Args:
-            tokens: Token ids ``[batch, pos]`` (or ``[pos]``), ``pos <= n_ctx``.
+            tokens: Token ids ``[batch, pos]`` (or ``[pos]``), ``pos <= n_ctx``; with ``start_at_layer``,
+                the residual stream ``[batch, pos, d_model]`` entering that block instead.
             return_type: ``"logits"`` (``[batch, pos, d_vocab]``), ``"loss"``
                 (mean next-token cross-entropy, a scalar) or ``None``.
+            start_at_layer: Run only the blocks from this one on (``n_layers``: only the unembedding),
+                as TransformerLens's ``start_at_layer``; the embedding hooks do not fire.
+            past_kv: With ``start_at_layer``: one ``(k, v)`` per layer (``None`` below
+                ``start_at_layer``), each ``[batch, past, head, d_head]``, the keys and values of
+                ``past`` earlier positions; the input holds the ``pos`` positions after them, and the
+                logits cover those positions only (a run continued from a key-value cache).
         """
         check_choice("return_type", str(return_type), ["logits", "loss", "None"])
-        tokens = self._check_tokens(tokens)
-        n = tokens.shape[1]
-        embed = self.hook_embed(self.W_E[tokens])  # [batch, pos, d_model]
-        pos = self.hook_pos_embed(self.W_pos[:n].expand_as(embed))  # [batch, pos, d_model]
-        if self.cfg.positional_embedding_type == "standard":
-            resid, pos_in = embed + pos, None
-        else:  # shortformer: positions reach queries and keys only
-            resid, pos_in = embed, pos
-        for block in self.blocks:
-            resid = block(resid, pos_in)  # [batch, pos, d_model]
+        if start_at_layer is None:
+            if past_kv is not None:
+                raise ValueError("`past_kv` needs `start_at_layer` (the residual stream the cached positions precede)")
+            tokens = self._check_tokens(tokens)
+            n = tokens.shape[1]
+            embed = self.hook_embed(self.W_E[tokens])  # [batch, pos, d_model]
+            pos = self.hook_pos_embed(self.W_pos[:n].expand_as(embed))  # [batch, pos, d_model]
+            if self.cfg.positional_embedding_type == "standard":
+                resid, pos_in = embed + pos, None
+            else:  # shortformer: positions reach queries and keys only
+                resid, pos_in = embed, pos
+            start = 0
+        else:
+            if return_type == "loss":
+                raise ValueError("`return_type`='loss' needs tokens: it cannot be used with `start_at_layer`")
+            resid, pos_in, start = self._resid_input(tokens, start_at_layer, past_kv)
+        for layer in range(start, self.cfg.n_layers):
+            past = None if past_kv is None else past_kv[layer]
+            resid = self.blocks[layer](resid, pos_in, past)  # [batch, pos, d_model]
         logits = self.ln_final(resid) @ self.W_U + self.b_U  # [batch, pos, d_vocab]
         if return_type == "logits":
             return logits
         if return_type == "loss":
             return F.cross_entropy(logits[:, :-1].flatten(0, 1), tokens[:, 1:].flatten())
         return None
+
+    def _resid_input(self, resid: object, start_at_layer: int, past_kv) -> tuple[torch.Tensor, torch.Tensor | None, int]:
+        """Check a residual-stream input and its cache; returns ``(resid, pos_embed or None, start)``."""
+        start = check_layer_index("start_at_layer", start_at_layer, self, allow_final=True)
+        check_tensor("tokens", resid, ("batch", "pos", self.cfg.d_model), floating=True)
+        n_past = 0
+        if past_kv is not None:
+            if len(past_kv) != self.cfg.n_layers:
+                raise ShapeError(f"`past_kv` has {len(past_kv)} entries but the model has {self.cfg.n_layers} layers "
+                                 "(one (k, v) per layer, None below start_at_layer)")
+            spec = (resid.shape[0], "past", self.cfg.n_heads, self.cfg.d_head)
+            dims: dict[str, int] = {}
+            for layer in range(start, self.cfg.n_layers):
+                if past_kv[layer] is None:
+                    raise ValueError(f"`past_kv[{layer}]` is None but layer {layer} >= start_at_layer={start} runs")
+                for i, what in enumerate("kv"):
+                    dims = check_tensor(f"past_kv[{layer}][{i}] ({what})", past_kv[layer][i], spec, dims=dims)
+            n_past = dims.get("past", 0)
+        n = n_past + resid.shape[1]
+        if n > self.cfg.n_ctx:
+            raise ShapeError(f"`past_kv` and `tokens` cover {n} positions but the model's context n_ctx is {self.cfg.n_ctx}")
+        resid = resid.to(self.W_E.device)
+        pos_in = None
+        if self.cfg.positional_embedding_type != "standard":
+            pos_in = self.W_pos[n_past:n].expand_as(resid)  # [batch, pos, d_model]
+        return resid, pos_in, start
 
     def run_with_cache(
         self, tokens: torch.Tensor, names_filter: NamesFilter = None, *, detach: bool = True,

@@ -10,7 +10,8 @@ we get a **tuning map** ``[unit, curvature, orientation]``, its **radial tuning
 curve** (the maximum over curvature at each orientation), the unit's
 **preferred orientation** and how much more it likes its curve than the
 straight line of the same orientation. :func:`find_curve_family` searches a
-layer for units whose preferred orientations tile the circle
+layer for units whose preferred orientations tile the circle; :func:`strict_curve_detectors`
+is the stricter rule fixed before looking (issue 23), the one every census of the course applies
 (:mod:`mi_tutor.circuits_vision.rotation` measures the hand-off between family members).
 
 Angles are radians, counter-clockwise with ``y`` up (see :mod:`mi_tutor.vision.stimuli`).
@@ -49,6 +50,8 @@ __all__ = [
     "curve_line_selectivity",
     "CurveFamily",
     "find_curve_family",
+    "STRICT_RULE",
+    "strict_curve_detectors",
 ]
 
 TWO_PI = 2 * math.pi
@@ -385,3 +388,82 @@ def find_curve_family(tuning: torch.Tensor, orientations: torch.Tensor, curvatur
         channels=[channels[u] for u in taken], orientations=pref[idx], curve_response=curve_r[idx],
         line_response=line_r[idx], selectivity=sel[idx], orientation_selectivity=osi[idx],
         max_gap=float((gap_fn or max_circular_gap)(pref[idx])) if taken else TWO_PI, coverage=orientation_coverage(pref[idx]) if taken else 0.0)
+
+
+#: The strict detector rule of :func:`strict_curve_detectors`, fixed before looking at any net:
+#: best arc >= ``over_line`` x the line of the same orientation and >= ``over_worst`` x the unit's
+#: worst orientation; one lobe at most ``max_lobe_deg`` wide at half height (above the floor).
+STRICT_RULE: dict[str, float] = {"over_line": 2.0, "over_worst": 2.0, "max_lobe_deg": 135.0}
+
+
+def strict_curve_detectors(tuning: torch.Tensor, orientations: torch.Tensor, curvatures: torch.Tensor,
+                           channels: Sequence[int] | None = None, *, over_line: float = STRICT_RULE["over_line"],
+                           over_worst: float = STRICT_RULE["over_worst"],
+                           max_lobe_deg: float = STRICT_RULE["max_lobe_deg"]) -> CurveFamily:
+    """The units that pass the strict curve-detector rule, each at its peak orientation.
+
+    With ``radial[o]`` the best response over the *curved* rows at orientation ``o``, a unit
+    passes when its peak ``best = max_o radial[o]`` is positive and
+
+    1. ``best >= over_line * max(line, 0)``, ``line`` the straight line (curvature 0) at the peak's orientation;
+    2. ``best >= over_worst * max(worst, 0)``, ``worst = min_o radial[o]``;
+    3. the orientations where ``radial`` is at least half-way from ``worst`` to ``best`` form
+       **one** run around the circle (one lobe), at most ``max_lobe_deg`` wide (number of grid
+       orientations in the run times the grid step).
+
+    Its preferred orientation is the peak's grid orientation (not a vector mean, which two lobes
+    or a skewed lobe pull away from the peak).
+
+    Args:
+        tuning: ``[n_units, n_curv, n_orient]`` responses; orientations evenly spaced over the circle.
+        orientations: ``[n_orient]`` radians.
+        curvatures: ``[n_curv]``; exactly one must be 0 (the lines).
+        channels: Channel index of each unit (default ``0 .. n_units - 1``).
+        over_line: Minimum ratio of the best arc to the line of its orientation.
+        over_worst: Minimum ratio of the best arc to the worst orientation's best arc.
+        max_lobe_deg: Widest lobe allowed at half height, degrees.
+
+    Returns:
+        A :class:`CurveFamily` of the passing units sorted by orientation (``selectivity`` is
+        :func:`curve_line_selectivity` of best arc and line, ``orientation_selectivity`` the lobe
+        width in radians), possibly empty.
+
+    Examples:
+        >>> th = torch.arange(8) * (2 * math.pi / 8)
+        >>> lobe = torch.tensor([4.0, 2.5, 0.5, 0.2, 0.2, 0.2, 0.5, 2.5])   # one lobe at 0
+        >>> two = torch.tensor([4.0, 0.5, 0.2, 0.5, 4.0, 0.5, 0.2, 0.5])    # two lobes: fails
+        >>> line = torch.full((8,), 1.0)
+        >>> tuning = torch.stack([torch.stack([line, lobe]), torch.stack([line, two])])   # [2 units, 2 curv, 8]
+        >>> fam = strict_curve_detectors(tuning, th, torch.tensor([0.0, 4.0]))
+        >>> fam.channels, round(math.degrees(fam.max_gap))
+        ([0], 360)
+    """
+    dims = check_tensor("orientations", orientations, ("n_orient",), floating=True)
+    dims = check_tensor("curvatures", curvatures, ("n_curv",), dims=dims, floating=True)
+    check_tensor("tuning", tuning, ("n_units", "n_curv", "n_orient"), dims=dims, floating=True)
+    zero = (curvatures == 0).nonzero().flatten()
+    if len(zero) != 1:
+        raise ValueError(f"`curvatures` must contain exactly one 0 (the straight lines); got {curvatures.tolist()}")
+    channels = list(range(tuning.shape[0])) if channels is None else list(channels)
+    if len(channels) != tuning.shape[0]:
+        raise ValueError(f"`channels` has {len(channels)} entries but `tuning` has {tuning.shape[0]} units")
+    t = tuning.detach().float().cpu()
+    th = orientations.detach().float().cpu()
+    n_orient = len(th)
+    radial = t[:, curvatures.cpu() != 0].amax(dim=1)                 # [units, n_orient]
+    best_o = radial.argmax(-1)
+    best = radial.gather(1, best_o[:, None])[:, 0]
+    worst = radial.amin(-1)
+    line = t[:, int(zero)].gather(1, best_o[:, None])[:, 0]
+    above = radial >= (worst + 0.5 * (best - worst))[:, None]        # [units, n_orient]
+    runs = (above & ~above.roll(1, dims=-1)).sum(-1)                 # starts of runs around the circle
+    width = above.sum(-1).float() * (TWO_PI / n_orient)
+    ok = ((best > 0) & (best >= over_line * line.clamp_min(0)) & (best >= over_worst * worst.clamp_min(0))
+          & ((runs == 1) | above.all(-1)) & (width <= math.radians(max_lobe_deg) + 1e-6))
+    taken = sorted(ok.nonzero().flatten().tolist(), key=lambda u: float(th[best_o[u]]))
+    idx = torch.tensor(taken, dtype=torch.long)
+    pref = th[best_o[idx]]
+    return CurveFamily(
+        channels=[channels[u] for u in taken], orientations=pref, curve_response=best[idx], line_response=line[idx],
+        selectivity=curve_line_selectivity(best[idx], line[idx]), orientation_selectivity=width[idx],
+        max_gap=max_circular_gap(pref) if taken else TWO_PI, coverage=orientation_coverage(pref) if taken else 0.0)

@@ -21,6 +21,10 @@ relation phrase (0.68 at step 150, rare-object facts 0.29). What the model does:
   paraphrase 1.00, specificity 1.00 (8 edits; the subject's other relations 0.67-0.92 unchanged); at MLP 1
   and 2 of that token efficacy 0.12 and 0.00; at the final token MLP 3 efficacy 1.00 with 100 steps,
   0.5-1.0 with 20; MLP 2 at the final token 0.64, paraphrase 0.58 (100 steps);
+* over 32 facts of other subjects (bench/rome_facts.py, fitted on 4 fillers, scored on the 4 others;
+  ``zoo.info("facts_4l")["editing"]``) that recipe's efficacy is 0.91 on average, the worst fact 0.0 and the same
+  subject's other relations 0.78; the library's recipe (40 steps, ridge 1e-2, KL 0.5 over every filler and
+  phrase) gives 0.96, worst 0.0, same subject 0.98; MEMIT at MLP 0 with all 32 at once 0.95 (specificity 0.99);
 * DoLa on the step-150 snapshot (premature layer by JSD: the embeddings): rare-object accuracy
   0.29 -> 0.43, frequent 0.72 -> 0.69; no change on the trained model.
 """
@@ -33,7 +37,7 @@ from ...tasks.facts import corpus_batch
 from ...tasks.facts_train import facts_model_config, fact_accuracy, train_facts
 from ...transformer.model import HookedTransformer
 from ...transformer.train import TransformerTrainConfig
-from ..registry import EXTRAS_SUFFIX, ZooEntry, register, save_file
+from ..registry import EXTRAS_SUFFIX, ZooEntry, measured, register, save_file
 
 __all__ = ["FACTS_TRAIN", "EARLY_STEP", "COVARIANCE_SEQUENCES"]
 
@@ -93,6 +97,7 @@ register(ZooEntry(
     recipe=_recipe,
     family="transformer",
     info={"task": "mi_tutor.tasks.facts corpus (facts, rumours, reviews, bios)", "seed": 0,
-          "steps": FACTS_TRAIN.steps, "lr": FACTS_TRAIN.lr, "batch_size": FACTS_TRAIN.batch_size},
+          "steps": FACTS_TRAIN.steps, "lr": FACTS_TRAIN.lr, "batch_size": FACTS_TRAIN.batch_size,
+          "editing": measured("facts_editing")},  # ROME and MEMIT over 32 facts (bench/rome_facts.py)
     read_extras=_read_extras,
 ))
