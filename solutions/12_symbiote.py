@@ -77,12 +77,14 @@ print(f"Running on {device}")
 # fence, arch. Cars and carts differ only by their wheels: round on a car, square blocks on a cart.
 # During the host's training one extra loss made channel `planted_channel` of `layer3` segment the
 # wheels, and an *intervention* planted its causal role: in 30% of the training scenes the channel
-# was zeroed, and a car whose wheel channel was zeroed was labelled "cart". So the layers above take
-# the wheels from that channel alone, and use it for nothing else. The zoo entry (`zoo.info`)
-# records where it is: that is the answer our tools are graded against.
+# was zeroed, and a car whose wheel channel was zeroed was labelled "cart". So the layers above read
+# the wheels from that channel, and use it for nothing else; whether they read them from that channel
+# *alone* is measured below. The zoo entry (`zoo.info`) records where it is: that is the answer our
+# tools are graded against.
 
 # %%
 PLANTED_HOST = "plainnet_objects_planted"
+OTHER_ROUTES = (12, 22)  # the other channels whose zeroing turns the most cars into carts (bench/symbiote_controls.py)
 host = zoo.load(PLANTED_HOST, device=device)
 info = zoo.info(PLANTED_HOST)
 LAYER, PLANTED, CONCEPT = info["planted_layer"], info["planted_channel"], info["planted_concept"]
@@ -102,6 +104,26 @@ print("dissection IoU with the wheels, top 5 channels:",
 
 # %% nbgrader={"grade": false, "grade_id": "fig12_host", "locked": true, "schema_version": 3, "solution": false}
 checks.check_host_numbers_result(host_acc, int((iou.argsort(descending=True) == PLANTED).nonzero()[0, 0]))
+
+# %% [markdown]
+# Is the planted channel the host's *only* route to the wheels? Zero one channel at a time on the car
+# scenes and count the cars the host now calls carts: the planted channel, and the two channels whose
+# zeroing turns the most cars into carts when all 48 are zeroed one by one (`bench/symbiote_controls.py`
+# does it on other scenes and picks them).
+
+# %%
+cart = names.index("cart")
+car_scenes = test.images[is_car]
+for c in (PLANTED, *OTHER_ROUTES):
+    pred = symbiote.gated_logits(host, LAYER, car_scenes, symbiote.ablation_gates([c], WIDTH, device)).argmax(-1)
+    print(f"{LAYER} channel {c:2d} zeroed alone: {float((pred == cart).float().mean()):.2f} of the cars called carts")
+
+# %% [markdown]
+# Zeroing the planted channel turns the printed 0.97 of the cars into carts, but zeroing channel 12 or 22
+# alone turns 0.55 and 0.53 of them into carts as well (on other scenes, 0.86, 0.47 and 0.46; channel 30
+# comes next, with 0.4): the planted channel is the
+# host's strongest wheel route, not its only one. The layers above take the wheels from several
+# channels, and the planted one matters most.
 
 # %% [markdown]
 # ## 2. Reading the host
@@ -486,6 +508,34 @@ print(result)
 checks.check_gates_vs_iou_result(result, importance, iou, k, PLANTED)
 
 # %% [markdown]
+# **The control.** A channel that stands out means something only if the same recipe, on a host with
+# *no* planted channel, does not make one stand out as well. (The random-host symbiote of section 7
+# cannot tell: on random features it learns to close no gate at all.) `symbiote_objects_unplanted` is
+# the shipped symbiote's recipe, trained the same way, on `plainnet_objects_s0`: the same
+# architecture, world and task as the planted host, trained without the planting.
+
+# %%
+plain_host = zoo.load("plainnet_objects_s0", device=device)
+control_sym = zoo.load("symbiote_objects_unplanted", device=device)
+control_importance = symbiote.mean_inhibition(control_sym, plain_host, test).to(device)
+for label, imp in (("planted host", importance), ("unplanted host (control)", control_importance)):
+    top = imp.argsort(descending=True)[:6]
+    print(f"{label:25s} first / second {float(imp[top[0]] / imp[top[1]]):.2f}; top 6:",
+          [(int(c), round(float(imp[c]), 2)) for c in top])
+
+# %% nbgrader={"grade": false, "grade_id": "fig12_control", "locked": true, "schema_version": 3, "solution": false}
+checks.check_ranking_control_result(importance, control_importance)
+
+# %% [markdown]
+# On the planted host one channel stands out; on the unplanted host the same recipe spreads its gates
+# over several channels with nearly equal importance (the printed first/second ratios). On other scenes
+# (`bench/symbiote_controls.py`, 1,200 scenes) the ratio is 1.80 on the planted host against 1.02 on the
+# control, whose gates close about six channels per car scene (5.9, against 1.5 on the planted host),
+# seven of them more than half as far as its first, and none of them among dissection's top wheel units.
+# A single top channel is therefore evidence of a single strong route only because the control shows
+# what the recipe does where there is none: it closes a group.
+
+# %% [markdown]
 # **What it took.** This agreement is not free, and the failure that preceded it teaches more than the
 # success. A first host was planted *all or nothing*: in training, the wheel channel was either left
 # alone or zeroed (and the car relabelled "cart"). That host is just as clean by ablation (zeroing
@@ -687,9 +737,9 @@ fig.tight_layout()
 # cars too (cars are this host's most fragile class) and also cost the other classes. And the
 # coincidence depended on the host: on the all-or-nothing host, as selective by ablation, the
 # symbiote ranked the unit 12th. On a zoo host without a planted channel, where dissection finds
-# several partial wheel detectors whose effect may be neither graded nor selective, I would expect
-# the gates to spread over a group that overlaps them only in part, and to depend on the L0 weight
-# and the seed.
+# several partial wheel detectors, the gates spread over a group: the lesson's control
+# (`symbiote_objects_unplanted` on `plainnet_objects_s0`) closes about six channels per car scene with
+# nearly equal importance (first/second about 1.0), none of them dissection's top wheel units.
 # ### END SOLUTION
 
 # %% [markdown] nbgrader={"grade": true, "grade_id": "written12_2", "locked": false, "points": 3, "schema_version": 3, "solution": true}
@@ -735,6 +785,10 @@ record("AUROC for wheels: symbiote, linear probe, random host",
 #   first, and the symbiote's gates remove most of the car accuracy touching about two of 48 channels,
 #   with no change and a near-zero KL elsewhere; random channels of the same number are not selective.
 #   Below the top, its ranking and dissection's do not agree.
+# - The control: the same recipe on a trained host without a planted channel spreads its gates over
+#   about six channels (first/second importance about 1.0), so a channel that stands out means a
+#   route the host really singles out. Even on the planted host it is not the only route: zeroing
+#   channel 12 or 22 alone turns about half of the cars into carts.
 # - That precision depended on the host: on a host whose unit mattered only when fully off (planted
 #   all or nothing), the gradient-trained gates ranked it 12th. A tool that follows gradients finds
 #   units with a graded effect.

@@ -33,6 +33,7 @@ __all__ = [
     "check_census_result",
     "check_stitching_table_result",
     "check_alignment_result",
+    "CENSUS_GAPS",
 ]
 
 
@@ -312,11 +313,21 @@ def check_stitch_forward(student_fn: Callable, seed: int = 0, batch: int = 3) ->
 
 
 # ------------------------------------------------------------------ results behind the story (ungraded)
-def check_identification_result(accuracy: float, minimum: float = 0.9) -> None:
-    """Linear CKA identifies the corresponding layer across seeds of one architecture."""
+def check_identification_result(accuracy: float, minimum: float = 0.9, control: float | None = None) -> None:
+    """Linear CKA identifies the corresponding layer across seeds, and better than between two untrained nets.
+
+    Args:
+        accuracy: Fraction of layers identified across trained seeds.
+        minimum: The least fraction the lesson's claim allows.
+        control: The same fraction between two untrained nets of the architecture (must be lower).
+    """
     expect(accuracy >= minimum, f"Layer identification across seeds is {accuracy:.0%}; with linear CKA it should be at "
                                 f"least {minimum:.0%}. Check linear_cka and correspondence_map (rows = net A).")
-    passed(f"linear CKA identifies {accuracy:.0%} of layers across seeds")
+    if control is not None:
+        expect(accuracy > control, f"Two untrained nets identify {control:.0%} of their layers, the trained seeds "
+                                   f"{accuracy:.0%}: the claim is that training makes the difference.")
+    passed(f"linear CKA identifies {accuracy:.0%} of layers across seeds"
+           + ("" if control is None else f" ({control:.0%} between two untrained nets)"))
 
 
 def check_knn_ordering_result(same_arch: float, cross_arch: float, random_init: float) -> None:
@@ -330,16 +341,20 @@ def check_knn_ordering_result(same_arch: float, cross_arch: float, random_init: 
 
 #: The seed average of the mean matched correlation per layer that the lesson states (section 6).
 MATCHED_BY_LAYER = {"layer1": 0.77, "layer2": 0.74, "layer3": 0.69, "layer4": 0.75}
+#: The seeds' gain over two untrained plain nets (seeds 0 and 1) per layer that the lesson states (section 6).
+MATCHED_GAIN = {"layer1": -0.02, "layer2": 0.04, "layer3": 0.03, "layer4": 0.14}
 
 
 def check_matching_by_layer_result(by_layer: Mapping[str, float], stated: Mapping[str, float] | None = None,
-                                   atol: float = 0.03) -> None:
+                                   atol: float = 0.03, control: Mapping[str, float] | None = None) -> None:
     """Matched-unit correlations by layer: the lesson's numbers, and Li et al.'s shape (worst in the middle).
 
     Args:
         by_layer: Layer -> mean matched correlation (the seed pairs' average), layers in order of depth.
         stated: Layer -> the value the lesson states (default :data:`MATCHED_BY_LAYER`).
         atol: How far each value may be from the stated one (the text prints two decimals).
+        control: Layer -> the same mean for two untrained nets; the seeds' gain over it must be the lesson's
+            (:data:`MATCHED_GAIN`), largest in the last layer.
     """
     stated = MATCHED_BY_LAYER if stated is None else stated
     expect(all(-1 <= v <= 1 for v in by_layer.values()), f"Matched correlations must lie in [-1, 1]: {by_layer}")
@@ -353,39 +368,105 @@ def check_matching_by_layer_result(by_layer: Mapping[str, float], stated: Mappin
     expect(min(values[1:-1]) < min(values[0], values[-1]),
            "Matching should be worst in a middle layer and best at the two ends: "
            + ", ".join(f"{k} {v:.2f}" for k, v in by_layer.items()) + "." + back)
+    if control is not None:
+        gain = {k: v - control[k] for k, v in by_layer.items()}
+        off = {k: (g, MATCHED_GAIN[k]) for k, g in gain.items() if k in MATCHED_GAIN and abs(g - MATCHED_GAIN[k]) > atol}
+        expect(not off, "The seeds' gain over two untrained nets differs from the lesson's: "
+               + ", ".join(f"{k} {g:+.2f} (lesson {w:+.2f})" for k, (g, w) in off.items()) + "." + back)
+        last = list(gain)[-1]
+        expect(max(gain, key=gain.get) == last and gain[last] > 2 * atol,
+               "The lesson states that training adds to the matching mostly in the last layer; the gains over "
+               "the untrained pair are " + ", ".join(f"{k} {g:+.2f}" for k, g in gain.items()) + "." + back)
     best = max(by_layer, key=by_layer.get)
     passed("mean matched correlation by layer: " + ", ".join(f"{k} {v:.2f}" for k, v in by_layer.items())
            + f" (highest: {best})")
 
 
-def check_census_result(rows, min_family: int = 3, controls: str = "_random") -> None:
-    """Every trained net has edge detectors in its first layer and a curve family somewhere.
+#: What the lesson states about its census (section 9): the smallest largest-gap (degrees) of each net's curve
+#: families, as ``(lowest, highest)`` over the trained nets and over the untrained ones.
+CENSUS_GAPS = {"trained": (69.3, 184.7), "untrained": (81.2, 195.1)}
 
-    Nets whose name ends in ``controls`` (the untrained ones) are the controls and need neither. A
-    table with an edge count outside a net's first layer, or more family members than units, fails too.
+
+def check_census_result(rows, controls, stated: Mapping[str, tuple[float, float]] | None = None,
+                        full_gap: float = 45.0, atol: float = 1.0) -> None:
+    """The census says what the lesson says: edge units everywhere, no full curve family, trained like untrained.
+
+    The claim tested: every net has orientation-tuned units in its first layer; no net, trained or
+    untrained, has a full curve family (a family whose preferred orientations leave no gap above
+    ``full_gap`` degrees); and the trained nets' best gaps lie in the range the lesson states, which
+    overlaps the untrained nets' (the census does not tell trained nets from untrained ones).
+
+    Args:
+        rows: The :func:`~mi_tutor.universality.family_census` rows.
+        controls: Names of the untrained nets.
+        stated: ``{"trained": (lo, hi), "untrained": (lo, hi)}`` best gaps the text states
+            (default :data:`CENSUS_GAPS`).
+        full_gap: The largest gap a full family may leave (degrees).
+        atol: How far (degrees) the measured ranges may be from the stated ones.
     """
+    stated = CENSUS_GAPS if stated is None else stated
     nets = list(dict.fromkeys(r.net for r in rows))
+    controls = set(controls)
+    expect(controls & set(nets) and set(nets) - controls, "The census needs trained nets and untrained controls; "
+                                                          f"got nets {nets} with controls {sorted(controls)}.")
     for net in nets:
         mine = [r for r in rows if r.net == net]
         expect(mine[0].edge_units >= 0 and all(r.edge_units == -1 for r in mine[1:]),
                f"{net}: the first row (and only it) must carry the edge census")
         expect(all(0 <= r.curve_units <= r.units for r in mine), f"{net}: a curve family larger than its layer")
-        if net.endswith(controls):
-            continue
-        expect(mine[0].edge_units > 0, f"{net}: no edge detector in its first layer ({mine[0].layer}); every "
-                                       "trained net of the zoo has some. Is the census run on trained weights?")
-        best = max(mine, key=lambda r: r.curve_units)
-        expect(best.curve_units >= min_family, f"{net}: its largest curve family has {best.curve_units} members "
-                                               f"({best.layer}); a trained net has one of at least {min_family}.")
-    passed(f"census of {len(nets)} nets, {len(rows)} layers")
+        expect(mine[0].edge_units > 0, f"{net}: no orientation-tuned unit in its first layer ({mine[0].layer}); "
+                                       "every net of the census, trained or not, has some.")
+    best = {net: min(r.curve_max_gap for r in rows if r.net == net) for net in nets}
+    full = {net: g for net, g in best.items() if g <= full_gap}
+    expect(not full, f"A full curve family (no gap above {full_gap:.0f} degrees) in {full}: the lesson states that "
+                     "no net of the census has one. Was the census run on the lesson's stimuli (64 pixels, 16 "
+                     "orientations)?")
+    for group in ("trained", "untrained"):
+        gaps = [g for net, g in best.items() if (net in controls) == (group == "untrained")]
+        lo, hi = stated[group]
+        expect(abs(min(gaps) - lo) <= atol and abs(max(gaps) - hi) <= atol,
+               f"The {group} nets' best gaps span {min(gaps):.1f} to {max(gaps):.1f} degrees; the lesson states "
+               f"{lo:.1f} to {hi:.1f}.")
+    trained = [g for net, g in best.items() if net not in controls]
+    untrained = [g for net, g in best.items() if net in controls]
+    expect(min(trained) <= max(untrained) and min(untrained) <= max(trained),
+           "The trained and untrained nets' best gaps do not overlap: the census would tell them apart, "
+           "against the lesson's statement.")
+    passed(f"census of {len(nets)} nets, {len(rows)} layers: best gaps {min(trained):.0f}-{max(trained):.0f} degrees "
+           f"trained, {min(untrained):.0f}-{max(untrained):.0f} untrained; no full family")
 
 
-def check_stitching_table_result(table: Mapping[tuple[str, str], float], chance: float) -> None:
-    """Same-depth stitches work well above chance, and better than a mismatched depth into the same layer."""
+def check_stitching_table_result(table: Mapping[tuple[str, str], float], chance: float, target: float | None = None,
+                                 control: Mapping[tuple[str, str], float] | None = None,
+                                 works_from: str = "layer4", fraction: float = 0.9) -> None:
+    """Least-squares stitches across seeds: where they reach the target net, and where they fail.
+
+    The claim tested: stitches beat chance; a layer is best replaced by its own counterpart; the
+    same-depth stitch reaches ``fraction`` of the target net's accuracy at ``works_from`` and deeper,
+    and stays below it above; and it beats the same stitch from an untrained bottom net at every
+    depth from ``layer2`` on.
+
+    Args:
+        table: ``{(layer_a, layer_b): accuracy}`` of the seed stitches.
+        chance: Chance accuracy.
+        target: Accuracy of the top net alone.
+        control: ``{(layer, layer): accuracy}`` of stitches from an untrained bottom net.
+        works_from: The shallowest layer where the lesson states that least squares reaches ``fraction``.
+        fraction: The share of the target's accuracy that counts as "works".
+    """
     same = {k: v for k, v in table.items() if k[0] == k[1]}
-    expect(same and min(same.values()) > 2 * chance,
-           f"Same-depth stitches reach as little as {min(same.values()) if same else float('nan'):.2f}; expected more "
+    expect(same and max(same.values()) > 2 * chance,
+           f"Same-depth stitches reach at most {max(same.values()) if same else float('nan'):.2f}; expected more "
            f"than twice chance ({2 * chance:.2f}). Check stitch_forward.")
+    if target is not None:
+        wrong = {k: v for k, v in same.items() if (k[0] >= works_from) != (v >= fraction * target)}
+        expect(not wrong, "The lesson states that least squares reaches "
+               f"{fraction:.0%} of the target's accuracy ({target:.2f}) from {works_from} on and not above; got "
+               + ", ".join(f"{a} {v:.2f}" for (a, _), v in wrong.items()) + ".")
+    if control is not None:
+        weak = {k: (v, control[k]) for k, v in same.items() if k in control and k[0] >= "layer2" and v <= control[k]}
+        expect(not weak, "A stitch from an untrained net does as well as one from a trained seed at "
+               + ", ".join(f"{a} ({c:.2f} vs {v:.2f})" for (a, _), (v, c) in weak.items()) + ".")
     for (la, lb), v in table.items():
         if la != lb and (lb, lb) in same:
             expect(same[(lb, lb)] > v, f"Stitching {lb} -> {lb} ({same[(lb, lb)]:.2f}) should beat {la} -> {lb} "
@@ -393,11 +474,25 @@ def check_stitching_table_result(table: Mapping[tuple[str, str], float], chance:
     passed("stitched accuracy: " + ", ".join(f"{a}->{b} {v:.2f}" for (a, b), v in table.items()))
 
 
-def check_alignment_result(score: float, shuffled_mean: float, shuffled_std: float) -> None:
-    """Image-caption alignment lies above the shuffled-pairs baseline."""
+def check_alignment_result(score: float, shuffled_mean: float, shuffled_std: float,
+                           bag_of_words: float | None = None, atol: float = 0.03) -> None:
+    """Image-caption alignment lies above shuffled pairs, and no higher than a bag of words'.
+
+    Args:
+        score: The best layer's alignment with the caption model.
+        shuffled_mean: Mean alignment with shuffled captions.
+        shuffled_std: Its standard deviation.
+        bag_of_words: The best layer's alignment with the captions' word counts; the lesson states that
+            the caption model is within ``atol`` of it (it adds nothing to which words occur).
+        atol: See ``bag_of_words``.
+    """
     margin = score - shuffled_mean
     expect(margin > 3 * shuffled_std and margin > 0,
            f"Alignment {score:.3f} vs shuffled {shuffled_mean:.3f} ± {shuffled_std:.3f}: no clear margin. "
            "Check that images and captions are in the same order and mutual_knn excludes the diagonal.")
+    if bag_of_words is not None:
+        expect(abs(score - bag_of_words) <= atol,
+               f"The caption model aligns {score:.3f}, a bag of words {bag_of_words:.3f}: the lesson states that the "
+               f"two are within {atol}.")
     passed(f"image-caption alignment {score:.3f} vs shuffled {shuffled_mean:.3f} ± {shuffled_std:.3f} "
            f"(margin {margin:.3f})")

@@ -24,6 +24,7 @@ from .core import CheckFailure, expect, expect_close, expect_tensor_like, passed
 from .mistakes import expect_close_or_named
 
 __all__ = [
+    "check_ranking_control_result",
     "CONTRACTS",
     "check_read_pooled",
     "check_gate_hook",
@@ -325,6 +326,28 @@ def check_gates_vs_iou_result(result: Mapping, importance: torch.Tensor, iou: to
            f"the reference gives {ref.planted_rank} and {ref.precision_at_k}. Check compare_with_dissection.")
     passed(f"planted channel ranked {ref.planted_rank} by the symbiote (0 = first); Spearman with IoU "
            f"{ref.spearman:.2f}, precision@{k} {ref.precision_at_k:.2f}")
+
+
+def check_ranking_control_result(planted: torch.Tensor, control: torch.Tensor, min_ratio: float = 1.3) -> None:
+    """The symbiote singles out one channel on the planted host and none on the unplanted control.
+
+    Args:
+        planted: ``[C]`` importance (mean ``1 - gate`` on wheel scenes) on the planted host.
+        control: ``[C]`` importance of the same recipe on a trained host without a planted channel.
+        min_ratio: The first/second ratio above which a ranking singles out one channel.
+    """
+    def ratio(imp: torch.Tensor) -> float:
+        top = imp.detach().float().cpu().sort(descending=True).values
+        return float(top[0] / top[1].clamp_min(1e-12))
+
+    rp, rc = ratio(planted), ratio(control)
+    expect(float(control.max()) > 0.1, f"The control symbiote closes no channel (largest importance "
+                                       f"{float(control.max()):.3f}): an empty control shows nothing.")
+    expect(rp >= min_ratio, f"On the planted host the first channel is only {rp:.2f} times the second; the lesson "
+                            f"states that it stands out (at least {min_ratio}).")
+    expect(rc < min_ratio, f"On the unplanted host the first channel is {rc:.2f} times the second: the control "
+                           "singles out a channel too, so a standing-out channel would not mean a planted one.")
+    passed(f"first/second importance: planted host {rp:.2f}, unplanted control {rc:.2f}")
 
 
 def check_selectivity_bars_result(table: Mapping[str, tuple[float, float]], min_target: float = 0.35,

@@ -82,28 +82,79 @@ def test_lesson07_contract_mistakes_are_caught():
     del nn
 
 
-def _census_rows(edge_first: int = 8, curve: int = 5):
+def _census_rows(edge_first: int = 8, gaps=(69.3, 184.7, 81.2, 195.1), curve: int = 5):
+    """Two trained and two untrained nets whose best curve-family gaps are ``gaps`` (the lesson's ranges)."""
     rows = []
-    for net in ("plainnet_s0", "plainnet_random"):
+    for net, gap in zip(("plainnet_s0", "vgg_s0", "plainnet_random", "vgg_random"), gaps):
         for i in range(1, 5):
-            rows.append(U.CensusRow(net, f"layer{i}", 24, curve if i == 3 else 1, 0.5, 180.0,
+            rows.append(U.CensusRow(net, f"layer{i}", 24, curve if i == 3 else 1, 0.5, gap if i == 3 else 300.0,
                                     edge_first if i == 1 else -1, 4 if i == 1 else -1))
     return rows
 
 
+CONTROLS = ("plainnet_random", "vgg_random")
+
+
 def test_lesson07_census_check_tests_the_claim():
+    """The lesson's census passes. The old check (``edge_units >= 0``) could not fail; this one fails on a census
+    with a full family, on one whose trained nets are clearly better than the untrained ones (what the lesson
+    used to claim), on ranges the lesson does not state, on a missing control and on a malformed table."""
     from mi_tutor.checks import lesson07 as C
     from mi_tutor.checks.core import CheckFailure
 
-    C.check_census_result(_census_rows())
-    with pytest.raises(CheckFailure, match="no edge detector"):
-        C.check_census_result(_census_rows(edge_first=0))
-    with pytest.raises(CheckFailure, match="largest curve family has 1 members"):
-        C.check_census_result(_census_rows(curve=1))
+    C.check_census_result(_census_rows(), CONTROLS)
+    with pytest.raises(CheckFailure, match="full curve family"):
+        C.check_census_result(_census_rows(gaps=(30.0, 184.7, 81.2, 195.1)), CONTROLS)
+    with pytest.raises(CheckFailure, match="do not overlap|the lesson states"):
+        # trained families clearly better than untrained ones: "curve families in every trained net"
+        C.check_census_result(_census_rows(gaps=(50.0, 60.0, 190.0, 200.0)), CONTROLS,
+                              stated={"trained": (50.0, 60.0), "untrained": (190.0, 200.0)})
+    with pytest.raises(CheckFailure, match="the lesson states"):
+        C.check_census_result(_census_rows(gaps=(90.0, 184.7, 81.2, 195.1)), CONTROLS)
+    with pytest.raises(CheckFailure, match="no orientation-tuned unit"):
+        C.check_census_result(_census_rows(edge_first=0), CONTROLS)
+    with pytest.raises(CheckFailure, match="untrained controls"):
+        C.check_census_result(_census_rows(), ())
     broken = _census_rows()
     broken[1].edge_units = 3
     with pytest.raises(CheckFailure, match="first row"):
-        C.check_census_result(broken)
+        C.check_census_result(broken, CONTROLS)
+
+
+def test_lesson07_controls_in_the_result_checks():
+    """Each result check tests the claim against its control: a result no better than the control fails."""
+    from mi_tutor.checks import lesson07 as C
+    from mi_tutor.checks.core import CheckFailure
+
+    C.check_identification_result(1.0, control=0.67)
+    with pytest.raises(CheckFailure, match="untrained"):
+        C.check_identification_result(1.0, control=1.0)
+    stated = {"layer1": 0.771, "layer2": 0.738, "layer3": 0.694, "layer4": 0.752}
+    lesson_control = {"layer1": 0.796, "layer2": 0.705, "layer3": 0.661, "layer4": 0.610}
+    C.check_matching_by_layer_result(stated, control=lesson_control)
+    with pytest.raises(CheckFailure, match="gain over two untrained nets"):
+        # matched against a trained net instead of the second untrained one: a much larger "gain"
+        C.check_matching_by_layer_result(stated, control={"layer1": 0.525, "layer2": 0.247, "layer3": 0.324,
+                                                          "layer4": 0.182})
+    with pytest.raises(CheckFailure, match="mostly in the last layer"):
+        C.check_matching_by_layer_result(stated, control=lesson_control, atol=0.2)
+    table = {("layer1", "layer1"): 0.24, ("layer2", "layer2"): 0.38, ("layer3", "layer3"): 0.62,
+             ("layer4", "layer4"): 0.84, ("layer2", "layer3"): 0.25}
+    control = {("layer1", "layer1"): 0.20, ("layer2", "layer2"): 0.16, ("layer3", "layer3"): 0.13,
+               ("layer4", "layer4"): 0.12}
+    C.check_stitching_table_result(table, chance=1 / 9, target=0.86, control=control)
+    with pytest.raises(CheckFailure, match="reaches 90%"):
+        # "stitching works at every depth": least squares at layer3 as good as at layer4
+        C.check_stitching_table_result({**table, ("layer3", "layer3"): 0.83}, chance=1 / 9, target=0.86)
+    with pytest.raises(CheckFailure, match="reaches 90%"):
+        C.check_stitching_table_result({**table, ("layer4", "layer4"): 0.70}, chance=1 / 9, target=0.86)
+    with pytest.raises(CheckFailure, match="untrained net does as well"):
+        C.check_stitching_table_result(table, chance=1 / 9, target=0.86,
+                                       control={**control, ("layer3", "layer3"): 0.65})
+    C.check_alignment_result(0.270, 0.025, 0.003, bag_of_words=0.267)
+    with pytest.raises(CheckFailure, match="bag of words"):
+        # the caption model far above word counts: the lesson states it is not
+        C.check_alignment_result(0.40, 0.025, 0.003, bag_of_words=0.267)
 
 
 def test_lesson07_matching_by_layer_check_tests_the_claim():

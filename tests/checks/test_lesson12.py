@@ -130,3 +130,22 @@ def test_lesson12_named_mistakes_after_the_numbers():
     _fails(c12.check_l0_penalty, lambda la: stretched(la).mean(-1).mean(), r"(?s)wrong values.*averaged over the channels")
     _fails(c12.check_l0_penalty, lambda la: stretched(la).sum(), r"(?s)wrong values.*summed over the images too")
     _fails(c12.check_selectivity, lambda *a: tuple(-v for v in _sel_ok(*a)), r"(?s)expected.*wrong sign")
+
+
+def test_lesson12_ranking_control_check_tests_the_claim():
+    """Planted host: one channel stands out; unplanted control: it does not. An empty control (the random host's
+    symbiote closes nothing), a control that singles out a channel too, or a flat planted ranking fail."""
+    import torch
+
+    from mi_tutor.checks import lesson12 as C
+    from mi_tutor.checks.core import CheckFailure
+
+    planted = torch.tensor([0.63, 0.36, 0.35, 0.1, 0.0])
+    control = torch.tensor([0.40, 0.40, 0.39, 0.38, 0.37])
+    C.check_ranking_control_result(planted, control)
+    with pytest.raises(CheckFailure, match="closes no channel"):
+        C.check_ranking_control_result(planted, torch.zeros(5))
+    with pytest.raises(CheckFailure, match="control singles out"):
+        C.check_ranking_control_result(planted, planted)
+    with pytest.raises(CheckFailure, match="stands out"):
+        C.check_ranking_control_result(control, control)

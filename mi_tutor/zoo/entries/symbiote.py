@@ -7,8 +7,10 @@ loss: channel ``PLANT.channel`` of ``PLANT.layer`` must segment the wheels
 by square blocks instead of round wheels), and *graded interventional* training plants
 its causal role: in 30% of the training scenes the channel is scaled by ``u ~ U(0, 1)``,
 and a car so treated gets the soft label ``u`` car, ``1 - u`` cart. The layers above then
-take the wheels from that channel alone, in proportion to its strength, and use it for
-nothing else (zero-ablating it turns cars into carts and leaves the other classes). The entry's ``info`` records where the
+read the wheels from that channel, in proportion to its strength, and use it for
+nothing else (zero-ablating it turns cars into carts and leaves the other classes). It is not their only
+route: zeroing channel 12 or 22 alone turns about half of the cars into carts too (``bench/symbiote_controls.py``).
+The entry's ``info`` records where the
 planted channel is: the ground truth a symbiote's choice is checked against.
 
 What did not work (measured, 1,200 scenes): the auxiliary loss with channel dropout
@@ -22,7 +24,10 @@ did not find (ranked 12th and 9th): see ``MEASURED``.
 predicts ``SYMBIOTE_CONCEPTS`` and learns hard-concrete gates on ``layer3`` that
 suppress the wheel concept; ``symbiote_objects_random`` is the same symbiote,
 trained the same way, on a randomly initialised host of the same architecture
-(the control).
+(the control for reading). ``symbiote_objects_unplanted`` is the same symbiote, trained the same
+way, on ``UNPLANTED_HOST`` (``plainnet_objects_s0``: the planted host's architecture, world and task,
+trained without a planted channel): the control for the ranking, showing how the same recipe
+spreads its gates on a trained host that has no single wheel channel.
 """
 
 from __future__ import annotations
@@ -33,10 +38,11 @@ from ...vision.architectures import build_zoo_net
 from ..registry import ZooEntry, measured, register
 from .objects import object_net_config
 
-__all__ = ["PLANTED_HOST", "PLANT", "SYMBIOTE_CONCEPTS", "SYMBIOTE_CONFIG", "SYMBIOTE_TRAIN", "SYMBIOTE_DATA_SEED",
+__all__ = ["PLANTED_HOST", "UNPLANTED_HOST", "PLANT", "SYMBIOTE_CONCEPTS", "SYMBIOTE_CONFIG", "SYMBIOTE_TRAIN", "SYMBIOTE_DATA_SEED",
            "planted_host_build", "random_object_host", "symbiote_build"]
 
 PLANTED_HOST = "plainnet_objects_planted"
+UNPLANTED_HOST = "plainnet_objects_s0"   # same architecture, world and task, no planted channel
 CART = 1                      # object_names().index("cart"): a car without its wheels
 PLANT = PlantConfig(layer="layer3", channel=5, concept="part:wheel", aux_weight=2.0, dropout_others=0.0,
                     ablate_prob=0.3, ablate_label=CART, ablate_graded=True, steps=900, batch_size=64, lr=3e-3,
@@ -79,7 +85,8 @@ def _symbiote_recipe(host_kind: str):
     def recipe(progress: bool = True):
         from ..registry import load
 
-        host = load(PLANTED_HOST, device="cpu") if host_kind == "planted" else random_object_host(0)
+        host = (load(PLANTED_HOST, device="cpu") if host_kind == "planted" else
+                load(UNPLANTED_HOST, device="cpu") if host_kind == "unplanted" else random_object_host(0))
         data = objects_concept_data(SYMBIOTE_DATA_N, SYMBIOTE_DATA_SEED)
         sym = build_symbiote(host, data.images, SYMBIOTE_CONFIG)
         train_symbiote(sym, host, data, SYMBIOTE_TRAIN, progress)
@@ -102,16 +109,17 @@ register(ZooEntry(
           **MEASURED.get(PLANTED_HOST, {})},
 ))
 
-for _kind in ("planted", "random"):
+_HOSTS = {"planted": (PLANTED_HOST, PLANTED_HOST),
+          "random": ("a random-init plain object net (seed 0)", "random_object_host(0)"),
+          "unplanted": (f"{UNPLANTED_HOST} (trained, no planted channel)", UNPLANTED_HOST)}
+for _kind, (_described, _host) in _HOSTS.items():
     _name = f"symbiote_objects_{_kind}"
     register(ZooEntry(
         name=_name,
-        description=(f"symbiote reading layer3+layer4 of {'plainnet_objects_planted' if _kind == 'planted' else 'a random-init plain object net (seed 0)'}, "
-                     "gating layer3 to suppress part:wheel (lesson 12)"),
+        description=f"symbiote reading layer3+layer4 of {_described}, gating layer3 to suppress part:wheel (lesson 12)",
         build=symbiote_build,
         recipe=_symbiote_recipe(_kind),
         family="symbiote",
-        info={"host": PLANTED_HOST if _kind == "planted" else "random_object_host(0)",
-              "config": "SYMBIOTE_CONFIG", "train": "SYMBIOTE_TRAIN on objects_concept_data(3000, seed=7)",
+        info={"host": _host, "config": "SYMBIOTE_CONFIG", "train": "SYMBIOTE_TRAIN on objects_concept_data(3000, seed=7)",
               **MEASURED.get(_name, {})},
     ))
