@@ -30,7 +30,8 @@ import torch
 
 from mi_tutor import zoo
 from mi_tutor.circuits_vision import findings as F
-from mi_tutor.circuits_vision.census import curve_census, untrained_twin
+from mi_tutor.circuits_vision.census import curve_census
+from mi_tutor.zoo import untrained_twin
 from mi_tutor.vision.objects import WRECK_WORLD, ObjectWorldConfig, render_objects
 from mi_tutor.vision.tuning import STRICT_RULE
 from mi_tutor.zoo.entries.objects import COMPOSITION_READ
@@ -124,7 +125,7 @@ def record() -> None:
                   "unit's 99th percentile on render_objects(512, seed=777) of the net's world (all positions: "
                   "arc_ratio; spatial maxima: arc_ratio_top); car composition under two fixed rules on 1,024 "
                   "scenes (seed 12345); pose circuit (findings.pose_circuit). Untrained twins: "
-                  "census.untrained_twin(arch, seed).",
+                  "zoo.untrained_twin(arch, seed).",
         "rule": res["rule"],
         "nets": {n: {k: r["curves"]["layer3"][k] for k in keep} for n, r in res["nets"].items()},
         "car": {n: {rule: r["car"][rule]["holds"] for rule in RULES} for n, r in res["nets"].items()},

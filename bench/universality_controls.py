@@ -46,7 +46,7 @@ def measure(scene_seed: int, trained_stitches: bool) -> dict:
     scenes = render_objects(400, seed=scene_seed)
     images, labels = scenes.images, scenes.labels
     nets = {n: zoo.load(n, device="cpu") for n in SEEDS + list(ARCH.values()) + [COUNT]}
-    untrained = {f"{a}_u{s}": un.untrained(ARCH[a], s) for a in ARCH for s in (0, 1, 2)}
+    untrained = {f"{a}_u{s}": zoo.untrained(ARCH[a], s) for a in ARCH for s in (0, 1, 2)}
     feats = {n: hooks.collect(m, images, LAYERS, pool="mean") for n, m in {**nets, **untrained}.items()}
     out: dict = {"scene_seed": scene_seed}
 

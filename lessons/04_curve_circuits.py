@@ -26,10 +26,8 @@
 # Circuits thread built *from* curves and parts: circles, a car detector, a pose-invariant head
 # detector, and you report what this network shows, including where it shows nothing.
 #
-# **Central claim.** A CNN trained only to name objects grows units that prefer curves to lines, whose
-# tuning and weights can be read and rebuilt by hand; but under a strict rule fixed in advance no net of
-# the course's zoo, in any seed, has a full curve family, and a car composition circuit shows in one net
-# of ten.
+# **Central claim.** An object-naming CNN grows units that prefer curves to lines, readable and
+# rebuildable by hand; yet under a strict rule no zoo net has a full curve family.
 #
 # **Learning objectives.** After this lesson you can
 #
@@ -389,7 +387,7 @@ print(f"{sum(c in family.channels for c in strict.channels)} of them are members
 #
 # **Every seed, and untrained twins.** `bench/curve_census.py` applies the same rule, on a finer grid of
 # 24 orientations and on scenes the lesson never uses, to `layer3` of all nine object nets and of
-# untrained nets of the same three architectures built from seeds 0, 1 and 2 (`cv.untrained_twin`);
+# untrained nets of the same three architectures built from seeds 0, 1 and 2 (`zoo.untrained_twin`);
 # `tests/test_curve_census.py` re-measures it on the shipped weights. Strict units (largest gap between
 # their peaks) and the median of best arc / 99th percentile of the scenes' maxima:
 #

@@ -30,10 +30,8 @@
 # stitching** (Lenc & Vedaldi 2015, Bansal et al. 2021), which plugs the bottom of one net into
 # the top of another.
 #
-# **Central claim.** Nets from other seeds or architectures, and a text model of the captions, learn
-# measurably similar representations; CKA, unit matching, neighbours and stitching say how similar,
-# and untrained nets, shuffled captions and a bag of words say how much of that similarity training
-# (rather than the architecture or the words) accounts for. Much of it, here, it does not.
+# **Central claim.** Nets of other seeds and architectures learn similar representations, but set
+# beside untrained nets and a bag of words, training accounts for little of that similarity here.
 #
 # **Learning objectives.** After this lesson you can
 #
@@ -88,7 +86,7 @@ print(f"Running on {device}")
 # - **untrained** nets of each architecture (random weights from seed 0, and a second untrained plain
 #   net from seed 1), as **controls**. A similarity between two nets means little until it is set
 #   beside the same similarity between nets that learnt nothing, so every claim below is read as the
-#   difference from its control (`un.untrained(name, seed)` builds one).
+#   difference from its control (`zoo.untrained(name, seed)` builds one).
 #
 # Every net has four stages `layer1` ... `layer4` (post-ReLU feature maps at 64, 32, 16 and 8
 # pixels) and a `head`. All comparisons use the same 400 held-out scenes in the same order; for
@@ -103,8 +101,8 @@ LAYERS = ["layer1", "layer2", "layer3", "layer4"]
 scenes = render_objects(400, seed=10**6)
 images, labels = scenes.images, scenes.labels
 nets = {name: zoo.load(name, device=device) for name in SEED_NETS + list(ARCH_NETS.values()) + [COUNT_NET]}
-random_nets = {f"{a}_random": un.untrained(name, seed=0, device=device) for a, name in ARCH_NETS.items()}
-random_nets["plainnet_random_s1"] = un.untrained(ARCH_NETS["plainnet"], seed=1, device=device)  # a second untrained seed
+random_nets = {f"{a}_random": zoo.untrained(name, seed=0, device=device) for a, name in ARCH_NETS.items()}
+random_nets["plainnet_random_s1"] = zoo.untrained(ARCH_NETS["plainnet"], seed=1, device=device)  # a second untrained seed
 feats = {name: hooks.collect(net, images, LAYERS, pool="mean") for name, net in {**nets, **random_nets}.items()}
 with torch.no_grad():
     own = {n: float((nets[n](images.to(device)).argmax(-1).cpu() == labels).float().mean()) for n in nets if n != COUNT_NET}

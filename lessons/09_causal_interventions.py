@@ -29,10 +29,8 @@
 # task, whose circuits are small enough to search completely, and we check every finding on the
 # other orders of the names and on prompts the models never saw.
 #
-# **Central claim.** Ablation, activation patching and path patching locate what carries an
-# indirect-object behaviour on a batch of prompts, and faithfulness and causal scrubbing test whether
-# a hypothesis explains it; whether the story holds for the *task* is a further experiment: the same
-# measurements on other prompt layouts and on held-out prompts (here it does not).
+# **Central claim.** Patching locates what carries indirect-object identification on a batch of
+# prompts; whether that circuit holds for the task needs other orders and held-out prompts.
 #
 # **Learning objectives.** After this lesson you can
 #

@@ -24,10 +24,8 @@
 # Circuits thread built *from* curves and parts: circles, a car detector, a pose-invariant head
 # detector, and you report what this network shows, including where it shows nothing.
 #
-# **Central claim.** A CNN trained only to name objects grows units that prefer curves to lines, whose
-# tuning and weights can be read and rebuilt by hand; but under a strict rule fixed in advance no net of
-# the course's zoo, in any seed, has a full curve family, and a car composition circuit shows in one net
-# of ten.
+# **Central claim.** An object-naming CNN grows units that prefer curves to lines, readable and
+# rebuildable by hand; yet under a strict rule no zoo net has a full curve family.
 #
 # **Learning objectives.** After this lesson you can
 #
@@ -423,7 +421,7 @@ print(f"{sum(c in family.channels for c in strict.channels)} of them are members
 #
 # **Every seed, and untrained twins.** `bench/curve_census.py` applies the same rule, on a finer grid of
 # 24 orientations and on scenes the lesson never uses, to `layer3` of all nine object nets and of
-# untrained nets of the same three architectures built from seeds 0, 1 and 2 (`cv.untrained_twin`);
+# untrained nets of the same three architectures built from seeds 0, 1 and 2 (`zoo.untrained_twin`);
 # `tests/test_curve_census.py` re-measures it on the shipped weights. Strict units (largest gap between
 # their peaks) and the median of best arc / 99th percentile of the scenes' maxima:
 #
@@ -1249,9 +1247,9 @@ else:
 # A good answer quotes its own numbers: 31 of 48 `layer3` units pass the lenient rule (gap 32°
 # between vector means), but only 15 the strict one (one lobe, 2x line, 2x worst orientation), with
 # a 90° gap between their peaks, and no seed of any architecture in the zoo has a full strict family;
-# trained VGG and ResNet nets have more strict units than their untrained twins (12-19 against 2-9),
-# plain nets do not; the arcs drive
-# the strict units to less than half of what the world's best scenes do (synthetic stimuli); single cosmetic styles keep
+# trained VGG and ResNet nets have more strict units than their untrained twins (12-19 against 2-9)
+# while the plain nets have no more than theirs; arcs drive the strict units to less than half of
+# what the world's best scenes do (synthetic stimuli); single cosmetic styles keep
 # the radial tuning's shape (high median correlations); rotated dataset examples hand activation
 # from member to member, loosely (peaks some 60° from the prediction against about 90° for
 # shuffled orientations); tangent alignment of the expanded weights beats every shuffle but is

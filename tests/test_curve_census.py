@@ -12,7 +12,8 @@ import torch
 
 from mi_tutor import zoo
 from mi_tutor.zoo.registry import measured
-from mi_tutor.circuits_vision.census import FULL_FAMILY, curve_census, scene_percentile, untrained_twin
+from mi_tutor.circuits_vision.census import FULL_FAMILY, curve_census, scene_percentile
+from mi_tutor.zoo import untrained_twin
 from mi_tutor.vision.objects import render_objects
 from mi_tutor.vision.tuning import STRICT_RULE, strict_curve_detectors
 

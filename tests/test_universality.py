@@ -11,6 +11,7 @@ import pytest
 import torch
 
 from mi_tutor import universality as U
+from mi_tutor import zoo
 from mi_tutor.hooks import collect
 from mi_tutor.validation import ShapeError
 
@@ -347,7 +348,7 @@ def controls():
     except FileNotFoundError as err:
         pytest.skip(f"zoo weights not shipped yet: {err}")
     for s in UNTRAINED_SEEDS:
-        nets[f"untrained_s{s}"] = U.untrained(ARCH_NETS["plainnet"], seed=s)
+        nets[f"untrained_s{s}"] = zoo.untrained(ARCH_NETS["plainnet"], seed=s)
     scenes = render_objects(400, seed=FRESH_SEED)
     feats = {n: collect(net, scenes.images, LAYERS, pool="mean") for n, net in nets.items()}
     return {"nets": nets, "scenes": scenes, "feats": feats,
@@ -362,10 +363,10 @@ def _mean(values):
 
 def test_untrained_is_seeded_and_leaves_the_global_generator():
     state = torch.random.get_rng_state()
-    a, b = U.untrained("plainnet_objects_s0", seed=1), U.untrained("plainnet_objects_s0", seed=1)
+    a, b = zoo.untrained("plainnet_objects_s0", seed=1), zoo.untrained("plainnet_objects_s0", seed=1)
     assert torch.equal(torch.random.get_rng_state(), state)
     assert all(torch.equal(p, q) for p, q in zip(a.state_dict().values(), b.state_dict().values()))
-    c = U.untrained("plainnet_objects_s0", seed=2)
+    c = zoo.untrained("plainnet_objects_s0", seed=2)
     assert any(not torch.equal(p, q) for p, q in zip(a.state_dict().values(), c.state_dict().values()))
 
 

@@ -84,7 +84,7 @@ from .next_layer import (
 )
 from .stages import next_stage, receptive_field_centre, stage_entry, stage_names, tap_spacing
 from .findings import CURVATURES, PROBE_STYLES, STIMULUS_STYLE, probe_tuning
-from .census import FULL_FAMILY, CurveCensus, activation_percentile, curve_census, scene_percentile, untrained_twin
+from .census import FULL_FAMILY, CurveCensus, activation_percentile, curve_census, scene_percentile
 from .weights import (
     arc_normal_field,
     conv_weights,
@@ -168,5 +168,4 @@ __all__ = [
     "activation_percentile",
     "curve_census",
     "scene_percentile",
-    "untrained_twin",
 ]

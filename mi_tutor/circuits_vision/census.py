@@ -6,12 +6,14 @@ each member's best arc response by the unit's **99th percentile on the world's s
 ways: over all positions of its map over the scenes (``arc_ratio``), and over the scenes'
 spatial maxima (``arc_ratio_top``, the unit's near-top dataset response). A ratio near 1
 means the arc drives the unit about as hard as the world does, a ratio of 0.1 that the
-"detector" answers to its arc a tenth as strongly as to what it meets in its own world. :func:`untrained_twin` builds the control:
-the same architecture, untrained, from a fixed seed. A **full family** is at least
+"detector" answers to its arc a tenth as strongly as to what it meets in its own world.
+:func:`mi_tutor.zoo.untrained_twin` builds the control: the same architecture, untrained, from a
+fixed seed. A **full family** is at least
 ``min_members`` members whose peak orientations leave no gap above ``max_gap_deg``.
 
 Examples:
     >>> from mi_tutor.vision.objects import render_objects
+    >>> from mi_tutor.zoo import untrained_twin
     >>> net = untrained_twin("vgg", seed=0)
     >>> c = curve_census(net, "layer2", render_objects(8, seed=0).images, n_orientations=8,
     ...                  curvatures=(0.0, 4.0), styles=PROBE_STYLES[:1])
@@ -31,13 +33,11 @@ from torch import nn
 from ..device import model_device
 from ..hooks import collect
 from ..validation import check_choice, check_tensor
-from ..vision.architectures import ZooCNN, ZooNetConfig, build_zoo_net
 from ..vision.stimuli import StimulusStyle
 from ..vision.tuning import CurveFamily, strict_curve_detectors
 from .findings import CURVATURES, PROBE_STYLES, probe_tuning
 
-__all__ = ["FULL_FAMILY", "CurveCensus", "activation_percentile", "scene_percentile", "curve_census",
-           "untrained_twin"]
+__all__ = ["FULL_FAMILY", "CurveCensus", "activation_percentile", "scene_percentile", "curve_census"]
 
 #: A full family: at least 16 strict members, no gap above 45 degrees between their peak orientations.
 FULL_FAMILY: dict[str, float] = {"min_members": 16, "max_gap_deg": 45.0}
@@ -153,25 +153,3 @@ def curve_census(model: nn.Module, layer: str, scenes: torch.Tensor, n_orientati
 
     full = len(family) >= FULL_FAMILY["min_members"] and math.degrees(family.max_gap) <= FULL_FAMILY["max_gap_deg"]
     return CurveCensus(layer, tuning.shape[0], family, p99, top, ratio(p99), ratio(top), bool(full))
-
-
-def untrained_twin(arch: str, seed: int, cfg: ZooNetConfig | None = None) -> ZooCNN:
-    """An untrained zoo net of ``arch`` whose initial weights come from ``torch.manual_seed(seed)``, in eval mode.
-
-    The census's control: same architecture and widths as the trained nets (default: the object
-    world's widths of ``arch``), no training. The global RNG state is restored afterwards.
-
-    Examples:
-        >>> a, b = untrained_twin("plainnet", 1), untrained_twin("plainnet", 1)
-        >>> torch.equal(next(a.parameters()), next(b.parameters()))
-        True
-    """
-    if cfg is None:
-        from ..zoo.entries.objects import object_net_config
-        cfg = object_net_config(arch)
-    state = torch.random.get_rng_state()
-    try:
-        torch.manual_seed(seed)
-        return build_zoo_net(arch, cfg).eval()
-    finally:
-        torch.random.set_rng_state(state)

@@ -12,14 +12,14 @@ examples; any float dtype; computed on the inputs' device):
 * :mod:`.stitching`: 1x1-conv model stitching (Lenc & Vedaldi 2015, Bansal et al. 2021).
 * :mod:`.census`: curve and edge families across the zoo.
 * :mod:`.captions`, :mod:`.crossmodal`: captions of object-world scenes and image-caption alignment.
-* :mod:`.controls`: untrained nets of a zoo architecture and a bag of words, the controls beside each claim.
+* :mod:`.controls`: a bag of words, the caption model's control (untrained nets: :func:`mi_tutor.zoo.untrained`).
 """
 
 from .cca import cca, cca_coefficients, pwcca, svcca
 from .captions import CAPTION_VOCAB, caption_features, caption_tokens, describe, scene_captions
 from .census import CensusRow, census_table, edge_units, family_census, plot_census
 from .cka import center_gram, cka_from_grams, debiased_cka, gram_linear, gram_rbf, hsic, linear_cka, rbf_cka
-from .controls import bag_of_words, untrained
+from .controls import bag_of_words
 from .correspondence import (CorrespondenceMap, correspondence_map, identification_accuracy, identify_layers,
                              plot_correspondence)
 from .crossmodal import AlignmentResult, image_caption_alignment, shuffled_knn_alignment
@@ -37,5 +37,5 @@ __all__ = [
     "CensusRow", "family_census", "census_table", "edge_units", "plot_census",
     "CAPTION_VOCAB", "describe", "scene_captions", "caption_tokens", "caption_features",
     "AlignmentResult", "image_caption_alignment", "shuffled_knn_alignment",
-    "untrained", "bag_of_words",
+    "bag_of_words",
 ]

@@ -1,17 +1,14 @@
-"""Controls for universality claims: untrained nets and a bag of words.
+"""Controls for universality claims: a bag of words (untrained nets: :func:`mi_tutor.zoo.untrained`).
 
 A similarity between two trained nets means little until it is set beside the
 same similarity between nets that learnt nothing: convolutions with random
 weights already give nets of one architecture similar first layers, and any
 caption encoding that keeps which words occur already aligns captions with the
-images they describe. :func:`untrained` builds a zoo architecture with random
-weights from a fixed seed; :func:`bag_of_words` encodes captions by their word
+images they describe. :func:`mi_tutor.zoo.untrained` builds a zoo architecture with
+random weights from a fixed seed; :func:`bag_of_words` encodes captions by their word
 counts, with no model at all.
 
 Examples:
-    >>> net = untrained("plainnet_objects_s0", seed=1)
-    >>> net.training
-    False
     >>> bag_of_words(torch.tensor([[1, 5, 5, 2, 0]]), vocab_size=6).tolist()
     [[0.0, 1.0, 1.0, 0.0, 0.0, 2.0]]
 """
@@ -19,30 +16,10 @@ Examples:
 from __future__ import annotations
 
 import torch
-from torch import nn
 
 from ..validation import check_tensor
 
-__all__ = ["untrained", "bag_of_words"]
-
-
-def untrained(name: str, seed: int = 0, device: torch.device | str = "cpu") -> nn.Module:
-    """The architecture of zoo net ``name`` with random weights (initialised after ``torch.manual_seed(seed)``).
-
-    Args:
-        name: A zoo name, e.g. ``"plainnet_objects_s0"``; only its architecture is used.
-        seed: Seed of the initialisation (the global torch generator is restored afterwards).
-        device: Device of the returned net.
-
-    Returns:
-        The net in eval mode.
-    """
-    from ..zoo import build
-
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        net = build(name)
-    return net.to(device).eval()
+__all__ = ["bag_of_words"]
 
 
 def bag_of_words(tokens: torch.Tensor, vocab_size: int | None = None, pad: int = 0) -> torch.Tensor:

@@ -13,8 +13,9 @@ A model's other files have one door each: ``zoo.snapshots(name)`` (weights saved
 training, a :class:`Snapshots`) and ``zoo.extras(name)`` (e.g. the key covariances of ``facts_4l``).
 """
 
+from .controls import untrained, untrained_twin
 from .registry import (WEIGHTS_DIR, Snapshots, ZooEntry, available, build, extras, info, load, register, snapshots,
                        train, weights_path)
 
-__all__ = ["WEIGHTS_DIR", "Snapshots", "ZooEntry", "available", "build", "extras", "info", "load", "register",
+__all__ = ["untrained", "untrained_twin", "WEIGHTS_DIR", "Snapshots", "ZooEntry", "available", "build", "extras", "info", "load", "register",
            "snapshots", "train", "weights_path"]
