@@ -319,6 +319,24 @@ class CurveFamily:
         return "\n".join(rows)
 
 
+def _tuning_inputs(tuning: torch.Tensor, orientations: torch.Tensor, curvatures: torch.Tensor,
+                   channels: Sequence[int] | None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, list[int]]:
+    """Check a tuning map and its axes; returns ``(tuning, orientations)`` as CPU floats, the index of the
+    zero curvature and the channel list (what the family rules, lenient and strict, start from)."""
+    dims = check_tensor("orientations", orientations, ("n_orient",), floating=True)
+    dims = check_tensor("curvatures", curvatures, ("n_curv",), dims=dims, floating=True)
+    check_tensor("tuning", tuning, ("n_units", "n_curv", "n_orient"), dims=dims, floating=True)
+    zero = (curvatures == 0).nonzero().flatten()
+    if len(zero) != 1:
+        raise ValueError(f"`curvatures` must contain exactly one 0 (the straight lines); got {curvatures.tolist()}")
+    channels = list(range(tuning.shape[0])) if channels is None else list(channels)
+    if len(channels) != tuning.shape[0]:
+        raise ValueError(f"`channels` has {len(channels)} entries but `tuning` has {tuning.shape[0]} units")
+    t = tuning.detach().float().cpu()
+    th = orientations.detach().float().cpu()
+    return t, th, zero, channels
+
+
 def find_curve_family(tuning: torch.Tensor, orientations: torch.Tensor, curvatures: torch.Tensor,
                       channels: Sequence[int] | None = None, *, min_selectivity: float = 1 / 3,
                       min_orientation_selectivity: float = 0.3, min_response: float = 0.0,
@@ -357,17 +375,7 @@ def find_curve_family(tuning: torch.Tensor, orientations: torch.Tensor, curvatur
     Returns:
         A :class:`CurveFamily` (possibly empty), members sorted by orientation.
     """
-    dims = check_tensor("orientations", orientations, ("n_orient",), floating=True)
-    dims = check_tensor("curvatures", curvatures, ("n_curv",), dims=dims, floating=True)
-    check_tensor("tuning", tuning, ("n_units", "n_curv", "n_orient"), dims=dims, floating=True)
-    zero = (curvatures == 0).nonzero().flatten()
-    if len(zero) != 1:
-        raise ValueError(f"`curvatures` must contain exactly one 0 (the straight lines); got {curvatures.tolist()}")
-    channels = list(range(tuning.shape[0])) if channels is None else list(channels)
-    if len(channels) != tuning.shape[0]:
-        raise ValueError(f"`channels` has {len(channels)} entries but `tuning` has {tuning.shape[0]} units")
-    t = tuning.detach().float().cpu()
-    th = orientations.detach().float().cpu()
+    t, th, zero, channels = _tuning_inputs(tuning, orientations, curvatures, channels)
     curved = t[:, (curvatures.cpu() != 0)]                      # [units, n_curved, n_orient]
     radial = curved.amax(dim=1)                                 # [units, n_orient]
     above_floor = radial - radial.amin(-1, keepdim=True)        # the tuning, without the untuned floor
@@ -438,17 +446,7 @@ def strict_curve_detectors(tuning: torch.Tensor, orientations: torch.Tensor, cur
         >>> fam.channels, round(math.degrees(fam.max_gap))
         ([0], 360)
     """
-    dims = check_tensor("orientations", orientations, ("n_orient",), floating=True)
-    dims = check_tensor("curvatures", curvatures, ("n_curv",), dims=dims, floating=True)
-    check_tensor("tuning", tuning, ("n_units", "n_curv", "n_orient"), dims=dims, floating=True)
-    zero = (curvatures == 0).nonzero().flatten()
-    if len(zero) != 1:
-        raise ValueError(f"`curvatures` must contain exactly one 0 (the straight lines); got {curvatures.tolist()}")
-    channels = list(range(tuning.shape[0])) if channels is None else list(channels)
-    if len(channels) != tuning.shape[0]:
-        raise ValueError(f"`channels` has {len(channels)} entries but `tuning` has {tuning.shape[0]} units")
-    t = tuning.detach().float().cpu()
-    th = orientations.detach().float().cpu()
+    t, th, zero, channels = _tuning_inputs(tuning, orientations, curvatures, channels)
     n_orient = len(th)
     radial = t[:, curvatures.cpu() != 0].amax(dim=1)                 # [units, n_orient]
     best_o = radial.argmax(-1)
