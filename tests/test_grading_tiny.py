@@ -337,7 +337,7 @@ def test_tampering_scores_zero_in_the_gradebook_with_the_reason(secret_class):
         compromised = {"blanker": "did not run the grader's cell as sent", "hider": "custom exception handler"}
         for student, why in compromised.items():
             r = res[student]
-            assert r.status == "flagged" and r.score == 0 and any(why in e for e in r.evidence), r
+            assert r.status == "flagged" and r.score == 0 and any(why in e for e in r.evidence), (r.problems, r)
             assert set(scores(gb, student).values()) == {0}
             assert all(nb.flagged for nb in gb.find_submission(A, student).notebooks)
             comment = gb.find_comment("ex1_1_solution", A, A, student).comment

@@ -532,3 +532,15 @@ def test_new_gradebook_is_the_one_nbgrader_makes(tmp_path):
     with Gradebook(f"sqlite:///{ours}", course_id="c") as gb:
         gb.add_student("ada")
     assert new_gradebook(ours) == ours and len(sqlite3.connect(ours).execute("SELECT * FROM student").fetchall()) == 1
+
+
+def test_exit_file_is_written_whole_or_not_at_all(tmp_path):
+    """The warm starter's exit.json is polled by the grading thread while it is written: it appears whole
+    (a half-written one read as JSON crashed a grading under load), and a folder already given up is no error."""
+    from mi_tutor.course.grading.warm import _write_exit
+
+    _write_exit(tmp_path, 3)
+    assert json.loads((tmp_path / "exit.json").read_text()) == {"status": 3}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["exit.json"]
+    _write_exit(tmp_path / "gone", 0)  # no exception: nobody waits for it
+    assert not (tmp_path / "gone").exists()

@@ -74,6 +74,10 @@ class WarmStarter:
                     self._proc = None
             return None
 
+    def running(self) -> bool:
+        """Whether the starter process is alive (it writes the ``exit.json`` of the processes it forked)."""
+        return self._proc is not None and self._proc.poll() is None
+
     def close(self) -> None:
         """End the starter (its children die with it)."""
         with self._lock:
@@ -118,6 +122,16 @@ def _child(main, scratch: Path, env: dict[str, str]) -> None:  # pragma: no cove
     os._exit(status or 0)
 
 
+def _write_exit(folder: Path, status: int) -> None:  # pragma: no cover - runs in the starter
+    """Write ``folder/exit.json`` whole or not at all: a reader polling for it never sees it half written."""
+    part = folder / "exit.json.part"
+    try:
+        part.write_text(json.dumps({"status": status}))
+        os.replace(part, folder / "exit.json")
+    except OSError:  # the folder is gone (its grading was given up): nobody waits for this answer
+        pass
+
+
 def serve(module: str) -> None:  # pragma: no cover - the starter's loop, run as a process by WarmStarter
     """Import ``module`` (and what grading needs), then fork one process per request running its ``main``."""
     import importlib
@@ -133,8 +147,8 @@ def serve(module: str) -> None:  # pragma: no cover - the starter's loop, run as
     def report() -> None:
         for pid in [p for p in list(exited) if p in folders]:
             folder, status = folders.pop(pid, None), exited.pop(pid, None)
-            if folder is not None and status is not None and folder.exists():
-                (folder / "exit.json").write_text(json.dumps({"status": status}))
+            if folder is not None and status is not None:
+                _write_exit(folder, status)
 
     def reap(*_) -> None:
         while True:

@@ -191,8 +191,10 @@ def _wait_forked(pid: int, scratch: Path, timeout: float) -> tuple[str, bool, in
                     time.sleep(0.1)
                 _signal_group(pid, signal.SIGKILL)
                 break
-            if not _alive(pid):  # gone without exit.json (its starter died): read what it left
-                time.sleep(0.5)
+            if not _alive(pid):  # reaped: the starter writes exit.json next, unless it died; then read what is left
+                end = time.monotonic() + 10
+                while not done.exists() and time.monotonic() < end and _STARTER is not None and _STARTER.running():
+                    time.sleep(0.1)
                 break
             time.sleep(0.1)
     except BaseException:
