@@ -103,9 +103,9 @@ images, labels = scenes.images, scenes.labels
 nets = {name: zoo.load(name, device=device) for name in SEED_NETS + list(ARCH_NETS.values()) + [COUNT_NET]}
 random_nets = {f"{a}_random": zoo.untrained(name, seed=0, device=device) for a, name in ARCH_NETS.items()}
 random_nets["plainnet_random_s1"] = zoo.untrained(ARCH_NETS["plainnet"], seed=1, device=device)  # a second untrained seed
-feats = {name: hooks.collect(net, images, LAYERS, pool="mean") for name, net in {**nets, **random_nets}.items()}
-with torch.no_grad():
-    own = {n: float((nets[n](images.to(device)).argmax(-1).cpu() == labels).float().mean()) for n in nets if n != COUNT_NET}
+feats = {name: hooks.collect(net, images, LAYERS + ["head"], pool="mean") for name, net in {**nets, **random_nets}.items()}
+logits = {name: f.pop("head") for name, f in feats.items()}  # the same pass gives the outputs: each net runs once
+own = {n: float((logits[n].argmax(-1).cpu() == labels).float().mean()) for n in nets if n != COUNT_NET}
 for name in nets:
     print(f"{name:22s}", {k: v.shape[1] for k, v in feats[name].items()}, f"accuracy {own.get(name, float('nan')):.2f}")
 
@@ -575,11 +575,15 @@ checks.check_stitch_forward(stitch_forward)
 # %% nbgrader={"grade": false, "grade_id": "fig7_stitching", "locked": true, "schema_version": 3, "solution": false}
 fit_images = render_objects(128, seed=10**6 + 1).images.to(device)
 held = images[:200].to(device)
+fit_acts = {}  # net -> its layers on fit_images: each net runs over them once, for all its stitches
 
 
 def stitched_accuracy(a: str, b: str, la: str, lb: str) -> float:
     na, nb = {**nets, **random_nets}[a], nets[b]
-    conv = un.stitch_init_lstsq(na, nb, la, lb, fit_images)
+    for name, net in ((a, na), (b, nb)):
+        if name not in fit_acts:
+            fit_acts[name] = hooks.collect(net, fit_images, LAYERS)
+    conv = un.stitch_fit_lstsq(fit_acts[a][la], fit_acts[b][lb])  # = un.stitch_init_lstsq(na, nb, la, lb, fit_images)
     stitch = nn.Sequential(nn.AdaptiveAvgPool2d(un.layer_output_size(nb, lb, held)), conv)
     with torch.no_grad():
         return float((stitch_forward(na, nb, la, lb, stitch, held).argmax(-1).cpu() == labels[:200]).float().mean())

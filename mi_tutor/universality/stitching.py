@@ -30,7 +30,7 @@ from ..device import model_device, seed_everything
 from ..hooks import get_module, hooks, run_with_cache
 from ..validation import check_tensor
 
-__all__ = ["StitchConfig", "StitchedNet", "train_stitch", "stitch_accuracy", "stitch_init_lstsq", "layer_output_size"]
+__all__ = ["StitchConfig", "StitchedNet", "train_stitch", "stitch_accuracy", "stitch_init_lstsq", "stitch_fit_lstsq", "layer_output_size"]
 
 
 class _Stop(Exception):
@@ -178,10 +178,31 @@ def stitch_init_lstsq(net_a: nn.Module, net_b: nn.Module, layer_a: str, layer_b:
     check_tensor("x", x, ("n", 3, "H", "W"), floating=True)
     _, ca = run_with_cache(net_a, x, [layer_a])
     _, cb = run_with_cache(net_b, x, [layer_b])
-    b = cb[layer_b]
-    a = _resize(ca[layer_a], tuple(b.shape[-2:]))
-    conv = nn.Conv2d(a.shape[1], b.shape[1], 1).to(x.device)
-    _lstsq_fit(conv, a, b)
+    return stitch_fit_lstsq(ca[layer_a], cb[layer_b])
+
+
+@torch.no_grad()
+def stitch_fit_lstsq(acts_a: torch.Tensor, acts_b: torch.Tensor) -> nn.Conv2d:
+    """:func:`stitch_init_lstsq` from activations already recorded (each net run once for many stitches).
+
+    Args:
+        acts_a: A's layer on the fitting images, ``[n, C_a, h_a, w_a]``; resized to B's size first.
+        acts_b: B's layer on the same images, ``[n, C_b, h_b, w_b]``.
+
+    Returns:
+        ``nn.Conv2d(C_a, C_b, 1)`` on ``acts_a``'s device, minimising the squared error to ``acts_b``.
+
+    Examples:
+        >>> a = torch.rand(4, 2, 8, 8)
+        >>> conv = stitch_fit_lstsq(a, 3 * a[:, :1, ::2, ::2])
+        >>> tuple(conv.weight.shape)
+        (1, 2, 1, 1)
+    """
+    dims = check_tensor("acts_a", acts_a, ("n", "C_a", "h_a", "w_a"), floating=True)
+    check_tensor("acts_b", acts_b, ("n", "C_b", "h_b", "w_b"), floating=True, dims=dims)
+    a = _resize(acts_a, tuple(acts_b.shape[-2:]))
+    conv = nn.Conv2d(a.shape[1], acts_b.shape[1], 1).to(acts_a.device)
+    _lstsq_fit(conv, a, acts_b)
     return conv
 
 
