@@ -25,8 +25,8 @@ from .correspondence import (CorrespondenceMap, correspondence_map, identificati
 from .crossmodal import AlignmentResult, image_caption_alignment, shuffled_knn_alignment
 from .knn import clamp_outliers, knn_indices, mutual_knn_alignment, mutual_knn_chance
 from .matching import Matching, match_units, semi_match, unit_correlation
-from .stitching import (StitchConfig, StitchedNet, layer_output_size, stitch_accuracy, stitch_fit_lstsq, stitch_init_lstsq,
-                        train_stitch)
+from .stitching import (StitchConfig, StitchedNet, layer_output_size, stitch_accuracy, stitch_fit_lstsq,
+                        stitch_init_lstsq, train_stitch)
 
 __all__ = [
     "linear_cka", "debiased_cka", "rbf_cka", "gram_linear", "gram_rbf", "center_gram", "cka_from_grams", "hsic",

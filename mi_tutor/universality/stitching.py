@@ -30,7 +30,8 @@ from ..device import model_device, seed_everything
 from ..hooks import get_module, hooks, run_with_cache
 from ..validation import check_tensor
 
-__all__ = ["StitchConfig", "StitchedNet", "train_stitch", "stitch_accuracy", "stitch_init_lstsq", "stitch_fit_lstsq", "layer_output_size"]
+__all__ = ["StitchConfig", "StitchedNet", "train_stitch", "stitch_accuracy", "stitch_init_lstsq", "stitch_fit_lstsq",
+           "layer_output_size"]
 
 
 class _Stop(Exception):
