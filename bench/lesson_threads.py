@@ -30,7 +30,8 @@ RUNNER = Path(__file__).resolve().parent / "run_lessons.py"
 def timed(slug: str, threads: int) -> float | None:
     """One lesson in a fresh kernel with ``OMP_NUM_THREADS=threads`` (which `setup_lesson` reads)."""
     env = {**os.environ, "OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads)}
-    proc = subprocess.run([sys.executable, str(RUNNER), "--one", slug], capture_output=True, text=True,
+    proc = subprocess.run([sys.executable, str(RUNNER), "--one", slug, "--threads", str(threads)],
+                          capture_output=True, text=True,
                           cwd=ROOT, env=env)
     if proc.returncode != 0:
         print(f"{slug} at {threads} thread(s) failed: {proc.stderr.strip().splitlines()[-1:]}", flush=True)

@@ -28,6 +28,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from run_lessons import cpu_model  # bench/ is on the path of a script run from it
+
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results" / "test_suite.json"
 _SUMMARY = re.compile(r"^=* ?(\d+ (?:passed|failed|error).*?) in ([\d.]+)s", re.M)  # with or without -q's rules
@@ -105,7 +107,7 @@ def main() -> int:
             subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "-e", str(ROOT)],
                            capture_output=True)
     result["label"] = args.label
-    result["machine"] = {"cpu_count": os.cpu_count(), "platform": platform.platform(),
+    result["machine"] = {"cpu_count": os.cpu_count(), "platform": platform.platform(), "cpu": cpu_model(),
                          "python": platform.python_version()}
     print(json.dumps({k: v for k, v in result.items() if k != "tail"}, indent=1))
     print("\n".join(result["tail"][-5:]))
