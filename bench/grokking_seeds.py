@@ -8,6 +8,7 @@ checks the claims on seeds 0 and 1. Results go to ``bench/results/grokking_seeds
 
     python bench/grokking_seeds.py             # ~1 min of training (3 live runs) on one thread
     python bench/grokking_seeds.py --no-live   # only the shipped runs (seconds)
+    python bench/grokking_seeds.py --no-live --nanda  # also grokking_p113_nanda (Nanda et al.'s recipe)
     python bench/grokking_seeds.py --long      # also the recipe of grokking_p53 on seeds 1 and 2 for
                                                # 6000 and 4000 steps (~15 min): when does each grok?
 """
@@ -66,13 +67,20 @@ def frequency_table(model, data, p: int) -> dict:
 
 
 def shipped(seed: int) -> dict:
-    name, control_name = RUNS[seed]
+    return measure_run(*RUNS[seed])
+
+
+def measure_run(name: str, control_name: str | None = None) -> dict:
+    """Lesson 10's measures of the zoo's run ``name`` (and its weight-decay-0 control, where there is one):
+    phases, plateau, key frequencies, and the progress measures over its shipped checkpoints."""
     run = zoo.snapshots(name, device="cpu")
-    control = zoo.snapshots(control_name, device="cpu").curves
+    control = zoo.snapshots(control_name, device="cpu").curves if control_name else None
     data, p, curves = grok.run_data(run.recipe), run.recipe["p"], run.curves
-    out = {"run": name, "control": control_name, **plateau(curves, p)}
+    out = {"run": name, "control": control_name, "recipe": run.recipe, **plateau(curves, p)}
     out["step_test_acc_0.95"] = next((s for s, a in zip(curves["steps"], curves["test_acc"]) if a >= 0.95), None)
-    out["control_max_test_acc"] = _r(max(control["test_acc"]), 3)
+    out["step_test_loss_below_0.1"] = next((s for s, x in zip(curves["steps"], curves["test_loss"]) if x < 0.1), None)
+    if control:
+        out["control_max_test_acc"] = _r(max(control["test_acc"]), 3)
     out.update(frequency_table(run.models[-1], data, p))
     W0 = run.models[0].W_E.detach()[:p]
     out["gini_init"] = _r(grok.gini(grok.frequency_norms(grok.fourier_transform(W0, 0))), 2)
@@ -91,8 +99,11 @@ def shipped(seed: int) -> dict:
     near = lambda t: min(measures, key=lambda m: abs(m["step"] - t))  # noqa: E731
     out["excluded_rise"] = _r(near(end)["excluded_train_loss"] / near(start)["excluded_train_loss"], 2)
     wn = curves["weight_norm"]
-    out["weight_norm"] = {"peak": round(max(wn)), "final": round(wn[-1]), "final_over_peak": _r(wn[-1] / max(wn), 2),
-                          "control_final": round(control["weight_norm"][-1])}
+    out["weight_norm"] = {"peak": round(max(wn)), "final": round(wn[-1]), "final_over_peak": _r(wn[-1] / max(wn), 2)}
+    if control:
+        out["weight_norm"]["control_final"] = round(control["weight_norm"][-1])
+    gini = [_r(grok.gini(grok.frequency_norms(grok.fourier_transform(m.W_E.detach()[:p], 0))), 3) for m in run.models]
+    out["gini_by_checkpoint"] = dict(zip(run.steps, gini))
     return out
 
 
@@ -127,15 +138,19 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--no-live", action="store_true", help="skip the three live runs")
     ap.add_argument("--long", action="store_true", help="train grokking_p53's recipe on seeds 1 and 2, longer")
+    ap.add_argument("--nanda", action="store_true", help="also measure grokking_p113_nanda, Nanda et al.'s recipe")
     ap.add_argument("--output", type=Path, default=RESULTS)
     args = ap.parse_args()
     torch.set_num_threads(1)
     out = {"machine": {"platform": platform.platform(), "torch": torch.__version__,
                        "load_average": [round(x, 2) for x in os.getloadavg()]},
-           "chance": {"p53": _r(1 / 53)}, "shipped": [shipped(s) for s in RUNS]}
+           "chance": {"p53": _r(1 / 53), "p113": _r(1 / 113)}, "shipped": [shipped(s) for s in RUNS]}
     for row in out["shipped"]:
         print({k: v for k, v in row.items() if k != "progress"})
     earlier = json.loads(args.output.read_text()) if args.output.exists() else {}
+    out["nanda_p113"] = measure_run("grokking_p113_nanda") if args.nanda else earlier.get("nanda_p113")
+    if args.nanda:
+        print({k: v for k, v in out["nanda_p113"].items() if k not in ("progress", "recipe")})
     if args.no_live:  # keep the live runs of an earlier run
         out["live"] = earlier.get("live")
     else:

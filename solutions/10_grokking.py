@@ -119,8 +119,10 @@ checks.check_live_run_result(live_log.curves())
 # of the pairs, AdamW lr 3e-3, weight decay 1, 3000 full-batch steps (`mi_tutor/zoo/entries/grokking.py`).
 # Its snapshots every 100 steps ship with the course, and so does a **control** run with weight
 # decay 0 and everything else the same. (The zoo also holds the paper's full-size model on p = 113 with
-# 30 % of the pairs, `grokking_p113`, trained at lr 3e-3: it groks at step ~2300 but its clean-up has only
-# begun, so its embedding is not yet sparse. Try this notebook's functions on it afterwards.)
+# 30 % of the pairs. `grokking_p113_nanda` is trained by Nanda et al.'s recipe, AdamW lr 1e-3, weight decay
+# 1, 14000 full-batch steps: it memorises by step 150, groks between steps 6250 and 6950 and ends on five key
+# frequencies, and its snapshots every 1000 steps ship too. `grokking_p113` is the same model at lr 3e-3: it
+# groks at step ~2300, but its clean-up has only begun. Try this notebook's functions on both afterwards.)
 
 # %%
 run = zoo.snapshots("grokking_p53", device=device)

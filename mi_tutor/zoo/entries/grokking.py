@@ -8,10 +8,12 @@ recipe without weight decay: it memorises and never generalises in the same numb
 measuring lesson 10's claims on a seed the lesson does not use; seed 1 groks only after step 3000, so its
 weight-decay run goes on to step 6000.
 
-The full-size run of Nanda et al. (p = 113, 30 % train, d_model 128, lr 1e-3) needs ~8-10k full-batch
-steps; on the shared 2-core CPU the course was built on it ran at 0.26-2.8 s/step and could not be
-finished in time (``NANDA_113``). ``grokking_p113`` is the same task and model at lr 3e-3, which groks in
-2500 steps; lesson 10 analyses the half-width p = 53 run, whose clean-up is complete.
+``grokking_p113_nanda`` is the full-size run of Nanda et al. by their recipe (``NANDA_113``: p = 113, 30 %
+train, d_model 128, AdamW lr 1e-3, weight decay 1, 14000 full-batch steps; 989 s on one thread at
+0.09 s/step): train accuracy 0.99 at step 150, test accuracy 0.5 at 6250 and 0.95 at 6950, five neuron key
+frequencies, snapshots every 1000 steps (``bench/grokking_seeds.py --nanda`` measures its progress
+measures). ``grokking_p113`` is the same task and model at lr 3e-3, which groks in 2500 steps (its
+clean-up has only begun); lesson 10 analyses the half-width p = 53 run, whose clean-up is complete.
 """
 
 from __future__ import annotations
@@ -41,12 +43,14 @@ GROK_P53_WD0_S1 = dataclasses.replace(GROK_P53_WD0, data_seed=1, model_seed=1)
 #: (test accuracy 0.95 at step 2300, 0.995 at 2500; 1808 s on one loaded thread). Clean-up has only begun.
 NANDA_113_LR3 = GrokRun(p=113, train_frac=0.3, train=GrokConfig(steps=2500, lr=3e-3, weight_decay=1.0, log_every=50,
                                                                  checkpoint_every=200))
-#: The recipe of Nanda et al. at lr 1e-3 (not shipped: ~10k steps, too slow for the course's CPU).
+#: The recipe of Nanda et al.: p = 113, 30 % train, AdamW lr 1e-3, weight decay 1, betas (0.9, 0.98), 10-step
+#: warm-up, full batch; 14000 steps (their phases: memorisation to ~1.4k, circuit formation to ~9.4k, clean-up
+#: to ~13k). Shipped as ``grokking_p113_nanda``.
 NANDA_113 = GrokRun(p=113, train_frac=0.3, train=GrokConfig(steps=14000, lr=1e-3, weight_decay=1.0, log_every=50,
                                                              checkpoint_every=200))
 #: Snapshots kept in the shipped files (steps between them): all of the grokking run, a few of the control.
 KEEP_EVERY = {"grokking_p53": 100, "grokking_p53_wd0": 1000, "grokking_p113": 400, "grokking_p53_s1": 400,
-              "grokking_p53_wd0_s1": 1000}
+              "grokking_p53_wd0_s1": 1000, "grokking_p113_nanda": 1000}
 
 
 def _recipe(name: str, spec: GrokRun):
@@ -94,4 +98,16 @@ register(ZooEntry(
     info={"task": "(a + b) mod 113, tokens 'a b ='", "train_frac": 0.3, "seed": 0, "steps": 2500, "lr": 3e-3,
           "weight_decay": 1.0, "checkpoints": "every 400 steps, float16"},
     read_snapshots=_read_snapshots("grokking_p113"),
+))
+
+register(ZooEntry(
+    name="grokking_p113_nanda",
+    description="Nanda et al.'s recipe: 1-layer transformer (d_model 128, d_mlp 512) on (a+b) mod 113, 30% train, "
+                "lr 1e-3, weight decay 1, 14000 steps",
+    build=NANDA_113.build,
+    recipe=_recipe("grokking_p113_nanda", NANDA_113),
+    family="grokking",
+    info={"task": "(a + b) mod 113, tokens 'a b ='", "train_frac": 0.3, "seed": 0, "steps": NANDA_113.train.steps,
+          "lr": 1e-3, "weight_decay": 1.0, "checkpoints": "every 1000 steps, float16"},
+    read_snapshots=_read_snapshots("grokking_p113_nanda"),
 ))
