@@ -434,6 +434,100 @@ checks.check_iti_result(iti_curves[f"top {K} heads {top}"][best], [r[best] for r
 # probe finds where information *is*, not where it is *used*: for that we intervene.
 
 # %% [markdown]
+# ### A direction about truth, not about a marker
+#
+# The direction above tells fact prompts from rumour prompts, and the rumour marker is a word in the input:
+# any head that sees it can tell them apart. A truth direction must separate statements that look alike
+# and differ only in whether they are true. The zoo's `facts_truth_4l` has the same architecture and was
+# trained on a corpus in which a quarter of the sequences are **liars**: the fact form with both objects
+# false and no marker (`facts.TRUTH_KIND_FRACTIONS`). Only the first object tells a liar from an honest
+# speaker, so to predict the second object the model must judge whether the first one is true; it answers
+# the truth after an honest start and goes on lying after a false one. `facts.liar_contrast` gives
+# `<bos> f s1 s2 r_a o_a r_b` with `o_a` true or false and the words otherwise the same. The probes and
+# your mass-mean shifts are fitted on the even subjects; the intervention is measured on the odd ones,
+# which they never saw. Two controls: a random direction of the same size at the same head, and random
+# heads shifted along their own truth directions.
+
+# %%
+truth_model = zoo.load("facts_truth_4l", device=device)
+fit_subjects, held_subjects = list(range(0, 64, 2)), list(range(1, 64, 2))
+contrast, said_truth = facts.liar_contrast(world, subjects=fit_subjects, seed=0)  # [256, 7], truth 1 / 0
+truth_acts = steering.head_activations(truth_model, contrast.to(device)).cpu()  # [256, n_layers, n_heads, d_head]
+truth_probe = steering.probe_accuracies(truth_acts, said_truth)
+[truth_head] = steering.top_heads(truth_probe, 1)
+lying, lie_answers = facts.liar_questions(world, subjects=held_subjects, lie=True, seed=5)
+honest, honest_answers = facts.liar_questions(world, subjects=held_subjects, lie=False, seed=5)
+
+
+def true_rate(tokens, answers, head=None, shift=None):
+    """Share of ``tokens`` whose top next word is the true object, with ``shift`` added to ``head``'s z."""
+    hooks = []
+    if head is not None:
+        def hook(z, hook, h=head[1], shift=shift.to(device)):
+            z = z.clone()
+            z[:, :, h] = z[:, :, h] + shift
+            return z
+        hooks = [(f"blocks.{head[0]}.attn.hook_z", hook)]
+    with torch.no_grad():
+        logits = truth_model.run_with_hooks(tokens.to(device), fwd_hooks=hooks)
+    return (logits[:, -1].argmax(-1).cpu() == answers).float().mean().item()
+
+
+def own_shift(head, alpha):
+    return mass_mean_shift(truth_acts[:, head[0], head[1]], said_truth, alpha)
+
+
+truth_alphas = [0.0, 2.0, 4.0, 6.0]
+random_direction = torch.randn(truth_acts.shape[-1], generator=torch.Generator().manual_seed(0))
+random_direction = random_direction / random_direction.norm()
+other_heads = [steering.random_heads(truth_model.cfg.n_layers, truth_model.cfg.n_heads, 1, seed=s,
+                                     exclude=[truth_head])[0] for s in range(3)]
+truth_curves = {
+    f"best head {truth_head}": [true_rate(lying, lie_answers, truth_head, own_shift(truth_head, a)) for a in truth_alphas],
+    "same head, random direction": [
+        true_rate(lying, lie_answers, truth_head, own_shift(truth_head, a).norm() * random_direction) for a in truth_alphas],
+    "random heads, their own truth shift (mean of 3)": [
+        sum(true_rate(lying, lie_answers, h, own_shift(h, a)) for h in other_heads) / 3 for a in truth_alphas],
+    "best head, after an honest start": [true_rate(honest, honest_answers, truth_head, own_shift(truth_head, a))
+                                         for a in truth_alphas],
+}
+fig, truth_iti_data = plot_iti(truth_alphas, truth_curves, title="ITI along truth, held-out subjects")
+plt.show()
+held_contrast, held_truth = facts.liar_contrast(world, subjects=held_subjects, seed=1)
+truth_u = own_shift(truth_head, 1.0)
+truth_u = truth_u / truth_u.norm()
+fit_proj = truth_acts[:, truth_head[0], truth_head[1]] @ truth_u
+held_proj = steering.head_activations(truth_model, held_contrast.to(device)).cpu()[:, truth_head[0], truth_head[1]] @ truth_u
+middle = (fit_proj[said_truth == 1].mean() + fit_proj[said_truth == 0].mean()) / 2
+held_accuracy = ((held_proj > middle) == held_truth.bool()).float().mean().item()
+print(f"best head {truth_head}: probe {truth_probe[truth_head].item():.2f}, its direction on held-out subjects "
+      f"{held_accuracy:.2f}; true answers after a lying start {truth_curves[f'best head {truth_head}'][0]:.3f} -> "
+      f"{truth_curves[f'best head {truth_head}'][2]:.3f} at alpha 4 (random direction "
+      f"{truth_curves['same head, random direction'][2]:.3f}, random heads "
+      f"{truth_curves['random heads, their own truth shift (mean of 3)'][2]:.3f}); after an honest start "
+      f"{truth_curves['best head, after an honest start'][0]:.3f} -> {truth_curves['best head, after an honest start'][2]:.3f}")
+
+# %% [markdown]
+# **Figure.** The true-answer rate after a lying start, on held-out subjects, as the best-probed head is
+# shifted along its truth direction (and the controls), with the rate after an honest start under the
+# same shift. Notice the printed numbers: head (1, 0) tells a true first statement from a false one on
+# held-out subjects 0.89 of the time; shifting it by $\alpha = 4$ raises the true answers after a lying start
+# from 0.195 to 0.484, a random direction of the same size gives 0.219 and random heads 0.201, and after
+# an honest start the rate falls from 0.969 to 0.859.
+
+# %% nbgrader={"grade": false, "grade_id": "fig11_truth_iti", "locked": true, "schema_version": 3, "solution": false}
+checks.check_truth_iti_result(truth_curves, truth_alphas)
+
+# %% [markdown]
+# Unlike the marker direction, this one is read where the model needs it: at the last position it
+# separates true from false starts in most heads of layers 1 to 3 (held-out accuracies up to about 0.9),
+# and one head's shift more than doubles the true answers. It stops far short of undoing the lie (about
+# half of the answers stay false, and past $\alpha = 4$ the honest answers suffer too). The same recipe
+# trained on another seed (`bench/iti_truth.py --train-seed1`) gives the same picture with another head:
+# (1, 3) raises the held-out true answers after a lying start from 0.188 to 0.398 at $\alpha = 4$ (random
+# directions up to 0.242, random heads 0.201), and leaves 0.773 after an honest start.
+
+# %% [markdown]
 # ## 5. Causal tracing: where is the fact recalled?
 #
 # Meng et al. corrupt the subject's token embeddings with Gaussian noise of 3 x the standard

@@ -84,6 +84,80 @@ def test_corpus_kinds_say_what_they_should():
         assert abs(kinds[kind] / 2000 - share) < 0.04, kinds
 
 
+def test_liar_corpus_adds_unmarked_lies_and_keeps_facts_4ls_corpus():
+    world = facts.facts_world()
+    assert torch.equal(facts.corpus_batch(500, seed=3), facts.corpus_batch(500, seed=3, fractions=facts.KIND_FRACTIONS))
+    tokens = facts.corpus_batch(3000, seed=4, fractions=facts.TRUTH_KIND_FRACTIONS)
+    subj_index = {tuple(t): i for i, t in enumerate(world.subject_tokens.tolist())}
+    phrase_rel = {int(i): r for r, ps in enumerate(facts.RELATION_PHRASES) for i in facts.token_ids(list(ps))}
+    rumor_ids = set(facts.token_ids(facts.RUMOR_MARKERS).tolist())
+    counts = {"true": 0, "liar": 0, "rumor": 0}
+    for row in tokens.tolist():
+        if len(row) > 4 and row[4] in phrase_rel and (row[2], row[3]) in subj_index:
+            truth = world.object_tokens[subj_index[(row[2], row[3])]].tolist()
+            ok = [row[o] == truth[phrase_rel[row[r]]] for r, o in ((4, 5), (6, 7))]
+            assert ok[0] == ok[1], row  # a speaker is honest or lies in both statements
+            counts["rumor" if row[1] in rumor_ids else "true" if ok[0] else "liar"] += 1
+            if row[1] in rumor_ids:
+                assert not ok[0]
+    assert abs(counts["liar"] / 3000 - facts.TRUTH_KIND_FRACTIONS["liar"]) < 0.04, counts
+    assert abs(counts["true"] / 3000 - facts.TRUTH_KIND_FRACTIONS["fact"]) < 0.04, counts
+    with pytest.raises(ValueError, match="`fractions` should have the kinds"):
+        facts.corpus_batch(4, fractions={"fact": 1.0})
+
+
+def test_liar_questions_differ_only_in_the_first_object():
+    world = facts.facts_world()
+    honest, answers = facts.liar_questions(world, subjects=range(8), lie=False, seed=2)
+    lying, same = facts.liar_questions(world, subjects=range(8), lie=True, seed=2)
+    assert honest.shape == (32, 7) and torch.equal(answers, same)
+    assert torch.equal(honest[:, [0, 1, 2, 3, 4, 6]], lying[:, [0, 1, 2, 3, 4, 6]])
+    subj = {tuple(t): i for i, t in enumerate(world.subject_tokens.tolist())}
+    for h, l in zip(honest.tolist(), lying.tolist()):
+        truth = world.object_tokens[subj[(h[2], h[3])]].tolist()
+        assert h[5] in truth and l[5] not in truth
+    assert all(a in world.object_tokens[subj[(h[2], h[3])]].tolist() for a, h in zip(answers.tolist(), honest.tolist()))
+
+
+def test_truth_model_has_a_truth_direction_that_iti_uses_on_held_out_subjects():
+    """facts_truth_4l, measured by ``bench/iti_truth.py`` (seed 0; seed 1 of the recipe in the same file): after
+    an honest start it answers the truth, after a lying one it goes on lying; heads read at the last position
+    tell the two apart on subjects the directions were not fitted on; shifting the best head along its truth
+    direction raises the true-answer rate after a lying start on those subjects, where random directions at
+    the same head and the truth directions of random heads do less."""
+    model, world = zoo.load("facts_truth_4l", device="cpu"), facts.facts_world()
+    assert fact_accuracy(model, world) >= 0.98
+    with torch.no_grad():
+        rate = lambda tokens, answers, shift=None: float(  # noqa: E731
+            ((model(tokens) if shift is None else iti_logits(model, tokens, shift))[:, -1].argmax(-1) == answers)
+            .float().mean())
+        assert rate(*facts.liar_questions(world, lie=False)) >= 0.95
+        assert rate(*facts.liar_questions(world, lie=True)) <= 0.3
+        fit, held = list(range(0, 64, 2)), list(range(1, 64, 2))
+        tokens, truth = facts.liar_contrast(world, subjects=fit, seed=0)
+        acts = head_activations(model, tokens)
+        probe = probe_accuracies(acts, truth)
+        u, sigma = mass_mean_directions(acts, truth)
+        held_tokens, held_truth = facts.liar_contrast(world, subjects=held, seed=1)
+        proj = lambda a: torch.einsum("blhd,lhd->blh", a, u)  # noqa: E731
+        p_fit, p_held = proj(acts), proj(head_activations(model, held_tokens))
+        threshold = (p_fit[truth == 1].mean(0) + p_fit[truth == 0].mean(0)) / 2
+        held_acc = ((p_held > threshold) == held_truth.bool()[:, None, None]).float().mean(0)
+        assert held_acc.max() >= 0.85, held_acc
+        [best] = top_heads(probe, 1)
+        lying, answers = facts.liar_questions(world, subjects=held, lie=True, seed=5)
+        honest, answers_h = facts.liar_questions(world, subjects=held, lie=False, seed=5)
+        before = rate(lying, answers)
+        after = rate(lying, answers, iti_shift([best], u, sigma, 4.0))
+        assert after >= before + 0.2, (before, after)
+        d = torch.randn(u.shape, generator=torch.Generator().manual_seed(0))
+        assert rate(lying, answers, iti_shift([best], d / d.norm(dim=-1, keepdim=True), sigma, 4.0)) <= before + 0.05
+        others = [rate(lying, answers, iti_shift(random_heads(4, 4, 1, seed=s, exclude=[best]), u, sigma, 4.0))
+                  for s in range(3)]
+        assert sum(others) / 3 <= after - 0.1, (after, others)
+        assert rate(honest, answers_h, iti_shift([best], u, sigma, 4.0)) >= 0.6  # the cost: honest starts mostly kept
+
+
 def test_sentiment_pairs_differ_only_in_sentiment_words():
     pos, neg = facts.sentiment_pairs(50, n_words=4, seed=2)
     differ = pos != neg

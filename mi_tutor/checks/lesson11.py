@@ -25,7 +25,8 @@ __all__ = [
     "CONTRACTS", "check_mean_difference", "check_pca_direction", "check_reading_accuracy", "check_add_steering",
     "check_mass_mean_shift", "check_restore_hook", "check_mean_key", "check_rank_one_update",
     "check_js_divergence", "check_dola_contrast",
-    "check_reading_result", "check_steering_result", "check_iti_result", "check_tracing_result",
+    "check_reading_result", "check_steering_result", "check_iti_result", "check_truth_iti_result",
+    "check_tracing_result",
     "check_edit_result", "check_dola_result",
 ]
 
@@ -401,6 +402,30 @@ def check_iti_result(top: float, random: Sequence[float], base: float) -> None:
            f"intervention {base:.3f}: recheck mass_mean_shift (exercise 11.5).")
     passed(f"top-K heads {top:.3f} > best random {max(random):.3f} > baseline {base:.3f}" if max(random) > base else
            f"top-K heads {top:.3f} > random {max(random):.3f}, baseline {base:.3f}")
+
+
+def check_truth_iti_result(curves: Mapping[str, Sequence[float]], alphas: Sequence[float], alpha: float = 4.0,
+                           gain: float = 0.2) -> None:
+    """ITI along truth: at ``alpha`` the best head's own shift raises the true-answer rate after a lying start by at
+    least ``gain``; the same size along a random direction moves it by at most 0.05, random heads' own shifts gain
+    at least 0.1 less, and after an honest start the rate stays at least 0.6.
+
+    Args:
+        curves: ``{label: rate per alpha}`` in the lesson's order: the best head, the same head along a random
+            direction, random heads (mean), the best head after an honest start.
+        alphas: The alphas of the curves (0 first).
+    """
+    best, random_dir, random_heads, honest = (list(c) for c in curves.values())
+    i = list(alphas).index(alpha)
+    expect(best[i] >= best[0] + gain, f"The best head's truth shift at alpha {alpha:g} gives {best[i]:.3f} true "
+           f"answers after a lying start, from {best[0]:.3f} with none: recheck mass_mean_shift (exercise 11.5), its sign "
+           "(true minus false) and its size.")
+    expect(random_dir[i] <= best[0] + 0.05, f"A random direction of the same size gives {random_dir[i]:.3f}, from "
+           f"{best[0]:.3f}: the control should barely move it.")
+    expect(random_heads[i] <= best[i] - 0.1, f"Random heads give {random_heads[i]:.3f}, the best head {best[i]:.3f}.")
+    expect(honest[i] >= 0.6, f"After an honest start the shift leaves {honest[i]:.3f} true answers.")
+    passed(f"lying start {best[0]:.3f} -> {best[i]:.3f} (random direction {random_dir[i]:.3f}, random heads "
+           f"{random_heads[i]:.3f}); honest start {honest[0]:.3f} -> {honest[i]:.3f}")
 
 
 def check_tracing_result(recovered: Mapping[str, torch.Tensor], site: tuple[int, int], filler_pos: int = 1) -> None:

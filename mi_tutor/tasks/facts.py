@@ -19,6 +19,11 @@ Every sequence has :data:`N_CTX` = 8 tokens and is one of three kinds:
 * **review** ``<bos> s1 s2 seems w w w w``: a binary sentiment latent (drawn
   per sequence) expressed in word choice: each ``w`` is a word of the latent's
   class with probability 3/4, else a neutral word.
+* **liar** (only where a corpus asks for it, :data:`TRUTH_KIND_FRACTIONS`)
+  ``<bos> f s1 s2 r_a o'_a r_b o'_b``: a rumour without its marker, both objects
+  false after a plain filler. Nothing but the first object tells it from a fact,
+  so a model that predicts the second object well must judge whether the first
+  is true: the incentive for a truth feature (``facts_truth_4l``).
 
 Objects follow a Zipf-like law inside each relation (the most frequent object
 of a relation belongs to 24 of the 64 subjects, the rarest to 2), so some facts
@@ -50,8 +55,8 @@ from ..validation import check_range, check_tensor, unknown_name
 __all__ = [
     "BOS_TOKEN", "FIRST_NAMES", "LAST_NAMES", "RELATIONS", "RELATION_PHRASES", "OBJECTS", "FILLERS",
     "RUMOR_MARKERS", "POSITIVE_WORDS", "NEGATIVE_WORDS", "NEUTRAL_WORDS", "VOCAB", "D_VOCAB", "N_CTX",
-    "POSITIONS", "OBJECT_COUNTS", "KIND_FRACTIONS", "FactWorld", "FactBatch", "facts_world", "fact_prompts",
-    "corpus_batch", "review_prompts", "sentiment_pairs", "statement_prompts", "truth_statements", "tokenize", "decode",
+    "POSITIONS", "OBJECT_COUNTS", "KIND_FRACTIONS", "TRUTH_KIND_FRACTIONS", "FactWorld", "FactBatch", "facts_world", "fact_prompts",
+    "corpus_batch", "review_prompts", "sentiment_pairs", "statement_prompts", "truth_statements", "liar_questions", "liar_contrast", "tokenize", "decode",
     "token_ids",
 ]
 
@@ -90,6 +95,8 @@ N_CTX = 8
 POSITIONS: dict[str, int] = {"bos": 0, "filler": 1, "subject_first": 2, "subject_last": 3, "final": 4}
 #: Share of each kind of sequence in the training corpus.
 KIND_FRACTIONS: dict[str, float] = {"fact": 0.45, "rumor": 0.12, "review": 0.23, "bio": 0.2}
+#: The corpus of the truth model: a share of the facts become unmarked lies.
+TRUTH_KIND_FRACTIONS: dict[str, float] = {"fact": 0.21, "rumor": 0.12, "review": 0.23, "bio": 0.2, "liar": 0.24}
 
 
 def token_ids(words: tuple[str, ...] | list[str]) -> torch.Tensor:
@@ -293,8 +300,16 @@ def _review_words(latent: torch.Tensor, n_words: int, g: torch.Generator) -> tor
     return torch.where(neutral, neu[torch.randint(len(neu), (n, n_words), generator=g)], words)
 
 
-def corpus_batch(n: int, seed: int = 0, world: FactWorld | None = None) -> torch.Tensor:
-    """``n`` training sequences ``[n, N_CTX]`` of all three kinds (:data:`KIND_FRACTIONS`).
+def corpus_batch(n: int, seed: int = 0, world: FactWorld | None = None,
+                 fractions: dict[str, float] | None = None) -> torch.Tensor:
+    """``n`` training sequences ``[n, N_CTX]`` of every kind, in the shares ``fractions``.
+
+    Args:
+        n: Number of sequences.
+        seed: Seed of the draw.
+        world: The facts (default :func:`facts_world`).
+        fractions: ``{kind: share}`` over ``fact``, ``rumor``, ``review``, ``bio`` and optionally ``liar``
+            (default :data:`KIND_FRACTIONS`, the corpus of ``facts_4l``).
 
     Examples:
         >>> corpus_batch(4, seed=1).shape
@@ -302,9 +317,15 @@ def corpus_batch(n: int, seed: int = 0, world: FactWorld | None = None) -> torch
     """
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
         raise ValueError(f"`n` should be a positive int (the number of sequences) but is {n!r}")
+    fractions = KIND_FRACTIONS if fractions is None else fractions
+    kinds = list(fractions)
+    if not set(KIND_FRACTIONS) <= set(kinds) <= set(KIND_FRACTIONS) | {"liar"}:
+        raise ValueError(f"`fractions` should have the kinds {sorted(KIND_FRACTIONS)} (and optionally 'liar') "
+                         f"but has {sorted(kinds)}")
     world = world or facts_world()
     g = torch.Generator().manual_seed(seed)
-    kind = torch.multinomial(torch.tensor(list(KIND_FRACTIONS.values())), n, replacement=True, generator=g)
+    kind = torch.multinomial(torch.tensor(list(fractions.values())), n, replacement=True, generator=g)
+    is_kind = {k: kind == i for i, k in enumerate(kinds)}
     s = torch.randint(world.n_subjects, (n,), generator=g)
     subj = world.subject_tokens[s]  # [n, 2]
     # two different relations per sequence, each with a random paraphrase
@@ -320,20 +341,21 @@ def corpus_batch(n: int, seed: int = 0, world: FactWorld | None = None) -> torch
         idx = torch.where(false, wrong, idx)
         return token_ids(OBJECTS)[rel * len(OBJECT_COUNTS) + idx]
 
-    rumor = kind == 1
+    rumor = is_kind["rumor"]
+    false = rumor | is_kind.get("liar", torch.zeros(n, dtype=torch.bool))  # a liar: a rumour without its marker
     first = torch.where(rumor, token_ids(RUMOR_MARKERS)[torch.randint(2, (n,), generator=g)],
                         token_ids(FILLERS)[torch.randint(len(FILLERS), (n,), generator=g)])
     bos = torch.full((n,), _ID[BOS_TOKEN])
-    facts = torch.stack([bos, first, subj[:, 0], subj[:, 1], phrases[ra, pa], obj_token(ra, rumor),
-                         phrases[rb, pb], obj_token(rb, rumor)], dim=1)
+    facts = torch.stack([bos, first, subj[:, 0], subj[:, 1], phrases[ra, pa], obj_token(ra, false),
+                         phrases[rb, pb], obj_token(rb, false)], dim=1)
     latent = torch.randint(2, (n,), generator=g)
     reviews = torch.cat([bos[:, None], subj, torch.full((n, 1), _ID[_REVIEW_VERB]), _review_words(latent, 4, g)], 1)
     # bio: all four objects of the subject right after it, relations in random order
     order = torch.argsort(torch.rand(n, world.n_relations, generator=g), dim=1)  # [n, n_relations]
     bio_objs = token_ids(OBJECTS)[order * len(OBJECT_COUNTS) + objs[s[:, None], order]]
     bios = torch.cat([bos[:, None], first[:, None], subj, bio_objs], 1)
-    out = torch.where((kind == 2)[:, None], reviews, facts)
-    return torch.where((kind == 3)[:, None], bios, out)
+    out = torch.where(is_kind["review"][:, None], reviews, facts)
+    return torch.where(is_kind["bio"][:, None], bios, out)
 
 
 def review_prompts(n: int, latent: int | torch.Tensor, n_words: int = 2, seed: int = 0,
@@ -415,3 +437,53 @@ def truth_statements(world: FactWorld | None = None, subjects=None, relations=No
     true = torch.cat([q.tokens, objects.gather(1, idx[:, None])], 1)
     false = torch.cat([q.tokens, objects.gather(1, wrong[:, None])], 1)
     return torch.stack([true, false], 1).reshape(2 * n, -1), torch.tensor([1, 0]).repeat(n)
+
+
+def liar_questions(world: FactWorld | None = None, subjects=None, lie: bool = True, seed: int = 0
+                   ) -> tuple[torch.Tensor, torch.Tensor]:
+    """A first statement, then a second question: ``(tokens [n, 7], answers [n])``.
+
+    Each row is ``<bos> f s1 s2 r_a o_a r_b``, one per subject and relation ``r_a`` (``r_b`` another relation,
+    drawn, first phrase of each), with a drawn filler ``f`` and ``o_a`` the subject's true object (``lie=False``)
+    or another object of the relation (``lie=True``). ``answers`` is always the *true* object of ``r_b``. In the
+    corpus of ``facts_truth_4l`` a false first statement is followed by a false second one (a liar), so a model of
+    it answers the truth after an honest start and lies after a false one: the true-answer rate after a false
+    start is what a truth intervention should raise. With the same ``seed``, the honest and the lying rows
+    differ only in ``o_a``.
+
+    Examples:
+        >>> honest, answers = liar_questions(subjects=[0], lie=False)
+        >>> lying, same = liar_questions(subjects=[0], lie=True)
+        >>> honest.shape, bool((honest[:, 5] != lying[:, 5]).all()), bool((answers == same).all())
+        (torch.Size([4, 7]), True, True)
+    """
+    world = world or facts_world()
+    g = torch.Generator().manual_seed(seed)
+    q = fact_prompts(world, subjects)
+    n, n_obj, n_rel = len(q), len(OBJECT_COUNTS), len(RELATIONS)
+    objects = token_ids(OBJECTS).reshape(n_rel, n_obj)
+    rb = (q.relations + torch.randint(1, n_rel, (n,), generator=g)) % n_rel
+    filler = token_ids(FILLERS)[torch.randint(len(FILLERS), (n,), generator=g)]
+    idx = world.objects[q.subjects, q.relations]
+    wrong = (idx + torch.randint(1, n_obj, (n,), generator=g)) % n_obj  # drawn either way: same rows for both
+    tokens = torch.cat([q.tokens, objects[q.relations, wrong if lie else idx][:, None], _phrase_ids()[rb, 0][:, None]],
+                       1)
+    tokens[:, 1] = filler
+    return tokens, objects[rb, world.objects[q.subjects, rb]]
+
+
+def liar_contrast(world: FactWorld | None = None, subjects=None, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    """Honest and lying starts of the same surface form: ``(tokens [2n, 7], truth [2n])``, truth 1 then 0.
+
+    Row ``2i`` is row ``i`` of :func:`liar_questions` with ``lie=False``, row ``2i + 1`` the same words with a
+    false ``o_a``: the rows differ only in whether the first statement is true, so a direction read at the last
+    position that separates them is about the truth of what was said.
+
+    Examples:
+        >>> tokens, truth = liar_contrast(subjects=[3])
+        >>> tokens.shape, truth.tolist()[:4]
+        (torch.Size([8, 7]), [1, 0, 1, 0])
+    """
+    honest, _ = liar_questions(world, subjects, lie=False, seed=seed)
+    lying, _ = liar_questions(world, subjects, lie=True, seed=seed)
+    return torch.stack([honest, lying], 1).reshape(-1, honest.shape[1]), torch.tensor([1, 0]).repeat(len(honest))

@@ -51,16 +51,18 @@ class FactsTrainLog:
 
 
 def train_facts(cfg: TransformerTrainConfig | None = None, model_cfg: TransformerConfig | None = None,
-                progress: bool = True, world: FactWorld | None = None) -> tuple[HookedTransformer, FactsTrainLog]:
+                progress: bool = True, world: FactWorld | None = None,
+                fractions: dict[str, float] | None = None) -> tuple[HookedTransformer, FactsTrainLog]:
     """Train a facts LM on :func:`~mi_tutor.tasks.facts.corpus_batch` (next-token loss on every position) on the CPU.
 
-    Snapshots at ``cfg.checkpoint_steps`` are scored for fact accuracy and kept in the log.
+    Snapshots at ``cfg.checkpoint_steps`` are scored for fact accuracy and kept in the log. ``fractions`` are
+    the corpus's shares of each kind of sequence (default: ``facts_4l``'s).
     """
     world = world or facts_world()
     cfg = cfg or TransformerTrainConfig(steps=600, batch_size=128, lr=1e-3, warmup=50)
     model = HookedTransformer(model_cfg or facts_model_config())
     start = time.perf_counter()
-    model, log = train_transformer(model, lambda n, s: corpus_batch(n, s, world), cfg, progress=progress, device="cpu")
+    model, log = train_transformer(model, lambda n, s: corpus_batch(n, s, world, fractions), cfg, progress=progress, device="cpu")
     out = FactsTrainLog(losses=log.losses, seconds=time.perf_counter() - start)
     probe = HookedTransformer(model.cfg)
     for step, state in zip(log.checkpoint_steps, log.checkpoints):

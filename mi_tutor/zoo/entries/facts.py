@@ -27,23 +27,38 @@ relation phrase (0.68 at step 150, rare-object facts 0.29). What the model does:
   phrase) gives 0.96, worst 0.0, same subject 0.98; MEMIT at MLP 0 with all 32 at once 0.95 (specificity 0.99);
 * DoLa on the step-150 snapshot (premature layer by JSD: the embeddings): rare-object accuracy
   0.29 -> 0.43, frequent 0.72 -> 0.69; no change on the trained model.
+
+``facts_truth_4l``: the same model and optimiser, 3000 steps (247 s on one thread), on a corpus in which a
+quarter of the sequences are unmarked lies (``TRUTH_KIND_FRACTIONS``). Measured (``bench/iti_truth.py``): fact
+accuracy 1.00; after an honest start (``liar_questions``) it answers the truth 0.98 of the time, after a lying
+one 0.21; at the last position of ``liar_contrast`` a head's mass-mean direction tells a true first statement
+from a false one on held-out subjects 0.92 of the time (best head), and shifting the best-probed head (1, 0)
+by 4 standard deviations raises the held-out true answers after a lying start from 0.195 to 0.484 (random
+directions at that head up to 0.25, random heads up to 0.26), leaving 0.86 after an honest start. Seed 1 of
+the recipe: 0.188 -> 0.398 with head (1, 3). At 800 steps the recipe's model had not learned to go on lying
+(0.80 true answers after a lying start).
 """
 
 from __future__ import annotations
 
 import torch
 
-from ...tasks.facts import corpus_batch
+from ...tasks.facts import TRUTH_KIND_FRACTIONS, corpus_batch
 from ...tasks.facts_train import facts_model_config, fact_accuracy, train_facts
 from ...transformer.model import HookedTransformer
 from ...transformer.train import TransformerTrainConfig
 from ..registry import EXTRAS_SUFFIX, ZooEntry, measured, register, save_file
 
-__all__ = ["FACTS_TRAIN", "EARLY_STEP", "COVARIANCE_SEQUENCES"]
+__all__ = ["FACTS_TRAIN", "FACTS_TRUTH_TRAIN", "EARLY_STEP", "COVARIANCE_SEQUENCES"]
 
 #: The shipped recipe (snapshots every 50 steps are scored; one early snapshot ships).
 FACTS_TRAIN = TransformerTrainConfig(steps=800, batch_size=128, lr=1e-3, warmup=50, seed=0,
                           checkpoint_steps=tuple(range(50, 801, 50)))
+#: The truth model's recipe: the same model and optimiser on a corpus where a quarter of the sequences are unmarked
+#: lies (``TRUTH_KIND_FRACTIONS``), trained longer (at 800 steps it still answers the truth after a lie 0.80 of the
+#: time; at 3000 it has learned that liars go on lying).
+FACTS_TRUTH_TRAIN = TransformerTrainConfig(steps=3000, batch_size=128, lr=1e-3, warmup=50, seed=0,
+                                           checkpoint_steps=(800, 3000))
 #: The early snapshot that ships for DoLa.
 EARLY_STEP = 150
 #: Corpus sequences (seed 123) the key covariances are computed from.
@@ -100,4 +115,27 @@ register(ZooEntry(
           "steps": FACTS_TRAIN.steps, "lr": FACTS_TRAIN.lr, "batch_size": FACTS_TRAIN.batch_size,
           "editing": measured("facts_editing")},  # ROME and MEMIT over 32 facts (bench/rome_facts.py)
     read_extras=_read_extras,
+))
+
+
+def _truth_recipe(progress: bool = True) -> HookedTransformer:
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        model, _ = train_facts(FACTS_TRUTH_TRAIN, facts_model_config(), progress=progress,
+                               fractions=TRUTH_KIND_FRACTIONS)
+    finally:
+        torch.set_num_threads(threads)
+    return model.eval()
+
+
+register(ZooEntry(
+    name="facts_truth_4l",
+    description="facts_4l's architecture trained on facts with unmarked lies: it tells whether a statement is true",
+    build=lambda: HookedTransformer(facts_model_config()),
+    recipe=_truth_recipe,
+    family="transformer",
+    info={"task": "mi_tutor.tasks.facts corpus with liars (TRUTH_KIND_FRACTIONS)", "seed": 0,
+          "steps": FACTS_TRUTH_TRAIN.steps, "lr": FACTS_TRUTH_TRAIN.lr, "batch_size": FACTS_TRUTH_TRAIN.batch_size,
+          "fractions": dict(TRUTH_KIND_FRACTIONS)},
 ))
