@@ -34,8 +34,8 @@ from pathlib import Path
 import torch
 
 from mi_tutor import zoo
-from mi_tutor.steering import (head_activations, iti_logits, iti_shift, mass_mean_directions, probe_accuracies,
-                               random_heads, top_heads)
+from mi_tutor.steering import (head_activations, iti_logits, iti_shift, mass_mean_accuracy, mass_mean_directions,
+                               probe_accuracies, random_heads, top_heads)
 from mi_tutor.tasks import facts
 from mi_tutor.tasks.facts_train import fact_accuracy
 
@@ -66,10 +66,7 @@ def measure(model) -> dict:
     probe = probe_accuracies(acts, truth)
     u, sigma = mass_mean_directions(acts, truth)
     held_tokens, held_truth = facts.liar_contrast(world, subjects=HELD, seed=1)
-    proj = lambda a: torch.einsum("blhd,lhd->blh", a, u)  # noqa: E731
-    p_fit, p_held = proj(acts), proj(head_activations(model, held_tokens))
-    threshold = (p_fit[truth == 1].mean(0) + p_fit[truth == 0].mean(0)) / 2
-    held_acc = ((p_held > threshold) == held_truth.bool()[:, None, None]).float().mean(0)
+    held_acc = mass_mean_accuracy(acts, truth, head_activations(model, held_tokens), held_truth)
     out["probe_validation_accuracy"] = probe.numpy().round(3).tolist()
     out["mass_mean_accuracy_held_out_subjects"] = held_acc.numpy().round(3).tolist()
     lying, answers = facts.liar_questions(world, subjects=HELD, lie=True, seed=5)

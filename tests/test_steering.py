@@ -14,8 +14,9 @@ from mi_tutor import zoo
 from mi_tutor.editing import (NotKnownError, apply_update, compute_key, compute_value, edit_fact, edit_scores,
                               key_covariance, known_facts, mlp_keys, new_object_for, rank_one_update, update_rank)
 from mi_tutor.steering import (answer_loss, answer_probability, cosine, dola_logits, dola_scores, head_activations,
-                               iti_logits, iti_shift, js_divergence, latent_probability, mass_mean_directions,
-                               mean_difference_vector, pca_reading_vector, probe_accuracies, random_heads,
+                               iti_logits, iti_shift, js_divergence, latent_probability, mass_mean_accuracy,
+                               mass_mean_directions, mean_difference_vector, pca_reading_vector, probe_accuracies,
+                               random_heads,
                                reading_accuracy, reading_accuracy_by_layer, residual_states, steered_logits,
                                steering_sweep, steering_vector, top_heads, trace_states)
 from mi_tutor.tasks import facts
@@ -139,10 +140,7 @@ def test_truth_model_has_a_truth_direction_that_iti_uses_on_held_out_subjects():
         probe = probe_accuracies(acts, truth)
         u, sigma = mass_mean_directions(acts, truth)
         held_tokens, held_truth = facts.liar_contrast(world, subjects=held, seed=1)
-        proj = lambda a: torch.einsum("blhd,lhd->blh", a, u)  # noqa: E731
-        p_fit, p_held = proj(acts), proj(head_activations(model, held_tokens))
-        threshold = (p_fit[truth == 1].mean(0) + p_fit[truth == 0].mean(0)) / 2
-        held_acc = ((p_held > threshold) == held_truth.bool()[:, None, None]).float().mean(0)
+        held_acc = mass_mean_accuracy(acts, truth, head_activations(model, held_tokens), held_truth)
         assert held_acc.max() >= 0.85, held_acc
         [best] = top_heads(probe, 1)
         lying, answers = facts.liar_questions(world, subjects=held, lie=True, seed=5)

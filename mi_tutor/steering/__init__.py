@@ -18,8 +18,8 @@ Examples:
 from .actadd import (SteeringSweep, add_vector_hook, answer_loss, latent_probability, steered_logits, steering_sweep,
                      steering_vector)
 from .dola import DolaResult, dola_logits, dola_scores, js_divergence, layer_logprobs, premature_layer
-from .iti import (ITIShift, head_activations, iti_hooks, iti_logits, iti_shift, mass_mean_directions,
-                  probe_accuracies, random_heads, top_heads)
+from .iti import (ITIShift, head_activations, iti_hooks, iti_logits, iti_shift, mass_mean_accuracy,
+                  mass_mean_directions, probe_accuracies, random_heads, top_heads)
 from .reading import (cosine, mean_difference_vector, pca_reading_vector, project, random_reading_vector,
                       reading_accuracy, reading_accuracy_by_layer, residual_states)
 from .tracing import (KINDS, TraceResult, answer_probability, corrupted_probability, embedding_std, noise_hook,
@@ -29,7 +29,7 @@ __all__ = [
     "SteeringSweep", "add_vector_hook", "answer_loss", "latent_probability", "steered_logits", "steering_sweep",
     "steering_vector", "DolaResult", "dola_logits", "dola_scores", "js_divergence", "layer_logprobs",
     "premature_layer", "ITIShift", "head_activations", "iti_hooks", "iti_logits", "iti_shift",
-    "mass_mean_directions", "probe_accuracies", "random_heads", "top_heads", "cosine", "mean_difference_vector",
+    "mass_mean_accuracy", "mass_mean_directions", "probe_accuracies", "random_heads", "top_heads", "cosine", "mean_difference_vector",
     "pca_reading_vector", "project", "random_reading_vector", "reading_accuracy", "reading_accuracy_by_layer",
     "residual_states", "KINDS", "TraceResult", "answer_probability", "corrupted_probability", "embedding_std",
     "noise_hook", "restored_probability", "trace_states",

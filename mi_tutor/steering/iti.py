@@ -26,7 +26,7 @@ import torch
 from ..validation import check_position_list, check_tensor
 
 __all__ = ["head_activations", "probe_accuracies", "top_heads", "random_heads", "mass_mean_directions",
-           "ITIShift", "iti_shift", "iti_hooks", "iti_logits"]
+           "mass_mean_accuracy", "ITIShift", "iti_shift", "iti_hooks", "iti_logits"]
 
 
 @torch.no_grad()
@@ -110,6 +110,43 @@ def mass_mean_directions(acts: torch.Tensor, labels: torch.Tensor) -> tuple[torc
     u = d / d.norm(dim=-1, keepdim=True).clamp_min(1e-12)
     sigma = torch.einsum("blhd,lhd->blh", acts, u).std(0)
     return u, sigma
+
+
+def mass_mean_accuracy(acts: torch.Tensor, labels: torch.Tensor, test_acts: torch.Tensor, test_labels: torch.Tensor
+                       ) -> torch.Tensor:
+    """How well each head's mass-mean direction, fitted on ``acts``, tells the classes of ``test_acts`` apart.
+
+    Every head's examples are projected on its :func:`mass_mean_directions` direction and called class 1 above
+    the midpoint of the two fitted class means, so no parameter is fitted on the test examples (for example
+    subjects the direction never saw).
+
+    Args:
+        acts: ``[batch, n_layers, n_heads, d_head]`` head outputs the directions are fitted on.
+        labels: ``[batch]`` 0/1.
+        test_acts: ``[test, n_layers, n_heads, d_head]`` head outputs to score.
+        test_labels: ``[test]`` 0/1.
+
+    Returns:
+        ``[n_layers, n_heads]`` accuracy on the test examples.
+
+    Examples:
+        >>> acts, labels = torch.randn(40, 1, 2, 3), torch.arange(40) % 2
+        >>> acts[labels == 1, 0, 1] += 4.0
+        >>> test, test_labels = torch.randn(20, 1, 2, 3), torch.arange(20) % 2
+        >>> test[test_labels == 1, 0, 1] += 4.0
+        >>> mass_mean_accuracy(acts, labels, test, test_labels)[0, 1].item() >= 0.9
+        True
+    """
+    check_tensor("test_acts", test_acts, ("test", "n_layers", "n_heads", "d_head"), floating=True)
+    if test_acts.shape[1:] != acts.shape[1:]:
+        raise ValueError(f"`test_acts` has heads of shape {tuple(test_acts.shape[1:])} but `acts` "
+                         f"{tuple(acts.shape[1:])}")
+    u, _ = mass_mean_directions(acts, labels)
+    labels = labels.to(acts.device).bool()
+    fit = torch.einsum("blhd,lhd->blh", acts, u)
+    middle = (fit[labels].mean(0) + fit[~labels].mean(0)) / 2
+    said = torch.einsum("blhd,lhd->blh", test_acts, u.to(test_acts)) > middle.to(test_acts)
+    return (said == test_labels.to(test_acts.device).bool()[:, None, None]).float().mean(0)
 
 
 @dataclass

@@ -55,9 +55,9 @@ from ..validation import check_range, check_tensor, unknown_name
 __all__ = [
     "BOS_TOKEN", "FIRST_NAMES", "LAST_NAMES", "RELATIONS", "RELATION_PHRASES", "OBJECTS", "FILLERS",
     "RUMOR_MARKERS", "POSITIVE_WORDS", "NEGATIVE_WORDS", "NEUTRAL_WORDS", "VOCAB", "D_VOCAB", "N_CTX",
-    "POSITIONS", "OBJECT_COUNTS", "KIND_FRACTIONS", "TRUTH_KIND_FRACTIONS", "FactWorld", "FactBatch", "facts_world", "fact_prompts",
-    "corpus_batch", "review_prompts", "sentiment_pairs", "statement_prompts", "truth_statements", "liar_questions", "liar_contrast", "tokenize", "decode",
-    "token_ids",
+    "POSITIONS", "OBJECT_COUNTS", "KIND_FRACTIONS", "TRUTH_KIND_FRACTIONS", "FactWorld", "FactBatch", "facts_world",
+    "fact_prompts", "corpus_batch", "review_prompts", "sentiment_pairs", "statement_prompts", "truth_statements",
+    "liar_questions", "liar_contrast", "tokenize", "decode", "token_ids",
 ]
 
 BOS_TOKEN = "<bos>"
