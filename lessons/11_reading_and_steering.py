@@ -521,7 +521,7 @@ checks.check_truth_iti_result(truth_curves, truth_alphas)
 # %% [markdown]
 # Unlike the marker direction, this one is read where the model needs it: at the last position the heads
 # of layers 1 to 3 separate true from false starts on held-out subjects 0.60 to 0.92 of the time (8 of the
-# 12 above 0.7; layer 0, whose heads read only the token embeddings, 0.50 to 0.70), and one
+# 12 above 0.7; layer 0, whose heads read only the embeddings, 0.50 to 0.70), and one
 # head's shift more than doubles the true answers. It stops far short of undoing the lie (about
 # half of the answers stay false, and past $\alpha = 4$ the honest answers suffer too). The same recipe
 # trained on another seed (`bench/iti_truth.py --train-seed1`) gives the same picture with another head:
