@@ -16,6 +16,7 @@ and naive (``patch_naive_loop``) alternately, best of 3, torch at 1 thread, as p
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import platform
@@ -28,6 +29,7 @@ from mi_tutor import patching as P
 from mi_tutor import zoo
 from mi_tutor.patching import batching
 from mi_tutor.tasks import ioi_batch
+from run_lessons import cpu_model  # bench/ is on the path of a script run from it
 from mi_tutor.vision.world import render_shapes
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -166,12 +168,13 @@ def cnn_channel_sweep():
 
 
 def main() -> None:
+    argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter).parse_args()
     torch.set_num_threads(1)
     load_before = os.getloadavg()[0]
     rows = [lesson_attn_out_sweep(), head_position_sweep(), cnn_channel_sweep()]
     result = {
         "machine": {"date": time.strftime("%Y-%m-%d %H:%M:%S"), "cpu_count": os.cpu_count(),
-                    "platform": platform.platform(), "torch": torch.__version__, "threads": 1,
+                    "platform": platform.platform(), "cpu": cpu_model(), "torch": torch.__version__, "threads": 1,
                     "load_average_1min_before": round(load_before, 2),
                     "load_average_1min_after": round(os.getloadavg()[0], 2)},
         "timing": f"best of {REPEATS}, batched and naive alternately; process CPU seconds (the speedup quoted) and wall",
@@ -195,8 +198,10 @@ def main() -> None:
             "the layer-0 patches recompute block 1 at every position after the patch, since attention spreads "
             "the patch there, although only the scores against the patched key change (reusing the target's "
             "queries, keys and values there would need the model to take them: not done).",
-            "The ratio moves with the shared machine's load (2 cores, load 7-10 during this session): across the "
-            "session's runs the lesson's sweep measured 2.9x to 5.0x in CPU time; the row above is this run's.",
+            "The ratio moves with the machine and its load: at load 7-10 (2026-12-07) the lesson's sweep measured "
+            "2.9x to 5.0x in CPU time across runs; on a quiet machine (load about 1, 2026-12-08) 2.35x, because "
+            "the per-pass overhead that packing saves is smaller there while the compute of the patched passes "
+            "is not; the row above is this run's.",
             "The hook_z sweep patches inside attention, so its passes enter at the patched block (patches of "
             "hook_z or hook_result of an attention-only model are residual-stream terms through W_O and could "
             "enter one block later like attn_out: not done). The CNN sweep (any nn.Module) only shares passes; "
