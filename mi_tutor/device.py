@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 import random
+from collections.abc import Iterator
 
 import numpy as np
 import torch
 
-__all__ = ["get_device", "model_device", "seed_everything", "cpu_cores", "thread_share"]
+__all__ = ["get_device", "model_device", "seed_everything", "cpu_cores", "thread_share", "torch_threads"]
 
 
 def get_device(prefer: str | None = None) -> torch.device:
@@ -96,3 +98,27 @@ def thread_share(jobs: int, cores: int | None = None) -> int:
     if jobs < 1:
         raise ValueError(f"jobs must be at least 1, got {jobs}")
     return max(1, (cores or cpu_cores()) // jobs)
+
+
+@contextlib.contextmanager
+def torch_threads(threads: int | None) -> Iterator[None]:
+    """Run the block with ``threads`` torch threads, restoring the previous number afterwards.
+
+    Training the course's tiny models, one thread is fastest on a shared CPU; ``None`` (or 0) leaves the
+    number as it is.
+
+    Examples:
+        >>> before = torch.get_num_threads()
+        >>> with torch_threads(1):
+        ...     torch.get_num_threads()
+        1
+        >>> torch.get_num_threads() == before
+        True
+    """
+    old = torch.get_num_threads()
+    if threads:
+        torch.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(old)

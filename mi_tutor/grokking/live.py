@@ -7,8 +7,7 @@ Examples:
 
 from __future__ import annotations
 
-import torch
-
+from ..device import torch_threads
 from .data import ModularData, modular_addition
 from .models import EmbedMLP, MLPConfig
 from .train import GrokConfig, GrokLog, train_grokking
@@ -44,13 +43,8 @@ def train_live(seed: int = 0, steps: int | None = None, weight_decay: float | No
         cfg = replace(cfg, steps=steps or cfg.steps, weight_decay=cfg.weight_decay if weight_decay is None else weight_decay)
     data = modular_addition(LIVE_MLP.p, LIVE_TRAIN_FRAC, seed)
     model = EmbedMLP(cfg=MLPConfig(LIVE_MLP.p, LIVE_MLP.d_embed, LIVE_MLP.d_hidden, seed))
-    old = torch.get_num_threads()
-    if threads:
-        torch.set_num_threads(threads)
-    try:
+    with torch_threads(threads):
         model, log = train_grokking(model, data, cfg, progress=progress)
-    finally:
-        torch.set_num_threads(old)
     return model, log, data
 
 

@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import torch
 
+from ...device import torch_threads
 from ...tasks.facts import TRUTH_KIND_FRACTIONS, corpus_batch
 from ...tasks.facts_train import facts_model_config, fact_accuracy, train_facts
 from ...transformer.model import HookedTransformer
@@ -74,9 +75,7 @@ def _covariances(model: HookedTransformer) -> torch.Tensor:
 
 
 def _recipe(progress: bool = True) -> HookedTransformer:
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # a tiny model: one thread is fastest on a shared CPU
-    try:
+    with torch_threads(1):  # a tiny model: one thread is fastest on a shared CPU
         model, log = train_facts(FACTS_TRAIN, facts_model_config(), progress=progress)
         model.eval()
         extras = {
@@ -88,8 +87,6 @@ def _recipe(progress: bool = True) -> HookedTransformer:
                        "final_accuracy_paraphrase": fact_accuracy(model, paraphrase=1),
                        "threads": 1, "final_loss": sum(log.losses[-50:]) / 50},
         }
-    finally:
-        torch.set_num_threads(threads)
     save_file("facts_4l", EXTRAS_SUFFIX, extras)
     return model
 
@@ -119,13 +116,9 @@ register(ZooEntry(
 
 
 def _truth_recipe(progress: bool = True) -> HookedTransformer:
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
+    with torch_threads(1):
         model, _ = train_facts(FACTS_TRUTH_TRAIN, facts_model_config(), progress=progress,
                                fractions=TRUTH_KIND_FRACTIONS)
-    finally:
-        torch.set_num_threads(threads)
     return model.eval()
 
 

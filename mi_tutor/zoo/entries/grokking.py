@@ -22,6 +22,7 @@ import dataclasses
 
 import torch
 
+from ...device import torch_threads
 from ...grokking.runs import GrokRun, load_run_dict
 from ...grokking.train import GrokConfig
 from ..registry import SNAPSHOTS_SUFFIX, Snapshots, ZooEntry, register, save_file
@@ -55,12 +56,8 @@ KEEP_EVERY = {"grokking_p53": 100, "grokking_p53_wd0": 1000, "grokking_p113": 40
 
 def _recipe(name: str, spec: GrokRun):
     def recipe(progress: bool = True):
-        threads = torch.get_num_threads()
-        torch.set_num_threads(1)  # tiny full-batch model: one thread is fastest on a shared CPU
-        try:
+        with torch_threads(1):  # tiny full-batch model: one thread is fastest on a shared CPU
             model, log = spec.train_run(progress)
-        finally:
-            torch.set_num_threads(threads)
         save_file(name, SNAPSHOTS_SUFFIX, spec.snapshot(log, KEEP_EVERY[name]))
         return model
     return recipe
