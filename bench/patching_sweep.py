@@ -182,30 +182,29 @@ def main() -> None:
                    "transformer a pass enters at its lowest patched block and earliest patched position from the "
                    "target's cached residual stream, keys and values, a residual-stream term (attn_out of an "
                    "attention-only model, mlp_out, resid_post) enters one block later, and a pass of last-block terms "
-                   "unembeds only the patched rows (mi_tutor.patching.batching); "
+                   "unembeds only the patched rows (mi_tutor.patching.batching); a site whose source activation "
+                   "equals the target's bit for bit runs no pass; "
                    f"planner's cost per pass {batching.FORWARD_COST:g} prompt x block x positions"),
         "goal": ">= 5x on the lesson's sweep (issue 24)",
         "results": rows,
         "notes": [
             "The lesson's sweep: the naive loop runs 31 full passes of 48 prompts (its source cache and one per "
-            "patch); the batched sweep runs one cache pass over source and target stacked and 5 patched passes: "
-            "3 for the layer-0 patches, which enter at block 1 from the patched position on, and 2 for the "
-            "layer-1 patches, which unembed only the patched rows. The numbers agree to ~1e-7.",
-            "Why not more than this (batched_cpu_ms_by_phase): the cache pass, the lesson's metric (called once "
-            "per patch, as in the naive loop) and the site masks are 30-40% of the batched time, so even free "
-            "patched passes would cap the ratio near 8x; the patched passes cost what the model's own compute "
-            "costs (a pass from block 1 over 5 x 48 prompts measures the same as the plain forward from block 1): "
-            "the layer-0 patches recompute block 1 at every position after the patch, since attention spreads "
-            "the patch there, although only the scores against the patched key change (reusing the target's "
-            "queries, keys and values there would need the model to take them: not done).",
-            "The ratio moves with the machine and its load: at load 7-10 (2026-12-07) the lesson's sweep measured "
-            "2.9x to 5.0x in CPU time across runs; on a quiet machine (load about 1, 2026-12-08) 2.35x, because "
-            "the per-pass overhead that packing saves is smaller there while the compute of the patched passes "
-            "is not; the row above is this run's.",
+            "patch). The flip corruption changes one token (position 10, S2's name in template 0), so 20 of the 30 "
+            "sites (both layers, positions 0-9) hold bit-for-bit the target's own activation: patch_sweep finds "
+            "them in the cache and runs no pass for them (their value is the unpatched target's metric, as the "
+            "naive loop computes it). The other 10 take 2 passes after the cache pass: the 5 layer-0 patches enter "
+            "block 1 at position 10, the 5 layer-1 patches unembed only their patched rows. The numbers agree "
+            "to ~1e-7.",
+            "Before the skip and the planner's cheaper unembedding passes (2026-12-08, same machine, quiet) the "
+            "lesson's sweep measured 2.39x with 5 patched passes; the hook_z sweep 1.47x.",
+            "Where the batched time goes (batched_cpu_ms_by_phase): the cache pass over 96 prompts is about a "
+            "third, the patched passes another third; the metric, masks and checks the rest.",
             "The hook_z sweep patches inside attention, so its passes enter at the patched block (patches of "
             "hook_z or hook_result of an attention-only model are residual-stream terms through W_O and could "
-            "enter one block later like attn_out: not done). The CNN sweep (any nn.Module) only shares passes; "
-            "at 1 thread a 32x larger conv batch costs as much per image as separate passes, so it gains nothing.",
+            "enter one block later like attn_out: not done); 40 of its 60 sites are skipped as above. The CNN "
+            "sweep (any nn.Module) only shares passes, and nothing in it is skipped (the two images differ "
+            "everywhere); at 1 thread a 32x larger conv batch is slower per image than separate passes, so "
+            "batching loses there (the ratio below 1).",
         ],
     }
     RESULTS.parent.mkdir(parents=True, exist_ok=True)

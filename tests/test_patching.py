@@ -196,6 +196,46 @@ def test_sweep_runs_few_short_passes(monkeypatch):
         P.Site(f"blocks.{L}.hook_attn_out", [p]) for L in range(2) for p in range(6)]), atol=1e-5, rtol=1e-5)
 
 
+def test_sites_the_corruption_cannot_reach_run_no_pass(monkeypatch):
+    """A patch whose source activation equals the target's (positions before the first changed token, a
+    head the corruption leaves alone) runs no pass and gets the unpatched metric; the rest match the naive loop."""
+    from mi_tutor.patching import batching
+
+    model = HookedTransformer(TransformerConfig(**CFG, attn_only=False)).eval()
+    clean = toks(4, seed=1)
+    corrupt = clean.clone()
+    corrupt[:, 3] = (clean[:, 3] + 1) % 12  # only position 3 differs
+    passes = []
+    real = batching.run_chunk
+    monkeypatch.setattr("mi_tutor.patching.activation.run_chunk",
+                        lambda *a: passes.append([name for name, _ in a[-2]]) or real(*a))
+    sites = [P.Site(f"blocks.{L}.{h}", [p]) for L in range(2) for h in ("hook_resid_pre", "hook_mlp_out") for p in range(6)]
+    sites += [P.Site("blocks.1.attn.hook_z", None, [1]), P.Site("blocks.0.attn.hook_z", [0, 1, 2], [0])]
+    fast = P.patch_sweep(model, corrupt, clean, metric, sites, progress=False)
+    naive = P.patch_naive_loop(model, corrupt, clean, metric, sites)
+    torch.testing.assert_close(fast, naive, atol=1e-5, rtol=1e-5)
+    with torch.no_grad():
+        unpatched = metric(model(corrupt))
+    for site, value in zip(sites, fast):
+        if site.positions is not None and max(site.positions) < 3:
+            assert value == unpatched  # exactly the target's own run
+    # positions 3-5 of three hooks, position 3 of blocks.0.hook_resid_pre (the embedding of one token), the head
+    assert sum(len(p) for p in passes) == 3 * 3 + 1 + 1
+    # nothing differs at all: not one pass
+    passes.clear()
+    same = P.patch_sweep(model, clean, clean.clone(), metric, sites, progress=False)
+    assert not passes and torch.equal(same, torch.full_like(same, float(metric(model(clean).detach()))))
+
+
+def test_planner_gives_unembedding_only_patches_their_own_cheap_pass():
+    """Terms of the last block (entry block n_layers) are not folded into a pass that reruns a block."""
+    from mi_tutor.patching.batching import plan_chunks
+
+    starts = [(1, 10)] * 5 + [(2, 10)] * 5
+    assert plan_chunks(starts, 32, n_layers=2, n_pos=15, overhead=2000 / 48) == [[0, 1, 2, 3, 4], [5, 6, 7, 8, 9]]
+    assert len(plan_chunks([(2, p) for p in range(15)], 32, n_layers=2, n_pos=15, overhead=2000 / 48)) == 1
+
+
 def test_sweep_errors_name_the_argument(model):
     clean, corrupt = toks(4, seed=1), toks(4, seed=2)
     site = [P.Site("blocks.0.hook_resid_pre", [1])]

@@ -96,8 +96,11 @@ def patch_sweep(model: nn.Module, target: torch.Tensor, source: torch.Tensor, me
     :class:`~mi_tutor.transformer.HookedTransformer` each pass also starts at its lowest patched
     block and earliest patched position, from the target's cached residual stream and keys and
     values (nothing before them can change), so a (layer x position) sweep costs a few
-    short passes (:mod:`mi_tutor.patching.batching` says how the passes are planned). The numbers
-    are those of one forward pass per patch (:func:`patch_naive_loop`) up to float rounding.
+    short passes (:mod:`mi_tutor.patching.batching` says how the passes are planned). There a
+    site whose source activation equals the target's own, bit for bit (e.g. a position before
+    the first token the corruption changes: the model is causal), runs no pass at all: its
+    value is the unpatched target's metric. The numbers are those of one forward pass per patch
+    (:func:`patch_naive_loop`) up to float rounding.
 
     Args:
         model: A hooked transformer or any ``nn.Module``.
@@ -142,11 +145,16 @@ def patch_sweep(model: nn.Module, target: torch.Tensor, source: torch.Tensor, me
             src, cached = run_caches(model, source, target, hooks)
     # every site's mask before any pass runs (it checks positions and heads against the activation)
     masks = [site_mask(s.hook, src[s.hook].shape, s.positions, s.heads, device=src[s.hook].device) for s in sites]
-    order = sorted(range(len(sites)), key=lambda i: starts[i])
+    results: list[torch.Tensor] = [torch.empty(0)] * len(sites)
+    same = [False] * len(sites) if cached is None else _change_nothing(src, cached, sites, masks)
+    if any(same):  # the patched run is the target's own run: its metric, computed once
+        with torch.no_grad():
+            unpatched = torch.as_tensor(metric(cached["logits"])).float().cpu()
+        results = [unpatched if skip else r for skip, r in zip(same, results)]
+    order = sorted((i for i in range(len(sites)) if not same[i]), key=lambda i: starts[i])
     n_layers, n_pos = (model.cfg.n_layers, target.shape[1]) if fast else (1, 1)
     chunks = plan_chunks([starts[i] for i in order], batch_patches, n_layers, n_pos, FORWARD_COST / target.shape[0])
     show = len(chunks) > 16 if progress is None else progress
-    results: list[torch.Tensor] = [torch.empty(0)] * len(sites)
     n = target.shape[0]
     for chunk in tqdm(chunks, disable=not show, desc="patching", leave=False):
         idx = [order[j] for j in chunk]
@@ -156,6 +164,18 @@ def patch_sweep(model: nn.Module, target: torch.Tensor, source: torch.Tensor, me
         for j, i in enumerate(idx):
             results[i] = torch.as_tensor(metric(out[j * n:(j + 1) * n])).float().cpu()
     return torch.stack(results)
+
+
+def _change_nothing(src: dict, cached: dict, sites: Sequence[Site], masks: Sequence[torch.Tensor]) -> list[bool]:
+    """For each site, whether the source's activation equals the target's own wherever its mask is True
+    (bit for bit): then the patched run is the target's run."""
+    differs = {}  # per hook: where source and target differ, reduced over the axes no mask of the hook indexes
+    for hook in {s.hook for s in sites}:
+        shapes = [m.shape for s, m in zip(sites, masks) if s.hook == hook]
+        axes = tuple(ax for ax in range(len(shapes[0])) if all(sh[ax] == 1 for sh in shapes))
+        d = src[hook] != cached[hook]
+        differs[hook] = d.any(dim=axes, keepdim=True) if axes else d
+    return [not bool((differs[s.hook] & m).any()) for s, m in zip(sites, masks)]
 
 
 def _checked_sites(model: nn.Module, sites: Sequence[Site]) -> list[Site]:

@@ -34,11 +34,13 @@ from torch import nn
 from ..transformer.model import HookedTransformer
 from .core import position_axis, run_cached, run_hooked, site_mask
 
-__all__ = ["FORWARD_COST", "block_of", "entry_point", "absolute_positions", "earliest_position", "plan_chunks",
+__all__ = ["FORWARD_COST", "UNEMBED_SHARE", "block_of", "entry_point", "absolute_positions", "earliest_position", "plan_chunks",
            "run_caches", "run_chunk", "chunk_hook"]
 
 #: Fixed cost of one forward pass, in prompt x block x position units of work (the planner's trade-off).
 FORWARD_COST = 2000.0
+#: The fixed cost of a pass that only unembeds patched rows, as a share of :data:`FORWARD_COST`.
+UNEMBED_SHARE = 0.1
 
 _BLOCK = re.compile(r"^blocks\.(\d+)\.")
 
@@ -115,7 +117,9 @@ def plan_chunks(starts: Sequence[tuple[int, int]], max_patches: int, n_layers: i
 
     A pass of ``k`` patches entering at block ``L0`` and position ``p0`` (the lowest of its patches)
     costs ``overhead + k * (n_layers - L0 + 1) * (n_pos - p0)`` (block-positions per patch, the
-    unembedding counted as one block); the plan minimises the sum by dynamic programming.
+    unembedding counted as one block); a pass that runs no block (``L0 == n_layers``: terms of the
+    last block) unembeds only its patched rows and costs ``UNEMBED_SHARE * overhead + k``. The
+    plan minimises the sum by dynamic programming.
 
     Args:
         starts: Entry ``(block, position)`` of each patch, sorted (a block of ``-1`` counts as 0).
@@ -133,7 +137,10 @@ def plan_chunks(starts: Sequence[tuple[int, int]], max_patches: int, n_layers: i
         p0 = n_pos
         for j in range(i - 1, max(i - max_patches, 0) - 1, -1):
             p0 = min(p0, starts[j][1])
-            cost = best[j] + overhead + (i - j) * (n_layers - max(starts[j][0], 0) + 1) * (n_pos - p0)
+            if starts[j][0] >= n_layers:  # no block runs: only the patched rows are unembedded
+                cost = best[j] + overhead * UNEMBED_SHARE + (i - j)
+            else:
+                cost = best[j] + overhead + (i - j) * (n_layers - max(starts[j][0], 0) + 1) * (n_pos - p0)
             if cost < best[i]:
                 best[i], cut[i] = cost, j
     chunks, i = [], n
@@ -153,8 +160,9 @@ def run_caches(model: nn.Module, source: torch.Tensor, target: torch.Tensor, hoo
     """The activations of ``hooks`` on ``source``, and (for a transformer pass from block ``first``) the target run.
 
     The target cache holds ``"logits"``, the residual stream entering each block from ``first`` on,
-    the keys and values of those blocks and the residual-stream ``terms`` that patches replace. On a
-    transformer both come from one forward pass over ``source`` and ``target`` stacked.
+    the keys and values of those blocks, the residual-stream ``terms`` that patches replace and the
+    target's own activations of ``hooks`` (to find patches that change nothing). On a transformer
+    both come from one forward pass over ``source`` and ``target`` stacked.
 
     Returns:
         ``(source activations, target cache or None)``.
@@ -166,7 +174,7 @@ def run_caches(model: nn.Module, source: torch.Tensor, target: torch.Tensor, hoo
     names |= {f"blocks.{L}.attn.hook_{kv}" for L in range(max(first, 0), n_layers) for kv in "kv"}
     n = source.shape[0]
     logits, acts = run_cached(model, torch.cat([source, target]), sorted(names | set(hooks)))
-    cached = {name: acts[name][n:] for name in names}
+    cached = {name: acts[name][n:] for name in names | set(hooks)}
     cached["logits"] = logits[n:]
     return {name: acts[name][:n] for name in hooks}, cached
 
@@ -219,14 +227,14 @@ def _unembed_patched_rows(model: HookedTransformer, src: dict, cached: dict, par
     """A pass that runs no block (terms of the last block patched): only the patched positions' logits change,
     so only those rows of the final residual stream go through ``ln_final`` and the unembedding."""
     stream = cached[_stream(model.cfg.n_layers, model.cfg.n_layers)]  # [batch, pos, d_model]
-    k, (b, n, d) = len(part), stream.shape
-    resid = stream.repeat(k, 1, 1)  # [k * batch, pos, d_model]
-    for name in names:
-        resid = chunk_hook(name, stream + (src[name] - cached[name]), part, 0)(resid, None)
-    changed = torch.stack([mask[..., 0].expand(b, n) for _, mask in part]).view(k * b, n)  # [k * batch, pos]
-    out = cached["logits"].repeat(k, 1, 1)  # [k * batch, pos, d_vocab]
-    out[changed] = model(resid[changed][:, None], start_at_layer=model.cfg.n_layers)[:, 0]
-    return out
+    k, (b, n, _) = len(part), stream.shape
+    patched = {name: stream + (src[name] - cached[name]) for name in names}  # each term from the source
+    changed = [mask[..., 0].expand(b, n) for _, mask in part]  # [batch, pos] per patch
+    rows = torch.cat([patched[name][where] for (name, _), where in zip(part, changed)])  # [rows, d_model]
+    new = model(rows[:, None], start_at_layer=model.cfg.n_layers)[:, 0]  # [rows, d_vocab]
+    out = cached["logits"].repeat(k, 1, 1).view(k, b, n, -1)  # [k, batch, pos, d_vocab]
+    out[torch.stack(changed)] = new  # the rows in the order they were taken
+    return out.view(k * b, n, -1)
 
 
 def chunk_hook(name: str, act: torch.Tensor, part: Sequence[tuple[str, torch.Tensor]], p0: int):
