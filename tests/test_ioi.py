@@ -150,6 +150,31 @@ def test_training_improves_the_end_prediction():
     assert ioi_accuracy(model, held) >= before
 
 
+def test_noisy_fillers_change_only_fillers_and_draw_the_splits_words():
+    from mi_tutor.tasks import template_word_ids
+    from mi_tutor.tasks.ioi_train import noisy_fillers
+
+    b = ioi_batch(200, seed=4, split="train")
+    before = b.tokens.clone()
+    all_swapped = noisy_fillers(b.tokens, 1.0, torch.Generator().manual_seed(1))
+    assert torch.equal(b.tokens, before)  # the input is left alone
+    keep = torch.isin(b.tokens, name_token_ids())
+    keep[:, 0] = keep[:, -1] = True  # BOS, the names and END stay
+    assert torch.equal(all_swapped[keep], b.tokens[keep])
+    train_words, test_words = template_word_ids("train"), template_word_ids("test")
+    assert torch.isin(all_swapped[~keep], train_words).all()
+    unseen = test_words[~torch.isin(test_words, train_words)]  # words only the held-out templates use
+    assert len(unseen) and not torch.isin(all_swapped, unseen).any()
+    assert (all_swapped[~keep] != b.tokens[~keep]).float().mean() > 0.8  # a fraction of 1 redraws every filler
+    assert torch.equal(noisy_fillers(b.tokens, 0.0, torch.Generator()), b.tokens)
+    some = noisy_fillers(b.tokens, 0.3, torch.Generator().manual_seed(1))
+    assert 0.15 < (some != b.tokens).float().sum() / (~keep).sum() < 0.35
+    with pytest.raises(ValueError, match="fraction.*1.5"):
+        noisy_fillers(b.tokens, 1.5, torch.Generator())
+    with pytest.raises(KeyError, match="schedule.*linear"):
+        train_ioi(HookedTransformer(ioi_model_config(1, 1)), IOITrainConfig(steps=1, schedule="linear"), progress=False)
+
+
 # ------------------------------------------------------------------ the shipped models
 @pytest.fixture(scope="module")
 def models():

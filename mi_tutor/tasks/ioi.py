@@ -53,6 +53,7 @@ from ..validation import check_choice
 
 __all__ = [
     "NAMES",
+    "template_word_ids",
     "TEMPLATES",
     "SPLITS",
     "TRAIN_NAMES",
@@ -175,6 +176,18 @@ def decode(tokens: torch.Tensor) -> str | list[str]:
     if tokens.dim() == 2:
         return [decode(t) for t in tokens]
     return " ".join(VOCAB[int(i)] for i in tokens).replace(" ,", ",").replace(" .", ".")
+
+
+def template_word_ids(split: str = "train") -> torch.Tensor:
+    """Token ids of the words (not the name slots) of the templates ``split`` draws, sorted ``[n_words]``.
+
+    Examples:
+        >>> bool(torch.isin(template_word_ids("train"), name_token_ids()).any())
+        False
+    """
+    check_choice("split", split, SPLITS)
+    temps = {"classic": range(_N_CLASSIC_TEMPLATES), "train": TRAIN_TEMPLATES}.get(split, TEST_TEMPLATES)
+    return torch.tensor([_ID[w] for w in _words([TEMPLATES[t] for t in temps])])
 
 
 def name_token_ids(names: tuple[str, ...] | None = None) -> torch.Tensor:

@@ -10,6 +10,7 @@ Examples:
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import torch
@@ -20,9 +21,10 @@ from ..device import get_device, model_device, seed_everything
 from ..transformer.config import TransformerConfig
 from ..transformer.model import HookedTransformer
 from ..transformer.train import adamw_with_warmup
-from .ioi import D_VOCAB, N_CTX, IOIBatch, ioi_batch
+from ..validation import check_choice
+from .ioi import D_VOCAB, N_CTX, IOIBatch, ioi_batch, name_token_ids, template_word_ids
 
-__all__ = ["IOITrainConfig", "IOITrainLog", "ioi_model_config", "train_ioi", "ioi_accuracy", "end_logits"]
+__all__ = ["IOITrainConfig", "IOITrainLog", "ioi_model_config", "noisy_fillers", "train_ioi", "ioi_accuracy", "end_logits"]
 
 
 @dataclass
@@ -39,6 +41,10 @@ class IOITrainConfig:
         order: Order of the training prompts (``"mixed"`` avoids positional shortcuts).
         split: Split of the training prompts (:data:`~mi_tutor.tasks.ioi.SPLITS`); with
             ``"train"`` the held-out accuracy of the log is measured on split ``"test"``.
+        filler_noise: Each word of a training prompt other than BOS, the names and END is
+            replaced, with this probability, by a random word of the split's templates
+            (:func:`noisy_fillers`): the model cannot lean on the exact wording.
+        schedule: ``"constant"`` after the warm-up, or ``"cosine"`` (decaying to 0 at ``steps``).
     """
 
     steps: int = 2500
@@ -49,6 +55,8 @@ class IOITrainConfig:
     seed: int = 0
     order: str = "mixed"
     split: str = "classic"
+    filler_noise: float = 0.0
+    schedule: str = "constant"
 
 
 @dataclass
@@ -91,6 +99,41 @@ def ioi_accuracy(model: torch.nn.Module, batch: IOIBatch) -> float:
     return (logits.argmax(-1).cpu() == batch.answers()).float().mean().item()
 
 
+def noisy_fillers(tokens: torch.Tensor, fraction: float, generator: torch.Generator,
+                  split: str = "train") -> torch.Tensor:
+    """``tokens`` with each filler word replaced, with probability ``fraction``, by a random word of the split's templates.
+
+    A filler is any token but BOS (position 0), END (the last position) and a name; the words drawn
+    are those of the templates ``split`` uses (split ``"train"`` never shows the words of the held-out
+    templates). The input is left unchanged.
+
+    Args:
+        tokens: IOI prompts ``[batch, pos]``.
+        fraction: Probability that a filler is replaced, in ``[0, 1]``.
+        generator: The random stream (the same state gives the same prompts).
+        split: Whose template words are drawn (:data:`~mi_tutor.tasks.ioi.SPLITS`).
+
+    Returns:
+        A new ``[batch, pos]`` tensor.
+
+    Examples:
+        >>> from mi_tutor.tasks import ioi_batch
+        >>> b = ioi_batch(4, seed=0, split="train")
+        >>> noisy = noisy_fillers(b.tokens, 0.5, torch.Generator().manual_seed(0))
+        >>> bool((noisy[:, 0] == b.tokens[:, 0]).all()), bool((noisy.gather(1, b.pos["S2"][:, None]) == b.s[:, None]).all())
+        (True, True)
+    """
+    if not 0.0 <= fraction <= 1.0:
+        raise ValueError(f"noisy_fillers: `fraction` must be in [0, 1], not {fraction!r}")
+    words = template_word_ids(split)
+    out = tokens.clone()
+    swap = (torch.rand(tokens.shape, generator=generator) < fraction) & ~torch.isin(tokens, name_token_ids())
+    swap[:, 0] = False
+    swap[:, -1] = False
+    out[swap] = words[torch.randint(len(words), (int(swap.sum()),), generator=generator)]
+    return out
+
+
 def train_ioi(model: HookedTransformer, cfg: IOITrainConfig | None = None, progress: bool = True,
               device: torch.device | str | None = None, eval_every: int = 250) -> tuple[HookedTransformer, IOITrainLog]:
     """Train ``model`` to predict the IO at END (in place).
@@ -109,14 +152,20 @@ def train_ioi(model: HookedTransformer, cfg: IOITrainConfig | None = None, progr
     seed_everything(cfg.seed)
     device = torch.device(device) if device is not None else get_device()
     model = model.to(device).train()
+    check_choice("schedule", cfg.schedule, ["constant", "cosine"])
     opt, sched = adamw_with_warmup(model, cfg.lr, cfg.weight_decay, cfg.warmup)
+    if cfg.schedule == "cosine":
+        sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / max(1, cfg.warmup)) * 0.5 * (
+            1 + math.cos(math.pi * min(s, cfg.steps) / cfg.steps)))
+    noise = torch.Generator().manual_seed(cfg.seed + 99)
     held_out = ioi_batch(1000, seed=10**6 + cfg.seed, order=cfg.order,
                          split="test" if cfg.split == "train" else cfg.split)
     log = IOITrainLog()
     bar = tqdm(range(1, cfg.steps + 1), disable=not progress, desc="training IOI")
     for step in bar:
         batch = ioi_batch(cfg.batch_size, seed=cfg.seed * 1_000_003 + step, order=cfg.order, split=cfg.split)
-        logits = end_logits(model, batch.tokens.to(device))
+        tokens = noisy_fillers(batch.tokens, cfg.filler_noise, noise, cfg.split) if cfg.filler_noise else batch.tokens
+        logits = end_logits(model, tokens.to(device))
         loss = F.cross_entropy(logits, batch.io.to(device))
         opt.zero_grad(set_to_none=True)
         loss.backward()
