@@ -9,7 +9,11 @@ share their positions, so activations can be patched position by position. Measu
 * denoising patching of ``attn_out`` and ``mlp_out`` at S1, IO, S2 and END, for the flip and for ABC;
 * each head's ``hook_z`` patched at S1, IO, S2 and END (flip);
 * each head's direct contribution to the logit difference at END (the model has no LayerNorm);
-* the logit difference with each head mean-ablated over the ABC prompts.
+* the logit difference with each head mean-ablated over the ABC prompts;
+* path patching (flip, denoising) from each layer-0 head into the last layer's queries, keys and values;
+* causal scrubbing (every head output outside a hypothesis resampled from prompts of the same
+  template and order with other names) of "layer 0 at the name slots after the first and at END,
+  the last layer at END", and of the same with each part removed or layer 0 moved to the first slot.
 
 Run::
 
@@ -71,6 +75,7 @@ def measure_batch(model, b) -> dict:
         if not cfg.attn_only:
             out["dla_end"][f"MLP{L}"] = round(float((cache[f"blocks.{L}.hook_mlp_out"][:, -1] * direction)
                                                     .sum(-1).mean().detach()), 3)
+    out.update(paths_and_scrubbing(model, b, flip, c, f))
     out["mean_ablated_ld"] = {}
     heads = patching.all_heads(model)
     for head in heads:
@@ -78,6 +83,36 @@ def measure_batch(model, b) -> dict:
         out["mean_ablated_ld"][f"L{head[0]}H{head[1]}"] = round(
             patching.knockout_metric(model, b.tokens, keep, abc.tokens, lambda x: ld(x, b)), 3)
     return out
+
+
+def paths_and_scrubbing(model, b, flip, clean_ld: float, flip_ld: float) -> dict:
+    """Path patching from each layer-0 head into the layer-1 heads' queries, keys and values (flip, denoising),
+    and causal scrubbing of the hypothesis "layer 0 at the name slots after the first and at END, the last
+    layer at END" beside the same hypothesis with one part taken out."""
+    cfg = model.cfg
+    metric = lambda logits: patching.normalized_metric(ld(logits, b), clean_ld, flip_ld)  # noqa: E731
+    late = sorted({int(b.pos[r][0]) for r in ("IO", "S2")} - {min(int(b.pos[r][0]) for r in ("S1", "IO"))})  # after the first
+    receivers = {x: [patching.Receiver(cfg.n_layers - 1, h, x) for h in range(cfg.n_heads)] for x in ("q", "k", "v")}
+    paths = {f"L0H{h}": {x: round(float(patching.path_patch(model, flip.tokens, b.tokens, metric, (0, h), rec)), 3)
+                         for x, rec in receivers.items()} for h in range(cfg.n_heads)}
+    resample = b.resample(seed=7, keep_order=True).tokens
+    last = cfg.n_layers - 1
+    first = min(int(b.pos[r][0]) for r in ("S1", "IO"))
+    end = int(b.pos["END"][0])
+    hypotheses = {  # (layer, head) -> the positions where its output is kept; every other head output is resampled
+        "layer 0 at the later name slots and END, the last layer at END": {
+            **{(0, h): late + [end] for h in range(cfg.n_heads)}, **{(last, h): [end] for h in range(cfg.n_heads)}},
+        "without the last layer at END": {(0, h): late + [end] for h in range(cfg.n_heads)},
+        "without layer 0 at the later name slots": {
+            **{(0, h): [end] for h in range(cfg.n_heads)}, **{(last, h): [end] for h in range(cfg.n_heads)}},
+        "without layer 0 at END": {
+            **{(0, h): late for h in range(cfg.n_heads)}, **{(last, h): [end] for h in range(cfg.n_heads)}},
+        "layer 0 at the first name slot instead of the later ones": {
+            **{(0, h): [first, end] for h in range(cfg.n_heads)}, **{(last, h): [end] for h in range(cfg.n_heads)}},
+    }
+    scrub = {name: round(patching.causal_scrub(model, b.tokens, resample, lambda x: ld(x, b), keep).score, 3)
+             for name, keep in hypotheses.items()}
+    return {"paths_flip": paths, "scrub": scrub}
 
 
 def average(rows: list[dict]):

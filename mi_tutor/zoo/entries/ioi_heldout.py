@@ -18,6 +18,13 @@ It does not solve the task on prompts it never saw. Accuracy on 1000 prompts per
   embedding and unembedding: a model trained from scratch cannot copy it).
 
 The same recipe with weight decay 0.01, lr 3e-3 and 3000 steps reaches 0.79 / 0.83 / 0.71.
+
+``ioi_2l4h_wide`` does: twice as wide (d_model 128, d_head 32, d_mlp 256), 10,000 steps at lr 1e-3
+with a cosine decay, and filler noise 0.3 (each filler word of a training prompt redrawn from the
+training templates' words with probability 0.3, :func:`~mi_tutor.tasks.ioi_train.noisy_fillers`).
+On 3000 fresh prompts per order of split ``"test"``: 0.968 / 0.972 / 0.973; split ``"train"``
+1.0; ``"new_names"`` 0.35 / 0.34 / 0.33. What each change bought is in
+``bench/results/ioi_generalisation.json`` (``bench/ioi_generalisation.py``).
 """
 
 from __future__ import annotations
@@ -49,4 +56,33 @@ register(ZooEntry(
     info={"task": "IOI (mi_tutor.tasks.ioi), split 'train', END prediction only, mixed orders",
           "seed": RECIPE.seed, "steps": RECIPE.steps, "lr": RECIPE.lr, "batch_size": RECIPE.batch_size,
           "weight_decay": RECIPE.weight_decay, **SIZES},
+))
+
+
+#: The architecture and the recipe of ``ioi_2l4h_wide``.
+WIDE_SIZES = {"n_layers": 2, "n_heads": 4, "d_head": 32, "d_model": 128, "d_mlp": 256}
+WIDE_RECIPE = IOITrainConfig(steps=10_000, batch_size=128, lr=1e-3, weight_decay=0.01, seed=0, split="train",
+                             filler_noise=0.3, schedule="cosine")
+
+
+def _build_wide() -> HookedTransformer:
+    return HookedTransformer(ioi_model_config(**WIDE_SIZES))
+
+
+def _recipe_wide(progress: bool = True) -> HookedTransformer:
+    model, _ = train_ioi(_build_wide(), WIDE_RECIPE, progress=progress, device="cpu")
+    return model
+
+
+register(ZooEntry(
+    name="ioi_2l4h_wide",
+    description="2-layer x 4-head transformer with MLPs on the IOI task (d_model 128), trained on split 'train' "
+                "with filler noise: it answers 0.97 of the held-out prompts in every order",
+    build=_build_wide,
+    recipe=_recipe_wide,
+    family="transformer",
+    info={"task": "IOI (mi_tutor.tasks.ioi), split 'train', END prediction only, mixed orders, filler noise 0.3",
+          "seed": WIDE_RECIPE.seed, "steps": WIDE_RECIPE.steps, "lr": WIDE_RECIPE.lr,
+          "batch_size": WIDE_RECIPE.batch_size, "weight_decay": WIDE_RECIPE.weight_decay,
+          "filler_noise": WIDE_RECIPE.filler_noise, "schedule": WIDE_RECIPE.schedule, **WIDE_SIZES},
 ))
