@@ -38,52 +38,34 @@ from ..registry import ZooEntry, register
 SIZES = {"n_layers": 2, "n_heads": 4, "d_head": 16, "d_model": 64, "d_mlp": 128}
 RECIPE = IOITrainConfig(steps=4000, batch_size=128, lr=2e-3, weight_decay=0.1, seed=0, split="train")
 
-
-def _build() -> HookedTransformer:
-    return HookedTransformer(ioi_model_config(**SIZES))
-
-
-def _recipe(progress: bool = True) -> HookedTransformer:
-    model, _ = train_ioi(_build(), RECIPE, progress=progress, device="cpu")
-    return model
-
-
-register(ZooEntry(
-    name="ioi_2l4h",
-    description="2-layer x 4-head transformer with MLPs on the IOI task, trained on split 'train' (d_model 64)",
-    build=_build,
-    recipe=_recipe,
-    family="transformer",
-    info={"task": "IOI (mi_tutor.tasks.ioi), split 'train', END prediction only, mixed orders",
-          "seed": RECIPE.seed, "steps": RECIPE.steps, "lr": RECIPE.lr, "batch_size": RECIPE.batch_size,
-          "weight_decay": RECIPE.weight_decay, **SIZES},
-))
-
-
 #: The architecture and the recipe of ``ioi_2l4h_wide``.
 WIDE_SIZES = {"n_layers": 2, "n_heads": 4, "d_head": 32, "d_model": 128, "d_mlp": 256}
 WIDE_RECIPE = IOITrainConfig(steps=10_000, batch_size=128, lr=1e-3, weight_decay=0.01, seed=0, split="train",
                              filler_noise=0.3, schedule="cosine")
 
-
-def _build_wide() -> HookedTransformer:
-    return HookedTransformer(ioi_model_config(**WIDE_SIZES))
+_TASK = "IOI (mi_tutor.tasks.ioi), split 'train', END prediction only, mixed orders"
 
 
-def _recipe_wide(progress: bool = True) -> HookedTransformer:
-    model, _ = train_ioi(_build_wide(), WIDE_RECIPE, progress=progress, device="cpu")
-    return model
+def _register(name: str, description: str, sizes: dict, recipe: IOITrainConfig) -> None:
+    """One held-out IOI model: ``sizes`` for :func:`ioi_model_config`, trained by :func:`train_ioi` with ``recipe``."""
+
+    def build() -> HookedTransformer:
+        return HookedTransformer(ioi_model_config(**sizes))
+
+    def train(progress: bool = True) -> HookedTransformer:
+        model, _ = train_ioi(build(), recipe, progress=progress, device="cpu")
+        return model
+
+    noise = {"filler_noise": recipe.filler_noise, "schedule": recipe.schedule} if recipe.filler_noise else {}
+    register(ZooEntry(
+        name=name, description=description, build=build, recipe=train, family="transformer",
+        info={"task": _TASK + (f", filler noise {recipe.filler_noise:g}" if recipe.filler_noise else ""),
+              "seed": recipe.seed, "steps": recipe.steps, "lr": recipe.lr, "batch_size": recipe.batch_size,
+              "weight_decay": recipe.weight_decay, **noise, **sizes},
+    ))
 
 
-register(ZooEntry(
-    name="ioi_2l4h_wide",
-    description="2-layer x 4-head transformer with MLPs on the IOI task (d_model 128), trained on split 'train' "
-                "with filler noise: it answers 0.97 of the held-out prompts in every order",
-    build=_build_wide,
-    recipe=_recipe_wide,
-    family="transformer",
-    info={"task": "IOI (mi_tutor.tasks.ioi), split 'train', END prediction only, mixed orders, filler noise 0.3",
-          "seed": WIDE_RECIPE.seed, "steps": WIDE_RECIPE.steps, "lr": WIDE_RECIPE.lr,
-          "batch_size": WIDE_RECIPE.batch_size, "weight_decay": WIDE_RECIPE.weight_decay,
-          "filler_noise": WIDE_RECIPE.filler_noise, "schedule": WIDE_RECIPE.schedule, **WIDE_SIZES},
-))
+_register("ioi_2l4h", "2-layer x 4-head transformer with MLPs on the IOI task, trained on split 'train' (d_model 64)",
+          SIZES, RECIPE)
+_register("ioi_2l4h_wide", "2-layer x 4-head transformer with MLPs on the IOI task (d_model 128), trained on split "
+          "'train' with filler noise: it answers 0.97 of the held-out prompts in every order", WIDE_SIZES, WIDE_RECIPE)
