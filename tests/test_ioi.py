@@ -436,3 +436,19 @@ def test_wide_model_circuit_holds_on_other_held_out_templates(wide, template):
         assert scrub["no layer 0 at the later slots"] <= scrub["circuit"] - 0.35, (order, scrub)
         if order == "BBA":
             assert scrub["no layer 0 at the later slots"] <= 0.1, scrub
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_wide_recipe_at_other_seeds_solves_less_but_has_the_same_circuit(seed):
+    """Seed 0's 0.97 is not the recipe's: seeds 1 and 2 answer 0.87-0.92; the circuit's main parts hold in all three."""
+    model = zoo.load(f"ioi_2l4h_wide_s{seed}", device="cpu")
+    acc = [ioi_accuracy(model, ioi_batch(1000, seed=34_000 + k, order=o, split="test")) for k, o in enumerate(ORDERS)]
+    assert all(0.84 <= a <= 0.95 for a in acc), acc  # measured (seeds 77000-2): 0.867-0.873 (s1), 0.892-0.918 (s2)
+    for order in ORDERS:
+        paths, scrub = _wide_circuit(model, ioi_batch(48, seed=12, template=13, order=order, split="test"))
+        # measured over the 5 held-out templates: v 0.35-0.79, k <= 0.16, q <= 0.01; circuit 0.94-1.60, without
+        # layer 1 at END <= 0.21, without layer 0 at the later slots <= -0.03 in BBA (0.21-0.91 in ABB and BAB)
+        assert paths["v"] >= 0.3 and paths["v"] > 2 * paths["k"] and abs(paths["q"]) <= 0.02, (order, paths)
+        assert scrub["circuit"] >= 0.9 and scrub["no layer 1 at END"] <= 0.3, (order, scrub)
+        if order == "BBA":
+            assert scrub["no layer 0 at the later slots"] <= 0.1, scrub

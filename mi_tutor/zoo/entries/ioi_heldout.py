@@ -24,11 +24,15 @@ with a cosine decay, and filler noise 0.3 (each filler word of a training prompt
 training templates' words with probability 0.3, :func:`~mi_tutor.tasks.ioi_train.noisy_fillers`).
 On 3000 fresh prompts per order of split ``"test"``: 0.968 / 0.972 / 0.973; split ``"train"``
 1.0; ``"new_names"`` 0.35 / 0.34 / 0.33. Held out one at a time: held-out pairs on the training
-templates 0.983 / 0.986 / 0.998, training pairs on the held-out templates 0.979 / 0.987 / 0.975. What each change bought is in
+templates 0.983 / 0.986 / 0.998, training pairs on the held-out templates 0.979 / 0.987 / 0.975.
+Seed 0 is the lucky one: the same recipe at seeds 1 and 2 (``ioi_2l4h_wide_s1``, ``_s2``) reaches
+0.867 / 0.867 / 0.873 and 0.903 / 0.918 / 0.892 on split ``"test"`` (1000 prompts per order). What each change bought is in
 ``bench/results/ioi_generalisation.json`` (``bench/ioi_generalisation.py``).
 """
 
 from __future__ import annotations
+
+from dataclasses import replace
 
 from ...tasks.ioi_train import IOITrainConfig, ioi_model_config, train_ioi
 from ...transformer.model import HookedTransformer
@@ -69,3 +73,6 @@ _register("ioi_2l4h", "2-layer x 4-head transformer with MLPs on the IOI task, t
           SIZES, RECIPE)
 _register("ioi_2l4h_wide", "2-layer x 4-head transformer with MLPs on the IOI task (d_model 128), trained on split "
           "'train' with filler noise: it answers 0.97 of the held-out prompts in every order", WIDE_SIZES, WIDE_RECIPE)
+for _seed in (1, 2):  # the same recipe at other seeds (initialisation and data): 0.87 and 0.89-0.92 on held-out prompts
+    _register(f"ioi_2l4h_wide_s{_seed}", f"ioi_2l4h_wide's recipe at seed {_seed}",
+              {**WIDE_SIZES, "seed": _seed}, replace(WIDE_RECIPE, seed=_seed))
