@@ -180,8 +180,8 @@ def main() -> None:
         "timing": f"best of {REPEATS}, batched and naive alternately; process CPU seconds (the speedup quoted) and wall",
         "method": ("patch_sweep packs up to batch_patches patches into one pass on the repeated target; on the course's "
                    "transformer a pass enters at its lowest patched block and earliest patched position from the "
-                   "target's cached residual stream, keys and values, a residual-stream term (attn_out of an "
-                   "attention-only model, mlp_out, resid_post) enters one block later, and a pass of last-block terms "
+                   "target's cached residual stream, keys and values, a residual-stream term (mlp_out, resid_post; "
+                   "attn_out and a head's hook_z or hook_result of an attention-only model) enters one block later, and a pass of last-block terms "
                    "unembeds only the patched rows (mi_tutor.patching.batching); a site whose source activation "
                    "equals the target's bit for bit runs no pass; "
                    f"planner's cost per pass {batching.FORWARD_COST:g} prompt x block x positions"),
@@ -199,9 +199,9 @@ def main() -> None:
             "lesson's sweep measured 2.39x with 5 patched passes; the hook_z sweep 1.47x.",
             "Where the batched time goes (batched_cpu_ms_by_phase): the cache pass over 96 prompts is about a "
             "third, the patched passes another third; the metric, masks and checks the rest.",
-            "The hook_z sweep patches inside attention, so its passes enter at the patched block (patches of "
-            "hook_z or hook_result of an attention-only model are residual-stream terms through W_O and could "
-            "enter one block later like attn_out: not done); 40 of its 60 sites are skipped as above. The CNN "
+            "In the hook_z sweep 40 of the 60 sites are skipped as above; a head's hook_z (or hook_result) of an "
+            "attention-only model is a residual-stream term through W_O, so its patches enter one block later, "
+            "like attn_out (before that, 2026-12-08: 5.19x). The CNN "
             "sweep (any nn.Module) only shares passes, and nothing in it is skipped (the two images differ "
             "everywhere); at 1 thread a 32x larger conv batch is slower per image than separate passes (0.55x "
             "the naive loop in passes of 32 patches, measured 2026-12-08), so on the CPU such a model's passes "

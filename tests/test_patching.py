@@ -194,6 +194,12 @@ def test_sweep_runs_few_short_passes(monkeypatch):
     assert max(start for start, _ in seen)[0] == 2  # attn_out of the last block: only the unembedding
     torch.testing.assert_close(out.flatten(), P.patch_naive_loop(model, corrupt, clean, metric, [
         P.Site(f"blocks.{L}.hook_attn_out", [p]) for L in range(2) for p in range(6)]), atol=1e-5, rtol=1e-5)
+    seen.clear()  # a head's output of an attention-only model is a residual-stream term too (through W_O)
+    heads = P.patch_heads(model, clean, corrupt, metric, component="z", per_position=True, batch_patches=6)
+    assert min(start for start, _ in seen) == (1, 0) and max(start for start, _ in seen)[0] == 2
+    torch.testing.assert_close(heads.flatten(), P.patch_naive_loop(model, corrupt, clean, metric, [
+        P.Site(f"blocks.{L}.attn.hook_z", [p], [h]) for L in range(2) for h in range(2) for p in range(6)]),
+        atol=1e-5, rtol=1e-5)
 
 
 def test_sites_the_corruption_cannot_reach_run_no_pass(monkeypatch):

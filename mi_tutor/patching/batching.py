@@ -11,11 +11,11 @@ pass enters at its lowest block from the target's cached residual stream at posi
 (its earliest patched position), with the target's keys and values of positions ``< p0`` as
 ``past_kv`` (:meth:`~mi_tutor.transformer.HookedTransformer.forward`); the logits of positions
 ``< p0`` are the target's own. A patch of a term the residual stream adds up at the end of block
-``L`` (``hook_resid_post``, ``hook_mlp_out``, and ``hook_attn_out`` of attention-only models)
-enters at block ``L + 1`` instead: it is written into the residual stream entering that block
-as ``target + (source - target)`` at its sites. Patches are sorted by where they enter and cut
-into passes by :func:`plan_chunks`, which weighs the work of each pass against a fixed cost per
-pass. Any other model runs each chunk from its input.
+``L`` (``hook_resid_post``, ``hook_mlp_out``, and in attention-only models ``hook_attn_out`` and a
+head's ``hook_result`` or ``hook_z``, through ``W_O``) enters at block ``L + 1`` instead: what it
+changes there is added to the target's residual stream entering that block. Patches are sorted
+by where they enter and cut into passes by :func:`plan_chunks`, which weighs the work of each pass
+against a fixed cost per pass. Any other model runs each chunk from its input.
 
 Examples:
     >>> plan_chunks([(0, 0), (0, 4), (1, 0), (1, 4)], max_patches=2, n_layers=2, n_pos=5, overhead=20)
@@ -61,7 +61,7 @@ def block_of(name: str, n_layers: int) -> int:
 
 def _adds_to_stream(name: str, attn_only: bool) -> bool:
     """Whether the hook is a term the residual stream adds up at the end of its block."""
-    ends = ("hook_resid_post", "hook_mlp_out") + (("hook_attn_out",) if attn_only else ())
+    ends = ("hook_resid_post", "hook_mlp_out") + (("hook_attn_out", "attn.hook_z", "attn.hook_result") if attn_only else ())
     return bool(_BLOCK.match(name)) and name.endswith(ends)
 
 
@@ -74,8 +74,10 @@ def entry_point(model: HookedTransformer, name: str, positions, n_pos: int) -> t
     Examples:
         >>> from mi_tutor.transformer import HookedTransformer, TransformerConfig
         >>> model = HookedTransformer(TransformerConfig(n_layers=2, d_vocab=10, n_ctx=5))
-        >>> entry_point(model, "blocks.1.attn.hook_z", [3, -1], 5), entry_point(model, "blocks.1.hook_resid_post", 2, 5)
+        >>> entry_point(model, "blocks.1.attn.hook_q", [3, -1], 5), entry_point(model, "blocks.1.hook_resid_post", 2, 5)
         ((1, 3), (2, 2))
+        >>> entry_point(model, "blocks.0.attn.hook_z", [3], 5)  # attention-only: a head's output enters block 1
+        (1, 3)
     """
     layer = block_of(name, model.cfg.n_layers)
     if layer < 0:
@@ -201,12 +203,18 @@ def run_chunk(model: nn.Module, target: torch.Tensor, src: dict, cached: dict | 
         return run_hooked(model, target.repeat((k,) + (1,) * (target.dim() - 1)), hooks)
     n_layers = model.cfg.n_layers
     if layer == n_layers and all(block_of(name, n_layers) < layer for name in names):
-        return _unembed_patched_rows(model, src, cached, part, names)
+        return _unembed_patched_rows(model, src, cached, part)
     stream = cached[_stream(layer, n_layers)]
     resid = stream[:, p0:].repeat(k, 1, 1)  # [k * batch, pos - p0, d_model]
-    for name in names:
-        if block_of(name, n_layers) < layer:  # a residual-stream term of a block below: target + (source - target)
+    for name in names:  # residual-stream terms of a block below: target + (source - target) at the sites
+        if block_of(name, n_layers) < layer and not name.endswith(_HEAD_TERMS):
             resid = chunk_hook(name, stream + (src[name] - cached[name]), part, p0)(resid, None)
+    heads = [j for j, (name, _) in enumerate(part) if block_of(name, n_layers) < layer and name.endswith(_HEAD_TERMS)]
+    if heads:  # a head's output below: the target's stream plus what the patch changes in it
+        resid = resid.view(k, *stream[:, p0:].shape)
+        for j in heads:
+            resid[j] = resid[j] + _head_term_change(model, src, cached, *part[j])[:, p0:]
+        resid = resid.view(k * stream.shape[0], *resid.shape[2:])
     past = None
     if p0:
         past = [None if L < layer else tuple(cached[f"blocks.{L}.attn.hook_{kv}"][:, :p0].repeat(k, 1, 1, 1)
@@ -222,15 +230,29 @@ def run_chunk(model: nn.Module, target: torch.Tensor, src: dict, cached: dict | 
     return full.view(k * logits.shape[0], *logits.shape[1:])
 
 
-def _unembed_patched_rows(model: HookedTransformer, src: dict, cached: dict, part: Sequence[tuple[str, torch.Tensor]],
-                          names: Sequence[str]) -> torch.Tensor:
+_HEAD_TERMS = ("attn.hook_z", "attn.hook_result")
+
+
+def _head_term_change(model: HookedTransformer, src: dict, cached: dict, name: str, mask: torch.Tensor) -> torch.Tensor:
+    """What patching a head's ``hook_z`` or ``hook_result`` at ``mask`` adds to the residual stream after its
+    (attention-only) block ``[batch, pos, d_model]``: ``hook_result`` summed over the heads, ``hook_z`` through ``W_O``."""
+    diff = torch.where(mask, src[name] - cached[name], torch.zeros((), dtype=src[name].dtype, device=src[name].device))
+    if name.endswith("attn.hook_z"):  # [batch, pos, head, d_head] -> [batch, pos, d_model]
+        return torch.einsum("bphd,hdm->bpm", diff, model.blocks[block_of(name, model.cfg.n_layers)].attn.W_O)
+    return diff.sum(2)  # hook_result [batch, pos, head, d_model]
+
+
+def _unembed_patched_rows(model: HookedTransformer, src: dict, cached: dict,
+                          part: Sequence[tuple[str, torch.Tensor]]) -> torch.Tensor:
     """A pass that runs no block (terms of the last block patched): only the patched positions' logits change,
     so only those rows of the final residual stream go through ``ln_final`` and the unembedding."""
     stream = cached[_stream(model.cfg.n_layers, model.cfg.n_layers)]  # [batch, pos, d_model]
     k, (b, n, _) = len(part), stream.shape
-    patched = {name: stream + (src[name] - cached[name]) for name in names}  # each term from the source
-    changed = [mask[..., 0].expand(b, n) for _, mask in part]  # [batch, pos] per patch
-    rows = torch.cat([patched[name][where] for (name, _), where in zip(part, changed)])  # [rows, d_model]
+    patched = {name: stream + (src[name] - cached[name])  # each stream term from the source, once
+               for name in {name for name, _ in part if not name.endswith(_HEAD_TERMS)}}
+    changed = [mask.reshape(*mask.shape[:2], -1).any(-1).expand(b, n) for _, mask in part]  # [batch, pos] per patch
+    rows = torch.cat([(stream + _head_term_change(model, src, cached, name, mask) if name.endswith(_HEAD_TERMS)
+                       else patched[name])[where] for (name, mask), where in zip(part, changed)])  # [rows, d_model]
     new = model(rows[:, None], start_at_layer=model.cfg.n_layers)[:, 0]  # [rows, d_vocab]
     out = cached["logits"].repeat(k, 1, 1).view(k, b, n, -1)  # [k, batch, pos, d_vocab]
     out[torch.stack(changed)] = new  # the rows in the order they were taken
