@@ -21,7 +21,6 @@ With ``fill``, ``cos``, ``D``, ``M``, ``lr`` and ``steps`` alone the run is exac
 from __future__ import annotations
 
 import json
-import math
 import sys
 import time
 from pathlib import Path
@@ -92,10 +91,7 @@ def main(name: str, **options) -> dict:
     o = parse(options)
     seed_everything(o["seed"])
     model = build(o)
-    opt, sched = adamw_with_warmup(model, o["lr"], o["wd"], o["warmup"])
-    if o["cos"]:  # as train_ioi's schedule="cosine"
-        sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / o["warmup"]) * 0.5 * (
-            1 + math.cos(math.pi * min(s, o["steps"]) / o["steps"])))
+    opt, sched = adamw_with_warmup(model, o["lr"], o["wd"], o["warmup"], cosine_steps=o["steps"] if o["cos"] else None)
     g = torch.Generator().manual_seed(o["seed"] + 99)  # as train_ioi's filler-noise stream
     names = I.name_token_ids()[:len(I.TRAIN_NAMES)]
     pool = torch.cat([names, torch.arange(I.D_VOCAB, I.D_VOCAB + o["K"])]) if o["K"] else \

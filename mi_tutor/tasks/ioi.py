@@ -53,7 +53,6 @@ from ..validation import check_choice
 
 __all__ = [
     "NAMES",
-    "template_word_ids",
     "TEMPLATES",
     "SPLITS",
     "TRAIN_NAMES",
@@ -73,6 +72,7 @@ __all__ = [
     "tokenize",
     "decode",
     "name_token_ids",
+    "template_word_ids",
 ]
 
 _CLASSIC_NAMES = (

@@ -10,7 +10,6 @@ Examples:
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 
 import torch
@@ -153,10 +152,8 @@ def train_ioi(model: HookedTransformer, cfg: IOITrainConfig | None = None, progr
     device = torch.device(device) if device is not None else get_device()
     model = model.to(device).train()
     check_choice("schedule", cfg.schedule, ["constant", "cosine"])
-    opt, sched = adamw_with_warmup(model, cfg.lr, cfg.weight_decay, cfg.warmup)
-    if cfg.schedule == "cosine":
-        sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / max(1, cfg.warmup)) * 0.5 * (
-            1 + math.cos(math.pi * min(s, cfg.steps) / cfg.steps)))
+    opt, sched = adamw_with_warmup(model, cfg.lr, cfg.weight_decay, cfg.warmup,
+                                   cosine_steps=cfg.steps if cfg.schedule == "cosine" else None)
     noise = torch.Generator().manual_seed(cfg.seed + 99)
     held_out = ioi_batch(1000, seed=10**6 + cfg.seed, order=cfg.order,
                          split="test" if cfg.split == "train" else cfg.split)

@@ -12,6 +12,8 @@ Examples:
 
 from __future__ import annotations
 
+import math
+
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -66,19 +68,33 @@ class TrainLog:
 
 
 def adamw_with_warmup(
-    model: torch.nn.Module, lr: float, weight_decay: float, warmup: int, betas: tuple[float, float] = (0.9, 0.98)
+    model: torch.nn.Module, lr: float, weight_decay: float, warmup: int, betas: tuple[float, float] = (0.9, 0.98),
+    cosine_steps: int | None = None,
 ) -> tuple[torch.optim.AdamW, torch.optim.lr_scheduler.LambdaLR]:
     """AdamW whose learning rate rises linearly over ``warmup`` steps, then stays at ``lr``.
 
-    The optimiser of every transformer recipe in the zoo (induction, IOI, grokking).
+    The optimiser of every transformer recipe in the zoo (induction, IOI, grokking). With
+    ``cosine_steps`` the rate after the warm-up follows a cosine from ``lr`` down to 0 at that step.
 
     Examples:
         >>> opt, sched = adamw_with_warmup(torch.nn.Linear(2, 2), lr=1e-3, weight_decay=0.0, warmup=10)
         >>> round(opt.param_groups[0]["lr"], 6)
         0.0001
+        >>> opt, sched = adamw_with_warmup(torch.nn.Linear(2, 2), 1e-3, 0.0, warmup=1, cosine_steps=4)
+        >>> rates = []
+        >>> for _ in range(5):
+        ...     rates.append(round(opt.param_groups[0]["lr"] * 1e3, 3))
+        ...     opt.step()
+        ...     sched.step()
+        >>> rates
+        [1.0, 0.854, 0.5, 0.146, 0.0]
     """
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay, betas=betas)
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / max(1, warmup)))
+    if cosine_steps is None:
+        sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / max(1, warmup)))
+    else:
+        sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / max(1, warmup)) * 0.5 * (
+            1 + math.cos(math.pi * min(s, cosine_steps) / cosine_steps)))
     return opt, sched
 
 
